@@ -1,0 +1,604 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "db_private.h"
+#include "strutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+const struct db_driver *const db_drivers[] = {
+#ifdef HAVE_SQLITE
+	&db_driver_sqlite,
+#endif
+#ifdef HAVE_MYSQL
+	&db_driver_mysql,
+#endif
+#ifdef HAVE_PGSQL
+	&db_driver_pgsql,
+#endif
+	NULL
+};
+
+static const struct db_driver *
+driver_for(enum db_engine e)
+{
+	for (size_t i = 0; db_drivers[i] != NULL; i++)
+		if (db_drivers[i]->engine == e)
+			return db_drivers[i];
+	return NULL;
+}
+
+const char *
+db_engine_name(enum db_engine e)
+{
+	switch (e) {
+	case DB_ENGINE_SQLITE:
+		return "sqlite";
+	case DB_ENGINE_MYSQL:
+		return "mysql";
+	case DB_ENGINE_PGSQL:
+		return "pgsql";
+	default:
+		return "none";
+	}
+}
+
+enum db_engine
+db_engine_parse(const char *s)
+{
+	if (s == NULL)
+		return DB_ENGINE_NONE;
+	if (strcmp(s, "sqlite") == 0 || strcmp(s, "sqlite3") == 0)
+		return DB_ENGINE_SQLITE;
+	if (strcmp(s, "mysql") == 0 || strcmp(s, "mariadb") == 0)
+		return DB_ENGINE_MYSQL;
+	if (strcmp(s, "pgsql") == 0 || strcmp(s, "postgresql") == 0 ||
+	    strcmp(s, "postgres") == 0)
+		return DB_ENGINE_PGSQL;
+	return DB_ENGINE_NONE;
+}
+
+bool
+db_engine_available(enum db_engine e)
+{
+	return driver_for(e) != NULL;
+}
+
+void
+db_params_release(struct db_params *p)
+{
+	free(p->hosts);
+	free(p->user);
+	str_wipe(p->password);
+	free(p->password);
+	free(p->dbname);
+	free(p->dbpath);
+	free(p->source);
+	memset(p, 0, sizeof(*p));
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void
+db_params_copy(struct db_params *dst, const struct db_params *src)
+{
+	dst->engine = src->engine;
+	dst->hosts = dup_or_null(src->hosts);
+	dst->user = dup_or_null(src->user);
+	dst->password = dup_or_null(src->password);
+	dst->dbname = dup_or_null(src->dbname);
+	dst->dbpath = dup_or_null(src->dbpath);
+	dst->connect_timeout = src->connect_timeout;
+	dst->create = src->create;
+	dst->source = dup_or_null(src->source);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..n) into a new string; NULL if malformed. */
+static char *
+pct_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1), *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int h, l;
+
+			h = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
+			l = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(h * 16 + l);
+			i += 2;
+		} else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+db_params_from_dsn(struct db_params *p, const char *dsn, struct err *err)
+{
+	const char *rest, *at, *slash, *q;
+	char *scheme;
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->source = xstrdup("DSN");
+	if (dsn[0] == '/' || str_prefix(dsn, "./")) {
+		p->engine = DB_ENGINE_SQLITE;
+		p->dbpath = xstrdup(dsn);
+		return 0;
+	}
+	rest = strchr(dsn, ':');
+	if (rest == NULL)
+		goto bad;
+	scheme = xstrndup(dsn, (size_t)(rest - dsn));
+	p->engine = db_engine_parse(scheme);
+	free(scheme);
+	if (p->engine == DB_ENGINE_NONE)
+		goto bad;
+	rest++;
+	if (p->engine == DB_ENGINE_SQLITE) {
+		if (str_prefix(rest, "//"))
+			rest += 2;
+		if (*rest == '\0')
+			goto bad;
+		p->dbpath = xstrdup(rest);
+		return 0;
+	}
+	if (!str_prefix(rest, "//"))
+		goto bad;
+	rest += 2;
+	q = strchr(rest, '?');
+	n = q != NULL ? (size_t)(q - rest) : strlen(rest);
+	slash = memchr(rest, '/', n);
+	if (slash == NULL)
+		goto bad;
+	at = memchr(rest, '@', (size_t)(slash - rest));
+	if (at != NULL) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+		const char *uend = colon != NULL ? colon : at;
+
+		p->user = pct_decode(rest, (size_t)(uend - rest));
+		if (colon != NULL)
+			p->password = pct_decode(colon + 1,
+			    (size_t)(at - colon - 1));
+		if (p->user == NULL || (colon != NULL && p->password == NULL))
+			goto bad;
+		rest = at + 1;
+	}
+	p->hosts = xstrndup(rest, (size_t)(slash - rest));
+	p->dbname = pct_decode(slash + 1, (size_t)(rest + n - (slash + 1)));
+	if (p->dbname == NULL || p->dbname[0] == '\0')
+		goto bad;
+	if (q != NULL) {
+		if (!str_prefix(q, "?socket=") || q[8] == '\0')
+			goto bad;
+		free(p->hosts);
+		p->hosts = xasprintf("unix:%s", q + 8);
+	}
+	if (p->hosts[0] == '\0') {
+		free(p->hosts);
+		p->hosts = xstrdup("localhost");
+	}
+	return 0;
+bad:
+	db_params_release(p);
+	err_set(err, ERR_CONFIG, "cannot parse database DSN '%s'",
+	    "(hidden)");
+	return err_hint(err, "use sqlite:/path/to/db, "
+	    "mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
+}
+
+size_t
+db_hosts_parse(const char *hosts, struct db_host **hosts_r)
+{
+	struct db_host *v = NULL;
+	size_t n = 0;
+	char *copy, *tok, *save = NULL;
+
+	copy = xstrdup(hosts != NULL ? hosts : "");
+	for (tok = strtok_r(copy, " \t,\n", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t,\n", &save)) {
+		struct db_host h = { NULL, 0, NULL };
+		char *port;
+
+		if (str_prefix(tok, "unix:"))
+			h.socket = xstrdup(tok + 5);
+		else if (tok[0] == '/')
+			h.socket = xstrdup(tok);
+		else {
+			if (str_prefix(tok, "inet:"))
+				tok += 5;
+			if (tok[0] == '[') {
+				char *end = strchr(tok, ']');
+
+				if (end == NULL)
+					continue;
+				h.host = xstrndup(tok + 1,
+				    (size_t)(end - tok - 1));
+				port = end[1] == ':' ? end + 2 : NULL;
+			} else {
+				port = strrchr(tok, ':');
+				if (port != NULL && strchr(tok, ':') != port)
+					port = NULL;	/* bare IPv6 */
+				h.host = port != NULL ?
+				    xstrndup(tok, (size_t)(port - tok)) :
+				    xstrdup(tok);
+				if (port != NULL)
+					port++;
+			}
+			if (port != NULL && str_to_int(port, 1, 65535,
+			    &h.port) == -1)
+				h.port = -1;
+		}
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = h;
+	}
+	free(copy);
+	if (n == 0) {
+		v = xmalloc(sizeof(*v));
+		v[0].host = xstrdup("localhost");
+		v[0].port = 0;
+		v[0].socket = NULL;
+		n = 1;
+	}
+	*hosts_r = v;
+	return n;
+}
+
+void
+db_hosts_free(struct db_host *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].host);
+		free(v[i].socket);
+	}
+	free(v);
+}
+
+void
+db_host_describe(const struct db_host *h, int default_port, char *buf,
+    size_t size)
+{
+	if (h->socket != NULL)
+		snprintf(buf, size, "%s", h->socket);
+	else
+		snprintf(buf, size, "%s:%d", h->host,
+		    h->port > 0 ? h->port : default_port);
+}
+
+char *
+db_rewrite_dollar(const char *sql)
+{
+	size_t len = strlen(sql), cap = len * 2 + 16, o = 0;
+	char *out = xmalloc(cap);
+	char quote = 0;
+	int n = 0;
+
+	for (const char *p = sql; *p != '\0'; p++) {
+		if (o + 16 >= cap)
+			out = xrealloc(out, cap *= 2);
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+			out[o++] = *p;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+			out[o++] = *p;
+		} else if (*p == '?') {
+			o += (size_t)snprintf(out + o, cap - o, "$%d", ++n);
+		} else
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+const char *
+db_arg_text(const struct db_arg *a, char *buf, size_t size)
+{
+	switch (a->type) {
+	case DB_ARG_TEXT:
+		return a->s;
+	case DB_ARG_INT:
+		snprintf(buf, size, "%" PRId64, a->i);
+		return buf;
+	default:
+		return NULL;
+	}
+}
+
+struct db *
+db_open(const struct db_params *p, struct err *err)
+{
+	const struct db_driver *drv;
+	struct db *db;
+
+	if (p->engine == DB_ENGINE_NONE) {
+		err_set(err, ERR_CONFIG, "no database engine configured");
+		err_hint(err, "set postfix_sql_engine to sqlite, mysql or "
+		    "pgsql");
+		return NULL;
+	}
+	drv = driver_for(p->engine);
+	if (drv == NULL) {
+		err_set(err, ERR_CONFIG,
+		    "this postino was built without %s support",
+		    db_engine_name(p->engine));
+		err_hint(err, "install the client library's -dev package "
+		    "and rebuild");
+		return NULL;
+	}
+	db = xcalloc(1, sizeof(*db));
+	db->drv = drv;
+	db_params_copy(&db->params, p);
+	if (drv->open(db, p, err) == -1) {
+		db_params_release(&db->params);
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db **dbp)
+{
+	struct db *db = *dbp;
+
+	if (db == NULL)
+		return;
+	if (db->in_tx)
+		db->drv->rollback(db);
+	db->drv->close(db);
+	db_params_release(&db->params);
+	free(db);
+	*dbp = NULL;
+}
+
+enum db_engine
+db_engine(const struct db *db)
+{
+	return db->drv->engine;
+}
+
+const char *
+db_where(const struct db *db)
+{
+	return db->where;
+}
+
+int64_t
+db_exec(struct db *db, const char *sql, const struct db_arg *args,
+    size_t nargs, struct err *err)
+{
+	struct db_res *res = NULL;
+	int64_t affected = 0;
+
+	if (db->drv->query(db, sql, args, nargs, 0, &res, &affected,
+	    err) == -1)
+		return -1;
+	if (res != NULL)
+		db->drv->res_free(res);
+	return affected;
+}
+
+int
+db_query(struct db *db, const char *sql, const struct db_arg *args,
+    size_t nargs, int flags, struct db_res **res_r, struct err *err)
+{
+	int64_t affected;
+
+	*res_r = NULL;
+	if (db->drv->query(db, sql, args, nargs, flags, res_r, &affected,
+	    err) == -1)
+		return -1;
+	if (*res_r == NULL)
+		return err_set(err, ERR_INTERNAL,
+		    "query returned no result set: %.80s", sql);
+	return 0;
+}
+
+int
+db_next(struct db_res *res, struct err *err)
+{
+	return res->drv->next(res, err);
+}
+
+const char *
+db_col(struct db_res *res, int col)
+{
+	return res->drv->col(res, col);
+}
+
+int64_t
+db_col_int(struct db_res *res, int col, int64_t dflt)
+{
+	const char *s = db_col(res, col);
+	int64_t v;
+
+	if (s == NULL || str_to_i64(s, &v) == -1)
+		return dflt;
+	return v;
+}
+
+int
+db_ncols(struct db_res *res)
+{
+	return res->drv->ncols(res);
+}
+
+void
+db_res_free(struct db_res **resp)
+{
+	if (*resp == NULL)
+		return;
+	(*resp)->drv->res_free(*resp);
+	*resp = NULL;
+}
+
+int
+db_query_value(struct db *db, const char *sql, const struct db_arg *args,
+    size_t nargs, char **val_r, struct err *err)
+{
+	struct db_res *res;
+	int r;
+
+	*val_r = NULL;
+	if (db_query(db, sql, args, nargs, 0, &res, err) == -1)
+		return -1;
+	r = db_next(res, err);
+	if (r == 1) {
+		const char *v = db_col(res, 0);
+
+		*val_r = v != NULL ? xstrdup(v) : NULL;
+	}
+	db_res_free(&res);
+	return r;
+}
+
+int
+db_query_int(struct db *db, const char *sql, const struct db_arg *args,
+    size_t nargs, int64_t *val_r, struct err *err)
+{
+	char *v;
+	int r;
+
+	r = db_query_value(db, sql, args, nargs, &v, err);
+	if (r == 1) {
+		if (v == NULL || str_to_i64(v, val_r) == -1)
+			*val_r = 0;
+	}
+	free(v);
+	return r;
+}
+
+int
+db_begin(struct db *db, bool write, struct err *err)
+{
+	if (db->in_tx)
+		return err_set(err, ERR_INTERNAL, "nested transaction");
+	if (db->drv->begin(db, write, err) == -1)
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
+int
+db_commit(struct db *db, struct err *err)
+{
+	int r;
+
+	if (!db->in_tx)
+		return err_set(err, ERR_INTERNAL, "commit outside transaction");
+	r = db->drv->commit(db, err);
+	if (r == -1)
+		db->drv->rollback(db);
+	db->in_tx = 0;
+	return r;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!db->in_tx)
+		return;
+	db->drv->rollback(db);
+	db->in_tx = 0;
+}
+
+const char *
+db_for_update(const struct db *db)
+{
+	return db->drv->for_update ? " FOR UPDATE" : "";
+}
+
+int
+db_table_exists(struct db *db, const char *table, struct err *err)
+{
+	const char *sql;
+	struct db_arg a[] = { DB_TEXT(table) };
+	int64_t n;
+
+	switch (db_engine(db)) {
+	case DB_ENGINE_SQLITE:
+		sql = "SELECT COUNT(*) FROM sqlite_master "
+		      "WHERE type = 'table' AND name = ?";
+		break;
+	case DB_ENGINE_MYSQL:
+		sql = "SELECT COUNT(*) FROM information_schema.tables "
+		      "WHERE table_schema = DATABASE() AND table_name = ?";
+		break;
+	default:
+		sql = "SELECT COUNT(*) FROM information_schema.tables "
+		      "WHERE table_schema = current_schema() "
+		      "AND table_name = ?";
+		break;
+	}
+	if (db_query_int(db, sql, a, DB_NARGS(a), &n, err) == -1)
+		return -1;
+	return n > 0;
+}
+
+int
+db_column_exists(struct db *db, const char *table, const char *col,
+    struct err *err)
+{
+	const char *sql;
+	struct db_arg a[] = { DB_TEXT(table), DB_TEXT(col) };
+	int64_t n;
+
+	switch (db_engine(db)) {
+	case DB_ENGINE_SQLITE:
+		sql = "SELECT COUNT(*) FROM pragma_table_info(?) "
+		      "WHERE name = ?";
+		break;
+	case DB_ENGINE_MYSQL:
+		sql = "SELECT COUNT(*) FROM information_schema.columns "
+		      "WHERE table_schema = DATABASE() AND table_name = ? "
+		      "AND column_name = ?";
+		break;
+	default:
+		sql = "SELECT COUNT(*) FROM information_schema.columns "
+		      "WHERE table_schema = current_schema() "
+		      "AND table_name = ? AND column_name = ?";
+		break;
+	}
+	if (db_query_int(db, sql, a, DB_NARGS(a), &n, err) == -1)
+		return -1;
+	return n > 0;
+}
+
+const char *
+db_now(char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t = time(NULL);
+
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}

@@ -1,0 +1,191 @@
+/*
+ * db: one small interface over the SQL engines postino speaks.
+ *
+ * Engines are drivers (struct db_driver, db_*.c) in a static registry; a
+ * driver is compiled in when its client library was found at build time.
+ * SQL is written once with '?' placeholders; drivers rewrite them for their
+ * engine ($1, $2 ... for PostgreSQL).  Every value travels as a bound
+ * parameter: nothing is ever pasted into SQL text.
+ *
+ * Values are exchanged as text.  Booleans are read back as "1"/"0" on every
+ * engine, timestamps as "YYYY-MM-DD HH:MM:SS" in local time.
+ *
+ * Ownership: db_open() returns a handle freed by db_close().  A db_res from
+ * db_query() is owned by the caller and freed with db_res_free(); the
+ * strings db_col() returns are lent and valid until the next db_next() or
+ * db_res_free() on that result.  While a streaming result (DB_STREAM) is
+ * open, no other statement may run on the same handle.
+ *
+ * Errors are classified into err kinds: unique violation -> ERR_EXISTS;
+ * deadlock, lock timeout, serialization failure, SQLite busy -> ERR_DEADLOCK;
+ * everything else (connection lost, access denied, syntax) -> ERR_DATABASE.
+ */
+#ifndef POSTINO_DB_H
+#define POSTINO_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum db_engine {
+	DB_ENGINE_NONE = 0,
+	DB_ENGINE_SQLITE,
+	DB_ENGINE_MYSQL,
+	DB_ENGINE_PGSQL,
+};
+
+/*
+ * Connection parameters, as read from a Postfix *_table(5) file or a DSN.
+ * hosts is the raw Postfix "hosts" value: whitespace or comma separated
+ * entries of the form host, host:port, inet:host:port, unix:/path or /path;
+ * the first reachable one is used.  All strings are owned by the struct.
+ */
+struct db_params {
+	enum db_engine	 engine;
+	char		*hosts;
+	char		*user;
+	char		*password;
+	char		*dbname;
+	char		*dbpath;	/* SQLite */
+	int		 connect_timeout;	/* seconds; 0 = default */
+	bool		 create;	/* SQLite: create the file if missing */
+	char		*source;	/* where these came from, for messages */
+};
+
+void	 db_params_release(struct db_params *);
+void	 db_params_copy(struct db_params *dst, const struct db_params *src);
+const char *db_engine_name(enum db_engine);
+/* "sqlite", "mysql"/"mariadb", "pgsql"/"postgresql"/"postgres". */
+enum db_engine db_engine_parse(const char *);
+/* Whether a driver for the engine is compiled in. */
+bool	 db_engine_available(enum db_engine);
+
+/*
+ * Parse a DSN: "sqlite:/path", "/path" (SQLite), "mysql://user@host:port/db",
+ * "pgsql://user@host:port/db" or "postgresql://...", with optional
+ * "?socket=/path".  A password in the DSN is accepted but discouraged.
+ * Returns 0 or -1 with err (ERR_CONFIG).
+ */
+int	 db_params_from_dsn(struct db_params *, const char *dsn, struct err *);
+
+struct cf;
+struct cf;
+/*
+ * Parameters from a parsed Postfix map file.  engine may be DB_ENGINE_NONE:
+ * a file with 'dbpath' is SQLite, any other is MySQL (postino's historical
+ * engine); pass the engine explicitly for PostgreSQL.  Returns 0 or -1.
+ */
+int	 db_params_from_cf(struct db_params *, const struct cf *,
+	    enum db_engine, struct err *);
+
+enum db_arg_type { DB_ARG_NULL, DB_ARG_TEXT, DB_ARG_INT };
+
+struct db_arg {
+	enum db_arg_type type;
+	const char	*s;
+	int64_t		 i;
+};
+
+#define DB_TEXT(x)	((struct db_arg){ DB_ARG_TEXT, (x), 0 })
+#define DB_INT(x)	((struct db_arg){ DB_ARG_INT, NULL, (int64_t)(x) })
+#define DB_BOOL(x)	((struct db_arg){ DB_ARG_INT, NULL, (x) ? 1 : 0 })
+#define DB_NULLARG	((struct db_arg){ DB_ARG_NULL, NULL, 0 })
+#define DB_NARGS(a)	(sizeof(a) / sizeof((a)[0]))
+
+enum db_query_flags {
+	DB_STREAM = 1 << 0,	/* rows are fetched one at a time */
+};
+
+struct db;
+struct db_res;
+
+struct db_driver {
+	const char	*name;
+	enum db_engine	 engine;
+	int	(*open)(struct db *, const struct db_params *, struct err *);
+	void	(*close)(struct db *);
+	/* Run sql; on success *res_r is a result (or NULL for no rows). */
+	int	(*query)(struct db *, const char *sql, const struct db_arg *,
+		    size_t nargs, int flags, struct db_res **res_r,
+		    int64_t *affected_r, struct err *);
+	int	(*next)(struct db_res *, struct err *);
+	const char *(*col)(struct db_res *, int col);
+	int	(*ncols)(struct db_res *);
+	void	(*res_free)(struct db_res *);
+	/* write: lock for writing at once (SQLite BEGIN IMMEDIATE). */
+	int	(*begin)(struct db *, bool write, struct err *);
+	int	(*commit)(struct db *, struct err *);
+	void	(*rollback)(struct db *);
+	/* Whether the engine supports SELECT ... FOR UPDATE. */
+	bool	 for_update;
+	/* Whether the engine has a REGEXP-style operator usable by routes. */
+	const char *regexp_op;
+};
+
+struct db {
+	const struct db_driver	*drv;
+	void			*handle;	/* driver state */
+	struct db_params	 params;
+	int			 in_tx;
+	char			 where[256];	/* host/path actually used */
+};
+
+/*
+ * Open a connection.  Returns a handle, or NULL with err set (ERR_DATABASE
+ * for an unreachable server, naming the host tried; ERR_CONFIG when the
+ * engine is not compiled in or the parameters are incomplete).
+ */
+struct db *db_open(const struct db_params *, struct err *);
+void	 db_close(struct db **);
+enum db_engine db_engine(const struct db *);
+/* A short description of where we are connected, e.g. "mysql at host:3306". */
+const char *db_where(const struct db *);
+
+/* Execute a statement that returns no rows.  Returns rows affected or -1. */
+int64_t	 db_exec(struct db *, const char *sql, const struct db_arg *,
+	    size_t nargs, struct err *);
+/*
+ * Execute a query.  Returns 0 with *res_r set (always non-NULL) or -1.
+ */
+int	 db_query(struct db *, const char *sql, const struct db_arg *,
+	    size_t nargs, int flags, struct db_res **res_r, struct err *);
+/* Advance: 1 = a row is available, 0 = no more rows, -1 = error. */
+int	 db_next(struct db_res *, struct err *);
+/* Column value of the current row as text, or NULL for SQL NULL. */
+const char *db_col(struct db_res *, int col);
+/* Column as integer (NULL or non-numeric -> dflt). */
+int64_t	 db_col_int(struct db_res *, int col, int64_t dflt);
+int	 db_ncols(struct db_res *);
+void	 db_res_free(struct db_res **);
+
+/*
+ * Convenience: run a query expected to return at most one row and copy its
+ * first column into a new string (*val_r, caller frees; NULL for SQL NULL).
+ * Returns 1 found, 0 no row, -1 error.
+ */
+int	 db_query_value(struct db *, const char *sql, const struct db_arg *,
+	    size_t nargs, char **val_r, struct err *);
+/* Same, for integers. */
+int	 db_query_int(struct db *, const char *sql, const struct db_arg *,
+	    size_t nargs, int64_t *val_r, struct err *);
+
+int	 db_begin(struct db *, bool write, struct err *);
+int	 db_commit(struct db *, struct err *);
+void	 db_rollback(struct db *);
+/* " FOR UPDATE" where the engine supports row locks, else "". */
+const char *db_for_update(const struct db *);
+/* Whether a table exists in the current database/schema. */
+int	 db_table_exists(struct db *, const char *table, struct err *);
+/* Whether a column exists in a table. */
+int	 db_column_exists(struct db *, const char *table, const char *col,
+	    struct err *);
+
+/* Current local time as "YYYY-MM-DD HH:MM:SS" (buf of at least 20 bytes). */
+const char *db_now(char *buf, size_t size);
+
+/* The driver registry (NULL-terminated). */
+extern const struct db_driver *const db_drivers[];
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * db_pgsql: PostgreSQL through libpq.
+ *
+ * Placeholders are rewritten to $n and every argument is sent as text of
+ * unknown type, so the server infers the column type (booleans accept
+ * "1"/"0").  Results are normalised on the way out: booleans become "1"/"0",
+ * timestamps lose their fractional seconds and zone offset (the session runs
+ * in the client's local zone, like PostfixAdmin's PHP does).
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "db_private.h"
+#include "strutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define PG_OID_BOOL		16
+#define PG_OID_TIMESTAMP	1114
+#define PG_OID_TIMESTAMPTZ	1184
+
+struct pg_res {
+	struct db_res	 base;
+	PGconn		*conn;
+	PGresult	*res;
+	int		 row;		/* current row in res, -1 before first */
+	int		 stream;
+	int		 done;
+	char		*fix;		/* normalised copy of the last column */
+};
+
+static int
+classify(PGconn *c, PGresult *r, struct err *err)
+{
+	const char *state = r != NULL ?
+	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r != NULL ? PQresultErrorMessage(r) :
+	    PQerrorMessage(c);
+	char clean[ERR_MSG_MAX];
+	size_t n;
+
+	str_copy(clean, msg != NULL ? msg : "unknown error", sizeof(clean));
+	n = strlen(clean);
+	while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
+		clean[--n] = '\0';
+	if (state != NULL) {
+		if (strcmp(state, "23505") == 0)
+			return err_set(err, ERR_EXISTS, "%s", clean);
+		if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") ==
+		    0 || strcmp(state, "55P03") == 0)
+			return err_set(err, ERR_DEADLOCK, "%s", clean);
+		if (strcmp(state, "42501") == 0) {
+			err_set(err, ERR_DATABASE, "pgsql: %s", clean);
+			return err_hint(err, "the database user lacks a "
+			    "privilege; see 'postino check' for the grants "
+			    "postino needs");
+		}
+	}
+	return err_set(err, ERR_DATABASE, "pgsql: %s", clean);
+}
+
+/* Local time zone name for the session, or NULL to keep the server's. */
+static char *
+local_zone(void)
+{
+	char link[PATH_MAX];
+	const char *tz = getenv("TZ");
+	ssize_t n;
+	char *z;
+
+	if (tz != NULL && *tz != '\0')
+		return xstrdup(tz[0] == ':' ? tz + 1 : tz);
+	n = readlink("/etc/localtime", link, sizeof(link) - 1);
+	if (n <= 0)
+		return NULL;
+	link[n] = '\0';
+	z = strstr(link, "zoneinfo/");
+	return z != NULL ? xstrdup(z + 9) : NULL;
+}
+
+static PGconn *
+try_host(const struct db_params *p, const struct db_host *h, char *where,
+    size_t wsize)
+{
+	const char *kw[10], *val[10];
+	char port[16], tmo[16], dir[PATH_MAX];
+	int i = 0;
+
+	if (h->socket != NULL) {
+		/* Accept both the socket directory and the socket file. */
+		const char *base = strrchr(h->socket, '/');
+
+		str_copy(dir, h->socket, sizeof(dir));
+		if (base != NULL && str_prefix(base + 1, ".s.PGSQL.")) {
+			dir[base - h->socket] = '\0';
+			str_copy(port, base + 10, sizeof(port));
+		} else
+			port[0] = '\0';
+		kw[i] = "host", val[i++] = dir;
+		snprintf(where, wsize, "%s", h->socket);
+	} else {
+		if (h->port > 0)
+			snprintf(port, sizeof(port), "%d", h->port);
+		else
+			port[0] = '\0';
+		kw[i] = "host", val[i++] = h->host;
+		snprintf(where, wsize, "%s:%s", h->host,
+		    port[0] ? port : "5432");
+	}
+	if (port[0] != '\0')
+		kw[i] = "port", val[i++] = port;
+	if (p->user != NULL)
+		kw[i] = "user", val[i++] = p->user;
+	if (p->password != NULL)
+		kw[i] = "password", val[i++] = p->password;
+	if (p->dbname != NULL)
+		kw[i] = "dbname", val[i++] = p->dbname;
+	snprintf(tmo, sizeof(tmo), "%d",
+	    p->connect_timeout > 0 ? p->connect_timeout : 10);
+	kw[i] = "connect_timeout", val[i++] = tmo;
+	kw[i] = "application_name", val[i++] = "postino";
+	kw[i] = NULL, val[i] = NULL;
+	return PQconnectdbParams(kw, val, 0);
+}
+
+static int
+pg_open(struct db *db, const struct db_params *p, struct err *err)
+{
+	struct db_host *hosts;
+	size_t n = db_hosts_parse(p->hosts, &hosts);
+	char where[512] = "", last[ERR_MSG_MAX] = "";
+	PGconn *c = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (hosts[i].port == -1)
+			continue;
+		c = try_host(p, &hosts[i], where, sizeof(where));
+		if (PQstatus(c) == CONNECTION_OK)
+			break;
+		str_copy(last, PQerrorMessage(c), sizeof(last));
+		PQfinish(c);
+		c = NULL;
+	}
+	db_hosts_free(hosts, n);
+	if (c == NULL) {
+		size_t l = strlen(last);
+
+		while (l > 0 && (last[l - 1] == '\n' || last[l - 1] == ' '))
+			last[--l] = '\0';
+		err_set(err, ERR_DATABASE, "cannot connect to PostgreSQL at "
+		    "%s: %s", where[0] ? where : "(no host)", last);
+		return err_hint(err, "check 'hosts', 'user' and 'dbname' in %s "
+		    "and that the server is running",
+		    p->source != NULL ? p->source : "the map file");
+	}
+	db->handle = c;
+	snprintf(db->where, sizeof(db->where), "pgsql at %s", where);
+	{
+		char *zone = local_zone();
+
+		if (zone != NULL) {
+			const char *v[1] = { zone };
+			PGresult *r = PQexecParams(c,
+			    "SELECT set_config('TimeZone', $1, false)", 1, NULL,
+			    v, NULL, NULL, 0);
+
+			PQclear(r);	/* an unknown zone keeps the default */
+			free(zone);
+		}
+	}
+	return 0;
+}
+
+static void
+pg_close(struct db *db)
+{
+	PQfinish(db->handle);
+	db->handle = NULL;
+}
+
+static int
+pg_query(struct db *db, const char *sql, const struct db_arg *args,
+    size_t nargs, int flags, struct db_res **res_r, int64_t *affected_r,
+    struct err *err)
+{
+	PGconn *c = db->handle;
+	char *q = db_rewrite_dollar(sql);
+	const char **vals = NULL;
+	char (*ibuf)[24] = NULL;
+	struct pg_res *res;
+	PGresult *r = NULL;
+	int rc = -1;
+
+	if (nargs > 0) {
+		vals = xcalloc(nargs, sizeof(*vals));
+		ibuf = xcalloc(nargs, sizeof(*ibuf));
+		for (size_t i = 0; i < nargs; i++)
+			vals[i] = db_arg_text(&args[i], ibuf[i],
+			    sizeof(ibuf[i]));
+	}
+	if (flags & DB_STREAM) {
+		if (!PQsendQueryParams(c, q, (int)nargs, NULL, vals, NULL,
+		    NULL, 0) || !PQsetSingleRowMode(c)) {
+			classify(c, NULL, err);
+			goto out;
+		}
+		res = xcalloc(1, sizeof(*res));
+		res->base.drv = db->drv;
+		res->conn = c;
+		res->stream = 1;
+		res->row = -1;
+		*affected_r = 0;
+		*res_r = &res->base;
+		rc = 0;
+		goto out;
+	}
+	r = PQexecParams(c, q, (int)nargs, NULL, vals, NULL, NULL, 0);
+	switch (PQresultStatus(r)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK: {
+		const char *t = PQcmdTuples(r);
+		int64_t a = 0;
+
+		if (t != NULL && *t != '\0')
+			(void)str_to_i64(t, &a);
+		*affected_r = a;
+		res = xcalloc(1, sizeof(*res));
+		res->base.drv = db->drv;
+		res->conn = c;
+		res->res = r;
+		res->row = -1;
+		r = NULL;
+		*res_r = &res->base;
+		rc = 0;
+		break;
+	}
+	default:
+		if (PQstatus(c) != CONNECTION_OK)
+			err_set(err, ERR_DATABASE, "lost connection to "
+			    "PostgreSQL (%s)", db->where);
+		else
+			classify(c, r, err);
+		break;
+	}
+out:
+	PQclear(r);
+	free(vals);
+	free(ibuf);
+	free(q);
+	return rc;
+}
+
+static int
+pg_next(struct db_res *rr, struct err *err)
+{
+	struct pg_res *res = (struct pg_res *)rr;
+
+	if (res->done)
+		return 0;
+	if (!res->stream) {
+		if (res->row + 1 >= PQntuples(res->res)) {
+			res->done = 1;
+			return 0;
+		}
+		res->row++;
+		return 1;
+	}
+	PQclear(res->res);
+	res->res = PQgetResult(res->conn);
+	if (res->res == NULL) {
+		res->done = 1;
+		return 0;
+	}
+	switch (PQresultStatus(res->res)) {
+	case PGRES_SINGLE_TUPLE:
+		res->row = 0;
+		return 1;
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK: {
+		/* End of rows: drain until NULL. */
+		PGresult *x;
+
+		while ((x = PQgetResult(res->conn)) != NULL)
+			PQclear(x);
+		res->done = 1;
+		return 0;
+	}
+	default: {
+		PGresult *x;
+
+		classify(res->conn, res->res, err);
+		while ((x = PQgetResult(res->conn)) != NULL)
+			PQclear(x);
+		res->done = 1;
+		return -1;
+	}
+	}
+}
+
+static const char *
+pg_col(struct db_res *rr, int col)
+{
+	struct pg_res *res = (struct pg_res *)rr;
+	const char *v;
+	Oid t;
+
+	if (res->res == NULL || res->row < 0 || col < 0 ||
+	    col >= PQnfields(res->res) ||
+	    PQgetisnull(res->res, res->row, col))
+		return NULL;
+	v = PQgetvalue(res->res, res->row, col);
+	t = PQftype(res->res, col);
+	if (t == PG_OID_BOOL)
+		return v[0] == 't' ? "1" : "0";
+	if ((t == PG_OID_TIMESTAMPTZ || t == PG_OID_TIMESTAMP) &&
+	    strlen(v) > 19) {
+		free(res->fix);
+		res->fix = xstrndup(v, 19);
+		return res->fix;
+	}
+	return v;
+}
+
+static int
+pg_ncols(struct db_res *rr)
+{
+	struct pg_res *res = (struct pg_res *)rr;
+
+	return res->res != NULL ? PQnfields(res->res) : 0;
+}
+
+static void
+pg_res_free(struct db_res *rr)
+{
+	struct pg_res *res = (struct pg_res *)rr;
+
+	if (res->stream && !res->done) {
+		PGresult *x;
+
+		/* Abandoned stream: cancel and drain the connection. */
+		PGcancel *cn = PQgetCancel(res->conn);
+		char ebuf[256];
+
+		if (cn != NULL) {
+			(void)PQcancel(cn, ebuf, sizeof(ebuf));
+			PQfreeCancel(cn);
+		}
+		PQclear(res->res);
+		res->res = NULL;
+		while ((x = PQgetResult(res->conn)) != NULL)
+			PQclear(x);
+	}
+	PQclear(res->res);
+	free(res->fix);
+	free(res);
+}
+
+static int
+pg_simple(struct db *db, const char *sql, struct err *err)
+{
+	PGresult *r = PQexec(db->handle, sql);
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = classify(db->handle, r, err);
+	PQclear(r);
+	return rc;
+}
+
+static int
+pg_begin(struct db *db, bool write, struct err *err)
+{
+	(void)write;
+	return pg_simple(db, "BEGIN", err);
+}
+
+static int
+pg_commit(struct db *db, struct err *err)
+{
+	return pg_simple(db, "COMMIT", err);
+}
+
+static void
+pg_rollback(struct db *db)
+{
+	struct err e;
+
+	(void)pg_simple(db, "ROLLBACK", &e);
+}
+
+const struct db_driver db_driver_pgsql = {
+	.name = "pgsql",
+	.engine = DB_ENGINE_PGSQL,
+	.open = pg_open,
+	.close = pg_close,
+	.query = pg_query,
+	.next = pg_next,
+	.col = pg_col,
+	.ncols = pg_ncols,
+	.res_free = pg_res_free,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.for_update = true,
+	.regexp_op = "~",
+};

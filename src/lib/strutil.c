@@ -1,0 +1,200 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "strutil.h"
+
+char *
+str_lower(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+char *
+str_trim(char *s)
+{
+	size_t n;
+
+	while (is_space(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+bool
+str_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool
+str_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+static int
+lc(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+bool
+str_eq_nocase(const char *a, const char *b)
+{
+	while (*a != '\0' && lc((unsigned char)*a) == lc((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == '\0' && *b == '\0';
+}
+
+size_t
+str_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+int
+str_to_i64(const char *s, int64_t *v)
+{
+	const char *p = s;
+	char *end;
+	long long r;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	errno = 0;
+	r = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*v = (int64_t)r;
+	return 0;
+}
+
+int
+str_to_int(const char *s, int min, int max, int *v)
+{
+	int64_t r;
+
+	if (str_to_i64(s, &r) == -1 || r < min || r > max)
+		return -1;
+	*v = (int)r;
+	return 0;
+}
+
+bool
+str_ct_equal(const char *a, const char *b)
+{
+	unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+	unsigned int la = 0, lb = 0;
+
+	/*
+	 * Compare fixed-size digests so neither the position of the first
+	 * difference nor the lengths leak through timing.
+	 */
+	if (!EVP_Digest(a, strlen(a), da, &la, EVP_sha256(), NULL) ||
+	    !EVP_Digest(b, strlen(b), db, &lb, EVP_sha256(), NULL) || la != lb)
+		return false;
+	return CRYPTO_memcmp(da, db, la) == 0;
+}
+
+size_t
+str_distance(const char *a, const char *b, size_t cap)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row, best, r;
+
+	if (la > 64 || lb > 64)
+		return cap + 1;
+	row = calloc(lb + 1, sizeof(*row));
+	if (row == NULL)
+		return cap + 1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		best = row[0];
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t v = prev + cost;
+
+			if (row[j] + 1 < v)
+				v = row[j] + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			prev = cur;
+			if (v < best)
+				best = v;
+		}
+		if (best > cap) {
+			free(row);
+			return cap + 1;
+		}
+	}
+	r = row[lb];
+	free(row);
+	return r;
+}
+
+const char *
+str_nearest(const char *word, const char *const *candidates)
+{
+	size_t len = strlen(word), limit = len / 3 > 2 ? len / 3 : 2;
+	const char *best = NULL;
+	size_t bestd = limit + 1;
+
+	for (; *candidates != NULL; candidates++) {
+		size_t d = str_distance(word, *candidates, limit);
+
+		/* A prefix of a candidate is a good suggestion too. */
+		if (d > limit && len >= 2 && str_prefix(*candidates, word))
+			d = limit;
+		if (d < bestd) {
+			bestd = d;
+			best = *candidates;
+		}
+	}
+	return best;
+}
+
+void
+str_wipe(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+}
