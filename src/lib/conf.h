@@ -130,7 +130,10 @@ struct conf_item {
 
 /*
  * Describe every known setting (podop tables included, one item each as
- * "podop.tables.NAME").  *items_r is freed with conf_items_free().
+ * "podop.tables.NAME").  *items_r is freed with conf_items_free(); the
+ * const strings in it are lent, and a table's name is valid only until
+ * conf_release().  A table item has no default_value and no env (NULL).
+ * is_default means no file or variable set the value.  Returns 0.
  */
 int	 conf_describe(const struct postino_conf *, struct conf_item **items_r,
 	    size_t *n_r);

@@ -1,0 +1,88 @@
+/*
+ * mailbox: mailboxes (PostfixAdmin's `mailbox` table) with everything that
+ * belongs to one: its quota2 row, its self-alias (PostfixAdmin's convention
+ * alias(address = goto = username), which keeps catch-alls from swallowing
+ * the mailbox's mail), its maildir, the post-creation hook and the audit
+ * rows.
+ *
+ * Identity backends decide who owns the password: "local" (postino writes
+ * hashes), "noauth" (every row holds the {NOAUTH} sentinel; an IdP
+ * authenticates) and "hybrid" (per row: a hash, or {NOAUTH}).  claim moves
+ * a {NOAUTH} row to a local hash; release moves it back.
+ */
+#ifndef POSTINO_MAILBOX_H
+#define POSTINO_MAILBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "model.h"
+
+struct mailbox_rec {
+	char	 username[ADDR_MAX];
+	char	 name[256];
+	char	 maildir[512];
+	int64_t	 quota_bytes;
+	char	 local_part[ADDR_MAX];
+	char	 domain[ADDR_MAX];
+	bool	 active;
+	bool	 idp_managed;		/* password is {NOAUTH} */
+	char	 created[32];
+	char	 modified[32];
+	char	 scheme[32];		/* of the stored password */
+};
+
+struct mailbox_spec {
+	const char	*username;
+	const char	*name;		/* "" */
+	int64_t		 quota_bytes;	/* -1 = the domain's default */
+	/*
+	 * The password: plain text to hash with scheme, or (prehashed) a
+	 * stored value passed through unchanged, or NULL for the {NOAUTH}
+	 * sentinel (noauth/hybrid only).
+	 */
+	const char	*password;
+	const char	*scheme;	/* NULL = default_password_scheme */
+	bool		 prehashed;
+	bool		 active;	/* normally true */
+	bool		 run_hook;	/* normally true */
+};
+
+typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);
+
+int	 mailbox_add(struct model *, const struct mailbox_spec *,
+	    struct mailbox_rec *out, struct err *);
+/* 1 found / 0 not found (ERR_NOTFOUND) / -1. */
+int	 mailbox_get(struct model *, const char *username,
+	    struct mailbox_rec *, struct err *);
+/* domain may be NULL; stream (DB_STREAM) for very large listings. */
+int	 mailbox_foreach(struct model *, const char *domain,
+	    bool include_disabled, bool stream, mailbox_each_fn *, void *arg,
+	    struct err *);
+int	 mailbox_del(struct model *, const char *username, bool keep_maildir,
+	    struct err *);
+int	 mailbox_set_active(struct model *, const char *username, bool active,
+	    struct err *);
+int	 mailbox_set_quota(struct model *, const char *username,
+	    int64_t quota_bytes, struct err *);
+int	 mailbox_set_name(struct model *, const char *username,
+	    const char *name, struct err *);
+/*
+ * Set a password (plain, hashed here with scheme or the default).  A
+ * {NOAUTH} row under hybrid needs claim; under noauth this is refused.
+ */
+int	 mailbox_set_password(struct model *, const char *username,
+	    const char *plain, const char *scheme, bool claim,
+	    bool *claimed_r, struct err *);
+/* Hand the row back to the IdP ({NOAUTH}); hybrid only.  *changed_r. */
+int	 mailbox_release(struct model *, const char *username,
+	    bool *changed_r, struct err *);
+/*
+ * Rename a mailbox: row, quota2 row, self-alias, aliases pointing at it,
+ * vacation rows and the maildir, in one transaction.
+ */
+int	 mailbox_rename(struct model *, const char *from, const char *to,
+	    struct mailbox_rec *out, struct err *);
+
+#endif

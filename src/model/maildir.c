@@ -1,0 +1,522 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "maildir.h"
+#include "strutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MAX_DEPTH	64
+
+static const char *const skeleton[] = { "cur", "new", "tmp", NULL };
+
+void
+maildir_undo_init(struct maildir_undo *u, const char *base)
+{
+	u->base = xstrdup(base);
+	u->made = NULL;
+	u->nmade = 0;
+}
+
+void
+maildir_undo_release(struct maildir_undo *u)
+{
+	for (size_t i = 0; i < u->nmade; i++)
+		free(u->made[i]);
+	free(u->made);
+	free(u->base);
+	u->made = NULL;
+	u->nmade = 0;
+	u->base = NULL;
+}
+
+static void
+undo_add(struct maildir_undo *u, const char *rel)
+{
+	if (u == NULL)
+		return;
+	u->made = xreallocarray(u->made, u->nmade + 1, sizeof(*u->made));
+	u->made[u->nmade++] = xstrdup(rel);
+}
+
+static int
+fs_err(struct err *err, const char *what, const char *path, int e)
+{
+	if (e == ELOOP || e == ENOTDIR || e == EMLINK) {
+		err_set(err, ERR_FILESYSTEM, "refusing to %s '%s': a path "
+		    "component is a symlink or not a directory", what, path);
+		return err_hint(err, "inspect the mail root for planted "
+		    "symlinks ('postino check --deep' lists them)");
+	}
+	return err_set(err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path,
+	    strerror(e));
+}
+
+int
+maildir_rel_valid(const char *rel, struct err *err)
+{
+	const char *p = rel;
+
+	if (rel[0] == '\0' || rel[0] == '/')
+		return err_set(err, ERR_FILESYSTEM, "invalid maildir path "
+		    "'%.100s'", rel);
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.') ||
+		    str_prefix(p, ".deleting"))
+			return err_set(err, ERR_FILESYSTEM, "invalid maildir "
+			    "path '%.100s'", rel);
+		p += n;
+		if (*p == '/') {
+			p++;
+			/* A single trailing slash is PostfixAdmin's style. */
+			if (*p == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+static int
+open_base(const char *base, struct err *err)
+{
+	int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1) {
+		err_set(err, ERR_FILESYSTEM, "cannot open the mail root '%s': "
+		    "%s", base, strerror(errno));
+		return err_hint(err, "create it or fix virtual_mailbox_base"),
+		    -1;
+	}
+	return fd;
+}
+
+static int
+open_dir_at(int dirfd, const char *name)
+{
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+/* Set mode and owner of a directory we created. */
+static int
+own_dir(int fd, int64_t uid, int64_t gid)
+{
+	if (fchmod(fd, 0700) == -1)
+		return -1;
+	if (uid >= 0 && gid >= 0 && fchown(fd, (uid_t)uid, (gid_t)gid) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Walk rel from base, creating missing components when create is set.
+ * Returns an fd of the last directory, or -1 with err.  When parent_r is
+ * not NULL, stop one component early and return the parent's fd with the
+ * last component copied into last_r.
+ */
+static int
+walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
+    struct maildir_undo *undo, bool *lastmade_r, struct err *err)
+{
+	char comp[256], sofar[4096];
+	const char *p = rel;
+	int fd = dup(basefd);
+	size_t so = 0;
+
+	if (lastmade_r != NULL)
+		*lastmade_r = false;
+	sofar[0] = '\0';
+	while (fd != -1 && *p != '\0') {
+		size_t n = strcspn(p, "/");
+		int nfd;
+
+		if (n == 0 || n >= sizeof(comp) || so + n + 2 >= sizeof(sofar)) {
+			close(fd);
+			return err_set(err, ERR_FILESYSTEM, "invalid path "
+			    "'%.100s'", rel);
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		so += (size_t)snprintf(sofar + so, sizeof(sofar) - so, "%s%s",
+		    so ? "/" : "", comp);
+		p += n;
+		while (*p == '/')
+			p++;
+		nfd = open_dir_at(fd, comp);
+		if (nfd == -1 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0700) == -1 && errno != EEXIST) {
+				int e = errno;
+
+				close(fd);
+				return fs_err(err, "create", sofar, e);
+			}
+			nfd = open_dir_at(fd, comp);
+			if (nfd != -1) {
+				undo_add(undo, sofar);
+				if (lastmade_r != NULL)
+					*lastmade_r = *p == '\0';
+				if (own_dir(nfd, uid, gid) == -1) {
+					int e = errno;
+
+					close(nfd);
+					close(fd);
+					return fs_err(err, "set owner and mode "
+					    "of", sofar, e);
+				}
+			}
+		}
+		if (nfd == -1) {
+			int e = errno;
+
+			close(fd);
+			if (e == ENOENT && !create)
+				return err_set(err, ERR_NOTFOUND, "'%s' does "
+				    "not exist", sofar);
+			return fs_err(err, "open", sofar, e);
+		}
+		close(fd);
+		fd = nfd;
+	}
+	if (fd == -1)
+		return fs_err(err, "open", rel, errno);
+	return fd;
+}
+
+int
+maildir_create(const char *base, const char *rel, int64_t uid, int64_t gid,
+    bool *existed_r, struct maildir_undo *undo, struct err *err)
+{
+	int basefd, fd;
+	bool made;
+
+	if (maildir_rel_valid(rel, err) == -1)
+		return -1;
+	if ((basefd = open_base(base, err)) == -1)
+		return -1;
+	fd = walk(basefd, rel, true, uid, gid, undo, &made, err);
+	close(basefd);
+	if (fd == -1)
+		return -1;
+	*existed_r = !made;
+	for (size_t i = 0; skeleton[i] != NULL; i++) {
+		char rel2[4096];
+		int sfd;
+
+		snprintf(rel2, sizeof(rel2), "%s%s%s", rel,
+		    str_suffix(rel, "/") ? "" : "/", skeleton[i]);
+		sfd = open_dir_at(fd, skeleton[i]);
+		if (sfd == -1 && errno == ENOENT) {
+			if (mkdirat(fd, skeleton[i], 0700) == -1 ||
+			    (sfd = open_dir_at(fd, skeleton[i])) == -1) {
+				int e = errno;
+
+				close(fd);
+				return fs_err(err, "create", rel2, e);
+			}
+			undo_add(undo, rel2);
+			if (own_dir(sfd, uid, gid) == -1) {
+				int e = errno;
+
+				close(sfd);
+				close(fd);
+				return fs_err(err, "set owner and mode of",
+				    rel2, e);
+			}
+		}
+		if (sfd == -1) {
+			int e = errno;
+
+			close(fd);
+			return fs_err(err, "open", rel2, e);
+		}
+		close(sfd);
+	}
+	close(fd);
+	return 0;
+}
+
+int
+maildir_exists(const char *base, const char *rel, struct err *err)
+{
+	int basefd, fd;
+
+	if (maildir_rel_valid(rel, err) == -1)
+		return -1;
+	if ((basefd = open_base(base, err)) == -1)
+		return -1;
+	fd = walk(basefd, rel, false, -1, -1, NULL, NULL, err);
+	close(basefd);
+	if (fd == -1)
+		return err->kind == ERR_NOTFOUND ? 0 : -1;
+	close(fd);
+	return 1;
+}
+
+void
+maildir_undo_run(struct maildir_undo *u)
+{
+	int basefd;
+
+	if (u->nmade == 0)
+		return;
+	basefd = open(u->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (basefd == -1)
+		return;
+	for (size_t i = u->nmade; i-- > 0;) {
+		char *rel = u->made[i], *slash = strrchr(rel, '/');
+		int pfd;
+		struct err e;
+
+		if (slash == NULL) {
+			(void)unlinkat(basefd, rel, AT_REMOVEDIR);
+			continue;
+		}
+		*slash = '\0';
+		pfd = walk(basefd, rel, false, -1, -1, NULL, NULL, &e);
+		*slash = '/';
+		if (pfd == -1)
+			continue;
+		/* rmdir only succeeds on an empty directory: data is kept. */
+		(void)unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+		close(pfd);
+	}
+	close(basefd);
+}
+
+/* Split rel (without trailing slash) into parent and name; returns name. */
+static char *
+split_last(char *rel)
+{
+	size_t n = strlen(rel);
+	char *slash;
+
+	while (n > 0 && rel[n - 1] == '/')
+		rel[--n] = '\0';
+	slash = strrchr(rel, '/');
+	if (slash == NULL)
+		return NULL;
+	*slash = '\0';
+	return slash + 1;
+}
+
+int
+maildir_stage(const char *base, const char *rel, char **grave_r,
+    struct err *err)
+{
+	char *copy, *name, *parent, grave[512];
+	unsigned char rnd[4];
+	int basefd, pfd;
+
+	*grave_r = NULL;
+	if (maildir_rel_valid(rel, err) == -1)
+		return -1;
+	copy = xstrdup(rel);
+	name = split_last(copy);
+	parent = copy;
+	if (name == NULL) {		/* top level: <base>/<domain> */
+		name = copy;
+		parent = NULL;
+	}
+	if ((basefd = open_base(base, err)) == -1) {
+		free(copy);
+		return -1;
+	}
+	pfd = parent != NULL ? walk(basefd, parent, false, -1, -1, NULL, NULL,
+	    err) : dup(basefd);
+	close(basefd);
+	if (pfd == -1) {
+		free(copy);
+		if (err->kind == ERR_NOTFOUND) {
+			err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(grave, sizeof(grave), ".deleting.%.200s.%ld.%02x%02x%02x%02x",
+	    name, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+	if (renameat(pfd, name, pfd, grave) == -1) {
+		int e = errno;
+
+		close(pfd);
+		if (e == ENOENT) {
+			free(copy);
+			return 0;
+		}
+		fs_err(err, "stage for deletion", rel, e);
+		free(copy);
+		return -1;
+	}
+	close(pfd);
+	*grave_r = parent != NULL ? xasprintf("%s/%s", parent, grave) :
+	    xstrdup(grave);
+	free(copy);
+	return 0;
+}
+
+int
+maildir_unstage(const char *base, const char *grave, const char *rel,
+    struct err *err)
+{
+	char *g = xstrdup(grave), *r = xstrdup(rel), *gname, *rname;
+	int basefd, pfd, rc = -1;
+
+	gname = split_last(g);
+	rname = split_last(r);
+	if ((basefd = open_base(base, err)) == -1)
+		goto out;
+	pfd = gname != NULL ? walk(basefd, g, false, -1, -1, NULL, NULL, err) :
+	    dup(basefd);
+	close(basefd);
+	if (pfd == -1)
+		goto out;
+	if (renameat(pfd, gname != NULL ? gname : g, pfd,
+	    rname != NULL ? rname : r) == -1)
+		fs_err(err, "restore", rel, errno);
+	else
+		rc = 0;
+	close(pfd);
+out:
+	free(g);
+	free(r);
+	return rc;
+}
+
+/* Remove everything in dirfd/name without following symlinks. */
+static int
+rmtree_at(int dirfd, const char *name, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (depth > MAX_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	fd = open_dir_at(dirfd, name);
+	if (fd == -1) {
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlinkat(dirfd, name, 0);
+		return errno == ENOENT ? 0 : -1;
+	}
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			rc = -1;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (rmtree_at(fd, de->d_name, depth + 1) == -1)
+				rc = -1;
+		} else if (unlinkat(fd, de->d_name, 0) == -1)
+			rc = -1;
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+maildir_purge(const char *base, const char *grave, struct err *err)
+{
+	char *g = xstrdup(grave), *name;
+	int basefd, pfd, rc = 0;
+
+	name = split_last(g);
+	if (!str_prefix(name != NULL ? name : g, ".deleting.")) {
+		free(g);
+		return err_set(err, ERR_INTERNAL, "refusing to purge '%s'",
+		    grave);
+	}
+	if ((basefd = open_base(base, err)) == -1) {
+		free(g);
+		return -1;
+	}
+	pfd = name != NULL ? walk(basefd, g, false, -1, -1, NULL, NULL, err) :
+	    dup(basefd);
+	if (pfd == -1) {
+		close(basefd);
+		free(g);
+		return -1;
+	}
+	if (rmtree_at(pfd, name != NULL ? name : g, 0) == -1) {
+		fs_err(err, "remove", grave, errno);
+		rc = -1;
+	}
+	close(pfd);
+	/* Prune the domain directory when its last maildir went away. */
+	if (rc == 0 && name != NULL && strchr(g, '/') == NULL)
+		(void)unlinkat(basefd, g, AT_REMOVEDIR);
+	close(basefd);
+	free(g);
+	return rc;
+}
+
+int
+maildir_move(const char *base, const char *from, const char *to,
+    int64_t uid, int64_t gid, struct maildir_undo *undo, struct err *err)
+{
+	char *f = NULL, *t = NULL, *fname, *tname;
+	int basefd = -1, ffd = -1, tfd = -1, rc = -1;
+
+	if (maildir_rel_valid(from, err) == -1 ||
+	    maildir_rel_valid(to, err) == -1)
+		return -1;
+	f = xstrdup(from);
+	t = xstrdup(to);
+	fname = split_last(f);
+	tname = split_last(t);
+	if (fname == NULL || tname == NULL) {
+		err_set(err, ERR_FILESYSTEM, "cannot move top-level "
+		    "directories");
+		goto out;
+	}
+	if ((basefd = open_base(base, err)) == -1)
+		goto out;
+	if ((ffd = walk(basefd, f, false, -1, -1, NULL, NULL, err)) == -1)
+		goto out;
+	if ((tfd = walk(basefd, t, true, uid, gid, undo, NULL, err)) == -1)
+		goto out;
+	if (faccessat(tfd, tname, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		err_set(err, ERR_EXISTS, "the maildir '%s' already exists", to);
+		goto out;
+	}
+	if (renameat(ffd, fname, tfd, tname) == -1) {
+		fs_err(err, "move", from, errno);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tfd != -1)
+		close(tfd);
+	if (ffd != -1)
+		close(ffd);
+	if (basefd != -1)
+		close(basefd);
+	free(f);
+	free(t);
+	return rc;
+}

@@ -1,0 +1,93 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "banned.h"
+
+#define TX_ATTEMPTS	5
+
+void
+model_init(struct model *m, struct db *db, const struct postino_conf *conf,
+    const char *actor)
+{
+	memset(m, 0, sizeof(*m));
+	m->db = db;
+	m->conf = conf;
+	m->actor = actor != NULL ? actor : "postino";
+	m->has_change = -1;
+	m->has_domain_ext = -1;
+}
+
+void
+model_notifyf(struct model *m, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (m->notify == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	m->notify(m->notify_arg, msg);
+}
+
+bool
+model_bool(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 ||
+	    strcmp(v, "true") == 0);
+}
+
+int
+model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
+{
+	for (int attempt = 1;; attempt++) {
+		err_clear(err);
+		if (db_begin(m->db, true, err) == 0) {
+			if (fn(m, arg, err) == 0 && db_commit(m->db, err) == 0)
+				return 0;
+			db_rollback(m->db);
+		}
+		if (err->kind != ERR_DEADLOCK || attempt >= TX_ATTEMPTS)
+			break;
+		/* Back off a little, more each time, before retrying. */
+		{
+			struct timespec ts = { 0, 20000000L * attempt };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (err->kind == ERR_DEADLOCK && err->hint[0] == '\0')
+		err_hint(err, "the database stayed busy after %d attempts; "
+		    "try again", TX_ATTEMPTS);
+	return -1;
+}
+
+int
+model_audit(struct model *m, const char *domain, const char *action,
+    const char *data, struct err *err)
+{
+	char now[32];
+	struct db_arg a[] = { DB_TEXT(db_now(now, sizeof(now))),
+		DB_TEXT(m->actor), DB_TEXT(domain), DB_TEXT(action),
+		DB_TEXT(data) };
+
+	if (db_exec(m->db, "INSERT INTO log (timestamp, username, domain, "
+	    "action, data) VALUES (?, ?, ?, ?, ?)", a, DB_NARGS(a), err) == -1)
+		return err_prefix(err, "cannot write the audit row");
+	if (m->has_change == -1) {
+		int r = db_table_exists(m->db, "postino_change", err);
+
+		if (r == -1)
+			return -1;
+		m->has_change = r;
+	}
+	if (m->has_change && db_exec(m->db, "UPDATE postino_change SET "
+	    "serial = serial + 1 WHERE id = 1", NULL, 0, err) == -1)
+		return -1;
+	return 0;
+}

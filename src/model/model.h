@@ -1,0 +1,62 @@
+/*
+ * model: every operation on the PostfixAdmin schema, shared by the CLI and
+ * the SCIM daemon.  This is the only layer that writes SQL for the admin
+ * schema (lookups for podop live in lookup.c).
+ *
+ * A struct model is a borrowed database handle plus settings plus the audit
+ * actor; it owns nothing and is usually on the caller's stack.  Operations
+ * return 0 / -1 (reads returning a thing: 1 found / 0 not found / -1) and
+ * fill a struct err; they never print.  Warnings a person should see
+ * ("reusing an existing maildir") go through the optional notify callback.
+ *
+ * Every mutation runs in one write transaction that also writes its audit
+ * row into PostfixAdmin's `log` table and bumps postino_change.serial (the
+ * signal podop's caches watch); deadlocks and lock timeouts are retried a
+ * few times before ERR_DEADLOCK is returned.  Filesystem work (maildirs) is
+ * tied to the transaction: created before commit and removed if the commit
+ * fails; deletions are renames into a `.deleting.*` graveyard inside the
+ * transaction, purged only after commit.
+ */
+#ifndef POSTINO_MODEL_H
+#define POSTINO_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+
+typedef void model_notify_fn(void *arg, const char *msg);
+
+struct model {
+	struct db			*db;
+	const struct postino_conf	*conf;
+	const char			*actor;		/* log.username */
+	model_notify_fn			*notify;	/* may be NULL */
+	void				*notify_arg;
+	int				 has_change;	/* -1 unknown, 0, 1 */
+	int				 has_domain_ext; /* postino_domain */
+};
+
+void	 model_init(struct model *, struct db *, const struct postino_conf *,
+	    const char *actor);
+void	 model_notifyf(struct model *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Run fn inside a write transaction, retrying on ERR_DEADLOCK.  fn returns
+ * 0 to commit or -1 to roll back.  The audit row and change bump are the
+ * operation's job (model_audit()).
+ */
+typedef int model_tx_fn(struct model *, void *arg, struct err *);
+int	 model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
+
+/* Insert the audit row and bump the change serial (inside a transaction). */
+int	 model_audit(struct model *, const char *domain, const char *action,
+	    const char *data, struct err *);
+
+/* "1"/"0" for a boolean column value from any engine. */
+bool	 model_bool(const char *);
+
+#endif

@@ -1,0 +1,395 @@
+#include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <argon2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "password.h"
+#include "strutil.h"
+#include "banned.h"
+
+const char *const password_schemes[] = {
+	"BLF-CRYPT", "SHA512-CRYPT", "ARGON2I", "ARGON2ID", "MD5-CRYPT", NULL
+};
+
+/* Argon2 parameters: Dovecot-compatible, ~0.2 s on a small server. */
+#define ARGON2_T	3
+#define ARGON2_M	65536
+#define ARGON2_P	1
+#define ARGON2_SALT	16
+#define ARGON2_HASH	32
+
+bool
+password_scheme_valid(const char *s)
+{
+	for (size_t i = 0; password_schemes[i] != NULL; i++)
+		if (str_eq_nocase(s, password_schemes[i]))
+			return true;
+	return false;
+}
+
+static int
+do_crypt(const char *prefix, unsigned long count, const char *plain,
+    char *out, size_t outsize, struct err *err)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	const char *h;
+	int rc = -1;
+
+	if (crypt_gensalt_rn(prefix, count, NULL, 0, salt, sizeof(salt)) ==
+	    NULL)
+		return err_set(err, ERR_INTERNAL, "cannot generate a %s salt",
+		    prefix);
+	cd = calloc(1, sizeof(*cd));
+	if (cd == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	h = crypt_r(plain, salt, cd);
+	if (h == NULL || h[0] == '*')
+		err_set(err, ERR_INTERNAL, "crypt failed for %s", prefix);
+	else if (str_copy(out, h, outsize) >= outsize)
+		err_set(err, ERR_INTERNAL, "hash too long");
+	else
+		rc = 0;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}
+
+int
+password_hash(const char *scheme, const char *plain, int cost, char *out,
+    size_t outsize, struct err *err)
+{
+	char inner[PASSWORD_HASH_MAX];
+	const char *name = NULL;
+	int rc = -1;
+
+	if (plain == NULL || plain[0] == '\0')
+		return err_set(err, ERR_INVALID, "the password is empty");
+	if (strlen(plain) > PASSWORD_INPUT_MAX)
+		return err_set(err, ERR_INVALID, "the password is longer than "
+		    "%d bytes", PASSWORD_INPUT_MAX);
+	if (str_eq_nocase(scheme, "BLF-CRYPT")) {
+		name = "BLF-CRYPT";
+		if (cost < 4 || cost > 31)
+			return err_set(err, ERR_CONFIG, "bcrypt cost %d out of "
+			    "range 4..31", cost);
+		/*
+		 * bcrypt reads at most 72 bytes; refuse longer passwords
+		 * rather than silently ignoring their tail.
+		 */
+		if (strlen(plain) > 72)
+			return err_set(err, ERR_INVALID, "BLF-CRYPT passwords "
+			    "are limited to 72 bytes; choose a shorter one or "
+			    "the ARGON2ID scheme");
+		rc = do_crypt("$2y$", (unsigned long)cost, plain, inner,
+		    sizeof(inner), err);
+	} else if (str_eq_nocase(scheme, "SHA512-CRYPT")) {
+		name = "SHA512-CRYPT";
+		rc = do_crypt("$6$", 0, plain, inner, sizeof(inner), err);
+	} else if (str_eq_nocase(scheme, "MD5-CRYPT")) {
+		name = "MD5-CRYPT";
+		rc = do_crypt("$1$", 0, plain, inner, sizeof(inner), err);
+	} else if (str_eq_nocase(scheme, "ARGON2I") ||
+	    str_eq_nocase(scheme, "ARGON2ID")) {
+		bool id = str_eq_nocase(scheme, "ARGON2ID");
+		unsigned char salt[ARGON2_SALT];
+		int r;
+
+		name = id ? "ARGON2ID" : "ARGON2I";
+		if (RAND_bytes(salt, sizeof(salt)) != 1)
+			return err_set(err, ERR_INTERNAL, "no random bytes");
+		r = argon2_hash(ARGON2_T, ARGON2_M, ARGON2_P, plain,
+		    strlen(plain), salt, sizeof(salt), NULL, ARGON2_HASH,
+		    inner, sizeof(inner), id ? Argon2_id : Argon2_i,
+		    ARGON2_VERSION_NUMBER);
+		if (r != ARGON2_OK)
+			return err_set(err, ERR_INTERNAL, "argon2: %s",
+			    argon2_error_message(r));
+		rc = 0;
+	} else {
+		err_set(err, ERR_INVALID, "unknown password scheme '%.32s'",
+		    scheme);
+		return err_hint(err, "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, "
+		    "ARGON2ID or MD5-CRYPT");
+	}
+	if (rc == -1)
+		return -1;
+	if ((size_t)snprintf(out, outsize, "{%s}%s", name, inner) >= outsize) {
+		explicit_bzero(inner, sizeof(inner));
+		return err_set(err, ERR_INTERNAL, "hash too long");
+	}
+	explicit_bzero(inner, sizeof(inner));
+	return 0;
+}
+
+/* Split "{SCHEME.ENC}rest"; scheme upper-cased into sbuf, enc into ebuf. */
+static const char *
+split_prefix(const char *stored, char *sbuf, size_t ssize, char *ebuf,
+    size_t esize)
+{
+	const char *end;
+	size_t n;
+	char *dot;
+
+	sbuf[0] = ebuf[0] = '\0';
+	if (stored[0] != '{' || (end = strchr(stored, '}')) == NULL)
+		return stored;
+	n = (size_t)(end - stored - 1);
+	if (n == 0 || n >= ssize)
+		return stored;
+	memcpy(sbuf, stored + 1, n);
+	sbuf[n] = '\0';
+	for (char *p = sbuf; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	dot = strchr(sbuf, '.');
+	if (dot != NULL) {
+		str_copy(ebuf, dot + 1, esize);
+		*dot = '\0';
+	}
+	return end + 1;
+}
+
+static int
+b64_decode(const char *in, unsigned char *out, size_t outsize, size_t *n_r)
+{
+	size_t len = strlen(in);
+	int n;
+
+	if (len == 0 || len % 4 != 0 || (len / 4) * 3 > outsize)
+		return -1;
+	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+	if (n < 0)
+		return -1;
+	if (len >= 1 && in[len - 1] == '=')
+		n--;
+	if (len >= 2 && in[len - 2] == '=')
+		n--;
+	*n_r = (size_t)n;
+	return 0;
+}
+
+static int
+hex_decode(const char *in, unsigned char *out, size_t outsize, size_t *n_r)
+{
+	size_t len = strlen(in);
+
+	if (len % 2 != 0 || len / 2 > outsize)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		unsigned int v;
+
+		if (sscanf(in + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	*n_r = len / 2;
+	return 0;
+}
+
+static int
+crypt_verify(const char *hash, const char *plain, struct err *err)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *h;
+	int r;
+
+	if (cd == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	h = crypt_r(plain, hash, cd);
+	if (h == NULL || h[0] == '*') {
+		free(cd);
+		return err_set(err, ERR_INVALID, "malformed crypt hash");
+	}
+	r = strlen(h) == strlen(hash) &&
+	    CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return r;
+}
+
+/* Digest schemes: {SHA}, {SSHA}, {SHA256}... salted ones append the salt. */
+static int
+digest_verify(const EVP_MD *md, bool salted, const char *enc,
+    const char *body, const char *plain, struct err *err)
+{
+	unsigned char raw[512], dig[EVP_MAX_MD_SIZE];
+	unsigned int dlen;
+	size_t n, mdlen = (size_t)EVP_MD_get_size(md);
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (strcmp(enc, "HEX") == 0 ?
+	    hex_decode(body, raw, sizeof(raw), &n) :
+	    b64_decode(body, raw, sizeof(raw), &n))
+		return err_set(err, ERR_INVALID, "malformed digest hash");
+	if (n < mdlen || (!salted && n != mdlen))
+		return err_set(err, ERR_INVALID, "digest hash has the wrong "
+		    "length");
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	ok = EVP_DigestInit_ex(ctx, md, NULL) &&
+	    EVP_DigestUpdate(ctx, plain, strlen(plain)) &&
+	    (!salted || EVP_DigestUpdate(ctx, raw + mdlen, n - mdlen)) &&
+	    EVP_DigestFinal_ex(ctx, dig, &dlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return err_set(err, ERR_INTERNAL, "digest failed");
+	return CRYPTO_memcmp(dig, raw, mdlen) == 0;
+}
+
+int
+password_verify(const char *stored, const char *plain, struct err *err)
+{
+	char scheme[64], enc[16];
+	const char *body = split_prefix(stored, scheme, sizeof(scheme), enc,
+	    sizeof(enc));
+	char decoded[PASSWORD_HASH_MAX];
+
+	if (stored == NULL || stored[0] == '\0')
+		return 0;
+	if (strcmp(scheme, "NOAUTH") == 0)
+		return 0;
+	/* "{SHA512-CRYPT.B64}" carries a base64-encoded crypt string. */
+	if (enc[0] != '\0' && (str_suffix(scheme, "CRYPT") ||
+	    str_prefix(scheme, "ARGON2"))) {
+		size_t n;
+
+		if ((strcmp(enc, "HEX") == 0 ?
+		    hex_decode(body, (unsigned char *)decoded,
+		    sizeof(decoded) - 1, &n) :
+		    b64_decode(body, (unsigned char *)decoded,
+		    sizeof(decoded) - 1, &n)) == -1)
+			return err_set(err, ERR_INVALID, "malformed %s hash",
+			    scheme);
+		decoded[n] = '\0';
+		body = decoded;
+	}
+	if (scheme[0] == '\0' || str_suffix(scheme, "CRYPT")) {
+		if (body[0] == '$' || (scheme[0] != '\0' && strlen(body) == 13))
+			return crypt_verify(body, plain, err);
+		if (scheme[0] == '\0' && strlen(body) == 32) {
+			/* Bare 32-hex: PostfixAdmin's md5 (PLAIN-MD5). */
+			return digest_verify(EVP_md5(), false, "HEX", body,
+			    plain, err);
+		}
+		if (scheme[0] == '\0') {
+			/* PostfixAdmin also verifies legacy plaintext. */
+			return strlen(body) == strlen(plain) &&
+			    CRYPTO_memcmp(body, plain, strlen(plain)) == 0;
+		}
+		return err_set(err, ERR_INVALID, "malformed %s hash", scheme);
+	}
+	if (strcmp(scheme, "ARGON2I") == 0 || strcmp(scheme, "ARGON2ID") == 0) {
+		argon2_type t = str_prefix(body, "$argon2id$") ? Argon2_id :
+		    str_prefix(body, "$argon2i$") ? Argon2_i : Argon2_d;
+		int r = argon2_verify(body, plain, strlen(plain), t);
+
+		if (r == ARGON2_OK)
+			return 1;
+		if (r == ARGON2_VERIFY_MISMATCH)
+			return 0;
+		return err_set(err, ERR_INVALID, "malformed argon2 hash");
+	}
+	if (strcmp(scheme, "PLAIN") == 0 || strcmp(scheme, "CLEAR") == 0 ||
+	    strcmp(scheme, "CLEARTEXT") == 0)
+		return strlen(body) == strlen(plain) &&
+		    CRYPTO_memcmp(body, plain, strlen(plain)) == 0;
+	if (strcmp(scheme, "SHA") == 0 || strcmp(scheme, "SHA1") == 0)
+		return digest_verify(EVP_sha1(), false, enc, body, plain, err);
+	if (strcmp(scheme, "SSHA") == 0)
+		return digest_verify(EVP_sha1(), true, enc, body, plain, err);
+	if (strcmp(scheme, "SHA256") == 0)
+		return digest_verify(EVP_sha256(), false, enc, body, plain,
+		    err);
+	if (strcmp(scheme, "SSHA256") == 0)
+		return digest_verify(EVP_sha256(), true, enc, body, plain, err);
+	if (strcmp(scheme, "SHA512") == 0)
+		return digest_verify(EVP_sha512(), false, enc, body, plain,
+		    err);
+	if (strcmp(scheme, "SSHA512") == 0)
+		return digest_verify(EVP_sha512(), true, enc, body, plain, err);
+	if (strcmp(scheme, "PLAIN-MD5") == 0)
+		return digest_verify(EVP_md5(), false, enc[0] ? enc : "HEX",
+		    body, plain, err);
+	if (strcmp(scheme, "MD5") == 0) {
+		/* Dovecot's MD5 is MD5-CRYPT, falling back to a raw digest. */
+		if (body[0] == '$')
+			return crypt_verify(body, plain, err);
+		return digest_verify(EVP_md5(), false, enc, body, plain, err);
+	}
+	return err_set(err, ERR_INVALID, "unsupported password scheme '%s'",
+	    scheme);
+}
+
+const char *
+password_scheme_of(const char *stored, char *out, size_t size)
+{
+	char scheme[64], enc[16];
+	const char *body;
+
+	if (stored == NULL || stored[0] == '\0') {
+		str_copy(out, "EMPTY", size);
+		return out;
+	}
+	body = split_prefix(stored, scheme, sizeof(scheme), enc, sizeof(enc));
+	if (scheme[0] != '\0' && strcmp(scheme, "CRYPT") != 0) {
+		str_copy(out, scheme, size);
+		return out;
+	}
+	if (str_prefix(body, "$2a$") || str_prefix(body, "$2b$") ||
+	    str_prefix(body, "$2y$"))
+		str_copy(out, "BLF-CRYPT", size);
+	else if (str_prefix(body, "$6$"))
+		str_copy(out, "SHA512-CRYPT", size);
+	else if (str_prefix(body, "$5$"))
+		str_copy(out, "SHA256-CRYPT", size);
+	else if (str_prefix(body, "$1$"))
+		str_copy(out, "MD5-CRYPT", size);
+	else if (str_prefix(body, "$y$"))
+		str_copy(out, "YESCRYPT", size);
+	else if (strlen(body) == 13 && body[0] != '$')
+		str_copy(out, "DES-CRYPT", size);
+	else if (scheme[0] == '\0' && strlen(body) == 32)
+		str_copy(out, "PLAIN-MD5", size);
+	else if (scheme[0] == '\0')
+		str_copy(out, "UNPREFIXED", size);
+	else
+		str_copy(out, "CRYPT", size);
+	return out;
+}
+
+bool
+password_scheme_weak(const char *s)
+{
+	static const char *const weak[] = { "MD5-CRYPT", "DES-CRYPT", "PLAIN",
+		"CLEAR", "CLEARTEXT", "PLAIN-MD5", "MD5", "SMD5", "SHA", "SHA1",
+		"SSHA", "SHA256", "SHA512", "PLAIN-MD4", "LDAP-MD5", "HMAC-MD5",
+		"UNPREFIXED", "CRYPT", NULL };
+
+	for (size_t i = 0; weak[i] != NULL; i++)
+		if (strcmp(s, weak[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+password_hash_recognised(const char *stored)
+{
+	char scheme[64];
+	struct err e = ERR_INIT;
+
+	password_scheme_of(stored, scheme, sizeof(scheme));
+	if (strcmp(scheme, "EMPTY") == 0 || strcmp(scheme, "UNPREFIXED") == 0)
+		return false;
+	if (strcmp(scheme, "NOAUTH") == 0)
+		return true;
+	/* A verification attempt tells whether the format parses. */
+	return password_verify(stored, "\x01postino-probe", &e) != -1;
+}
