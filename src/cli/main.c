@@ -1,2 +1,889 @@
+/*
+ * postino(8): administer Postfix + Dovecot mail on the PostfixAdmin schema.
+ *
+ * The command table below is the single source for dispatch, option
+ * parsing, --help, "postino help" and the documentation check.  Global
+ * options (--json, --quiet, --no-color, -c/--config) may appear anywhere on
+ * the command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { puts("postino " POSTINO_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cf.h"
+#include "cli.h"
+#include "schema.h"
+#include "strutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define EX_USAGE	64
+
+static const struct cli_opt no_opts[] = { { NULL, 0, NULL, NULL } };
+
+static const struct cli_opt domain_add_opts[] = {
+	{ "description", O_DESCRIPTION, "TEXT", "free text shown in listings" },
+	{ "max-mailboxes", O_MAX_MAILBOXES, "N",
+	    "mailbox limit (0 unlimited, -1 none allowed)" },
+	{ "max-aliases", O_MAX_ALIASES, "N",
+	    "alias limit (0 unlimited, -1 none allowed)" },
+	{ "max-quota", O_MAX_QUOTA, "QUOTA",
+	    "largest quota one mailbox may have (0 unlimited)" },
+	{ "default-quota", O_DEFAULT_QUOTA, "QUOTA",
+	    "quota of new mailboxes (default: --max-quota, or unlimited)" },
+	{ "domain-quota", O_DOMAIN_QUOTA, "QUOTA",
+	    "total of all mailbox quotas (0 unlimited)" },
+	{ "transport", O_TRANSPORT, "T",
+	    "virtual (default), lmtp, relay or a Postfix transport" },
+	{ "backupmx", O_BACKUPMX, NULL, "this host is a backup MX" },
+	{ "no-backupmx", O_NO_BACKUPMX, NULL, "this host is not a backup MX" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt domain_del_opts[] = {
+	{ "yes", 'y', NULL, "do not ask for confirmation" },
+	{ "force", O_FORCE, NULL,
+	    "also delete its mailboxes, aliases and alias domains" },
+	{ "keep-maildir", O_KEEP_MAILDIR, NULL, "leave the maildirs on disk" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt adom_add_opts[] = {
+	{ "target", O_TARGET, "DOMAIN", "the domain it is an alias of" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt adom_list_opts[] = {
+	{ "target", O_TARGET, "DOMAIN", "only aliases of this domain" },
+	{ "all", O_ALL, NULL, "include disabled alias domains" },
+	{ "enabled-only", O_ENABLED_ONLY, NULL, "only enabled (the default)" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt yes_opts[] = {
+	{ "yes", 'y', NULL, "do not ask for confirmation" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt user_add_opts[] = {
+	{ "name", O_NAME, "TEXT", "the person's name" },
+	{ "quota", O_QUOTA, "QUOTA",
+	    "mailbox quota (default: the domain's default quota)" },
+	{ "scheme", O_SCHEME, "SCHEME",
+	    "BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID or MD5-CRYPT" },
+	{ "password-stdin", O_PASSWORD_STDIN, NULL,
+	    "read the password as one line from stdin" },
+	{ "disabled", O_DISABLED, NULL, "create the mailbox disabled" },
+	{ "no-hook", O_NO_HOOK, NULL, "do not run the post-creation hook" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt user_del_opts[] = {
+	{ "yes", 'y', NULL, "do not ask for confirmation" },
+	{ "keep-maildir", O_KEEP_MAILDIR, NULL, "leave the maildir on disk" },
+	{ "remove-maildir", O_REMOVE_MAILDIR, NULL,
+	    "remove the maildir (the default)" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt user_list_opts[] = {
+	{ "domain", O_DOMAIN, "DOMAIN", "only mailboxes of this domain" },
+	{ "all", O_ALL, NULL, "include disabled mailboxes" },
+	{ "enabled-only", O_ENABLED_ONLY, NULL, "only enabled (the default)" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt user_passwd_opts[] = {
+	{ "scheme", O_SCHEME, "SCHEME", "hash scheme (default from config)" },
+	{ "claim", O_CLAIM, NULL,
+	    "take an IdP-managed mailbox into SQL auth (hybrid)" },
+	{ "password-stdin", O_PASSWORD_STDIN, NULL,
+	    "read the password as one line from stdin" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt user_quota_opts[] = {
+	{ "set", O_SET, "QUOTA", "set the quota (0 = unlimited)" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt alias_list_opts[] = {
+	{ "domain", O_DOMAIN, "DOMAIN", "only aliases of this domain" },
+	{ "mailboxes", O_MAILBOXES, NULL,
+	    "include the self-alias rows of mailboxes" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt quota_opts[] = {
+	{ "domain", O_DOMAIN, "DOMAIN", "only mailboxes of this domain" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt config_show_opts[] = {
+	{ "nondefault", 'n', NULL, "only settings that differ from the "
+	    "defaults" },
+	{ "defaults", 'd', NULL, "the built-in defaults" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt init_opts[] = {
+	{ "dir", O_DIR, "DIR", "where to write postino.toml and the maps" },
+	{ "engine", O_ENGINE, "ENGINE", "sqlite (default), mysql or pgsql" },
+	{ "db", O_DB, "PATH", "SQLite database (default DIR/postino.sqlite)" },
+	{ "hosts", O_HOSTS, "HOSTS",
+	    "MySQL/PostgreSQL server: host:port, unix:/path or inet:h:p" },
+	{ "user", O_USER, "NAME", "database user" },
+	{ "dbname", O_DBNAME, "NAME", "database name" },
+	{ "password-stdin", O_PASSWORD_STDIN, NULL,
+	    "read the database password from stdin" },
+	{ "mail-root", O_MAIL_ROOT, "DIR",
+	    "virtual_mailbox_base (default DIR/vmail)" },
+	{ "vmail-uid", O_VMAIL_UID, "UID", "owner of maildirs (-1: no chown)" },
+	{ "vmail-gid", O_VMAIL_GID, "GID", "group of maildirs (-1: no chown)" },
+	{ "hook", O_HOOK, "PATH", "post-creation hook" },
+	{ "identity-backend", O_IDENTITY, "B", "local (default), noauth, hybrid" },
+	{ "no-schema", O_NO_SCHEMA, NULL, "do not create or migrate the schema" },
+	{ "force", O_FORCE, NULL, "overwrite existing files" },
+	{ NULL, 0, NULL, NULL }
+};
+
+const struct cli_cmd cli_commands[] = {
+	{ "init", cmd_init, "--dir DIR", "set up a working configuration",
+	    init_opts, "postino init --dir /etc/postino\n"
+	    "  printf '%s\\n' \"$DBPASS\" | postino init --dir /etc/postino "
+	    "--engine pgsql --hosts 127.0.0.1:5432 --user postfix "
+	    "--dbname postfix --password-stdin", 0 },
+	{ "domain add", cmd_domain_add, "DOMAIN", "add a mail domain",
+	    domain_add_opts, "postino domain add example.org "
+	    "--max-mailboxes 100 --default-quota 5G --max-quota 50G",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain list", cmd_domain_list, "", "list domains", no_opts,
+	    "postino domain list --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain show", cmd_domain_show, "DOMAIN", "show one domain", no_opts,
+	    "postino domain show example.org", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain enable", cmd_domain_enable, "DOMAIN", "enable a domain",
+	    no_opts, "postino domain enable example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain disable", cmd_domain_disable, "DOMAIN", "disable a domain",
+	    no_opts, "postino domain disable example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain del", cmd_domain_del, "DOMAIN", "delete a domain",
+	    domain_del_opts, "postino domain del example.org --yes",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias add", cmd_adom_add, "ALIAS-DOMAIN --target DOMAIN",
+	    "make a domain an alias of another", adom_add_opts,
+	    "postino domain alias add example.net --target example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias list", cmd_adom_list, "", "list alias domains",
+	    adom_list_opts, "postino domain alias list --all",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias show", cmd_adom_show, "ALIAS-DOMAIN",
+	    "show one alias domain", no_opts,
+	    "postino domain alias show example.net",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias retarget", cmd_adom_retarget,
+	    "ALIAS-DOMAIN --target DOMAIN", "point an alias domain elsewhere",
+	    adom_add_opts,
+	    "postino domain alias retarget example.net --target example.com",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias enable", cmd_adom_enable, "ALIAS-DOMAIN",
+	    "enable an alias domain", no_opts,
+	    "postino domain alias enable example.net",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias disable", cmd_adom_disable, "ALIAS-DOMAIN",
+	    "disable an alias domain", no_opts,
+	    "postino domain alias disable example.net",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "domain alias del", cmd_adom_del, "ALIAS-DOMAIN",
+	    "delete an alias domain", yes_opts,
+	    "postino domain alias del example.net --yes",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user add", cmd_user_add, "ADDRESS", "add a mailbox", user_add_opts,
+	    "postino user add alice@example.org --name 'Alice' --quota 5G\n"
+	    "  printf '%s\\n' \"$PW\" | postino user add bob@example.org "
+	    "--password-stdin", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user del", cmd_user_del, "ADDRESS", "delete a mailbox",
+	    user_del_opts, "postino user del alice@example.org --yes",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user list", cmd_user_list, "", "list mailboxes", user_list_opts,
+	    "postino user list --domain example.org --all",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user show", cmd_user_show, "ADDRESS", "show one mailbox", no_opts,
+	    "postino user show alice@example.org --json",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user passwd", cmd_user_passwd, "ADDRESS", "set a mailbox password",
+	    user_passwd_opts, "postino user passwd alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user enable", cmd_user_enable, "ADDRESS", "enable a mailbox",
+	    no_opts, "postino user enable alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user disable", cmd_user_disable, "ADDRESS", "disable a mailbox",
+	    no_opts, "postino user disable alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user quota", cmd_user_quota, "ADDRESS",
+	    "show or set a mailbox quota", user_quota_opts,
+	    "postino user quota alice@example.org --set 10G",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user release", cmd_user_release, "ADDRESS",
+	    "hand a mailbox's password back to the IdP (hybrid)", no_opts,
+	    "postino user release alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user rename", cmd_user_rename, "OLD NEW",
+	    "rename a mailbox with its aliases and maildir", no_opts,
+	    "postino user rename alice@example.org alice.smith@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "user name", cmd_user_name, "ADDRESS NAME",
+	    "set the person's name of a mailbox", no_opts,
+	    "postino user name alice@example.org 'Alice Smith'",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias add", cmd_alias_add, "ADDRESS DEST[,DEST...]",
+	    "add an alias (ADDRESS may be @domain for a catch-all)", no_opts,
+	    "postino alias add info@example.org alice@example.org,"
+	    "bob@example.org\n  postino alias add @example.org "
+	    "alice@example.org", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias edit", cmd_alias_edit, "ADDRESS DEST[,DEST...]",
+	    "replace an alias's destinations", no_opts,
+	    "postino alias edit info@example.org carol@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias list", cmd_alias_list, "", "list aliases", alias_list_opts,
+	    "postino alias list --domain example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias show", cmd_alias_show, "ADDRESS", "show one alias", no_opts,
+	    "postino alias show info@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias enable", cmd_alias_enable, "ADDRESS", "enable an alias",
+	    no_opts, "postino alias enable info@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias disable", cmd_alias_disable, "ADDRESS", "disable an alias",
+	    no_opts, "postino alias disable info@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "alias del", cmd_alias_del, "ADDRESS", "delete an alias", yes_opts,
+	    "postino alias del info@example.org --yes",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "quota show", cmd_quota_show, "[ADDRESS]",
+	    "bytes and messages used, from quota2", quota_opts,
+	    "postino quota show alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "status", cmd_status, "", "row counts of the mail database",
+	    no_opts, "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "schema init", cmd_schema_init, "",
+	    "create the PostfixAdmin schema on an empty database", no_opts,
+	    "postino schema init", CMD_CONF | CMD_DB | CMD_CREATE },
+	{ "schema migrate", cmd_schema_migrate, "",
+	    "add what postino needs to an existing PostfixAdmin schema",
+	    no_opts, "postino schema migrate", CMD_CONF | CMD_DB },
+	{ "schema version", cmd_schema_version, "",
+	    "show the schema versions found", no_opts,
+	    "postino schema version --json", CMD_CONF | CMD_DB },
+	{ "config show", cmd_config_show, "",
+	    "show effective settings and where they come from",
+	    config_show_opts, "postino config show -n", CMD_CONF },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+};
+
+static const char *progname = "postino";
+
+/* --- messages ------------------------------------------------------- */
+
+const char *
+color_on(const struct cli *c, int color)
+{
+	static const char *const codes[] = { "", "\033[32m", "\033[31m",
+		"\033[33m", "\033[2m", "\033[1m" };
+
+	if (!c->color || color <= 0 || color > 5)
+		return "";
+	return codes[color];
+}
+
+const char *
+color_off(const struct cli *c)
+{
+	return c->color ? "\033[0m" : "";
+}
+
+static void
+vmsg(struct cli *c, const char *label, int color, const char *fmt,
+    va_list ap)
+{
+	fprintf(stderr, "%s: %s%s%s", progname, c->ecolor ?
+	    (color == 2 ? "\033[1;31m" : "\033[1;33m") : "", label,
+	    c->ecolor ? "\033[0m" : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+cli_errorf(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(c, "error: ", 2, fmt, ap);
+	va_end(ap);
+}
+
+void
+cli_warnf(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(c, "warning: ", 3, fmt, ap);
+	va_end(ap);
+}
+
+void
+cli_infof(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->quiet)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void
+cli_error(struct cli *c, const struct err *e)
+{
+	cli_errorf(c, "%s", e->msg[0] ? e->msg : err_kind_name(e->kind));
+	if (e->hint[0] != '\0')
+		fprintf(stderr, "%s: hint: %s\n", progname, e->hint);
+}
+
+int
+cli_fail(struct cli *c, const struct err *e)
+{
+	if (e->kind == ERR_INTERNAL)
+		cli_errorf(c, "internal error (a bug in postino; please report "
+		    "it): %s", e->msg);
+	else
+		cli_error(c, e);
+	return err_exit_code(e->kind == ERR_OK ? ERR_INTERNAL : e->kind);
+}
+
+static void
+print_cmd_usage(FILE *f, const struct cli_cmd *cmd)
+{
+	fprintf(f, "usage: %s %s%s%s%s\n", progname, cmd->name,
+	    cmd->opts[0].name != NULL ? " [options]" : "",
+	    cmd->args[0] ? " " : "", cmd->args);
+}
+
+int
+cli_usage(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(c, "error: ", 2, fmt, ap);
+	va_end(ap);
+	if (c->cmd != NULL) {
+		print_cmd_usage(stderr, c->cmd);
+		fprintf(stderr, "Try '%s %s --help' for more.\n", progname,
+		    c->cmd->name);
+	} else
+		fprintf(stderr, "Try '%s --help' for the list of commands.\n",
+		    progname);
+	return EX_USAGE;
+}
+
+/* --- help ------------------------------------------------------------ */
+
+static void
+print_opt_help(FILE *f, const struct cli_opt *o)
+{
+	char left[64];
+
+	if (o->key < 256)
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->key, o->name,
+		    o->arg ? " " : "", o->arg ? o->arg : "");
+	else
+		snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+		    o->arg ? " " : "", o->arg ? o->arg : "");
+	fprintf(f, "  %-28s %s\n", left, o->help);
+}
+
+static void
+print_cmd_help(const struct cli_cmd *cmd)
+{
+	print_cmd_usage(stdout, cmd);
+	printf("\n%s.\n", cmd->summary);
+	if (cmd->opts[0].name != NULL) {
+		printf("\nOptions:\n");
+		for (const struct cli_opt *o = cmd->opts; o->name != NULL; o++)
+			print_opt_help(stdout, o);
+	}
+	printf("\nGlobal options: --json, --quiet, --no-color, "
+	    "-c/--config FILE (see 'postino --help').\n");
+	printf("\nExample:\n  %s\n", cmd->example);
+}
+
+static void
+print_main_help(void)
+{
+	char group[32] = "";
+
+	printf("usage: %s [--json] [--quiet] [--no-color] [-c FILE] COMMAND "
+	    "[ARGS]\n\n", progname);
+	printf("Administer Postfix and Dovecot mail on the PostfixAdmin SQL "
+	    "schema.\n\nCommands:\n");
+	for (const struct cli_cmd *c = cli_commands; c->name != NULL; c++) {
+		char g[32];
+
+		snprintf(g, sizeof(g), "%.*s", (int)strcspn(c->name, " "),
+		    c->name);
+		if (group[0] != '\0' && strcmp(g, group) != 0)
+			printf("\n");
+		str_copy(group, g, sizeof(group));
+		printf("  %-24s %s\n", c->name, c->summary);
+	}
+	printf("\nGlobal options:\n"
+	    "  --json                 one JSON document on stdout\n"
+	    "  -q, --quiet            no informational messages\n"
+	    "  --no-color             no colours (also NO_COLOR=1)\n"
+	    "  -c, --config FILE      use FILE instead of $POSTINO_CONFIG\n"
+	    "  -h, --help             this help ('postino CMD --help' for "
+	    "one command)\n"
+	    "  -V, --version          version and built-in features\n");
+	printf("\nExit status: 0 ok, 1 not found, 2 already exists, 3 capacity,"
+	    " 4 configuration\nor invalid input, 5 database, 6 filesystem, "
+	    "7 hook, 8 deadlock, 9 mlmmj,\n10 rule violation, 64 usage, "
+	    "99 internal error.  See postino(8).\n");
+}
+
+static void
+print_version(void)
+{
+	printf("postino %s\nengines:", POSTINO_VERSION);
+	for (size_t i = 0; db_drivers[i] != NULL; i++)
+		printf(" %s", db_drivers[i]->name);
+	printf("\nfeatures:");
+#ifdef HAVE_REDIS
+	printf(" redis");
+#endif
+#ifdef HAVE_CURL
+	printf(" url");
+#endif
+#ifdef HAVE_MHD
+	printf(" postinod");
+#endif
+	printf(" argon2 bcrypt sha512-crypt\n");
+}
+
+/* --- option parsing -------------------------------------------------- */
+
+const char *
+cli_opt(const struct cli *c, int key)
+{
+	return key >= 0 && key < 512 ? c->optval[key] : NULL;
+}
+
+bool
+cli_flag(const struct cli *c, int key)
+{
+	return key >= 0 && key < 512 && c->optcount[key] > 0;
+}
+
+int
+cli_opt_count(const struct cli *c, int key)
+{
+	return key >= 0 && key < 512 ? c->optcount[key] : 0;
+}
+
+const char *
+cli_opt_n(const struct cli *c, int key, int i)
+{
+	if (key < 0 || key >= 512 || i < 0 || i >= c->optcount[key])
+		return NULL;
+	return c->multi[key][i];
+}
+
+static const char *const *
+option_names(const struct cli_cmd *cmd)
+{
+	static const char *names[64];
+	size_t n = 0;
+
+	for (const struct cli_opt *o = cmd->opts; o->name && n < 62; o++)
+		names[n++] = o->name;
+	names[n++] = "help";
+	names[n] = NULL;
+	return names;
+}
+
+/* Parse options; returns the index of the first positional or -1. */
+static int
+parse_opts(struct cli *c, int argc, char **argv)
+{
+	struct option lo[64];
+	char shorts[128];
+	size_t n = 0, s = 0;
+	int ch;
+
+	shorts[s++] = ':';	/* report a missing value as ':' */
+	for (const struct cli_opt *o = c->cmd->opts; o->name != NULL; o++) {
+		lo[n].name = o->name;
+		lo[n].has_arg = o->arg ? required_argument : no_argument;
+		lo[n].flag = NULL;
+		lo[n].val = o->key;
+		n++;
+		if (o->key < 256) {
+			shorts[s++] = (char)o->key;
+			if (o->arg)
+				shorts[s++] = ':';
+		}
+	}
+	lo[n].name = "help";
+	lo[n].has_arg = no_argument;
+	lo[n].flag = NULL;
+	lo[n].val = 'h';
+	n++;
+	memset(&lo[n], 0, sizeof(lo[n]));
+	shorts[s++] = 'h';
+	shorts[s] = '\0';
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (ch == 'h') {
+			print_cmd_help(c->cmd);
+			exit(0);
+		}
+		if (ch == '?' || ch == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (ch == ':')
+				return cli_usage(c, "option '%s' needs a value",
+				    bad), -1;
+			if (str_prefix(bad, "--")) {
+				char word[64];
+				const char *near;
+
+				snprintf(word, sizeof(word), "%.*s",
+				    (int)strcspn(bad + 2, "="), bad + 2);
+				near = str_nearest(word, option_names(c->cmd));
+				if (near != NULL)
+					return cli_usage(c, "unknown option "
+					    "'%s' (did you mean '--%s'?)", bad,
+					    near), -1;
+			}
+			return cli_usage(c, "unknown option '%s'", bad), -1;
+		}
+		if (ch >= 0 && ch < 512) {
+			c->optval[ch] = optarg != NULL ? optarg : "1";
+			c->multi[ch] = xreallocarray(c->multi[ch],
+			    (size_t)c->optcount[ch] + 1, sizeof(char *));
+			c->multi[ch][c->optcount[ch]++] = optarg;
+		}
+	}
+	return optind;
+}
+
+/* --- bootstrap -------------------------------------------------------- */
+
+int
+cli_need_conf(struct cli *c, struct err *err)
+{
+	if (c->conf_loaded)
+		return 0;
+	if (conf_load(&c->conf, c->config_path, err) == -1)
+		return -1;
+	c->conf_loaded = true;
+	return 0;
+}
+
+static void
+notify_cb(void *arg, const char *msg)
+{
+	cli_warnf(arg, "%s", msg);
+}
+
+int
+cli_need_db(struct cli *c, bool create, struct err *err)
+{
+	struct db_params p;
+	struct cf cf;
+	char *path;
+	enum db_engine engine = DB_ENGINE_NONE;
+	int rc;
+
+	if (c->db != NULL)
+		return 0;
+	if (cli_need_conf(c, err) == -1)
+		return -1;
+	if (c->conf.postfix_sql_engine[0] != '\0')
+		engine = db_engine_parse(c->conf.postfix_sql_engine);
+	path = conf_sql_path(&c->conf, "sql-virtual_mailbox_maps.cf");
+	rc = cf_parse_file(&cf, path, err);
+	free(path);
+	if (rc == -1)
+		return -1;
+	rc = db_params_from_cf(&p, &cf, engine, err);
+	cf_release(&cf);
+	if (rc == -1)
+		return -1;
+	p.create = create;
+	c->db = db_open(&p, err);
+	db_params_release(&p);
+	if (c->db == NULL)
+		return -1;
+	model_init(&c->model, c->db, &c->conf, c->actor);
+	c->model.notify = notify_cb;
+	c->model.notify_arg = c;
+	return 0;
+}
+
+static int
+need_schema(struct cli *c, struct err *err)
+{
+	struct schema_status st;
+
+	if (schema_status(c->db, &st, err) == -1)
+		return -1;
+	if (st.empty) {
+		err_set(err, ERR_DATABASE, "no PostfixAdmin schema in %s",
+		    db_where(c->db));
+		return err_hint(err, "create it with 'postino schema init'");
+	}
+	if (st.missing_pfa > 0) {
+		err_set(err, ERR_DATABASE, "the PostfixAdmin schema in %s lacks "
+		    "tables: %s", db_where(c->db), st.missing);
+		return err_hint(err, "run PostfixAdmin's upgrade, then "
+		    "'postino schema migrate'");
+	}
+	if (st.postino_version < SCHEMA_POSTINO_VERSION) {
+		err_set(err, ERR_DATABASE, "the database is at postino schema "
+		    "version %d, this postino needs %d", st.postino_version,
+		    SCHEMA_POSTINO_VERSION);
+		return err_hint(err, "run 'postino schema migrate' (it only "
+		    "adds tables and indexes)");
+	}
+	return 0;
+}
+
+static void
+set_actor(struct cli *c)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (getuid() == 0 && sudo != NULL && *sudo != '\0')
+		snprintf(c->actor, sizeof(c->actor), "%s", sudo);
+	else if ((pw = getpwuid(getuid())) != NULL)
+		snprintf(c->actor, sizeof(c->actor), "%s", pw->pw_name);
+	else
+		snprintf(c->actor, sizeof(c->actor), "uid:%ld",
+		    (long)getuid());
+}
+
+static bool
+env_no_color(void)
+{
+	const char *nc = getenv("NO_COLOR"), *ci = getenv("CI");
+
+	return (nc != NULL && *nc != '\0') ||
+	    (ci != NULL && str_eq_nocase(ci, "true"));
+}
+
+/* Find the command whose words match the most leading arguments. */
+static const struct cli_cmd *
+find_command(int argc, char **argv, int *used_r)
+{
+	const struct cli_cmd *best = NULL;
+	int bestn = 0;
+
+	for (const struct cli_cmd *cmd = cli_commands; cmd->name; cmd++) {
+		const char *p = cmd->name;
+		int n = 0;
+		bool ok = true;
+
+		while (*p != '\0') {
+			size_t w = strcspn(p, " ");
+
+			if (n >= argc || strlen(argv[n]) != w ||
+			    strncmp(argv[n], p, w) != 0) {
+				ok = false;
+				break;
+			}
+			n++;
+			p += w;
+			if (*p == ' ')
+				p++;
+		}
+		if (ok && n > bestn) {
+			best = cmd;
+			bestn = n;
+		}
+	}
+	*used_r = bestn;
+	return best;
+}
+
+static int
+unknown_command(struct cli *c, int argc, char **argv)
+{
+	const char *words[128];
+	char prefix[128] = "";
+	size_t n = 0, depth = 0;
+	const char *near;
+
+	/* Suggest among the names that share the words matched so far. */
+	for (int i = 0; i < argc && i < 3; i++) {
+		bool any = false;
+		char try[128];
+
+		snprintf(try, sizeof(try), "%s%s%s", prefix, prefix[0] ? " " :
+		    "", argv[i]);
+		for (const struct cli_cmd *cmd = cli_commands; cmd->name; cmd++)
+			if (str_prefix(cmd->name, try) &&
+			    (cmd->name[strlen(try)] == ' ' ||
+			    cmd->name[strlen(try)] == '\0'))
+				any = true;
+		if (!any)
+			break;
+		str_copy(prefix, try, sizeof(prefix));
+		depth++;
+	}
+	for (const struct cli_cmd *cmd = cli_commands; cmd->name && n < 127;
+	     cmd++) {
+		const char *p = cmd->name;
+
+		if (depth > 0) {
+			if (!str_prefix(p, prefix) || p[strlen(prefix)] != ' ')
+				continue;
+			p += strlen(prefix) + 1;
+		}
+		/* Offer only the next word. */
+		{
+			static char wordbuf[128][32];
+			size_t w = strcspn(p, " ");
+			bool dup = false;
+
+			snprintf(wordbuf[n], sizeof(wordbuf[n]), "%.*s",
+			    (int)w, p);
+			for (size_t k = 0; k < n; k++)
+				if (strcmp(words[k], wordbuf[n]) == 0)
+					dup = true;
+			if (!dup) {
+				words[n] = wordbuf[n];
+				n++;
+			}
+		}
+	}
+	words[n] = NULL;
+	if ((int)depth >= argc) {
+		cli_errorf(c, "'%s' needs a subcommand: one of", prefix);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "  %s %s\n", prefix, words[i]);
+		return EX_USAGE;
+	}
+	near = str_nearest(argv[depth], words);
+	if (near != NULL)
+		return cli_usage(c, "unknown command '%s%s%s' (did you mean "
+		    "'%s%s%s'?)", prefix, prefix[0] ? " " : "", argv[depth],
+		    prefix, prefix[0] ? " " : "", near);
+	return cli_usage(c, "unknown command '%s%s%s'", prefix,
+	    prefix[0] ? " " : "", argv[depth]);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cli c;
+	struct err err = ERR_INIT;
+	char **rest;
+	int nrest = 0, used, rc;
+	bool no_color = false, help = false, version = false;
+	const struct cli_cmd *cmd;
+
+	/* Float global options out of argv, wherever they are. */
+	rest = xcalloc((size_t)argc + 1, sizeof(*rest));
+	rest[nrest++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			while (i < argc)
+				rest[nrest++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "--json") == 0)
+			c.json = true;
+		else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+			c.quiet = true;
+		else if (strcmp(a, "--no-color") == 0 ||
+		    strcmp(a, "--no-colour") == 0)
+			no_color = true;
+		else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage(&c, "option '%s' needs a file",
+				    a);
+			c.config_path = argv[++i];
+		} else if (str_prefix(a, "--config="))
+			c.config_path = a + 9;
+		else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
+			version = true;
+		else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) &&
+		    nrest == 1)
+			help = true;
+		else
+			rest[nrest++] = argv[i];
+	}
+	rest[nrest] = NULL;
+	c.color = !no_color && !env_no_color() && isatty(STDOUT_FILENO);
+	c.ecolor = !no_color && !env_no_color() && isatty(STDERR_FILENO);
+	set_actor(&c);
+	if (version) {
+		print_version();
+		return 0;
+	}
+	if (nrest >= 2 && strcmp(rest[1], "help") == 0) {
+		if (nrest == 2) {
+			print_main_help();
+			return 0;
+		}
+		cmd = find_command(nrest - 2, rest + 2, &used);
+		if (cmd == NULL || used != nrest - 2)
+			return unknown_command(&c, nrest - 2, rest + 2);
+		print_cmd_help(cmd);
+		return 0;
+	}
+	if (help || nrest == 1) {
+		print_main_help();
+		return nrest == 1 && !help ? EX_USAGE : 0;
+	}
+	cmd = find_command(nrest - 1, rest + 1, &used);
+	if (cmd == NULL)
+		return unknown_command(&c, nrest - 1, rest + 1);
+	/* "domain alias" alone matches nothing fully: ask for the verb. */
+	c.cmd = cmd;
+	{
+		int sub_argc = nrest - used;
+		char **sub_argv = rest + used;
+		int first;
+
+		sub_argv[0] = (char *)(uintptr_t)cmd->name;
+		first = parse_opts(&c, sub_argc, sub_argv);
+		if (first < 0)
+			return EX_USAGE;
+		if ((cmd->flags & CMD_CONF) && cli_need_conf(&c, &err) == -1)
+			return cli_fail(&c, &err);
+		if ((cmd->flags & CMD_DB) &&
+		    cli_need_db(&c, (cmd->flags & CMD_CREATE) != 0, &err) == -1)
+			return cli_fail(&c, &err);
+		if ((cmd->flags & CMD_SCHEMA) && need_schema(&c, &err) == -1) {
+			rc = cli_fail(&c, &err);
+			goto out;
+		}
+		rc = cmd->fn(&c, sub_argc - first, sub_argv + first);
+	}
+out:
+	db_close(&c.db);
+	if (c.conf_loaded)
+		conf_release(&c.conf);
+	for (int i = 0; i < 512; i++)
+		free(c.multi[i]);
+	free(rest);
+	fflush(stdout);
+	if (ferror(stdout)) {
+		cli_errorf(&c, "cannot write output: %s", strerror(errno));
+		return rc != 0 ? rc : 99;
+	}
+	return rc;
+}
