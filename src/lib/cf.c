@@ -88,14 +88,21 @@ int
 cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
     struct err *err)
 {
-	char *logical = NULL;
+	char *logical = NULL, *grown;
 	size_t llen = 0;
 	int lline = 0, line = 0, rc = 0;
-	const char *p = data, *end = data + len;
+	const char *p, *end;
 
 	memset(cf, 0, sizeof(*cf));
+	if (len == 0)
+		data = "";	/* no arithmetic on a NULL pointer */
+	p = data;
+	end = data + len;
+	if (len > CF_MAX_SIZE)
+		return err_set(err, ERR_CONFIG, "%s: larger than %d bytes",
+		    name, CF_MAX_SIZE);
 	cf->path = xstrdup(name);
-	if (memchr(data, '\0', len) != NULL) {
+	if (len > 0 && memchr(data, '\0', len) != NULL) {
 		err_set(err, ERR_CONFIG, "%s: contains a NUL byte", name);
 		cf_release(cf);
 		return -1;
@@ -106,10 +113,11 @@ cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
 		const char *q = p;
 
 		line++;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;	/* CR LF: the CR must not end up in a value */
 		while (q < p + n && (*q == ' ' || *q == '\t'))
 			q++;
-		if (q == p + n || *q == '#' || (n > 0 && q == p + n - 1 &&
-		    *q == '\r')) {
+		if (q == p + n || *q == '#') {
 			/* blank or comment: ends nothing, continues nothing */
 		} else if (q != p) {
 			/* continuation of the previous logical line */
@@ -120,7 +128,15 @@ cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
 				rc = -1;
 				break;
 			}
-			logical = xrealloc(logical, llen + n + 2);
+			/*
+			 * Grow by copying, not realloc(), so no stray copy
+			 * of a password is left behind in freed memory.
+			 */
+			grown = xmalloc(llen + n + 2);
+			memcpy(grown, logical, llen);
+			str_wipe(logical);
+			free(logical);
+			logical = grown;
 			logical[llen++] = ' ';
 			memcpy(logical + llen, q, (size_t)(p + n - q));
 			llen += (size_t)(p + n - q);
@@ -188,8 +204,16 @@ cf_parse_file(struct cf *cf, const char *path, struct err *err)
 		n = read(fd, data + got, (size_t)st.st_size - got);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break;
+		if (n == -1) {
+			err_set(err, ERR_CONFIG, "cannot read '%s': %s", path,
+			    strerror(errno));
+			close(fd);
+			explicit_bzero(data, got);
+			free(data);
+			return -1;
+		}
+		if (n == 0)
+			break;	/* the file shrank; parse what is there */
 		got += (size_t)n;
 	}
 	close(fd);
