@@ -553,9 +553,9 @@ db_table_exists(struct db *db, const char *table, struct err *err)
 		      "WHERE table_schema = DATABASE() AND table_name = ?";
 		break;
 	default:
-		sql = "SELECT COUNT(*) FROM information_schema.tables "
-		      "WHERE table_schema = current_schema() "
-		      "AND table_name = ?";
+		/* pg_tables, unlike information_schema, ignores privileges. */
+		sql = "SELECT COUNT(*) FROM pg_catalog.pg_tables "
+		      "WHERE schemaname = current_schema() AND tablename = ?";
 		break;
 	}
 	if (db_query_int(db, sql, a, DB_NARGS(a), &n, err) == -1)

@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "xalloc.h"
+#include "banned.h"
 
 void
 buf_init(struct buf *b, size_t max)

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "banned.h"
 
 /*
  * The single mapping table.  Exit codes 0-10 and 99 are postino's documented

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "strutil.h"
+#include "banned.h"
 
 char *
 str_lower(char *s)

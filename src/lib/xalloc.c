@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "xalloc.h"
+#include "banned.h"
 
 static void
 oom(void)

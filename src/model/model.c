@@ -45,6 +45,12 @@ model_bool(const char *v)
 int
 model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 {
+	/*
+	 * Inside a caller's transaction (a SCIM PATCH applying several
+	 * operations atomically), run in it: the caller commits and retries.
+	 */
+	if (m->db->in_tx)
+		return fn(m, arg, err);
 	for (int attempt = 1;; attempt++) {
 		err_clear(err);
 		if (db_begin(m->db, true, err) == 0) {

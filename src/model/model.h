@@ -47,7 +47,11 @@ void	 model_notifyf(struct model *, const char *, ...)
 /*
  * Run fn inside a write transaction, retrying on ERR_DEADLOCK.  fn returns
  * 0 to commit or -1 to roll back.  The audit row and change bump are the
- * operation's job (model_audit()).
+ * operation's job (model_audit()).  When the caller already opened a
+ * transaction (db_begin), fn runs inside it and the caller commits or rolls
+ * back, so several operations can be applied atomically; operations with
+ * filesystem side effects (mailbox add/del/rename, domain del) must not be
+ * combined that way.
  */
 typedef int model_tx_fn(struct model *, void *arg, struct err *);
 int	 model_tx(struct model *, model_tx_fn *, void *arg, struct err *);

@@ -39,6 +39,7 @@ unset NO_COLOR CI
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/postino-$TEST_NAME.XXXXXX")
 chmod 755 "$TEST_DIR"
 export TEST_DIR
+cd "$TEST_DIR" || exit 1
 export HOME="$TEST_DIR/home"
 mkdir -p "$HOME"
 PATH="$BUILD_DIR/src/cli:$BUILD_DIR/src/podop:$BUILD_DIR/src/postinod:$BUILD_DIR/tests/helpers:$PATH"
@@ -193,15 +194,18 @@ need_server() {
 	test_at_exit "\"$SRCDIR/tests/lib/servers.sh\" stop \"$TEST_DIR/servers.$1\""
 }
 
-# A database name unique to this script and engine.
+# A database name unique to this script, process and call.
+_db_seq=0
 _db_name() {
-	echo "t_$(echo "$TEST_NAME" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-40)_$$"
+	_db_seq=$((_db_seq + 1))
+	echo "t_$(echo "$TEST_NAME" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-36)_$$_$_db_seq"
 }
 
 # create_database: make an empty database and a user owning it for the
 # current engine; sets DB_NAME, DB_USER, DB_PASSWORD, DB_HOSTS.
 create_database() {
-	DB_NAME=$(_db_name)
+	_db_name >/dev/null
+	DB_NAME="t_$(echo "$TEST_NAME" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-36)_$$_$_db_seq"
 	DB_USER=$DB_NAME
 	DB_PASSWORD="pw-$$-secret"
 	case $POSTINO_TEST_ENGINE in
@@ -296,7 +300,7 @@ sql_file() {
 	sqlite) sqlite3 -batch "$SQLITE_DB" <"$1" ;;
 	mysql) mariadb --no-defaults --socket="$TEST_MYSQL_SOCKET" -uroot "$DB_NAME" <"$1" ;;
 	pgsql) psql -h "$TEST_PG_HOST" -p "$TEST_PG_PORT" -U postgres -d "$DB_NAME" \
-		-X -q -v ON_ERROR_STOP=1 -f "$1" >/dev/null ;;
+		-X -q -v ON_ERROR_STOP=1 -c "SET ROLE \"$DB_USER\"" -f "$1" >/dev/null ;;
 	esac
 }
 
