@@ -112,6 +112,11 @@ static const struct cli_opt quota_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only mailboxes of this domain" },
 	{ NULL, 0, NULL, NULL }
 };
+static const struct cli_opt check_opts[] = {
+	{ "deep", 'd', NULL, "also check rows, maildirs, list spools and "
+	    "Dovecot's passdb chain" },
+	{ NULL, 0, NULL, NULL }
+};
 static const struct cli_opt config_show_opts[] = {
 	{ "nondefault", 'n', NULL, "only settings that differ from the "
 	    "defaults" },
@@ -258,6 +263,9 @@ const struct cli_cmd cli_commands[] = {
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "status", cmd_status, "", "row counts of the mail database",
 	    no_opts, "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "check", cmd_check, "", "validate the database, Postfix maps, "
+	    "maildirs and list spools", check_opts, "postino check --deep",
+	    CMD_CONF },
 	{ "schema init", cmd_schema_init, "",
 	    "create the PostfixAdmin schema on an empty database", no_opts,
 	    "postino schema init", CMD_CONF | CMD_DB | CMD_CREATE },
@@ -517,6 +525,39 @@ parse_opts(struct cli *c, int argc, char **argv)
 	size_t n = 0, s = 0;
 	int ch;
 
+	/*
+	 * getopt_long accepts unambiguous abbreviations; scripts are safer
+	 * when "--forc" is an error, so insist on full names first.
+	 */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct cli_opt *hit = NULL;
+		size_t len;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (!str_prefix(a, "--"))
+			continue;
+		len = strcspn(a + 2, "=");
+		for (const struct cli_opt *o = c->cmd->opts; o->name; o++)
+			if (strlen(o->name) == len &&
+			    strncmp(o->name, a + 2, len) == 0)
+				hit = o;
+		if (hit == NULL && !(len == 4 && strncmp(a + 2, "help", 4) == 0)) {
+			char word[64];
+			const char *near;
+
+			snprintf(word, sizeof(word), "%.*s", (int)len, a + 2);
+			near = str_nearest(word, option_names(c->cmd));
+			if (near != NULL)
+				return cli_usage(c, "unknown option '--%s' "
+				    "(did you mean '--%s'?)", word, near), -1;
+			return cli_usage(c, "unknown option '--%s'", word), -1;
+		}
+		/* Skip the value of an option that takes one. */
+		if (hit != NULL && hit->arg != NULL && a[2 + len] != '=')
+			i++;
+	}
 	shorts[s++] = ':';	/* report a missing value as ':' */
 	for (const struct cli_opt *o = c->cmd->opts; o->name != NULL; o++) {
 		lo[n].name = o->name;
@@ -545,25 +586,16 @@ parse_opts(struct cli *c, int argc, char **argv)
 			print_cmd_help(c->cmd);
 			exit(0);
 		}
-		if (ch == '?' || ch == ':') {
-			const char *bad = argv[optind - 1];
-
-			if (ch == ':')
-				return cli_usage(c, "option '%s' needs a value",
-				    bad), -1;
-			if (str_prefix(bad, "--")) {
-				char word[64];
-				const char *near;
-
-				snprintf(word, sizeof(word), "%.*s",
-				    (int)strcspn(bad + 2, "="), bad + 2);
-				near = str_nearest(word, option_names(c->cmd));
-				if (near != NULL)
-					return cli_usage(c, "unknown option "
-					    "'%s' (did you mean '--%s'?)", bad,
-					    near), -1;
-			}
-			return cli_usage(c, "unknown option '%s'", bad), -1;
+		if (ch == ':')
+			return cli_usage(c, "option '%s' needs a value",
+			    argv[optind - 1]), -1;
+		if (ch == '?') {
+			if (optopt > 0 && optopt < 256)
+				return cli_usage(c, "unknown option '-%c' (use "
+				    "'--' before arguments that start with "
+				    "'-')", optopt), -1;
+			return cli_usage(c, "unknown option '%s'",
+			    argv[optind - 1]), -1;
 		}
 		if (ch >= 0 && ch < 512) {
 			c->optval[ch] = optarg != NULL ? optarg : "1";

@@ -89,10 +89,10 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	raw = old;
 	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	raw.c_lflag |= ICANON;
-	if (tcsetattr(fd, TCSAFLUSH, &raw) == -1)
+	if (tcsetattr(fd, TCSANOW, &raw) == -1)
 		return -1;
 	n = read_line(fd, buf, size);
-	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	(void)tcsetattr(fd, TCSANOW, &old);
 	(void)!write(fd, "\n", 1);
 	return n;
 }

@@ -509,6 +509,37 @@ struct ad_ctx {
 	bool			 retarget;
 };
 
+/* Run a locking SELECT and count its rows (aggregates cannot lock). */
+static int
+count_n(struct model *m, const char *sql, const struct db_arg *a, size_t na,
+    int64_t *n, struct err *err)
+{
+	struct db_res *r;
+	int rc;
+
+	*n = 0;
+	if (db_query(m->db, sql, a, na, 0, &r, err) == -1)
+		return -1;
+	while ((rc = db_next(r, err)) == 1)
+		(*n)++;
+	db_res_free(&r);
+	return rc;
+}
+
+static int
+count_rows(struct model *m, const char *sql, const struct db_arg *a,
+    int64_t *n, struct err *err)
+{
+	return count_n(m, sql, a, 1, n, err);
+}
+
+static int
+count_rows2(struct model *m, const char *sql, const struct db_arg *a,
+    int64_t *n, struct err *err)
+{
+	return count_n(m, sql, a, 2, n, err);
+}
+
 /* Rules shared by add and retarget: both ends exist, no chains. */
 static int
 ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
@@ -517,7 +548,7 @@ ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 	char sql[256];
 	int64_t n;
 	struct db_arg a[] = { DB_TEXT(c->target) };
-	struct db_arg b[] = { DB_TEXT(c->alias) };
+	struct db_arg b[] = { DB_TEXT(c->alias), DB_TEXT(c->alias) };
 
 	if (strcmp(c->alias, c->target) == 0)
 		return err_set(err, ERR_RULE, "domain '%s' cannot be an alias "
@@ -535,17 +566,18 @@ ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 		return -1;
 	}
 	/* The target must not itself be an alias of something (a chain). */
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM alias_domain WHERE "
-	    "alias_domain = ?%s", db_for_update(m->db));
-	if (db_query_int(m->db, sql, a, 1, &n, err) == -1)
+	snprintf(sql, sizeof(sql), "SELECT alias_domain FROM alias_domain "
+	    "WHERE alias_domain = ?%s", db_for_update(m->db));
+	if (count_rows(m, sql, a, &n, err) == -1)
 		return -1;
 	if (n > 0)
 		return err_set(err, ERR_RULE, "'%s' is itself an alias domain; "
 		    "alias domains cannot be chained", c->target);
 	/* Nothing may already point at the new alias (chain the other way). */
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM alias_domain WHERE "
-	    "target_domain = ?%s", db_for_update(m->db));
-	if (db_query_int(m->db, sql, b, 1, &n, err) == -1)
+	snprintf(sql, sizeof(sql), "SELECT alias_domain FROM alias_domain "
+	    "WHERE target_domain = ? AND alias_domain <> ?%s",
+	    db_for_update(m->db));
+	if (count_rows2(m, sql, b, &n, err) == -1)
 		return -1;
 	if (n > 0)
 		return err_set(err, ERR_RULE, "'%s' is the target of another "

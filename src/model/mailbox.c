@@ -229,8 +229,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 
 	if (domain_lock(m, c->domain, &d, err) != 1)
 		return -1;
-	if (check_mailbox_cap(m, &d, err) == -1 ||
-	    check_free(m, c->username, err) == -1)
+	if (check_free(m, c->username, err) == -1 ||
+	    check_mailbox_cap(m, &d, err) == -1)
 		return -1;
 	c->quota = s->quota_bytes;
 	if (c->quota < 0)
