@@ -80,11 +80,12 @@ buf_putc(struct buf *b, int c)
 int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	char small[256];
 	va_list cp;
 	int n;
 
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(small, sizeof(small), fmt, cp);
 	va_end(cp);
 	if (n < 0 || buf_grow(b, (size_t)n) == -1)
 		return -1;

@@ -74,15 +74,19 @@ xstrndup(const char *s, size_t n)
 char *
 xasprintf(const char *fmt, ...)
 {
+	char small[256];
 	va_list ap;
 	char *p;
 	int n;
 
+	/* Measure with a real buffer: most results fit in it anyway. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		oom();
+	if ((size_t)n < sizeof(small))
+		return xstrndup(small, (size_t)n);
 	p = xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
