@@ -112,11 +112,6 @@ static const struct cli_opt quota_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only mailboxes of this domain" },
 	{ NULL, 0, NULL, NULL }
 };
-static const struct cli_opt check_opts[] = {
-	{ "deep", 'd', NULL, "also check rows, maildirs, list spools and "
-	    "Dovecot's passdb chain" },
-	{ NULL, 0, NULL, NULL }
-};
 static const struct cli_opt config_show_opts[] = {
 	{ "nondefault", 'n', NULL, "only settings that differ from the "
 	    "defaults" },
@@ -263,9 +258,6 @@ const struct cli_cmd cli_commands[] = {
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "status", cmd_status, "", "row counts of the mail database",
 	    no_opts, "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "check", cmd_check, "", "validate the database, Postfix maps, "
-	    "maildirs and list spools", check_opts, "postino check --deep",
-	    CMD_CONF },
 	{ "schema init", cmd_schema_init, "",
 	    "create the PostfixAdmin schema on an empty database", no_opts,
 	    "postino schema init", CMD_CONF | CMD_DB | CMD_CREATE },
