@@ -812,7 +812,7 @@ main(int argc, char **argv)
 	static struct cli c;
 	struct err err = ERR_INIT;
 	char **rest;
-	int nrest = 0, used, rc;
+	int nrest = 0, used, rc = 0;
 	bool no_color = false, help = false, version = false;
 	const struct cli_cmd *cmd;
 
@@ -835,9 +835,11 @@ main(int argc, char **argv)
 		    strcmp(a, "--no-colour") == 0)
 			no_color = true;
 		else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage(&c, "option '%s' needs a file",
+			if (i + 1 >= argc) {
+				rc = cli_usage(&c, "option '%s' needs a file",
 				    a);
+				goto out;
+			}
 			c.config_path = argv[++i];
 		} else if (str_prefix(a, "--config="))
 			c.config_path = a + 9;
@@ -855,26 +857,34 @@ main(int argc, char **argv)
 	set_actor(&c);
 	if (version) {
 		print_version();
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (nrest >= 2 && strcmp(rest[1], "help") == 0) {
 		if (nrest == 2) {
 			print_main_help();
-			return 0;
+			rc = 0;
+			goto out;
 		}
 		cmd = find_command(nrest - 2, rest + 2, &used);
-		if (cmd == NULL || used != nrest - 2)
-			return unknown_command(&c, nrest - 2, rest + 2);
+		if (cmd == NULL || used != nrest - 2) {
+			rc = unknown_command(&c, nrest - 2, rest + 2);
+			goto out;
+		}
 		print_cmd_help(cmd);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (help || nrest == 1) {
 		print_main_help();
-		return nrest == 1 && !help ? EX_USAGE : 0;
+		rc = nrest == 1 && !help ? EX_USAGE : 0;
+		goto out;
 	}
 	cmd = find_command(nrest - 1, rest + 1, &used);
-	if (cmd == NULL)
-		return unknown_command(&c, nrest - 1, rest + 1);
+	if (cmd == NULL) {
+		rc = unknown_command(&c, nrest - 1, rest + 1);
+		goto out;
+	}
 	/* "domain alias" alone matches nothing fully: ask for the verb. */
 	c.cmd = cmd;
 	{
@@ -884,13 +894,19 @@ main(int argc, char **argv)
 
 		sub_argv[0] = (char *)(uintptr_t)cmd->name;
 		first = parse_opts(&c, sub_argc, sub_argv);
-		if (first < 0)
-			return EX_USAGE;
-		if ((cmd->flags & CMD_CONF) && cli_need_conf(&c, &err) == -1)
-			return cli_fail(&c, &err);
+		if (first < 0) {
+			rc = EX_USAGE;
+			goto out;
+		}
+		if ((cmd->flags & CMD_CONF) && cli_need_conf(&c, &err) == -1) {
+			rc = cli_fail(&c, &err);
+			goto out;
+		}
 		if ((cmd->flags & CMD_DB) &&
-		    cli_need_db(&c, (cmd->flags & CMD_CREATE) != 0, &err) == -1)
-			return cli_fail(&c, &err);
+		    cli_need_db(&c, (cmd->flags & CMD_CREATE) != 0, &err) == -1) {
+			rc = cli_fail(&c, &err);
+			goto out;
+		}
 		if ((cmd->flags & CMD_SCHEMA) && need_schema(&c, &err) == -1) {
 			rc = cli_fail(&c, &err);
 			goto out;
