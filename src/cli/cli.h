@@ -44,7 +44,8 @@ enum {
 	O_CLAIM, O_SET, O_DOMAIN, O_MAILBOXES, O_DIR, O_ENGINE, O_DB,
 	O_HOSTS, O_USER, O_DBNAME, O_MAIL_ROOT, O_VMAIL_UID, O_VMAIL_GID,
 	O_HOOK, O_NO_SCHEMA, O_IDENTITY, O_NONDEFAULT, O_DEFAULTS,
-	O_DISABLED, O_NO_HOOK, O__MAX
+	O_DISABLED, O_NO_HOOK, O_FORMAT, O_OUTPUT, O_DRY_RUN, O_UPDATE,
+	O_PRUNE, O_BATCH, O__MAX
 };
 
 struct cli;
@@ -111,6 +112,9 @@ bool	 cli_confirm(struct cli *, const char *, ...)
  * hold PASSWORD_INPUT_MAX + 2 bytes; the caller wipes it.
  */
 int	 cli_read_password(struct cli *, bool from_stdin, const char *label,
+	    char *buf, size_t size, struct err *);
+/* The same for a database password, which may be empty (peer/trust). */
+int	 cli_read_secret(struct cli *, bool from_stdin, const char *label,
 	    char *buf, size_t size, struct err *);
 
 /* Parse a quota option value. */
@@ -187,6 +191,8 @@ int	 cmd_schema_version(struct cli *, int, char **);
 int	 cmd_config_show(struct cli *, int, char **);
 int	 cmd_init(struct cli *, int, char **);
 int	 cmd_status(struct cli *, int, char **);
+int	 cmd_export(struct cli *, int, char **);
+int	 cmd_import(struct cli *, int, char **);
 int	 cmd_quota_show(struct cli *, int, char **);
 
 #endif

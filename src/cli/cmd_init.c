@@ -211,7 +211,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 		    cli_opt(c, O_HOSTS) : "localhost");
 		p.user = xstrdup(cli_opt(c, O_USER));
 		p.dbname = xstrdup(cli_opt(c, O_DBNAME));
-		if (cli_read_password(c, cli_flag(c, O_PASSWORD_STDIN),
+		if (cli_read_secret(c, cli_flag(c, O_PASSWORD_STDIN),
 		    "Database password", pw, sizeof(pw), &err) == -1)
 			goto fail;
 		p.password = xstrdup(pw);

@@ -112,6 +112,22 @@ static const struct cli_opt quota_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only mailboxes of this domain" },
 	{ NULL, 0, NULL, NULL }
 };
+static const struct cli_opt export_opts[] = {
+	{ "domain", O_DOMAIN, "DOMAIN", "only this domain and what is in it" },
+	{ "format", O_FORMAT, "FORMAT", "jsonl (default) or csv" },
+	{ "output", 'o', "FILE", "write to FILE (mode 0600) instead of stdout" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt import_opts[] = {
+	{ "dry-run", O_DRY_RUN, NULL, "print the plan, change nothing" },
+	{ "update", O_UPDATE, NULL, "also change what differs" },
+	{ "prune", O_PRUNE, NULL,
+	    "also delete, in the domains named, what the input lacks" },
+	{ "format", O_FORMAT, "FORMAT", "jsonl (default; csv for *.csv) or csv" },
+	{ "batch", O_BATCH, "N", "records per transaction (default 500)" },
+	{ "no-hook", O_NO_HOOK, NULL, "do not run the post-creation hook" },
+	{ NULL, 0, NULL, NULL }
+};
 static const struct cli_opt config_show_opts[] = {
 	{ "nondefault", 'n', NULL, "only settings that differ from the "
 	    "defaults" },
@@ -258,6 +274,16 @@ const struct cli_cmd cli_commands[] = {
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "status", cmd_status, "", "row counts of the mail database",
 	    no_opts, "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "export", cmd_export, "", "write domains, mailboxes and aliases as "
+	    "JSON lines or CSV", export_opts,
+	    "postino export -o /root/mail.jsonl\n"
+	    "  postino export --domain example.org --format csv",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "import", cmd_import, "FILE|-", "create (and update) what a file "
+	    "describes", import_opts,
+	    "postino import --dry-run mail.jsonl\n"
+	    "  postino import --update mail.jsonl",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "schema init", cmd_schema_init, "",
 	    "create the PostfixAdmin schema on an empty database", no_opts,
 	    "postino schema init", CMD_CONF | CMD_DB | CMD_CREATE },

@@ -97,9 +97,26 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	return n;
 }
 
+static int read_pw(struct cli *, bool, const char *, char *, size_t, bool,
+    struct err *);
+
 int
 cli_read_password(struct cli *c, bool from_stdin, const char *label,
     char *buf, size_t size, struct err *err)
+{
+	return read_pw(c, from_stdin, label, buf, size, false, err);
+}
+
+int
+cli_read_secret(struct cli *c, bool from_stdin, const char *label,
+    char *buf, size_t size, struct err *err)
+{
+	return read_pw(c, from_stdin, label, buf, size, true, err);
+}
+
+static int
+read_pw(struct cli *c, bool from_stdin, const char *label, char *buf,
+    size_t size, bool allow_empty, struct err *err)
 {
 	char again[PASSWORD_INPUT_MAX + 2];
 	ssize_t n;
@@ -118,7 +135,7 @@ cli_read_password(struct cli *c, bool from_stdin, const char *label,
 		if (n == -2)
 			return err_set(err, ERR_INVALID, "the password is "
 			    "longer than %d bytes", PASSWORD_INPUT_MAX);
-		if (n <= 0)
+		if (n < 0 || (n == 0 && !allow_empty))
 			return err_set(err, ERR_INVALID, "empty password on "
 			    "stdin");
 		return 0;
@@ -140,7 +157,7 @@ cli_read_password(struct cli *c, bool from_stdin, const char *label,
 		}
 		if (n < 0)
 			break;
-		if (n == 0) {
+		if (n == 0 && !allow_empty) {
 			(void)!write(fd, "Empty password, try again.\n", 27);
 			continue;
 		}

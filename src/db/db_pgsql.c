@@ -33,7 +33,8 @@ struct pg_res {
 	int		 row;		/* current row in res, -1 before first */
 	int		 stream;
 	int		 done;
-	char		*fix;		/* normalised copy of the last column */
+	char		(*fix)[20];	/* normalised timestamps, per column */
+	int		 nfix;
 };
 
 static int
@@ -321,9 +322,15 @@ pg_col(struct db_res *rr, int col)
 		return v[0] == 't' ? "1" : "0";
 	if ((t == PG_OID_TIMESTAMPTZ || t == PG_OID_TIMESTAMP) &&
 	    strlen(v) > 19) {
-		free(res->fix);
-		res->fix = xstrndup(v, 19);
-		return res->fix;
+		/* One buffer per column: callers hold several at once. */
+		if (res->nfix < PQnfields(res->res)) {
+			res->nfix = PQnfields(res->res);
+			res->fix = xreallocarray(res->fix, (size_t)res->nfix,
+			    sizeof(*res->fix));
+		}
+		memcpy(res->fix[col], v, 19);
+		res->fix[col][19] = '\0';
+		return res->fix[col];
 	}
 	return v;
 }

@@ -227,19 +227,15 @@ add_tx(struct model *m, void *arg, struct err *err)
 	return fetch(m, c->name, false, c->out, err) == 1 ? 0 : -1;
 }
 
-int
-domain_add(struct model *m, const struct domain_spec *s,
-    struct domain_rec *out, struct err *err)
+/* Validate a spec; fills the normalised name and transport. */
+static int
+spec_check(struct model *m, const struct domain_spec *s, struct add_ctx *c,
+    struct err *err)
 {
-	struct add_ctx c;
-
-	memset(&c, 0, sizeof(c));
-	c.spec = s;
-	c.out = out;
-	if (addr_domain("domain", s->domain, c.name, err) == -1)
+	if (addr_domain("domain", s->domain, c->name, err) == -1)
 		return -1;
-	if (transport_value(m, s->transport, c.transport, sizeof(c.transport),
-	    err) == -1)
+	if (transport_value(m, s->transport, c->transport,
+	    sizeof(c->transport), err) == -1)
 		return -1;
 	if (s->aliases < -1 || s->mailboxes < -1)
 		return err_set(err, ERR_INVALID, "limits must be -1 (disabled), "
@@ -250,14 +246,86 @@ domain_add(struct model *m, const struct domain_spec *s,
 	if (s->description != NULL && strlen(s->description) > 255)
 		return err_set(err, ERR_INVALID, "the description is longer "
 		    "than 255 characters");
-	if (s->maxquota_bytes > 0 && s->default_quota_bytes > domain_units_to_bytes(m,
-	    domain_units_from_bytes(m, s->maxquota_bytes))) {
+	if (s->maxquota_bytes > 0 && s->default_quota_bytes >
+	    domain_units_to_bytes(m, domain_units_from_bytes(m,
+	    s->maxquota_bytes))) {
 		err_set(err, ERR_RULE, "the default quota exceeds the maximum "
 		    "quota per mailbox");
 		return err_hint(err, "give --default-quota no larger than "
 		    "--max-quota (without it, new mailboxes get the maximum)");
 	}
+	return 0;
+}
+
+int
+domain_add(struct model *m, const struct domain_spec *s,
+    struct domain_rec *out, struct err *err)
+{
+	struct add_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.spec = s;
+	c.out = out;
+	if (spec_check(m, s, &c, err) == -1)
+		return -1;
 	return model_tx(m, add_tx, &c, err);
+}
+
+struct update_ctx {
+	struct add_ctx	 a;
+	bool		 active;
+};
+
+static int
+update_tx(struct model *m, void *arg, struct err *err)
+{
+	struct update_ctx *u = arg;
+	const struct domain_spec *s = u->a.spec;
+	struct domain_rec cur;
+	char now[32];
+	struct db_arg a[] = {
+		DB_TEXT(s->description != NULL ? s->description : ""),
+		DB_INT(s->aliases), DB_INT(s->mailboxes),
+		DB_INT(domain_units_from_bytes(m, s->maxquota_bytes)),
+		DB_INT(domain_units_from_bytes(m, s->quota_bytes)),
+		DB_TEXT(u->a.transport), DB_BOOL(s->backupmx),
+		DB_BOOL(u->active), DB_TEXT(db_now(now, sizeof(now))),
+		DB_TEXT(u->a.name) };
+	struct db_arg p[] = { DB_TEXT(u->a.name),
+		DB_INT(s->default_quota_bytes) };
+
+	if (fetch(m, u->a.name, true, &cur, err) != 1)
+		return -1;
+	if (db_exec(m->db, "UPDATE domain SET description = ?, aliases = ?, "
+	    "mailboxes = ?, maxquota = ?, quota = ?, transport = ?, "
+	    "backupmx = ?, active = ?, modified = ? WHERE domain = ?", a,
+	    DB_NARGS(a), err) == -1)
+		return -1;
+	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
+	    err) == -1 ||
+	    db_exec(m->db, "INSERT INTO postino_domain (domain, default_quota)"
+	    " VALUES (?, ?)", p, DB_NARGS(p), err) == -1)
+		return -1;
+	if (model_audit(m, u->a.name, "postino.domain.update", u->a.name,
+	    err) == -1)
+		return -1;
+	return u->a.out != NULL ?
+	    (fetch(m, u->a.name, false, u->a.out, err) == 1 ? 0 : -1) : 0;
+}
+
+int
+domain_update(struct model *m, const struct domain_spec *s, bool active,
+    struct domain_rec *out, struct err *err)
+{
+	struct update_ctx u;
+
+	memset(&u, 0, sizeof(u));
+	u.a.spec = s;
+	u.a.out = out;
+	u.active = active;
+	if (spec_check(m, s, &u.a, err) == -1)
+		return -1;
+	return model_tx(m, update_tx, &u, err);
 }
 
 struct status_ctx {
@@ -397,7 +465,9 @@ domain_del(struct model *m, const char *name, bool force, bool keep_maildir,
 	c.force = force;
 	c.keep_maildir = keep_maildir;
 	rc = model_tx(m, del_tx, &c, err);
-	if (rc == -1 && c.grave != NULL) {
+	if (rc == 0 && c.grave != NULL && m->defer != NULL) {
+		model_defer_grave(m->defer, c.grave, c.name);
+	} else if (rc == -1 && c.grave != NULL) {
 		struct err e2;
 
 		/* The transaction rolled back: put the maildirs back. */

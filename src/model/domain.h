@@ -68,6 +68,9 @@ const char *domain_transport_kind(const char *stored);
 
 int	 domain_add(struct model *, const struct domain_spec *,
 	    struct domain_rec *out, struct err *);
+/* Replace every setting of an existing domain (bulk import --update). */
+int	 domain_update(struct model *, const struct domain_spec *, bool active,
+	    struct domain_rec *out, struct err *);
 /* 1 found, 0 not found (err set, ERR_NOTFOUND), -1 error. */
 int	 domain_get(struct model *, const char *name, struct domain_rec *,
 	    struct err *);

@@ -226,6 +226,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	maildir_undo_run(&c->undo);
 	maildir_undo_release(&c->undo);
 	maildir_undo_init(&c->undo, m->conf->virtual_mailbox_base);
+	c->existed = false;
 
 	if (domain_lock(m, c->domain, &d, err) != 1)
 		return -1;
@@ -239,8 +240,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if (check_quota(m, &d, c->quota, NULL, err) == -1)
 		return -1;
 	if (maildir_create(m->conf->virtual_mailbox_base, c->maildir,
-	    m->conf->vmail_uid, m->conf->vmail_gid, &c->existed, &c->undo,
-	    err) == -1)
+	    m->conf->vmail_uid, m->conf->vmail_gid, &c->existed,
+	    m->defer != NULL ? m->defer->undo : &c->undo, err) == -1)
 		return -1;
 	{
 		struct db_arg a[] = { DB_TEXT(c->username),
@@ -316,6 +317,35 @@ run_hook(struct model *m, struct add_ctx *c, struct err *err)
 }
 
 int
+mailbox_run_hook(struct model *m, const char *username, struct err *err)
+{
+	struct add_ctx c;
+	struct mailbox_rec mb;
+	struct err e2 = ERR_INIT;
+
+	memset(&c, 0, sizeof(c));
+	if (fetch(m, username, false, &mb, err) != 1)
+		return -1;
+	str_copy(c.username, mb.username, sizeof(c.username));
+	str_copy(c.domain, mb.domain, sizeof(c.domain));
+	str_copy(c.maildir, mb.maildir, sizeof(c.maildir));
+	c.quota = mb.quota_bytes;
+	if (run_hook(m, &c, err) == 0)
+		return 0;
+	/*
+	 * Take the mailbox back; its maildir may hold migrated mail, so it
+	 * stays where it is (check --deep reports it as an orphan).
+	 */
+	if (model_tx(m, compensate_tx, &c, &e2) == -1)
+		err_prefix(err, "the mailbox could not be removed again (%s)",
+		    e2.msg);
+	else
+		err_hint(err, "the mailbox '%s' was removed again; its maildir "
+		    "was kept", username);
+	return -1;
+}
+
+int
 mailbox_add(struct model *m, const struct mailbox_spec *s,
     struct mailbox_rec *out, struct err *err)
 {
@@ -374,9 +404,16 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 		maildir_undo_run(&c.undo);
 		goto out;
 	}
-	if (c.existed)
+	if (c.existed && m->defer == NULL)
 		model_notifyf(m, "reusing the existing maildir '%s/%s'",
 		    m->conf->virtual_mailbox_base, c.maildir);
+	if (m->defer != NULL) {
+		/* Hooks run after the caller's transaction commits. */
+		if (s->run_hook && m->conf->postcreation_hook[0] != '\0')
+			model_defer_hook(m->defer, c.username);
+		rc = 0;
+		goto out;
+	}
 	if (s->run_hook && m->conf->postcreation_hook[0] != '\0' &&
 	    run_hook(m, &c, err) == -1) {
 		struct err e2 = ERR_INIT;
@@ -504,7 +541,9 @@ mailbox_del(struct model *m, const char *username, bool keep_maildir,
 		return -1;
 	c.keep_maildir = keep_maildir;
 	rc = model_tx(m, del_tx, &c, err);
-	if (rc == -1 && c.grave != NULL) {
+	if (rc == 0 && c.grave != NULL && m->defer != NULL) {
+		model_defer_grave(m->defer, c.grave, c.maildir);
+	} else if (rc == -1 && c.grave != NULL) {
 		struct err e2;
 
 		(void)maildir_unstage(m->conf->virtual_mailbox_base, c.grave,
@@ -709,6 +748,21 @@ mailbox_set_password(struct model *m, const char *username,
 	if (claimed_r != NULL)
 		*claimed_r = c.claimed;
 	return rc;
+}
+
+int
+mailbox_set_password_hash(struct model *m, const char *username,
+    const char *hash, struct err *err)
+{
+	struct upd_ctx c = { .op = UPD_PASSWORD, .claim = true };
+
+	if (!password_hash_recognised(hash))
+		return err_set(err, ERR_INVALID, "the password hash for '%s' is "
+		    "not in a format postino can verify", username);
+	if (str_copy(c.hash, hash, sizeof(c.hash)) >= sizeof(c.hash))
+		return err_set(err, ERR_INVALID, "the password hash is too "
+		    "long");
+	return upd(m, &c, username, err);
 }
 
 int

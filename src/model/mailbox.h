@@ -53,6 +53,12 @@ typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);
 
 int	 mailbox_add(struct model *, const struct mailbox_spec *,
 	    struct mailbox_rec *out, struct err *);
+/*
+ * Run the post-creation hook for an existing mailbox (deferred hooks of a
+ * bulk import).  On failure the mailbox rows are removed again (the
+ * maildir is kept) and -1 is returned with ERR_HOOK.
+ */
+int	 mailbox_run_hook(struct model *, const char *username, struct err *);
 /* 1 found / 0 not found (ERR_NOTFOUND) / -1. */
 int	 mailbox_get(struct model *, const char *username,
 	    struct mailbox_rec *, struct err *);
@@ -75,6 +81,9 @@ int	 mailbox_set_name(struct model *, const char *username,
 int	 mailbox_set_password(struct model *, const char *username,
 	    const char *plain, const char *scheme, bool claim,
 	    bool *claimed_r, struct err *);
+/* Store an existing hash (or {NOAUTH}) unchanged (bulk import). */
+int	 mailbox_set_password_hash(struct model *, const char *username,
+	    const char *hash, struct err *);
 /* Hand the row back to the IdP ({NOAUTH}); hybrid only.  *changed_r. */
 int	 mailbox_release(struct model *, const char *username,
 	    bool *changed_r, struct err *);

@@ -4,7 +4,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
+#include "maildir.h"
 #include "model.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define TX_ATTEMPTS	5
@@ -96,4 +100,74 @@ model_audit(struct model *m, const char *domain, const char *action,
 	    "serial = serial + 1 WHERE id = 1", NULL, 0, err) == -1)
 		return -1;
 	return 0;
+}
+
+void
+model_defer_init(struct model_defer *d, const char *base)
+{
+	memset(d, 0, sizeof(*d));
+	d->undo = xcalloc(1, sizeof(*d->undo));
+	maildir_undo_init(d->undo, base);
+}
+
+void
+model_defer_grave(struct model_defer *d, const char *grave, const char *rel)
+{
+	d->graves = xreallocarray(d->graves, d->ngraves + 1,
+	    sizeof(*d->graves));
+	d->rels = xreallocarray(d->rels, d->ngraves + 1, sizeof(*d->rels));
+	d->graves[d->ngraves] = xstrdup(grave);
+	d->rels[d->ngraves] = xstrdup(rel);
+	d->ngraves++;
+}
+
+void
+model_defer_hook(struct model_defer *d, const char *username)
+{
+	d->hooks = xreallocarray(d->hooks, d->nhooks + 1, sizeof(*d->hooks));
+	d->hooks[d->nhooks++] = xstrdup(username);
+}
+
+void
+model_defer_finish(struct model *m, struct model_defer *d, bool committed)
+{
+	const char *base = m->conf->virtual_mailbox_base;
+
+	for (size_t i = d->ngraves; i-- > 0;) {
+		struct err e = ERR_INIT;
+
+		if (committed) {
+			if (maildir_purge(base, d->graves[i], &e) == -1)
+				model_notifyf(m, "could not remove '%s': %s",
+				    d->graves[i], e.msg);
+		} else
+			(void)maildir_unstage(base, d->graves[i], d->rels[i],
+			    &e);
+		free(d->graves[i]);
+		free(d->rels[i]);
+	}
+	d->ngraves = 0;
+	if (!committed)
+		maildir_undo_run(d->undo);
+	maildir_undo_release(d->undo);
+	maildir_undo_init(d->undo, base);
+}
+
+void
+model_defer_release(struct model_defer *d)
+{
+	for (size_t i = 0; i < d->ngraves; i++) {
+		free(d->graves[i]);
+		free(d->rels[i]);
+	}
+	for (size_t i = 0; i < d->nhooks; i++)
+		free(d->hooks[i]);
+	free(d->graves);
+	free(d->rels);
+	free(d->hooks);
+	if (d->undo != NULL) {
+		maildir_undo_release(d->undo);
+		free(d->undo);
+	}
+	memset(d, 0, sizeof(*d));
 }

@@ -29,12 +29,30 @@
 
 typedef void model_notify_fn(void *arg, const char *msg);
 
+struct maildir_undo;
+
+/*
+ * Filesystem work tied to a caller's transaction spanning many operations
+ * (bulk import): while m->defer is set, operations record the directories
+ * they create, stage deletions without purging them, and queue their
+ * post-creation hooks, so model_defer_finish() can purge and run hooks after
+ * the commit, or undo everything after a rollback.
+ */
+struct model_defer {
+	struct maildir_undo	*undo;
+	char			**graves, **rels;	/* staged deletions */
+	size_t			  ngraves;
+	char			**hooks;	/* usernames to run the hook for */
+	size_t			  nhooks;
+};
+
 struct model {
 	struct db			*db;
 	const struct postino_conf	*conf;
 	const char			*actor;		/* log.username */
 	model_notify_fn			*notify;	/* may be NULL */
 	void				*notify_arg;
+	struct model_defer		*defer;		/* NULL normally */
 	int				 has_change;	/* -1 unknown, 0, 1 */
 	int				 has_domain_ext; /* postino_domain */
 };
@@ -59,6 +77,20 @@ int	 model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
 /* Insert the audit row and bump the change serial (inside a transaction). */
 int	 model_audit(struct model *, const char *domain, const char *action,
 	    const char *data, struct err *);
+
+void	 model_defer_init(struct model_defer *, const char *base);
+/* Record a staged deletion (takes copies). */
+void	 model_defer_grave(struct model_defer *, const char *grave,
+	    const char *rel);
+void	 model_defer_hook(struct model_defer *, const char *username);
+/*
+ * After the caller's transaction: committed -> purge staged deletions;
+ * not committed -> restore them and remove created directories.  The hook
+ * queue is left for the caller (model_defer_release() frees it).
+ */
+void	 model_defer_finish(struct model *, struct model_defer *,
+	    bool committed);
+void	 model_defer_release(struct model_defer *);
 
 /* "1"/"0" for a boolean column value from any engine. */
 bool	 model_bool(const char *);

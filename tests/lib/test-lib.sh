@@ -194,11 +194,11 @@ need_server() {
 	test_at_exit "\"$SRCDIR/tests/lib/servers.sh\" stop \"$TEST_DIR/servers.$1\""
 }
 
-# A database name unique to this script, process and call.
-_db_seq=0
+# A sequence number for database names, kept in a file so that calls from
+# subshells get distinct names too.
 _db_name() {
-	_db_seq=$((_db_seq + 1))
-	echo "t_$(echo "$TEST_NAME" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-36)_$$_$_db_seq"
+	_db_seq=$(( $(cat "$TEST_DIR/.dbseq" 2>/dev/null || echo 0) + 1 ))
+	echo "$_db_seq" >"$TEST_DIR/.dbseq"
 }
 
 # create_database: make an empty database and a user owning it for the
