@@ -24,9 +24,30 @@
 #include "banned.h"
 
 #define COL_INITIAL	256
+#define STMT_CACHE	48
+
+/*
+ * Server-side statements are cached by SQL text: preparing costs a round
+ * trip per statement otherwise.
+ */
+struct my_cached {
+	char		*sql;
+	MYSQL_STMT	*stmt;
+	int		 busy;
+	uint64_t	 used;
+};
+
+struct my_handle {
+	MYSQL			*m;
+	struct my_cached	 cache[STMT_CACHE];
+	uint64_t		 tick;
+};
+
+#define MYH(db)	(((struct my_handle *)(db)->handle)->m)
 
 struct my_res {
 	struct db_res	 base;
+	struct my_cached *cached;	/* NULL: close the statement on free */
 	MYSQL_STMT	*stmt;
 	MYSQL_RES	*meta;
 	unsigned int	 ncols;
@@ -113,7 +134,12 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 		    "and that the server is running",
 		    p->source != NULL ? p->source : "the map file");
 	}
-	db->handle = m;
+	{
+		struct my_handle *mh = xcalloc(1, sizeof(*mh));
+
+		mh->m = m;
+		db->handle = mh;
+	}
 	snprintf(db->where, sizeof(db->where), "mysql at %s", where);
 	return 0;
 }
@@ -121,8 +147,37 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 static void
 my_close(struct db *db)
 {
-	mysql_close(db->handle);
+	struct my_handle *mh = db->handle;
+
+	for (int i = 0; i < STMT_CACHE; i++) {
+		if (mh->cache[i].stmt != NULL)
+			mysql_stmt_close(mh->cache[i].stmt);
+		free(mh->cache[i].sql);
+	}
+	mysql_close(mh->m);
+	free(mh);
 	db->handle = NULL;
+}
+
+/* Give a statement back to the cache (or close an uncached one). */
+static void
+stmt_release(MYSQL_STMT *st, struct my_cached *c, bool stored)
+{
+	if (c == NULL) {
+		if (stored)
+			mysql_stmt_free_result(st);
+		mysql_stmt_close(st);
+		return;
+	}
+	mysql_stmt_free_result(st);
+	if (mysql_stmt_reset(st) != 0) {
+		/* A broken statement is not worth keeping. */
+		mysql_stmt_close(st);
+		free(c->sql);
+		c->sql = NULL;
+		c->stmt = NULL;
+	}
+	c->busy = 0;
 }
 
 static void
@@ -130,11 +185,8 @@ res_destroy(struct my_res *res)
 {
 	if (res->meta != NULL)
 		mysql_free_result(res->meta);
-	if (res->stmt != NULL) {
-		if (res->stored)
-			mysql_stmt_free_result(res->stmt);
-		mysql_stmt_close(res->stmt);
-	}
+	if (res->stmt != NULL)
+		stmt_release(res->stmt, res->cached, res->stored);
 	for (unsigned int i = 0; i < res->ncols && res->bufs != NULL; i++)
 		free(res->bufs[i]);
 	free(res->bufs);
@@ -150,16 +202,35 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
     size_t nargs, int flags, struct db_res **res_r, int64_t *affected_r,
     struct err *err)
 {
-	MYSQL_STMT *st = mysql_stmt_init(db->handle);
+	struct my_handle *mh = db->handle;
+	struct my_cached *cached = NULL, *victim = NULL;
+	MYSQL_STMT *st = NULL;
 	MYSQL_BIND *pb = NULL;
 	unsigned long *plen = NULL;
 	long long *pint = NULL;
 	struct my_res *res = NULL;
 	int rc = -1;
 
+	for (int i = 0; i < STMT_CACHE; i++) {
+		struct my_cached *c = &mh->cache[i];
+
+		if (c->sql != NULL && !c->busy && strcmp(c->sql, sql) == 0) {
+			cached = c;
+			break;
+		}
+		if (!c->busy && (victim == NULL || c->used < victim->used))
+			victim = c;
+	}
+	if (cached != NULL) {
+		st = cached->stmt;
+		cached->busy = 1;
+		cached->used = ++mh->tick;
+		goto prepared;
+	}
+	st = mysql_stmt_init(mh->m);
 	if (st == NULL)
-		return classify_code(mysql_errno(db->handle),
-		    mysql_error(db->handle), err);
+		return classify_code(mysql_errno(mh->m), mysql_error(mh->m),
+		    err);
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
 		if (mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR ||
 		    mysql_stmt_errno(st) == CR_SERVER_LOST)
@@ -170,11 +241,22 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 		mysql_stmt_close(st);
 		return -1;
 	}
+	if (victim != NULL) {
+		if (victim->stmt != NULL)
+			mysql_stmt_close(victim->stmt);
+		free(victim->sql);
+		victim->sql = xstrdup(sql);
+		victim->stmt = st;
+		victim->busy = 1;
+		victim->used = ++mh->tick;
+		cached = victim;
+	}
+prepared:
 	if (mysql_stmt_param_count(st) != nargs) {
 		err_set(err, ERR_INTERNAL, "placeholder count mismatch "
 		    "(%lu != %zu) in: %.80s", mysql_stmt_param_count(st),
 		    nargs, sql);
-		mysql_stmt_close(st);
+		stmt_release(st, cached, false);
 		return -1;
 	}
 	if (nargs > 0) {
@@ -216,6 +298,7 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 	res = xcalloc(1, sizeof(*res));
 	res->base.drv = db->drv;
 	res->stmt = st;
+	res->cached = cached;
 	st = NULL;
 	res->meta = mysql_stmt_result_metadata(res->stmt);
 	*affected_r = 0;
@@ -258,7 +341,7 @@ fail:
 	if (res != NULL)
 		res_destroy(res);
 	if (st != NULL)
-		mysql_stmt_close(st);
+		stmt_release(st, cached, false);
 	free(pb);
 	free(plen);
 	free(pint);
@@ -325,9 +408,9 @@ my_res_free(struct db_res *rr)
 static int
 my_simple(struct db *db, const char *sql, struct err *err)
 {
-	if (mysql_query(db->handle, sql) != 0)
-		return classify_code(mysql_errno(db->handle),
-		    mysql_error(db->handle), err);
+	if (mysql_query(MYH(db), sql) != 0)
+		return classify_code(mysql_errno(MYH(db)),
+		    mysql_error(MYH(db)), err);
 	return 0;
 }
 
@@ -341,16 +424,16 @@ my_begin(struct db *db, bool write, struct err *err)
 static int
 my_commit(struct db *db, struct err *err)
 {
-	if (mysql_commit(db->handle) != 0)
-		return classify_code(mysql_errno(db->handle),
-		    mysql_error(db->handle), err);
+	if (mysql_commit(MYH(db)) != 0)
+		return classify_code(mysql_errno(MYH(db)),
+		    mysql_error(MYH(db)), err);
 	return 0;
 }
 
 static void
 my_rollback(struct db *db)
 {
-	(void)mysql_rollback(db->handle);
+	(void)mysql_rollback(MYH(db));
 }
 
 const struct db_driver db_driver_mysql = {

@@ -22,13 +22,36 @@
 #include "banned.h"
 
 #define SQLITE_BUSY_MS	30000
+#define STMT_CACHE	48
+
+/*
+ * Prepared statements are cached by SQL text: parsing dominated the cost
+ * of short statements (a bulk import runs the same dozen statements for
+ * every record).  A statement in use by an open result is not handed out
+ * again until the result is freed.
+ */
+struct sq_cached {
+	char		*sql;
+	sqlite3_stmt	*stmt;
+	int		 busy;
+	uint64_t	 used;
+};
+
+struct sq_handle {
+	sqlite3			*db;
+	struct sq_cached	 cache[STMT_CACHE];
+	uint64_t		 tick;
+};
 
 struct sqlite_res {
 	struct db_res	 base;
 	sqlite3_stmt	*stmt;
+	struct sq_cached *cached;	/* NULL: finalize on free */
 	int		 pending;	/* first row already stepped */
 	int		 done;
 };
+
+#define SQH(db)	(((struct sq_handle *)(db)->handle)->db)
 
 static int
 classify(sqlite3 *h, int rc, struct err *err, const char *what)
@@ -82,7 +105,12 @@ sq_open(struct db *db, const struct db_params *p, struct err *err)
 	}
 	sqlite3_busy_timeout(h, SQLITE_BUSY_MS);
 	sqlite3_extended_result_codes(h, 1);
-	db->handle = h;
+	{
+		struct sq_handle *sh = xcalloc(1, sizeof(*sh));
+
+		sh->db = h;
+		db->handle = sh;
+	}
 	snprintf(db->where, sizeof(db->where), "sqlite at %s", p->dbpath);
 	return 0;
 }
@@ -90,8 +118,63 @@ sq_open(struct db *db, const struct db_params *p, struct err *err)
 static void
 sq_close(struct db *db)
 {
-	sqlite3_close_v2(db->handle);
+	struct sq_handle *sh = db->handle;
+
+	for (int i = 0; i < STMT_CACHE; i++) {
+		sqlite3_finalize(sh->cache[i].stmt);
+		free(sh->cache[i].sql);
+	}
+	sqlite3_close_v2(sh->db);
+	free(sh);
 	db->handle = NULL;
+}
+
+/* A cached statement for sql, or a new one (cached when possible). */
+static int
+sq_prepare(struct sq_handle *sh, const char *sql, sqlite3_stmt **st_r,
+    struct sq_cached **c_r)
+{
+	struct sq_cached *victim = NULL;
+	int rc;
+
+	*c_r = NULL;
+	for (int i = 0; i < STMT_CACHE; i++) {
+		struct sq_cached *c = &sh->cache[i];
+
+		if (c->sql != NULL && !c->busy && strcmp(c->sql, sql) == 0) {
+			c->busy = 1;
+			c->used = ++sh->tick;
+			*st_r = c->stmt;
+			*c_r = c;
+			return SQLITE_OK;
+		}
+		if (!c->busy && (victim == NULL || c->used < victim->used))
+			victim = c;
+	}
+	rc = sqlite3_prepare_v2(sh->db, sql, -1, st_r, NULL);
+	if (rc != SQLITE_OK || victim == NULL)
+		return rc;
+	sqlite3_finalize(victim->stmt);
+	free(victim->sql);
+	victim->sql = xstrdup(sql);
+	victim->stmt = *st_r;
+	victim->busy = 1;
+	victim->used = ++sh->tick;
+	*c_r = victim;
+	return SQLITE_OK;
+}
+
+/* Give a statement back: reset it and release its cache slot. */
+static void
+sq_release(sqlite3_stmt *st, struct sq_cached *c)
+{
+	if (c == NULL) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	c->busy = 0;
 }
 
 static int
@@ -124,36 +207,39 @@ sq_query(struct db *db, const char *sql, const struct db_arg *args,
     size_t nargs, int flags, struct db_res **res_r, int64_t *affected_r,
     struct err *err)
 {
-	sqlite3 *h = db->handle;
+	struct sq_handle *sh = db->handle;
+	sqlite3 *h = sh->db;
 	sqlite3_stmt *st = NULL;
+	struct sq_cached *cached = NULL;
 	struct sqlite_res *res;
 	int rc;
 
 	(void)flags;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	rc = sq_prepare(sh, sql, &st, &cached);
 	if (rc != SQLITE_OK)
 		return classify(h, rc, err, "prepare");
 	if ((size_t)sqlite3_bind_parameter_count(st) != nargs) {
-		sqlite3_finalize(st);
+		sq_release(st, cached);
 		return err_set(err, ERR_INTERNAL, "placeholder count mismatch "
 		    "(%d != %zu) in: %.80s", sqlite3_bind_parameter_count(st),
 		    nargs, sql);
 	}
 	rc = sq_bind(st, args, nargs);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(st);
+		sq_release(st, cached);
 		return classify(h, rc, err, "bind");
 	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		classify(h, rc, err, "step");
-		sqlite3_finalize(st);
+		sq_release(st, cached);
 		return -1;
 	}
 	*affected_r = sqlite3_changes64(h);
 	res = xcalloc(1, sizeof(*res));
 	res->base.drv = db->drv;
 	res->stmt = st;
+	res->cached = cached;
 	res->pending = rc == SQLITE_ROW;
 	res->done = rc == SQLITE_DONE;
 	*res_r = &res->base;
@@ -202,7 +288,7 @@ sq_res_free(struct db_res *r)
 {
 	struct sqlite_res *res = (struct sqlite_res *)r;
 
-	sqlite3_finalize(res->stmt);
+	sq_release(res->stmt, res->cached);
 	free(res);
 }
 
@@ -210,11 +296,11 @@ static int
 sq_simple(struct db *db, const char *sql, struct err *err)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(db->handle, sql, NULL, NULL, &msg);
+	int rc = sqlite3_exec(SQH(db), sql, NULL, NULL, &msg);
 
 	sqlite3_free(msg);
 	if (rc != SQLITE_OK)
-		return classify(db->handle, rc, err, sql);
+		return classify(SQH(db), rc, err, sql);
 	return 0;
 }
 
