@@ -45,7 +45,11 @@ enum {
 	O_HOSTS, O_USER, O_DBNAME, O_MAIL_ROOT, O_VMAIL_UID, O_VMAIL_GID,
 	O_HOOK, O_NO_SCHEMA, O_IDENTITY, O_NONDEFAULT, O_DEFAULTS,
 	O_DISABLED, O_NO_HOOK, O_FORMAT, O_OUTPUT, O_DRY_RUN, O_UPDATE,
-	O_PRUNE, O_BATCH, O__MAX
+	O_PRUNE, O_BATCH,
+	O_OWNER, O_OUT, O_IN_PLACE, O_LOOKUPS, O_DOVECOT, O_ONLY, O_SKIP,
+	O_POSTFIX_DIR, O_DOVECOT_DIR, O_QUEUE_DIR, O_PODOP_SOCKET,
+	O_PODOP_DICT_SOCKET, O_MLMMJ_USER,
+	O__MAX
 };
 
 struct cli;
@@ -189,6 +193,13 @@ int	 cmd_schema_init(struct cli *, int, char **);
 int	 cmd_schema_migrate(struct cli *, int, char **);
 int	 cmd_schema_version(struct cli *, int, char **);
 int	 cmd_config_show(struct cli *, int, char **);
+int	 cmd_config_gen(struct cli *, int, char **);
+int	 cmd_list_add(struct cli *, int, char **);
+int	 cmd_list_sub(struct cli *, int, char **);
+int	 cmd_list_unsub(struct cli *, int, char **);
+int	 cmd_list_show(struct cli *, int, char **);
+int	 cmd_list_ls(struct cli *, int, char **);
+int	 cmd_list_rm(struct cli *, int, char **);
 int	 cmd_init(struct cli *, int, char **);
 int	 cmd_status(struct cli *, int, char **);
 int	 cmd_export(struct cli *, int, char **);

@@ -1,8 +1,12 @@
+#include <dlfcn.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "db_private.h"
@@ -10,26 +14,146 @@
 #include "xalloc.h"
 #include "banned.h"
 
-const struct db_driver *const db_drivers[] = {
-#ifdef HAVE_SQLITE
-	&db_driver_sqlite,
-#endif
+/*
+ * SQLite is linked in.  The MariaDB and PostgreSQL drivers are modules
+ * loaded on first use: their client libraries (and Kerberos, LDAP,
+ * GnuTLS... behind them) would otherwise cost every postino invocation
+ * several milliseconds of dynamic linking, even on SQLite.
+ */
+struct module {
+	enum db_engine	 engine;
+	const char	*file;
+	const char	*symbol;
+};
+
+static const struct module modules[] = {
 #ifdef HAVE_MYSQL
-	&db_driver_mysql,
+	{ DB_ENGINE_MYSQL, "postino-db-mysql.so", "db_driver_mysql" },
 #endif
 #ifdef HAVE_PGSQL
-	&db_driver_pgsql,
+	{ DB_ENGINE_PGSQL, "postino-db-pgsql.so", "db_driver_pgsql" },
 #endif
-	NULL
+	{ DB_ENGINE_NONE, NULL, NULL }
 };
+
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+static const struct db_driver *loaded[DB_ENGINE_PGSQL + 1];
+static char load_error[512];
+
+/* out = a "/" b; -1 if it does not fit. */
+static int
+path_join(char *out, size_t size, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la + 1 + lb + 1 > size)
+		return -1;
+	memcpy(out, a, la);
+	out[la] = '/';
+	memcpy(out + la + 1, b, lb + 1);
+	return 0;
+}
+
+/* Try dir/file; returns the driver or NULL (load_error set). */
+static const struct db_driver *
+try_load(const char *dir, const struct module *mod)
+{
+	char path[PATH_MAX];
+	void *h;
+	const struct db_driver *d;
+
+	if (path_join(path, sizeof(path), dir, mod->file) == -1)
+		return NULL;
+	if (access(path, R_OK) == -1)
+		return NULL;
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		snprintf(load_error, sizeof(load_error), "%s", dlerror());
+		return NULL;
+	}
+	d = dlsym(h, mod->symbol);
+	if (d == NULL) {
+		snprintf(load_error, sizeof(load_error), "%.400s: no symbol %s",
+		    path, mod->symbol);
+		dlclose(h);
+	}
+	return d;
+}
+
+static const struct db_driver *
+load_module(const struct module *mod)
+{
+	const char *env = getenv("POSTINO_MODULE_DIR");
+	const struct db_driver *d = NULL;
+	char self[PATH_MAX], dir[PATH_MAX];
+	ssize_t n;
+
+	if (env != NULL && *env != '\0' && (d = try_load(env, mod)) != NULL)
+		return d;
+	if ((d = try_load(POSTINO_MODULEDIR, mod)) != NULL)
+		return d;
+	/* Uninstalled: programs in build/src/<prog>, modules in build/src/db. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if (path_join(dir, sizeof(dir), self, "../db") == 0 &&
+			    (d = try_load(dir, mod)) != NULL)
+				return d;
+			if (path_join(dir, sizeof(dir), self, "../src/db") == 0 &&
+			    (d = try_load(dir, mod)) != NULL)
+				return d;
+		}
+	}
+	if (load_error[0] == '\0')
+		snprintf(load_error, sizeof(load_error), "%s not found in %s",
+		    mod->file, POSTINO_MODULEDIR);
+	return NULL;
+}
 
 static const struct db_driver *
 driver_for(enum db_engine e)
 {
-	for (size_t i = 0; db_drivers[i] != NULL; i++)
-		if (db_drivers[i]->engine == e)
-			return db_drivers[i];
-	return NULL;
+	const struct db_driver *d = NULL;
+
+#ifdef HAVE_SQLITE
+	if (e == DB_ENGINE_SQLITE)
+		return &db_driver_sqlite;
+#endif
+	if ((int)e <= 0 || e > DB_ENGINE_PGSQL)
+		return NULL;
+	pthread_mutex_lock(&load_mu);
+	if (loaded[e] == NULL)
+		for (size_t i = 0; modules[i].file != NULL; i++)
+			if (modules[i].engine == e)
+				loaded[e] = load_module(&modules[i]);
+	d = loaded[e];
+	pthread_mutex_unlock(&load_mu);
+	return d;
+}
+
+bool
+db_engine_built(enum db_engine e)
+{
+#ifdef HAVE_SQLITE
+	if (e == DB_ENGINE_SQLITE)
+		return true;
+#endif
+	for (size_t i = 0; modules[i].file != NULL; i++)
+		if (modules[i].engine == e)
+			return true;
+	return false;
+}
+
+const char *
+db_engine_regexp_op(enum db_engine e)
+{
+	return e == DB_ENGINE_MYSQL ? "REGEXP" : e == DB_ENGINE_PGSQL ? "~" :
+	    NULL;
 }
 
 const char *
@@ -213,125 +337,6 @@ bad:
 	    "mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
 }
 
-size_t
-db_hosts_parse(const char *hosts, struct db_host **hosts_r)
-{
-	struct db_host *v = NULL;
-	size_t n = 0;
-	char *copy, *tok, *save = NULL;
-
-	copy = xstrdup(hosts != NULL ? hosts : "");
-	for (tok = strtok_r(copy, " \t,\n", &save); tok != NULL;
-	     tok = strtok_r(NULL, " \t,\n", &save)) {
-		struct db_host h = { NULL, 0, NULL };
-		char *port;
-
-		if (str_prefix(tok, "unix:"))
-			h.socket = xstrdup(tok + 5);
-		else if (tok[0] == '/')
-			h.socket = xstrdup(tok);
-		else {
-			if (str_prefix(tok, "inet:"))
-				tok += 5;
-			if (tok[0] == '[') {
-				char *end = strchr(tok, ']');
-
-				if (end == NULL)
-					continue;
-				h.host = xstrndup(tok + 1,
-				    (size_t)(end - tok - 1));
-				port = end[1] == ':' ? end + 2 : NULL;
-			} else {
-				port = strrchr(tok, ':');
-				if (port != NULL && strchr(tok, ':') != port)
-					port = NULL;	/* bare IPv6 */
-				h.host = port != NULL ?
-				    xstrndup(tok, (size_t)(port - tok)) :
-				    xstrdup(tok);
-				if (port != NULL)
-					port++;
-			}
-			if (port != NULL && str_to_int(port, 1, 65535,
-			    &h.port) == -1)
-				h.port = -1;
-		}
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		v[n++] = h;
-	}
-	free(copy);
-	if (n == 0) {
-		v = xmalloc(sizeof(*v));
-		v[0].host = xstrdup("localhost");
-		v[0].port = 0;
-		v[0].socket = NULL;
-		n = 1;
-	}
-	*hosts_r = v;
-	return n;
-}
-
-void
-db_hosts_free(struct db_host *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].host);
-		free(v[i].socket);
-	}
-	free(v);
-}
-
-void
-db_host_describe(const struct db_host *h, int default_port, char *buf,
-    size_t size)
-{
-	if (h->socket != NULL)
-		snprintf(buf, size, "%s", h->socket);
-	else
-		snprintf(buf, size, "%s:%d", h->host,
-		    h->port > 0 ? h->port : default_port);
-}
-
-char *
-db_rewrite_dollar(const char *sql)
-{
-	size_t len = strlen(sql), cap = len * 2 + 16, o = 0;
-	char *out = xmalloc(cap);
-	char quote = 0;
-	int n = 0;
-
-	for (const char *p = sql; *p != '\0'; p++) {
-		if (o + 16 >= cap)
-			out = xrealloc(out, cap *= 2);
-		if (quote) {
-			if (*p == quote)
-				quote = 0;
-			out[o++] = *p;
-		} else if (*p == '\'' || *p == '"') {
-			quote = *p;
-			out[o++] = *p;
-		} else if (*p == '?') {
-			o += (size_t)snprintf(out + o, cap - o, "$%d", ++n);
-		} else
-			out[o++] = *p;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-const char *
-db_arg_text(const struct db_arg *a, char *buf, size_t size)
-{
-	switch (a->type) {
-	case DB_ARG_TEXT:
-		return a->s;
-	case DB_ARG_INT:
-		snprintf(buf, size, "%" PRId64, a->i);
-		return buf;
-	default:
-		return NULL;
-	}
-}
-
 struct db *
 db_open(const struct db_params *p, struct err *err)
 {
@@ -345,6 +350,14 @@ db_open(const struct db_params *p, struct err *err)
 		return NULL;
 	}
 	drv = driver_for(p->engine);
+	if (drv == NULL && db_engine_built(p->engine)) {
+		err_set(err, ERR_CONFIG, "cannot load the %s driver: %s",
+		    db_engine_name(p->engine), load_error);
+		err_hint(err, "reinstall postino, or point POSTINO_MODULE_DIR "
+		    "at the directory holding %s modules",
+		    db_engine_name(p->engine));
+		return NULL;
+	}
 	if (drv == NULL) {
 		err_set(err, ERR_CONFIG,
 		    "this postino was built without %s support",

@@ -59,8 +59,12 @@ void	 db_params_copy(struct db_params *dst, const struct db_params *src);
 const char *db_engine_name(enum db_engine);
 /* "sqlite", "mysql"/"mariadb", "pgsql"/"postgresql"/"postgres". */
 enum db_engine db_engine_parse(const char *);
-/* Whether a driver for the engine is compiled in. */
+/* Whether a driver for the engine can be used (loads its module). */
 bool	 db_engine_available(enum db_engine);
+/* Whether the engine was built (without loading anything). */
+bool	 db_engine_built(enum db_engine);
+/* The engine's regular-expression operator ("REGEXP", "~"), or NULL. */
+const char *db_engine_regexp_op(enum db_engine);
 
 /*
  * Parse a DSN: "sqlite:/path", "/path" (SQLite), "mysql://user@host:port/db",
@@ -185,7 +189,5 @@ int	 db_column_exists(struct db *, const char *table, const char *col,
 /* Current local time as "YYYY-MM-DD HH:MM:SS" (buf of at least 20 bytes). */
 const char *db_now(char *buf, size_t size);
 
-/* The driver registry (NULL-terminated). */
-extern const struct db_driver *const db_drivers[];
 
 #endif

@@ -40,11 +40,10 @@ const char *db_arg_text(const struct db_arg *, char *buf, size_t size);
 #ifdef HAVE_SQLITE
 extern const struct db_driver db_driver_sqlite;
 #endif
-#ifdef HAVE_MYSQL
-extern const struct db_driver db_driver_mysql;
-#endif
-#ifdef HAVE_PGSQL
-extern const struct db_driver db_driver_pgsql;
-#endif
+/* Exported by the loadable modules (see db.c). */
+extern const struct db_driver db_driver_mysql
+    __attribute__((visibility("default")));
+extern const struct db_driver db_driver_pgsql
+    __attribute__((visibility("default")));
 
 #endif
