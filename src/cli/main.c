@@ -134,49 +134,6 @@ static const struct cli_opt config_show_opts[] = {
 	{ "defaults", 'd', NULL, "the built-in defaults" },
 	{ NULL, 0, NULL, NULL }
 };
-static const struct cli_opt config_gen_opts[] = {
-	{ "out", O_OUT, "DIR", "output directory (default ./postino-cfg)" },
-	{ "in-place", O_IN_PLACE, NULL,
-	    "replace an existing DIR, keeping it as DIR.bak" },
-	{ "lookups", O_LOOKUPS, "HOW", "sql (default: sql-*.cf maps, Dovecot "
-	    "SQL) or podop" },
-	{ "dovecot", O_DOVECOT, "VERSION", "2.3 (default) or 2.4 syntax" },
-	{ "only", O_ONLY, "NAMES", "only these artefacts (comma-separated; "
-	    "postfix, main_cf, master_cf, sql_maps, dovecot, dovecot_auth, "
-	    "dovecot_sql, dovecot_dict, dovecot_oauth2, dovecot_mail, podop, "
-	    "podop_postfix, podop_dovecot)" },
-	{ "skip", O_SKIP, "NAMES", "all but these artefacts" },
-	{ "identity-backend", O_IDENTITY, "B",
-	    "local, noauth or hybrid (default from postino.toml)" },
-	{ "postfix-dir", O_POSTFIX_DIR, "DIR",
-	    "where the Postfix files go (default postfix_sql_dir)" },
-	{ "dovecot-dir", O_DOVECOT_DIR, "DIR",
-	    "where the Dovecot files go (default dovecot_conf_dir)" },
-	{ "queue-dir", O_QUEUE_DIR, "DIR",
-	    "Postfix's queue_directory (default /var/spool/postfix)" },
-	{ "podop-socket", O_PODOP_SOCKET, "SOCKET",
-	    "podop's socketmap for Postfix (default [podop] socket)" },
-	{ "podop-dict-socket", O_PODOP_DICT_SOCKET, "SOCKET",
-	    "podop's dict for Dovecot (default unix:/run/podop/podop-dict.sock)" },
-	{ "mlmmj-user", O_MLMMJ_USER, "USER",
-	    "who runs mlmmj (default: mlmmj_uid's name, or mlmmj)" },
-	{ "dry-run", O_DRY_RUN, NULL, "list the files, write nothing" },
-	{ NULL, 0, NULL, NULL }
-};
-static const struct cli_opt list_add_opts[] = {
-	{ "owner", O_OWNER, "ADDRESS", "a list owner (repeat for more; at "
-	    "least one)" },
-	{ NULL, 0, NULL, NULL }
-};
-static const struct cli_opt list_ls_opts[] = {
-	{ "domain", O_DOMAIN, "DOMAIN", "only lists of this domain" },
-	{ NULL, 0, NULL, NULL }
-};
-static const struct cli_opt list_rm_opts[] = {
-	{ "yes", 'y', NULL, "do not ask for confirmation" },
-	{ "force", O_FORCE, NULL, "delete it even with subscribers" },
-	{ NULL, 0, NULL, NULL }
-};
 static const struct cli_opt init_opts[] = {
 	{ "dir", O_DIR, "DIR", "where to write postino.toml and the maps" },
 	{ "engine", O_ENGINE, "ENGINE", "sqlite (default), mysql or pgsql" },
@@ -311,29 +268,6 @@ const struct cli_cmd cli_commands[] = {
 	{ "alias del", cmd_alias_del, "ADDRESS", "delete an alias", yes_opts,
 	    "postino alias del info@example.org --yes",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "list add", cmd_list_add, "LIST --owner ADDRESS",
-	    "create an mlmmj mailing list", list_add_opts,
-	    "postino list add team@lists.example.org --owner alice@example.org",
-	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "list sub", cmd_list_sub, "LIST ADDRESS",
-	    "subscribe an address (silently)", no_opts,
-	    "postino list sub team@lists.example.org bob@example.org",
-	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "list unsub", cmd_list_unsub, "LIST ADDRESS",
-	    "unsubscribe an address (silently)", no_opts,
-	    "postino list unsub team@lists.example.org bob@example.org",
-	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "list show", cmd_list_show, "LIST",
-	    "show a list with its subscribers", no_opts,
-	    "postino list show team@lists.example.org --json",
-	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "list ls", cmd_list_ls, "", "list the mailing lists", list_ls_opts,
-	    "postino list ls --domain lists.example.org",
-	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "list rm", cmd_list_rm, "LIST",
-	    "delete a list with its spool, routes and owner alias",
-	    list_rm_opts, "postino list rm team@lists.example.org --yes",
-	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "quota show", cmd_quota_show, "[ADDRESS]",
 	    "bytes and messages used, from quota2", quota_opts,
 	    "postino quota show alice@example.org",
@@ -362,12 +296,6 @@ const struct cli_cmd cli_commands[] = {
 	{ "config show", cmd_config_show, "",
 	    "show effective settings and where they come from",
 	    config_show_opts, "postino config show -n", CMD_CONF },
-	{ "config gen", cmd_config_gen, "",
-	    "write Postfix, Dovecot and podop configuration that agrees "
-	    "with postino", config_gen_opts,
-	    "postino config gen --out /root/mailcfg\n"
-	    "  postino config gen --out /root/mailcfg --lookups podop "
-	    "--in-place", CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 
