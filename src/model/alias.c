@@ -143,6 +143,19 @@ check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
 	return 0;
 }
 
+/* 1 when address is a mailbox, 0 when not, -1 on error. */
+static int
+is_mailbox(struct model *m, const char *address, struct err *err)
+{
+	struct db_arg a[] = { DB_TEXT(address) };
+	int64_t n;
+
+	if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE "
+	    "username = ?", a, 1, &n, err) == -1)
+		return -1;
+	return n > 0;
+}
+
 struct add_ctx {
 	char			 address[ADDR_MAX];
 	char			 domain[ADDR_MAX];
@@ -216,6 +229,40 @@ add_tx(struct model *m, void *arg, struct err *err)
 			DB_TEXT(c->domain), DB_TEXT(now), DB_TEXT(now),
 			DB_BOOL(1) };
 
+		if (r == 1 && strcmp(cur.goto_list, c->address) == 0 &&
+		    is_mailbox(m, c->address, err) == 1) {
+			/*
+			 * A mailbox with nothing but its self-alias: adding an
+			 * alias means forwarding its mail, keeping a copy in
+			 * the mailbox (PostfixAdmin's "deliver to the mailbox
+			 * too").  Nothing is lost by accident.
+			 */
+			char both[GOTO_MAX];
+			struct db_arg u[] = { DB_TEXT(both), DB_TEXT(now),
+				DB_TEXT(c->address) };
+			struct err e2 = ERR_INIT;
+
+			alias_rec_release(&cur);
+			snprintf(data, sizeof(data), "%s,%s", c->address,
+			    c->gotos);
+			if (addr_goto("destination", data, both, sizeof(both),
+			    &e2) == -1)
+				return err_set(err, e2.kind, "%s", e2.msg);
+			if (db_exec(m->db, "UPDATE alias SET goto = ?, "
+			    "modified = ? WHERE address = ?", u, DB_NARGS(u),
+			    err) == -1)
+				return -1;
+			model_notifyf(m, "'%s' is a mailbox: its mail now goes "
+			    "to %s and stays in the mailbox too ('postino "
+			    "alias edit' to change that)", c->address, c->gotos);
+			snprintf(data, sizeof(data), "%s->%s", c->address,
+			    both);
+			if (model_audit(m, c->domain, "postino.alias.create",
+			    data, err) == -1)
+				return -1;
+			return fetch(m, c->address, false, c->out, err) == 1 ?
+			    0 : -1;
+		}
 		alias_rec_release(&cur);
 		if (r == 1) {
 			err_set(err, ERR_EXISTS, "alias '%s' already exists",
@@ -295,19 +342,45 @@ simple_tx(struct model *m, void *arg, struct err *err)
 	if (fetch(m, c->address, true, &cur, err) != 1)
 		return -1;
 	if (c->op == 2) {
-		/* A mailbox's self-alias goes with the mailbox, not alone. */
+		/*
+		 * A mailbox's alias row goes with the mailbox: deleting "the
+		 * alias" of a mailbox removes its forwards, so its mail
+		 * stays in the mailbox again.
+		 */
 		if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE "
 		    "username = ?", a, 1, &n, err) == -1) {
 			alias_rec_release(&cur);
 			return -1;
 		}
 		if (n > 0) {
-			alias_rec_release(&cur);
-			err_set(err, ERR_RULE, "'%s' is a mailbox; its alias "
-			    "row cannot be deleted on its own", c->address);
-			return err_hint(err, "use 'postino user del %s', or "
-			    "'postino alias edit' to change its forwards",
+			char now2[32], self[GOTO_MAX];
+			struct db_arg u[] = { DB_TEXT(self),
+				DB_TEXT(db_now(now2, sizeof(now2))),
+				DB_TEXT(c->address) };
+
+			/* Only the forwards go; a vacation entry stays. */
+			snprintf(self, sizeof(self), "%s", c->address);
+			keep_vacation(m, cur.goto_list, self, sizeof(self));
+			if (strcmp(cur.goto_list, self) == 0) {
+				alias_rec_release(&cur);
+				err_set(err, ERR_NOTFOUND, "mailbox '%s' has no "
+				    "forwards to delete", c->address);
+				return err_hint(err, "mailboxes are deleted with "
+				    "'postino user del %s'", c->address);
+			}
+			if (db_exec(m->db, "UPDATE alias SET goto = ?, "
+			    "modified = ? WHERE address = ?", u, DB_NARGS(u),
+			    err) == -1) {
+				alias_rec_release(&cur);
+				return -1;
+			}
+			model_notifyf(m, "'%s' is a mailbox: its forwards were "
+			    "removed, its mail stays in the mailbox",
 			    c->address);
+			n = model_audit(m, cur.domain, "postino.alias.delete",
+			    c->address, err);
+			alias_rec_release(&cur);
+			return (int)n;
 		}
 		if (db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1,
 		    err) == -1) {

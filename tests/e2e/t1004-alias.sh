@@ -74,9 +74,23 @@ test_expect_success 'disable/enable/del with audit rows' '
 	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action LIKE '"'"'postino.alias.%'"'"'")" 7
 '
 
-test_expect_success 'a mailbox self-alias cannot be deleted alone (exit 10)' '
-	expect_code 10 postino alias del foo@example.com --yes 2>err &&
-	check_grep "user del" err
+test_expect_success 'alias del on a mailbox removes its forwards, keeps vacation' '
+	postino alias del foo@example.com --yes 2>err &&
+	check_grep "forwards were removed" err &&
+	check_eq "$(sql "SELECT goto FROM alias WHERE address = '"'"'foo@example.com'"'"'")" "foo@example.com,foo#example.com@autoreply.change-this-to-your.domain.tld" &&
+	postino user show foo@example.com >/dev/null
+'
+
+test_expect_success 'alias add on a mailbox forwards and keeps a copy (postino README)' '
+	printf "x\n" | postino user add bar@example.com --password-stdin >/dev/null &&
+	postino alias add bar@example.com forwarded@elsewhere.test --json >out 2>err &&
+	json ".goto == \"bar@example.com,forwarded@elsewhere.test\"" out &&
+	check_grep "stays in the mailbox too" err &&
+	postino alias disable bar@example.com && postino alias enable bar@example.com &&
+	postino alias del bar@example.com --yes &&
+	check_eq "$(sql "SELECT goto FROM alias WHERE address = '"'"'bar@example.com'"'"'")" bar@example.com &&
+	expect_code 1 postino alias del bar@example.com --yes 2>err &&
+	check_grep "no forwards" err
 '
 
 test_done
