@@ -197,6 +197,7 @@ int	 cmd_init(struct cli *, int, char **);
 int	 cmd_status(struct cli *, int, char **);
 int	 cmd_export(struct cli *, int, char **);
 int	 cmd_import(struct cli *, int, char **);
+int	 cmd_check(struct cli *, int, char **);
 int	 cmd_quota_show(struct cli *, int, char **);
 
 #endif

@@ -112,6 +112,11 @@ static const struct cli_opt quota_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only mailboxes of this domain" },
 	{ NULL, 0, NULL, NULL }
 };
+static const struct cli_opt check_opts[] = {
+	{ "deep", 'd', NULL, "also check rows, maildirs, spools and Dovecot "
+	    "passdbs" },
+	{ NULL, 0, NULL, NULL }
+};
 static const struct cli_opt export_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only this domain and what is in it" },
 	{ "format", O_FORMAT, "FORMAT", "jsonl (default) or csv" },
@@ -274,6 +279,9 @@ const struct cli_cmd cli_commands[] = {
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "status", cmd_status, "", "row counts of the mail database",
 	    no_opts, "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "check", cmd_check, "", "validate the database, Postfix maps, "
+	    "maildirs and list spools", check_opts, "postino check --deep",
+	    CMD_CONF },
 	{ "export", cmd_export, "", "write domains, mailboxes and aliases as "
 	    "JSON lines or CSV", export_opts,
 	    "postino export -o /root/mail.jsonl\n"
