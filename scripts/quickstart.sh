@@ -15,8 +15,12 @@ step() {
 ninja -C build >/dev/null
 PATH="$PWD/build/src/cli:$PATH"
 rm -rf demo
+# Maildirs belong to an unprivileged user: ourselves, or nobody when root
+# (a real host uses a dedicated vmail user).
+uid=$(id -u) gid=$(id -g)
+[ "$uid" -ne 0 ] || { uid=65534; gid=65534; }
 step postino init --dir demo --mail-root demo/vmail \
-	--vmail-uid "$(id -u)" --vmail-gid "$(id -g)"
+	--vmail-uid "$uid" --vmail-gid "$gid"
 export POSTINO_CONFIG="$PWD/demo/postino.toml"
 step postino domain add example.org --max-mailboxes 100 --default-quota 5G
 printf '\n\033[1m$ printf "change-me\\n" | postino user add alice@example.org --name Alice --password-stdin\033[0m\n'

@@ -46,7 +46,7 @@ test_expect_success 'maildir: Maildir++ skeleton, mode 0700, owned by vmail' '
 		p="$MAIL_ROOT/example.com/foo/$d"
 		test -d "$p" || { echo "missing $p"; exit 1; }
 		check_eq "$(stat -c %a "$p")" 700 "mode of $p" || exit 1
-		check_eq "$(stat -c %u:%g "$p")" "$(id -u):$(id -g)" "owner of $p" || exit 1
+		check_eq "$(stat -c %u:%g "$p")" "$VMAIL_UID:$VMAIL_GID" "owner of $p" || exit 1
 	done
 '
 

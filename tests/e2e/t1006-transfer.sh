@@ -62,11 +62,11 @@ new_db() {
 		mkdir -p "$1/vmail"
 		case $2 in
 		sqlite) postino init --dir "$1" --mail-root "$1/vmail" \
-			--vmail-uid "$(id -u)" --vmail-gid "$(id -g)" -q ;;
+			--vmail-uid "$VMAIL_UID" --vmail-gid "$VMAIL_GID" -q ;;
 		*) printf "%s\n" "$DB_PASSWORD" | postino init --dir "$1" \
 			--engine "$2" --mail-root "$1/vmail" --hosts "$DB_HOSTS" \
 			--user "$DB_USER" --dbname "$DB_NAME" --password-stdin \
-			--vmail-uid "$(id -u)" --vmail-gid "$(id -g)" -q ;;
+			--vmail-uid "$VMAIL_UID" --vmail-gid "$VMAIL_GID" -q ;;
 		esac
 	) >/dev/null
 }

@@ -48,6 +48,16 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export LC_ALL=C.UTF-8 TZ=UTC
 
+# Vmail ids: nobody/nogroup (65534) when we run as root (Dovecot refuses
+# uid 0, and ownership checks would mean nothing), else our own ids.
+if [ "$(id -u)" -eq 0 ] && getent passwd 65534 >/dev/null &&
+	getent group 65534 >/dev/null; then
+	VMAIL_UID=65534 VMAIL_GID=65534
+else
+	VMAIL_UID=$(id -u) VMAIL_GID=$(id -g)
+fi
+export VMAIL_UID VMAIL_GID
+
 test_count=0
 test_failed=0
 _own_servers=
@@ -249,8 +259,8 @@ setup_postino() {
 	MAIL_ROOT=$TEST_DIR/mail
 	mkdir -p "$MAIL_ROOT"
 	set -- --dir "$TEST_DIR/etc" --engine "$POSTINO_TEST_ENGINE" \
-		--mail-root "$MAIL_ROOT" --vmail-uid "$(id -u)" \
-		--vmail-gid "$(id -g)" "$@"
+		--mail-root "$MAIL_ROOT" --vmail-uid "$VMAIL_UID" \
+		--vmail-gid "$VMAIL_GID" "$@"
 	case $POSTINO_TEST_ENGINE in
 	sqlite)
 		SQLITE_DB=$TEST_DIR/etc/postino.sqlite
