@@ -89,4 +89,21 @@ test_expect_success 'postino reads the PostfixAdmin rows after migration' '
 	json ".description == \"PFA\"" d
 '
 
+test_expect_success 'every command works on the PostfixAdmin-made database' '
+	export POSTINO_BCRYPT_COST=4 &&
+	mkdir -p "$TEST_DIR/pfamail" &&
+	sed -i "s|^virtual_mailbox_base = .*|virtual_mailbox_base = \"$TEST_DIR/pfamail\"|" "$PFA_CONF" &&
+	printf "pw\n" | postino -c "$PFA_CONF" user add new@pfa.example --password-stdin >/dev/null &&
+	postino -c "$PFA_CONF" alias add info@pfa.example new@pfa.example,old@pfa.example >/dev/null &&
+	postino -c "$PFA_CONF" domain add second.example >/dev/null &&
+	postino -c "$PFA_CONF" domain alias add second.example --target pfa.example >/dev/null &&
+	postino -c "$PFA_CONF" user rename new@pfa.example newer@pfa.example >/dev/null &&
+	check_eq "$(sql "SELECT goto FROM alias WHERE address = '"'"'info@pfa.example'"'"'")" "newer@pfa.example,old@pfa.example" &&
+	postino -c "$PFA_CONF" export >pfa.jsonl &&
+	check_eq "$(grep -c "\"type\":\"mailbox\"" pfa.jsonl)" 2 &&
+	postino -c "$PFA_CONF" domain del pfa.example --force --yes &&
+	check_eq "$(sql "SELECT COUNT(*) FROM mailbox")" 0 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action LIKE '"'"'postino.%'"'"'")" 6
+'
+
 test_done
