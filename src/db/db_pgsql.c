@@ -164,6 +164,19 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 	db->handle = c;
 	snprintf(db->where, sizeof(db->where), "pgsql at %s", where);
 	{
+		/*
+		 * Never wait forever on a row lock: after 30 s the statement
+		 * fails as a lock timeout (ERR_DEADLOCK), which callers retry
+		 * and then report, like InnoDB's lock wait timeout.
+		 */
+		const char *v[1] = { "30s" };
+		PGresult *r = PQexecParams(c,
+		    "SELECT set_config('lock_timeout', $1, false)", 1, NULL, v,
+		    NULL, NULL, 0);
+
+		PQclear(r);
+	}
+	{
 		char *zone = local_zone();
 
 		if (zone != NULL) {

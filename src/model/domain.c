@@ -81,10 +81,14 @@ fetch(struct model *m, const char *name, bool lock, struct domain_rec *d,
 	struct db_res *r;
 	int rc;
 
-	/* PostgreSQL cannot lock the nullable side of an outer join. */
+	/*
+	 * PostgreSQL cannot lock the nullable side of an outer join, and
+	 * FOR NO KEY UPDATE still serialises capacity checks without
+	 * conflicting with the key-share locks foreign keys take.
+	 */
 	snprintf(sql, sizeof(sql), "SELECT " DOMAIN_COLS DOMAIN_FROM
 	    " WHERE d.domain = ? AND d.domain <> 'ALL'%s",
-	    lock ? (db_engine(m->db) == DB_ENGINE_PGSQL ? " FOR UPDATE OF d" :
+	    lock ? (db_engine(m->db) == DB_ENGINE_PGSQL ? " FOR NO KEY UPDATE OF d" :
 	    db_for_update(m->db)) : "");
 	if (db_query(m->db, sql, a, DB_NARGS(a), 0, &r, err) == -1)
 		return -1;

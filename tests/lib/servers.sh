@@ -6,6 +6,8 @@
 #
 #   servers.sh start DIR [mysql] [pgsql] [redis]   -> writes DIR/env
 #   servers.sh stop DIR
+#   servers.sh kill DIR ENGINE       (kill -9, for fault tests)
+#   servers.sh restart DIR ENGINE    (same data, socket and port)
 #
 # DIR/env holds the exported TEST_* variables for test-lib.sh.  A server
 # that cannot be started is an error (exit 1): tests never skip silently.
@@ -58,11 +60,14 @@ start_mysql() {
 		--auth-root-authentication-method=socket --skip-test-db \
 		>"$d/install.log" 2>&1 || die "mariadb-install-db failed: see $d/install.log"
 	port=$(free_port)
-	"$mysqld_bin" --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \
-		--port="$port" --bind-address=127.0.0.1 --pid-file="$d/mysqld.pid" \
-		--log-error="$d/error.log" --skip-log-bin --innodb-buffer-pool-size=64M \
-		--innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \
-		--max-connections=500 --user="$user" >/dev/null 2>&1 &
+	cat >"$d/start" <<EOS
+exec "$mysqld_bin" --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \\
+	--port="$port" --bind-address=127.0.0.1 --pid-file="$d/mysqld.pid" \\
+	--log-error="$d/error.log" --skip-log-bin --innodb-buffer-pool-size=64M \\
+	--innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \\
+	--innodb-lock-wait-timeout=30 --max-connections=500 --user="$user"
+EOS
+	sh "$d/start" >/dev/null 2>&1 &
 	wait_for 60 mariadb-admin --no-defaults --socket="$d/mysql.sock" -uroot ping ||
 		die "MariaDB did not start: see $d/error.log"
 	cat >>"$DIR/env" <<EOV
@@ -87,9 +92,12 @@ start_pgsql() {
 		--locale=C.UTF-8 >"$d/initdb.log" 2>&1 ||
 		die "initdb failed: see $d/initdb.log"
 	port=$(free_port)
-	as_user "$owner" "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
-		-o "-p $port -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-		start >/dev/null 2>&1 || die "PostgreSQL did not start: see $d/server.log"
+	cat >"$d/start" <<EOS
+as_user "$owner" "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \\
+	-o "-p $port -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \\
+	start
+EOS
+	. "$d/start" >/dev/null 2>&1 || die "PostgreSQL did not start: see $d/server.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_PG_HOST='$d'
 export TEST_PG_PORT='$port'
@@ -113,6 +121,33 @@ start_redis() {
 export TEST_REDIS_SOCKET='$d/redis.sock'
 export TEST_REDIS_PORT='$port'
 EOV
+}
+
+# kill_server DIR ENGINE: kill -9 the server (a crash, not a shutdown).
+kill_server() {
+	case $1 in
+	mysql) pid=$(cat "$DIR/mysql/mysqld.pid" 2>/dev/null) ;;
+	pgsql) pid=$(head -1 "$DIR/pgsql/data/postmaster.pid" 2>/dev/null) ;;
+	esac
+	[ -n "${pid:-}" ] || die "no $1 server running in $DIR"
+	kill -9 "$pid"
+	wait_for 30 sh -c "! kill -0 $pid"
+}
+
+# restart_server DIR ENGINE: start it again on its data, socket and port.
+restart_server() {
+	case $1 in
+	mysql)
+		sh "$DIR/mysql/start" >/dev/null 2>&1 &
+		wait_for 60 mariadb-admin --no-defaults \
+			--socket="$DIR/mysql/mysql.sock" -uroot ping ||
+			die "MariaDB did not restart"
+		;;
+	pgsql)
+		rm -f "$DIR/pgsql/data/postmaster.pid"
+		. "$DIR/pgsql/start" >/dev/null 2>&1 || die "PostgreSQL did not restart"
+		;;
+	esac
 }
 
 stop_all() {
@@ -159,5 +194,7 @@ start)
 	done
 	;;
 stop) stop_all ;;
+kill) kill_server "$1" ;;
+restart) restart_server "$1" ;;
 *) die "unknown command '$cmd'" ;;
 esac

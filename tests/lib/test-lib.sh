@@ -204,6 +204,31 @@ need_server() {
 	test_at_exit "\"$SRCDIR/tests/lib/servers.sh\" stop \"$TEST_DIR/servers.$1\""
 }
 
+# private_server: a server of the current engine for this script alone
+# (fault tests kill it); later setup_postino/create_database use it.
+private_server() {
+	case $POSTINO_TEST_ENGINE in
+	mysql|pgsql) ;;
+	*) return 0 ;;
+	esac
+	if ! "$SRCDIR/tests/lib/servers.sh" start "$TEST_DIR/priv" \
+		"$POSTINO_TEST_ENGINE" >"$TEST_DIR/priv.log" 2>&1; then
+		sed 's/^/# /' "$TEST_DIR/priv.log"
+		test_skip_or_fail "cannot start a private $POSTINO_TEST_ENGINE"
+	fi
+	# shellcheck disable=SC1091
+	. "$TEST_DIR/priv/env"
+	test_at_exit "\"$SRCDIR/tests/lib/servers.sh\" stop \"$TEST_DIR/priv\""
+}
+
+kill_private_server() {
+	"$SRCDIR/tests/lib/servers.sh" kill "$TEST_DIR/priv" "$POSTINO_TEST_ENGINE"
+}
+
+restart_private_server() {
+	"$SRCDIR/tests/lib/servers.sh" restart "$TEST_DIR/priv" "$POSTINO_TEST_ENGINE"
+}
+
 # A sequence number for database names, kept in a file so that calls from
 # subshells get distinct names too.
 _db_name() {
