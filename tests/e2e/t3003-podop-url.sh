@@ -1,0 +1,180 @@
+#!/bin/sh
+# podop's url table (Mailu Podop's semantics) against a small HTTP service
+# that answers like Mailu's internal API: Postfix through postmap, Dovecot
+# through doveadm.  Keep-alive, 4xx/5xx, timeouts, a slow backend next to
+# fast ones, stale answers while the service is down, Cache-Control.
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$SRCDIR/tests/helpers/podop-lib.sh"
+
+need_cmd postmap doveadm podop jq curl /usr/bin/python3
+postfix_conf
+doveadm_conf
+
+cat >data.json <<'EOF_DATA'
+{
+  "postfix": {
+    "alias": {
+      "a@x.org": "b@x.org,c@x.org",
+      "a+b@x.org": "plus@x.org",
+      "obj@x.org": {"to": ["b@x.org"], "n": 1},
+      "num@x.org": 42,
+      "nul@x.org": null,
+      "slow@x.org": "late@x.org"
+    },
+    "domain": {"x.org": "x.org"}
+  },
+  "dovecot": {
+    "passdb": {"u@x.org": {"password": "{PLAIN}pw", "nopassword": null}},
+    "userdb": {"u@x.org": {"quota_rule": "*:bytes=100"},
+               "v@x.org": {"quota_rule": "*:bytes=200"}},
+    "sieve": {"data/default/u@x.org": "require \"fileinto\";\nkeep;\n"}
+  },
+  "status": {
+    "postfix/alias/boom@x.org": 500,
+    "postfix/alias/teapot@x.org": 418,
+    "postfix/alias/forbidden@x.org": 403,
+    "dovecot/passdb/boom@x.org": 503
+  },
+  "sleep": {"postfix/alias/slow@x.org": 3}
+}
+EOF_DATA
+
+test_setup 'start the Mailu-like API' '
+	/usr/bin/python3 "$SRCDIR/tests/helpers/podop-mailu-api.py" \
+		"$TEST_DIR/data.json" "$TEST_DIR/api.port" >api.log 2>&1 &
+	echo $! >api.pid &&
+	test_at_exit "kill $(cat api.pid)" &&
+	for i in $(seq 1 100); do [ -s api.port ] && break; sleep 0.05; done &&
+	API=http://127.0.0.1:$(cat api.port)/internal
+'
+
+test_setup 'start podop on the url tables (no cache)' '
+	start_podop sm --socket "$TEST_DIR/sm.sock" --mode postfix \
+		--timeout 1000 --no-cache -v \
+		--name alias --type url --param "$API/postfix/alias/§" \
+		--name domain --type url --param "$API/postfix/domain/{}"
+'
+
+test_expect_success 'a JSON string is the value, as is' '
+	check_eq "$(pq a@x.org alias)" "b@x.org,c@x.org" &&
+	check_eq "$(pq x.org domain)" x.org
+'
+
+test_expect_success 'the key is percent-encoded as Podop does' '
+	check_eq "$(pq a+b@x.org alias)" plus@x.org &&
+	curl -s "http://127.0.0.1:$(cat api.port)/stats" >stats &&
+	json ".paths | index(\"/internal/postfix/alias/a%2Bb%40x.org\")" stats
+'
+
+test_expect_success 'other JSON is compact JSON; null is not found' '
+	check_eq "$(pq obj@x.org alias)" "{\"to\":[\"b@x.org\"],\"n\":1}" &&
+	check_eq "$(pq num@x.org alias)" 42 &&
+	expect_code 1 pq nul@x.org alias
+'
+
+test_expect_success '404 and other 4xx are not found' '
+	expect_code 1 pq nobody@x.org alias &&
+	expect_code 1 pq teapot@x.org alias &&
+	expect_code 1 pq forbidden@x.org alias 2>err &&
+	test ! -s err
+'
+
+test_expect_success '5xx is a temporary failure, never not-found' '
+	expect_code 1 pq boom@x.org alias 2>err &&
+	check_grep "temporary error: HTTP 500" err
+'
+
+test_expect_success 'connections to the service are kept alive' '
+	before=$(curl -s "http://127.0.0.1:$(cat api.port)/stats" | jq .connections) &&
+	for i in $(seq 1 20); do echo "a@x.org"; done |
+		postmap -c "$TEST_DIR/pf" -q - "socketmap:unix:$TEST_DIR/sm.sock:alias" >out &&
+	check_eq "$(wc -l <out)" 20 &&
+	after=$(curl -s "http://127.0.0.1:$(cat api.port)/stats" | jq .connections) &&
+	echo "connections: $before -> $after" &&
+	test $((after - before)) -le 2
+'
+
+test_expect_success 'a slow backend times out with TEMP, well before Postfix does' '
+	start=$(date +%s%N) &&
+	expect_code 1 pq slow@x.org alias 2>err &&
+	ms=$(( ($(date +%s%N) - start) / 1000000 )) &&
+	echo "answered in $ms ms" &&
+	check_grep "temporary error" err &&
+	test $ms -lt 2500
+'
+
+test_expect_success 'a slow request stalls neither other connections nor tables' '
+	(pq slow@x.org alias >/dev/null 2>&1) &
+	(pq slow@x.org alias >/dev/null 2>&1) &
+	sleep 0.2 &&
+	start=$(date +%s%N) &&
+	check_eq "$(pq x.org domain)" x.org &&
+	check_eq "$(pq a@x.org alias)" "b@x.org,c@x.org" &&
+	ms=$(( ($(date +%s%N) - start) / 1000000 )) &&
+	echo "answered in $ms ms" &&
+	test $ms -lt 700 &&
+	wait
+'
+
+test_setup 'start podop in dovecot mode on the url table' '
+	start_podop dict --socket "$TEST_DIR/dict.sock" --mode dovecot -v \
+		--name auth --type url --param "$API/dovecot/§"
+'
+
+D=proxy:$TEST_DIR/dict.sock:auth
+
+test_expect_success 'dict: passdb JSON object; null members stay null' '
+	check_eq "$(dget $D shared/passdb/u@x.org)" \
+		"{\"password\":\"{PLAIN}pw\",\"nopassword\":null}"
+'
+
+test_expect_success 'dict: a private key gets /user, a string value is raw' '
+	dget -u u@x.org $D priv/sieve/data/default >out &&
+	check_grep "^require \"fileinto\";" out &&
+	check_grep "^keep;" out
+'
+
+test_expect_success 'dict: a 5xx answer is F, reported by doveadm (75)' '
+	expect_code 75 dget $D shared/passdb/boom@x.org 2>err &&
+	check_grep "HTTP 503" err
+'
+
+test_expect_success 'dict: iteration asks for the list, then each key' '
+	dd dict iter $D shared/userdb/ >out &&
+	check_grep "^shared/userdb/u@x.org" out &&
+	check_grep "^shared/userdb/v@x.org" out
+'
+
+test_expect_success 'dict: commit POSTs the JSON value to key/user' '
+	dd dict set -u u@x.org $D priv/quota/storage 12345 &&
+	curl -s "http://127.0.0.1:$(cat api.port)/stats" >stats &&
+	check_eq "$(jq -c ".posts[\"dovecot/quota/storage/u@x.org\"]" stats)" 12345 &&
+	dd dict set -u u@x.org $D priv/note "plain text" &&
+	curl -s "http://127.0.0.1:$(cat api.port)/stats" >stats &&
+	check_eq "$(jq -c ".posts[\"dovecot/note/u@x.org\"]" stats)" "\"plain text\""
+'
+
+test_setup 'start podop with a short cache and a long stale bound' '
+	start_podop cached --socket "$TEST_DIR/cached.sock" --mode postfix \
+		--timeout 1000 --cache-ttl 1 --cache-negative-ttl 1 \
+		--cache-stale-ttl 60 -v \
+		--name alias --type url --param "$API/postfix/alias/§"
+'
+
+test_expect_success 'the cache answers; a stale answer is served while the service is down' '
+	check_eq "$(pq a@x.org alias "$TEST_DIR/cached.sock")" "b@x.org,c@x.org" &&
+	kill "$(cat api.pid)" && sleep 1.2 &&
+	check_eq "$(pq a@x.org alias "$TEST_DIR/cached.sock")" "b@x.org,c@x.org" &&
+	check_grep "serving a stale answer" "$TEST_DIR/cached.log"
+'
+
+test_expect_success 'with nothing cached, the service down is TEMP' '
+	expect_code 1 pq never@x.org alias "$TEST_DIR/cached.sock" 2>err &&
+	check_grep "temporary error" err
+'
+
+test_expect_success 'podop stops cleanly, no sanitizer report' '
+	podop_stop_all_clean
+'
+
+test_done
