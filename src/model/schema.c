@@ -626,6 +626,30 @@ static const char *const domext_pgsql[] = {
 	NULL
 };
 
+/* Zitadel webhook events already applied (postinod replicas share it). */
+static const char *const event_sqlite[] = {
+	"CREATE TABLE postino_event ("
+	" `id` varchar(255) NOT NULL PRIMARY KEY,"
+	" `received` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+	"CREATE INDEX postino_event_received_idx ON postino_event (received)",
+	NULL
+};
+static const char *const event_mysql[] = {
+	"CREATE TABLE `postino_event` ("
+	" `id` varchar(255) NOT NULL,"
+	" `received` datetime NOT NULL DEFAULT current_timestamp(),"
+	" PRIMARY KEY (`id`), KEY `postino_event_received_idx` (`received`))"
+	MY_TABLE " COMMENT='postino - applied webhook events'",
+	NULL
+};
+static const char *const event_pgsql[] = {
+	"CREATE TABLE postino_event ("
+	" id varchar(255) NOT NULL PRIMARY KEY,"
+	" received timestamp with time zone NOT NULL DEFAULT now())",
+	"CREATE INDEX postino_event_received_idx ON postino_event (received)",
+	NULL
+};
+
 static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "routes table", "routes", NULL, routes_sqlite, routes_mysql,
 	    routes_pgsql },
@@ -637,6 +661,8 @@ static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	    NULL },
 	{ "postino_domain table", "postino_domain", NULL, domext_sqlite,
 	    domext_mysql, domext_pgsql },
+	{ "postino_event table", "postino_event", NULL, event_sqlite,
+	    event_mysql, event_pgsql },
 };
 
 static const char *const *

@@ -1,0 +1,107 @@
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* A connection idle longer than this is pinged before it is lent. */
+#define POOL_PING_AFTER_S	30
+
+struct idle {
+	struct db	*db;
+	time_t		 since;
+};
+
+struct pool {
+	pthread_mutex_t	 lock;
+	struct db_params params;
+	struct idle	*idle;
+	size_t		 nidle;
+	size_t		 max_idle;
+};
+
+struct pool *
+pool_new(const struct db_params *p, size_t max_idle)
+{
+	struct pool *pl = xcalloc(1, sizeof(*pl));
+
+	pthread_mutex_init(&pl->lock, NULL);
+	db_params_copy(&pl->params, p);
+	pl->params.create = false;
+	pl->max_idle = max_idle > 0 ? max_idle : 1;
+	pl->idle = xcalloc(pl->max_idle, sizeof(*pl->idle));
+	return pl;
+}
+
+void
+pool_free(struct pool **plp)
+{
+	struct pool *pl = *plp;
+
+	if (pl == NULL)
+		return;
+	for (size_t i = 0; i < pl->nidle; i++)
+		db_close(&pl->idle[i].db);
+	free(pl->idle);
+	db_params_release(&pl->params);
+	pthread_mutex_destroy(&pl->lock);
+	free(pl);
+	*plp = NULL;
+}
+
+static bool
+alive(struct db *db)
+{
+	struct err e = ERR_INIT;
+	int64_t one = 0;
+
+	return db_query_int(db, "SELECT 1", NULL, 0, &one, &e) == 0 &&
+	    one == 1;
+}
+
+int
+pool_get(struct pool *pl, struct db **db_r, struct err *err)
+{
+	struct db *db = NULL;
+	time_t since = 0, now = time(NULL);
+
+	pthread_mutex_lock(&pl->lock);
+	if (pl->nidle > 0) {
+		/* Most recently used first: it is the likeliest alive. */
+		pl->nidle--;
+		db = pl->idle[pl->nidle].db;
+		since = pl->idle[pl->nidle].since;
+	}
+	pthread_mutex_unlock(&pl->lock);
+	if (db != NULL && now - since >= POOL_PING_AFTER_S && !alive(db))
+		db_close(&db);
+	if (db == NULL && (db = db_open(&pl->params, err)) == NULL)
+		return -1;
+	*db_r = db;
+	return 0;
+}
+
+void
+pool_put(struct pool *pl, struct db *db, bool broken)
+{
+	if (db == NULL)
+		return;
+	if (db->in_tx) {
+		db_rollback(db);
+		broken = true;
+	}
+	if (!broken) {
+		pthread_mutex_lock(&pl->lock);
+		if (pl->nidle < pl->max_idle) {
+			pl->idle[pl->nidle].db = db;
+			pl->idle[pl->nidle].since = time(NULL);
+			pl->nidle++;
+			db = NULL;
+		}
+		pthread_mutex_unlock(&pl->lock);
+	}
+	db_close(&db);
+}

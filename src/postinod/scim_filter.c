@@ -1,0 +1,499 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "scim_filter.h"
+#include "strutil.h"
+#include "timefmt.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define PATH_MAX_LEN	256
+
+enum op { OP_EQ, OP_NE, OP_CO, OP_SW, OP_EW, OP_GT, OP_GE, OP_LT, OP_LE,
+	OP_PR };
+
+static const char *const op_names[] = { "eq", "ne", "co", "sw", "ew", "gt",
+	"ge", "lt", "le", "pr", NULL };
+
+struct parser {
+	const char		*s;
+	size_t			 pos;
+	const struct scim_attr	*map;
+	const char		*urn;
+	struct scim_where	*w;
+	struct err		*err;
+	int			 depth;
+	char			 prefix[PATH_MAX_LEN + 2];	/* "emails." */
+};
+
+static int	 parse_or(struct parser *);
+
+void
+scim_where_init(struct scim_where *w)
+{
+	memset(w, 0, sizeof(*w));
+	buf_init(&w->sql, 64 * 1024);
+}
+
+void
+scim_where_release(struct scim_where *w)
+{
+	for (size_t i = 0; i < w->nargs; i++)
+		free(w->owned[i]);
+	buf_release(&w->sql);
+	memset(w->args, 0, sizeof(w->args));
+	w->nargs = 0;
+}
+
+const struct scim_attr *
+scim_attr_find(const struct scim_attr *map, const char *urn,
+    const char *path)
+{
+	size_t ul = strlen(urn);
+
+	/* "urn:...:User:userName" is "userName". */
+	if (strlen(path) > ul + 1 && path[ul] == ':' &&
+	    strncasecmp(path, urn, ul) == 0)
+		path += ul + 1;
+	for (size_t i = 0; map[i].name != NULL; i++)
+		if (str_eq_nocase(map[i].name, path))
+			return &map[i];
+	return NULL;
+}
+
+static int
+fail(struct parser *p, const char *fmt, const char *what)
+{
+	char w[64];
+
+	str_copy(w, what != NULL ? what : "", sizeof(w));
+	err_set(p->err, ERR_INVALID, fmt, w);
+	return -1;
+}
+
+static void
+skip_ws(struct parser *p)
+{
+	while (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
+	    p->s[p->pos] == '\n' || p->s[p->pos] == '\r')
+		p->pos++;
+}
+
+static bool
+path_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+	    c == ':' || c == '$';
+}
+
+/* Read a word of path characters into out; its length (0 = none). */
+static size_t
+word(struct parser *p, char *out, size_t size)
+{
+	size_t start = p->pos, n;
+
+	while (path_char(p->s[p->pos]))
+		p->pos++;
+	n = p->pos - start;
+	if (n >= size) {
+		p->pos = start;
+		return 0;
+	}
+	memcpy(out, p->s + start, n);
+	out[n] = '\0';
+	return n;
+}
+
+/* Whether the keyword kw (case-insensitive) comes next as a whole word. */
+static bool
+keyword(struct parser *p, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (strncasecmp(p->s + p->pos, kw, n) != 0 ||
+	    path_char(p->s[p->pos + n]))
+		return false;
+	p->pos += n;
+	return true;
+}
+
+static int
+push_arg(struct parser *p, struct db_arg a, char *owned)
+{
+	struct scim_where *w = p->w;
+
+	if (w->nargs == SCIM_FILTER_MAX_TERMS) {
+		free(owned);
+		return fail(p, "the filter has too many comparisons%s", "");
+	}
+	w->owned[w->nargs] = owned;
+	w->args[w->nargs++] = a;
+	return 0;
+}
+
+static int
+emit(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+emit(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(&p->w->sql, fmt, ap);
+	va_end(ap);
+	if (r == -1)
+		return fail(p, "the filter is too complex%s", "");
+	return 0;
+}
+
+/* The JSON value token at the cursor: a string, number or literal. */
+static json_t *
+value(struct parser *p)
+{
+	size_t start = p->pos;
+	json_t *v;
+
+	if (p->s[p->pos] == '"') {
+		p->pos++;
+		while (p->s[p->pos] != '"') {
+			if (p->s[p->pos] == '\0')
+				return NULL;
+			if (p->s[p->pos] == '\\' && p->s[p->pos + 1] != '\0')
+				p->pos++;
+			p->pos++;
+		}
+		p->pos++;
+	} else {
+		while ((p->s[p->pos] >= 'a' && p->s[p->pos] <= 'z') ||
+		    (p->s[p->pos] >= 'A' && p->s[p->pos] <= 'Z') ||
+		    (p->s[p->pos] >= '0' && p->s[p->pos] <= '9') ||
+		    p->s[p->pos] == '.' || p->s[p->pos] == '-' ||
+		    p->s[p->pos] == '+')
+			p->pos++;
+	}
+	if (p->pos == start)
+		return NULL;
+	v = json_loadb(p->s + start, p->pos - start, JSON_DECODE_ANY, NULL);
+	if (v != NULL && (json_is_object(v) || json_is_array(v))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Escape LIKE's wildcards with '!' and wrap in '%' as the operator asks. */
+static char *
+like_pattern(const char *v, enum op op)
+{
+	size_t n = strlen(v), o = 0;
+	char *out = xmalloc(2 * n + 3);
+
+	if (op == OP_CO || op == OP_EW)
+		out[o++] = '%';
+	for (; *v != '\0'; v++) {
+		if (*v == '%' || *v == '_' || *v == '!')
+			out[o++] = '!';
+		out[o++] = *v;
+	}
+	if (op == OP_CO || op == OP_SW)
+		out[o++] = '%';
+	out[o] = '\0';
+	return out;
+}
+
+static const char *
+cmp_sql(enum op op)
+{
+	switch (op) {
+	case OP_EQ: return "=";
+	case OP_NE: return "<>";
+	case OP_GT: return ">";
+	case OP_GE: return ">=";
+	case OP_LT: return "<";
+	case OP_LE: return "<=";
+	default: return NULL;
+	}
+}
+
+static int
+compare_string(struct parser *p, const struct scim_attr *a, enum op op,
+    json_t *v)
+{
+	const char *col = a->sql;
+	bool ci = (a->flags & SCIM_A_CI) != 0;
+	char *val;
+
+	if (!json_is_string(v))
+		return fail(p, "'%s' needs a string value", a->name);
+	val = xstrdup(json_string_value(v));
+	if (a->flags & SCIM_A_LOWER)
+		str_lower(val);
+	if (op == OP_CO || op == OP_SW || op == OP_EW) {
+		char *pat = like_pattern(val, op);
+
+		free(val);
+		val = pat;
+		if (emit(p, ci ? "(LOWER(%s) LIKE LOWER(?) ESCAPE '!')" :
+		    "(%s LIKE ? ESCAPE '!')", col) == -1) {
+			free(val);
+			return -1;
+		}
+	} else if (op == OP_NE) {
+		if (emit(p, ci ? "(%s IS NULL OR LOWER(%s) <> LOWER(?))" :
+		    "(%s IS NULL OR %s <> ?)", col, col) == -1) {
+			free(val);
+			return -1;
+		}
+	} else if (emit(p, ci ? "(LOWER(%s) %s LOWER(?))" : "(%s %s ?)", col,
+	    cmp_sql(op)) == -1) {
+		free(val);
+		return -1;
+	}
+	return push_arg(p, DB_TEXT(val), val);
+}
+
+static int
+compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
+{
+	const char *col = a->sql;
+
+	if (json_is_null(v))
+		return fail(p, "null is not a value to compare '%s' with; use "
+		    "'pr'", a->name);
+	switch (a->type) {
+	case SCIM_T_STRING:
+		return compare_string(p, a, op, v);
+	case SCIM_T_BOOLEAN:
+		if (!json_is_boolean(v))
+			return fail(p, "'%s' needs true or false", a->name);
+		if (op != OP_EQ && op != OP_NE)
+			return fail(p, "'%s' can only be compared with eq or "
+			    "ne", a->name);
+		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1)
+			return -1;
+		return push_arg(p, DB_BOOL(json_is_true(v)), NULL);
+	case SCIM_T_INTEGER:
+		if (!json_is_integer(v))
+			return fail(p, "'%s' needs an integer value", a->name);
+		if (cmp_sql(op) == NULL)
+			return fail(p, "'%s' is a number: use eq, ne, gt, ge, "
+			    "lt or le", a->name);
+		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1)
+			return -1;
+		return push_arg(p, DB_INT(json_integer_value(v)), NULL);
+	case SCIM_T_DATETIME: {
+		time_t t;
+		char *stored;
+
+		if (!json_is_string(v) ||
+		    timefmt_parse(json_string_value(v), &t) == -1)
+			return fail(p, "'%s' needs an RFC 3339 date and time",
+			    a->name);
+		if (cmp_sql(op) == NULL)
+			return fail(p, "'%s' is a date: use eq, ne, gt, ge, lt "
+			    "or le", a->name);
+		stored = xmalloc(TIMEFMT_MAX);
+		timefmt_stored(t, stored, TIMEFMT_MAX);
+		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1) {
+			free(stored);
+			return -1;
+		}
+		return push_arg(p, DB_TEXT(stored), stored);
+	}
+	}
+	return fail(p, "cannot compare '%s'", a->name);
+}
+
+static int
+present(struct parser *p, const struct scim_attr *a)
+{
+	switch (a->type) {
+	case SCIM_T_STRING:
+		return emit(p, "(%s IS NOT NULL AND %s <> '')", a->sql,
+		    a->sql);
+	case SCIM_T_BOOLEAN:
+		return emit(p, "(1 = 1)");
+	default:
+		return emit(p, "(%s IS NOT NULL)", a->sql);
+	}
+}
+
+/* attr "[" filter "]" / attr "pr" / attr op value */
+static int
+parse_attr(struct parser *p)
+{
+	char name[PATH_MAX_LEN], full[2 * PATH_MAX_LEN + 4], opw[8];
+	const struct scim_attr *a;
+	json_t *v;
+	int rc = -1;
+	size_t i;
+
+	if (word(p, name, sizeof(name)) == 0)
+		return fail(p, "an attribute name is expected at '%s'",
+		    p->s + p->pos);
+	snprintf(full, sizeof(full), "%s%s", p->prefix, name);
+	if (p->s[p->pos] == '[') {
+		char saved[sizeof(p->prefix)];
+
+		if (p->prefix[0] != '\0')
+			return fail(p, "filters cannot nest inside '%s[...]'",
+			    p->prefix);
+		if (++p->depth > SCIM_FILTER_MAX_DEPTH)
+			return fail(p, "the filter nests too deeply%s", "");
+		str_copy(saved, p->prefix, sizeof(saved));
+		snprintf(p->prefix, sizeof(p->prefix), "%s.", name);
+		p->pos++;
+		if (emit(p, "(") == -1 || parse_or(p) == -1)
+			return -1;
+		skip_ws(p);
+		if (p->s[p->pos] != ']')
+			return fail(p, "']' is missing after '%s['", name);
+		p->pos++;
+		str_copy(p->prefix, saved, sizeof(p->prefix));
+		p->depth--;
+		return emit(p, ")");
+	}
+	if ((a = scim_attr_find(p->map, p->urn, full)) == NULL)
+		return fail(p, "unknown or unfilterable attribute '%s'", full);
+	skip_ws(p);
+	if (word(p, opw, sizeof(opw)) == 0)
+		return fail(p, "an operator is expected after '%s'", full);
+	for (i = 0; op_names[i] != NULL; i++)
+		if (str_eq_nocase(op_names[i], opw))
+			break;
+	if (op_names[i] == NULL)
+		return fail(p, "unknown operator '%s'", opw);
+	if (++p->w->nterms > SCIM_FILTER_MAX_TERMS)
+		return fail(p, "the filter has too many comparisons%s", "");
+	if ((enum op)i == OP_PR)
+		return present(p, a);
+	skip_ws(p);
+	if ((v = value(p)) == NULL)
+		return fail(p, "a value is expected after '%s'", opw);
+	rc = compare(p, a, (enum op)i, v);
+	json_decref(v);
+	return rc;
+}
+
+static int
+parse_unary(struct parser *p)
+{
+	size_t save;
+	int rc;
+
+	skip_ws(p);
+	if (++p->depth > SCIM_FILTER_MAX_DEPTH)
+		return fail(p, "the filter nests too deeply%s", "");
+	save = p->pos;
+	if (keyword(p, "not")) {
+		skip_ws(p);
+		if (p->s[p->pos] != '(') {
+			/* An attribute that happens to be called "not...". */
+			p->pos = save;
+			goto attr;
+		}
+		p->pos++;
+		if (emit(p, "(NOT (") == -1 || parse_or(p) == -1)
+			return -1;
+		skip_ws(p);
+		if (p->s[p->pos] != ')')
+			return fail(p, "')' is missing%s", "");
+		p->pos++;
+		rc = emit(p, "))");
+		goto out;
+	}
+	if (p->s[p->pos] == '(') {
+		p->pos++;
+		if (emit(p, "(") == -1 || parse_or(p) == -1)
+			return -1;
+		skip_ws(p);
+		if (p->s[p->pos] != ')')
+			return fail(p, "')' is missing%s", "");
+		p->pos++;
+		rc = emit(p, ")");
+		goto out;
+	}
+attr:
+	rc = parse_attr(p);
+out:
+	p->depth--;
+	return rc;
+}
+
+static int
+parse_and(struct parser *p)
+{
+	if (emit(p, "(") == -1 || parse_unary(p) == -1)
+		return -1;
+	for (;;) {
+		size_t save;
+
+		skip_ws(p);
+		save = p->pos;
+		if (!keyword(p, "and"))
+			break;
+		if (p->s[p->pos] != ' ' && p->s[p->pos] != '(' &&
+		    p->s[p->pos] != '\t') {
+			p->pos = save;
+			break;
+		}
+		if (emit(p, " AND ") == -1 || parse_unary(p) == -1)
+			return -1;
+	}
+	return emit(p, ")");
+}
+
+static int
+parse_or(struct parser *p)
+{
+	if (emit(p, "(") == -1 || parse_and(p) == -1)
+		return -1;
+	for (;;) {
+		size_t save;
+
+		skip_ws(p);
+		save = p->pos;
+		if (!keyword(p, "or"))
+			break;
+		if (p->s[p->pos] != ' ' && p->s[p->pos] != '(' &&
+		    p->s[p->pos] != '\t') {
+			p->pos = save;
+			break;
+		}
+		if (emit(p, " OR ") == -1 || parse_and(p) == -1)
+			return -1;
+	}
+	return emit(p, ")");
+}
+
+int
+scim_filter_compile(const char *filter, const struct scim_attr *map,
+    const char *urn, struct scim_where *w, struct err *err)
+{
+	struct parser p;
+
+	memset(&p, 0, sizeof(p));
+	p.s = filter;
+	p.map = map;
+	p.urn = urn;
+	p.w = w;
+	p.err = err;
+	if (strlen(filter) > SCIM_FILTER_MAX_LEN)
+		return err_set(err, ERR_INVALID, "the filter is longer than "
+		    "%d bytes", SCIM_FILTER_MAX_LEN);
+	if (parse_or(&p) == -1)
+		return -1;
+	skip_ws(&p);
+	if (p.s[p.pos] != '\0')
+		return fail(&p, "unexpected text at '%s'", p.s + p.pos);
+	return 0;
+}

@@ -1,0 +1,398 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "buf.h"
+#include "strutil.h"
+#include "timefmt.h"
+#include "webhook.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define HMAC_LEN	32
+
+static const struct {
+	const char		*name;
+	enum webhook_type	 type;
+} types[] = {
+	{ "user.human.added", WH_ADDED },
+	{ "user.human.profile.changed", WH_PROFILE },
+	{ "user.human.email.changed", WH_EMAIL },
+	{ "user.deactivated", WH_DEACTIVATED },
+	{ "user.reactivated", WH_REACTIVATED },
+	{ "user.removed", WH_REMOVED },
+};
+
+/* --- secrets ----------------------------------------------------------- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode exactly len hex digits into out (len / 2 bytes); 0 or -1. */
+static int
+unhex(const char *s, size_t len, unsigned char *out)
+{
+	if (len % 2 != 0)
+		return -1;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hexval((unsigned char)s[i]),
+		    lo = hexval((unsigned char)s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static void
+add_key(struct webhook_keys *k, const void *p, size_t len)
+{
+	k->keys[k->n].data = xmalloc(len);
+	memcpy(k->keys[k->n].data, p, len);
+	k->keys[k->n].len = len;
+	k->n++;
+}
+
+int
+webhook_keys_parse(const char *value, struct webhook_keys *k,
+    struct err *err)
+{
+	char *copy, *p, *item;
+	size_t nth = 0;
+	int rc = 0;
+
+	memset(k, 0, sizeof(*k));
+	if (value == NULL)
+		return err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_SECRET "
+		    "is not set"), err_hint(err, "set it to the signing key of "
+		    "the Zitadel target (at least 32 bytes); several, "
+		    "comma-separated, while rotating");
+	copy = xstrdup(value);
+	for (p = copy; rc == 0 && p != NULL; ) {
+		size_t len;
+
+		item = p;
+		if ((p = strchr(p, ',')) != NULL)
+			*p++ = '\0';
+		item = str_trim(item);
+		if ((len = strlen(item)) == 0)
+			continue;
+		nth++;
+		if (len < WEBHOOK_SECRET_MIN) {
+			rc = err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_"
+			    "SECRET: secret %zu is %zu bytes, shorter than "
+			    "%d", nth, len, WEBHOOK_SECRET_MIN);
+			break;
+		}
+		if (k->n + 2 > WEBHOOK_KEYS_MAX) {
+			rc = err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_"
+			    "SECRET: too many secrets");
+			break;
+		}
+		add_key(k, item, len);
+		if (len >= 2 * WEBHOOK_SECRET_MIN && len % 2 == 0) {
+			unsigned char *raw = xmalloc(len / 2);
+
+			if (unhex(item, len, raw) == 0)
+				add_key(k, raw, len / 2);
+			explicit_bzero(raw, len / 2);
+			free(raw);
+		}
+	}
+	explicit_bzero(copy, strlen(value));
+	free(copy);
+	if (rc == 0 && k->n == 0)
+		rc = err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_SECRET "
+		    "holds no secret");
+	if (rc == -1)
+		webhook_keys_release(k);
+	return rc;
+}
+
+void
+webhook_keys_release(struct webhook_keys *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		explicit_bzero(k->keys[i].data, k->keys[i].len);
+		free(k->keys[i].data);
+	}
+	k->n = 0;
+}
+
+/* --- signatures -------------------------------------------------------- */
+
+/* HMAC-SHA256 over the concatenation of parts.  0 or -1. */
+static int
+hmac(const struct webhook_key *k, const void *const *parts,
+    const size_t *lens, size_t nparts, unsigned char out[HMAC_LEN])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest,
+		    0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t outl = 0;
+	int ok;
+
+	ok = ctx != NULL && EVP_MAC_init(ctx, k->data, k->len, params) == 1;
+	for (size_t i = 0; ok && i < nparts; i++)
+		ok = EVP_MAC_update(ctx, parts[i], lens[i]) == 1;
+	ok = ok && EVP_MAC_final(ctx, out, &outl, HMAC_LEN) == 1 &&
+	    outl == HMAC_LEN;
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return ok ? 0 : -1;
+}
+
+/* Whether want matches the HMAC of parts under any key. */
+static bool
+any_key(const struct webhook_keys *keys, const unsigned char *want,
+    const void *const *parts, const size_t *lens, size_t nparts)
+{
+	unsigned char got[HMAC_LEN];
+	bool match = false;
+
+	for (size_t i = 0; i < keys->n; i++)
+		if (hmac(&keys->keys[i], parts, lens, nparts, got) == 0 &&
+		    CRYPTO_memcmp(got, want, HMAC_LEN) == 0)
+			match = true;
+	return match;
+}
+
+int
+webhook_check(const struct webhook_keys *keys, const char *header,
+    const char *body, size_t len, time_t now, int64_t window,
+    struct err *err)
+{
+	unsigned char want[HMAC_LEN];
+	const void *parts[3];
+	size_t lens[3];
+	char tbuf[32];
+	const char *p;
+	int64_t t = -1;
+	bool seen_v1 = false;
+
+	if (header == NULL || *header == '\0')
+		return err_set(err, ERR_DENIED, "no signature header");
+	if (body == NULL)
+		body = "";
+	if (strlen(header) == 2 * HMAC_LEN && strchr(header, '=') == NULL) {
+		if (unhex(header, 2 * HMAC_LEN, want) == -1)
+			return err_set(err, ERR_DENIED, "malformed signature");
+		parts[0] = body;
+		lens[0] = len;
+		if (!any_key(keys, want, parts, lens, 1))
+			return err_set(err, ERR_DENIED, "signature mismatch");
+		return 0;
+	}
+	/* Zitadel: t=<unix>,v1=<hex>[,v1=<hex>...] */
+	for (p = header; *p != '\0'; ) {
+		size_t n = strcspn(p, ","), kl;
+		const char *eq = memchr(p, '=', n);
+
+		if (eq == NULL)
+			return err_set(err, ERR_DENIED, "malformed signature");
+		kl = (size_t)(eq - p);
+		if (kl == 1 && *p == 't') {
+			size_t vl = n - 2;
+
+			if (vl == 0 || vl >= sizeof(tbuf) || t != -1)
+				return err_set(err, ERR_DENIED, "malformed "
+				    "signature timestamp");
+			memcpy(tbuf, eq + 1, vl);
+			tbuf[vl] = '\0';
+			if (str_to_i64(tbuf, &t) == -1 || t < 0)
+				return err_set(err, ERR_DENIED, "malformed "
+				    "signature timestamp");
+		} else if (kl == 2 && strncmp(p, "v1", 2) == 0)
+			seen_v1 = true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (t == -1 || !seen_v1)
+		return err_set(err, ERR_DENIED, "malformed signature");
+	if ((int64_t)now - t > window || t - (int64_t)now > window)
+		return err_set(err, ERR_DENIED, "signature timestamp outside "
+		    "the replay window");
+	parts[0] = tbuf;
+	lens[0] = strlen(tbuf);
+	parts[1] = ".";
+	lens[1] = 1;
+	parts[2] = body;
+	lens[2] = len;
+	for (p = header; *p != '\0'; ) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 3 + 2 * HMAC_LEN && strncmp(p, "v1=", 3) == 0 &&
+		    unhex(p + 3, 2 * HMAC_LEN, want) == 0 &&
+		    any_key(keys, want, parts, lens, 3))
+			return 0;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return err_set(err, ERR_DENIED, "signature mismatch");
+}
+
+/* --- events ------------------------------------------------------------ */
+
+/* An optional string member: 1 present, 0 absent, -1 wrong type. */
+static int
+opt_string(json_t *o, const char *name, const char **v)
+{
+	json_t *j = json_object_get(o, name);
+
+	*v = NULL;
+	if (j == NULL || json_is_null(j))
+		return 0;
+	if (!json_is_string(j))
+		return -1;
+	*v = json_string_value(j);
+	return 1;
+}
+
+static void
+event_id(struct webhook_event *ev, json_t *root)
+{
+	static const char *const fields[] = { "instanceID", "aggregateID",
+		"aggregateType", "sequence", "event_type", "created_at",
+		"userID", NULL };
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; fields[i] != NULL; i++) {
+		json_t *j = json_object_get(root, fields[i]);
+
+		if (json_is_string(j))
+			buf_puts(&b, json_string_value(j));
+		else if (json_is_integer(j))
+			buf_printf(&b, "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(j));
+		buf_putc(&b, 0x1f);
+	}
+	EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
+	buf_release(&b);
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(ev->id + 2 * i, 3, "%02x", md[i]);
+}
+
+int
+webhook_parse(const char *body, size_t len, struct webhook_event *ev,
+    struct err *err)
+{
+	json_t *root, *payload;
+	json_error_t jerr;
+	const char *type, *created, *user, *email, *first, *last;
+	int rc = -1;
+
+	memset(ev, 0, sizeof(*ev));
+	if (body == NULL || len == 0)
+		return err_set(err, ERR_USAGE, "empty body");
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return err_set(err, ERR_USAGE, "invalid JSON: %s", jerr.text);
+	if (!json_is_object(root)) {
+		err_set(err, ERR_USAGE, "the event is not a JSON object");
+		goto out;
+	}
+	if (opt_string(root, "event_type", &type) != 1 || *type == '\0') {
+		err_set(err, ERR_INVALID, "event_type: a string is required");
+		goto out;
+	}
+	str_copy(ev->type_name, type, sizeof(ev->type_name));
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i].name) == 0)
+			ev->type = types[i].type;
+	if (ev->type == WH_UNKNOWN) {
+		rc = 0;
+		goto out;
+	}
+	if (opt_string(root, "created_at", &created) != 1 ||
+	    strlen(created) >= sizeof(ev->created_at) ||
+	    timefmt_parse(created, &ev->created) == -1) {
+		err_set(err, ERR_INVALID, "created_at: an RFC 3339 timestamp "
+		    "is required");
+		goto out;
+	}
+	str_copy(ev->created_at, created, sizeof(ev->created_at));
+	if (opt_string(root, "userID", &user) == -1 ||
+	    (user != NULL && strlen(user) >= sizeof(ev->user_id))) {
+		err_set(err, ERR_INVALID, "userID: must be a short string");
+		goto out;
+	}
+	str_copy(ev->user_id, user != NULL ? user : "", sizeof(ev->user_id));
+	payload = json_object_get(root, "event_payload");
+	if (!json_is_object(payload)) {
+		err_set(err, ERR_INVALID, "event_payload: an object is "
+		    "required");
+		goto out;
+	}
+	if (opt_string(payload, "email", &email) != 1 || *email == '\0' ||
+	    strlen(email) >= sizeof(ev->email)) {
+		err_set(err, ERR_INVALID, "event_payload.email: an address is "
+		    "required");
+		goto out;
+	}
+	str_copy(ev->email, email, sizeof(ev->email));
+	if (opt_string(payload, "firstName", &first) == -1 ||
+	    opt_string(payload, "lastName", &last) == -1) {
+		err_set(err, ERR_INVALID, "event_payload: firstName and "
+		    "lastName must be strings");
+		goto out;
+	}
+	if (first != NULL || last != NULL) {
+		char f[256], l[256], *ft, *lt;
+		size_t fl, ll;
+
+		if (strlen(first != NULL ? first : "") >= sizeof(f) ||
+		    strlen(last != NULL ? last : "") >= sizeof(l)) {
+			err_set(err, ERR_INVALID, "event_payload: the name is "
+			    "too long");
+			goto out;
+		}
+		str_copy(f, first != NULL ? first : "", sizeof(f));
+		str_copy(l, last != NULL ? last : "", sizeof(l));
+		ft = str_trim(f);
+		lt = str_trim(l);
+		fl = strlen(ft);
+		ll = strlen(lt);
+		if (fl + ll + 1 >= sizeof(ev->name)) {
+			err_set(err, ERR_INVALID, "event_payload: the name is "
+			    "too long");
+			goto out;
+		}
+		memcpy(ev->name, ft, fl);
+		if (fl > 0 && ll > 0)
+			ev->name[fl++] = ' ';
+		memcpy(ev->name + fl, lt, ll);
+		ev->name[fl + ll] = '\0';
+		ev->has_name = true;
+	}
+	event_id(ev, root);
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * The webhook's handler (webhook.h): the pure checks of webhook.c, then
+ * the model.  Kept apart from webhook.c so that the fuzzer and the unit
+ * tests reach the parsers without linking the daemon.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "event.h"
+#include "log.h"
+#include "mailbox.h"
+#include "postinod.h"
+#include "strutil.h"
+#include "webhook.h"
+#include "banned.h"
+
+#define PRUNE_EVERY_S	60
+
+struct apply_ctx {
+	const struct webhook_event	*ev;
+	bool				 duplicate;
+};
+
+/* Record the event and apply it in one transaction. */
+static int
+apply_tx(struct model *m, void *arg, struct err *err)
+{
+	struct apply_ctx *c = arg;
+	const struct webhook_event *ev = c->ev;
+	int r;
+
+	if ((r = event_record(m, ev->id, err)) == -1)
+		return -1;
+	if (r == 0) {
+		c->duplicate = true;
+		return err_set(err, ERR_EXISTS, "duplicate event");
+	}
+	switch (ev->type) {
+	case WH_PROFILE:
+		/* A profile change without a name change changes nothing. */
+		if (!ev->has_name)
+			return 0;
+		return mailbox_set_name(m, ev->email, ev->name, err);
+	case WH_DEACTIVATED:
+	case WH_REMOVED:
+		return mailbox_set_active(m, ev->email, false, err);
+	case WH_REACTIVATED:
+		return mailbox_set_active(m, ev->email, true, err);
+	default:
+		return err_set(err, ERR_INTERNAL, "unexpected event type");
+	}
+}
+
+static int
+create(struct postinod *d, struct model *m, const struct webhook_event *ev,
+    bool *duplicate, struct err *err)
+{
+	struct mailbox_spec s;
+	struct mailbox_rec rec;
+
+	memset(&s, 0, sizeof(s));
+	s.username = ev->email;
+	s.name = ev->name;
+	s.quota_bytes = d->conf->default_quota_bytes > 0 ?
+	    d->conf->default_quota_bytes : -1;
+	s.password = NULL;
+	s.active = true;
+	s.run_hook = true;
+	if (mailbox_add(m, &s, &rec, err) == -1) {
+		struct err e2 = ERR_INIT;
+
+		/*
+		 * The mailbox exists already (an alias of that name does not
+		 * count): the event is applied.
+		 */
+		if (err->kind != ERR_EXISTS ||
+		    mailbox_get(m, ev->email, &rec, &e2) != 1)
+			return -1;
+		err_clear(err);
+		*duplicate = true;
+	}
+	/* A concurrent delivery may have recorded it first: that is fine. */
+	return event_record(m, ev->id, err) == -1 ? -1 : 0;
+}
+
+static void
+maybe_prune(struct postinod *d, struct model *m, time_t now)
+{
+	static atomic_llong last;
+	long long prev = atomic_load(&last);
+	struct err e = ERR_INIT;
+
+	if (now - prev < PRUNE_EVERY_S ||
+	    !atomic_compare_exchange_strong(&last, &prev, (long long)now))
+		return;
+	if (event_prune(m, 2 * d->replay_window + 60, &e) == -1)
+		log_warn("zitadel: cannot prune old events: %s", e.msg);
+}
+
+static void
+reply_ok(struct http_response *w, const char *note)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "ok", json_true());
+	if (note != NULL)
+		json_object_set_new(o, note, json_true());
+	http_reply_json(w, 200, "application/json", o);
+}
+
+static void
+reply_err(struct http_response *w, const struct err *err)
+{
+	const struct err_info *ei = err_info(err->kind);
+
+	if (ei->http_status >= 500)
+		http_reply_error(w, ei->http_status, ei->name,
+		    err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK ?
+		    "database unavailable" : "internal error");
+	else
+		http_reply_error(w, ei->http_status, ei->name, err->msg);
+}
+
+void
+webhook_handle(struct postinod *d, struct http_request *r,
+    struct http_response *w)
+{
+	struct webhook_event ev;
+	struct err err = ERR_INIT;
+	struct reqdb rdb;
+	struct apply_ctx c;
+	const char *sig;
+	time_t now = time(NULL);
+	char who[160], safe[160];
+	int rc;
+
+	sig = http_header(r, "ZITADEL-Signature");
+	if (sig == NULL)
+		sig = http_header(r, "X-ZITADEL-Signature");
+	if (webhook_check(&d->hooks, sig, r->body, r->body_len, now,
+	    d->replay_window, &err) == -1) {
+		log_warn("zitadel: rejected from %s: %s", r->remote, err.msg);
+		http_reply_error(w, err_info(ERR_DENIED)->http_status,
+		    err_kind_name(ERR_DENIED), "invalid signature");
+		return;
+	}
+	if (webhook_parse(r->body, r->body_len, &ev, &err) == -1) {
+		reply_err(w, &err);
+		return;
+	}
+	snprintf(r->subject, sizeof(r->subject), "zitadel:%.100s",
+	    ev.user_id);
+	if (ev.type == WH_UNKNOWN) {
+		log_debug("zitadel: ignoring event type %s",
+		    log_safe(ev.type_name, safe, sizeof(safe)));
+		reply_ok(w, "ignored");
+		return;
+	}
+	if ((int64_t)now - ev.created > d->replay_window ||
+	    (int64_t)ev.created - now > d->replay_window) {
+		log_warn("zitadel: %s event of %s outside the replay window",
+		    log_safe(ev.type_name, safe, sizeof(safe)), ev.created_at);
+		err_set(&err, ERR_INVALID, "event outside the replay window "
+		    "(%llds > %llds)", (long long)(now > ev.created ?
+		    now - ev.created : ev.created - now),
+		    (long long)d->replay_window);
+		reply_err(w, &err);
+		return;
+	}
+	if (ev.type == WH_EMAIL) {
+		err_set(&err, ERR_UNSUPPORTED, "changing a mailbox address "
+		    "through Zitadel is not supported");
+		reply_err(w, &err);
+		return;
+	}
+	log_safe(ev.user_id, safe, sizeof(safe));
+	snprintf(who, sizeof(who), "zitadel:%.120s", safe);
+	if (postinod_db_open(d, who, &rdb, &err) == -1) {
+		log_error("zitadel: %s", err.msg);
+		reply_err(w, &err);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.ev = &ev;
+	if ((rc = event_seen(&rdb.m, ev.id, &err)) == 1) {
+		c.duplicate = true;
+		rc = 0;
+	} else if (rc == 0) {
+		if (ev.type == WH_ADDED)
+			rc = create(d, &rdb.m, &ev, &c.duplicate, &err);
+		else if ((rc = model_tx(&rdb.m, apply_tx, &c, &err)) == -1 &&
+		    c.duplicate) {
+			err_clear(&err);
+			rc = 0;
+		}
+	}
+	if (rc == 0) {
+		maybe_prune(d, &rdb.m, now);
+		log_info("zitadel: %s %s%s", ev.type_name,
+		    log_safe(ev.email, safe, sizeof(safe)), c.duplicate ?
+		    " (duplicate)" : "");
+		reply_ok(w, c.duplicate ? "duplicate" : NULL);
+	} else {
+		if (err_info(err.kind)->http_status >= 500)
+			log_error("zitadel: %s: %s", ev.type_name,
+			    err.msg);
+		reply_err(w, &err);
+	}
+	postinod_db_close(d, &rdb, rc == 0 ? NULL : &err);
+}
