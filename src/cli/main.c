@@ -139,6 +139,48 @@ static const struct cli_opt config_show_opts[] = {
 	{ "defaults", 'd', NULL, "the built-in defaults" },
 	{ NULL, 0, NULL, NULL }
 };
+static const struct cli_opt config_gen_opts[] = {
+	{ "out", O_OUT, "DIR", "output directory (default ./postino-cfg)" },
+	{ "in-place", O_IN_PLACE, NULL,
+	    "replace an existing DIR, keeping it as DIR.bak" },
+	{ "lookups", O_LOOKUPS, "HOW", "sql (default: sql-*.cf maps, Dovecot "
+	    "SQL) or podop" },
+	{ "dovecot", O_DOVECOT, "VERSION", "2.3 (default) or 2.4 syntax" },
+	{ "only", O_ONLY, "NAMES", "only these, comma-separated: postfix, "
+	    "dovecot, podop, or one file's name (main_cf, sql_maps, "
+	    "sql_mailbox, dovecot_auth...)" },
+	{ "skip", O_SKIP, "NAMES", "all but these" },
+	{ "identity-backend", O_IDENTITY, "B",
+	    "local, noauth or hybrid (default from postino.toml)" },
+	{ "postfix-dir", O_POSTFIX_DIR, "DIR",
+	    "where the Postfix files go (default postfix_sql_dir)" },
+	{ "dovecot-dir", O_DOVECOT_DIR, "DIR",
+	    "where the Dovecot files go (default dovecot_conf_dir)" },
+	{ "queue-dir", O_QUEUE_DIR, "DIR",
+	    "Postfix's queue_directory (default /var/spool/postfix)" },
+	{ "podop-socket", O_PODOP_SOCKET, "SOCKET",
+	    "podop's socketmap for Postfix (default [podop] socket)" },
+	{ "podop-dict-socket", O_PODOP_DICT_SOCKET, "SOCKET",
+	    "podop's dict for Dovecot (default unix:/run/podop/podop-dict.sock)" },
+	{ "mlmmj-user", O_MLMMJ_USER, "USER",
+	    "who runs mlmmj (default: mlmmj_uid's name, or mlmmj)" },
+	{ "dry-run", O_DRY_RUN, NULL, "list the files, write nothing" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt list_add_opts[] = {
+	{ "owner", O_OWNER, "ADDRESS", "a list owner (repeat for more; at "
+	    "least one)" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt list_ls_opts[] = {
+	{ "domain", O_DOMAIN, "DOMAIN", "only lists of this domain" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt list_rm_opts[] = {
+	{ "yes", 'y', NULL, "do not ask for confirmation" },
+	{ "force", O_FORCE, NULL, "delete it even with subscribers" },
+	{ NULL, 0, NULL, NULL }
+};
 static const struct cli_opt init_opts[] = {
 	{ "dir", O_DIR, "DIR", "where to write postino.toml and the maps" },
 	{ "engine", O_ENGINE, "ENGINE", "sqlite (default), mysql or pgsql" },
@@ -273,6 +315,29 @@ const struct cli_cmd cli_commands[] = {
 	{ "alias del", cmd_alias_del, "ADDRESS", "delete an alias", yes_opts,
 	    "postino alias del info@example.org --yes",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "list add", cmd_list_add, "LIST --owner ADDRESS",
+	    "create an mlmmj mailing list", list_add_opts,
+	    "postino list add team@lists.example.org --owner alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "list sub", cmd_list_sub, "LIST ADDRESS",
+	    "subscribe an address (silently)", no_opts,
+	    "postino list sub team@lists.example.org bob@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "list unsub", cmd_list_unsub, "LIST ADDRESS",
+	    "unsubscribe an address (silently)", no_opts,
+	    "postino list unsub team@lists.example.org bob@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "list show", cmd_list_show, "LIST",
+	    "show a list with its subscribers", no_opts,
+	    "postino list show team@lists.example.org --json",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "list ls", cmd_list_ls, "", "list the mailing lists", list_ls_opts,
+	    "postino list ls --domain lists.example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "list rm", cmd_list_rm, "LIST",
+	    "delete a list with its spool, routes and owner alias",
+	    list_rm_opts, "postino list rm team@lists.example.org --yes",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "quota show", cmd_quota_show, "[ADDRESS]",
 	    "bytes and messages used, from quota2", quota_opts,
 	    "postino quota show alice@example.org",
@@ -304,6 +369,12 @@ const struct cli_cmd cli_commands[] = {
 	{ "config show", cmd_config_show, "",
 	    "show effective settings and where they come from",
 	    config_show_opts, "postino config show -n", CMD_CONF },
+	{ "config gen", cmd_config_gen, "",
+	    "write the Postfix, Dovecot and podop configuration",
+	    config_gen_opts,
+	    "postino config gen --out /root/mailcfg\n"
+	    "  postino config gen --out /root/mailcfg --lookups podop "
+	    "--in-place", CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 
@@ -434,6 +505,29 @@ print_opt_help(FILE *f, const struct cli_opt *o)
 	fprintf(f, "  %-28s %s\n", left, o->help);
 }
 
+/*
+ * The global options (floated out of argv by main()) and the options of
+ * "help", for --help and the listings below.  Long-only options have a key
+ * above 255, as in the command tables.
+ */
+static const struct cli_opt global_opts[] = {
+	{ "json", 256, NULL, "one JSON document on stdout" },
+	{ "quiet", 'q', NULL, "no informational messages" },
+	{ "no-color", 256, NULL, "no colours (also NO_COLOR=1)" },
+	{ "config", 'c', "FILE", "use FILE instead of $POSTINO_CONFIG" },
+	{ "help", 'h', NULL, "this help ('postino CMD --help' for one "
+	    "command)" },
+	{ "version", 'V', NULL, "version and built-in features" },
+	{ NULL, 0, NULL, NULL }
+};
+static const struct cli_opt help_opts[] = {
+	{ "commands", 256, NULL, "list every command, one per line" },
+	{ "options", 256, NULL, "list the options of COMMAND (without one: "
+	    "the global options), one spelling per line" },
+	{ "args", 256, NULL, "print the arguments COMMAND takes" },
+	{ NULL, 0, NULL, NULL }
+};
+
 static void
 print_cmd_help(const struct cli_cmd *cmd)
 {
@@ -468,18 +562,57 @@ print_main_help(void)
 		str_copy(group, g, sizeof(group));
 		printf("  %-24s %s\n", c->name, c->summary);
 	}
-	printf("\nGlobal options:\n"
-	    "  --json                 one JSON document on stdout\n"
-	    "  -q, --quiet            no informational messages\n"
-	    "  --no-color             no colours (also NO_COLOR=1)\n"
-	    "  -c, --config FILE      use FILE instead of $POSTINO_CONFIG\n"
-	    "  -h, --help             this help ('postino CMD --help' for "
-	    "one command)\n"
-	    "  -V, --version          version and built-in features\n");
+	printf("\n  %-24s %s\n", "help [COMMAND]", "this help, or one "
+	    "command's with an example");
+	printf("\nGlobal options:\n");
+	for (const struct cli_opt *o = global_opts; o->name != NULL; o++)
+		print_opt_help(stdout, o);
 	printf("\nExit status: 0 ok, 1 not found, 2 already exists, 3 capacity,"
 	    " 4 configuration\nor invalid input, 5 database, 6 filesystem, "
 	    "7 hook, 8 deadlock, 9 mlmmj,\n10 rule violation, 64 usage, "
-	    "99 internal error.  See postino(8).\n");
+	    "75 temporary failure, 77 denied, 99 internal\nerror.  "
+	    "See postino(8).\n");
+}
+
+/*
+ * The commands of a group: "postino user --help", "postino help domain
+ * alias".  argv holds the group's words, then --help or -h when need_help.
+ * Returns false, printing nothing, when they name no group.
+ */
+static bool
+print_group_help(int argc, char **argv, bool need_help)
+{
+	char prefix[128] = "";
+	size_t len = 0;
+	int n = argc;
+	bool any = false;
+
+	if (n > 0 && (strcmp(argv[n - 1], "--help") == 0 ||
+	    strcmp(argv[n - 1], "-h") == 0))
+		n--;
+	else if (need_help)
+		return false;
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(prefix + len, sizeof(prefix) - len, "%s%s",
+		    i > 0 ? " " : "", argv[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(prefix) - len)
+			return false;
+		len += (size_t)w;
+	}
+	for (const struct cli_cmd *k = cli_commands; k->name && len > 0; k++)
+		if (strncmp(k->name, prefix, len) == 0 && k->name[len] == ' ')
+			any = true;
+	if (!any)
+		return false;
+	printf("usage: %s %s COMMAND [ARGS]\n\nCommands:\n", progname,
+	    prefix);
+	for (const struct cli_cmd *k = cli_commands; k->name; k++)
+		if (strncmp(k->name, prefix, len) == 0 && k->name[len] == ' ')
+			printf("  %-24s %s\n", k->name, k->summary);
+	printf("\nRun '%s help %s COMMAND' for its options and an example.\n",
+	    progname, prefix);
+	return true;
 }
 
 static void
@@ -500,6 +633,88 @@ print_version(void)
 	printf(" postinod");
 #endif
 	printf(" argon2 bcrypt sha512-crypt\n");
+#if defined(HAVE_MYSQL) || defined(HAVE_PGSQL)
+	printf("modules: %s\n", POSTINO_MODULEDIR);
+#endif
+}
+
+/*
+ * Listings for programs, so that shell completion and the documentation
+ * check (tests/e2e/t0003-docs.sh) keep no list of their own:
+ *
+ *   help --commands          every command, one per line, in table order
+ *   help --options           the global options
+ *   help --options COMMAND   the options of COMMAND
+ *   help --args COMMAND      the arguments of COMMAND, as its usage shows
+ *
+ * An option is listed once per spelling ("-y", then "--yes"), followed by
+ * " METAVAR" when it takes a value.  print_listing() returns the exit
+ * status.
+ */
+static void
+print_opt_list(const struct cli_opt *opts)
+{
+	for (const struct cli_opt *o = opts; o->name != NULL; o++) {
+		if (o->key > 0 && o->key < 256)
+			printf("-%c%s%s\n", o->key, o->arg ? " " : "",
+			    o->arg ? o->arg : "");
+		printf("--%s%s%s\n", o->name, o->arg ? " " : "",
+		    o->arg ? o->arg : "");
+	}
+}
+
+static void
+print_help_help(void)
+{
+	printf("usage: %s help [COMMAND]\n"
+	    "       %s help --commands | --options [COMMAND] | --args COMMAND"
+	    "\n\nShow help, or list commands and options for programs.\n"
+	    "\nOptions:\n", progname, progname);
+	for (const struct cli_opt *o = help_opts; o->name != NULL; o++)
+		print_opt_help(stdout, o);
+	printf("\nExample:\n  %s help --options user add\n", progname);
+}
+
+static const struct cli_cmd *find_command(int, char **, int *);
+static int	 unknown_command(struct cli *, int, char **);
+
+static int
+print_listing(struct cli *c, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = NULL;
+	const char *what = argv[0];
+	int used = 0;
+
+	if (strcmp(what, "--commands") == 0) {
+		if (argc > 1)
+			return cli_usage(c, "'help --commands' takes no "
+			    "argument");
+		for (const struct cli_cmd *k = cli_commands; k->name; k++)
+			printf("%s\n", k->name);
+		printf("help\n");
+		return 0;
+	}
+	if (argc == 1 && strcmp(what, "--options") == 0) {
+		print_opt_list(global_opts);
+		return 0;
+	}
+	if (argc == 1)
+		return cli_usage(c, "'help %s' needs a COMMAND", what);
+	if (strcmp(argv[1], "help") == 0 && argc == 2) {
+		if (strcmp(what, "--options") == 0)
+			print_opt_list(help_opts);
+		else
+			printf("[COMMAND]\n");
+		return 0;
+	}
+	cmd = find_command(argc - 1, argv + 1, &used);
+	if (cmd == NULL || used != argc - 1)
+		return unknown_command(c, argc - 1, argv + 1);
+	if (strcmp(what, "--options") == 0)
+		print_opt_list(cmd->opts);
+	else
+		printf("%s\n", cmd->args);
+	return 0;
 }
 
 /* --- option parsing -------------------------------------------------- */
@@ -917,7 +1132,23 @@ main(int argc, char **argv)
 			rc = 0;
 			goto out;
 		}
+		if (nrest == 3 && strcmp(rest[2], "help") == 0) {
+			print_help_help();
+			rc = 0;
+			goto out;
+		}
+		if (strcmp(rest[2], "--commands") == 0 ||
+		    strcmp(rest[2], "--options") == 0 ||
+		    strcmp(rest[2], "--args") == 0) {
+			rc = print_listing(&c, nrest - 2, rest + 2);
+			goto out;
+		}
 		cmd = find_command(nrest - 2, rest + 2, &used);
+		if ((cmd == NULL || used != nrest - 2) &&
+		    print_group_help(nrest - 2, rest + 2, false)) {
+			rc = 0;
+			goto out;
+		}
 		if (cmd == NULL || used != nrest - 2) {
 			rc = unknown_command(&c, nrest - 2, rest + 2);
 			goto out;
@@ -932,6 +1163,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	cmd = find_command(nrest - 1, rest + 1, &used);
+	if (cmd == NULL && print_group_help(nrest - 1, rest + 1, true)) {
+		rc = 0;
+		goto out;
+	}
 	if (cmd == NULL) {
 		rc = unknown_command(&c, nrest - 1, rest + 1);
 		goto out;

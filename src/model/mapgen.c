@@ -1,7 +1,20 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <openssl/rand.h>
+
+#include "cf.h"
+#include "maildir.h"
 #include "mapgen.h"
+#include "strutil.h"
+#include "xalloc.h"
 #include "banned.h"
 
 /*
@@ -25,7 +38,8 @@ static const struct query queries[] = {
 	{ "sql-virtual_alias_alias_domain_maps.cf",
 	  "SELECT goto FROM alias, alias_domain WHERE "
 	  "alias_domain.alias_domain = '%d' AND alias.address = "
-	  "CONCAT('%u', '@', alias_domain.target_domain) AND alias.active = '1' "
+	  "CONCAT('%u', '@', alias_domain.target_domain) AND "
+	  "alias.active = '1' "
 	  "AND alias_domain.active = '1'",
 	  "SELECT goto FROM alias, alias_domain WHERE "
 	  "alias_domain.alias_domain = '%d' AND alias.address = "
@@ -63,22 +77,26 @@ static const struct query queries[] = {
 
 const struct mapgen_map mapgen_maps[] = {
 	{ "sql-virtual_domains.cf", "virtual_mailbox_domains",
-	    "domains this host receives mail for" },
+	    "domains this host receives mail for", "sql_domains" },
 	{ "sql-virtual_alias_maps.cf", "virtual_alias_maps",
-	    "aliases, forwards and mailbox self-aliases" },
+	    "aliases, forwards and mailbox self-aliases", "sql_alias" },
 	{ "sql-virtual_alias_alias_domain_maps.cf", "virtual_alias_maps",
-	    "aliases reached through an alias domain" },
+	    "aliases reached through an alias domain",
+	    "sql_alias_alias_domain" },
 	{ "sql-virtual_alias_domain_catchall_maps.cf", "virtual_alias_maps",
-	    "catch-alls reached through an alias domain" },
+	    "catch-alls reached through an alias domain",
+	    "sql_alias_domain_catchall" },
 	{ "sql-virtual_mailbox_maps.cf", "virtual_mailbox_maps",
-	    "mailboxes (postino reads its database credentials here)" },
+	    "mailboxes (postino reads its database credentials here)",
+	    "sql_mailbox" },
 	{ "sql-virtual_mailbox_alias_domain_maps.cf", "virtual_mailbox_maps",
-	    "mailboxes reached through an alias domain" },
+	    "mailboxes reached through an alias domain",
+	    "sql_mailbox_alias_domain" },
 	{ "sql-virtual_transport_maps.cf", "transport_maps",
-	    "per-domain transports" },
+	    "per-domain transports", "sql_transport" },
 	{ "sql-virtual_sender_login_maps.cf", "smtpd_sender_login_maps",
-	    "which login may send as which address" },
-	{ NULL, NULL, NULL }
+	    "which login may send as which address", "sql_sender_login" },
+	{ NULL, NULL, NULL, NULL }
 };
 
 int
@@ -101,7 +119,8 @@ mapgen_render(const struct mapgen_map *map, const struct db_params *p,
 	if (p->engine == DB_ENGINE_SQLITE)
 		buf_printf(out, "dbpath = %s\n", p->dbpath);
 	else {
-		buf_printf(out, "hosts = %s\n", p->hosts ? p->hosts : "localhost");
+		buf_printf(out, "hosts = %s\n", p->hosts ? p->hosts :
+		    "localhost");
 		buf_printf(out, "user = %s\n", p->user ? p->user : "");
 		buf_printf(out, "password = %s\n",
 		    p->password ? p->password : "");
@@ -110,4 +129,1360 @@ mapgen_render(const struct mapgen_map *map, const struct db_params *p,
 	if (buf_printf(out, "query = %s\n", sql) == -1)
 		return err_set(err, ERR_INTERNAL, "map too large");
 	return 0;
+}
+
+/* --- config gen: what there is ----------------------------------------- */
+
+const struct mapgen_artefact mapgen_artefacts[] = {
+	{ "postfix", "every Postfix file below" },
+	{ "main_cf", "postfix/main.cf: main.cf settings (maps, delimiter, "
+	    "LMTP delivery)" },
+	{ "master_cf", "postfix/master.cf: the mlmmj pipe services" },
+	{ "sql_maps", "postfix/sql-*.cf: every SQL lookup table below" },
+	{ "sql_domains", "postfix/sql-virtual_domains.cf" },
+	{ "sql_alias", "postfix/sql-virtual_alias_maps.cf" },
+	{ "sql_alias_alias_domain",
+	    "postfix/sql-virtual_alias_alias_domain_maps.cf" },
+	{ "sql_alias_domain_catchall",
+	    "postfix/sql-virtual_alias_domain_catchall_maps.cf" },
+	{ "sql_mailbox", "postfix/sql-virtual_mailbox_maps.cf" },
+	{ "sql_mailbox_alias_domain",
+	    "postfix/sql-virtual_mailbox_alias_domain_maps.cf" },
+	{ "sql_transport", "postfix/sql-virtual_transport_maps.cf" },
+	{ "sql_sender_login", "postfix/sql-virtual_sender_login_maps.cf" },
+	{ "sql_routes", "postfix/sql-routes.cf: the mailing-list routes "
+	    "(MySQL, PostgreSQL)" },
+	{ "dovecot", "every Dovecot file below" },
+	{ "dovecot_auth", "dovecot/conf.d/auth-*.conf.ext: the passdb chain "
+	    "and the userdb" },
+	{ "dovecot_sql", "dovecot/dovecot-sql.conf.ext: SQL connection and "
+	    "queries (2.3)" },
+	{ "dovecot_dict", "dovecot/dovecot-dict-auth.conf.ext: podop's dict "
+	    "(2.3)" },
+	{ "dovecot_oauth2", "dovecot/dovecot-oauth2.conf.ext: the IdP passdb "
+	    "(noauth, hybrid; 2.3)" },
+	{ "dovecot_mail", "dovecot/conf.d/90-postino.conf: mail location, "
+	    "LMTP listener" },
+	{ "dovecot_lmtp", "the same as dovecot_mail (the Python postino's "
+	    "name)" },
+	{ "podop", "every podop file below" },
+	{ "podop_postfix", "podop/podop-postfix.toml: podop's socketmap for "
+	    "Postfix" },
+	{ "podop_dovecot", "podop/podop-dovecot.toml: podop's dict for "
+	    "Dovecot 2.3" },
+	{ NULL, NULL }
+};
+
+/* The group an artefact belongs to. */
+static const char *
+group_of(const char *artefact)
+{
+	if (str_prefix(artefact, "dovecot"))
+		return "dovecot";
+	if (str_prefix(artefact, "podop"))
+		return "podop";
+	return "postfix";
+}
+
+/* Whether the --only/--skip name (of length n) selects artefact. */
+static bool
+selects(const char *name, size_t n, const char *artefact)
+{
+	const char *grp = group_of(artefact);
+
+	return (strlen(artefact) == n && strncmp(name, artefact, n) == 0) ||
+	    (strlen(grp) == n && strncmp(name, grp, n) == 0) ||
+	    (n == 8 && strncmp(name, "sql_maps", n) == 0 &&
+	    str_prefix(artefact, "sql_")) ||
+	    (n == 12 && strncmp(name, "dovecot_lmtp", n) == 0 &&
+	    strcmp(artefact, "dovecot_mail") == 0);
+}
+
+/* Whether a name of the comma-separated list selects artefact. */
+static bool
+listed(const char *list, const char *artefact)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t l;
+
+		p += strspn(p, " ,");
+		l = strcspn(p, " ,");
+		if (l > 0 && selects(p, l, artefact))
+			return true;
+		p += l;
+	}
+	return false;
+}
+
+/* Every name of list must be an artefact or a group. */
+static int
+check_names(const char *opt, const char *list, struct err *err)
+{
+	const char *names[64], *p = list;
+	size_t nn = 0;
+
+	for (const struct mapgen_artefact *a = mapgen_artefacts;
+	     a->name != NULL && nn < 63; a++)
+		names[nn++] = a->name;
+	names[nn] = NULL;
+	while (p != NULL && *p != '\0') {
+		char word[64], all[1024];
+		size_t l, off = 0;
+		bool ok = false;
+		const char *near;
+
+		p += strspn(p, " ,");
+		if ((l = strcspn(p, " ,")) == 0)
+			break;
+		snprintf(word, sizeof(word), "%.*s", (int)l, p);
+		p += l;
+		for (size_t i = 0; i < nn; i++)
+			ok = ok || strcmp(names[i], word) == 0;
+		if (ok)
+			continue;
+		err_set(err, ERR_INVALID, "%s: unknown artefact '%s'", opt,
+		    word);
+		if ((near = str_nearest(word, names)) != NULL)
+			return err_hint(err, "did you mean '%s'?", near);
+		all[0] = '\0';
+		for (size_t i = 0; i < nn && off < sizeof(all); i++)
+			off += (size_t)snprintf(all + off, sizeof(all) - off,
+			    "%s%s", i ? ", " : "", names[i]);
+		return err_hint(err, "use %s", all);
+	}
+	return 0;
+}
+
+/* --- config gen: rendering --------------------------------------------- */
+
+struct gen {
+	const struct mapgen_opts *o;
+	const struct postino_conf *c;
+	const struct db_params	*p;
+	struct mapgen_set	*set;
+	const char		*only;
+	const char		*skip;
+	const char		*type;		/* Postfix map type */
+	char			 base[PATH_MAX];	/* no final '/' */
+	bool			 lists;		/* mlmmj is set up */
+	bool			 routes_podop;	/* via socketmap */
+	bool			 dict_auth;	/* Dovecot via podop */
+	bool			 idp;		/* noauth or hybrid */
+	bool			 v24;
+};
+
+static bool
+selected(const struct gen *g, const char *artefact)
+{
+	return (g->only == NULL || listed(g->only, artefact)) &&
+	    (g->skip == NULL || !listed(g->skip, artefact));
+}
+
+/*
+ * A new file of the set, or NULL when the artefact is not selected.  rel is
+ * "postfix/x", "dovecot/x" or "podop/x".
+ */
+static struct buf *
+add_file(struct gen *g, const char *artefact, const char *rel, mode_t mode)
+{
+	struct mapgen_set *s = g->set;
+	struct mapgen_file *f;
+	const char *slash = strchr(rel, '/');
+
+	if (!selected(g, artefact))
+		return NULL;
+	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	f = &s->v[s->n++];
+	memset(f, 0, sizeof(*f));
+	f->artefact = artefact;
+	f->path = xstrdup(rel);
+	f->mode = mode;
+	if (str_prefix(rel, "postfix/"))
+		f->installed = xasprintf("%s/%s", g->o->postfix_dir, slash + 1);
+	else if (str_prefix(rel, "dovecot/"))
+		f->installed = xasprintf("%s/%s", g->o->dovecot_dir, slash + 1);
+	buf_init(&f->data, 1024 * 1024);
+	return &f->data;
+}
+
+/*
+ * Paths and names end up unquoted in files of three syntaxes: allow only
+ * characters none of them treats specially.
+ */
+static int
+plain(const char *what, const char *v, struct err *err)
+{
+	for (const char *p = v; *p != '\0'; p++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@:=,", *p) ==
+		    NULL) {
+			err_set(err, ERR_INVALID, "%s '%s' contains '%c', "
+			    "which the generated files cannot carry", what, v,
+			    *p);
+			return err_hint(err, "use a value of letters, digits "
+			    "and /._-+@:=,");
+		}
+	return 0;
+}
+
+/* A database credential, for Dovecot's space-separated connect string. */
+static int
+secret_plain(const char *what, const char *v, struct err *err)
+{
+	for (const char *p = v; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    strchr("\"'\\#%$", *p) != NULL) {
+			err_set(err, ERR_INVALID, "the database %s contains a "
+			    "character Dovecot's connect string cannot carry",
+			    what);
+			return err_hint(err, "use a password without blanks, "
+			    "quotes, backslashes, '#', '%%' or '$', or "
+			    "--skip dovecot");
+		}
+	return 0;
+}
+
+static const char *
+engine_regexp(enum db_engine e)
+{
+	return db_engine_regexp_op(e);
+}
+
+/* One entry of a Postfix "hosts" value. */
+struct host {
+	char	 name[PATH_MAX];	/* host, or socket path */
+	int	 port;			/* 0: default */
+	bool	 socket;
+};
+
+/* The first entry of hosts; returns how many there are. */
+static size_t
+first_host(const char *hosts, struct host *h)
+{
+	const char *p = hosts != NULL ? hosts : "";
+	char tok[PATH_MAX];
+	size_t n = 0, l;
+
+	memset(h, 0, sizeof(*h));
+	str_copy(h->name, "localhost", sizeof(h->name));
+	while (*p != '\0') {
+		p += strspn(p, " \t,\n");
+		if ((l = strcspn(p, " \t,\n")) == 0)
+			break;
+		if (n++ == 0 && l < sizeof(tok)) {
+			char *t = tok, *colon;
+
+			snprintf(tok, sizeof(tok), "%.*s", (int)l, p);
+			if (str_prefix(t, "unix:") || t[0] == '/') {
+				h->socket = true;
+				str_copy(h->name, t[0] == '/' ? t : t + 5,
+				    sizeof(h->name));
+			} else {
+				if (str_prefix(t, "inet:"))
+					t += 5;
+				if (t[0] == '[' && strchr(t, ']') != NULL) {
+					char *end = strchr(t, ']');
+
+					*end = '\0';
+					colon = end[1] == ':' ? end + 1 : NULL;
+					t++;
+				} else if ((colon = strrchr(t, ':')) != NULL &&
+				    strchr(t, ':') != colon)
+					colon = NULL;	/* bare IPv6 */
+				if (colon != NULL) {
+					*colon = '\0';
+					(void)str_to_int(colon + 1, 1, 65535,
+					    &h->port);
+				}
+				str_copy(h->name, t, sizeof(h->name));
+			}
+		}
+		p += l;
+	}
+	return n;
+}
+
+/* PostgreSQL names a socket by its directory (and the port by .s.PGSQL.N). */
+static void
+pg_socket(struct host *h)
+{
+	char *base = strrchr(h->name, '/');
+
+	if (base != NULL && str_prefix(base + 1, ".s.PGSQL.")) {
+		(void)str_to_int(base + 10, 1, 65535, &h->port);
+		*base = '\0';
+		if (h->name[0] == '\0')
+			str_copy(h->name, "/", sizeof(h->name));
+	}
+}
+
+/* The SQL of the routes map: NULL when the engine has no operator. */
+static char *
+routes_sql(enum db_engine e)
+{
+	const char *op = engine_regexp(e);
+
+	if (op == NULL)
+		return NULL;
+	return xasprintf("SELECT transport FROM routes WHERE domain = '%%d' "
+	    "AND active = '1' AND '%%s' %s pattern ORDER BY priority, pattern "
+	    "LIMIT 1", op);
+}
+
+/* "a || b" or CONCAT(a, b) for the engine. */
+static const char *
+concat_open(const struct gen *g)
+{
+	return g->p->engine == DB_ENGINE_MYSQL ? "CONCAT(" : "(";
+}
+
+static const char *
+concat_sep(const struct gen *g)
+{
+	return g->p->engine == DB_ENGINE_MYSQL ? ", " : " || ";
+}
+
+static void
+map_ref(struct gen *g, struct buf *b, const char *file)
+{
+	buf_printf(b, "%s:%s/%s", g->type, g->o->postfix_dir, file);
+}
+
+static void
+sock_ref(struct gen *g, struct buf *b, const char *table)
+{
+	const char *s = g->o->podop_socket;
+
+	if (str_prefix(s, "unix:") || str_prefix(s, "inet:"))
+		buf_printf(b, "socketmap:%s:%s", s, table);
+	else if (s[0] == '/')
+		buf_printf(b, "socketmap:unix:%s:%s", s, table);
+	else
+		buf_printf(b, "socketmap:inet:%s:%s", s, table);
+}
+
+/* Where virtual_mailbox_maps gets the routes map, and why. */
+#define LIST_RCPT_COMMENT \
+	"\n# List addresses (list@, list+keyword@) are valid recipients " \
+	"through the routes\n# map; transport_maps sends their mail to " \
+	"mlmmj, never to a mailbox."
+
+static const char *const mlmmj_services[] = { "mlmmj-receive",
+	"mlmmj-bounce", "mlmmj-sub", "mlmmj-unsub", NULL };
+
+static void
+gen_main_cf(struct gen *g)
+{
+	bool podop = g->o->lookups == MAPGEN_PODOP;
+	struct buf *b = add_file(g, "main_cf", "postfix/main.cf", 0644);
+
+	if (b == NULL)
+		return;
+	buf_printf(b, "# main.cf settings for postino (%s, %s lookups), "
+	    "written by 'postino config gen'.\n# Add them to %s/main.cf "
+	    "(replacing earlier values of these parameters)\n# and run "
+	    "'postfix reload'.\n#\n# postino, podop, Dovecot and mlmmj all "
+	    "use this delimiter: change it in\n# postino.toml and generate "
+	    "again, never here alone.\n", db_engine_name(g->p->engine),
+	    podop ? "podop" : "SQL", g->o->postfix_dir);
+	buf_printf(b, "recipient_delimiter = %s\n",
+	    g->c->recipient_delimiter);
+	buf_printf(b, "# Where postino creates the maildirs (Dovecot delivers "
+	    "them over LMTP).\nvirtual_mailbox_base = %s\n", g->base);
+	if (podop) {
+		buf_printf(b, "# podop answers for the whole PostfixAdmin "
+		    "schema (alias domains, catch-alls,\n# extensions) over "
+		    "socketmap: run it with podop-postfix.toml.\n");
+		buf_puts(b, "virtual_mailbox_domains = ");
+		sock_ref(g, b, "domain");
+		buf_puts(b, "\nvirtual_alias_maps = ");
+		sock_ref(g, b, "alias");
+		if (g->lists)
+			buf_puts(b, LIST_RCPT_COMMENT);
+		buf_puts(b, "\nvirtual_mailbox_maps = ");
+		sock_ref(g, b, "mailbox");
+	} else {
+		buf_puts(b, "virtual_mailbox_domains = ");
+		map_ref(g, b, "sql-virtual_domains.cf");
+		buf_puts(b, "\nvirtual_alias_maps = ");
+		map_ref(g, b, "sql-virtual_alias_maps.cf");
+		buf_puts(b, ",\n    ");
+		map_ref(g, b, "sql-virtual_alias_alias_domain_maps.cf");
+		buf_puts(b, ",\n    ");
+		map_ref(g, b, "sql-virtual_alias_domain_catchall_maps.cf");
+		if (g->lists)
+			buf_puts(b, LIST_RCPT_COMMENT);
+		buf_puts(b, "\nvirtual_mailbox_maps = ");
+		map_ref(g, b, "sql-virtual_mailbox_maps.cf");
+		buf_puts(b, ",\n    ");
+		map_ref(g, b, "sql-virtual_mailbox_alias_domain_maps.cf");
+	}
+	if (g->lists) {
+		buf_puts(b, ",\n    ");
+		if (g->routes_podop)
+			sock_ref(g, b, "routes");
+		else
+			map_ref(g, b, "sql-routes.cf");
+	}
+	buf_printf(b, "\n# Mail for mailboxes goes to Dovecot over LMTP.\n"
+	    "virtual_transport = lmtp:%s\n", g->c->lmtp_destination);
+	if (g->lists)
+		buf_printf(b, "# Mailing lists first (postino's routes table), "
+		    "then the domains' transports.\n");
+	buf_puts(b, "transport_maps = ");
+	if (g->lists) {
+		if (g->routes_podop)
+			sock_ref(g, b, "routes");
+		else
+			map_ref(g, b, "sql-routes.cf");
+		buf_puts(b, ",\n    ");
+	}
+	if (podop)
+		sock_ref(g, b, "transport");
+	else
+		map_ref(g, b, "sql-virtual_transport_maps.cf");
+	buf_puts(b, "\nsmtpd_sender_login_maps = ");
+	if (podop)
+		sock_ref(g, b, "sender_login");
+	else
+		map_ref(g, b, "sql-virtual_sender_login_maps.cf");
+	buf_putc(b, '\n');
+	if (g->lists) {
+		buf_printf(b, "# pipe(8) finds a list's directory from "
+		    "${user}: one recipient per delivery.\n");
+		for (size_t i = 0; mlmmj_services[i] != NULL; i++)
+			buf_printf(b, "%s_destination_recipient_limit = 1\n",
+			    mlmmj_services[i]);
+	}
+}
+
+static void
+gen_master_cf(struct gen *g)
+{
+	const char *spool = g->c->mlmmj_spool_dir, *bin = g->o->mlmmj_bindir;
+	struct buf *b;
+
+	if (!g->lists || (b = add_file(g, "master_cf", "postfix/master.cf",
+	    0644)) == NULL)
+		return;
+	buf_printf(b, "# master.cf services for postino's mailing lists "
+	    "(mlmmj), written by\n# 'postino config gen'.  Add them to "
+	    "%s/master.cf and run\n# 'postfix reload'.\n#\n# A list's route "
+	    "sends list@ and every list+keyword@ address mlmmj uses\n"
+	    "# (bounces, confirmations, commands) to mlmmj-receive, which runs "
+	    "the other\n"
+	    "# mlmmj programs itself; mlmmj-bounce, mlmmj-sub and mlmmj-unsub "
+	    "serve the\n# routes the Python postino wrote.\n",
+	    g->o->postfix_dir);
+	buf_printf(b, "mlmmj-receive unix - n n - - pipe\n  flags=DRhu "
+	    "user=%s argv=%s/mlmmj-receive -F\n  -L %s/${domain}/${user}\n",
+	    g->o->mlmmj_user, bin, spool);
+	buf_printf(b, "mlmmj-bounce unix - n n - - pipe\n  flags=DRhu "
+	    "user=%s argv=%s/mlmmj-bounce\n  -L %s/${domain}/${user} "
+	    "-a ${sender}\n", g->o->mlmmj_user, bin, spool);
+	buf_printf(b, "mlmmj-sub unix - n n - - pipe\n  flags=DRhu "
+	    "user=%s argv=%s/mlmmj-sub\n  -L %s/${domain}/${user} "
+	    "-m ${extension}\n", g->o->mlmmj_user, bin, spool);
+	buf_printf(b, "mlmmj-unsub unix - n n - - pipe\n  flags=DRhu "
+	    "user=%s argv=%s/mlmmj-unsub\n  -L %s/${domain}/${user} "
+	    "-m ${extension}\n", g->o->mlmmj_user, bin, spool);
+}
+
+static int
+gen_sql_maps(struct gen *g, struct err *err)
+{
+	char *sql;
+	struct buf *b;
+
+	if (g->o->lookups != MAPGEN_SQL)
+		return 0;
+	for (const struct mapgen_map *m = mapgen_maps; m->file != NULL; m++) {
+		char rel[128];
+
+		snprintf(rel, sizeof(rel), "postfix/%s", m->file);
+		if ((b = add_file(g, m->artefact, rel, 0640)) != NULL &&
+		    mapgen_render(m, g->p, b, err) == -1)
+			return -1;
+	}
+	if (!g->lists || g->routes_podop || (b = add_file(g, "sql_routes",
+	    "postfix/sql-routes.cf", 0640)) == NULL)
+		return 0;
+	sql = routes_sql(g->p->engine);	/* not NULL: !routes_podop */
+	buf_printf(b, "# sql-routes.cf: mailing-list routes (transport_maps "
+	    "first, and\n# virtual_mailbox_maps)\n# Generated by postino; "
+	    "read by Postfix.\n");
+	buf_printf(b, "hosts = %s\nuser = %s\npassword = %s\ndbname = %s\n",
+	    g->p->hosts ? g->p->hosts : "localhost", g->p->user ? g->p->user :
+	    "", g->p->password ? g->p->password : "", g->p->dbname ?
+	    g->p->dbname : "");
+	buf_printf(b, "query = %s\n", sql);
+	free(sql);
+	return 0;
+}
+
+/* "CASE WHEN quota > 0 THEN <x> END": no limit for 0, as postino means. */
+static void
+quota_field(struct gen *g, struct buf *b)
+{
+	if (g->v24)
+		buf_printf(b, "CASE WHEN quota > 0 THEN %squota%s'B') END AS "
+		    "quota_storage_size", concat_open(g), concat_sep(g));
+	else
+		buf_printf(b, "CASE WHEN quota > 0 THEN %s'*:bytes='%squota) "
+		    "END AS quota_rule", concat_open(g), concat_sep(g));
+}
+
+static void
+password_query(struct gen *g, struct buf *b)
+{
+	buf_printf(b, "SELECT username AS user, password FROM mailbox WHERE "
+	    "username = '%s' AND active = '1' AND password <> '{NOAUTH}'",
+	    g->v24 ? "%{user}" : "%u");
+}
+
+static void
+user_query(struct gen *g, struct buf *b)
+{
+	buf_printf(b, "SELECT %s'%s/'%smaildir) AS home, ", concat_open(g),
+	    g->base, concat_sep(g));
+	if (g->c->vmail_uid >= 0 && g->c->vmail_gid >= 0)
+		buf_printf(b, "%lld AS uid, %lld AS gid, ",
+		    (long long)g->c->vmail_uid, (long long)g->c->vmail_gid);
+	quota_field(g, b);
+	buf_printf(b, " FROM mailbox WHERE username = '%s' AND active = '1'",
+	    g->v24 ? "%{user}" : "%u");
+}
+
+static const char *const iterate_query =
+    "SELECT username AS user FROM mailbox WHERE active = '1'";
+
+/* Dovecot 2.3's connect string. */
+static void
+connect_23(struct gen *g, struct buf *b)
+{
+	struct host h;
+	size_t n;
+
+	if (g->p->engine == DB_ENGINE_SQLITE) {
+		buf_printf(b, "connect = %s\n", g->p->dbpath);
+		return;
+	}
+	n = first_host(g->p->hosts, &h);
+	if (g->p->engine == DB_ENGINE_PGSQL && h.socket)
+		pg_socket(&h);
+	if (n > 1)
+		buf_printf(b, "# postino's hosts list has %zu servers; Dovecot "
+		    "is given the first.\n", n);
+	buf_printf(b, "connect = host=%s", h.name);
+	if (h.port > 0)
+		buf_printf(b, " port=%d", h.port);
+	buf_printf(b, " dbname=%s user=%s password=%s\n", g->p->dbname ?
+	    g->p->dbname : "", g->p->user ? g->p->user : "", g->p->password ?
+	    g->p->password : "");
+}
+
+/* Dovecot 2.4's SQL connection settings. */
+static void
+connect_24(struct gen *g, struct buf *b)
+{
+	const char *engine = db_engine_name(g->p->engine);
+	struct host h;
+	size_t n;
+
+	buf_printf(b, "sql_driver = %s\n", engine);
+	if (g->p->engine == DB_ENGINE_SQLITE) {
+		buf_printf(b, "sqlite_path = %s\n", g->p->dbpath);
+		return;
+	}
+	n = first_host(g->p->hosts, &h);
+	if (g->p->engine == DB_ENGINE_PGSQL && h.socket)
+		pg_socket(&h);
+	if (n > 1)
+		buf_printf(b, "# postino's hosts list has %zu servers; Dovecot "
+		    "is given the first.\n", n);
+	if (g->p->engine == DB_ENGINE_MYSQL) {
+		buf_printf(b, "mysql %s {\n", h.name);
+		if (h.port > 0)
+			buf_printf(b, "  port = %d\n", h.port);
+		buf_printf(b, "  user = %s\n  password = %s\n  dbname = %s\n"
+		    "}\n", g->p->user ? g->p->user : "", g->p->password ?
+		    g->p->password : "", g->p->dbname ? g->p->dbname : "");
+		return;
+	}
+	buf_printf(b, "pgsql %s {\n  parameters {\n", h.name);
+	if (h.port > 0)
+		buf_printf(b, "    port = %d\n", h.port);
+	buf_printf(b, "    user = %s\n    password = %s\n    dbname = %s\n"
+	    "  }\n}\n", g->p->user ? g->p->user : "", g->p->password ?
+	    g->p->password : "", g->p->dbname ? g->p->dbname : "");
+}
+
+/* result_* of the first passdb: how the chain goes on after it. */
+static void
+chain_results(struct gen *g, struct buf *b, const char *indent)
+{
+	if (!g->idp)
+		return;
+	buf_printf(b, "%sresult_success = %s\n%sresult_failure = continue\n"
+	    "%sresult_internalfail = continue\n", indent,
+	    g->o->identity == IDENTITY_HYBRID ? "return-ok" : "continue-ok",
+	    indent, indent);
+}
+
+static void
+oauth2_settings(struct gen *g, struct buf *b, const char *indent)
+{
+	const char *iss = g->c->postinod.zitadel_issuer;
+
+	buf_printf(b, "%s# EDIT: your IdP's token introspection endpoint and "
+	    "this server's client\n%s# credentials (https://ID:SECRET@host/"
+	    "...).\n", indent, indent);
+	buf_printf(b, "%sintrospection_mode = post\n", indent);
+	if (iss != NULL && *iss != '\0')
+		buf_printf(b, "%sintrospection_url = %s%soauth/v2/introspect\n",
+		    indent, iss, str_suffix(iss, "/") ? "" : "/");
+	else
+		buf_printf(b, "%sintrospection_url = https://"
+		    "idp.example.invalid/oauth/v2/introspect\n", indent);
+	buf_printf(b, "%susername_attribute = email\n%sactive_attribute = "
+	    "active\n%sactive_value = true\n", indent, indent, indent);
+}
+
+static void
+auth_header(struct gen *g, struct buf *b)
+{
+	static const char *const why[] = {
+		[IDENTITY_LOCAL] = "every mailbox has its password in the "
+		    "database",
+		[IDENTITY_NOAUTH] = "the IdP checks every login; the database "
+		    "only knows who exists",
+		[IDENTITY_HYBRID] = "a local password is tried\n# first; "
+		    "mailboxes without one ({NOAUTH}) or whose password does "
+		    "not\n# match fall through to the IdP",
+	};
+
+	buf_printf(b, "# Dovecot %s passdb and userdb for postino, written by "
+	    "'postino config gen'.\n# identity_backend = %s: %s.\n",
+	    g->v24 ? "2.4" : "2.3", identity_backend_name(g->o->identity),
+	    why[g->o->identity]);
+	if (g->idp)
+		buf_printf(b, "# The IdP's passdb comes second; any non-SQL "
+		    "passdb (oauth2, ldap,\n# checkpassword...) may take its "
+		    "place.\n");
+}
+
+/*
+ * Dovecot 2.3.19 (Debian 12) aborts its auth process at start when an
+ * oauth2 passdb (its HTTP client) and the pgsql driver (which waits for
+ * its connection in a nested I/O loop) are both configured.
+ */
+static bool
+pg_oauth2_panics(const struct gen *g)
+{
+	return !g->v24 && !g->dict_auth && g->p->engine == DB_ENGINE_PGSQL;
+}
+
+static void
+gen_dovecot_23(struct gen *g)
+{
+	const char *dir = g->o->dovecot_dir;
+	const char *drv = g->dict_auth ? "dict" : "sql";
+	const char *args = g->dict_auth ? "dovecot-dict-auth.conf.ext" :
+	    "dovecot-sql.conf.ext";
+	char rel[64];
+	struct buf *b;
+
+	snprintf(rel, sizeof(rel), "dovecot/conf.d/auth-%s.conf.ext", drv);
+	if ((b = add_file(g, "dovecot_auth", rel, 0644)) != NULL) {
+		auth_header(g, b);
+		buf_printf(b, "# Include it from conf.d/10-auth.conf "
+		    "('!include auth-%s.conf.ext').\n", drv);
+		buf_printf(b, "passdb {\n  driver = %s\n  args = %s/%s\n", drv,
+		    dir, args);
+		chain_results(g, b, "  ");
+		buf_puts(b, "}\n");
+		if (g->idp && pg_oauth2_panics(g))
+			buf_printf(b, "# EDIT: a checkpassword program that "
+			    "asks your IdP.  (Dovecot 2.3 panics at\n"
+			    "# start when an oauth2 passdb shares the auth "
+			    "process with a PostgreSQL\n# database; with "
+			    "Dovecot 2.4 or --lookups podop, oauth2 is "
+			    "generated.)\n"
+			    "passdb {\n  driver = checkpassword\n  args = "
+			    "%s/postino-idp-checkpassword\n}\n", dir);
+		else if (g->idp)
+			buf_printf(b, "passdb {\n  driver = oauth2\n  args = "
+			    "%s/dovecot-oauth2.conf.ext\n}\n", dir);
+		buf_printf(b, "userdb {\n  driver = %s\n  args = %s/%s\n}\n",
+		    drv, dir, args);
+	}
+	if (g->dict_auth) {
+		const char *s = g->o->podop_dict_socket;
+
+		if ((b = add_file(g, "dovecot_dict",
+		    "dovecot/dovecot-dict-auth.conf.ext", 0644)) != NULL)
+			buf_printf(b, "# Dovecot 2.3 passdb/userdb through "
+			    "podop's dict (podop-dovecot.toml),\n# written by "
+			    "'postino config gen'.\nuri = proxy:%s:auth\n"
+			    "password_key = passdb/%%u\nuser_key = userdb/%%u\n"
+			    "iterate_prefix = userdb/\ndefault_pass_scheme = "
+			    "CRYPT\n", str_prefix(s, "unix:") ? s + 5 : s);
+	} else if ((b = add_file(g, "dovecot_sql",
+	    "dovecot/dovecot-sql.conf.ext", 0640)) != NULL) {
+		buf_printf(b, "# Dovecot 2.3 SQL passdb/userdb for postino "
+		    "(%s), written by 'postino config gen'.\n# It holds the "
+		    "database password: keep it mode 0640, root:dovecot.\n"
+		    "# home is the maildir postino creates; {NOAUTH} marks "
+		    "IdP-managed mailboxes.\n", db_engine_name(g->p->engine));
+		buf_printf(b, "driver = %s\n", db_engine_name(g->p->engine));
+		connect_23(g, b);
+		buf_puts(b, "default_pass_scheme = CRYPT\npassword_query = ");
+		password_query(g, b);
+		buf_puts(b, "\nuser_query = ");
+		user_query(g, b);
+		buf_printf(b, "\niterate_query = %s\n", iterate_query);
+	}
+	if (g->idp && !pg_oauth2_panics(g) && (b = add_file(g, "dovecot_oauth2",
+	    "dovecot/dovecot-oauth2.conf.ext", 0640)) != NULL) {
+		buf_printf(b, "# Dovecot OAuth2 passdb for IdP-managed "
+		    "mailboxes (identity_backend = %s),\n# written by 'postino "
+		    "config gen'.\n", identity_backend_name(g->o->identity));
+		oauth2_settings(g, b, "");
+		buf_puts(b, "tls_ca_cert_file = /etc/ssl/certs/"
+		    "ca-certificates.crt\n");
+	}
+}
+
+static void
+gen_dovecot_24(struct gen *g)
+{
+	struct buf *b;
+
+	if ((b = add_file(g, "dovecot_auth", "dovecot/conf.d/auth-sql.conf.ext",
+	    0640)) == NULL)
+		return;
+	auth_header(g, b);
+	buf_printf(b, "# It holds the database password: keep it mode 0640, "
+	    "root:dovecot.\n# home is the maildir postino creates; {NOAUTH} "
+	    "marks IdP-managed mailboxes.\n");
+	connect_24(g, b);
+	buf_puts(b, "passdb sql {\n  default_password_scheme = CRYPT\n"
+	    "  query = ");
+	password_query(g, b);
+	buf_putc(b, '\n');
+	chain_results(g, b, "  ");
+	buf_puts(b, "}\n");
+	if (g->idp) {
+		buf_puts(b, "passdb oauth2 {\n  oauth2 {\n");
+		oauth2_settings(g, b, "    ");
+		buf_puts(b, "  }\n}\n");
+	}
+	buf_puts(b, "userdb sql {\n  query = ");
+	user_query(g, b);
+	buf_printf(b, "\n  iterate_query = %s\n}\n", iterate_query);
+}
+
+static void
+gen_dovecot_mail(struct gen *g)
+{
+	const char *lmtp = g->c->lmtp_destination;
+	struct buf *b = add_file(g, "dovecot_mail",
+	    "dovecot/conf.d/90-postino.conf", 0644);
+
+	if (b == NULL)
+		return;
+	buf_printf(b, "# Dovecot %s settings for postino's mailboxes, written "
+	    "by 'postino config gen'.\n# The userdb's home is <%s>/<maildir>, "
+	    "the maildir postino creates;\n# the mail is right there, with no "
+	    "Maildir/ below it.\n", g->v24 ? "2.4" : "2.3",
+	    "virtual_mailbox_base");
+	if (g->v24)
+		buf_puts(b, "mail_driver = maildir\nmail_path = ~\n");
+	else
+		buf_puts(b, "mail_location = maildir:~\n");
+	if (g->c->vmail_uid < 0 || g->c->vmail_gid < 0)
+		buf_puts(b, "# vmail_uid/vmail_gid are -1 in postino.toml, so "
+		    "the userdb names no owner:\n# EDIT: set mail_uid and "
+		    "mail_gid to the owner of the maildirs.\n");
+	else if (g->c->vmail_uid < 500)
+		buf_printf(b, "first_valid_uid = %lld\n",
+		    (long long)g->c->vmail_uid);
+	buf_printf(b, "# The same delimiter as Postfix and postino.\n"
+	    "recipient_delimiter = %s\n", g->c->recipient_delimiter);
+	buf_printf(b, "# Postfix delivers here (virtual_transport = lmtp:%s)."
+	    "\nservice lmtp {\n", lmtp);
+	if (str_prefix(lmtp, "unix:")) {
+		const char *path = lmtp + 5;
+
+		if (path[0] == '/')
+			buf_printf(b, "  unix_listener %s {\n", path);
+		else
+			buf_printf(b, "  unix_listener %s/%s {\n",
+			    g->o->queue_dir, path);
+		buf_puts(b, "    mode = 0600\n    user = postfix\n    group = "
+		    "postfix\n  }\n");
+	} else {
+		struct host h;
+
+		(void)first_host(lmtp, &h);
+		buf_printf(b, "  inet_listener lmtp {\n    address = %s\n"
+		    "    port = %d\n  }\n", h.name, h.port > 0 ? h.port : 24);
+	}
+	buf_puts(b, "}\n");
+}
+
+static void
+podop_common(struct gen *g, struct buf *b, const char *socket,
+    const char *mode, const char *owner)
+{
+	buf_printf(b, "postfix_sql_dir = \"%s\"\npostfix_sql_engine = \"%s\"\n"
+	    "virtual_mailbox_base = \"%s\"\nvmail_uid = %lld\nvmail_gid = "
+	    "%lld\nrecipient_delimiter = \"%s\"\n\n[podop]\nsocket = \"%s\"\n"
+	    "mode = \"%s\"\n", g->c->postfix_sql_dir,
+	    db_engine_name(g->p->engine), g->c->virtual_mailbox_base,
+	    (long long)g->c->vmail_uid, (long long)g->c->vmail_gid,
+	    g->c->recipient_delimiter, socket, mode);
+	if (g->c->podop.user[0] != '\0')
+		buf_printf(b, "user = \"%s\"\n", g->c->podop.user);
+	buf_printf(b, "socket_owner = \"%s\"\nsocket_mode = \"%s\"\n\n"
+	    "[podop.tables]\n", g->c->podop.socket_owner[0] != '\0' ?
+	    g->c->podop.socket_owner : owner, g->c->podop.socket_mode);
+}
+
+static void
+gen_podop(struct gen *g)
+{
+	static const char *const tables[] = { "domain", "alias", "mailbox",
+		"routes", "transport", "sender_login", NULL };
+	struct buf *b;
+
+	if ((g->o->lookups == MAPGEN_PODOP || (g->lists && g->routes_podop)) &&
+	    (b = add_file(g, "podop_postfix", "podop/podop-postfix.toml",
+	    0644)) != NULL) {
+		buf_printf(b, "# podop for Postfix (socketmap), written by "
+		    "'postino config gen'.\n# Run: podop -c <this file>.  The "
+		    "database is the one of\n# <postfix_sql_dir>/"
+		    "sql-virtual_mailbox_maps.cf, as for postino.\n");
+		podop_common(g, b, g->o->podop_socket, "postfix", "postfix");
+		for (size_t i = 0; tables[i] != NULL; i++)
+			if (g->o->lookups == MAPGEN_PODOP ||
+			    strcmp(tables[i], "routes") == 0)
+				buf_printf(b, "%s = \"postfixadmin:%s\"\n",
+				    tables[i], tables[i]);
+	}
+	if (g->dict_auth && (b = add_file(g, "podop_dovecot",
+	    "podop/podop-dovecot.toml", 0644)) != NULL) {
+		buf_printf(b, "# podop for Dovecot 2.3 (dict passdb/userdb), "
+		    "written by 'postino config gen'.\n# Run: podop -c <this "
+		    "file>.\n");
+		podop_common(g, b, g->o->podop_dict_socket, "dovecot",
+		    "dovecot");
+		buf_puts(b, "auth = \"postfixadmin:dovecot\"\n");
+	}
+}
+
+/* Every sql-*.cf must read back as Postfix reads it, with credentials. */
+static int
+postcheck(const struct mapgen_set *s, struct err *err)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct mapgen_file *f = &s->v[i];
+		struct cf cf;
+		int rc;
+
+		if (!str_suffix(f->path, ".cf") || !str_prefix(f->path,
+		    "postfix/sql-"))
+			continue;
+		if (cf_parse_buf(&cf, f->path, buf_cstr(&f->data), f->data.len,
+		    err) == -1)
+			return err_prefix(err, "generated map does not parse");
+		rc = cf_get(&cf, "query") != NULL && (cf_get(&cf, "dbpath") !=
+		    NULL || (cf_get(&cf, "hosts") != NULL && cf_get(&cf,
+		    "dbname") != NULL)) ? 0 : -1;
+		cf_release(&cf);
+		if (rc == -1)
+			return err_set(err, ERR_INTERNAL, "generated map %s "
+			    "lacks its query or database", f->path);
+	}
+	return 0;
+}
+
+int
+mapgen_generate(const struct mapgen_opts *o, const char *only,
+    const char *skip, struct mapgen_set *set, struct err *err)
+{
+	static const char *const types[] = { [DB_ENGINE_SQLITE] = "sqlite",
+		[DB_ENGINE_MYSQL] = "mysql", [DB_ENGINE_PGSQL] = "pgsql" };
+	const struct postino_conf *c = o->conf;
+	struct gen g;
+	size_t n;
+
+	memset(set, 0, sizeof(*set));
+	memset(&g, 0, sizeof(g));
+	if ((only != NULL && check_names("--only", only, err) == -1) ||
+	    (skip != NULL && check_names("--skip", skip, err) == -1))
+		return -1;
+	if (o->db->engine == DB_ENGINE_NONE)
+		return err_set(err, ERR_INTERNAL, "no database engine");
+	g.o = o;
+	g.c = c;
+	g.p = o->db;
+	g.set = set;
+	g.only = only;
+	g.skip = skip;
+	g.type = types[o->db->engine];
+	g.lists = c->mlmmj_spool_dir != NULL && c->mlmmj_spool_dir[0] != '\0';
+	g.routes_podop = engine_regexp(o->db->engine) == NULL ||
+	    o->lookups == MAPGEN_PODOP;
+	g.v24 = o->dovecot == MAPGEN_DOVECOT_24;
+	g.dict_auth = o->lookups == MAPGEN_PODOP && !g.v24;
+	g.idp = o->identity != IDENTITY_LOCAL;
+	set->partial = only != NULL || skip != NULL;
+	str_copy(g.base, c->virtual_mailbox_base, sizeof(g.base));
+	n = strlen(g.base);
+	while (n > 1 && g.base[n - 1] == '/')
+		g.base[--n] = '\0';
+	/* Everything that lands unquoted in a file. */
+	if (plain("virtual_mailbox_base", g.base, err) == -1 ||
+	    plain("postfix dir", o->postfix_dir, err) == -1 ||
+	    plain("dovecot dir", o->dovecot_dir, err) == -1 ||
+	    plain("queue dir", o->queue_dir, err) == -1 ||
+	    plain("postfix_sql_dir", c->postfix_sql_dir, err) == -1 ||
+	    plain("recipient_delimiter", c->recipient_delimiter, err) == -1 ||
+	    plain("lmtp_destination", c->lmtp_destination, err) == -1 ||
+	    plain("podop socket", o->podop_socket, err) == -1 ||
+	    plain("podop dict socket", o->podop_dict_socket, err) == -1 ||
+	    (g.lists && (plain("mlmmj_spool_dir", c->mlmmj_spool_dir,
+	    err) == -1 || plain("mlmmj user", o->mlmmj_user, err) == -1 ||
+	    plain("mlmmj bindir", o->mlmmj_bindir, err) == -1)) ||
+	    (o->db->dbpath != NULL && plain("database path", o->db->dbpath,
+	    err) == -1))
+		return -1;
+	if (g.dict_auth && !str_prefix(o->podop_dict_socket, "unix:") &&
+	    o->podop_dict_socket[0] != '/') {
+		err_set(err, ERR_INVALID, "Dovecot reaches a dict over a UNIX "
+		    "socket only, not '%s'", o->podop_dict_socket);
+		return err_hint(err, "give --podop-dict-socket unix:/PATH");
+	}
+	if ((selected(&g, "dovecot_sql") || selected(&g, "dovecot_auth")) &&
+	    !g.dict_auth && o->db->engine != DB_ENGINE_SQLITE &&
+	    ((o->db->password != NULL && secret_plain("password",
+	    o->db->password, err) == -1) || (o->db->user != NULL &&
+	    secret_plain("user", o->db->user, err) == -1) ||
+	    (o->db->dbname != NULL && secret_plain("name", o->db->dbname,
+	    err) == -1)))
+		return -1;
+	gen_main_cf(&g);
+	gen_master_cf(&g);
+	if (gen_sql_maps(&g, err) == -1)
+		goto fail;
+	if (g.v24)
+		gen_dovecot_24(&g);
+	else
+		gen_dovecot_23(&g);
+	gen_dovecot_mail(&g);
+	gen_podop(&g);
+	if (postcheck(set, err) == -1)
+		goto fail;
+	/* An --only name that produced nothing is a mistake worth saying. */
+	for (const char *p = only; p != NULL && *p != '\0';) {
+		size_t l;
+		bool any = false;
+
+		p += strspn(p, " ,");
+		if ((l = strcspn(p, " ,")) == 0)
+			break;
+		for (size_t i = 0; i < set->n; i++)
+			any = any || selects(p, l, set->v[i].artefact);
+		if (!any) {
+			err_set(err, ERR_INVALID, "'%.*s' does not apply to %s "
+			    "with %s lookups, Dovecot %s and identity_backend "
+			    "%s", (int)l, p, db_engine_name(o->db->engine),
+			    o->lookups == MAPGEN_PODOP ? "podop" : "SQL",
+			    g.v24 ? "2.4" : "2.3",
+			    identity_backend_name(o->identity));
+			goto fail;
+		}
+		p += l;
+	}
+	if (set->n == 0) {
+		err_set(err, ERR_INVALID, "nothing to generate");
+		err_hint(err, "check --only and --skip");
+		goto fail;
+	}
+	return 0;
+fail:
+	mapgen_set_release(set);
+	return -1;
+}
+
+void
+mapgen_set_release(struct mapgen_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i].path);
+		free(s->v[i].installed);
+		buf_release(&s->v[i].data);
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- config gen: installing -------------------------------------------- */
+
+/* The subdirectories config gen writes, parents first. */
+static const char *const out_dirs[] = { "postfix", "dovecot",
+	"dovecot/conf.d", "podop", NULL };
+
+static int
+w_err(struct err *err, const char *what, const char *path, int e)
+{
+	return err_set(err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path,
+	    strerror(e));
+}
+
+static int
+write_at(int dirfd, const char *name, const struct mapgen_file *f,
+    const char *shown, struct err *err)
+{
+	size_t off = 0;
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, f->mode);
+
+	if (fd == -1)
+		return w_err(err, "create", shown, errno);
+	while (off < f->data.len) {
+		ssize_t w = write(fd, f->data.data + off, f->data.len - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+
+			close(fd);
+			return w_err(err, "write", shown, e);
+		}
+		off += (size_t)w;
+	}
+	if (fchmod(fd, f->mode) == -1 || fsync(fd) == -1) {
+		int e = errno;
+
+		close(fd);
+		return w_err(err, "write", shown, e);
+	}
+	if (close(fd) == -1)
+		return w_err(err, "write", shown, errno);
+	return 0;
+}
+
+/* Open (and create, parents first) a subdirectory of the staging dir. */
+static int
+sub_dir(int stagefd, const char *rel, bool create)
+{
+	char part[PATH_MAX];
+
+	for (const char *p = rel; create; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		snprintf(part, sizeof(part), "%.*s", (int)(p - rel), rel);
+		if (mkdirat(stagefd, part, 0750) == -1 && errno != EEXIST)
+			return -1;
+		if (*p == '\0')
+			break;
+	}
+	return openat(stagefd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+static int
+stage_file(int stagefd, const char *rel, const struct mapgen_file *f,
+    const char *shown, struct err *err)
+{
+	const char *slash = strrchr(rel, '/');
+	char dir[64];
+	int dfd, rc;
+
+	if (slash == NULL)
+		return write_at(stagefd, rel, f, shown, err);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - rel), rel);
+	if ((dfd = sub_dir(stagefd, dir, true)) == -1)
+		return w_err(err, "create", dir, errno);
+	rc = write_at(dfd, slash + 1, f, shown, err);
+	close(dfd);
+	return rc;
+}
+
+/* Whether the set writes rel. */
+static bool
+set_has(const struct mapgen_set *s, const char *rel)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].path, rel) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * outdir holds only what config gen writes?  0 yes (empty counts), -1 with
+ * err naming the first stranger.
+ */
+static int
+owned_by_us(const char *outdir, struct err *err)
+{
+	DIR *d = opendir(outdir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return w_err(err, "read", outdir, errno);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		bool ok = strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0;
+
+		for (size_t i = 0; !ok && out_dirs[i] != NULL; i++)
+			ok = strchr(out_dirs[i], '/') == NULL &&
+			    strcmp(out_dirs[i], e->d_name) == 0;
+		if (!ok) {
+			err_set(err, ERR_EXISTS, "'%s' holds '%s', which "
+			    "config gen does not write; it will not replace "
+			    "that directory", outdir, e->d_name);
+			rc = err_hint(err, "give --out a directory of its own");
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static bool
+dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (d == NULL)
+		return false;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * Carry the files of outdir the set does not regenerate over into the
+ * staging directory (hard links; copies where links fail).
+ */
+static int
+carry_over(const char *outdir, int stagefd, const struct mapgen_set *s,
+    struct err *err)
+{
+	for (size_t i = 0; out_dirs[i] != NULL; i++) {
+		char *path = xasprintf("%s/%s", outdir, out_dirs[i]);
+		DIR *d = opendir(path);
+		struct dirent *e;
+		int rc = 0;
+
+		if (d == NULL) {
+			free(path);
+			continue;
+		}
+		while (rc == 0 && (e = readdir(d)) != NULL) {
+			char rel[PATH_MAX];
+			struct stat st;
+			struct mapgen_file f;
+			int dfd;
+
+			snprintf(rel, sizeof(rel), "%s/%s", out_dirs[i],
+			    e->d_name);
+			if (e->d_name[0] == '.' || set_has(s, rel) ||
+			    fstatat(dirfd(d), e->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+				continue;
+			if ((dfd = sub_dir(stagefd, out_dirs[i], true)) == -1) {
+				rc = w_err(err, "create", out_dirs[i], errno);
+				break;
+			}
+			if (linkat(dirfd(d), e->d_name, dfd, e->d_name, 0) ==
+			    -1) {
+				/* Another file system: copy it. */
+				int sfd = openat(dirfd(d), e->d_name, O_RDONLY |
+				    O_NOFOLLOW | O_CLOEXEC);
+
+				memset(&f, 0, sizeof(f));
+				f.mode = st.st_mode & 07777;
+				buf_init(&f.data, 16 * 1024 * 1024);
+				for (;;) {
+					char chunk[8192];
+					ssize_t r;
+
+					if (sfd == -1)
+						break;
+					r = read(sfd, chunk, sizeof(chunk));
+					if (r <= 0 || buf_append(&f.data, chunk,
+					    (size_t)r) == -1)
+						break;
+				}
+				if (sfd == -1)
+					rc = w_err(err, "read", rel, errno);
+				else
+					rc = write_at(dfd, e->d_name, &f, rel,
+					    err);
+				if (sfd != -1)
+					close(sfd);
+				buf_release(&f.data);
+			}
+			close(dfd);
+		}
+		closedir(d);
+		free(path);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Remove a directory tree beside outdir (symlink-safe, via maildir.c). */
+static int
+remove_tree(const char *parent, const char *name, struct err *err)
+{
+	char *grave = NULL;
+	int rc;
+
+	if (maildir_stage(parent, name, &grave, err) == -1)
+		return -1;
+	if (grave == NULL)
+		return 0;
+	rc = maildir_purge(parent, grave, err);
+	free(grave);
+	return rc;
+}
+
+int
+mapgen_write(const char *outdir, const struct mapgen_set *s, bool in_place,
+    char **backup_r, struct err *err)
+{
+	char out[PATH_MAX], parent[PATH_MAX], *stage = NULL, *bak = NULL;
+	char *name, *slash;
+	unsigned char rnd[4];
+	struct stat st;
+	int stagefd = -1, rc = -1;
+	bool staged = false;
+
+	if (backup_r != NULL)
+		*backup_r = NULL;
+	if (str_copy(out, outdir, sizeof(out)) >= sizeof(out) - 64)
+		return err_set(err, ERR_INVALID, "output path too long");
+	while (strlen(out) > 1 && str_suffix(out, "/"))
+		out[strlen(out) - 1] = '\0';
+	slash = strrchr(out, '/');
+	if (slash == NULL) {
+		str_copy(parent, ".", sizeof(parent));
+		name = out;
+	} else {
+		snprintf(parent, sizeof(parent), "%.*s", slash == out ? 1 :
+		    (int)(slash - out), out);
+		name = slash + 1;
+	}
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return err_set(err, ERR_INVALID, "'%s' cannot be the output "
+		    "directory", outdir);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	stage = xasprintf("%s/.%s.postino-gen.%ld.%02x%02x%02x%02x", parent,
+	    name, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+	bak = xasprintf("%s.bak", out);
+	/* Refuse early, before writing anything. */
+	if (lstat(out, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			err_set(err, ERR_EXISTS, "'%s' exists and is not a "
+			    "directory", out);
+			goto out;
+		}
+		if (!in_place && !dir_empty(out)) {
+			err_set(err, ERR_EXISTS, "'%s' already exists", out);
+			err_hint(err, "pass --in-place to replace it (the old "
+			    "one is kept as '%s')", bak);
+			goto out;
+		}
+		if (in_place && owned_by_us(out, err) == -1)
+			goto out;
+	} else if (errno != ENOENT) {
+		w_err(err, "look at", out, errno);
+		goto out;
+	}
+	if (mkdir(stage, 0750) == -1) {
+		w_err(err, "create", stage, errno);
+		goto out;
+	}
+	staged = true;
+	if ((stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		w_err(err, "open", stage, errno);
+		goto out;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		char shown[PATH_MAX];
+
+		snprintf(shown, sizeof(shown), "%s/%s", out, s->v[i].path);
+		if (stage_file(stagefd, s->v[i].path, &s->v[i], shown,
+		    err) == -1)
+			goto out;
+	}
+	if (lstat(out, &st) == 0 && in_place && s->partial &&
+	    carry_over(out, stagefd, s, err) == -1)
+		goto out;
+	if (fsync(stagefd) == -1) {
+		w_err(err, "write", stage, errno);
+		goto out;
+	}
+	if (lstat(out, &st) == 0 && !dir_empty(out)) {
+		/* in_place: out -> out.bak, stage -> out. */
+		char *bakname = strrchr(bak, '/') != NULL ?
+		    strrchr(bak, '/') + 1 : bak;
+
+		if (remove_tree(parent, bakname, err) == -1) {
+			err_prefix(err, "cannot remove the old backup");
+			goto out;
+		}
+		if (rename(out, bak) == -1) {
+			w_err(err, "move aside", out, errno);
+			goto out;
+		}
+		if (rename(stage, out) == -1) {
+			w_err(err, "install", out, errno);
+			(void)rename(bak, out);
+			goto out;
+		}
+		if (backup_r != NULL)
+			*backup_r = xstrdup(bak);
+	} else if (rename(stage, out) == -1) {
+		/* An empty out is replaced; anything else is new. */
+		w_err(err, "install", out, errno);
+		goto out;
+	}
+	staged = false;
+	{
+		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (pfd != -1) {
+			(void)fsync(pfd);
+			close(pfd);
+		}
+	}
+	rc = 0;
+out:
+	if (stagefd != -1)
+		close(stagefd);
+	if (staged) {
+		struct err e2 = ERR_INIT;
+		const char *sname = strrchr(stage, '/') + 1;
+
+		(void)remove_tree(parent, sname, &e2);
+	}
+	free(stage);
+	free(bak);
+	return rc;
 }
