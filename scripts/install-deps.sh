@@ -13,7 +13,7 @@ echo "postfix postfix/main_mailer_type select No configuration" |
 	$SUDO debconf-set-selections
 
 build="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
-	clang-format mandoc git ca-certificates"
+	clang-format mandoc git ca-certificates debhelper"
 libs="libsqlite3-dev libmariadb-dev libpq-dev libcrypt-dev libargon2-dev
 	libssl-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libhiredis-dev"
@@ -23,7 +23,8 @@ mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 	dovecot-imapd dovecot-lmtpd dovecot-mysql dovecot-pgsql dovecot-sqlite
 	mlmmj"
 tests="jq bc time python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
-	python3-jwt python3-cryptography python3-requests valgrind hyperfine"
+	python3-jwt python3-cryptography python3-requests valgrind hyperfine
+	man-db zsh"
 
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086

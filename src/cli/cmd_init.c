@@ -297,6 +297,19 @@ cmd_init(struct cli *c, int argc, char **argv)
 		struct schema_status st;
 		struct db *db;
 
+		if (p.dbpath != NULL) {
+			char *dbdir = xstrdup(p.dbpath);
+			char *slash = strrchr(dbdir, '/');
+
+			if (slash != NULL && slash != dbdir) {
+				*slash = '\0';
+				if (mkdir_p(dbdir, 0750, &err) == -1) {
+					free(dbdir);
+					goto fail;
+				}
+			}
+			free(dbdir);
+		}
 		p.create = true;
 		db = db_open(&p, &err);
 		if (db == NULL)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -19,6 +20,47 @@ write_line(void *arg, const char *line, size_t len)
 
 	if (fwrite(line, 1, len, f) != len || fputc('\n', f) == EOF)
 		return -1;
+	return 0;
+}
+
+/*
+ * An export to a file shows how far it got on a terminal (stderr), at most
+ * ten times a second; to standard output it shows nothing, which keeps a
+ * terminal showing the export itself readable.
+ */
+struct export_ui {
+	FILE	*f;
+	bool	 tty;
+	bool	 shown;
+	int64_t	 lines;
+	int64_t	 last_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+export_line(void *arg, const char *line, size_t len)
+{
+	struct export_ui *u = arg;
+	int64_t now;
+
+	if (write_line(u->f, line, len) == -1)
+		return -1;
+	/* The first line is the header, not a record. */
+	if (!u->tty || u->lines++ == 0 || (now = mono_ms()) - u->last_ms < 100)
+		return 0;
+	u->last_ms = now;
+	u->shown = true;
+	fprintf(stderr, "\r\033[Kpostino: exporting: %lld records",
+	    (long long)(u->lines - 1));
+	fflush(stderr);
 	return 0;
 }
 
@@ -38,6 +80,7 @@ int
 cmd_export(struct cli *c, int argc, char **argv)
 {
 	const char *path = cli_opt(c, 'o');
+	struct export_ui ui = { NULL, false, false, 0, 0 };
 	enum transfer_format fmt;
 	struct err err = ERR_INIT;
 	char *tmp = NULL;
@@ -62,8 +105,15 @@ cmd_export(struct cli *c, int argc, char **argv)
 			return cli_fail(c, &err);
 		}
 	}
-	rc = transfer_export(&c->model, cli_opt(c, O_DOMAIN), fmt, write_line,
-	    f, &err);
+	ui.f = f;
+	ui.tty = f != stdout && !c->quiet && isatty(STDERR_FILENO);
+	ui.last_ms = mono_ms();
+	rc = transfer_export(&c->model, cli_opt(c, O_DOMAIN), fmt, export_line,
+	    &ui, &err);
+	if (ui.shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
 	if (f != stdout) {
 		if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 			if (rc == 0)
