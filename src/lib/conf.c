@@ -103,7 +103,8 @@ static const struct conf_key keys[] = {
 	    .desc = "cost (log2 rounds) of new BLF-CRYPT hashes" },
 	{ TOP(default_quota_bytes), INT(0, 0, INT64_MAX),
 	    .env = "POSTINO_DEFAULT_QUOTA_BYTES",
-	    .desc = "quota of mailboxes created by postinod; 0 = unlimited" },
+	    .desc = "quota of mailboxes postinod creates; 0 = the domain's "
+	    "default" },
 	{ TOP(lmtp_destination), STR("unix:private/dovecot-lmtp"),
 	    .flags = CONF_NONEMPTY, .env = "POSTINO_LMTP_DESTINATION",
 	    .desc = "where transport lmtp delivers (as lmtp:DESTINATION)" },
