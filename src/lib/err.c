@@ -38,6 +38,12 @@ static const struct err_info table[ERR__COUNT] = {
 	[ERR_TEMP] = { ERR_TEMP, "temporary", 75, 503, NULL, "TEMP", 'F' },
 	[ERR_USAGE] = { ERR_USAGE, "usage", 64, 400, "invalidSyntax", "PERM",
 	    'F' },
+	[ERR_BADFILTER] = { ERR_BADFILTER, "invalid_filter", 4, 400,
+	    "invalidFilter", "PERM", 'F' },
+	[ERR_BADPATH] = { ERR_BADPATH, "invalid_path", 4, 400, "invalidPath",
+	    "PERM", 'F' },
+	[ERR_NOTARGET] = { ERR_NOTARGET, "no_target", 4, 400, "noTarget",
+	    "PERM", 'F' },
 	[ERR_INTERNAL] = { ERR_INTERNAL, "internal", 99, 500, NULL, "TEMP",
 	    'F' },
 };

@@ -36,6 +36,9 @@ enum err_kind {
 	ERR_TOOLARGE,		/* input exceeds a hard limit */
 	ERR_TEMP,		/* a lookup backend is temporarily unavailable */
 	ERR_USAGE,		/* command-line usage error */
+	ERR_BADFILTER,		/* a SCIM filter that cannot be evaluated */
+	ERR_BADPATH,		/* a SCIM PATCH path that cannot be applied */
+	ERR_NOTARGET,		/* a SCIM PATCH operation without a target */
 	ERR_INTERNAL,		/* a bug: an invariant did not hold */
 	ERR__COUNT
 };

@@ -220,12 +220,15 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 	}
 	if ((filter = http_query(q->r, "filter")) != NULL) {
 		if (http_query_count(q->r, "filter") > 1) {
-			err_set(&err, ERR_INVALID, "give one filter");
-			scim_fail(q, &err, "invalidFilter");
+			err_set(&err, ERR_BADFILTER, "give one filter");
+			scim_fail(q, &err, NULL);
 			return -1;
 		}
 		if (scim_filter_compile(filter, map, urn, w, &err) == -1) {
-			scim_fail(q, &err, "invalidFilter");
+			/* Every filter problem is an invalidFilter to SCIM. */
+			if (err.kind == ERR_INVALID || err.kind == ERR_USAGE)
+				err.kind = ERR_BADFILTER;
+			scim_fail(q, &err, NULL);
 			return -1;
 		}
 		l->page.where = buf_cstr(&w->sql);

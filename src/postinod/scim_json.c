@@ -245,8 +245,7 @@ new_op(struct patch *p, enum scim_op_kind kind)
 static int
 bad_path(struct patch *p, const char *path)
 {
-	p->scim_type = "invalidPath";
-	return err_set(p->err, ERR_INVALID, "'%.100s' cannot be changed "
+	return err_set(p->err, ERR_BADPATH, "'%.100s' cannot be changed "
 	    "here", path);
 }
 
@@ -396,8 +395,7 @@ apply_path(struct patch *p, enum patch_verb verb, const char *path,
 	size_t ul = strlen(urn);
 
 	if (strchr(path, '[') != NULL) {
-		p->scim_type = "invalidPath";
-		return err_set(p->err, ERR_INVALID, "filtered paths are not "
+		return err_set(p->err, ERR_BADPATH, "filtered paths are not "
 		    "supported: '%.100s'", path);
 	}
 	if (strlen(path) > ul + 1 && path[ul] == ':' &&
@@ -455,15 +453,13 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 		if (json_object_get(o, "path") != NULL) {
 			if ((path = json_string_value(json_object_get(o,
 			    "path"))) == NULL || *path == '\0') {
-				p.scim_type = "invalidPath";
-				rc = err_set(err, ERR_INVALID, "operation %zu: "
+				rc = err_set(err, ERR_BADPATH, "operation %zu: "
 				    "path must be a string", i + 1);
 				goto out;
 			}
 			rc = apply_path(&p, pv, path, value);
 		} else if (pv == PV_REMOVE) {
-			p.scim_type = "noTarget";
-			rc = err_set(err, ERR_INVALID, "operation %zu: remove "
+			rc = err_set(err, ERR_NOTARGET, "operation %zu: remove "
 			    "needs a path", i + 1);
 		} else if (!json_is_object(value)) {
 			rc = err_set(err, ERR_INVALID, "operation %zu: without "

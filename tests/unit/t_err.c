@@ -29,6 +29,9 @@ static const struct {
 	{ ERR_TOOLARGE, 4, 413, NULL, "PERM", 'F' },
 	{ ERR_TEMP, 75, 503, NULL, "TEMP", 'F' },
 	{ ERR_USAGE, 64, 400, "invalidSyntax", "PERM", 'F' },
+	{ ERR_BADFILTER, 4, 400, "invalidFilter", "PERM", 'F' },
+	{ ERR_BADPATH, 4, 400, "invalidPath", "PERM", 'F' },
+	{ ERR_NOTARGET, 4, 400, "noTarget", "PERM", 'F' },
 	{ ERR_INTERNAL, 99, 500, NULL, "TEMP", 'F' },
 };
 
