@@ -25,6 +25,12 @@
 
 #include "err.h"
 
+/*
+ * Programs call this once at start-up, before any thread exists: when the
+ * umask leaves 0700 alone, new directories need no chmod.
+ */
+void	 maildir_note_umask(void);
+
 struct maildir_undo {
 	char	*base;
 	char	**made;		/* relative paths we created, in order */
