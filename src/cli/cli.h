@@ -146,6 +146,18 @@ void	 out_json(struct cli *, json_t *);
 void	 out_json_begin(struct cli *);
 void	 out_json_item(struct cli *, json_t *);
 void	 out_json_end(struct cli *);
+/*
+ * Streaming flat objects without jansson (hot listings): begin, fields,
+ * end; used between out_json_begin() and out_json_end().
+ */
+void	 out_obj_begin(struct cli *);
+void	 out_obj_str(struct cli *, const char *key, const char *val);
+void	 out_obj_int(struct cli *, const char *key, int64_t);
+void	 out_obj_bool(struct cli *, const char *key, bool);
+void	 out_obj_time(struct cli *, const char *key, const char *t);
+void	 out_obj_end(struct cli *);
+/* A JSON string that survives bytes that are not UTF-8 (never NULL). */
+json_t	*out_jstr(const char *);
 /* "2026-05-09 12:00:00" -> "2026-05-09T12:00:00" (new json string). */
 json_t	*out_time(const char *);
 /* key: value lines for a single record in human mode. */

@@ -12,9 +12,9 @@ alias_json(const struct alias_rec *a)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "address", json_string(a->address));
-	json_object_set_new(o, "goto", json_string(a->goto_list));
-	json_object_set_new(o, "domain", json_string(a->domain));
+	json_object_set_new(o, "address", out_jstr(a->address));
+	json_object_set_new(o, "goto", out_jstr(a->goto_list));
+	json_object_set_new(o, "domain", out_jstr(a->domain));
 	json_object_set_new(o, "status", json_integer(a->active ? 1 : 0));
 	json_object_set_new(o, "created", out_time(a->created));
 	json_object_set_new(o, "modified", out_time(a->modified));

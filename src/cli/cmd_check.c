@@ -70,7 +70,7 @@ printable(const char *s)
 static json_t *
 json_text(const char *s)
 {
-	json_t *j = json_string(s);
+	json_t *j = out_jstr(s);
 	char *v;
 
 	if (j != NULL)
@@ -79,7 +79,7 @@ json_text(const char *s)
 	for (char *p = v; *p != '\0'; p++)
 		if ((unsigned char)*p >= 0x80)
 			*p = '?';
-	j = json_string(v);
+	j = out_jstr(v);
 	free(v);
 	return j;
 }
@@ -143,7 +143,7 @@ cmd_check(struct cli *c, int argc, char **argv)
 			json_t *f = json_object();
 
 			json_object_set_new(f, "name", json_text(r.v[i].name));
-			json_object_set_new(f, "severity", json_string(
+			json_object_set_new(f, "severity", out_jstr(
 			    check_severity_name(r.v[i].severity)));
 			json_object_set_new(f, "message",
 			    json_text(r.v[i].message));

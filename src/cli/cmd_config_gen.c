@@ -58,22 +58,22 @@ print_files(struct cli *c, const struct mapgen_set *set, const char *out,
 	if (c->json) {
 		json_t *o = json_object(), *a = json_array();
 
-		json_object_set_new(o, "out", json_string(out));
+		json_object_set_new(o, "out", out_jstr(out));
 		json_object_set_new(o, "dry_run", json_boolean(dry));
 		json_object_set_new(o, "backup", backup != NULL ?
-		    json_string(backup) : json_null());
+		    out_jstr(backup) : json_null());
 		for (size_t i = 0; i < set->n; i++) {
 			const struct mapgen_file *f = &set->v[i];
 			json_t *j = json_object();
 			char mode[8];
 
 			snprintf(mode, sizeof(mode), "%04o", (unsigned)f->mode);
-			json_object_set_new(j, "path", json_string(f->path));
+			json_object_set_new(j, "path", out_jstr(f->path));
 			json_object_set_new(j, "artefact",
-			    json_string(f->artefact));
-			json_object_set_new(j, "mode", json_string(mode));
+			    out_jstr(f->artefact));
+			json_object_set_new(j, "mode", out_jstr(mode));
 			json_object_set_new(j, "installed", f->installed ?
-			    json_string(f->installed) : json_null());
+			    out_jstr(f->installed) : json_null());
 			json_array_append_new(a, j);
 		}
 		json_object_set_new(o, "files", a);

@@ -11,8 +11,8 @@ domain_json(const struct domain_rec *d)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "domain", json_string(d->domain));
-	json_object_set_new(o, "description", json_string(d->description));
+	json_object_set_new(o, "domain", out_jstr(d->domain));
+	json_object_set_new(o, "description", out_jstr(d->description));
 	json_object_set_new(o, "max_aliases", json_integer(d->aliases));
 	json_object_set_new(o, "max_mailboxes", json_integer(d->mailboxes));
 	json_object_set_new(o, "max_quota_bytes",
@@ -22,7 +22,7 @@ domain_json(const struct domain_rec *d)
 	json_object_set_new(o, "domain_quota_bytes",
 	    json_integer(d->quota_bytes));
 	json_object_set_new(o, "transport",
-	    json_string(domain_transport_kind(d->transport)));
+	    out_jstr(domain_transport_kind(d->transport)));
 	json_object_set_new(o, "backupmx", json_boolean(d->backupmx));
 	json_object_set_new(o, "status", json_integer(d->active ? 1 : 0));
 	json_object_set_new(o, "created", out_time(d->created));
@@ -238,8 +238,8 @@ adom_json(const struct alias_domain_rec *a)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "alias_domain", json_string(a->alias_domain));
-	json_object_set_new(o, "target_domain", json_string(a->target_domain));
+	json_object_set_new(o, "alias_domain", out_jstr(a->alias_domain));
+	json_object_set_new(o, "target_domain", out_jstr(a->target_domain));
 	json_object_set_new(o, "status", json_integer(a->active ? 1 : 0));
 	json_object_set_new(o, "created", out_time(a->created));
 	json_object_set_new(o, "modified", out_time(a->modified));

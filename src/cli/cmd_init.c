@@ -327,15 +327,15 @@ cmd_init(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "config", json_string(toml));
-		json_object_set_new(o, "postfix_sql_dir", json_string(pfdir));
+		json_object_set_new(o, "config", out_jstr(toml));
+		json_object_set_new(o, "postfix_sql_dir", out_jstr(pfdir));
 		json_object_set_new(o, "engine",
-		    json_string(db_engine_name(p.engine)));
+		    out_jstr(db_engine_name(p.engine)));
 		json_object_set_new(o, "virtual_mailbox_base",
-		    json_string(mailroot));
+		    out_jstr(mailroot));
 		if (p.dbpath != NULL)
 			json_object_set_new(o, "database",
-			    json_string(p.dbpath));
+			    out_jstr(p.dbpath));
 		out_json(c, o);
 	} else if (!c->quiet) {
 		size_t nmaps = 0;

@@ -14,7 +14,7 @@ strv_json(char *const *v, size_t n)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, out_jstr(v[i]));
 	return a;
 }
 
@@ -23,9 +23,9 @@ list_json(const struct mlmmj_list *l)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "address", json_string(l->address));
-	json_object_set_new(o, "domain", json_string(l->domain));
-	json_object_set_new(o, "spool_dir", json_string(l->spool_dir ?
+	json_object_set_new(o, "address", out_jstr(l->address));
+	json_object_set_new(o, "domain", out_jstr(l->domain));
+	json_object_set_new(o, "spool_dir", out_jstr(l->spool_dir ?
 	    l->spool_dir : ""));
 	json_object_set_new(o, "owners", strv_json(l->owners, l->nowners));
 	json_object_set_new(o, "subscriber_count", l->subscriber_count >= 0 ?
@@ -133,8 +133,8 @@ subscription(struct cli *c, int argc, char **argv, bool sub)
 	if (c->json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "list", json_string(argv[0]));
-		json_object_set_new(o, "address", json_string(argv[1]));
+		json_object_set_new(o, "list", out_jstr(argv[0]));
+		json_object_set_new(o, "address", out_jstr(argv[1]));
 		json_object_set_new(o, "subscribed", json_boolean(sub));
 		json_object_set_new(o, "changed", json_boolean(changed));
 		out_json(c, o);

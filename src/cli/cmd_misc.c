@@ -61,7 +61,7 @@ usage_json(const struct quota_usage *q)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "username", json_string(q->username));
+	json_object_set_new(o, "username", out_jstr(q->username));
 	json_object_set_new(o, "bytes_used", json_integer(q->bytes));
 	json_object_set_new(o, "messages", json_integer(q->messages));
 	json_object_set_new(o, "quota_bytes", json_integer(q->quota_bytes));
@@ -156,16 +156,16 @@ schema_print(struct cli *c)
 	if (c->json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "database", json_string(db_where(c->db)));
+		json_object_set_new(o, "database", out_jstr(db_where(c->db)));
 		json_object_set_new(o, "postfixadmin_version",
-		    st.pfa_version[0] ? json_string(st.pfa_version) :
+		    st.pfa_version[0] ? out_jstr(st.pfa_version) :
 		    json_null());
 		json_object_set_new(o, "postino_version",
 		    json_integer(st.postino_version));
 		json_object_set_new(o, "postino_version_needed",
 		    json_integer(SCHEMA_POSTINO_VERSION));
 		json_object_set_new(o, "missing_tables",
-		    json_string(st.missing));
+		    out_jstr(st.missing));
 		json_object_set_new(o, "ready", json_boolean(!st.empty &&
 		    st.missing_pfa == 0 &&
 		    st.postino_version >= SCHEMA_POSTINO_VERSION));
@@ -247,14 +247,14 @@ cmd_config_show(struct cli *c, int argc, char **argv)
 		if (c->json) {
 			json_t *o = json_object();
 
-			json_object_set_new(o, "name", json_string(it->name));
-			json_object_set_new(o, "value", json_string(it->value));
+			json_object_set_new(o, "name", out_jstr(it->name));
+			json_object_set_new(o, "value", out_jstr(it->value));
 			json_object_set_new(o, "default", it->default_value ?
-			    json_string(it->default_value) : json_null());
+			    out_jstr(it->default_value) : json_null());
 			json_object_set_new(o, "origin",
-			    json_string(it->origin));
+			    out_jstr(it->origin));
 			json_object_set_new(o, "env", it->env ?
-			    json_string(it->env) : json_null());
+			    out_jstr(it->env) : json_null());
 			json_array_append_new(arr, o);
 		} else if (defaults)
 			printf("%s = %s\n", it->name, it->value);

@@ -165,11 +165,11 @@ on_plan(void *arg, const char *verb, const char *type, const char *key,
 	if (u->c->json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "action", json_string(verb));
-		json_object_set_new(o, "type", json_string(type));
-		json_object_set_new(o, "key", json_string(key));
+		json_object_set_new(o, "action", out_jstr(verb));
+		json_object_set_new(o, "type", out_jstr(type));
+		json_object_set_new(o, "key", out_jstr(key));
 		if (detail != NULL)
-			json_object_set_new(o, "detail", json_string(detail));
+			json_object_set_new(o, "detail", out_jstr(detail));
 		json_array_append_new(u->plan, o);
 		return;
 	}

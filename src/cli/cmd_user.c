@@ -12,16 +12,16 @@ mailbox_json(const struct mailbox_rec *m)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "username", json_string(m->username));
-	json_object_set_new(o, "name", json_string(m->name));
-	json_object_set_new(o, "maildir", json_string(m->maildir));
+	json_object_set_new(o, "username", out_jstr(m->username));
+	json_object_set_new(o, "name", out_jstr(m->name));
+	json_object_set_new(o, "maildir", out_jstr(m->maildir));
 	json_object_set_new(o, "quota_bytes", json_integer(m->quota_bytes));
-	json_object_set_new(o, "local_part", json_string(m->local_part));
-	json_object_set_new(o, "domain", json_string(m->domain));
+	json_object_set_new(o, "local_part", out_jstr(m->local_part));
+	json_object_set_new(o, "domain", out_jstr(m->domain));
 	json_object_set_new(o, "status", json_integer(m->active ? 1 : 0));
 	json_object_set_new(o, "created", out_time(m->created));
 	json_object_set_new(o, "modified", out_time(m->modified));
-	json_object_set_new(o, "password_scheme", json_string(m->scheme));
+	json_object_set_new(o, "password_scheme", out_jstr(m->scheme));
 	return o;
 }
 
@@ -142,7 +142,19 @@ mailbox_row(void *arg, const struct mailbox_rec *m)
 	char q[32];
 
 	if (l->c->json) {
-		out_json_item(l->c, mailbox_json(m));
+		/* The same object as mailbox_json(), without a json_t. */
+		out_obj_begin(l->c);
+		out_obj_str(l->c, "username", m->username);
+		out_obj_str(l->c, "name", m->name);
+		out_obj_str(l->c, "maildir", m->maildir);
+		out_obj_int(l->c, "quota_bytes", m->quota_bytes);
+		out_obj_str(l->c, "local_part", m->local_part);
+		out_obj_str(l->c, "domain", m->domain);
+		out_obj_int(l->c, "status", m->active ? 1 : 0);
+		out_obj_time(l->c, "created", m->created);
+		out_obj_time(l->c, "modified", m->modified);
+		out_obj_str(l->c, "password_scheme", m->scheme);
+		out_obj_end(l->c);
 		return 0;
 	}
 	{
