@@ -40,7 +40,7 @@ envelope(struct scim_req *q, int status, const char *scim_type,
 }
 
 void
-scim_fail(struct scim_req *q, const struct err *err, const char *scim_type)
+scim_fail(struct scim_req *q, const struct err *err)
 {
 	const struct err_info *ei = err_info(err->kind);
 	const char *detail = err->msg;
@@ -57,8 +57,7 @@ scim_fail(struct scim_req *q, const struct err *err, const char *scim_type)
 	if (err->kind == ERR_DENIED && q->w->www_authenticate[0] == '\0')
 		str_copy(q->w->www_authenticate, "Bearer realm=\"postinod\", "
 		    "error=\"invalid_token\"", sizeof(q->w->www_authenticate));
-	envelope(q, ei->http_status, scim_type != NULL ? scim_type :
-	    ei->scim_type, detail);
+	envelope(q, ei->http_status, ei->scim_type, detail);
 }
 
 static void
@@ -162,7 +161,7 @@ int_param(struct scim_req *q, const char *name, int64_t *v, bool *given)
 	if (http_query_count(q->r, name) > 1 || str_to_i64(s, v) == -1) {
 		err_set(&err, ERR_INVALID, "%s must be given once, as an "
 		    "integer", name);
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		return -1;
 	}
 	*given = true;
@@ -221,14 +220,14 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 	if ((filter = http_query(q->r, "filter")) != NULL) {
 		if (http_query_count(q->r, "filter") > 1) {
 			err_set(&err, ERR_BADFILTER, "give one filter");
-			scim_fail(q, &err, NULL);
+			scim_fail(q, &err);
 			return -1;
 		}
 		if (scim_filter_compile(filter, map, urn, w, &err) == -1) {
 			/* Every filter problem is an invalidFilter to SCIM. */
 			if (err.kind == ERR_INVALID || err.kind == ERR_USAGE)
 				err.kind = ERR_BADFILTER;
-			scim_fail(q, &err, NULL);
+			scim_fail(q, &err);
 			return -1;
 		}
 		l->page.where = buf_cstr(&w->sql);
@@ -237,7 +236,7 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 	}
 	return 0;
 fail:
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 	return -1;
 }
 
@@ -360,7 +359,7 @@ route(struct scim_req *q, const char *rest)
 	}
 notfound:
 	err_set(&err, ERR_NOTFOUND, "no such endpoint");
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 }
 
 void
@@ -375,7 +374,7 @@ scim_dispatch(struct postinod *d, struct http_request *r,
 	q.r = r;
 	q.w = w;
 	if (authenticate(&q, &err) == -1) {
-		scim_fail(&q, &err, NULL);
+		scim_fail(&q, &err);
 		return;
 	}
 	route(&q, r->path + strlen(SCIM_BASE "/"));

@@ -73,11 +73,10 @@ void	 scim_meta(struct scim_req *, const char *endpoint);
 /* --- helpers for the handlers (scim.c) ------------------------------- */
 
 /*
- * Answer with the error envelope for err.  scim_type names one of the
- * keywords above, or NULL to take the table's.
+ * Answer with the error envelope for err: its status and scimType come from
+ * the error-kind table (lib/err.h).
  */
-void	 scim_fail(struct scim_req *, const struct err *,
-	    const char *scim_type);
+void	 scim_fail(struct scim_req *, const struct err *);
 /* Answer status with doc (stolen) as application/scim+json. */
 void	 scim_reply(struct scim_req *, int status, json_t *doc);
 /* Borrow the database for this request (actor = the token's sub). */

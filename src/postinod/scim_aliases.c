@@ -62,7 +62,7 @@ list(struct scim_req *q)
 	if (scim_db(q, &err) == -1 || scim_query_aliases(&q->rdb.m, &l.page,
 	    list_row, res, &total, &err) == -1) {
 		json_decref(res);
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		goto out;
 	}
 	scim_list_reply(q, &l, total, res);
@@ -79,7 +79,7 @@ fetch(struct scim_req *q, struct alias_rec *a)
 
 	memset(a, 0, sizeof(*a));
 	if (scim_db(q, &err) == -1) {
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		return -1;
 	}
 	rc = alias_get(&q->rdb.m, q->id, a, &err);
@@ -91,7 +91,7 @@ fetch(struct scim_req *q, struct alias_rec *a)
 	if (rc == 0 || err.kind == ERR_INVALID)
 		err_set(&err, ERR_NOTFOUND, "alias '%.320s' does not exist",
 		    q->id);
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 	return -1;
 }
 
@@ -151,7 +151,7 @@ create(struct scim_req *q)
 	reply_alias(q, 201, &a);
 	goto out;
 fail:
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 out:
 	alias_rec_release(&a);
 	alias_rec_release(&c.rec);
@@ -196,7 +196,6 @@ patch(struct scim_req *q)
 	struct patch_ctx c;
 	struct alias_rec a;
 	struct err err = ERR_INIT;
-	const char *type = NULL;
 	json_t *root = NULL;
 	size_t n = 0;
 
@@ -204,7 +203,7 @@ patch(struct scim_req *q)
 		return;
 	ops = xcalloc(SCIM_PATCH_MAX, sizeof(*ops));
 	if (scim_body(q, &root, &err) == -1 ||
-	    scim_json_patch(root, SCIM_RES_ALIAS, ops, &n, &type, &err) == -1)
+	    scim_json_patch(root, SCIM_RES_ALIAS, ops, &n, &err) == -1)
 		goto fail;
 	c.address = a.address;
 	c.ops = ops;
@@ -217,7 +216,7 @@ patch(struct scim_req *q)
 	reply_alias(q, 200, &a);
 	goto out;
 fail:
-	scim_fail(q, &err, type);
+	scim_fail(q, &err);
 out:
 	alias_rec_release(&a);
 	json_decref(root);
@@ -233,7 +232,7 @@ del(struct scim_req *q)
 	if (fetch(q, &a) != 1)
 		return;
 	if (alias_del(&q->rdb.m, a.address, &err) == -1)
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 	else {
 		log_info("scim: %s deleted alias %s", q->r->subject,
 		    a.address);

@@ -55,7 +55,7 @@ scim_domains(struct scim_req *q)
 
 	if (q->id != NULL) {
 		if (scim_db(q, &err) == -1) {
-			scim_fail(q, &err, NULL);
+			scim_fail(q, &err);
 			return;
 		}
 		rc = domain_get(&q->rdb.m, q->id, &d, &err);
@@ -66,7 +66,7 @@ scim_domains(struct scim_req *q)
 		if (rc == 0 || err.kind == ERR_INVALID)
 			err_set(&err, ERR_NOTFOUND, "domain '%.253s' does not "
 			    "exist", q->id);
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		return;
 	}
 	if (scim_list_begin(q, scim_domain_attrs, SCIM_URN_DOMAIN, &l) == -1)
@@ -75,7 +75,7 @@ scim_domains(struct scim_req *q)
 	if (scim_db(q, &err) == -1 || scim_query_domains(&q->rdb.m, &l.page,
 	    list_row, res, &total, &err) == -1) {
 		json_decref(res);
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		goto out;
 	}
 	scim_list_reply(q, &l, total, res);

@@ -16,7 +16,6 @@ struct patch {
 	enum scim_resource	 res;
 	struct scim_op		*ops;
 	size_t			 n;
-	const char		*scim_type;
 	struct err		*err;
 };
 
@@ -410,14 +409,13 @@ apply_path(struct patch *p, enum patch_verb verb, const char *path,
 
 int
 scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
-    size_t *n_r, const char **scim_type_r, struct err *err)
+    size_t *n_r, struct err *err)
 {
-	struct patch p = { res, ops, 0, NULL, err };
+	struct patch p = { res, ops, 0, err };
 	json_t *list, *o;
 	size_t i;
 
 	*n_r = 0;
-	*scim_type_r = NULL;
 	if (!scim_json_has_schema(root, SCIM_URN_PATCH))
 		return err_set(err, ERR_USAGE, "schemas must include "
 		    SCIM_URN_PATCH);
@@ -472,6 +470,5 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 	*n_r = p.n;
 	return 0;
 out:
-	*scim_type_r = p.scim_type;
 	return -1;
 }

@@ -12,7 +12,7 @@
  * into the struct's own buffers) and live as long as the document.
  * Errors: ERR_USAGE for a body that is not the message asked for
  * (invalidSyntax), ERR_INVALID for a wrong value (invalidValue); for
- * PATCH, *scim_type_r may name a finer keyword (invalidPath, noTarget).
+ * PATCH also ERR_BADPATH (invalidPath) and ERR_NOTARGET (noTarget).
  */
 #ifndef POSTINOD_SCIM_JSON_H
 #define POSTINOD_SCIM_JSON_H
@@ -71,10 +71,9 @@ int	 scim_json_user(json_t *root, struct scim_user_in *, struct err *);
 int	 scim_json_alias(json_t *root, struct scim_alias_in *, struct err *);
 /*
  * A PatchOp message into at most SCIM_PATCH_MAX operations (ops must hold
- * that many).  Returns 0 with *n_r set, or -1 with err and *scim_type_r
- * (NULL = the error table's keyword).
+ * that many).  Returns 0 with *n_r set, or -1 with err.
  */
 int	 scim_json_patch(json_t *root, enum scim_resource, struct scim_op *ops,
-	    size_t *n_r, const char **scim_type_r, struct err *);
+	    size_t *n_r, struct err *);
 
 #endif

@@ -285,7 +285,7 @@ not_found(struct scim_req *q, const char *what)
 	struct err err = ERR_INIT;
 
 	err_set(&err, ERR_NOTFOUND, "no %s '%.200s'", what, q->id);
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 }
 
 void

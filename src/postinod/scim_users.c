@@ -77,7 +77,7 @@ list(struct scim_req *q)
 	if (scim_db(q, &err) == -1 || scim_query_users(&q->rdb.m, &l.page,
 	    list_row, res, &total, &err) == -1) {
 		json_decref(res);
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		goto out;
 	}
 	scim_list_reply(q, &l, total, res);
@@ -93,7 +93,7 @@ fetch(struct scim_req *q, struct mailbox_rec *mb)
 	int rc;
 
 	if (scim_db(q, &err) == -1) {
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		return -1;
 	}
 	rc = mailbox_get(&q->rdb.m, q->id, mb, &err);
@@ -102,7 +102,7 @@ fetch(struct scim_req *q, struct mailbox_rec *mb)
 	if (rc == 0 || err.kind == ERR_INVALID)
 		err_set(&err, ERR_NOTFOUND, "user '%.320s' does not exist",
 		    q->id);
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 	return -1;
 }
 
@@ -151,7 +151,7 @@ create(struct scim_req *q)
 	return;
 fail:
 	json_decref(root);
-	scim_fail(q, &err, NULL);
+	scim_fail(q, &err);
 }
 
 struct patch_ctx {
@@ -208,7 +208,6 @@ patch(struct scim_req *q)
 	struct patch_ctx c;
 	struct mailbox_rec mb;
 	struct err err = ERR_INIT;
-	const char *type = NULL;
 	json_t *root = NULL;
 	size_t n = 0;
 
@@ -216,7 +215,7 @@ patch(struct scim_req *q)
 		return;
 	ops = xcalloc(SCIM_PATCH_MAX, sizeof(*ops));
 	if (scim_body(q, &root, &err) == -1 ||
-	    scim_json_patch(root, SCIM_RES_USER, ops, &n, &type, &err) == -1)
+	    scim_json_patch(root, SCIM_RES_USER, ops, &n, &err) == -1)
 		goto fail;
 	c.user = mb.username;
 	c.ops = ops;
@@ -236,7 +235,7 @@ patch(struct scim_req *q)
 fail:
 	json_decref(root);
 	free(ops);
-	scim_fail(q, &err, type);
+	scim_fail(q, &err);
 }
 
 static void
@@ -248,7 +247,7 @@ del(struct scim_req *q)
 	if (fetch(q, &mb) != 1)
 		return;
 	if (mailbox_del(&q->rdb.m, mb.username, true, &err) == -1) {
-		scim_fail(q, &err, NULL);
+		scim_fail(q, &err);
 		return;
 	}
 	log_info("scim: %s deleted %s (maildir kept)", q->r->subject,

@@ -29,17 +29,25 @@ refusal(const struct err *e)
 	    e->msg[0] != '\0', "a refusal without a kind and a message");
 }
 
+/* A PATCH may also be refused for its path (SCIM invalidPath, noTarget). */
+static void
+patch_refusal(const struct err *e)
+{
+	check((e->kind == ERR_USAGE || e->kind == ERR_INVALID ||
+	    e->kind == ERR_BADPATH || e->kind == ERR_NOTARGET) &&
+	    e->msg[0] != '\0', "a PATCH refusal without a kind and a message");
+}
+
 static struct scim_op ops[SCIM_PATCH_MAX];
 
 static void
 patch(json_t *j, enum scim_resource res)
 {
 	struct err err = ERR_INIT;
-	const char *type = NULL;
 	size_t n = 0;
 
-	if (scim_json_patch(j, res, ops, &n, &type, &err) == -1) {
-		refusal(&err);
+	if (scim_json_patch(j, res, ops, &n, &err) == -1) {
+		patch_refusal(&err);
 		return;
 	}
 	check(n <= SCIM_PATCH_MAX, "too many operations");

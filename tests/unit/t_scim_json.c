@@ -117,23 +117,22 @@ test_alias(void)
 
 static int
 patch(const char *ops, enum scim_resource res, struct scim_op *out,
-    size_t *n, const char **type, struct err *err)
+    size_t *n, struct err *err)
 {
 	char *text = xasprintf("{" PATCH ",\"Operations\":[%s]}", ops);
 	json_t *j = load(text);
-	int rc = j != NULL ? scim_json_patch(j, res, out, n, type, err) : -2;
+	int rc = j != NULL ? scim_json_patch(j, res, out, n, err) : -2;
 
 	free(text);
 	json_decref(j);
 	return rc;
 }
 
+/* The scimType the error table gives a kind. */
 static bool
-type_is(const char *got, const char *want)
+type_is(enum err_kind kind, const char *want)
 {
-	if (got == NULL || want == NULL)
-		return got == want;
-	return strcmp(got, want) == 0;
+	return strcmp(err_info(kind)->scim_type, want) == 0;
 }
 
 static void
@@ -141,7 +140,6 @@ test_patch(void)
 {
 	struct scim_op *ops = xcalloc(SCIM_PATCH_MAX, sizeof(*ops));
 	struct err err = ERR_INIT;
-	const char *type;
 	size_t n = 0;
 	char many[8192];
 	json_t *j;
@@ -151,7 +149,7 @@ test_patch(void)
 	    "{\"op\":\"replace\",\"path\":\"password\",\"value\":\"pw\"},"
 	    "{\"op\":\"remove\",\"path\":\"password\"},"
 	    "{\"op\":\"replace\",\"path\":\"" EXT ":quotaBytes\",\"value\":9}",
-	    SCIM_RES_USER, ops, &n, &type, &err) == 0 && n == 5,
+	    SCIM_RES_USER, ops, &n, &err) == 0 && n == 5,
 	    "five user operations");
 	ok(n == 5 && ops[0].kind == SOP_ACTIVE && !ops[0].flag &&
 	    ops[1].kind == SOP_NAME && strcmp(ops[1].str, "N") == 0 &&
@@ -160,26 +158,26 @@ test_patch(void)
 	ok(patch("{\"op\":\"replace\",\"value\":{\"active\":true,\"name\":"
 	    "{\"givenName\":\"A\",\"familyName\":\"B\"},\"" EXT "\":"
 	    "{\"quotaBytes\":3},\"urn:ietf:params:scim:schemas:core:2.0:User:"
-	    "displayName\":\"D\"}}", SCIM_RES_USER, ops, &n, &type, &err) ==
+	    "displayName\":\"D\"}}", SCIM_RES_USER, ops, &n, &err) ==
 	    0 && n == 4 && ops[0].kind == SOP_ACTIVE && ops[1].kind ==
 	    SOP_NAME && strcmp(ops[1].str, "A B") == 0 && ops[2].kind ==
 	    SOP_QUOTA && ops[3].kind == SOP_NAME, "a value object without "
 	    "path (%s)", err.msg);
 	ok(patch("{\"op\":\"replace\",\"path\":\"password\",\"value\":null},"
 	    "{\"op\":\"replace\",\"path\":\"password\",\"value\":\"\"}",
-	    SCIM_RES_USER, ops, &n, &type, &err) == 0 && n == 2 &&
+	    SCIM_RES_USER, ops, &n, &err) == 0 && n == 2 &&
 	    ops[0].kind == SOP_RELEASE && ops[1].kind == SOP_RELEASE,
 	    "null and \"\" passwords release");
 	ok(patch("{\"op\":\"replace\",\"path\":\"goto\",\"value\":[\"a@b.c\","
 	    "\"d@e.f\"]},{\"op\":\"replace\",\"path\":\"active\",\"value\":"
-	    "\"false\"}", SCIM_RES_ALIAS, ops, &n, &type, &err) == 0 &&
+	    "\"false\"}", SCIM_RES_ALIAS, ops, &n, &err) == 0 &&
 	    n == 2 && strcmp(ops[0].str, "a@b.c,d@e.f") == 0 &&
 	    ops[1].kind == SOP_ACTIVE && !ops[1].flag, "alias operations");
 
 #define BAD(text, res, want_type, what) do {				\
 	struct err e = ERR_INIT;					\
-	ok(patch(text, res, ops, &n, &type, &e) == -1 &&		\
-	    type_is(type, want_type), "%s (%s)", what, e.msg);		\
+	ok(patch(text, res, ops, &n, &e) == -1 &&			\
+	    type_is(e.kind, want_type), "%s (%s)", what, e.msg);	\
 } while (0)
 	BAD("{\"op\":\"replace\",\"path\":\"nickName\",\"value\":\"x\"}",
 	    SCIM_RES_USER, "invalidPath", "unknown path");
@@ -195,20 +193,25 @@ test_patch(void)
 	    "invalidPath", "path a number");
 	BAD("{\"op\":\"remove\"}", SCIM_RES_USER, "noTarget",
 	    "remove without path");
-	BAD("{\"op\":\"replace\",\"value\":5}", SCIM_RES_USER, NULL,
+	BAD("{\"op\":\"replace\",\"value\":5}", SCIM_RES_USER,
+	    "invalidValue",
 	    "no path and a value that is no object");
-	BAD("{\"op\":\"replace\",\"path\":\"active\"}", SCIM_RES_USER, NULL,
+	BAD("{\"op\":\"replace\",\"path\":\"active\"}", SCIM_RES_USER,
+	    "invalidValue",
 	    "no value");
 	BAD("{\"op\":\"replace\",\"path\":\"active\",\"value\":\"maybe\"}",
-	    SCIM_RES_USER, NULL, "active maybe");
-	BAD("{\"op\":\"remove\",\"path\":\"active\"}", SCIM_RES_USER, NULL,
+	    SCIM_RES_USER, "invalidValue", "active maybe");
+	BAD("{\"op\":\"remove\",\"path\":\"active\"}", SCIM_RES_USER,
+	    "invalidValue",
 	    "active cannot be removed");
 	BAD("{\"op\":\"copy\",\"path\":\"active\",\"value\":true}",
-	    SCIM_RES_USER, NULL, "an unknown op");
-	BAD("{\"path\":\"active\",\"value\":true}", SCIM_RES_USER, NULL,
+	    SCIM_RES_USER, "invalidSyntax", "an unknown op");
+	BAD("{\"path\":\"active\",\"value\":true}", SCIM_RES_USER,
+	    "invalidSyntax",
 	    "no op");
-	BAD("17", SCIM_RES_USER, NULL, "an operation that is no object");
-	BAD("", SCIM_RES_USER, NULL, "no operations");
+	BAD("17", SCIM_RES_USER, "invalidSyntax", "an operation that is no "
+	    "object");
+	BAD("", SCIM_RES_USER, "invalidSyntax", "no operations");
 #undef BAD
 	{
 		size_t o = 0;
@@ -217,11 +220,11 @@ test_patch(void)
 			o += (size_t)snprintf(many + o, sizeof(many) - o,
 			    "%s{\"op\":\"replace\",\"path\":\"active\","
 			    "\"value\":true}", i ? "," : "");
-		ok(patch(many, SCIM_RES_USER, ops, &n, &type, &err) == -1,
+		ok(patch(many, SCIM_RES_USER, ops, &n, &err) == -1,
 		    "more than %d operations", SCIM_PATCH_MAX);
 	}
 	j = load("{\"Operations\":[]}");
-	ok(scim_json_patch(j, SCIM_RES_USER, ops, &n, &type, &err) == -1 &&
+	ok(scim_json_patch(j, SCIM_RES_USER, ops, &n, &err) == -1 &&
 	    err.kind == ERR_USAGE, "no PatchOp schema: invalidSyntax");
 	json_decref(j);
 	free(ops);
