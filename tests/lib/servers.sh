@@ -18,6 +18,13 @@ die() {
 	exit 1
 }
 
+# die_log FILE MESSAGE: die, showing the end of FILE first.
+die_log() {
+	[ -f "$1" ] && tail -n 30 "$1" | sed 's/^/  | /' >&2
+	shift
+	die "$@"
+}
+
 free_port() {
 	perl -MIO::Socket::INET -e '
 		my $s = IO::Socket::INET->new(Listen => 1,
@@ -58,7 +65,7 @@ start_mysql() {
 	user=$(id -un)
 	mariadb-install-db --no-defaults --datadir="$d/data" --user="$user" \
 		--auth-root-authentication-method=socket --skip-test-db \
-		>"$d/install.log" 2>&1 || die "mariadb-install-db failed: see $d/install.log"
+		>"$d/install.log" 2>&1 || die_log "$d/install.log" "mariadb-install-db failed: see $d/install.log"
 	port=$(free_port)
 	cat >"$d/start" <<EOS
 exec "$mysqld_bin" --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \\
@@ -69,7 +76,7 @@ exec "$mysqld_bin" --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \\
 EOS
 	sh "$d/start" >/dev/null 2>&1 &
 	wait_for 60 mariadb-admin --no-defaults --socket="$d/mysql.sock" -uroot ping ||
-		die "MariaDB did not start: see $d/error.log"
+		die_log "$d/error.log" "MariaDB did not start: see $d/error.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_MYSQL_SOCKET='$d/mysql.sock'
 export TEST_MYSQL_PORT='$port'
@@ -90,14 +97,14 @@ start_pgsql() {
 	as_user "$owner" "$bin/initdb" -D "$d/data" -U postgres \
 		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 \
 		--locale=C.UTF-8 >"$d/initdb.log" 2>&1 ||
-		die "initdb failed: see $d/initdb.log"
+		die_log "$d/initdb.log" "initdb failed: see $d/initdb.log"
 	port=$(free_port)
 	cat >"$d/start" <<EOS
 as_user "$owner" "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \\
 	-o "-p $port -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \\
 	start
 EOS
-	. "$d/start" >/dev/null 2>&1 || die "PostgreSQL did not start: see $d/server.log"
+	. "$d/start" >/dev/null 2>&1 || die_log "$d/server.log" "PostgreSQL did not start: see $d/server.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_PG_HOST='$d'
 export TEST_PG_PORT='$port'
@@ -114,9 +121,9 @@ start_redis() {
 	redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$d/redis.sock" \
 		--unixsocketperm 777 --dir "$d" --save '' --appendonly no \
 		--daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" \
-		>/dev/null 2>&1 || die "redis-server failed: see $d/redis.log"
+		>/dev/null 2>&1 || die_log "$d/redis.log" "redis-server failed: see $d/redis.log"
 	wait_for 20 redis-cli -s "$d/redis.sock" ping ||
-		die "Redis did not start: see $d/redis.log"
+		die_log "$d/redis.log" "Redis did not start: see $d/redis.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_REDIS_SOCKET='$d/redis.sock'
 export TEST_REDIS_PORT='$port'
@@ -141,11 +148,11 @@ restart_server() {
 		sh "$DIR/mysql/start" >/dev/null 2>&1 &
 		wait_for 60 mariadb-admin --no-defaults \
 			--socket="$DIR/mysql/mysql.sock" -uroot ping ||
-			die "MariaDB did not restart"
+			die_log "$DIR/mysql/error.log" "MariaDB did not restart"
 		;;
 	pgsql)
 		rm -f "$DIR/pgsql/data/postmaster.pid"
-		. "$DIR/pgsql/start" >/dev/null 2>&1 || die "PostgreSQL did not restart"
+		. "$DIR/pgsql/start" >/dev/null 2>&1 || die_log "$DIR/pgsql/server.log" "PostgreSQL did not restart"
 		;;
 	esac
 }
