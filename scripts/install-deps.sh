@@ -16,7 +16,7 @@ build="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 	clang-format mandoc git ca-certificates debhelper"
 libs="libsqlite3-dev libmariadb-dev libpq-dev libcrypt-dev libargon2-dev
 	libssl-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
-	libhiredis-dev"
+	libhiredis-dev libseccomp-dev"
 servers="sqlite3 mariadb-server mariadb-client postgresql postgresql-client
 	redis-server redis-tools"
 mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core

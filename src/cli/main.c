@@ -17,6 +17,8 @@
 
 #include "cf.h"
 #include "cli.h"
+#include "maildir.h"
+#include "harden.h"
 #include "schema.h"
 #include "strutil.h"
 #include "xalloc.h"
@@ -632,6 +634,8 @@ print_version(void)
 #ifdef HAVE_MHD
 	printf(" postinod");
 #endif
+	if (harden_seccomp_available())
+		printf(" seccomp");
 	printf(" argon2 bcrypt sha512-crypt\n");
 #if defined(HAVE_MYSQL) || defined(HAVE_PGSQL)
 	printf("modules: %s\n", POSTINO_MODULEDIR);
@@ -1082,6 +1086,10 @@ main(int argc, char **argv)
 	bool no_color = false, help = false, version = false;
 	const struct cli_cmd *cmd;
 
+	/* No core file, no tracing: postino holds database passwords. */
+	if (harden_process(&err) == -1)
+		return cli_fail(&c, &err);
+	maildir_note_umask();
 	/* Float global options out of argv, wherever they are. */
 	rest = xcalloc((size_t)argc + 1, sizeof(*rest));
 	rest[nrest++] = argv[0];

@@ -25,6 +25,7 @@ enum conf_type {
 	CONF_INTEGER,
 	CONF_CHOICE,		/* a string from choices[] (any case) */
 	CONF_IDENTITY,		/* enum identity_backend, named by choices[] */
+	CONF_BOOLEAN,		/* bool: true or false */
 };
 
 enum conf_flags {
@@ -60,6 +61,7 @@ struct conf_key {
 			.min = lo, .max = hi
 #define CHOICE(d, l)	.type = CONF_CHOICE, .def_s = d, .def_toml = #d, \
 			.choices = l
+#define BOOL(d)		.type = CONF_BOOLEAN, .def_i = d, .def_toml = #d
 
 static const char *const identity_names[] = { "local", "noauth", "hybrid",
 	NULL };
@@ -158,6 +160,8 @@ static const struct conf_key keys[] = {
 	    .desc = "user to run as after binding; empty = do not switch" },
 	{ SUB(postinod, threads), INT(4, 1, 256), .env = "POSTINOD_THREADS",
 	    .desc = "HTTP worker threads" },
+	{ SUB(postinod, seccomp), BOOL(false), .env = "POSTINOD_SECCOMP",
+	    .desc = "run under a seccomp allow-list once started (libseccomp)" },
 
 	{ SUB(podop, socket), STR("unix:/run/podop/podop.sock"),
 	    .flags = CONF_NONEMPTY, .env = "PODOP_SOCKET",
@@ -189,6 +193,8 @@ static const struct conf_key keys[] = {
 	{ SUB(podop, cache_size), INT(1000000, 0, 100000000),
 	    .env = "PODOP_CACHE_SIZE",
 	    .desc = "most answers kept in the cache" },
+	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
+	    .desc = "run under a seccomp allow-list once started (libseccomp)" },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -209,6 +215,8 @@ static char	**str_at(struct postino_conf *, const struct conf_key *);
 static char *const *cstr_at(const struct postino_conf *,
 		    const struct conf_key *);
 static int64_t	*int_at(struct postino_conf *, const struct conf_key *);
+static bool	*bool_at(struct postino_conf *, const struct conf_key *);
+static bool	 cbool_at(const struct postino_conf *, const struct conf_key *);
 static int64_t	 cint_at(const struct postino_conf *, const struct conf_key *);
 static enum identity_backend *ident_at(struct postino_conf *,
 		    const struct conf_key *);
@@ -268,6 +276,18 @@ cint_at(const struct postino_conf *c, const struct conf_key *k)
 	return *(const int64_t *)(const void *)((const char *)c + k->off);
 }
 
+static bool *
+bool_at(struct postino_conf *c, const struct conf_key *k)
+{
+	return (bool *)(void *)((char *)c + k->off);
+}
+
+static bool
+cbool_at(const struct postino_conf *c, const struct conf_key *k)
+{
+	return *(const bool *)(const void *)((const char *)c + k->off);
+}
+
 static enum identity_backend *
 ident_at(struct postino_conf *c, const struct conf_key *k)
 {
@@ -315,6 +335,9 @@ conf_defaults(struct postino_conf *c)
 			break;
 		case CONF_INTEGER:
 			*int_at(c, k) = k->def_i;
+			break;
+		case CONF_BOOLEAN:
+			*bool_at(c, k) = k->def_i != 0;
 			break;
 		case CONF_IDENTITY:
 			for (size_t j = 0; k->choices[j] != NULL; j++)
@@ -394,7 +417,7 @@ is_octal_mode(const char *s)
 
 /*
  * Validate and store one value for k: s for the string kinds, i for
- * integers.  where is "FILE:LINE" or "env NAME", used for messages and
+ * integers and booleans (0 or 1).  where is "FILE:LINE" or "env NAME", used for messages and
  * recorded as the origin.
  */
 static int
@@ -417,6 +440,9 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 			    PRId64 ")", where, k->name, k->min, k->max, i);
 		}
 		*int_at(c, k) = i;
+		break;
+	case CONF_BOOLEAN:
+		*bool_at(c, k) = i != 0;
 		break;
 	case CONF_STRING:
 		if ((k->flags & CONF_NONEMPTY) && *s == '\0')
@@ -474,6 +500,13 @@ set_from_toml(struct postino_conf *c, const struct conf_key *k,
 	if (k->type == CONF_INTEGER && v->type != TOML_INTEGER)
 		return err_set(err, ERR_CONFIG, "%s: '%s' must be an integer, "
 		    "not %s", where, k->name, a_type(v->type));
+	if (k->type == CONF_BOOLEAN) {
+		if (v->type != TOML_BOOLEAN)
+			return err_set(err, ERR_CONFIG, "%s: '%s' must be true "
+			    "or false, not %s", where, k->name,
+			    a_type(v->type));
+		return set_value(c, k, NULL, v->b ? 1 : 0, where, err);
+	}
 	if (k->type != CONF_INTEGER && v->type != TOML_STRING)
 		return err_set(err, ERR_CONFIG, "%s: '%s' must be a string, "
 		    "not %s", where, k->name, a_type(v->type));
@@ -496,6 +529,12 @@ set_from_env(struct postino_conf *c, const struct conf_key *k,
 	    &i, &why) == -1)
 		return err_set(err, ERR_CONFIG, "%s: '%s' must be an integer "
 		    "('%.40s': %s)", where, k->name, text, why);
+	if (k->type == CONF_BOOLEAN) {
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			return err_set(err, ERR_CONFIG, "%s: '%s' must be true "
+			    "or false (got '%.40s')", where, k->name, text);
+		i = strcmp(text, "true") == 0;
+	}
 	return set_value(c, k, text, i, where, err);
 }
 
@@ -796,6 +835,8 @@ render_value(const struct postino_conf *c, const struct conf_key *k)
 	switch (k->type) {
 	case CONF_INTEGER:
 		return xasprintf("%" PRId64, cint_at(c, k));
+	case CONF_BOOLEAN:
+		return xstrdup(cbool_at(c, k) ? "true" : "false");
 	case CONF_IDENTITY:
 		return render_string(identity_backend_name(c->identity_backend));
 	case CONF_STRING:

@@ -80,6 +80,7 @@ struct postino_conf {
 		char	*tls_key;		/* "" */
 		char	*user;			/* "" = do not drop privileges */
 		int64_t	 threads;		/* 4, 1..256 */
+		bool	 seccomp;		/* false */
 	} postinod;
 
 	/* [podop] (env PODOP_<KEY>) and [podop.tables] */
@@ -95,6 +96,7 @@ struct postino_conf {
 		int64_t	 cache_negative_ttl;	/* 10 seconds */
 		int64_t	 cache_stale_ttl;	/* 300 seconds */
 		int64_t	 cache_size;		/* 1000000 entries */
+		bool	 seccomp;		/* false */
 		struct conf_table *tables;
 		size_t	 ntables;
 	} podop;

@@ -8,6 +8,10 @@
  * "podop query MAP KEY" prints what the server would answer, as
  * postmap -q does.  See podop(8).
  *
+ * Every podop leaves no core file and cannot be traced (harden.h); with
+ * --seccomp (or seccomp = true) the server confines itself to a seccomp
+ * allow-list once it is serving.
+ *
  * The main thread parses, opens the tables, binds, drops privileges,
  * starts the server, and then only waits for signals: SIGHUP reloads the
  * configuration and the tables, SIGTERM and SIGINT drain and exit, SIGUSR1
@@ -30,6 +34,7 @@
 #include "conf.h"
 #include "dbpool.h"
 #include "err.h"
+#include "harden.h"
 #include "log.h"
 #include "proto_dict.h"
 #include "server.h"
@@ -53,6 +58,7 @@ struct opts {
 	int		 verbosity;
 	bool		 syslog;
 	bool		 no_cache;
+	bool		 seccomp;
 	int64_t		 workers;
 	int64_t		 threads;
 	int64_t		 timeout_ms;
@@ -75,7 +81,7 @@ enum {
 	OPT_SOCKET = 256, OPT_MODE, OPT_NAME, OPT_TYPE, OPT_PARAM, OPT_TABLE,
 	OPT_USER, OPT_SOCKET_OWNER, OPT_SOCKET_MODE, OPT_SYSLOG, OPT_WORKERS,
 	OPT_THREADS, OPT_TIMEOUT, OPT_CACHE_TTL, OPT_CACHE_NEG, OPT_CACHE_STALE,
-	OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_VERSION, OPT_HELP,
+	OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_SECCOMP, OPT_VERSION, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +103,7 @@ static const struct option longopts[] = {
 	{ "cache-stale-ttl", required_argument, NULL, OPT_CACHE_STALE },
 	{ "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
 	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "config", required_argument, NULL, 'c' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -115,7 +122,7 @@ usage(FILE *fp)
 	    "             [--workers N] [--threads N] [--timeout MS]\n"
 	    "             [--cache-ttl S] [--cache-negative-ttl S] "
 	    "[--cache-stale-ttl S]\n"
-	    "             [--cache-size N] [--no-cache]\n"
+	    "             [--cache-size N] [--no-cache] [--seccomp]\n"
 	    "             [--name NAME --type TYPE --param PARAM]... "
 	    "[--table NAME=TYPE:PARAM]...\n"
 	    "       podop query [-c config] [--mode postfix|dovecot] "
@@ -255,6 +262,9 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 		case OPT_NO_CACHE:
 			o->no_cache = true;
 			break;
+		case OPT_SECCOMP:
+			o->seccomp = true;
+			break;
 		case OPT_VERSION:
 			printf("podop %s\n", POSTINO_VERSION);
 			exit(0);
@@ -286,6 +296,7 @@ struct setup {
 	struct tspec		*specs;
 	size_t			 nspecs;
 	char			*user;
+	bool			 seccomp;
 };
 
 static void
@@ -348,6 +359,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	}
 	s->sc.socket_mode = (mode_t)mode;
 	s->user = xstrdup(o->user != NULL ? o->user : c->podop.user);
+	s->seccomp = o->seccomp || c->podop.seccomp;
 	s->sc.loops = (int)(o->workers > 0 ? o->workers : c->podop.workers);
 	s->sc.threads = (int)(o->threads > 0 ? o->threads : 64);
 	s->sc.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
@@ -559,6 +571,10 @@ cmd_serve(int argc, char **argv)
 		}
 		die_err(&e);
 	}
+	if (s.seccomp && !harden_seccomp_available()) {
+		(void)harden_seccomp(HARDEN_PODOP, &e);
+		die_err(&e);
+	}
 	if (tableset_open(&ts, s.specs, s.nspecs, &s.env, &e) == -1)
 		die_err(&e);
 	/* Signals are taken by this thread alone, with sigwait(). */
@@ -575,6 +591,12 @@ cmd_serve(int argc, char **argv)
 	server_start(srv, ts);
 	if (pthread_create(&pth, NULL, poller, NULL) != 0)
 		fatalx("cannot start the change poller");
+	if (s.seccomp) {
+		/* Last: tables open, socket bound, privileges dropped. */
+		if (harden_seccomp(HARDEN_PODOP, &e) == -1)
+			die_err(&e);
+		log_info("seccomp allow-list installed");
+	}
 	log_info("listening on %s (%s), %zu tables, %d loops, cache %s, "
 	    "timeout %lld ms", s.sc.listen, s.sc.mode == MODE_POSTFIX ?
 	    "socketmap" : "dict", s.nspecs, s.sc.loops, s.sc.cache_on ?
@@ -606,6 +628,12 @@ cmd_serve(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	struct err e = ERR_INIT;
+
+	if (harden_process(&e) == -1) {
+		fprintf(stderr, "podop: %s\n", e.msg);
+		return 99;
+	}
 	if (argc > 1 && strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
 	return cmd_serve(argc, argv);

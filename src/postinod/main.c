@@ -11,6 +11,10 @@
  * SIGINT stop accepting connections, let requests in progress finish (up
  * to DRAIN_MS) and exit 0.
  *
+ * Before anything else the process gives up core files and tracing
+ * (harden.h); with seccomp = true it confines itself to a seccomp
+ * allow-list once the HTTP workers run.
+ *
  * Exit status: 0 after a clean stop or a successful -t; otherwise the
  * postino(8) exit code of the error kind that stopped it (err.c).
  */
@@ -30,11 +34,13 @@
 
 #include "cf.h"
 #include "conf.h"
+#include "harden.h"
 #include "log.h"
 #include "pool.h"
 #include "postinod.h"
 #include "schema.h"
 #include "server.h"
+#include "maildir.h"
 #include "strutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -233,6 +239,7 @@ main(int argc, char **argv)
 	bool test_only = false, have_conf = false, have_params = false;
 	int c, sig, rc = 0, level;
 
+	maildir_note_umask();	/* before any thread: see maildir.h */
 	while ((c = getopt(argc, argv, "c:htV")) != -1) {
 		switch (c) {
 		case 'c':
@@ -258,6 +265,8 @@ main(int argc, char **argv)
 	}
 	memset(&d, 0, sizeof(d));
 	memset(&params, 0, sizeof(params));
+	if (harden_process(&err) == -1)
+		return die(&err);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (conf_load(&conf, config, &err) == -1)
 		goto fail;
@@ -271,6 +280,18 @@ main(int argc, char **argv)
 		    "postinod.scim_audience must be set");
 		err_hint(&err, "they name the identity provider whose tokens "
 		    "SCIM clients present");
+		goto fail;
+	}
+	if (conf.postinod.seccomp && !harden_seccomp_available()) {
+		(void)harden_seccomp(HARDEN_POSTINOD, &err);
+		goto fail;
+	}
+	if (conf.postinod.seccomp && conf.postcreation_hook[0] != '\0') {
+		err_set(&err, ERR_CONFIG, "postinod.seccomp cannot run the "
+		    "post-creation hook");
+		err_hint(&err, "the hook would inherit the seccomp filter, "
+		    "which forbids starting programs: unset one of "
+		    "postcreation_hook and postinod.seccomp");
 		goto fail;
 	}
 	if (webhook_keys_parse(getenv("POSTINOD_ZITADEL_HMAC_SECRET"),
@@ -312,6 +333,12 @@ main(int argc, char **argv)
 	    drop_privileges(conf.postinod.user, &err) == -1 ||
 	    http_server_start(srv, &err) == -1)
 		goto fail;
+	if (conf.postinod.seccomp) {
+		/* Last: bound, switched user, database module loaded. */
+		if (harden_seccomp(HARDEN_POSTINOD, &err) == -1)
+			goto fail;
+		log_info("seccomp allow-list installed");
+	}
 	log_info("listening on %s%s (identity_backend=%s, %lld threads, "
 	    "keys from %s)", http_server_where(srv), conf.postinod.tls_cert[0] ?
 	    " with TLS" : "", identity_backend_name(conf.identity_backend),

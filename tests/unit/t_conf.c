@@ -119,11 +119,11 @@ test_defaults(void)
 		"postinod.scim_jwks_refresh_seconds",
 		"postinod.scim_max_token_age_seconds", "postinod.tls_cert",
 		"postinod.tls_key", "postinod.user", "postinod.threads",
-		"podop.socket", "podop.mode", "podop.user",
+		"postinod.seccomp", "podop.socket", "podop.mode", "podop.user",
 		"podop.socket_owner", "podop.socket_mode", "podop.workers",
 		"podop.timeout_ms", "podop.cache_ttl",
 		"podop.cache_negative_ttl", "podop.cache_stale_ttl",
-		"podop.cache_size",
+		"podop.cache_size", "podop.seccomp",
 	};
 	size_t nn = sizeof(names) / sizeof(names[0]);
 	struct postino_conf c;
@@ -312,7 +312,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 42 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 44 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
@@ -651,6 +651,65 @@ test_misc(void)
 	    "out of range");
 }
 
+/* Booleans (the seccomp keys): true/false in files and variables. */
+static void
+test_booleans(void)
+{
+	struct postino_conf c;
+	struct err err = ERR_INIT;
+	struct conf_item *items;
+	const struct conf_item *it;
+	size_t n;
+
+	reset_env();
+	if (ok(conf_load(&c, NULL, &err) == 0, "defaults load")) {
+		ok(!c.podop.seccomp && !c.postinod.seccomp,
+		    "seccomp is off by default");
+		conf_describe(&c, &items, &n);
+		it = item(items, n, "podop.seccomp");
+		if (ok(it != NULL, "podop.seccomp is described")) {
+			is_str(it->value, "false", "rendered as TOML");
+			is_str(it->default_value, "false", "default as TOML");
+			is_str(it->env, "PODOP_SECCOMP", "its variable");
+		}
+		conf_items_free(items, n);
+		conf_release(&c);
+	}
+	write_file(cfg_path, "[podop]\nseccomp = true\n[postinod]\n"
+	    "seccomp = false\n");
+	if (ok(conf_load(&c, cfg_path, &err) == 0, "booleans from a file")) {
+		ok(c.podop.seccomp, "podop.seccomp = true");
+		ok(!c.postinod.seccomp, "postinod.seccomp = false");
+		conf_describe(&c, &items, &n);
+		it = item(items, n, "podop.seccomp");
+		if (ok(it != NULL, "described"))
+			is_str(it->value, "true", "true rendered");
+		conf_items_free(items, n);
+		conf_release(&c);
+	} else
+		diag("%s", err.msg);
+	is_str(cfg_fails("[podop]\nseccomp = \"yes\"\n"), at(cfg_path, 2,
+	    "'podop.seccomp' must be true or false, not a string"),
+	    "a string is not a boolean");
+	is_str(cfg_fails("[postinod]\nseccomp = 1\n"), at(cfg_path, 2,
+	    "'postinod.seccomp' must be true or false, not an integer"),
+	    "an integer is not a boolean");
+	is_str(cfg_fails("[podop]\nworkers = true\n"), at(cfg_path, 2,
+	    "'podop.workers' must be an integer, not a boolean"),
+	    "a boolean is not an integer");
+	unlink(cfg_path);
+	setenv("POSTINOD_SECCOMP", "true", 1);
+	if (ok(conf_load(&c, NULL, &err) == 0, "a boolean from the "
+	    "environment")) {
+		ok(c.postinod.seccomp, "POSTINOD_SECCOMP=true");
+		conf_release(&c);
+	}
+	setenv("POSTINOD_SECCOMP", "1", 1);
+	is_str(load_fails(NULL), "env POSTINOD_SECCOMP: 'postinod.seccomp' "
+	    "must be true or false (got '1')", "env: only true or false");
+	reset_env();
+}
+
 int
 main(void)
 {
@@ -681,6 +740,7 @@ main(void)
 	test_types_and_ranges();
 	test_values();
 	test_env();
+	test_booleans();
 	test_cross();
 	test_misc();
 
