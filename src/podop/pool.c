@@ -22,6 +22,7 @@ struct pool {
 	int		 queued;
 	int		 threads;
 	int		 idle;
+	int		 wakeups;	/* idle threads signalled, not yet up */
 	int		 max_threads;
 	int		 per_table_max;
 	bool		 stop;
@@ -90,6 +91,8 @@ worker(void *arg)
 			p->idle++;
 			pthread_cond_wait(&p->work, &p->lock);
 			p->idle--;
+			if (p->wakeups > 0)
+				p->wakeups--;
 			continue;
 		}
 		first = j;
@@ -114,8 +117,10 @@ worker(void *arg)
 		first->release(first);	/* the counter may go with it */
 		pthread_mutex_lock(&p->lock);
 		/* A job held back by the cap may now run. */
-		if (counter != NULL && p->queued > 0)
+		if (counter != NULL && p->queued > 0 && p->idle > p->wakeups) {
 			pthread_cond_signal(&p->work);
+			p->wakeups++;
+		}
 	}
 	p->threads--;
 	pthread_cond_broadcast(&p->gone);
@@ -159,9 +164,14 @@ pool_new(int min_threads, int max_threads, int per_table_max,
 	return p;
 }
 
-/* Queue one job and wake (or start) a thread for it (lock held). */
+/*
+ * Queue one job and wake (or start) a thread for it (lock held).  An idle
+ * thread already signalled but not yet running counts as busy: waking it
+ * twice would wake it once, and the job would wait, behind jobs of a
+ * table at its cap, for a thread that never comes.
+ */
 static void
-enqueue(struct pool *p, struct pool_job *j, int *woken)
+enqueue(struct pool *p, struct pool_job *j)
 {
 	int ahead = 0;
 
@@ -181,9 +191,9 @@ enqueue(struct pool *p, struct pool_job *j, int *woken)
 	if (j->inflight != NULL &&
 	    atomic_load(j->inflight) + ahead >= p->per_table_max)
 		return;
-	if (*woken < p->idle) {
+	if (p->idle > p->wakeups) {
 		pthread_cond_signal(&p->work);
-		(*woken)++;
+		p->wakeups++;
 	} else if (p->threads < p->max_threads)
 		spawn(p);
 }
@@ -191,23 +201,19 @@ enqueue(struct pool *p, struct pool_job *j, int *woken)
 void
 pool_submit(struct pool *p, struct pool_job *j)
 {
-	int woken = 0;
-
 	pthread_mutex_lock(&p->lock);
-	enqueue(p, j, &woken);
+	enqueue(p, j);
 	pthread_mutex_unlock(&p->lock);
 }
 
 void
 pool_submit_list(struct pool *p, struct pool_job *j)
 {
-	int woken = 0;
-
 	pthread_mutex_lock(&p->lock);
 	while (j != NULL) {
 		struct pool_job *next = j->next;
 
-		enqueue(p, j, &woken);
+		enqueue(p, j);
 		j = next;
 	}
 	pthread_mutex_unlock(&p->lock);
