@@ -26,6 +26,8 @@ struct negative {
 
 struct jwks {
 	pthread_mutex_t	 lock;
+	pthread_cond_t	 fetched;	/* a fetch ended */
+	bool		 fetching;	/* a thread fetches, without the lock */
 	char		*url;
 	char		*file;
 	int64_t		 refresh;
@@ -355,6 +357,7 @@ jwks_new(const struct jwks_opts *o)
 	struct jwks *j = xcalloc(1, sizeof(*j));
 
 	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->fetched, NULL);
 	if (o->file != NULL && o->file[0] != '\0')
 		j->file = xstrdup(o->file);
 	else
@@ -376,6 +379,7 @@ jwks_free(struct jwks **jp)
 	free(j->neg);
 	free(j->url);
 	free(j->file);
+	pthread_cond_destroy(&j->fetched);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 	*jp = NULL;
@@ -390,17 +394,24 @@ jwks_invalidate(struct jwks *j)
 	pthread_mutex_unlock(&j->lock);
 }
 
-/* Load the set now (lock held).  Returns 0 or -1; failures are logged. */
+/*
+ * Load the set now.  Called with the lock held and no fetch running; the
+ * lock is let go while the document is fetched and parsed (up to
+ * JWKS_FETCH_TIMEOUT_MS), so that tokens whose keys are loaded go on being
+ * checked meanwhile.  Returns 0 or -1; failures are logged.
+ */
 static int
 reload(struct jwks *j, time_t now)
 {
 	struct buf doc;
-	struct jwk *keys;
-	size_t n;
+	struct jwk *keys = NULL;
+	size_t n = 0;
 	struct err e = ERR_INIT;
 	int rc;
 
 	j->invalid = false;
+	j->fetching = true;
+	pthread_mutex_unlock(&j->lock);
 	buf_init(&doc, JWKS_DOC_MAX);
 	rc = j->file != NULL ? read_doc(j->file, &doc, &e) :
 	    fetch_url(j->url, &doc, &e);
@@ -410,6 +421,9 @@ reload(struct jwks *j, time_t now)
 		rc = -1;
 	}
 	buf_release(&doc);
+	pthread_mutex_lock(&j->lock);
+	j->fetching = false;
+	pthread_cond_broadcast(&j->fetched);
 	if (rc == -1) {
 		str_copy(j->last_error, e.msg, sizeof(j->last_error));
 		j->next_try = now + JWKS_RETRY;
@@ -475,8 +489,15 @@ jwks_key(struct jwks *j, const char *kid, const char *alg, time_t now,
 
 	pthread_mutex_lock(&j->lock);
 	if ((!j->loaded || j->invalid || now >= j->loaded_at + j->refresh) &&
-	    now >= j->next_try)
-		(void)reload(j, now);
+	    now >= j->next_try) {
+		if (!j->fetching)
+			(void)reload(j, now);
+		else if (!j->loaded)
+			/* Nothing to serve with: wait for that fetch. */
+			while (j->fetching)
+				pthread_cond_wait(&j->fetched, &j->lock);
+		/* Else serve the loaded keys while another thread fetches. */
+	}
 	if (j->loaded && now > j->loaded_at + j->refresh + j->stale_max) {
 		/* Too old to trust: stop serving it. */
 		jwks_keys_free(j->keys, j->nkeys);
@@ -493,9 +514,20 @@ jwks_key(struct jwks *j, const char *kid, const char *alg, time_t now,
 	if (k == NULL && !has_kid && !negative(j, kid, now) &&
 	    now >= j->last_forced + JWKS_FORCED_GAP && now >= j->next_try) {
 		/* A new kid: the issuer may have rotated its keys. */
-		j->last_forced = now;
-		if (reload(j, now) == 0)
-			k = find(j, kid, alg, &has_kid);
+		if (!j->fetching) {
+			j->last_forced = now;
+			(void)reload(j, now);
+		} else
+			while (j->fetching)
+				pthread_cond_wait(&j->fetched, &j->lock);
+		/* The set may have changed, or gone, meanwhile. */
+		if (!j->loaded) {
+			err_set(err, ERR_TEMP, "no signing keys available (%s)",
+			    j->last_error[0] != '\0' ? j->last_error :
+			    "not loaded");
+			goto out;
+		}
+		k = find(j, kid, alg, &has_kid);
 	}
 	if (k == NULL) {
 		if (!has_kid) {

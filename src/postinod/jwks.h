@@ -18,9 +18,12 @@
  * marked for another use ("use" other than "sig", key_ops without
  * "verify").  A key's "alg", when given, must match the token's.
  *
- * One mutex guards the cache; a fetch happens under it, so concurrent
- * lookups wait for one fetch instead of starting many.  jwks_key() returns
- * a new reference to the key.  The struct owns its keys and URL copies.
+ * One mutex guards the cache.  One fetch runs at a time, without the
+ * mutex: lookups whose key is loaded go on meanwhile (an issuer that
+ * hangs delays only the lookups that need the new set, for at most
+ * JWKS_FETCH_TIMEOUT_MS), and lookups that do need it wait for that fetch
+ * instead of starting another.  jwks_key() returns a new reference to
+ * the key.  The struct owns its keys and URL copies.
  */
 #ifndef POSTINOD_JWKS_H
 #define POSTINOD_JWKS_H

@@ -8,7 +8,10 @@ Run with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography).
                                 /.well-known/jwks.json on a free loopback
                                 port, written to PORTFILE; each request
                                 appends a line to DIR/hits; a file DIR/down
-                                makes it answer 503
+                                makes it answer 503, DIR/garbage 200 with a
+                                body that is no key set, and DIR/hang
+                                accept the request and never answer (while
+                                the file exists)
   pjwt.py token DIR [options]   print a token (see --help)
 
 Keys (kid: algorithm): rsa1 RS256/PS256, ec1 ES256, ed1 EdDSA, weak1 (an
@@ -25,6 +28,7 @@ import json
 import os
 import sys
 import time
+import socketserver
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -110,6 +114,16 @@ def cmd_serve(a):
         def do_GET(self):
             with open(os.path.join(d, "hits"), "a") as f:
                 f.write(self.path + "\n")
+            while os.path.exists(os.path.join(d, "hang")):
+                time.sleep(0.05)
+            if os.path.exists(os.path.join(d, "garbage")):
+                body = b"\x00\xffnot a {key set\n" * 50
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if os.path.exists(os.path.join(d, "down")):
                 self.send_error(503)
                 return
@@ -127,7 +141,12 @@ def cmd_serve(a):
         def log_message(self, *args):
             pass
 
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    # One thread per connection, so that a hanging answer holds only its
+    # own client.
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    srv = Server(("127.0.0.1", 0), Handler)
     tmp = a.portfile + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
