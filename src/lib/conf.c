@@ -177,7 +177,7 @@ static const struct conf_key keys[] = {
 	    .flags = CONF_NONEMPTY | CONF_OCTAL, .env = "PODOP_SOCKET_MODE",
 	    .desc = "permissions of the UNIX socket, octal" },
 	{ SUB(podop, workers), INT(2, 1, 256), .env = "PODOP_WORKERS",
-	    .desc = "worker processes" },
+	    .desc = "event-loop threads" },
 	{ SUB(podop, timeout_ms), INT(5000, 1, 600000),
 	    .env = "PODOP_TIMEOUT_MS",
 	    .desc = "milliseconds allowed for one backend call" },
