@@ -393,18 +393,21 @@ struct reader {
 	size_t		 cap;
 };
 
-/* Read one line (without the newline); 1 ok, 0 EOF, -1 too long. */
+/*
+ * Read one line (without the newline); 1 ok, 0 EOF, -1 too long.  The
+ * stream is this reader's alone: getc_unlocked, not a lock per byte.
+ */
 static int
 read_line(struct reader *rd)
 {
 	size_t n = 0;
 	int c;
 
-	while ((c = getc(rd->f)) != EOF) {
+	while ((c = getc_unlocked(rd->f)) != EOF) {
 		if (c == '\n')
 			break;
 		if (n + 2 > TRANSFER_LINE_MAX) {
-			while ((c = getc(rd->f)) != EOF && c != '\n')
+			while ((c = getc_unlocked(rd->f)) != EOF && c != '\n')
 				;
 			rd->line++;
 			return -1;
