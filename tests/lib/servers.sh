@@ -18,9 +18,12 @@ die() {
 	exit 1
 }
 
-# die_log FILE MESSAGE: die, showing the end of FILE first.
+# die_log FILE MESSAGE: die, showing FILE's error lines and its end first.
 die_log() {
-	[ -f "$1" ] && tail -n 30 "$1" | sed 's/^/  | /' >&2
+	if [ -f "$1" ]; then
+		grep -i -m 10 'error' "$1" | sed 's/^/  ! /' >&2
+		tail -n 20 "$1" | sed 's/^/  | /' >&2
+	fi
 	shift
 	die "$@"
 }
@@ -58,18 +61,21 @@ as_user() {
 
 start_mysql() {
 	d=$DIR/mysql
-	mkdir -p "$d/data"
+	# Its own tmpdir: bootstraps running side by side in /tmp collide on
+	# their temporary tables' names ("Unknown table 'mysql.tmp_user_sys'").
+	mkdir -p "$d/data" "$d/tmp"
 	command -v mariadbd >/dev/null || command -v mysqld >/dev/null ||
 		die "MariaDB server not installed (apt-get install mariadb-server)"
 	mysqld_bin=$(command -v mariadbd || command -v mysqld)
 	user=$(id -un)
 	mariadb-install-db --no-defaults --datadir="$d/data" --user="$user" \
 		--auth-root-authentication-method=socket --skip-test-db \
-		>"$d/install.log" 2>&1 || die_log "$d/install.log" "mariadb-install-db failed: see $d/install.log"
+		--tmpdir="$d/tmp" >"$d/install.log" 2>&1 || die_log "$d/install.log" "mariadb-install-db failed: see $d/install.log"
 	port=$(free_port)
 	cat >"$d/start" <<EOS
 exec "$mysqld_bin" --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \\
 	--port="$port" --bind-address=127.0.0.1 --pid-file="$d/mysqld.pid" \\
+	--tmpdir="$d/tmp" \\
 	--log-error="$d/error.log" --skip-log-bin --innodb-buffer-pool-size=64M \\
 	--innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \\
 	--innodb-lock-wait-timeout=30 --max-connections=500 --user="$user"
