@@ -18,13 +18,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define BUFSZ	65536
+#define BUFSZ 65536
 
 struct conn {
-	int	fd;
-	size_t	ilen;
-	char	in[BUFSZ];
-	char	out[BUFSZ + 64];
+	int fd;
+	size_t ilen;
+	char in[BUFSZ];
+	char out[BUFSZ + 64];
 };
 
 static int lfd;
@@ -47,7 +47,8 @@ loop(void *arg)
 			ssize_t r;
 
 			if (c == NULL) {
-				int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+				int fd =
+				    accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
 				struct epoll_event ce = { .events = EPOLLIN };
 
 				if (fd == -1)
@@ -72,19 +73,21 @@ loop(void *arg)
 				char *sp;
 
 				while (i < c->ilen && c->in[i] != ':')
-					len = len * 10 + (size_t)(c->in[i++] - '0');
+					len = len * 10 +
+					    (size_t)(c->in[i++] - '0');
 				if (i == c->ilen || c->ilen - i < len + 2)
 					break;
 				sp = memchr(c->in + i + 1, ' ', len);
 				{
-					const char *key = sp != NULL ? sp + 1 :
-					    c->in + i + 1;
-					size_t kl = (size_t)(c->in + i + 1 +
-					    len - key);
+					const char *key =
+					    sp != NULL ? sp + 1 : c->in + i + 1;
+					size_t kl =
+					    (size_t)(c->in + i + 1 + len - key);
 
 					olen += (size_t)snprintf(c->out + olen,
-					    sizeof(c->out) - olen, "%zu:OK %.*s,",
-					    kl + 3, (int)kl, key);
+					    sizeof(c->out) - olen,
+					    "%zu:OK %.*s,", kl + 3, (int)kl,
+					    key);
 				}
 				off = i + 1 + len + 1;
 			}

@@ -32,25 +32,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HIST_US		200000		/* 1 us buckets up to 200 ms */
-#define BUFSZ		65536
+#define HIST_US 200000 /* 1 us buckets up to 200 ms */
+#define BUFSZ 65536
 
 struct conn {
-	int		 fd;
-	long		 next;		/* next key index */
-	int64_t		 sent_ns;
-	char		 in[BUFSZ];
-	size_t		 ilen;
+	int fd;
+	long next; /* next key index */
+	int64_t sent_ns;
+	char in[BUFSZ];
+	size_t ilen;
 };
 
 struct worker {
-	pthread_t	 th;
-	int		 id;
-	int		 nconns;
-	struct conn	*conns;
-	uint32_t	*hist;
-	uint64_t	 done, found, notfound, errors, slow;
-	uint64_t	 max_ns;
+	pthread_t th;
+	int id;
+	int nconns;
+	struct conn *conns;
+	uint32_t *hist;
+	uint64_t done, found, notfound, errors, slow;
+	uint64_t max_ns;
 };
 
 static const char *endpoint, *proto = "sm", *map = "mailbox";
@@ -59,7 +59,7 @@ static int nconns = 50, nthreads = 1, once;
 static double duration = 5, warmup = 1;
 static long nkeys = 100000;
 static _Atomic long once_next;
-static _Atomic int phase;		/* 0 warmup, 1 measure, 2 stop */
+static _Atomic int phase; /* 0 warmup, 1 measure, 2 stop */
 
 static int64_t
 now_ns(void)
@@ -83,8 +83,8 @@ dial(void)
 		sun.sun_family = AF_UNIX;
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", endpoint);
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
-		    sizeof(sun)) == -1)
+		if (fd == -1 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 			return -1;
 	} else {
 		struct addrinfo hints, *res;
@@ -172,8 +172,7 @@ reply_len(struct conn *c, char *status_r)
 
 		if (lf == NULL)
 			return 0;
-		*status_r = c->in[0] == 'O' ? 'O' : c->in[0] == 'N' ? 'N' :
-		    'T';
+		*status_r = c->in[0] == 'O' ? 'O' : c->in[0] == 'N' ? 'N' : 'T';
 		return (size_t)(lf - c->in) + 1;
 	}
 }
@@ -197,8 +196,8 @@ run(void *arg)
 		c->next = ((long)(w->id * w->nconns + i) * 7919) % nkeys;
 		if (strcmp(proto, "dict") == 0) {
 			char hello[300];
-			int n = snprintf(hello, sizeof(hello),
-			    "H3\t2\t0\t\t%s\n", map);
+			int n = snprintf(
+			    hello, sizeof(hello), "H3\t2\t0\t\t%s\n", map);
 
 			send_all(c->fd, hello, (size_t)n);
 		}
@@ -211,13 +210,14 @@ run(void *arg)
 
 		for (int k = 0; k < n; k++) {
 			struct conn *c = ev[k].data.ptr;
-			ssize_t r = read(c->fd, c->in + c->ilen,
-			    sizeof(c->in) - c->ilen);
+			ssize_t r = read(
+			    c->fd, c->in + c->ilen, sizeof(c->in) - c->ilen);
 			size_t len;
 			char st;
 
 			if (r <= 0) {
-				fprintf(stderr, "loadgen: server closed a "
+				fprintf(stderr,
+				    "loadgen: server closed a "
 				    "connection\n");
 				exit(1);
 			}
@@ -246,8 +246,8 @@ run(void *arg)
 				}
 				if (send_next(c) == 1) {
 					live--;
-					epoll_ctl(ep, EPOLL_CTL_DEL, c->fd,
-					    NULL);
+					epoll_ctl(
+					    ep, EPOLL_CTL_DEL, c->fd, NULL);
 				}
 			}
 		}
@@ -283,18 +283,39 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "s:p:c:T:d:w:m:n:f:o")) != -1) {
 		switch (ch) {
-		case 's': endpoint = optarg; break;
-		case 'p': proto = optarg; break;
-		case 'c': nconns = atoi(optarg); break;
-		case 'T': nthreads = atoi(optarg); break;
-		case 'd': duration = atof(optarg); break;
-		case 'w': warmup = atof(optarg); break;
-		case 'm': map = optarg; break;
-		case 'n': nkeys = atol(optarg); break;
-		case 'f': format = optarg; break;
-		case 'o': once = 1; break;
+		case 's':
+			endpoint = optarg;
+			break;
+		case 'p':
+			proto = optarg;
+			break;
+		case 'c':
+			nconns = atoi(optarg);
+			break;
+		case 'T':
+			nthreads = atoi(optarg);
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 'm':
+			map = optarg;
+			break;
+		case 'n':
+			nkeys = atol(optarg);
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			once = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: loadgen -s ENDPOINT [-p sm|dict] "
+			fprintf(stderr,
+			    "usage: loadgen -s ENDPOINT [-p sm|dict] "
 			    "[-c conns] [-T threads] [-d secs] [-w secs] "
 			    "[-m map] [-n keys] [-f format] [-o]\n");
 			return 64;
@@ -317,9 +338,9 @@ main(int argc, char **argv)
 		pthread_create(&ws[i].th, NULL, run, &ws[i]);
 	if (!once) {
 		struct timespec w = { (time_t)warmup,
-		    (long)((warmup - (double)(time_t)warmup) * 1e9) };
+			(long)((warmup - (double)(time_t)warmup) * 1e9) };
 		struct timespec d = { (time_t)duration,
-		    (long)((duration - (double)(time_t)duration) * 1e9) };
+			(long)((duration - (double)(time_t)duration) * 1e9) };
 
 		nanosleep(&w, NULL);
 		atomic_store(&phase, 1);
@@ -348,9 +369,9 @@ main(int argc, char **argv)
 		double secs = (double)(t1 - t0) / 1e9;
 
 		printf("lookups=%llu seconds=%.2f rate=%.0f p50_us=%llu "
-		    "p99_us=%llu p999_us=%llu max_us=%llu found=%llu "
-		    "notfound=%llu errors=%llu\n", (unsigned long long)done,
-		    secs, (double)done / secs,
+		       "p99_us=%llu p999_us=%llu max_us=%llu found=%llu "
+		       "notfound=%llu errors=%llu\n",
+		    (unsigned long long)done, secs, (double)done / secs,
 		    (unsigned long long)percentile(hist, done, 0.50),
 		    (unsigned long long)percentile(hist, done, 0.99),
 		    (unsigned long long)percentile(hist, done, 0.999),

@@ -82,8 +82,8 @@ add_or_edit(struct cli *c, int argc, char **argv, bool edit)
 	if (argc < 2)
 		return cli_usage(c, "missing argument");
 	dests = join_args(argc - 1, argv + 1);
-	rc = edit ? alias_edit(&c->model, argv[0], dests, &a, &err) :
-	    alias_add(&c->model, argv[0], dests, &a, &err);
+	rc = edit ? alias_edit(&c->model, argv[0], dests, &a, &err)
+		  : alias_add(&c->model, argv[0], dests, &a, &err);
 	free(dests);
 	if (rc == -1)
 		return cli_fail(c, &err);
@@ -105,8 +105,8 @@ cmd_alias_edit(struct cli *c, int argc, char **argv)
 }
 
 struct list_ctx {
-	struct cli	*c;
-	struct table	*t;
+	struct cli *c;
+	struct table *t;
 };
 
 static int
@@ -208,7 +208,8 @@ cmd_alias_del(struct cli *c, int argc, char **argv)
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
 	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete alias %s?", argv[0])) {
-		cli_errorf(c, "not confirmed; nothing deleted (pass --yes to "
+		cli_errorf(c,
+		    "not confirmed; nothing deleted (pass --yes to "
 		    "skip the question)");
 		return 1;
 	}

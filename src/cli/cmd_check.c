@@ -17,12 +17,12 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define EX_CHECK_FAILED	4
-#define PROGRESS_MS	100
+#define EX_CHECK_FAILED 4
+#define PROGRESS_MS 100
 
 struct progress {
-	bool	 shown;
-	int64_t	 last_ms;
+	bool shown;
+	int64_t last_ms;
 };
 
 static int64_t
@@ -143,10 +143,10 @@ cmd_check(struct cli *c, int argc, char **argv)
 			json_t *f = json_object();
 
 			json_object_set_new(f, "name", json_text(r.v[i].name));
-			json_object_set_new(f, "severity", out_jstr(
-			    check_severity_name(r.v[i].severity)));
-			json_object_set_new(f, "message",
-			    json_text(r.v[i].message));
+			json_object_set_new(f, "severity",
+			    out_jstr(check_severity_name(r.v[i].severity)));
+			json_object_set_new(
+			    f, "message", json_text(r.v[i].message));
 			json_array_append_new(arr, f);
 		}
 		json_object_set_new(doc, "findings", arr);
@@ -157,11 +157,13 @@ cmd_check(struct cli *c, int argc, char **argv)
 		print_group(c, &r, CHECK_WARN, "warnings", "!", 3);
 		if (!c->quiet)
 			print_group(c, &r, CHECK_INFO, "passed", "+", 1);
-		printf("%s%zu %s, %zu %s, %zu passed%s\n", color_on(c,
-		    ok ? (count[CHECK_WARN] ? 3 : 1) : 2),
-		    count[CHECK_ERROR], count[CHECK_ERROR] == 1 ? "error" :
-		    "errors", count[CHECK_WARN], count[CHECK_WARN] == 1 ?
-		    "warning" : "warnings", count[CHECK_INFO], color_off(c));
+		printf("%s%zu %s, %zu %s, %zu passed%s\n",
+		    color_on(c, ok ? (count[CHECK_WARN] ? 3 : 1) : 2),
+		    count[CHECK_ERROR],
+		    count[CHECK_ERROR] == 1 ? "error" : "errors",
+		    count[CHECK_WARN],
+		    count[CHECK_WARN] == 1 ? "warning" : "warnings",
+		    count[CHECK_INFO], color_off(c));
 	}
 	check_report_release(&r);
 	return ok ? 0 : EX_CHECK_FAILED;

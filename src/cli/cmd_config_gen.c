@@ -17,9 +17,9 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define DEFAULT_OUT		"postino-cfg"
-#define DEFAULT_QUEUE_DIR	"/var/spool/postfix"
-#define DEFAULT_DICT_SOCKET	"unix:/run/podop/podop-dict.sock"
+#define DEFAULT_OUT "postino-cfg"
+#define DEFAULT_QUEUE_DIR "/var/spool/postfix"
+#define DEFAULT_DICT_SOCKET "unix:/run/podop/podop-dict.sock"
 
 static const char *
 opt_or(struct cli *c, int key, const char *dflt)
@@ -35,8 +35,8 @@ mlmmj_user(const struct postino_conf *conf)
 {
 	struct passwd *pw;
 
-	if (conf->mlmmj_uid >= 0 && (pw = getpwuid((uid_t)conf->mlmmj_uid)) !=
-	    NULL)
+	if (conf->mlmmj_uid >= 0 &&
+	    (pw = getpwuid((uid_t)conf->mlmmj_uid)) != NULL)
 		return xstrdup(pw->pw_name);
 	return xstrdup("mlmmj");
 }
@@ -60,8 +60,8 @@ print_files(struct cli *c, const struct mapgen_set *set, const char *out,
 
 		json_object_set_new(o, "out", out_jstr(out));
 		json_object_set_new(o, "dry_run", json_boolean(dry));
-		json_object_set_new(o, "backup", backup != NULL ?
-		    out_jstr(backup) : json_null());
+		json_object_set_new(o, "backup",
+		    backup != NULL ? out_jstr(backup) : json_null());
 		for (size_t i = 0; i < set->n; i++) {
 			const struct mapgen_file *f = &set->v[i];
 			json_t *j = json_object();
@@ -69,11 +69,12 @@ print_files(struct cli *c, const struct mapgen_set *set, const char *out,
 
 			snprintf(mode, sizeof(mode), "%04o", (unsigned)f->mode);
 			json_object_set_new(j, "path", out_jstr(f->path));
-			json_object_set_new(j, "artefact",
-			    out_jstr(f->artefact));
+			json_object_set_new(
+			    j, "artefact", out_jstr(f->artefact));
 			json_object_set_new(j, "mode", out_jstr(mode));
-			json_object_set_new(j, "installed", f->installed ?
-			    out_jstr(f->installed) : json_null());
+			json_object_set_new(j, "installed",
+			    f->installed ? out_jstr(f->installed)
+					 : json_null());
 			json_array_append_new(a, j);
 		}
 		json_object_set_new(o, "files", a);
@@ -88,8 +89,8 @@ print_files(struct cli *c, const struct mapgen_set *set, const char *out,
 		const struct mapgen_file *f = &set->v[i];
 
 		printf("  %04o %-44s %s%s\n", (unsigned)f->mode, f->path,
-		    f->installed ? "-> " : "", f->installed ? f->installed :
-		    "(podop -c FILE)");
+		    f->installed ? "-> " : "",
+		    f->installed ? f->installed : "(podop -c FILE)");
 	}
 	if (backup != NULL)
 		printf("the previous files are in %s\n", backup);
@@ -120,8 +121,10 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 		else if (strcmp(v, "hybrid") == 0)
 			o.identity = IDENTITY_HYBRID;
 		else
-			return cli_usage(c, "unknown identity backend '%s' "
-			    "(use local, noauth or hybrid)", v);
+			return cli_usage(c,
+			    "unknown identity backend '%s' "
+			    "(use local, noauth or hybrid)",
+			    v);
 	}
 	v = opt_or(c, O_LOOKUPS, "sql");
 	if (strcmp(v, "sql") == 0)
@@ -129,25 +132,28 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	else if (strcmp(v, "podop") == 0)
 		o.lookups = MAPGEN_PODOP;
 	else
-		return cli_usage(c, "unknown --lookups '%s' (use sql or podop)",
-		    v);
+		return cli_usage(
+		    c, "unknown --lookups '%s' (use sql or podop)", v);
 	v = opt_or(c, O_DOVECOT, "2.3");
 	if (strcmp(v, "2.3") == 0)
 		o.dovecot = MAPGEN_DOVECOT_23;
 	else if (strcmp(v, "2.4") == 0)
 		o.dovecot = MAPGEN_DOVECOT_24;
 	else
-		return cli_usage(c, "unknown --dovecot '%s' (use 2.3 or "
-		    "2.4)", v);
+		return cli_usage(c,
+		    "unknown --dovecot '%s' (use 2.3 or "
+		    "2.4)",
+		    v);
 	o.postfix_dir = opt_or(c, O_POSTFIX_DIR, conf->postfix_sql_dir);
 	o.dovecot_dir = opt_or(c, O_DOVECOT_DIR, conf->dovecot_conf_dir);
 	o.queue_dir = opt_or(c, O_QUEUE_DIR, DEFAULT_QUEUE_DIR);
 	o.podop_socket = opt_or(c, O_PODOP_SOCKET,
-	    strcmp(conf->podop.mode, "postfix") == 0 ? conf->podop.socket :
-	    "unix:/run/podop/podop.sock");
+	    strcmp(conf->podop.mode, "postfix") == 0
+		? conf->podop.socket
+		: "unix:/run/podop/podop.sock");
 	o.podop_dict_socket = opt_or(c, O_PODOP_DICT_SOCKET,
-	    strcmp(conf->podop.mode, "dovecot") == 0 ? conf->podop.socket :
-	    DEFAULT_DICT_SOCKET);
+	    strcmp(conf->podop.mode, "dovecot") == 0 ? conf->podop.socket
+						     : DEFAULT_DICT_SOCKET);
 	if ((v = cli_opt(c, O_MLMMJ_USER)) != NULL)
 		user = xstrdup(v);
 	else
@@ -156,20 +162,22 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	bindir = mlmmj_bindir();
 	o.mlmmj_bindir = bindir;
 
-	if (mapgen_generate(&o, cli_opt(c, O_ONLY), cli_opt(c, O_SKIP), &set,
-	    &err) == -1) {
+	if (mapgen_generate(
+		&o, cli_opt(c, O_ONLY), cli_opt(c, O_SKIP), &set, &err) == -1) {
 		rc = cli_fail(c, &err);
 		goto out;
 	}
 	if (conf->mlmmj_spool_dir[0] != '\0' &&
 	    strchr(conf->recipient_delimiter, '+') == NULL)
-		cli_warnf(c, "recipient_delimiter is '%s' but mlmmj addresses "
+		cli_warnf(c,
+		    "recipient_delimiter is '%s' but mlmmj addresses "
 		    "its commands as list+keyword: add '+' to it in "
-		    "postino.toml", conf->recipient_delimiter);
+		    "postino.toml",
+		    conf->recipient_delimiter);
 	if (cli_flag(c, O_DRY_RUN))
 		print_files(c, &set, out, NULL, true);
-	else if (mapgen_write(out, &set, cli_flag(c, O_IN_PLACE), &backup,
-	    &err) == -1) {
+	else if (mapgen_write(
+		     out, &set, cli_flag(c, O_IN_PLACE), &backup, &err) == -1) {
 		mapgen_set_release(&set);
 		rc = cli_fail(c, &err);
 		goto out;
@@ -178,10 +186,11 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	for (size_t i = 0; i < set.n; i++)
 		if (strcmp(set.v[i].path, "podop/podop-postfix.toml") == 0 &&
 		    o.lookups == MAPGEN_SQL)
-			cli_infof(c, "%s has no regular expressions, so "
+			cli_infof(c,
+			    "%s has no regular expressions, so "
 			    "Postfix asks podop for the list routes: run "
-			    "'podop -c %s/%s'", db_engine_name(o.db->engine),
-			    out, set.v[i].path);
+			    "'podop -c %s/%s'",
+			    db_engine_name(o.db->engine), out, set.v[i].path);
 	mapgen_set_release(&set);
 	rc = 0;
 out:

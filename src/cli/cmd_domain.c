@@ -15,14 +15,14 @@ domain_json(const struct domain_rec *d)
 	json_object_set_new(o, "description", out_jstr(d->description));
 	json_object_set_new(o, "max_aliases", json_integer(d->aliases));
 	json_object_set_new(o, "max_mailboxes", json_integer(d->mailboxes));
-	json_object_set_new(o, "max_quota_bytes",
-	    json_integer(d->maxquota_bytes));
-	json_object_set_new(o, "default_quota_bytes",
-	    json_integer(d->default_quota_bytes));
-	json_object_set_new(o, "domain_quota_bytes",
-	    json_integer(d->quota_bytes));
-	json_object_set_new(o, "transport",
-	    out_jstr(domain_transport_kind(d->transport)));
+	json_object_set_new(
+	    o, "max_quota_bytes", json_integer(d->maxquota_bytes));
+	json_object_set_new(
+	    o, "default_quota_bytes", json_integer(d->default_quota_bytes));
+	json_object_set_new(
+	    o, "domain_quota_bytes", json_integer(d->quota_bytes));
+	json_object_set_new(
+	    o, "transport", out_jstr(domain_transport_kind(d->transport)));
 	json_object_set_new(o, "backupmx", json_boolean(d->backupmx));
 	json_object_set_new(o, "status", json_integer(d->active ? 1 : 0));
 	json_object_set_new(o, "created", out_time(d->created));
@@ -88,18 +88,19 @@ cmd_domain_add(struct cli *c, int argc, char **argv)
 	s.transport = cli_opt(c, O_TRANSPORT);
 	s.backupmx = cli_flag(c, O_BACKUPMX) && !cli_flag(c, O_NO_BACKUPMX);
 	if (((v = cli_opt(c, O_MAX_MAILBOXES)) != NULL &&
-	    cli_int(c, "--max-mailboxes", v, -1, 1000000000, &s.mailboxes,
-	    &err) == -1) ||
+		cli_int(c, "--max-mailboxes", v, -1, 1000000000, &s.mailboxes,
+		    &err) == -1) ||
 	    ((v = cli_opt(c, O_MAX_ALIASES)) != NULL &&
-	    cli_int(c, "--max-aliases", v, -1, 1000000000, &s.aliases,
-	    &err) == -1) ||
+		cli_int(c, "--max-aliases", v, -1, 1000000000, &s.aliases,
+		    &err) == -1) ||
 	    ((v = cli_opt(c, O_MAX_QUOTA)) != NULL &&
-	    cli_quota(c, "--max-quota", v, &s.maxquota_bytes, &err) == -1) ||
+		cli_quota(c, "--max-quota", v, &s.maxquota_bytes, &err) ==
+		    -1) ||
 	    ((v = cli_opt(c, O_DEFAULT_QUOTA)) != NULL &&
-	    cli_quota(c, "--default-quota", v, &s.default_quota_bytes,
-	    &err) == -1) ||
+		cli_quota(c, "--default-quota", v, &s.default_quota_bytes,
+		    &err) == -1) ||
 	    ((v = cli_opt(c, O_DOMAIN_QUOTA)) != NULL &&
-	    cli_quota(c, "--domain-quota", v, &s.quota_bytes, &err) == -1))
+		cli_quota(c, "--domain-quota", v, &s.quota_bytes, &err) == -1))
 		return cli_fail(c, &err);
 	if (domain_add(&c->model, &s, &d, &err) == -1)
 		return cli_fail(c, &err);
@@ -111,8 +112,8 @@ cmd_domain_add(struct cli *c, int argc, char **argv)
 }
 
 struct list_ctx {
-	struct cli	*c;
-	struct table	*t;
+	struct cli *c;
+	struct table *t;
 };
 
 static int
@@ -219,14 +220,16 @@ cmd_domain_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
-	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete domain %s%s?",
-	    argv[0], cli_flag(c, O_FORCE) ? " and everything in it" : "")) {
-		cli_errorf(c, "not confirmed; nothing deleted (pass --yes to "
+	if (!cli_flag(c, 'y') &&
+	    !cli_confirm(c, "Delete domain %s%s?", argv[0],
+		cli_flag(c, O_FORCE) ? " and everything in it" : "")) {
+		cli_errorf(c,
+		    "not confirmed; nothing deleted (pass --yes to "
 		    "skip the question)");
 		return 1;
 	}
 	if (domain_del(&c->model, argv[0], cli_flag(c, O_FORCE),
-	    cli_flag(c, O_KEEP_MAILDIR), &err) == -1)
+		cli_flag(c, O_KEEP_MAILDIR), &err) == -1)
 		return cli_fail(c, &err);
 	return 0;
 }
@@ -278,8 +281,8 @@ cmd_adom_add(struct cli *c, int argc, char **argv)
 		return rc;
 	if (cli_opt(c, O_TARGET) == NULL)
 		return cli_usage(c, "--target is required");
-	if (alias_domain_add(&c->model, argv[0], cli_opt(c, O_TARGET), &a,
-	    &err) == -1)
+	if (alias_domain_add(
+		&c->model, argv[0], cli_opt(c, O_TARGET), &a, &err) == -1)
 		return cli_fail(c, &err);
 	return adom_print(c, &a);
 }
@@ -295,8 +298,8 @@ cmd_adom_retarget(struct cli *c, int argc, char **argv)
 		return rc;
 	if (cli_opt(c, O_TARGET) == NULL)
 		return cli_usage(c, "--target is required");
-	if (alias_domain_retarget(&c->model, argv[0], cli_opt(c, O_TARGET), &a,
-	    &err) == -1)
+	if (alias_domain_retarget(
+		&c->model, argv[0], cli_opt(c, O_TARGET), &a, &err) == -1)
 		return cli_fail(c, &err);
 	return adom_print(c, &a);
 }
@@ -396,9 +399,10 @@ cmd_adom_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
-	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete alias domain %s?",
-	    argv[0])) {
-		cli_errorf(c, "not confirmed; nothing deleted (pass --yes to "
+	if (!cli_flag(c, 'y') &&
+	    !cli_confirm(c, "Delete alias domain %s?", argv[0])) {
+		cli_errorf(c,
+		    "not confirmed; nothing deleted (pass --yes to "
 		    "skip the question)");
 		return 1;
 	}

@@ -40,8 +40,10 @@ mkdir_p(const char *path, mode_t mode, struct err *err)
 			continue;
 		tmp[i] = '\0';
 		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-			return err_set(err, ERR_FILESYSTEM, "cannot create "
-			    "'%s': %s", tmp, strerror(errno));
+			return err_set(err, ERR_FILESYSTEM,
+			    "cannot create "
+			    "'%s': %s",
+			    tmp, strerror(errno));
 		if (i < n)
 			tmp[i] = '/';
 	}
@@ -60,8 +62,9 @@ absolute(const char *p)
 	else
 		full = xasprintf("%s/%s", cwd, p);
 	for (s = o = full; *s != '\0';) {
-		if (s[0] == '/' && (s[1] == '/' || (s[1] == '.' &&
-		    (s[2] == '/' || s[2] == '\0')))) {
+		if (s[0] == '/' &&
+		    (s[1] == '/' ||
+			(s[1] == '.' && (s[2] == '/' || s[2] == '\0')))) {
 			s += s[1] == '/' ? 1 : 2;
 			continue;
 		}
@@ -85,8 +88,8 @@ write_file(const char *path, const char *data, mode_t mode, struct err *err)
 	size_t len = strlen(data), off = 0;
 	int fd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd == -1) {
 		err_set(err, ERR_FILESYSTEM, "cannot create '%s': %s", tmp,
 		    strerror(errno));
@@ -151,7 +154,8 @@ default_vmail(int64_t *uid, int64_t *gid, struct cli *c)
 		return;
 	}
 	*uid = *gid = -1;
-	cli_warnf(c, "no 'vmail' user: maildirs will not be chowned (set "
+	cli_warnf(c,
+	    "no 'vmail' user: maildirs will not be chowned (set "
 	    "vmail_uid and vmail_gid in postino.toml)");
 }
 
@@ -176,8 +180,10 @@ cmd_init(struct cli *c, int argc, char **argv)
 		return cli_usage(c, "--dir is required");
 	p.engine = db_engine_parse(engine_s != NULL ? engine_s : "sqlite");
 	if (p.engine == DB_ENGINE_NONE)
-		return cli_usage(c, "unknown engine '%s' (use sqlite, mysql or "
-		    "pgsql)", engine_s);
+		return cli_usage(c,
+		    "unknown engine '%s' (use sqlite, mysql or "
+		    "pgsql)",
+		    engine_s);
 	ib = cli_opt(c, O_IDENTITY) != NULL ? cli_opt(c, O_IDENTITY) : "local";
 	if (strcmp(ib, "local") != 0 && strcmp(ib, "noauth") != 0 &&
 	    strcmp(ib, "hybrid") != 0)
@@ -190,45 +196,51 @@ cmd_init(struct cli *c, int argc, char **argv)
 	dir = absolute(cli_opt(c, O_DIR));
 	pfdir = xasprintf("%s/postfix", dir);
 	toml = xasprintf("%s/postino.toml", dir);
-	mailroot = absolute(cli_opt(c, O_MAIL_ROOT) != NULL ?
-	    cli_opt(c, O_MAIL_ROOT) : "vmail");
+	mailroot =
+	    absolute(cli_opt(c, O_MAIL_ROOT) != NULL ? cli_opt(c, O_MAIL_ROOT)
+						     : "vmail");
 	if (cli_opt(c, O_MAIL_ROOT) == NULL) {
 		free(mailroot);
 		mailroot = xasprintf("%s/vmail", dir);
 	}
 	if (p.engine == DB_ENGINE_SQLITE) {
-		p.dbpath = absolute(cli_opt(c, O_DB) != NULL ?
-		    cli_opt(c, O_DB) : "postino.sqlite");
+		p.dbpath =
+		    absolute(cli_opt(c, O_DB) != NULL ? cli_opt(c, O_DB)
+						      : "postino.sqlite");
 		if (cli_opt(c, O_DB) == NULL) {
 			free(p.dbpath);
 			p.dbpath = xasprintf("%s/postino.sqlite", dir);
 		}
 	} else {
 		if (cli_opt(c, O_DBNAME) == NULL || cli_opt(c, O_USER) == NULL)
-			return cli_usage(c, "--user and --dbname are required "
-			    "for %s", db_engine_name(p.engine));
-		p.hosts = xstrdup(cli_opt(c, O_HOSTS) != NULL ?
-		    cli_opt(c, O_HOSTS) : "localhost");
+			return cli_usage(c,
+			    "--user and --dbname are required "
+			    "for %s",
+			    db_engine_name(p.engine));
+		p.hosts =
+		    xstrdup(cli_opt(c, O_HOSTS) != NULL ? cli_opt(c, O_HOSTS)
+							: "localhost");
 		p.user = xstrdup(cli_opt(c, O_USER));
 		p.dbname = xstrdup(cli_opt(c, O_DBNAME));
 		if (cli_read_secret(c, cli_flag(c, O_PASSWORD_STDIN),
-		    "Database password", pw, sizeof(pw), &err) == -1)
+			"Database password", pw, sizeof(pw), &err) == -1)
 			goto fail;
 		p.password = xstrdup(pw);
 		explicit_bzero(pw, sizeof(pw));
 	}
 	p.source = xasprintf("%s/sql-virtual_mailbox_maps.cf", pfdir);
 	if ((v = cli_opt(c, O_VMAIL_UID)) != NULL) {
-		if (cli_int(c, "--vmail-uid", v, -1, 0x7fffffff, &uid,
-		    &err) == -1)
+		if (cli_int(c, "--vmail-uid", v, -1, 0x7fffffff, &uid, &err) ==
+		    -1)
 			goto fail;
 	}
 	if ((v = cli_opt(c, O_VMAIL_GID)) != NULL) {
-		if (cli_int(c, "--vmail-gid", v, -1, 0x7fffffff, &gid,
-		    &err) == -1)
+		if (cli_int(c, "--vmail-gid", v, -1, 0x7fffffff, &gid, &err) ==
+		    -1)
 			goto fail;
 	}
-	if (cli_opt(c, O_VMAIL_UID) == NULL || cli_opt(c, O_VMAIL_GID) == NULL) {
+	if (cli_opt(c, O_VMAIL_UID) == NULL ||
+	    cli_opt(c, O_VMAIL_GID) == NULL) {
 		int64_t du, dg;
 
 		default_vmail(&du, &dg, c);
@@ -243,7 +255,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 
 		if (stat(toml, &st) == 0) {
 			err_set(&err, ERR_EXISTS, "'%s' already exists", toml);
-			err_hint(&err, "pass --force to overwrite it and the "
+			err_hint(&err,
+			    "pass --force to overwrite it and the "
 			    "maps");
 			goto fail;
 		}
@@ -263,14 +276,15 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	if (mkdir_p(mailroot, 0750, &err) == -1)
 		goto fail;
-	if (uid >= 0 && gid >= 0 && chown(mailroot, (uid_t)uid,
-	    (gid_t)gid) == -1) {
-		err_set(&err, ERR_FILESYSTEM, "cannot chown '%s': %s",
-		    mailroot, strerror(errno));
+	if (uid >= 0 && gid >= 0 &&
+	    chown(mailroot, (uid_t)uid, (gid_t)gid) == -1) {
+		err_set(&err, ERR_FILESYSTEM, "cannot chown '%s': %s", mailroot,
+		    strerror(errno));
 		goto fail;
 	}
 	buf_reset(&b);
-	buf_printf(&b, "# postino.toml, written by 'postino init'.  See "
+	buf_printf(&b,
+	    "# postino.toml, written by 'postino init'.  See "
 	    "postino.toml(5).\n# Database credentials live in the Postfix "
 	    "maps under postfix_sql_dir.\n\n");
 	buf_printf(&b, "identity_backend = ");
@@ -281,8 +295,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 	toml_str(&b, db_engine_name(p.engine));
 	buf_printf(&b, "\nvirtual_mailbox_base = ");
 	toml_str(&b, mailroot);
-	buf_printf(&b, "\nvmail_uid = %lld\nvmail_gid = %lld\n",
-	    (long long)uid, (long long)gid);
+	buf_printf(&b, "\nvmail_uid = %lld\nvmail_gid = %lld\n", (long long)uid,
+	    (long long)gid);
 	if ((v = cli_opt(c, O_HOOK)) != NULL) {
 		char *h = absolute(v);
 
@@ -315,8 +329,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 		if (db == NULL)
 			goto fail;
 		if (schema_status(db, &st, &err) == -1 ||
-		    (st.empty ? schema_init(db, NULL, NULL, &err) :
-		    schema_migrate(db, NULL, NULL, &err)) == -1) {
+		    (st.empty ? schema_init(db, NULL, NULL, &err)
+			      : schema_migrate(db, NULL, NULL, &err)) == -1) {
 			db_close(&db);
 			goto fail;
 		}
@@ -329,13 +343,12 @@ cmd_init(struct cli *c, int argc, char **argv)
 
 		json_object_set_new(o, "config", out_jstr(toml));
 		json_object_set_new(o, "postfix_sql_dir", out_jstr(pfdir));
-		json_object_set_new(o, "engine",
-		    out_jstr(db_engine_name(p.engine)));
-		json_object_set_new(o, "virtual_mailbox_base",
-		    out_jstr(mailroot));
+		json_object_set_new(
+		    o, "engine", out_jstr(db_engine_name(p.engine)));
+		json_object_set_new(
+		    o, "virtual_mailbox_base", out_jstr(mailroot));
 		if (p.dbpath != NULL)
-			json_object_set_new(o, "database",
-			    out_jstr(p.dbpath));
+			json_object_set_new(o, "database", out_jstr(p.dbpath));
 		out_json(c, o);
 	} else if (!c->quiet) {
 		size_t nmaps = 0;

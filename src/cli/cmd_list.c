@@ -25,11 +25,12 @@ list_json(const struct mlmmj_list *l)
 
 	json_object_set_new(o, "address", out_jstr(l->address));
 	json_object_set_new(o, "domain", out_jstr(l->domain));
-	json_object_set_new(o, "spool_dir", out_jstr(l->spool_dir ?
-	    l->spool_dir : ""));
+	json_object_set_new(
+	    o, "spool_dir", out_jstr(l->spool_dir ? l->spool_dir : ""));
 	json_object_set_new(o, "owners", strv_json(l->owners, l->nowners));
-	json_object_set_new(o, "subscriber_count", l->subscriber_count >= 0 ?
-	    json_integer(l->subscriber_count) : json_null());
+	json_object_set_new(o, "subscriber_count",
+	    l->subscriber_count >= 0 ? json_integer(l->subscriber_count)
+				     : json_null());
 	json_object_set_new(o, "routed", json_boolean(l->routed));
 	return o;
 }
@@ -46,16 +47,16 @@ joined(char *const *v, size_t n)
 	s = xmalloc(len);
 	s[0] = '\0';
 	for (size_t i = 0, off = 0; i < n; i++)
-		off += (size_t)snprintf(s + off, len - off, "%s%s", i ? ", " :
-		    "", v[i]);
+		off += (size_t)snprintf(
+		    s + off, len - off, "%s%s", i ? ", " : "", v[i]);
 	return s;
 }
 
 static void
 list_print(struct cli *c, const struct mlmmj_list *l, bool members)
 {
-	static const char *const keys[] = { "address", "owners",
-		"subscribers", "spool", "routed", NULL };
+	static const char *const keys[] = { "address", "owners", "subscribers",
+		"spool", "routed", NULL };
 	char count[32], *owners;
 	const char *vals[5];
 
@@ -74,8 +75,9 @@ list_print(struct cli *c, const struct mlmmj_list *l, bool members)
 	vals[1] = owners;
 	vals[2] = count;
 	vals[3] = l->spool_dir ? l->spool_dir : "";
-	vals[4] = l->routed ? "yes" : "no (mail to it bounces; 'postino "
-	    "list rm' and 'list add' again)";
+	vals[4] = l->routed ? "yes"
+			    : "no (mail to it bounces; 'postino "
+			      "list rm' and 'list add' again)";
 	out_kv(c, keys, vals);
 	free(owners);
 	if (members)
@@ -126,8 +128,8 @@ subscription(struct cli *c, int argc, char **argv, bool sub)
 
 	if ((rc = need_args(c, argc, argv, 2)) != 0)
 		return rc;
-	rc = sub ? mlmmj_sub(&c->model, argv[0], argv[1], &changed, &err) :
-	    mlmmj_unsub(&c->model, argv[0], argv[1], &changed, &err);
+	rc = sub ? mlmmj_sub(&c->model, argv[0], argv[1], &changed, &err)
+		 : mlmmj_unsub(&c->model, argv[0], argv[1], &changed, &err);
 	if (rc == -1)
 		return cli_fail(c, &err);
 	if (c->json) {
@@ -173,8 +175,8 @@ cmd_list_show(struct cli *c, int argc, char **argv)
 }
 
 struct ls_ctx {
-	struct cli	*c;
-	struct table	*t;
+	struct cli *c;
+	struct table *t;
 };
 
 static int
@@ -238,9 +240,11 @@ cmd_list_rm(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, argv, 1)) != 0)
 		return rc;
-	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete list %s%s?", argv[0],
-	    cli_flag(c, O_FORCE) ? " with its subscribers" : "")) {
-		cli_errorf(c, "not confirmed; nothing deleted (pass --yes to "
+	if (!cli_flag(c, 'y') &&
+	    !cli_confirm(c, "Delete list %s%s?", argv[0],
+		cli_flag(c, O_FORCE) ? " with its subscribers" : "")) {
+		cli_errorf(c,
+		    "not confirmed; nothing deleted (pass --yes to "
 		    "skip the question)");
 		return 1;
 	}

@@ -24,8 +24,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 		json_object_set_new(o, "domains", json_integer(s.domains));
 		json_object_set_new(o, "mailboxes", json_integer(s.mailboxes));
 		json_object_set_new(o, "aliases", json_integer(s.aliases));
-		json_object_set_new(o, "alias_domains",
-		    json_integer(s.alias_domains));
+		json_object_set_new(
+		    o, "alias_domains", json_integer(s.alias_domains));
 		json_object_set_new(o, "quota2", json_integer(s.quota2));
 		json_object_set_new(o, "lists", json_integer(s.lists));
 		out_json(c, o);
@@ -40,8 +40,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 		snprintf(v[0], sizeof(v[0]), "%lld", (long long)s.domains);
 		snprintf(v[1], sizeof(v[1]), "%lld", (long long)s.mailboxes);
 		snprintf(v[2], sizeof(v[2]), "%lld", (long long)s.aliases);
-		snprintf(v[3], sizeof(v[3]), "%lld",
-		    (long long)s.alias_domains);
+		snprintf(
+		    v[3], sizeof(v[3]), "%lld", (long long)s.alias_domains);
 		snprintf(v[4], sizeof(v[4]), "%lld", (long long)s.quota2);
 		snprintf(v[5], sizeof(v[5]), "%lld", (long long)s.lists);
 		out_kv(c, keys, vals);
@@ -50,10 +50,10 @@ cmd_status(struct cli *c, int argc, char **argv)
 }
 
 struct quota_ctx {
-	struct cli	*c;
-	struct table	*t;
-	bool		 single;
-	json_t		*one;
+	struct cli *c;
+	struct table *t;
+	bool single;
+	json_t *one;
 };
 
 static json_t *
@@ -65,8 +65,8 @@ usage_json(const struct quota_usage *q)
 	json_object_set_new(o, "bytes_used", json_integer(q->bytes));
 	json_object_set_new(o, "messages", json_integer(q->messages));
 	json_object_set_new(o, "quota_bytes", json_integer(q->quota_bytes));
-	json_object_set_new(o, "percent", q->percent < 0 ? json_null() :
-	    json_integer(q->percent));
+	json_object_set_new(o, "percent",
+	    q->percent < 0 ? json_null() : json_integer(q->percent));
 	return o;
 }
 
@@ -95,8 +95,10 @@ quota_row(void *arg, const struct quota_usage *q)
 	{
 		const char *cells[] = { q->username, used, msgs,
 			quota_format(q->quota_bytes, lim, sizeof(lim)), pct };
-		int colors[] = { 0, 0, 0, 0, q->percent >= 90 ? 2 :
-			q->percent >= 75 ? 3 : 0 };
+		int colors[] = { 0, 0, 0, 0,
+			q->percent >= 90       ? 2
+			    : q->percent >= 75 ? 3
+					       : 0 };
 
 		table_add_colored(l->t, cells, colors);
 	}
@@ -158,21 +160,19 @@ schema_print(struct cli *c)
 
 		json_object_set_new(o, "database", out_jstr(db_where(c->db)));
 		json_object_set_new(o, "postfixadmin_version",
-		    st.pfa_version[0] ? out_jstr(st.pfa_version) :
-		    json_null());
-		json_object_set_new(o, "postino_version",
-		    json_integer(st.postino_version));
+		    st.pfa_version[0] ? out_jstr(st.pfa_version) : json_null());
+		json_object_set_new(
+		    o, "postino_version", json_integer(st.postino_version));
 		json_object_set_new(o, "postino_version_needed",
 		    json_integer(SCHEMA_POSTINO_VERSION));
-		json_object_set_new(o, "missing_tables",
-		    out_jstr(st.missing));
-		json_object_set_new(o, "ready", json_boolean(!st.empty &&
-		    st.missing_pfa == 0 &&
-		    st.postino_version >= SCHEMA_POSTINO_VERSION));
+		json_object_set_new(o, "missing_tables", out_jstr(st.missing));
+		json_object_set_new(o, "ready",
+		    json_boolean(!st.empty && st.missing_pfa == 0 &&
+			st.postino_version >= SCHEMA_POSTINO_VERSION));
 		out_json(c, o);
 	} else {
-		static const char *const keys[] = { "database",
-			"postfixadmin", "postino", "missing", NULL };
+		static const char *const keys[] = { "database", "postfixadmin",
+			"postino", "missing", NULL };
 		char pv[64];
 		const char *vals[] = { db_where(c->db),
 			st.pfa_version[0] ? st.pfa_version : "(none)", pv,
@@ -249,12 +249,12 @@ cmd_config_show(struct cli *c, int argc, char **argv)
 
 			json_object_set_new(o, "name", out_jstr(it->name));
 			json_object_set_new(o, "value", out_jstr(it->value));
-			json_object_set_new(o, "default", it->default_value ?
-			    out_jstr(it->default_value) : json_null());
-			json_object_set_new(o, "origin",
-			    out_jstr(it->origin));
-			json_object_set_new(o, "env", it->env ?
-			    out_jstr(it->env) : json_null());
+			json_object_set_new(o, "default",
+			    it->default_value ? out_jstr(it->default_value)
+					      : json_null());
+			json_object_set_new(o, "origin", out_jstr(it->origin));
+			json_object_set_new(o, "env",
+			    it->env ? out_jstr(it->env) : json_null());
 			json_array_append_new(arr, o);
 		} else if (defaults)
 			printf("%s = %s\n", it->name, it->value);

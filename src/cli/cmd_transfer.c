@@ -29,11 +29,11 @@ write_line(void *arg, const char *line, size_t len)
  * terminal showing the export itself readable.
  */
 struct export_ui {
-	FILE	*f;
-	bool	 tty;
-	bool	 shown;
-	int64_t	 lines;
-	int64_t	 last_ms;
+	FILE *f;
+	bool tty;
+	bool shown;
+	int64_t lines;
+	int64_t last_ms;
 };
 
 static int64_t
@@ -72,7 +72,8 @@ pick_format(struct cli *c, const char *path, enum transfer_format *f)
 	if (v == NULL && path != NULL && str_suffix(path, ".csv"))
 		v = "csv";
 	if (transfer_format_parse(v, f) == -1)
-		return cli_usage(c, "unknown format '%s' (use jsonl or csv)", v);
+		return cli_usage(
+		    c, "unknown format '%s' (use jsonl or csv)", v);
 	return 0;
 }
 
@@ -108,8 +109,8 @@ cmd_export(struct cli *c, int argc, char **argv)
 	ui.f = f;
 	ui.tty = f != stdout && !c->quiet && isatty(STDERR_FILENO);
 	ui.last_ms = mono_ms();
-	rc = transfer_export(&c->model, cli_opt(c, O_DOMAIN), fmt, export_line,
-	    &ui, &err);
+	rc = transfer_export(
+	    &c->model, cli_opt(c, O_DOMAIN), fmt, export_line, &ui, &err);
 	if (ui.shown) {
 		fputs("\r\033[K", stderr);
 		fflush(stderr);
@@ -117,14 +118,16 @@ cmd_export(struct cli *c, int argc, char **argv)
 	if (f != stdout) {
 		if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 			if (rc == 0)
-				err_set(&err, ERR_FILESYSTEM, "cannot write "
-				    "'%s': %s", path, strerror(errno));
+				err_set(&err, ERR_FILESYSTEM,
+				    "cannot write "
+				    "'%s': %s",
+				    path, strerror(errno));
 			rc = -1;
 		}
 		fclose(f);
 		if (rc == 0 && rename(tmp, path) == -1) {
-			err_set(&err, ERR_FILESYSTEM, "cannot rename to '%s': %s",
-			    path, strerror(errno));
+			err_set(&err, ERR_FILESYSTEM,
+			    "cannot rename to '%s': %s", path, strerror(errno));
 			rc = -1;
 		}
 		if (rc == -1)
@@ -135,10 +138,10 @@ cmd_export(struct cli *c, int argc, char **argv)
 }
 
 struct import_ui {
-	struct cli	*c;
-	bool		 tty;
-	bool		 dry_run;
-	json_t		*plan;
+	struct cli *c;
+	bool tty;
+	bool dry_run;
+	json_t *plan;
 };
 
 static void
@@ -175,9 +178,12 @@ on_plan(void *arg, const char *verb, const char *type, const char *key,
 	}
 	if (u->tty && !u->c->quiet)
 		fprintf(stderr, "\r\033[K");
-	printf("%s%-6s%s %-12s %s%s%s\n", color_on(u->c,
-	    strcmp(verb, "create") == 0 ? 1 : strcmp(verb, "prune") == 0 ? 2 :
-	    3), verb, color_off(u->c), type, key, detail ? " -> " : "",
+	printf("%s%-6s%s %-12s %s%s%s\n",
+	    color_on(u->c,
+		strcmp(verb, "create") == 0	 ? 1
+		    : strcmp(verb, "prune") == 0 ? 2
+						 : 3),
+	    verb, color_off(u->c), type, key, detail ? " -> " : "",
 	    detail ? detail : "");
 }
 
@@ -195,8 +201,10 @@ cmd_import(struct cli *c, int argc, char **argv)
 	int rc;
 
 	if (argc != 1)
-		return cli_usage(c, argc == 0 ? "missing FILE (or - for "
-		    "stdin)" : "unexpected argument");
+		return cli_usage(c,
+		    argc == 0 ? "missing FILE (or - for "
+				"stdin)"
+			      : "unexpected argument");
 	path = argv[0];
 	memset(&o, 0, sizeof(o));
 	if ((rc = pick_format(c, path, &o.format)) != 0)
@@ -240,10 +248,10 @@ cmd_import(struct cli *c, int argc, char **argv)
 		json_object_set_new(res, "created", json_integer(st.created));
 		json_object_set_new(res, "updated", json_integer(st.updated));
 		json_object_set_new(res, "pruned", json_integer(st.pruned));
-		json_object_set_new(res, "unchanged",
-		    json_integer(st.unchanged));
-		json_object_set_new(res, "hooks_failed",
-		    json_integer(st.hooks_failed));
+		json_object_set_new(
+		    res, "unchanged", json_integer(st.unchanged));
+		json_object_set_new(
+		    res, "hooks_failed", json_integer(st.hooks_failed));
 		if (o.dry_run)
 			json_object_set_new(res, "changes", ui.plan);
 		else
@@ -252,13 +260,15 @@ cmd_import(struct cli *c, int argc, char **argv)
 	}
 	if (rc == -1)
 		return cli_fail(c, &err);
-	cli_infof(c, "%s%lld records: %lld created, %lld updated, %lld pruned, "
-	    "%lld unchanged", o.dry_run ? "dry run, nothing changed: " : "",
-	    (long long)st.records, (long long)st.created,
-	    (long long)st.updated, (long long)st.pruned,
-	    (long long)st.unchanged);
+	cli_infof(c,
+	    "%s%lld records: %lld created, %lld updated, %lld pruned, "
+	    "%lld unchanged",
+	    o.dry_run ? "dry run, nothing changed: " : "",
+	    (long long)st.records, (long long)st.created, (long long)st.updated,
+	    (long long)st.pruned, (long long)st.unchanged);
 	if (st.hooks_failed > 0) {
-		err_set(&err, ERR_HOOK, "the post-creation hook failed for %lld "
+		err_set(&err, ERR_HOOK,
+		    "the post-creation hook failed for %lld "
 		    "mailboxes (they were not created)",
 		    (long long)st.hooks_failed);
 		return cli_fail(c, &err);

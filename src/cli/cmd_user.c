@@ -88,19 +88,22 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 	if (s.scheme != NULL && !password_scheme_valid(s.scheme)) {
 		err_set(&err, ERR_INVALID, "unknown password scheme '%s'",
 		    s.scheme);
-		err_hint(&err, "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID "
+		err_hint(&err,
+		    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID "
 		    "or MD5-CRYPT");
 		return cli_fail(c, &err);
 	}
 	if (c->conf.identity_backend == IDENTITY_NOAUTH) {
-		err_set(&err, ERR_UNSUPPORTED, "identity_backend=noauth: "
+		err_set(&err, ERR_UNSUPPORTED,
+		    "identity_backend=noauth: "
 		    "mailboxes are provisioned by the identity provider");
-		err_hint(&err, "use postinod (SCIM or the Zitadel webhook), or "
+		err_hint(&err,
+		    "use postinod (SCIM or the Zitadel webhook), or "
 		    "identity_backend=hybrid");
 		return cli_fail(c, &err);
 	}
 	if (cli_read_password(c, cli_flag(c, O_PASSWORD_STDIN), "Password", pw,
-	    sizeof(pw), &err) == -1)
+		sizeof(pw), &err) == -1)
 		return cli_fail(c, &err);
 	s.password = pw;
 	rc = mailbox_add(&c->model, &s, &m, &err);
@@ -118,21 +121,24 @@ cmd_user_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
-	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete mailbox %s%s?",
-	    argv[0], cli_flag(c, O_KEEP_MAILDIR) ? "" : " and its mail")) {
-		cli_errorf(c, "not confirmed; nothing deleted (pass --yes to "
+	if (!cli_flag(c, 'y') &&
+	    !cli_confirm(c, "Delete mailbox %s%s?", argv[0],
+		cli_flag(c, O_KEEP_MAILDIR) ? "" : " and its mail")) {
+		cli_errorf(c,
+		    "not confirmed; nothing deleted (pass --yes to "
 		    "skip the question)");
 		return 1;
 	}
-	if (mailbox_del(&c->model, argv[0], cli_flag(c, O_KEEP_MAILDIR) &&
-	    !cli_flag(c, O_REMOVE_MAILDIR), &err) == -1)
+	if (mailbox_del(&c->model, argv[0],
+		cli_flag(c, O_KEEP_MAILDIR) && !cli_flag(c, O_REMOVE_MAILDIR),
+		&err) == -1)
 		return cli_fail(c, &err);
 	return 0;
 }
 
 struct list_ctx {
-	struct cli	*c;
-	struct table	*t;
+	struct cli *c;
+	struct table *t;
 };
 
 static int
@@ -226,12 +232,13 @@ cmd_user_passwd(struct cli *c, int argc, char **argv)
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
 	if (scheme != NULL && !password_scheme_valid(scheme)) {
-		err_set(&err, ERR_INVALID, "unknown password scheme '%s'",
-		    scheme);
+		err_set(
+		    &err, ERR_INVALID, "unknown password scheme '%s'", scheme);
 		return cli_fail(c, &err);
 	}
 	if (c->conf.identity_backend == IDENTITY_NOAUTH) {
-		err_set(&err, ERR_UNSUPPORTED, "identity_backend=noauth: "
+		err_set(&err, ERR_UNSUPPORTED,
+		    "identity_backend=noauth: "
 		    "passwords belong to the identity provider");
 		return cli_fail(c, &err);
 	}
@@ -240,13 +247,15 @@ cmd_user_passwd(struct cli *c, int argc, char **argv)
 		return cli_fail(c, &err);
 	if (m.idp_managed && c->conf.identity_backend == IDENTITY_HYBRID &&
 	    !cli_flag(c, O_CLAIM)) {
-		err_set(&err, ERR_EXISTS, "mailbox '%s' is managed by the "
-		    "identity provider", m.username);
+		err_set(&err, ERR_EXISTS,
+		    "mailbox '%s' is managed by the "
+		    "identity provider",
+		    m.username);
 		err_hint(&err, "pass --claim to move it to a local password");
 		return cli_fail(c, &err);
 	}
-	if (cli_read_password(c, cli_flag(c, O_PASSWORD_STDIN),
-	    "New password", pw, sizeof(pw), &err) == -1)
+	if (cli_read_password(c, cli_flag(c, O_PASSWORD_STDIN), "New password",
+		pw, sizeof(pw), &err) == -1)
 		return cli_fail(c, &err);
 	rc = mailbox_set_password(&c->model, argv[0], pw, scheme,
 	    cli_flag(c, O_CLAIM), &claimed, &err);

@@ -24,7 +24,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define EX_USAGE	64
+#define EX_USAGE 64
 
 static const struct cli_opt no_opts[] = { { NULL, 0, NULL, NULL } };
 
@@ -63,12 +63,11 @@ static const struct cli_opt adom_list_opts[] = {
 	{ "enabled-only", O_ENABLED_ONLY, NULL, "only enabled (the default)" },
 	{ NULL, 0, NULL, NULL }
 };
-static const struct cli_opt yes_opts[] = {
-	{ "yes", 'y', NULL, "do not ask for confirmation" },
-	{ NULL, 0, NULL, NULL }
-};
-static const struct cli_opt user_add_opts[] = {
-	{ "name", O_NAME, "TEXT", "the person's name" },
+static const struct cli_opt yes_opts[] = { { "yes", 'y', NULL,
+					       "do not ask for confirmation" },
+	{ NULL, 0, NULL, NULL } };
+static const struct cli_opt user_add_opts[] = { { "name", O_NAME, "TEXT",
+						    "the person's name" },
 	{ "quota", O_QUOTA, "QUOTA",
 	    "mailbox quota (default: the domain's default quota)" },
 	{ "scheme", O_SCHEME, "SCHEME",
@@ -77,8 +76,7 @@ static const struct cli_opt user_add_opts[] = {
 	    "read the password as one line from stdin" },
 	{ "disabled", O_DISABLED, NULL, "create the mailbox disabled" },
 	{ "no-hook", O_NO_HOOK, NULL, "do not run the post-creation hook" },
-	{ NULL, 0, NULL, NULL }
-};
+	{ NULL, 0, NULL, NULL } };
 static const struct cli_opt user_del_opts[] = {
 	{ "yes", 'y', NULL, "do not ask for confirmation" },
 	{ "keep-maildir", O_KEEP_MAILDIR, NULL, "leave the maildir on disk" },
@@ -115,14 +113,16 @@ static const struct cli_opt quota_opts[] = {
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt check_opts[] = {
-	{ "deep", 'd', NULL, "also check rows, maildirs, spools and Dovecot "
+	{ "deep", 'd', NULL,
+	    "also check rows, maildirs, spools and Dovecot "
 	    "passdbs" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt export_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only this domain and what is in it" },
 	{ "format", O_FORMAT, "FORMAT", "jsonl (default) or csv" },
-	{ "output", 'o', "FILE", "write to FILE (mode 0600) instead of stdout" },
+	{ "output", 'o', "FILE",
+	    "write to FILE (mode 0600) instead of stdout" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt import_opts[] = {
@@ -130,13 +130,15 @@ static const struct cli_opt import_opts[] = {
 	{ "update", O_UPDATE, NULL, "also change what differs" },
 	{ "prune", O_PRUNE, NULL,
 	    "also delete, in the domains named, what the input lacks" },
-	{ "format", O_FORMAT, "FORMAT", "jsonl (default; csv for *.csv) or csv" },
+	{ "format", O_FORMAT, "FORMAT",
+	    "jsonl (default; csv for *.csv) or csv" },
 	{ "batch", O_BATCH, "N", "records per transaction (default 500)" },
 	{ "no-hook", O_NO_HOOK, NULL, "do not run the post-creation hook" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt config_show_opts[] = {
-	{ "nondefault", 'n', NULL, "only settings that differ from the "
+	{ "nondefault", 'n', NULL,
+	    "only settings that differ from the "
 	    "defaults" },
 	{ "defaults", 'd', NULL, "the built-in defaults" },
 	{ NULL, 0, NULL, NULL }
@@ -145,10 +147,12 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "out", O_OUT, "DIR", "output directory (default ./postino-cfg)" },
 	{ "in-place", O_IN_PLACE, NULL,
 	    "replace an existing DIR, keeping it as DIR.bak" },
-	{ "lookups", O_LOOKUPS, "HOW", "sql (default: sql-*.cf maps, Dovecot "
+	{ "lookups", O_LOOKUPS, "HOW",
+	    "sql (default: sql-*.cf maps, Dovecot "
 	    "SQL) or podop" },
 	{ "dovecot", O_DOVECOT, "VERSION", "2.3 (default) or 2.4 syntax" },
-	{ "only", O_ONLY, "NAMES", "only these, comma-separated: postfix, "
+	{ "only", O_ONLY, "NAMES",
+	    "only these, comma-separated: postfix, "
 	    "dovecot, podop, or one file's name (main_cf, sql_maps, "
 	    "sql_mailbox, dovecot_auth...)" },
 	{ "skip", O_SKIP, "NAMES", "all but these" },
@@ -163,14 +167,16 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "podop-socket", O_PODOP_SOCKET, "SOCKET",
 	    "podop's socketmap for Postfix (default [podop] socket)" },
 	{ "podop-dict-socket", O_PODOP_DICT_SOCKET, "SOCKET",
-	    "podop's dict for Dovecot (default unix:/run/podop/podop-dict.sock)" },
+	    "podop's dict for Dovecot (default "
+	    "unix:/run/podop/podop-dict.sock)" },
 	{ "mlmmj-user", O_MLMMJ_USER, "USER",
 	    "who runs mlmmj (default: mlmmj_uid's name, or mlmmj)" },
 	{ "dry-run", O_DRY_RUN, NULL, "list the files, write nothing" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt list_add_opts[] = {
-	{ "owner", O_OWNER, "ADDRESS", "a list owner (repeat for more; at "
+	{ "owner", O_OWNER, "ADDRESS",
+	    "a list owner (repeat for more; at "
 	    "least one)" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -198,20 +204,25 @@ static const struct cli_opt init_opts[] = {
 	{ "vmail-uid", O_VMAIL_UID, "UID", "owner of maildirs (-1: no chown)" },
 	{ "vmail-gid", O_VMAIL_GID, "GID", "group of maildirs (-1: no chown)" },
 	{ "hook", O_HOOK, "PATH", "post-creation hook" },
-	{ "identity-backend", O_IDENTITY, "B", "local (default), noauth, hybrid" },
-	{ "no-schema", O_NO_SCHEMA, NULL, "do not create or migrate the schema" },
+	{ "identity-backend", O_IDENTITY, "B",
+	    "local (default), noauth, hybrid" },
+	{ "no-schema", O_NO_SCHEMA, NULL,
+	    "do not create or migrate the schema" },
 	{ "force", O_FORCE, NULL, "overwrite existing files" },
 	{ NULL, 0, NULL, NULL }
 };
 
 const struct cli_cmd cli_commands[] = {
 	{ "init", cmd_init, "--dir DIR", "set up a working configuration",
-	    init_opts, "postino init --dir /etc/postino\n"
+	    init_opts,
+	    "postino init --dir /etc/postino\n"
 	    "  printf '%s\\n' \"$DBPASS\" | postino init --dir /etc/postino "
 	    "--engine pgsql --hosts 127.0.0.1:5432 --user postfix "
-	    "--dbname postfix --password-stdin", 0 },
+	    "--dbname postfix --password-stdin",
+	    0 },
 	{ "domain add", cmd_domain_add, "DOMAIN", "add a mail domain",
-	    domain_add_opts, "postino domain add example.org "
+	    domain_add_opts,
+	    "postino domain add example.org "
 	    "--max-mailboxes 100 --default-quota 5G --max-quota 50G",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "domain list", cmd_domain_list, "", "list domains", no_opts,
@@ -258,7 +269,8 @@ const struct cli_cmd cli_commands[] = {
 	{ "user add", cmd_user_add, "ADDRESS", "add a mailbox", user_add_opts,
 	    "postino user add alice@example.org --name 'Alice' --quota 5G\n"
 	    "  printf '%s\\n' \"$PW\" | postino user add bob@example.org "
-	    "--password-stdin", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	    "--password-stdin",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "user del", cmd_user_del, "ADDRESS", "delete a mailbox",
 	    user_del_opts, "postino user del alice@example.org --yes",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
@@ -297,7 +309,8 @@ const struct cli_cmd cli_commands[] = {
 	    "add an alias (ADDRESS may be @domain for a catch-all)", no_opts,
 	    "postino alias add info@example.org alice@example.org,"
 	    "bob@example.org\n  postino alias add @example.org "
-	    "alice@example.org", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	    "alice@example.org",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "alias edit", cmd_alias_edit, "ADDRESS DEST[,DEST...]",
 	    "replace an alias's destinations", no_opts,
 	    "postino alias edit info@example.org carol@example.org",
@@ -344,18 +357,23 @@ const struct cli_cmd cli_commands[] = {
 	    "bytes and messages used, from quota2", quota_opts,
 	    "postino quota show alice@example.org",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "status", cmd_status, "", "row counts of the mail database",
-	    no_opts, "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "check", cmd_check, "", "validate the database, Postfix maps, "
-	    "maildirs and list spools", check_opts, "postino check --deep",
-	    CMD_CONF },
-	{ "export", cmd_export, "", "write domains, mailboxes and aliases as "
-	    "JSON lines or CSV", export_opts,
+	{ "status", cmd_status, "", "row counts of the mail database", no_opts,
+	    "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	{ "check", cmd_check, "",
+	    "validate the database, Postfix maps, "
+	    "maildirs and list spools",
+	    check_opts, "postino check --deep", CMD_CONF },
+	{ "export", cmd_export, "",
+	    "write domains, mailboxes and aliases as "
+	    "JSON lines or CSV",
+	    export_opts,
 	    "postino export -o /root/mail.jsonl\n"
 	    "  postino export --domain example.org --format csv",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
-	{ "import", cmd_import, "FILE|-", "create (and update) what a file "
-	    "describes", import_opts,
+	{ "import", cmd_import, "FILE|-",
+	    "create (and update) what a file "
+	    "describes",
+	    import_opts,
 	    "postino import --dry-run mail.jsonl\n"
 	    "  postino import --update mail.jsonl",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
@@ -376,7 +394,8 @@ const struct cli_cmd cli_commands[] = {
 	    config_gen_opts,
 	    "postino config gen --out /root/mailcfg\n"
 	    "  postino config gen --out /root/mailcfg --lookups podop "
-	    "--in-place", CMD_CONF | CMD_DB | CMD_SCHEMA },
+	    "--in-place",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 
@@ -402,11 +421,10 @@ color_off(const struct cli *c)
 }
 
 static void
-vmsg(struct cli *c, const char *label, int color, const char *fmt,
-    va_list ap)
+vmsg(struct cli *c, const char *label, int color, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s%s%s", progname, c->ecolor ?
-	    (color == 2 ? "\033[1;31m" : "\033[1;33m") : "", label,
+	fprintf(stderr, "%s: %s%s%s", progname,
+	    c->ecolor ? (color == 2 ? "\033[1;31m" : "\033[1;33m") : "", label,
 	    c->ecolor ? "\033[0m" : "");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -458,8 +476,10 @@ int
 cli_fail(struct cli *c, const struct err *e)
 {
 	if (e->kind == ERR_INTERNAL)
-		cli_errorf(c, "internal error (a bug in postino; please report "
-		    "it): %s", e->msg);
+		cli_errorf(c,
+		    "internal error (a bug in postino; please report "
+		    "it): %s",
+		    e->msg);
 	else
 		cli_error(c, e);
 	return err_exit_code(e->kind == ERR_OK ? ERR_INTERNAL : e->kind);
@@ -517,14 +537,16 @@ static const struct cli_opt global_opts[] = {
 	{ "quiet", 'q', NULL, "no informational messages" },
 	{ "no-color", 256, NULL, "no colours (also NO_COLOR=1)" },
 	{ "config", 'c', "FILE", "use FILE instead of $POSTINO_CONFIG" },
-	{ "help", 'h', NULL, "this help ('postino CMD --help' for one "
+	{ "help", 'h', NULL,
+	    "this help ('postino CMD --help' for one "
 	    "command)" },
 	{ "version", 'V', NULL, "version and built-in features" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt help_opts[] = {
 	{ "commands", 256, NULL, "list every command, one per line" },
-	{ "options", 256, NULL, "list the options of COMMAND (without one: "
+	{ "options", 256, NULL,
+	    "list the options of COMMAND (without one: "
 	    "the global options), one spelling per line" },
 	{ "args", 256, NULL, "print the arguments COMMAND takes" },
 	{ NULL, 0, NULL, NULL }
@@ -541,7 +563,7 @@ print_cmd_help(const struct cli_cmd *cmd)
 			print_opt_help(stdout, o);
 	}
 	printf("\nGlobal options: --json, --quiet, --no-color, "
-	    "-c/--config FILE (see 'postino --help').\n");
+	       "-c/--config FILE (see 'postino --help').\n");
 	printf("\nExample:\n  %s\n", cmd->example);
 }
 
@@ -551,29 +573,31 @@ print_main_help(void)
 	char group[32] = "";
 
 	printf("usage: %s [--json] [--quiet] [--no-color] [-c FILE] COMMAND "
-	    "[ARGS]\n\n", progname);
+	       "[ARGS]\n\n",
+	    progname);
 	printf("Administer Postfix and Dovecot mail on the PostfixAdmin SQL "
-	    "schema.\n\nCommands:\n");
+	       "schema.\n\nCommands:\n");
 	for (const struct cli_cmd *c = cli_commands; c->name != NULL; c++) {
 		char g[32];
 
-		snprintf(g, sizeof(g), "%.*s", (int)strcspn(c->name, " "),
-		    c->name);
+		snprintf(
+		    g, sizeof(g), "%.*s", (int)strcspn(c->name, " "), c->name);
 		if (group[0] != '\0' && strcmp(g, group) != 0)
 			printf("\n");
 		str_copy(group, g, sizeof(group));
 		printf("  %-24s %s\n", c->name, c->summary);
 	}
-	printf("\n  %-24s %s\n", "help [COMMAND]", "this help, or one "
+	printf("\n  %-24s %s\n", "help [COMMAND]",
+	    "this help, or one "
 	    "command's with an example");
 	printf("\nGlobal options:\n");
 	for (const struct cli_opt *o = global_opts; o->name != NULL; o++)
 		print_opt_help(stdout, o);
 	printf("\nExit status: 0 ok, 1 not found, 2 already exists, 3 capacity,"
-	    " 4 configuration\nor invalid input, 5 database, 6 filesystem, "
-	    "7 hook, 8 deadlock, 9 mlmmj,\n10 rule violation, 64 usage, "
-	    "75 temporary failure, 77 denied, 99 internal\nerror.  "
-	    "See postino(8).\n");
+	       " 4 configuration\nor invalid input, 5 database, 6 filesystem, "
+	       "7 hook, 8 deadlock, 9 mlmmj,\n10 rule violation, 64 usage, "
+	       "75 temporary failure, 77 denied, 99 internal\nerror.  "
+	       "See postino(8).\n");
 }
 
 /*
@@ -589,8 +613,9 @@ print_group_help(int argc, char **argv, bool need_help)
 	int n = argc;
 	bool any = false;
 
-	if (n > 0 && (strcmp(argv[n - 1], "--help") == 0 ||
-	    strcmp(argv[n - 1], "-h") == 0))
+	if (n > 0 &&
+	    (strcmp(argv[n - 1], "--help") == 0 ||
+		strcmp(argv[n - 1], "-h") == 0))
 		n--;
 	else if (need_help)
 		return false;
@@ -607,8 +632,7 @@ print_group_help(int argc, char **argv, bool need_help)
 			any = true;
 	if (!any)
 		return false;
-	printf("usage: %s %s COMMAND [ARGS]\n\nCommands:\n", progname,
-	    prefix);
+	printf("usage: %s %s COMMAND [ARGS]\n\nCommands:\n", progname, prefix);
 	for (const struct cli_cmd *k = cli_commands; k->name; k++)
 		if (strncmp(k->name, prefix, len) == 0 && k->name[len] == ' ')
 			printf("  %-24s %s\n", k->name, k->summary);
@@ -670,17 +694,19 @@ print_opt_list(const struct cli_opt *opts)
 static void
 print_help_help(void)
 {
-	printf("usage: %s help [COMMAND]\n"
+	printf(
+	    "usage: %s help [COMMAND]\n"
 	    "       %s help --commands | --options [COMMAND] | --args COMMAND"
 	    "\n\nShow help, or list commands and options for programs.\n"
-	    "\nOptions:\n", progname, progname);
+	    "\nOptions:\n",
+	    progname, progname);
 	for (const struct cli_opt *o = help_opts; o->name != NULL; o++)
 		print_opt_help(stdout, o);
 	printf("\nExample:\n  %s help --options user add\n", progname);
 }
 
 static const struct cli_cmd *find_command(int, char **, int *);
-static int	 unknown_command(struct cli *, int, char **);
+static int unknown_command(struct cli *, int, char **);
 
 static int
 print_listing(struct cli *c, int argc, char **argv)
@@ -691,7 +717,8 @@ print_listing(struct cli *c, int argc, char **argv)
 
 	if (strcmp(what, "--commands") == 0) {
 		if (argc > 1)
-			return cli_usage(c, "'help --commands' takes no "
+			return cli_usage(c,
+			    "'help --commands' takes no "
 			    "argument");
 		for (const struct cli_cmd *k = cli_commands; k->name; k++)
 			printf("%s\n", k->name);
@@ -789,22 +816,26 @@ parse_opts(struct cli *c, int argc, char **argv)
 			if (strlen(o->name) == len &&
 			    strncmp(o->name, a + 2, len) == 0)
 				hit = o;
-		if (hit == NULL && !(len == 4 && strncmp(a + 2, "help", 4) == 0)) {
+		if (hit == NULL &&
+		    !(len == 4 && strncmp(a + 2, "help", 4) == 0)) {
 			char word[64];
 			const char *near;
 
 			snprintf(word, sizeof(word), "%.*s", (int)len, a + 2);
 			near = str_nearest(word, option_names(c->cmd));
 			if (near != NULL)
-				return cli_usage(c, "unknown option '--%s' "
-				    "(did you mean '--%s'?)", word, near), -1;
+				return cli_usage(c,
+					   "unknown option '--%s' "
+					   "(did you mean '--%s'?)",
+					   word, near),
+				       -1;
 			return cli_usage(c, "unknown option '--%s'", word), -1;
 		}
 		/* Skip the value of an option that takes one. */
 		if (hit != NULL && hit->arg != NULL && a[2 + len] != '=')
 			i++;
 	}
-	shorts[s++] = ':';	/* report a missing value as ':' */
+	shorts[s++] = ':'; /* report a missing value as ':' */
 	for (const struct cli_opt *o = c->cmd->opts; o->name != NULL; o++) {
 		lo[n].name = o->name;
 		lo[n].has_arg = o->arg ? required_argument : no_argument;
@@ -834,14 +865,20 @@ parse_opts(struct cli *c, int argc, char **argv)
 		}
 		if (ch == ':')
 			return cli_usage(c, "option '%s' needs a value",
-			    argv[optind - 1]), -1;
+				   argv[optind - 1]),
+			       -1;
 		if (ch == '?') {
 			if (optopt > 0 && optopt < 256)
-				return cli_usage(c, "unknown option '-%c' (use "
-				    "'--' before arguments that start with "
-				    "'-')", optopt), -1;
-			return cli_usage(c, "unknown option '%s'",
-			    argv[optind - 1]), -1;
+				return cli_usage(c,
+					   "unknown option '-%c' (use "
+					   "'--' before arguments that start "
+					   "with "
+					   "'-')",
+					   optopt),
+				       -1;
+			return cli_usage(
+				   c, "unknown option '%s'", argv[optind - 1]),
+			       -1;
 		}
 		if (ch >= 0 && ch < 512) {
 			c->optval[ch] = optarg != NULL ? optarg : "1";
@@ -917,8 +954,10 @@ need_schema(struct cli *c, struct err *err)
 	 * Fast path: a current version row means a complete schema (every
 	 * command pays for this check; the full probe takes ~20 queries).
 	 */
-	if (db_query_int(c->db, "SELECT version FROM postino_schema_version "
-	    "WHERE id = 1", NULL, 0, &v, err) == 1 &&
+	if (db_query_int(c->db,
+		"SELECT version FROM postino_schema_version "
+		"WHERE id = 1",
+		NULL, 0, &v, err) == 1 &&
 	    v >= SCHEMA_POSTINO_VERSION)
 		return 0;
 	/* PostgreSQL must forget the failed statement before going on. */
@@ -936,16 +975,21 @@ need_schema(struct cli *c, struct err *err)
 		return err_hint(err, "create it with 'postino schema init'");
 	}
 	if (st.missing_pfa > 0) {
-		err_set(err, ERR_DATABASE, "the PostfixAdmin schema in %s lacks "
-		    "tables: %s", db_where(c->db), st.missing);
-		return err_hint(err, "run PostfixAdmin's upgrade, then "
+		err_set(err, ERR_DATABASE,
+		    "the PostfixAdmin schema in %s lacks "
+		    "tables: %s",
+		    db_where(c->db), st.missing);
+		return err_hint(err,
+		    "run PostfixAdmin's upgrade, then "
 		    "'postino schema migrate'");
 	}
 	if (st.postino_version < SCHEMA_POSTINO_VERSION) {
-		err_set(err, ERR_DATABASE, "the database is at postino schema "
-		    "version %d, this postino needs %d", st.postino_version,
-		    SCHEMA_POSTINO_VERSION);
-		return err_hint(err, "run 'postino schema migrate' (it only "
+		err_set(err, ERR_DATABASE,
+		    "the database is at postino schema "
+		    "version %d, this postino needs %d",
+		    st.postino_version, SCHEMA_POSTINO_VERSION);
+		return err_hint(err,
+		    "run 'postino schema migrate' (it only "
 		    "adds tables and indexes)");
 	}
 	return 0;
@@ -962,8 +1006,7 @@ set_actor(struct cli *c)
 	else if ((pw = getpwuid(getuid())) != NULL)
 		snprintf(c->actor, sizeof(c->actor), "%s", pw->pw_name);
 	else
-		snprintf(c->actor, sizeof(c->actor), "uid:%ld",
-		    (long)getuid());
+		snprintf(c->actor, sizeof(c->actor), "uid:%ld", (long)getuid());
 }
 
 static bool
@@ -1022,12 +1065,12 @@ unknown_command(struct cli *c, int argc, char **argv)
 		bool any = false;
 		char try[128];
 
-		snprintf(try, sizeof(try), "%s%s%s", prefix, prefix[0] ? " " :
-		    "", argv[i]);
+		snprintf(try, sizeof(try), "%s%s%s", prefix,
+		    prefix[0] ? " " : "", argv[i]);
 		for (const struct cli_cmd *cmd = cli_commands; cmd->name; cmd++)
 			if (str_prefix(cmd->name, try) &&
 			    (cmd->name[strlen(try)] == ' ' ||
-			    cmd->name[strlen(try)] == '\0'))
+				cmd->name[strlen(try)] == '\0'))
 				any = true;
 		if (!any)
 			break;
@@ -1049,8 +1092,8 @@ unknown_command(struct cli *c, int argc, char **argv)
 			size_t w = strcspn(p, " ");
 			bool dup = false;
 
-			snprintf(wordbuf[n], sizeof(wordbuf[n]), "%.*s",
-			    (int)w, p);
+			snprintf(
+			    wordbuf[n], sizeof(wordbuf[n]), "%.*s", (int)w, p);
 			for (size_t k = 0; k < n; k++)
 				if (strcmp(words[k], wordbuf[n]) == 0)
 					dup = true;
@@ -1069,9 +1112,11 @@ unknown_command(struct cli *c, int argc, char **argv)
 	}
 	near = str_nearest(argv[depth], words);
 	if (near != NULL)
-		return cli_usage(c, "unknown command '%s%s%s' (did you mean "
-		    "'%s%s%s'?)", prefix, prefix[0] ? " " : "", argv[depth],
-		    prefix, prefix[0] ? " " : "", near);
+		return cli_usage(c,
+		    "unknown command '%s%s%s' (did you mean "
+		    "'%s%s%s'?)",
+		    prefix, prefix[0] ? " " : "", argv[depth], prefix,
+		    prefix[0] ? " " : "", near);
 	return cli_usage(c, "unknown command '%s%s%s'", prefix,
 	    prefix[0] ? " " : "", argv[depth]);
 }
@@ -1110,8 +1155,8 @@ main(int argc, char **argv)
 			no_color = true;
 		else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
 			if (i + 1 >= argc) {
-				rc = cli_usage(&c, "option '%s' needs a file",
-				    a);
+				rc = cli_usage(
+				    &c, "option '%s' needs a file", a);
 				goto out;
 			}
 			c.config_path = argv[++i];
@@ -1197,7 +1242,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 		if ((cmd->flags & CMD_DB) &&
-		    cli_need_db(&c, (cmd->flags & CMD_CREATE) != 0, &err) == -1) {
+		    cli_need_db(&c, (cmd->flags & CMD_CREATE) != 0, &err) ==
+			-1) {
 			rc = cli_fail(&c, &err);
 			goto out;
 		}

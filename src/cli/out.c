@@ -14,12 +14,12 @@
 #include "banned.h"
 
 struct table {
-	struct cli	 *c;
-	size_t		  ncols;
-	char		**cells;	/* row-major */
-	int		 *colors;
-	size_t		  nrows;
-	size_t		 *width;
+	struct cli *c;
+	size_t ncols;
+	char **cells; /* row-major */
+	int *colors;
+	size_t nrows;
+	size_t *width;
 };
 
 /* Display width of UTF-8 text (code points; good enough for tables). */
@@ -48,13 +48,12 @@ table_new(struct cli *c, const char *const *headers)
 }
 
 void
-table_add_colored(struct table *t, const char *const *cells,
-    const int *colors)
+table_add_colored(struct table *t, const char *const *cells, const int *colors)
 {
-	t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols,
-	    sizeof(*t->cells));
-	t->colors = xreallocarray(t->colors, (t->nrows + 1) * t->ncols,
-	    sizeof(*t->colors));
+	t->cells = xreallocarray(
+	    t->cells, (t->nrows + 1) * t->ncols, sizeof(*t->cells));
+	t->colors = xreallocarray(
+	    t->colors, (t->nrows + 1) * t->ncols, sizeof(*t->colors));
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *v = cells[i] != NULL ? cells[i] : "";
 		char *copy = xstrdup(v);
@@ -124,7 +123,7 @@ table_free(struct table *t)
 static struct buf jout = { NULL, 0, 0, 0 };
 static int json_items;
 
-#define JOUT_FLUSH	(64 * 1024)
+#define JOUT_FLUSH (64 * 1024)
 
 static int
 jout_append(const char *p, size_t n, void *arg)
@@ -148,8 +147,9 @@ dump(json_t *v)
 
 	if (jout.max == 0)
 		buf_init(&jout, 256 * 1024 * 1024);
-	r = json_dump_callback(v, jout_append, NULL, JSON_COMPACT |
-	    JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	r = json_dump_callback(v, jout_append, NULL,
+	    JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER |
+		JSON_ENCODE_ANY);
 	if (jout.len >= JOUT_FLUSH)
 		jout_flush();
 	return r;
@@ -172,7 +172,6 @@ out_json(struct cli *c, json_t *v)
 	jout_flush();
 	json_decref(v);
 }
-
 
 void
 out_json_begin(struct cli *c)
@@ -282,20 +281,36 @@ jout_str(const char *s)
 		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
 			const unsigned char *q = p;
 
-			while (*q >= 0x20 && *q < 0x7f && *q != '"' &&
-			    *q != '\\')
+			while (
+			    *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
 				q++;
 			buf_append(&jout, p, (size_t)(q - p));
 			p = q;
 			continue;
 		}
 		switch (*p) {
-		case '"': buf_puts(&jout, "\\\""); p++; continue;
-		case '\\': buf_puts(&jout, "\\\\"); p++; continue;
-		case '\n': buf_puts(&jout, "\\n"); p++; continue;
-		case '\t': buf_puts(&jout, "\\t"); p++; continue;
-		case '\r': buf_puts(&jout, "\\r"); p++; continue;
-		default: break;
+		case '"':
+			buf_puts(&jout, "\\\"");
+			p++;
+			continue;
+		case '\\':
+			buf_puts(&jout, "\\\\");
+			p++;
+			continue;
+		case '\n':
+			buf_puts(&jout, "\\n");
+			p++;
+			continue;
+		case '\t':
+			buf_puts(&jout, "\\t");
+			p++;
+			continue;
+		case '\r':
+			buf_puts(&jout, "\\r");
+			p++;
+			continue;
+		default:
+			break;
 		}
 		/* Decode one UTF-8 sequence, strictly. */
 		if (*p < 0x80) {
@@ -320,7 +335,7 @@ jout_str(const char *s)
 			if (cp < 0x10000 || cp > 0x10ffff)
 				cp = *p, n = 1;
 		} else {
-			cp = *p;	/* not UTF-8: the byte as latin1 */
+			cp = *p; /* not UTF-8: the byte as latin1 */
 			n = 1;
 		}
 		if (cp >= 0x10000) {

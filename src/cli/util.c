@@ -97,19 +97,19 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	return n;
 }
 
-static int read_pw(struct cli *, bool, const char *, char *, size_t, bool,
-    struct err *);
+static int read_pw(
+    struct cli *, bool, const char *, char *, size_t, bool, struct err *);
 
 int
-cli_read_password(struct cli *c, bool from_stdin, const char *label,
-    char *buf, size_t size, struct err *err)
+cli_read_password(struct cli *c, bool from_stdin, const char *label, char *buf,
+    size_t size, struct err *err)
 {
 	return read_pw(c, from_stdin, label, buf, size, false, err);
 }
 
 int
-cli_read_secret(struct cli *c, bool from_stdin, const char *label,
-    char *buf, size_t size, struct err *err)
+cli_read_secret(struct cli *c, bool from_stdin, const char *label, char *buf,
+    size_t size, struct err *err)
 {
 	return read_pw(c, from_stdin, label, buf, size, true, err);
 }
@@ -125,24 +125,30 @@ read_pw(struct cli *c, bool from_stdin, const char *label, char *buf,
 	(void)c;
 	if (from_stdin) {
 		if (isatty(STDIN_FILENO)) {
-			err_set(err, ERR_INVALID, "refusing to read a password "
+			err_set(err, ERR_INVALID,
+			    "refusing to read a password "
 			    "from an interactive stdin with --password-stdin");
-			return err_hint(err, "pipe it in (printf '%%s\\n' \"$PW\" "
+			return err_hint(err,
+			    "pipe it in (printf '%%s\\n' \"$PW\" "
 			    "| postino ...), or drop --password-stdin to be "
 			    "prompted");
 		}
 		n = read_line(STDIN_FILENO, buf, size);
 		if (n == -2)
-			return err_set(err, ERR_INVALID, "the password is "
-			    "longer than %d bytes", PASSWORD_INPUT_MAX);
+			return err_set(err, ERR_INVALID,
+			    "the password is "
+			    "longer than %d bytes",
+			    PASSWORD_INPUT_MAX);
 		if (n < 0 || (n == 0 && !allow_empty))
-			return err_set(err, ERR_INVALID, "empty password on "
+			return err_set(err, ERR_INVALID,
+			    "empty password on "
 			    "stdin");
 		return 0;
 	}
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd == -1) {
-		err_set(err, ERR_INVALID, "no terminal to ask for the password");
+		err_set(
+		    err, ERR_INVALID, "no terminal to ask for the password");
 		return err_hint(err, "use --password-stdin");
 	}
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -189,8 +195,9 @@ cli_int(struct cli *c, const char *field, const char *val, int64_t min,
 {
 	(void)c;
 	if (str_to_i64(val, out) == -1 || *out < min || *out > max)
-		return err_set(err, ERR_INVALID, "invalid %s '%.32s': expected "
-		    "an integer from %lld to %lld", field, val, (long long)min,
-		    (long long)max);
+		return err_set(err, ERR_INVALID,
+		    "invalid %s '%.32s': expected "
+		    "an integer from %lld to %lld",
+		    field, val, (long long)min, (long long)max);
 	return 0;
 }

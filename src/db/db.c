@@ -21,9 +21,9 @@
  * several milliseconds of dynamic linking, even on SQLite.
  */
 struct module {
-	enum db_engine	 engine;
-	const char	*file;
-	const char	*symbol;
+	enum db_engine engine;
+	const char *file;
+	const char *symbol;
 };
 
 static const struct module modules[] = {
@@ -92,7 +92,8 @@ load_module(const struct module *mod)
 		return d;
 	if ((d = try_load(POSTINO_MODULEDIR, mod)) != NULL)
 		return d;
-	/* Uninstalled: programs in build/src/<prog>, modules in build/src/db. */
+	/* Uninstalled: programs in build/src/<prog>, modules in build/src/db.
+	 */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		char *slash;
@@ -104,7 +105,8 @@ load_module(const struct module *mod)
 			if (path_join(dir, sizeof(dir), self, "../db") == 0 &&
 			    (d = try_load(dir, mod)) != NULL)
 				return d;
-			if (path_join(dir, sizeof(dir), self, "../src/db") == 0 &&
+			if (path_join(dir, sizeof(dir), self, "../src/db") ==
+				0 &&
 			    (d = try_load(dir, mod)) != NULL)
 				return d;
 		}
@@ -152,8 +154,9 @@ db_engine_built(enum db_engine e)
 const char *
 db_engine_regexp_op(enum db_engine e)
 {
-	return e == DB_ENGINE_MYSQL ? "REGEXP" : e == DB_ENGINE_PGSQL ? "~" :
-	    NULL;
+	return e == DB_ENGINE_MYSQL ? "REGEXP"
+	    : e == DB_ENGINE_PGSQL  ? "~"
+				    : NULL;
 }
 
 const char *
@@ -308,8 +311,8 @@ db_params_from_dsn(struct db_params *p, const char *dsn, struct err *err)
 
 		p->user = pct_decode(rest, (size_t)(uend - rest));
 		if (colon != NULL)
-			p->password = pct_decode(colon + 1,
-			    (size_t)(at - colon - 1));
+			p->password =
+			    pct_decode(colon + 1, (size_t)(at - colon - 1));
 		if (p->user == NULL || (colon != NULL && p->password == NULL))
 			goto bad;
 		rest = at + 1;
@@ -331,9 +334,9 @@ db_params_from_dsn(struct db_params *p, const char *dsn, struct err *err)
 	return 0;
 bad:
 	db_params_release(p);
-	err_set(err, ERR_CONFIG, "cannot parse database DSN '%s'",
-	    "(hidden)");
-	return err_hint(err, "use sqlite:/path/to/db, "
+	err_set(err, ERR_CONFIG, "cannot parse database DSN '%s'", "(hidden)");
+	return err_hint(err,
+	    "use sqlite:/path/to/db, "
 	    "mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
 }
 
@@ -345,7 +348,8 @@ db_open(const struct db_params *p, struct err *err)
 
 	if (p->engine == DB_ENGINE_NONE) {
 		err_set(err, ERR_CONFIG, "no database engine configured");
-		err_hint(err, "set postfix_sql_engine to sqlite, mysql or "
+		err_hint(err,
+		    "set postfix_sql_engine to sqlite, mysql or "
 		    "pgsql");
 		return NULL;
 	}
@@ -353,7 +357,8 @@ db_open(const struct db_params *p, struct err *err)
 	if (drv == NULL && db_engine_built(p->engine)) {
 		err_set(err, ERR_CONFIG, "cannot load the %s driver: %s",
 		    db_engine_name(p->engine), load_error);
-		err_hint(err, "reinstall postino, or point POSTINO_MODULE_DIR "
+		err_hint(err,
+		    "reinstall postino, or point POSTINO_MODULE_DIR "
 		    "at the directory holding %s modules",
 		    db_engine_name(p->engine));
 		return NULL;
@@ -362,7 +367,8 @@ db_open(const struct db_params *p, struct err *err)
 		err_set(err, ERR_CONFIG,
 		    "this postino was built without %s support",
 		    db_engine_name(p->engine));
-		err_hint(err, "install the client library's -dev package "
+		err_hint(err,
+		    "install the client library's -dev package "
 		    "and rebuild");
 		return NULL;
 	}
@@ -405,14 +411,13 @@ db_where(const struct db *db)
 }
 
 int64_t
-db_exec(struct db *db, const char *sql, const struct db_arg *args,
-    size_t nargs, struct err *err)
+db_exec(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
+    struct err *err)
 {
 	struct db_res *res = NULL;
 	int64_t affected = 0;
 
-	if (db->drv->query(db, sql, args, nargs, 0, &res, &affected,
-	    err) == -1)
+	if (db->drv->query(db, sql, args, nargs, 0, &res, &affected, err) == -1)
 		return -1;
 	if (res != NULL)
 		db->drv->res_free(res);
@@ -426,8 +431,8 @@ db_query(struct db *db, const char *sql, const struct db_arg *args,
 	int64_t affected;
 
 	*res_r = NULL;
-	if (db->drv->query(db, sql, args, nargs, flags, res_r, &affected,
-	    err) == -1)
+	if (db->drv->query(
+		db, sql, args, nargs, flags, res_r, &affected, err) == -1)
 		return -1;
 	if (*res_r == NULL)
 		return err_set(err, ERR_INTERNAL,
@@ -577,8 +582,8 @@ db_table_exists(struct db *db, const char *table, struct err *err)
 }
 
 int
-db_column_exists(struct db *db, const char *table, const char *col,
-    struct err *err)
+db_column_exists(
+    struct db *db, const char *table, const char *col, struct err *err)
 {
 	const char *sql;
 	struct db_arg a[] = { DB_TEXT(table), DB_TEXT(col) };

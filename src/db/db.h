@@ -43,26 +43,26 @@ enum db_engine {
  * the first reachable one is used.  All strings are owned by the struct.
  */
 struct db_params {
-	enum db_engine	 engine;
-	char		*hosts;
-	char		*user;
-	char		*password;
-	char		*dbname;
-	char		*dbpath;	/* SQLite */
-	int		 connect_timeout;	/* seconds; 0 = default */
-	bool		 create;	/* SQLite: create the file if missing */
-	char		*source;	/* where these came from, for messages */
+	enum db_engine engine;
+	char *hosts;
+	char *user;
+	char *password;
+	char *dbname;
+	char *dbpath;	     /* SQLite */
+	int connect_timeout; /* seconds; 0 = default */
+	bool create;	     /* SQLite: create the file if missing */
+	char *source;	     /* where these came from, for messages */
 };
 
-void	 db_params_release(struct db_params *);
-void	 db_params_copy(struct db_params *dst, const struct db_params *src);
+void db_params_release(struct db_params *);
+void db_params_copy(struct db_params *dst, const struct db_params *src);
 const char *db_engine_name(enum db_engine);
 /* "sqlite", "mysql"/"mariadb", "pgsql"/"postgresql"/"postgres". */
 enum db_engine db_engine_parse(const char *);
 /* Whether a driver for the engine can be used (loads its module). */
-bool	 db_engine_available(enum db_engine);
+bool db_engine_available(enum db_engine);
 /* Whether the engine was built (without loading anything). */
-bool	 db_engine_built(enum db_engine);
+bool db_engine_built(enum db_engine);
 /* The engine's regular-expression operator ("REGEXP", "~"), or NULL. */
 const char *db_engine_regexp_op(enum db_engine);
 
@@ -72,7 +72,7 @@ const char *db_engine_regexp_op(enum db_engine);
  * "?socket=/path".  A password in the DSN is accepted but discouraged.
  * Returns 0 or -1 with err (ERR_CONFIG).
  */
-int	 db_params_from_dsn(struct db_params *, const char *dsn, struct err *);
+int db_params_from_dsn(struct db_params *, const char *dsn, struct err *);
 
 struct cf;
 struct cf;
@@ -81,59 +81,59 @@ struct cf;
  * a file with 'dbpath' is SQLite, any other is MySQL (postino's historical
  * engine); pass the engine explicitly for PostgreSQL.  Returns 0 or -1.
  */
-int	 db_params_from_cf(struct db_params *, const struct cf *,
-	    enum db_engine, struct err *);
+int db_params_from_cf(
+    struct db_params *, const struct cf *, enum db_engine, struct err *);
 
 enum db_arg_type { DB_ARG_NULL, DB_ARG_TEXT, DB_ARG_INT };
 
 struct db_arg {
 	enum db_arg_type type;
-	const char	*s;
-	int64_t		 i;
+	const char *s;
+	int64_t i;
 };
 
-#define DB_TEXT(x)	((struct db_arg){ DB_ARG_TEXT, (x), 0 })
-#define DB_INT(x)	((struct db_arg){ DB_ARG_INT, NULL, (int64_t)(x) })
-#define DB_BOOL(x)	((struct db_arg){ DB_ARG_INT, NULL, (x) ? 1 : 0 })
-#define DB_NULLARG	((struct db_arg){ DB_ARG_NULL, NULL, 0 })
-#define DB_NARGS(a)	(sizeof(a) / sizeof((a)[0]))
+#define DB_TEXT(x) ((struct db_arg){ DB_ARG_TEXT, (x), 0 })
+#define DB_INT(x) ((struct db_arg){ DB_ARG_INT, NULL, (int64_t)(x) })
+#define DB_BOOL(x) ((struct db_arg){ DB_ARG_INT, NULL, (x) ? 1 : 0 })
+#define DB_NULLARG ((struct db_arg){ DB_ARG_NULL, NULL, 0 })
+#define DB_NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
 enum db_query_flags {
-	DB_STREAM = 1 << 0,	/* rows are fetched one at a time */
+	DB_STREAM = 1 << 0, /* rows are fetched one at a time */
 };
 
 struct db;
 struct db_res;
 
 struct db_driver {
-	const char	*name;
-	enum db_engine	 engine;
-	int	(*open)(struct db *, const struct db_params *, struct err *);
-	void	(*close)(struct db *);
+	const char *name;
+	enum db_engine engine;
+	int (*open)(struct db *, const struct db_params *, struct err *);
+	void (*close)(struct db *);
 	/* Run sql; on success *res_r is a result (or NULL for no rows). */
-	int	(*query)(struct db *, const char *sql, const struct db_arg *,
-		    size_t nargs, int flags, struct db_res **res_r,
-		    int64_t *affected_r, struct err *);
-	int	(*next)(struct db_res *, struct err *);
+	int (*query)(struct db *, const char *sql, const struct db_arg *,
+	    size_t nargs, int flags, struct db_res **res_r, int64_t *affected_r,
+	    struct err *);
+	int (*next)(struct db_res *, struct err *);
 	const char *(*col)(struct db_res *, int col);
-	int	(*ncols)(struct db_res *);
-	void	(*res_free)(struct db_res *);
+	int (*ncols)(struct db_res *);
+	void (*res_free)(struct db_res *);
 	/* write: lock for writing at once (SQLite BEGIN IMMEDIATE). */
-	int	(*begin)(struct db *, bool write, struct err *);
-	int	(*commit)(struct db *, struct err *);
-	void	(*rollback)(struct db *);
+	int (*begin)(struct db *, bool write, struct err *);
+	int (*commit)(struct db *, struct err *);
+	void (*rollback)(struct db *);
 	/* Whether the engine supports SELECT ... FOR UPDATE. */
-	bool	 for_update;
+	bool for_update;
 	/* Whether the engine has a REGEXP-style operator usable by routes. */
 	const char *regexp_op;
 };
 
 struct db {
-	const struct db_driver	*drv;
-	void			*handle;	/* driver state */
-	struct db_params	 params;
-	int			 in_tx;
-	char			 where[256];	/* host/path actually used */
+	const struct db_driver *drv;
+	void *handle; /* driver state */
+	struct db_params params;
+	int in_tx;
+	char where[256]; /* host/path actually used */
 };
 
 /*
@@ -142,52 +142,51 @@ struct db {
  * engine is not compiled in or the parameters are incomplete).
  */
 struct db *db_open(const struct db_params *, struct err *);
-void	 db_close(struct db **);
+void db_close(struct db **);
 enum db_engine db_engine(const struct db *);
 /* A short description of where we are connected, e.g. "mysql at host:3306". */
 const char *db_where(const struct db *);
 
 /* Execute a statement that returns no rows.  Returns rows affected or -1. */
-int64_t	 db_exec(struct db *, const char *sql, const struct db_arg *,
-	    size_t nargs, struct err *);
+int64_t db_exec(struct db *, const char *sql, const struct db_arg *,
+    size_t nargs, struct err *);
 /*
  * Execute a query.  Returns 0 with *res_r set (always non-NULL) or -1.
  */
-int	 db_query(struct db *, const char *sql, const struct db_arg *,
-	    size_t nargs, int flags, struct db_res **res_r, struct err *);
+int db_query(struct db *, const char *sql, const struct db_arg *, size_t nargs,
+    int flags, struct db_res **res_r, struct err *);
 /* Advance: 1 = a row is available, 0 = no more rows, -1 = error. */
-int	 db_next(struct db_res *, struct err *);
+int db_next(struct db_res *, struct err *);
 /* Column value of the current row as text, or NULL for SQL NULL. */
 const char *db_col(struct db_res *, int col);
 /* Column as integer (NULL or non-numeric -> dflt). */
-int64_t	 db_col_int(struct db_res *, int col, int64_t dflt);
-int	 db_ncols(struct db_res *);
-void	 db_res_free(struct db_res **);
+int64_t db_col_int(struct db_res *, int col, int64_t dflt);
+int db_ncols(struct db_res *);
+void db_res_free(struct db_res **);
 
 /*
  * Convenience: run a query expected to return at most one row and copy its
  * first column into a new string (*val_r, caller frees; NULL for SQL NULL).
  * Returns 1 found, 0 no row, -1 error.
  */
-int	 db_query_value(struct db *, const char *sql, const struct db_arg *,
-	    size_t nargs, char **val_r, struct err *);
+int db_query_value(struct db *, const char *sql, const struct db_arg *,
+    size_t nargs, char **val_r, struct err *);
 /* Same, for integers. */
-int	 db_query_int(struct db *, const char *sql, const struct db_arg *,
-	    size_t nargs, int64_t *val_r, struct err *);
+int db_query_int(struct db *, const char *sql, const struct db_arg *,
+    size_t nargs, int64_t *val_r, struct err *);
 
-int	 db_begin(struct db *, bool write, struct err *);
-int	 db_commit(struct db *, struct err *);
-void	 db_rollback(struct db *);
+int db_begin(struct db *, bool write, struct err *);
+int db_commit(struct db *, struct err *);
+void db_rollback(struct db *);
 /* " FOR UPDATE" where the engine supports row locks, else "". */
 const char *db_for_update(const struct db *);
 /* Whether a table exists in the current database/schema. */
-int	 db_table_exists(struct db *, const char *table, struct err *);
+int db_table_exists(struct db *, const char *table, struct err *);
 /* Whether a column exists in a table. */
-int	 db_column_exists(struct db *, const char *table, const char *col,
-	    struct err *);
+int db_column_exists(
+    struct db *, const char *table, const char *col, struct err *);
 
 /* Current local time as "YYYY-MM-DD HH:MM:SS" (buf of at least 20 bytes). */
 const char *db_now(char *buf, size_t size);
-
 
 #endif

@@ -24,8 +24,10 @@ db_params_from_cf(struct db_params *p, const struct cf *cf,
 	p->engine = engine;
 	if (engine == DB_ENGINE_SQLITE) {
 		if (dbpath == NULL || *dbpath == '\0') {
-			err_set(err, ERR_CONFIG, "%s: no 'dbpath' for the "
-			    "SQLite engine", cf->path);
+			err_set(err, ERR_CONFIG,
+			    "%s: no 'dbpath' for the "
+			    "SQLite engine",
+			    cf->path);
 			db_params_release(p);
 			return -1;
 		}
@@ -33,8 +35,10 @@ db_params_from_cf(struct db_params *p, const struct cf *cf,
 		return 0;
 	}
 	if ((v = cf_get(cf, "dbname")) == NULL || *v == '\0') {
-		err_set(err, ERR_CONFIG, "%s: missing required parameter "
-		    "'dbname'", cf->path);
+		err_set(err, ERR_CONFIG,
+		    "%s: missing required parameter "
+		    "'dbname'",
+		    cf->path);
 		db_params_release(p);
 		return -1;
 	}

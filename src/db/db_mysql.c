@@ -23,40 +23,40 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define COL_INITIAL	256
-#define STMT_CACHE	48
+#define COL_INITIAL 256
+#define STMT_CACHE 48
 
 /*
  * Server-side statements are cached by SQL text: preparing costs a round
  * trip per statement otherwise.
  */
 struct my_cached {
-	char		*sql;
-	MYSQL_STMT	*stmt;
-	int		 busy;
-	uint64_t	 used;
+	char *sql;
+	MYSQL_STMT *stmt;
+	int busy;
+	uint64_t used;
 };
 
 struct my_handle {
-	MYSQL			*m;
-	struct my_cached	 cache[STMT_CACHE];
-	uint64_t		 tick;
+	MYSQL *m;
+	struct my_cached cache[STMT_CACHE];
+	uint64_t tick;
 };
 
-#define MYH(db)	(((struct my_handle *)(db)->handle)->m)
+#define MYH(db) (((struct my_handle *)(db)->handle)->m)
 
 struct my_res {
-	struct db_res	 base;
-	struct my_cached *cached;	/* NULL: close the statement on free */
-	MYSQL_STMT	*stmt;
-	MYSQL_RES	*meta;
-	unsigned int	 ncols;
-	MYSQL_BIND	*bind;
-	char		**bufs;
-	unsigned long	*lens;
-	my_bool		*nulls;
-	my_bool		*errs;
-	int		 stored;
+	struct db_res base;
+	struct my_cached *cached; /* NULL: close the statement on free */
+	MYSQL_STMT *stmt;
+	MYSQL_RES *meta;
+	unsigned int ncols;
+	MYSQL_BIND *bind;
+	char **bufs;
+	unsigned long *lens;
+	my_bool *nulls;
+	my_bool *errs;
+	int stored;
 };
 
 static int
@@ -74,12 +74,15 @@ classify_code(unsigned int code, const char *msg, struct err *err)
 	case ER_COLUMNACCESS_DENIED_ERROR:
 	case ER_SPECIFIC_ACCESS_DENIED_ERROR:
 		err_set(err, ERR_DATABASE, "mysql: %s", msg);
-		return err_hint(err, "the database user lacks a privilege; "
+		return err_hint(err,
+		    "the database user lacks a privilege; "
 		    "see 'postino check' for the grants postino needs");
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST:
-		return err_set(err, ERR_DATABASE, "lost connection to MySQL: "
-		    "%s", msg);
+		return err_set(err, ERR_DATABASE,
+		    "lost connection to MySQL: "
+		    "%s",
+		    msg);
 	default:
 		return err_set(err, ERR_DATABASE, "mysql: %s", msg);
 	}
@@ -97,8 +100,8 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 	struct db_host *hosts;
 	size_t n = db_hosts_parse(p->hosts, &hosts);
 	char where[512] = "", last[ERR_MSG_MAX] = "";
-	unsigned int tmo = p->connect_timeout > 0 ?
-	    (unsigned int)p->connect_timeout : 10;
+	unsigned int tmo =
+	    p->connect_timeout > 0 ? (unsigned int)p->connect_timeout : 10;
 	MYSQL *m = NULL;
 
 	for (size_t i = 0; i < n; i++) {
@@ -118,9 +121,10 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 		mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rtmo);
 		mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 		if (mysql_real_connect(m,
-		    h->socket != NULL ? "localhost" : h->host, p->user,
-		    p->password, p->dbname, h->port > 0 ? (unsigned)h->port : 0,
-		    h->socket, CLIENT_FOUND_ROWS) != NULL)
+			h->socket != NULL ? "localhost" : h->host, p->user,
+			p->password, p->dbname,
+			h->port > 0 ? (unsigned)h->port : 0, h->socket,
+			CLIENT_FOUND_ROWS) != NULL)
 			break;
 		str_copy(last, mysql_error(m), sizeof(last));
 		mysql_close(m);
@@ -130,7 +134,8 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 	if (m == NULL) {
 		err_set(err, ERR_DATABASE, "cannot connect to MySQL at %s: %s",
 		    where[0] ? where : "(no host)", last);
-		return err_hint(err, "check 'hosts', 'user' and 'dbname' in %s "
+		return err_hint(err,
+		    "check 'hosts', 'user' and 'dbname' in %s "
 		    "and that the server is running",
 		    p->source != NULL ? p->source : "the map file");
 	}
@@ -229,13 +234,15 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 	}
 	st = mysql_stmt_init(mh->m);
 	if (st == NULL)
-		return classify_code(mysql_errno(mh->m), mysql_error(mh->m),
-		    err);
+		return classify_code(
+		    mysql_errno(mh->m), mysql_error(mh->m), err);
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
 		if (mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR ||
 		    mysql_stmt_errno(st) == CR_SERVER_LOST)
-			err_set(err, ERR_DATABASE, "lost connection to MySQL "
-			    "(%s)", db->where);
+			err_set(err, ERR_DATABASE,
+			    "lost connection to MySQL "
+			    "(%s)",
+			    db->where);
 		else
 			classify_stmt(st, err);
 		mysql_stmt_close(st);
@@ -253,9 +260,10 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 	}
 prepared:
 	if (mysql_stmt_param_count(st) != nargs) {
-		err_set(err, ERR_INTERNAL, "placeholder count mismatch "
-		    "(%lu != %zu) in: %.80s", mysql_stmt_param_count(st),
-		    nargs, sql);
+		err_set(err, ERR_INTERNAL,
+		    "placeholder count mismatch "
+		    "(%lu != %zu) in: %.80s",
+		    mysql_stmt_param_count(st), nargs, sql);
 		stmt_release(st, cached, false);
 		return -1;
 	}
@@ -371,8 +379,8 @@ my_next(struct db_res *rr, struct err *err)
 			res->bufs[i] = xrealloc(res->bufs[i], need);
 			res->bind[i].buffer = res->bufs[i];
 			res->bind[i].buffer_length = need;
-			if (mysql_stmt_fetch_column(res->stmt, &res->bind[i], i,
-			    0) != 0)
+			if (mysql_stmt_fetch_column(
+				res->stmt, &res->bind[i], i, 0) != 0)
 				return classify_stmt(res->stmt, err);
 			/* Rebind so the next fetch uses the larger buffer. */
 			if (mysql_stmt_bind_result(res->stmt, res->bind) != 0)
@@ -409,8 +417,8 @@ static int
 my_simple(struct db *db, const char *sql, struct err *err)
 {
 	if (mysql_query(MYH(db), sql) != 0)
-		return classify_code(mysql_errno(MYH(db)),
-		    mysql_error(MYH(db)), err);
+		return classify_code(
+		    mysql_errno(MYH(db)), mysql_error(MYH(db)), err);
 	return 0;
 }
 
@@ -425,8 +433,8 @@ static int
 my_commit(struct db *db, struct err *err)
 {
 	if (mysql_commit(MYH(db)) != 0)
-		return classify_code(mysql_errno(MYH(db)),
-		    mysql_error(MYH(db)), err);
+		return classify_code(
+		    mysql_errno(MYH(db)), mysql_error(MYH(db)), err);
 	return 0;
 }
 

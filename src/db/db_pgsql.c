@@ -22,28 +22,28 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define PG_OID_BOOL		16
-#define PG_OID_TIMESTAMP	1114
-#define PG_OID_TIMESTAMPTZ	1184
+#define PG_OID_BOOL 16
+#define PG_OID_TIMESTAMP 1114
+#define PG_OID_TIMESTAMPTZ 1184
 
 struct pg_res {
-	struct db_res	 base;
-	PGconn		*conn;
-	PGresult	*res;
-	int		 row;		/* current row in res, -1 before first */
-	int		 stream;
-	int		 done;
-	char		(*fix)[20];	/* normalised timestamps, per column */
-	int		 nfix;
+	struct db_res base;
+	PGconn *conn;
+	PGresult *res;
+	int row; /* current row in res, -1 before first */
+	int stream;
+	int done;
+	char (*fix)[20]; /* normalised timestamps, per column */
+	int nfix;
 };
 
 static int
 classify(PGconn *c, PGresult *r, struct err *err)
 {
-	const char *state = r != NULL ?
-	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r != NULL ? PQresultErrorMessage(r) :
-	    PQerrorMessage(c);
+	const char *state =
+	    r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg =
+	    r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
 	char clean[ERR_MSG_MAX];
 	size_t n;
 
@@ -54,12 +54,13 @@ classify(PGconn *c, PGresult *r, struct err *err)
 	if (state != NULL) {
 		if (strcmp(state, "23505") == 0)
 			return err_set(err, ERR_EXISTS, "%s", clean);
-		if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") ==
-		    0 || strcmp(state, "55P03") == 0)
+		if (strcmp(state, "40P01") == 0 ||
+		    strcmp(state, "40001") == 0 || strcmp(state, "55P03") == 0)
 			return err_set(err, ERR_DEADLOCK, "%s", clean);
 		if (strcmp(state, "42501") == 0) {
 			err_set(err, ERR_DATABASE, "pgsql: %s", clean);
-			return err_hint(err, "the database user lacks a "
+			return err_hint(err,
+			    "the database user lacks a "
 			    "privilege; see 'postino check' for the grants "
 			    "postino needs");
 		}
@@ -112,8 +113,8 @@ try_host(const struct db_params *p, const struct db_host *h, char *where,
 		else
 			port[0] = '\0';
 		kw[i] = "host", val[i++] = h->host;
-		snprintf(where, wsize, "%s:%s", h->host,
-		    port[0] ? port : "5432");
+		snprintf(
+		    where, wsize, "%s:%s", h->host, port[0] ? port : "5432");
 	}
 	if (port[0] != '\0')
 		kw[i] = "port", val[i++] = port;
@@ -155,9 +156,12 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 
 		while (l > 0 && (last[l - 1] == '\n' || last[l - 1] == ' '))
 			last[--l] = '\0';
-		err_set(err, ERR_DATABASE, "cannot connect to PostgreSQL at "
-		    "%s: %s", where[0] ? where : "(no host)", last);
-		return err_hint(err, "check 'hosts', 'user' and 'dbname' in %s "
+		err_set(err, ERR_DATABASE,
+		    "cannot connect to PostgreSQL at "
+		    "%s: %s",
+		    where[0] ? where : "(no host)", last);
+		return err_hint(err,
+		    "check 'hosts', 'user' and 'dbname' in %s "
 		    "and that the server is running",
 		    p->source != NULL ? p->source : "the map file");
 	}
@@ -185,7 +189,7 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 			    "SELECT set_config('TimeZone', $1, false)", 1, NULL,
 			    v, NULL, NULL, 0);
 
-			PQclear(r);	/* an unknown zone keeps the default */
+			PQclear(r); /* an unknown zone keeps the default */
 			free(zone);
 		}
 	}
@@ -207,7 +211,7 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 	PGconn *c = db->handle;
 	char *q = db_rewrite_dollar(sql);
 	const char **vals = NULL;
-	char (*ibuf)[24] = NULL;
+	char(*ibuf)[24] = NULL;
 	struct pg_res *res;
 	PGresult *r = NULL;
 	int rc = -1;
@@ -216,12 +220,13 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 		vals = xcalloc(nargs, sizeof(*vals));
 		ibuf = xcalloc(nargs, sizeof(*ibuf));
 		for (size_t i = 0; i < nargs; i++)
-			vals[i] = db_arg_text(&args[i], ibuf[i],
-			    sizeof(ibuf[i]));
+			vals[i] =
+			    db_arg_text(&args[i], ibuf[i], sizeof(ibuf[i]));
 	}
 	if (flags & DB_STREAM) {
-		if (!PQsendQueryParams(c, q, (int)nargs, NULL, vals, NULL,
-		    NULL, 0) || !PQsetSingleRowMode(c)) {
+		if (!PQsendQueryParams(
+			c, q, (int)nargs, NULL, vals, NULL, NULL, 0) ||
+		    !PQsetSingleRowMode(c)) {
 			classify(c, NULL, err);
 			goto out;
 		}
@@ -257,8 +262,10 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 	}
 	default:
 		if (PQstatus(c) != CONNECTION_OK)
-			err_set(err, ERR_DATABASE, "lost connection to "
-			    "PostgreSQL (%s)", db->where);
+			err_set(err, ERR_DATABASE,
+			    "lost connection to "
+			    "PostgreSQL (%s)",
+			    db->where);
 		else
 			classify(c, r, err);
 		break;
@@ -326,8 +333,7 @@ pg_col(struct db_res *rr, int col)
 	Oid t;
 
 	if (res->res == NULL || res->row < 0 || col < 0 ||
-	    col >= PQnfields(res->res) ||
-	    PQgetisnull(res->res, res->row, col))
+	    col >= PQnfields(res->res) || PQgetisnull(res->res, res->row, col))
 		return NULL;
 	v = PQgetvalue(res->res, res->row, col);
 	t = PQftype(res->res, col);
@@ -338,8 +344,8 @@ pg_col(struct db_res *rr, int col)
 		/* One buffer per column: callers hold several at once. */
 		if (res->nfix < PQnfields(res->res)) {
 			res->nfix = PQnfields(res->res);
-			res->fix = xreallocarray(res->fix, (size_t)res->nfix,
-			    sizeof(*res->fix));
+			res->fix = xreallocarray(
+			    res->fix, (size_t)res->nfix, sizeof(*res->fix));
 		}
 		memcpy(res->fix[col], v, 19);
 		res->fix[col][19] = '\0';

@@ -21,8 +21,8 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define SQLITE_BUSY_MS	30000
-#define STMT_CACHE	48
+#define SQLITE_BUSY_MS 30000
+#define STMT_CACHE 48
 
 /*
  * Prepared statements are cached by SQL text: parsing dominated the cost
@@ -31,27 +31,27 @@
  * again until the result is freed.
  */
 struct sq_cached {
-	char		*sql;
-	sqlite3_stmt	*stmt;
-	int		 busy;
-	uint64_t	 used;
+	char *sql;
+	sqlite3_stmt *stmt;
+	int busy;
+	uint64_t used;
 };
 
 struct sq_handle {
-	sqlite3			*db;
-	struct sq_cached	 cache[STMT_CACHE];
-	uint64_t		 tick;
+	sqlite3 *db;
+	struct sq_cached cache[STMT_CACHE];
+	uint64_t tick;
 };
 
 struct sqlite_res {
-	struct db_res	 base;
-	sqlite3_stmt	*stmt;
-	struct sq_cached *cached;	/* NULL: finalize on free */
-	int		 pending;	/* first row already stepped */
-	int		 done;
+	struct db_res base;
+	sqlite3_stmt *stmt;
+	struct sq_cached *cached; /* NULL: finalize on free */
+	int pending;		  /* first row already stepped */
+	int done;
 };
 
-#define SQH(db)	(((struct sq_handle *)(db)->handle)->db)
+#define SQH(db) (((struct sq_handle *)(db)->handle)->db)
 
 static int
 classify(sqlite3 *h, int rc, struct err *err, const char *what)
@@ -67,8 +67,8 @@ classify(sqlite3 *h, int rc, struct err *err, const char *what)
 		break;
 	}
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-		return err_set(err, ERR_DEADLOCK, "database is locked: %s",
-		    msg);
+		return err_set(
+		    err, ERR_DEADLOCK, "database is locked: %s", msg);
 	return err_set(err, ERR_DATABASE, "sqlite: %s: %s", what, msg);
 }
 
@@ -88,17 +88,22 @@ sq_open(struct db *db, const struct db_params *p, struct err *err)
 	 * creates the file explicitly (through db_sqlite_create()).
 	 */
 	if (!p->create && stat(p->dbpath, &st) == -1) {
-		err_set(err, ERR_DATABASE, "SQLite database '%s' does not "
-		    "exist", p->dbpath);
-		return err_hint(err, "create it with 'postino schema init' or "
+		err_set(err, ERR_DATABASE,
+		    "SQLite database '%s' does not "
+		    "exist",
+		    p->dbpath);
+		return err_hint(err,
+		    "create it with 'postino schema init' or "
 		    "'postino init'");
 	}
 	rc = sqlite3_open_v2(p->dbpath, &h,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	    NULL);
 	if (rc != SQLITE_OK) {
-		err_set(err, ERR_DATABASE, "cannot open SQLite database "
-		    "'%s': %s", p->dbpath,
+		err_set(err, ERR_DATABASE,
+		    "cannot open SQLite database "
+		    "'%s': %s",
+		    p->dbpath,
 		    h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 		sqlite3_close(h);
 		return -1;
@@ -185,9 +190,10 @@ sq_bind(sqlite3_stmt *st, const struct db_arg *args, size_t nargs)
 
 		switch (args[i].type) {
 		case DB_ARG_TEXT:
-			rc = args[i].s == NULL ? sqlite3_bind_null(st, idx) :
-			    sqlite3_bind_text(st, idx, args[i].s, -1,
-			    SQLITE_TRANSIENT);
+			rc = args[i].s == NULL
+			    ? sqlite3_bind_null(st, idx)
+			    : sqlite3_bind_text(
+				  st, idx, args[i].s, -1, SQLITE_TRANSIENT);
 			break;
 		case DB_ARG_INT:
 			rc = sqlite3_bind_int64(st, idx, args[i].i);
@@ -220,9 +226,10 @@ sq_query(struct db *db, const char *sql, const struct db_arg *args,
 		return classify(h, rc, err, "prepare");
 	if ((size_t)sqlite3_bind_parameter_count(st) != nargs) {
 		sq_release(st, cached);
-		return err_set(err, ERR_INTERNAL, "placeholder count mismatch "
-		    "(%d != %zu) in: %.80s", sqlite3_bind_parameter_count(st),
-		    nargs, sql);
+		return err_set(err, ERR_INTERNAL,
+		    "placeholder count mismatch "
+		    "(%d != %zu) in: %.80s",
+		    sqlite3_bind_parameter_count(st), nargs, sql);
 	}
 	rc = sq_bind(st, args, nargs);
 	if (rc != SQLITE_OK) {

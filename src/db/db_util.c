@@ -39,21 +39,21 @@ db_hosts_parse(const char *hosts, struct db_host **hosts_r)
 
 				if (end == NULL)
 					continue;
-				h.host = xstrndup(tok + 1,
-				    (size_t)(end - tok - 1));
+				h.host =
+				    xstrndup(tok + 1, (size_t)(end - tok - 1));
 				port = end[1] == ':' ? end + 2 : NULL;
 			} else {
 				port = strrchr(tok, ':');
 				if (port != NULL && strchr(tok, ':') != port)
-					port = NULL;	/* bare IPv6 */
-				h.host = port != NULL ?
-				    xstrndup(tok, (size_t)(port - tok)) :
-				    xstrdup(tok);
+					port = NULL; /* bare IPv6 */
+				h.host = port != NULL
+				    ? xstrndup(tok, (size_t)(port - tok))
+				    : xstrdup(tok);
 				if (port != NULL)
 					port++;
 			}
-			if (port != NULL && str_to_int(port, 1, 65535,
-			    &h.port) == -1)
+			if (port != NULL &&
+			    str_to_int(port, 1, 65535, &h.port) == -1)
 				h.port = -1;
 		}
 		v = xreallocarray(v, n + 1, sizeof(*v));
@@ -82,8 +82,8 @@ db_hosts_free(struct db_host *v, size_t n)
 }
 
 void
-db_host_describe(const struct db_host *h, int default_port, char *buf,
-    size_t size)
+db_host_describe(
+    const struct db_host *h, int default_port, char *buf, size_t size)
 {
 	if (h->socket != NULL)
 		snprintf(buf, size, "%s", h->socket);
@@ -132,4 +132,3 @@ db_arg_text(const struct db_arg *a, char *buf, size_t size)
 		return NULL;
 	}
 }
-

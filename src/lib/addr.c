@@ -48,21 +48,26 @@ addr_domain(const char *field, const char *in, char *out, struct err *err)
 		unsigned char c = (unsigned char)in[i];
 
 		if (c >= 0x80) {
-			err_set(err, ERR_INVALID, "invalid %s '%.64s': "
-			    "non-ASCII domain", field, in);
-			return err_hint(err, "give internationalised domains "
+			err_set(err, ERR_INVALID,
+			    "invalid %s '%.64s': "
+			    "non-ASCII domain",
+			    field, in);
+			return err_hint(err,
+			    "give internationalised domains "
 			    "as A-labels (xn--...), e.g. from 'idn2'");
 		}
 	}
 	str_copy(out, in, ADDR_MAX);
 	str_lower(out);
 	if (strcmp(out, "all") == 0)
-		return bad(err, field, in, "'ALL' is PostfixAdmin's "
+		return bad(err, field, in,
+		    "'ALL' is PostfixAdmin's "
 		    "super-admin marker, not a domain");
 	if (out[len - 1] == '.')
 		return bad(err, field, in, "trailing dot");
 	if (strchr(out, '.') == NULL)
-		return bad(err, field, in, "a mail domain needs at least two "
+		return bad(err, field, in,
+		    "a mail domain needs at least two "
 		    "labels (like example.org)");
 	for (size_t i = 0; i <= len; i++) {
 		char c = out[i];
@@ -71,18 +76,21 @@ addr_domain(const char *field, const char *in, char *out, struct err *err)
 			if (label == 0)
 				return bad(err, field, in, "empty label");
 			if (label > 63)
-				return bad(err, field, in, "a label is longer "
+				return bad(err, field, in,
+				    "a label is longer "
 				    "than 63 characters");
 			if (out[i - 1] == '-' || out[i - label] == '-')
-				return bad(err, field, in, "a label starts or "
+				return bad(err, field, in,
+				    "a label starts or "
 				    "ends with '-'");
 			if (c == '.')
-				alldigits = true;	/* a new label starts */
+				alldigits = true; /* a new label starts */
 			label = 0;
 			continue;
 		}
 		if (!is_ldh(c))
-			return bad(err, field, in, "only letters, digits, '-' "
+			return bad(err, field, in,
+			    "only letters, digits, '-' "
 			    "and '.' are allowed");
 		if (c < '0' || c > '9')
 			alldigits = false;
@@ -114,11 +122,13 @@ check_local(const char *field, const char *in, const char *local,
 	if (len == 0)
 		return bad(err, field, in, "empty local part");
 	if (len > LOCAL_MAX)
-		return bad(err, field, in, "local part longer than 64 "
+		return bad(err, field, in,
+		    "local part longer than 64 "
 		    "characters");
 	if (local[0] == '.' || local[len - 1] == '.' ||
 	    strstr(local, "..") != NULL)
-		return bad(err, field, in, "dots may not lead, trail or "
+		return bad(err, field, in,
+		    "dots may not lead, trail or "
 		    "repeat in a local part");
 	for (size_t i = 0; i < len; i++) {
 		if (local[i] == '.')
@@ -126,10 +136,12 @@ check_local(const char *field, const char *in, const char *local,
 		if ((unsigned char)local[i] >= 0x80)
 			return bad(err, field, in, "non-ASCII local part");
 		if (!is_atext(local[i], allow_hash))
-			return bad(err, field, in, local[i] == '/' ?
-			    "'/' is not allowed in a local part" :
-			    "a local part may hold only letters, digits and "
-			    "!$%&'*+=?^_`{|}~- and dots");
+			return bad(err, field, in,
+			    local[i] == '/'
+				? "'/' is not allowed in a local part"
+				: "a local part may hold only letters, digits "
+				  "and "
+				  "!$%&'*+=?^_`{|}~- and dots");
 	}
 	return 0;
 }
@@ -247,8 +259,8 @@ addr_goto(const char *field, const char *in, char *out, size_t outsize,
 			continue;
 		if (o + strlen(norm) + 2 > outsize)
 			return bad(err, field, in, "destination list too long");
-		o += (size_t)snprintf(out + o, outsize - o, "%s%s",
-		    count ? "," : "", norm);
+		o += (size_t)snprintf(
+		    out + o, outsize - o, "%s%s", count ? "," : "", norm);
 		count++;
 	}
 	if (count == 0)
@@ -257,8 +269,8 @@ addr_goto(const char *field, const char *in, char *out, size_t outsize,
 }
 
 int
-quota_parse(const char *field, const char *in, int64_t *bytes_r,
-    struct err *err)
+quota_parse(
+    const char *field, const char *in, int64_t *bytes_r, struct err *err)
 {
 	char buf[64], *p, *unit;
 	uint64_t v = 0, mult = 1;
@@ -281,16 +293,27 @@ quota_parse(const char *field, const char *in, int64_t *bytes_r,
 	}
 	if (*unit != '\0') {
 		switch (*unit) {
-		case 'b': mult = 1; break;
-		case 'k': mult = 1ULL << 10; break;
-		case 'm': mult = 1ULL << 20; break;
-		case 'g': mult = 1ULL << 30; break;
-		case 't': mult = 1ULL << 40; break;
-		default: goto syntax;
+		case 'b':
+			mult = 1;
+			break;
+		case 'k':
+			mult = 1ULL << 10;
+			break;
+		case 'm':
+			mult = 1ULL << 20;
+			break;
+		case 'g':
+			mult = 1ULL << 30;
+			break;
+		case 't':
+			mult = 1ULL << 40;
+			break;
+		default:
+			goto syntax;
 		}
 		unit++;
-		if (mult > 1 && (strcmp(unit, "b") == 0 ||
-		    strcmp(unit, "ib") == 0))
+		if (mult > 1 &&
+		    (strcmp(unit, "b") == 0 || strcmp(unit, "ib") == 0))
 			unit += strlen(unit);
 		if (*unit != '\0')
 			goto syntax;
@@ -301,7 +324,8 @@ quota_parse(const char *field, const char *in, int64_t *bytes_r,
 	return 0;
 syntax:
 	bad(err, field, in, "not a quota");
-	return err_hint(err, "use 0 (unlimited), a byte count, or a number "
+	return err_hint(err,
+	    "use 0 (unlimited), a byte count, or a number "
 	    "with K, M, G or T (binary units), e.g. 500M or 5G");
 }
 

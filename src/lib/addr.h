@@ -20,33 +20,31 @@
 
 #include "err.h"
 
-#define ADDR_MAX	320	/* an address (64 + 1 + 253), with NUL */
-#define LOCAL_MAX	64	/* RFC 5321 local-part limit */
-#define DOMAIN_MAX	253
+#define ADDR_MAX 320 /* an address (64 + 1 + 253), with NUL */
+#define LOCAL_MAX 64 /* RFC 5321 local-part limit */
+#define DOMAIN_MAX 253
 
 /* Validate a domain name; out gets the lower-cased form. */
-int	 addr_domain(const char *field, const char *in, char *out,
-	    struct err *);
+int addr_domain(const char *field, const char *in, char *out, struct err *);
 /* Validate a local part; out gets the lower-cased form. */
-int	 addr_local(const char *field, const char *in, char *out,
-	    struct err *);
+int addr_local(const char *field, const char *in, char *out, struct err *);
 /*
  * Validate local@domain (split at the last '@').  local_r and domain_r
  * (may be NULL) get the parts; out the whole, lower-cased.
  */
-int	 addr_address(const char *field, const char *in, char *out,
-	    char *local_r, char *domain_r, struct err *);
+int addr_address(const char *field, const char *in, char *out, char *local_r,
+    char *domain_r, struct err *);
 /* An alias address: local@domain, or @domain for a catch-all. */
-int	 addr_alias(const char *field, const char *in, char *out,
-	    char *domain_r, bool *catchall_r, struct err *);
+int addr_alias(const char *field, const char *in, char *out, char *domain_r,
+    bool *catchall_r, struct err *);
 /*
  * Normalise an alias destination list: comma (or whitespace) separated
  * addresses, each validated (local parts may carry '#' for PostfixAdmin
  * vacation entries), lower-cased, de-duplicated, joined with ",".
  * out is caller-provided with size outsize.
  */
-int	 addr_goto(const char *field, const char *in, char *out,
-	    size_t outsize, struct err *);
+int addr_goto(
+    const char *field, const char *in, char *out, size_t outsize, struct err *);
 
 /*
  * Parse a quota string: "0" (unlimited), "unlimited", a byte count, or a
@@ -54,8 +52,8 @@ int	 addr_goto(const char *field, const char *in, char *out,
  * "iB"): "500M", "5G", "5GiB".  Case-insensitive; overflow and negative
  * values are rejected.
  */
-int	 quota_parse(const char *field, const char *in, int64_t *bytes_r,
-	    struct err *);
+int quota_parse(
+    const char *field, const char *in, int64_t *bytes_r, struct err *);
 /* Human form: "unlimited", "5 GiB", "500 MiB", "1234 B". */
 const char *quota_format(int64_t bytes, char *buf, size_t size);
 

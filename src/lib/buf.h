@@ -15,30 +15,30 @@
 #include <stddef.h>
 
 struct buf {
-	char	*data;
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
 };
 
-#define BUF_MAX_DEFAULT	(64u * 1024u * 1024u)
+#define BUF_MAX_DEFAULT (64u * 1024u * 1024u)
 
-void	 buf_init(struct buf *, size_t max);
-void	 buf_release(struct buf *);
-void	 buf_reset(struct buf *);
+void buf_init(struct buf *, size_t max);
+void buf_release(struct buf *);
+void buf_reset(struct buf *);
 /* Returns 0, or -1 if the result would exceed the buffer's maximum. */
-int	 buf_append(struct buf *, const void *, size_t);
-int	 buf_puts(struct buf *, const char *);
-int	 buf_putc(struct buf *, int);
-int	 buf_printf(struct buf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-int	 buf_vprintf(struct buf *, const char *, va_list)
-	    __attribute__((format(printf, 2, 0)));
+int buf_append(struct buf *, const void *, size_t);
+int buf_puts(struct buf *, const char *);
+int buf_putc(struct buf *, int);
+int buf_printf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
 /* Remove the first n bytes (consumed input). */
-void	 buf_consume(struct buf *, size_t n);
-void	 buf_truncate(struct buf *, size_t len);
+void buf_consume(struct buf *, size_t n);
+void buf_truncate(struct buf *, size_t len);
 const char *buf_cstr(const struct buf *);
 /* Hand the data over to the caller (free() it); the buffer is reset. */
-char	*buf_detach(struct buf *);
+char *buf_detach(struct buf *);
 
 #endif

@@ -53,31 +53,33 @@ valid_key(const char *k)
 		return false;
 	for (; *k != '\0'; k++)
 		if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-		    (*k >= '0' && *k <= '9') || *k == '_' || *k == '-' ||
-		    *k == '.'))
+			(*k >= '0' && *k <= '9') || *k == '_' || *k == '-' ||
+			*k == '.'))
 			return false;
 	return true;
 }
 
 /* Finish one logical line: "key = value". */
 static int
-cf_logical(struct cf *cf, const char *name, char *text, int line,
-    struct err *err)
+cf_logical(
+    struct cf *cf, const char *name, char *text, int line, struct err *err)
 {
 	char *eq, *key, *value;
 
 	eq = strchr(text, '=');
 	if (eq == NULL) {
-		err_set(err, ERR_CONFIG, "%s:%d: missing '=' "
-		    "(expected 'name = value')", name, line);
+		err_set(err, ERR_CONFIG,
+		    "%s:%d: missing '=' "
+		    "(expected 'name = value')",
+		    name, line);
 		return -1;
 	}
 	*eq = '\0';
 	key = str_trim(text);
 	value = str_trim(eq + 1);
 	if (!valid_key(key)) {
-		err_set(err, ERR_CONFIG, "%s:%d: bad parameter name", name,
-		    line);
+		err_set(
+		    err, ERR_CONFIG, "%s:%d: bad parameter name", name, line);
 		return -1;
 	}
 	cf_put(cf, xstrdup(key), xstrdup(value), line);
@@ -95,7 +97,7 @@ cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
 
 	memset(cf, 0, sizeof(*cf));
 	if (len == 0)
-		data = "";	/* no arithmetic on a NULL pointer */
+		data = ""; /* no arithmetic on a NULL pointer */
 	p = data;
 	end = data + len;
 	if (len > CF_MAX_SIZE)
@@ -114,7 +116,7 @@ cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
 
 		line++;
 		if (n > 0 && p[n - 1] == '\r')
-			n--;	/* CR LF: the CR must not end up in a value */
+			n--; /* CR LF: the CR must not end up in a value */
 		while (q < p + n && (*q == ' ' || *q == '\t'))
 			q++;
 		if (q == p + n || *q == '#') {
@@ -122,9 +124,10 @@ cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
 		} else if (q != p) {
 			/* continuation of the previous logical line */
 			if (logical == NULL) {
-				err_set(err, ERR_CONFIG, "%s:%d: continuation "
-				    "line without a preceding parameter", name,
-				    line);
+				err_set(err, ERR_CONFIG,
+				    "%s:%d: continuation "
+				    "line without a preceding parameter",
+				    name, line);
 				rc = -1;
 				break;
 			}
@@ -180,9 +183,10 @@ cf_parse_file(struct cf *cf, const char *path, struct err *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
 		if (errno == ENOENT) {
-			err_set(err, ERR_CONFIG, "map file '%s' not found",
-			    path);
-			return err_hint(err, "set postfix_sql_dir to the "
+			err_set(
+			    err, ERR_CONFIG, "map file '%s' not found", path);
+			return err_hint(err,
+			    "set postfix_sql_dir to the "
 			    "directory holding your Postfix sql-*.cf files, "
 			    "or create them with 'postino init'");
 		}
@@ -191,8 +195,8 @@ cf_parse_file(struct cf *cf, const char *path, struct err *err)
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(err, ERR_CONFIG, "'%s' is not a regular file",
-		    path);
+		return err_set(
+		    err, ERR_CONFIG, "'%s' is not a regular file", path);
 	}
 	if (st.st_size > CF_MAX_SIZE) {
 		close(fd);
@@ -213,7 +217,7 @@ cf_parse_file(struct cf *cf, const char *path, struct err *err)
 			return -1;
 		}
 		if (n == 0)
-			break;	/* the file shrank; parse what is there */
+			break; /* the file shrank; parse what is there */
 		got += (size_t)n;
 	}
 	close(fd);

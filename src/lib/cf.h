@@ -18,18 +18,18 @@
 
 #include "err.h"
 
-#define CF_MAX_SIZE	(1024 * 1024)
+#define CF_MAX_SIZE (1024 * 1024)
 
 struct cf_entry {
-	char	*key;
-	char	*value;
-	int	 line;
+	char *key;
+	char *value;
+	int line;
 };
 
 struct cf {
-	char		*path;
-	struct cf_entry	*v;
-	size_t		 n;
+	char *path;
+	struct cf_entry *v;
+	size_t n;
 };
 
 /*
@@ -37,13 +37,13 @@ struct cf {
  * unreadable, oversized or malformed file; the message names the path (and
  * line) and never includes a value.
  */
-int	 cf_parse_file(struct cf *, const char *path, struct err *);
+int cf_parse_file(struct cf *, const char *path, struct err *);
 /* Parse from memory; name is used in messages. */
-int	 cf_parse_buf(struct cf *, const char *name, const char *data,
-	    size_t len, struct err *);
+int cf_parse_buf(
+    struct cf *, const char *name, const char *data, size_t len, struct err *);
 /* The value for key, or NULL.  Lent; valid until cf_release(). */
 const char *cf_get(const struct cf *, const char *key);
-int	 cf_line(const struct cf *, const char *key);
-void	 cf_release(struct cf *);
+int cf_line(const struct cf *, const char *key);
+void cf_release(struct cf *);
 
 #endif

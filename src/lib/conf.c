@@ -23,45 +23,46 @@
 enum conf_type {
 	CONF_STRING,
 	CONF_INTEGER,
-	CONF_CHOICE,		/* a string from choices[] (any case) */
-	CONF_IDENTITY,		/* enum identity_backend, named by choices[] */
-	CONF_BOOLEAN,		/* bool: true or false */
+	CONF_CHOICE,   /* a string from choices[] (any case) */
+	CONF_IDENTITY, /* enum identity_backend, named by choices[] */
+	CONF_BOOLEAN,  /* bool: true or false */
 };
 
 enum conf_flags {
-	CONF_NONEMPTY = 1 << 0,	/* "" is not a valid value */
+	CONF_NONEMPTY = 1 << 0, /* "" is not a valid value */
 	CONF_OCTAL = 1 << 1,	/* a file mode such as "0660" */
 };
 
 struct conf_key {
-	const char		*name;		/* "postinod.listen" */
-	const char		*section;	/* "postinod"; "" = top level */
-	enum conf_type		 type;
-	const char		*def_s;
-	int64_t			 def_i;
-	const char		*def_toml;	/* the default, as TOML */
-	int64_t			 min;
-	int64_t			 max;
-	const char *const	*choices;	/* NULL-terminated */
-	unsigned		 flags;
-	const char		*env;
-	size_t			 off;
-	const char		*desc;
+	const char *name;    /* "postinod.listen" */
+	const char *section; /* "postinod"; "" = top level */
+	enum conf_type type;
+	const char *def_s;
+	int64_t def_i;
+	const char *def_toml; /* the default, as TOML */
+	int64_t min;
+	int64_t max;
+	const char *const *choices; /* NULL-terminated */
+	unsigned flags;
+	const char *env;
+	size_t off;
+	const char *desc;
 };
 
-#define UID_MAX_	4294967294LL	/* (uid_t)-1 means "no change" */
-#define WEEK		604800
+#define UID_MAX_ 4294967294LL /* (uid_t)-1 means "no change" */
+#define WEEK 604800
 
-#define TOP(k)		.name = #k, .section = "", \
-			.off = offsetof(struct postino_conf, k)
-#define SUB(s, k)	.name = #s "." #k, .section = #s, \
-			.off = offsetof(struct postino_conf, s.k)
-#define STR(d)		.type = CONF_STRING, .def_s = d, .def_toml = #d
-#define INT(d, lo, hi)	.type = CONF_INTEGER, .def_i = d, .def_toml = #d, \
-			.min = lo, .max = hi
-#define CHOICE(d, l)	.type = CONF_CHOICE, .def_s = d, .def_toml = #d, \
-			.choices = l
-#define BOOL(d)		.type = CONF_BOOLEAN, .def_i = d, .def_toml = #d
+#define TOP(k)                                                                 \
+	.name = #k, .section = "", .off = offsetof(struct postino_conf, k)
+#define SUB(s, k)                                                              \
+	.name = #s "." #k, .section = #s,                                      \
+	.off = offsetof(struct postino_conf, s.k)
+#define STR(d) .type = CONF_STRING, .def_s = d, .def_toml = #d
+#define INT(d, lo, hi)                                                         \
+	.type = CONF_INTEGER, .def_i = d, .def_toml = #d, .min = lo, .max = hi
+#define CHOICE(d, l)                                                           \
+	.type = CONF_CHOICE, .def_s = d, .def_toml = #d, .choices = l
+#define BOOL(d) .type = CONF_BOOLEAN, .def_i = d, .def_toml = #d
 
 static const char *const identity_names[] = { "local", "noauth", "hybrid",
 	NULL };
@@ -81,13 +82,13 @@ static const struct conf_key keys[] = {
 	{ TOP(postfix_sql_dir), STR("/etc/postfix"), .flags = CONF_NONEMPTY,
 	    .env = "POSTINO_POSTFIX_SQL_DIR",
 	    .desc = "directory of the Postfix sql-*.cf map files (database "
-	    "credentials)" },
+		    "credentials)" },
 	{ TOP(postfix_sql_engine), CHOICE("", engine_names),
 	    .env = "POSTINO_POSTFIX_SQL_ENGINE",
 	    .desc = "SQL engine of the map files: sqlite, mysql or pgsql; "
-	    "empty = from the files" },
-	{ TOP(virtual_mailbox_base), STR("/var/vmail"),
-	    .flags = CONF_NONEMPTY, .env = "POSTINO_VIRTUAL_MAILBOX_BASE",
+		    "empty = from the files" },
+	{ TOP(virtual_mailbox_base), STR("/var/vmail"), .flags = CONF_NONEMPTY,
+	    .env = "POSTINO_VIRTUAL_MAILBOX_BASE",
 	    .desc = "root directory of the maildirs" },
 	{ TOP(postcreation_hook), STR(""), .env = "POSTINO_POSTCREATION_HOOK",
 	    .desc = "program run after a mailbox is created; empty = none" },
@@ -106,7 +107,7 @@ static const struct conf_key keys[] = {
 	{ TOP(default_quota_bytes), INT(0, 0, INT64_MAX),
 	    .env = "POSTINO_DEFAULT_QUOTA_BYTES",
 	    .desc = "quota of mailboxes postinod creates; 0 = the domain's "
-	    "default" },
+		    "default" },
 	{ TOP(lmtp_destination), STR("unix:private/dovecot-lmtp"),
 	    .flags = CONF_NONEMPTY, .env = "POSTINO_LMTP_DESTINATION",
 	    .desc = "where transport lmtp delivers (as lmtp:DESTINATION)" },
@@ -126,8 +127,8 @@ static const struct conf_key keys[] = {
 	{ TOP(mlmmj_gid), INT(-1, -1, UID_MAX_), .env = "POSTINO_MLMMJ_GID",
 	    .desc = "group of list directories; -1 = do not chown" },
 
-	{ SUB(postinod, listen), STR("127.0.0.1:8443"),
-	    .flags = CONF_NONEMPTY, .env = "POSTINOD_LISTEN",
+	{ SUB(postinod, listen), STR("127.0.0.1:8443"), .flags = CONF_NONEMPTY,
+	    .env = "POSTINOD_LISTEN",
 	    .desc = "HTTP listen address, host:port" },
 	{ SUB(postinod, log_level), CHOICE("info", log_levels),
 	    .env = "POSTINOD_LOG_LEVEL",
@@ -161,13 +162,13 @@ static const struct conf_key keys[] = {
 	{ SUB(postinod, threads), INT(4, 1, 256), .env = "POSTINOD_THREADS",
 	    .desc = "HTTP worker threads" },
 	{ SUB(postinod, seccomp), BOOL(false), .env = "POSTINOD_SECCOMP",
-	    .desc = "run under a seccomp allow-list once started (libseccomp)" },
+	    .desc =
+		"run under a seccomp allow-list once started (libseccomp)" },
 
 	{ SUB(podop, socket), STR("unix:/run/podop/podop.sock"),
 	    .flags = CONF_NONEMPTY, .env = "PODOP_SOCKET",
 	    .desc = "where to listen: unix:PATH or inet:HOST:PORT" },
-	{ SUB(podop, mode), CHOICE("postfix", podop_modes),
-	    .env = "PODOP_MODE",
+	{ SUB(podop, mode), CHOICE("postfix", podop_modes), .env = "PODOP_MODE",
 	    .desc = "protocol spoken: postfix (socketmap) or dovecot (dict)" },
 	{ SUB(podop, user), STR(""), .env = "PODOP_USER",
 	    .desc = "user to run as after binding; empty = do not switch" },
@@ -189,62 +190,62 @@ static const struct conf_key keys[] = {
 	{ SUB(podop, cache_stale_ttl), INT(300, 0, WEEK),
 	    .env = "PODOP_CACHE_STALE_TTL",
 	    .desc = "seconds an expired answer may serve while a backend is "
-	    "down" },
+		    "down" },
 	{ SUB(podop, cache_size), INT(1000000, 0, 100000000),
 	    .env = "PODOP_CACHE_SIZE",
 	    .desc = "most answers kept in the cache" },
 	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
-	    .desc = "run under a seccomp allow-list once started (libseccomp)" },
+	    .desc =
+		"run under a seccomp allow-list once started (libseccomp)" },
 };
 
-#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = { "", "postinod", "podop", NULL };
-static const char *const table_names[] = { "postinod", "podop",
-	"podop.tables", NULL };
+static const char *const table_names[] = { "postinod", "podop", "podop.tables",
+	NULL };
 
 /* Behind postino_conf.origins.  NULL means "default". */
 struct conf_origins {
-	char	*key[NKEYS];
-	char	**table;	/* parallel to podop.tables */
-	char	**table_item;	/* "podop.tables.NAME", for conf_describe */
+	char *key[NKEYS];
+	char **table;	   /* parallel to podop.tables */
+	char **table_item; /* "podop.tables.NAME", for conf_describe */
 };
 
 static struct conf_origins *origins(const struct postino_conf *);
-static char	**str_at(struct postino_conf *, const struct conf_key *);
-static char *const *cstr_at(const struct postino_conf *,
-		    const struct conf_key *);
-static int64_t	*int_at(struct postino_conf *, const struct conf_key *);
-static bool	*bool_at(struct postino_conf *, const struct conf_key *);
-static bool	 cbool_at(const struct postino_conf *, const struct conf_key *);
-static int64_t	 cint_at(const struct postino_conf *, const struct conf_key *);
-static enum identity_backend *ident_at(struct postino_conf *,
-		    const struct conf_key *);
+static char **str_at(struct postino_conf *, const struct conf_key *);
+static char *const *cstr_at(
+    const struct postino_conf *, const struct conf_key *);
+static int64_t *int_at(struct postino_conf *, const struct conf_key *);
+static bool *bool_at(struct postino_conf *, const struct conf_key *);
+static bool cbool_at(const struct postino_conf *, const struct conf_key *);
+static int64_t cint_at(const struct postino_conf *, const struct conf_key *);
+static enum identity_backend *ident_at(
+    struct postino_conf *, const struct conf_key *);
 static const char *leaf(const struct conf_key *);
 static const struct conf_key *key_find(const char *, const char *);
-static void	 choices_text(const struct conf_key *, char *, size_t);
-static bool	 is_octal_mode(const char *);
-static int	 set_value(struct postino_conf *, const struct conf_key *,
-		    const char *, int64_t, const char *, struct err *);
+static void choices_text(const struct conf_key *, char *, size_t);
+static bool is_octal_mode(const char *);
+static int set_value(struct postino_conf *, const struct conf_key *,
+    const char *, int64_t, const char *, struct err *);
 static const char *a_type(enum toml_type);
-static int	 set_from_toml(struct postino_conf *, const struct conf_key *,
-		    const struct toml_value *, const char *, struct err *);
-static int	 set_from_env(struct postino_conf *, const struct conf_key *,
-		    const char *, struct err *);
-static int	 table_put(struct postino_conf *, const struct toml_entry *,
-		    const char *, struct err *);
-static int	 unknown_key(const char *, const struct toml_entry *,
-		    const char *, struct err *);
-static int	 apply_doc(struct postino_conf *, const struct toml_doc *,
-		    struct err *);
-static int	 apply_env(struct postino_conf *, struct err *);
+static int set_from_toml(struct postino_conf *, const struct conf_key *,
+    const struct toml_value *, const char *, struct err *);
+static int set_from_env(
+    struct postino_conf *, const struct conf_key *, const char *, struct err *);
+static int table_put(struct postino_conf *, const struct toml_entry *,
+    const char *, struct err *);
+static int unknown_key(
+    const char *, const struct toml_entry *, const char *, struct err *);
+static int apply_doc(
+    struct postino_conf *, const struct toml_doc *, struct err *);
+static int apply_env(struct postino_conf *, struct err *);
 static const char *origin_of(const struct postino_conf *, const char *);
-static int	 check_all(struct postino_conf *, struct err *);
-static int	 load_file(struct postino_conf *, const char *, bool,
-		    const char *, struct err *);
-static char	*render_string(const char *);
-static char	*render_value(const struct postino_conf *,
-		    const struct conf_key *);
+static int check_all(struct postino_conf *, struct err *);
+static int load_file(
+    struct postino_conf *, const char *, bool, const char *, struct err *);
+static char *render_string(const char *);
+static char *render_value(const struct postino_conf *, const struct conf_key *);
 
 static struct conf_origins *
 origins(const struct postino_conf *c)
@@ -298,8 +299,8 @@ ident_at(struct postino_conf *c, const struct conf_key *k)
 static const char *
 leaf(const struct conf_key *k)
 {
-	return k->section[0] == '\0' ? k->name :
-	    k->name + strlen(k->section) + 1;
+	return k->section[0] == '\0' ? k->name
+				     : k->name + strlen(k->section) + 1;
 }
 
 static const struct conf_key *
@@ -315,8 +316,8 @@ key_find(const char *section, const char *name)
 const char *
 identity_backend_name(enum identity_backend b)
 {
-	if ((int)b < 0 || (size_t)b >= sizeof(identity_names) /
-	    sizeof(identity_names[0]) - 1)
+	if ((int)b < 0 ||
+	    (size_t)b >= sizeof(identity_names) / sizeof(identity_names[0]) - 1)
 		return "unknown";
 	return identity_names[b];
 }
@@ -417,8 +418,8 @@ is_octal_mode(const char *s)
 
 /*
  * Validate and store one value for k: s for the string kinds, i for
- * integers and booleans (0 or 1).  where is "FILE:LINE" or "env NAME", used for messages and
- * recorded as the origin.
+ * integers and booleans (0 or 1).  where is "FILE:LINE" or "env NAME", used for
+ * messages and recorded as the origin.
  */
 static int
 set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
@@ -432,12 +433,15 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 	case CONF_INTEGER:
 		if (i < k->min || i > k->max) {
 			if (k->max == INT64_MAX)
-				return err_set(err, ERR_CONFIG, "%s: '%s' must "
-				    "be at least %" PRId64 " (got %" PRId64
-				    ")", where, k->name, k->min, i);
-			return err_set(err, ERR_CONFIG, "%s: '%s' must be "
-			    "between %" PRId64 " and %" PRId64 " (got %"
-			    PRId64 ")", where, k->name, k->min, k->max, i);
+				return err_set(err, ERR_CONFIG,
+				    "%s: '%s' must "
+				    "be at least %" PRId64 " (got %" PRId64 ")",
+				    where, k->name, k->min, i);
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' must be "
+			    "between %" PRId64 " and %" PRId64 " (got %" PRId64
+			    ")",
+			    where, k->name, k->min, k->max, i);
 		}
 		*int_at(c, k) = i;
 		break;
@@ -446,12 +450,15 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 		break;
 	case CONF_STRING:
 		if ((k->flags & CONF_NONEMPTY) && *s == '\0')
-			return err_set(err, ERR_CONFIG, "%s: '%s' must not "
-			    "be empty", where, k->name);
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' must not "
+			    "be empty",
+			    where, k->name);
 		if ((k->flags & CONF_OCTAL) && !is_octal_mode(s))
-			return err_set(err, ERR_CONFIG, "%s: '%s' must be an "
-			    "octal mode such as \"0660\" (got '%.40s')", where,
-			    k->name, s);
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' must be an "
+			    "octal mode such as \"0660\" (got '%.40s')",
+			    where, k->name, s);
 		free(*str_at(c, k));
 		*str_at(c, k) = xstrdup(s);
 		break;
@@ -465,15 +472,18 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 
 			choices_text(k, what, sizeof(what));
 			if (near != NULL && *near != '\0')
-				return err_set(err, ERR_CONFIG, "%s: '%s' %s "
-				    "(got '%.40s'; did you mean '%s'?)", where,
-				    k->name, what, s, near);
-			return err_set(err, ERR_CONFIG, "%s: '%s' %s (got "
-			    "'%.40s')", where, k->name, what, s);
+				return err_set(err, ERR_CONFIG,
+				    "%s: '%s' %s "
+				    "(got '%.40s'; did you mean '%s'?)",
+				    where, k->name, what, s, near);
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' %s (got "
+			    "'%.40s')",
+			    where, k->name, what, s);
 		}
 		if (k->type == CONF_IDENTITY)
-			*ident_at(c, k) = (enum identity_backend)(ch -
-			    k->choices);
+			*ident_at(c, k) =
+			    (enum identity_backend)(ch - k->choices);
 		else {
 			free(*str_at(c, k));
 			*str_at(c, k) = xstrdup(*ch);
@@ -489,8 +499,10 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 static const char *
 a_type(enum toml_type t)
 {
-	return t == TOML_INTEGER ? "an integer" : t == TOML_ARRAY ?
-	    "an array" : t == TOML_BOOLEAN ? "a boolean" : "a string";
+	return t == TOML_INTEGER ? "an integer"
+	    : t == TOML_ARRAY	 ? "an array"
+	    : t == TOML_BOOLEAN	 ? "a boolean"
+				 : "a string";
 }
 
 static int
@@ -498,25 +510,30 @@ set_from_toml(struct postino_conf *c, const struct conf_key *k,
     const struct toml_value *v, const char *where, struct err *err)
 {
 	if (k->type == CONF_INTEGER && v->type != TOML_INTEGER)
-		return err_set(err, ERR_CONFIG, "%s: '%s' must be an integer, "
-		    "not %s", where, k->name, a_type(v->type));
+		return err_set(err, ERR_CONFIG,
+		    "%s: '%s' must be an integer, "
+		    "not %s",
+		    where, k->name, a_type(v->type));
 	if (k->type == CONF_BOOLEAN) {
 		if (v->type != TOML_BOOLEAN)
-			return err_set(err, ERR_CONFIG, "%s: '%s' must be true "
-			    "or false, not %s", where, k->name,
-			    a_type(v->type));
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' must be true "
+			    "or false, not %s",
+			    where, k->name, a_type(v->type));
 		return set_value(c, k, NULL, v->b ? 1 : 0, where, err);
 	}
 	if (k->type != CONF_INTEGER && v->type != TOML_STRING)
-		return err_set(err, ERR_CONFIG, "%s: '%s' must be a string, "
-		    "not %s", where, k->name, a_type(v->type));
+		return err_set(err, ERR_CONFIG,
+		    "%s: '%s' must be a string, "
+		    "not %s",
+		    where, k->name, a_type(v->type));
 	return set_value(c, k, v->s, v->i, where, err);
 }
 
 /* The same rules as a file, for the text of an environment variable. */
 static int
-set_from_env(struct postino_conf *c, const struct conf_key *k,
-    const char *text, struct err *err)
+set_from_env(struct postino_conf *c, const struct conf_key *k, const char *text,
+    struct err *err)
 {
 	const char *why;
 	char where[128];
@@ -525,14 +542,18 @@ set_from_env(struct postino_conf *c, const struct conf_key *k,
 	snprintf(where, sizeof(where), "env %s", k->env);
 	if (toml_check_text(text, strlen(text), &why) == -1)
 		return err_set(err, ERR_CONFIG, "%s: %s", where, why);
-	if (k->type == CONF_INTEGER && toml_parse_integer(text, strlen(text),
-	    &i, &why) == -1)
-		return err_set(err, ERR_CONFIG, "%s: '%s' must be an integer "
-		    "('%.40s': %s)", where, k->name, text, why);
+	if (k->type == CONF_INTEGER &&
+	    toml_parse_integer(text, strlen(text), &i, &why) == -1)
+		return err_set(err, ERR_CONFIG,
+		    "%s: '%s' must be an integer "
+		    "('%.40s': %s)",
+		    where, k->name, text, why);
 	if (k->type == CONF_BOOLEAN) {
 		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
-			return err_set(err, ERR_CONFIG, "%s: '%s' must be true "
-			    "or false (got '%.40s')", where, k->name, text);
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' must be true "
+			    "or false (got '%.40s')",
+			    where, k->name, text);
 		i = strcmp(text, "true") == 0;
 	}
 	return set_value(c, k, text, i, where, err);
@@ -540,8 +561,8 @@ set_from_env(struct postino_conf *c, const struct conf_key *k,
 
 /* Add or replace [podop.tables] name = "type:param". */
 static int
-table_put(struct postino_conf *c, const struct toml_entry *e,
-    const char *where, struct err *err)
+table_put(struct postino_conf *c, const struct toml_entry *e, const char *where,
+    struct err *err)
 {
 	struct conf_origins *o = origins(c);
 	struct conf_table *t = NULL;
@@ -549,30 +570,34 @@ table_put(struct postino_conf *c, const struct toml_entry *e,
 	size_t i;
 
 	if (e->value.type != TOML_STRING)
-		return err_set(err, ERR_CONFIG, "%s: podop table '%s' must be "
-		    "a string \"type:param\", not %s", where, e->key,
-		    a_type(e->value.type));
+		return err_set(err, ERR_CONFIG,
+		    "%s: podop table '%s' must be "
+		    "a string \"type:param\", not %s",
+		    where, e->key, a_type(e->value.type));
 	colon = strchr(v, ':');
 	if (colon == NULL || colon == v)
-		return err_set(err, ERR_CONFIG, "%s: podop table '%s': "
+		return err_set(err, ERR_CONFIG,
+		    "%s: podop table '%s': "
 		    "expected \"type:param\" such as "
-		    "\"sql:/etc/postfix/virtual.cf\" (got '%.40s')", where,
-		    e->key, v);
+		    "\"sql:/etc/postfix/virtual.cf\" (got '%.40s')",
+		    where, e->key, v);
 	for (const char *p = v; p < colon; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			return err_set(err, ERR_CONFIG, "%s: podop table "
-			    "'%s': bad table type '%.*s'", where, e->key,
+			(*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return err_set(err, ERR_CONFIG,
+			    "%s: podop table "
+			    "'%s': bad table type '%.*s'",
+			    where, e->key,
 			    (int)(colon - v > 40 ? 40 : colon - v), v);
 	for (i = 0; i < c->podop.ntables; i++)
 		if (strcmp(c->podop.tables[i].name, e->key) == 0)
 			break;
 	if (i == c->podop.ntables) {
-		c->podop.tables = xreallocarray(c->podop.tables, i + 1,
-		    sizeof(*c->podop.tables));
+		c->podop.tables = xreallocarray(
+		    c->podop.tables, i + 1, sizeof(*c->podop.tables));
 		o->table = xreallocarray(o->table, i + 1, sizeof(*o->table));
-		o->table_item = xreallocarray(o->table_item, i + 1,
-		    sizeof(*o->table_item));
+		o->table_item =
+		    xreallocarray(o->table_item, i + 1, sizeof(*o->table_item));
 		c->podop.ntables++;
 		t = &c->podop.tables[i];
 		t->name = xstrdup(e->key);
@@ -590,8 +615,8 @@ table_put(struct postino_conf *c, const struct toml_entry *e,
 }
 
 static int
-unknown_key(const char *section, const struct toml_entry *e,
-    const char *where, struct err *err)
+unknown_key(const char *section, const struct toml_entry *e, const char *where,
+    struct err *err)
 {
 	const char *cand[NKEYS + 1], *near;
 	char in[64] = "";
@@ -604,28 +629,32 @@ unknown_key(const char *section, const struct toml_entry *e,
 	if (*section != '\0')
 		snprintf(in, sizeof(in), " in [%s]", section);
 	if ((near = str_nearest(e->key, cand)) != NULL)
-		return err_set(err, ERR_CONFIG, "%s: unknown key '%.40s'%s "
-		    "(did you mean '%s'?)", where, e->key, in, near);
+		return err_set(err, ERR_CONFIG,
+		    "%s: unknown key '%.40s'%s "
+		    "(did you mean '%s'?)",
+		    where, e->key, in, near);
 
 	/* A key written under the wrong header is a common slip. */
 	for (const char *const *s = sections; *s != NULL; s++) {
 		if (strcmp(*s, section) == 0 || key_find(*s, e->key) == NULL)
 			continue;
 		if (**s == '\0')
-			return err_set(err, ERR_CONFIG, "%s: unknown key "
+			return err_set(err, ERR_CONFIG,
+			    "%s: unknown key "
 			    "'%s'%s ('%s' is a top-level key: move it above "
-			    "the first [table] header)", where, e->key, in,
-			    e->key);
-		return err_set(err, ERR_CONFIG, "%s: unknown key '%s'%s ('%s' "
-		    "belongs in [%s])", where, e->key, in, e->key, *s);
+			    "the first [table] header)",
+			    where, e->key, in, e->key);
+		return err_set(err, ERR_CONFIG,
+		    "%s: unknown key '%s'%s ('%s' "
+		    "belongs in [%s])",
+		    where, e->key, in, e->key, *s);
 	}
-	return err_set(err, ERR_CONFIG, "%s: unknown key '%.40s'%s", where,
-	    e->key, in);
+	return err_set(
+	    err, ERR_CONFIG, "%s: unknown key '%.40s'%s", where, e->key, in);
 }
 
 static int
-apply_doc(struct postino_conf *c, const struct toml_doc *doc,
-    struct err *err)
+apply_doc(struct postino_conf *c, const struct toml_doc *doc, struct err *err)
 {
 	char where[4096];
 
@@ -634,7 +663,7 @@ apply_doc(struct postino_conf *c, const struct toml_doc *doc,
 		bool is_section = false, is_tables;
 
 		if (tb->implicit)
-			continue;	/* has no entries; a subtable is named */
+			continue; /* has no entries; a subtable is named */
 		for (const char *const *s = sections; *s != NULL; s++)
 			if (strcmp(*s, tb->name) == 0)
 				is_section = true;
@@ -642,21 +671,24 @@ apply_doc(struct postino_conf *c, const struct toml_doc *doc,
 		if (!is_section && !is_tables) {
 			const char *near = str_nearest(tb->name, table_names);
 
-			snprintf(where, sizeof(where), "%s:%d", doc->name,
-			    tb->line);
+			snprintf(
+			    where, sizeof(where), "%s:%d", doc->name, tb->line);
 			if (near != NULL)
-				return err_set(err, ERR_CONFIG, "%s: unknown "
-				    "table [%.40s] (did you mean [%s]?)", where,
-				    tb->name, near);
-			return err_set(err, ERR_CONFIG, "%s: unknown table "
-			    "[%.40s]", where, tb->name);
+				return err_set(err, ERR_CONFIG,
+				    "%s: unknown "
+				    "table [%.40s] (did you mean [%s]?)",
+				    where, tb->name, near);
+			return err_set(err, ERR_CONFIG,
+			    "%s: unknown table "
+			    "[%.40s]",
+			    where, tb->name);
 		}
 		for (size_t i = 0; i < tb->nentries; i++) {
 			const struct toml_entry *e = &tb->entries[i];
 			const struct conf_key *k;
 
-			snprintf(where, sizeof(where), "%s:%d", doc->name,
-			    e->line);
+			snprintf(
+			    where, sizeof(where), "%s:%d", doc->name, e->line);
 			if (is_tables) {
 				if (table_put(c, e, where, err) == -1)
 					return -1;
@@ -688,8 +720,8 @@ origin_of(const struct postino_conf *c, const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].name, name) == 0)
-			return origins(c)->key[i] != NULL ?
-			    origins(c)->key[i] : "default";
+			return origins(c)->key[i] != NULL ? origins(c)->key[i]
+							  : "default";
 	return "?";
 }
 
@@ -699,19 +731,24 @@ check_all(struct postino_conf *c, struct err *err)
 {
 	if (c->mlmmj_spool_dir[0] != '\0' &&
 	    (c->mlmmj_uid >= 0) != (c->mlmmj_gid >= 0)) {
-		err_set(err, ERR_CONFIG, "'mlmmj_uid' and 'mlmmj_gid' must "
+		err_set(err, ERR_CONFIG,
+		    "'mlmmj_uid' and 'mlmmj_gid' must "
 		    "both be set or both be -1 when 'mlmmj_spool_dir' is set "
 		    "(mlmmj_uid = %" PRId64 " from %s, mlmmj_gid = %" PRId64
-		    " from %s)", c->mlmmj_uid, origin_of(c, "mlmmj_uid"),
-		    c->mlmmj_gid, origin_of(c, "mlmmj_gid"));
-		return err_hint(err, "set both to the owner of the mlmmj "
+		    " from %s)",
+		    c->mlmmj_uid, origin_of(c, "mlmmj_uid"), c->mlmmj_gid,
+		    origin_of(c, "mlmmj_gid"));
+		return err_hint(err,
+		    "set both to the owner of the mlmmj "
 		    "spool, or both to -1 to leave ownership alone");
 	}
 	if ((c->postinod.tls_cert[0] == '\0') !=
 	    (c->postinod.tls_key[0] == '\0'))
-		return err_set(err, ERR_CONFIG, "'postinod.tls_cert' and "
+		return err_set(err, ERR_CONFIG,
+		    "'postinod.tls_cert' and "
 		    "'postinod.tls_key' must be set together (tls_cert from "
-		    "%s, tls_key from %s)", origin_of(c, "postinod.tls_cert"),
+		    "%s, tls_key from %s)",
+		    origin_of(c, "postinod.tls_cert"),
 		    origin_of(c, "postinod.tls_key"));
 	return 0;
 }
@@ -753,7 +790,7 @@ conf_load(struct postino_conf *c, const char *explicit_path, struct err *err)
 	char *user;
 
 	if (err == NULL)
-		err = &local;	/* load_file() reads the kind back */
+		err = &local; /* load_file() reads the kind back */
 	conf_defaults(c);
 	for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++)
 		if (load_file(c, system[i], false, NULL, err) == -1)
@@ -769,12 +806,16 @@ conf_load(struct postino_conf *c, const char *explicit_path, struct err *err)
 	}
 	env = getenv("POSTINO_CONFIG");
 	if (explicit_path != NULL) {
-		if (load_file(c, explicit_path, true, "check the path given "
-		    "with -c", err) == -1)
+		if (load_file(c, explicit_path, true,
+			"check the path given "
+			"with -c",
+			err) == -1)
 			goto fail;
 	} else if (env != NULL && *env != '\0') {
-		if (load_file(c, env, true, "check $POSTINO_CONFIG, or unset "
-		    "it to use the default locations", err) == -1)
+		if (load_file(c, env, true,
+			"check $POSTINO_CONFIG, or unset "
+			"it to use the default locations",
+			err) == -1)
 			goto fail;
 	}
 	if (apply_env(c, err) == -1 || check_all(c, err) == -1)
@@ -838,7 +879,8 @@ render_value(const struct postino_conf *c, const struct conf_key *k)
 	case CONF_BOOLEAN:
 		return xstrdup(cbool_at(c, k) ? "true" : "false");
 	case CONF_IDENTITY:
-		return render_string(identity_backend_name(c->identity_backend));
+		return render_string(
+		    identity_backend_name(c->identity_backend));
 	case CONF_STRING:
 	case CONF_CHOICE:
 		break;
@@ -847,8 +889,8 @@ render_value(const struct postino_conf *c, const struct conf_key *k)
 }
 
 int
-conf_describe(const struct postino_conf *c, struct conf_item **items_r,
-    size_t *n_r)
+conf_describe(
+    const struct postino_conf *c, struct conf_item **items_r, size_t *n_r)
 {
 	const struct conf_origins *o = origins(c);
 	struct conf_item *items;

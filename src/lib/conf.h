@@ -39,95 +39,94 @@ enum identity_backend {
 
 /* A named lookup table for podop: [podop.tables] name = "type:param". */
 struct conf_table {
-	char	*name;
-	char	*type;
-	char	*param;
+	char *name;
+	char *type;
+	char *param;
 };
 
 struct postino_conf {
 	/* top level (env POSTINO_<KEY>) */
-	enum identity_backend identity_backend;	/* "local" */
-	char	*postfix_sql_dir;		/* "/etc/postfix" */
-	char	*postfix_sql_engine;		/* "" = from the cf file */
-	char	*virtual_mailbox_base;		/* "/var/vmail" */
-	char	*postcreation_hook;		/* "" = none */
-	int64_t	 postcreation_hook_timeout;	/* 30 seconds, 1..3600 */
-	int64_t	 vmail_uid;			/* -1 = do not chown */
-	int64_t	 vmail_gid;			/* -1 */
-	char	*default_password_scheme;	/* "BLF-CRYPT" */
-	int64_t	 bcrypt_cost;			/* 12, 4..31 */
-	int64_t	 default_quota_bytes;		/* 0 = unlimited */
-	char	*lmtp_destination;		/* "unix:private/dovecot-lmtp" */
-	char	*recipient_delimiter;		/* "+" */
-	char	*vacation_domain;	/* "autoreply.change-this-to-your.domain.tld" */
-	char	*dovecot_conf_dir;		/* "/etc/dovecot" */
-	char	*mlmmj_spool_dir;		/* "" = lists disabled */
-	int64_t	 mlmmj_uid;			/* -1 */
-	int64_t	 mlmmj_gid;			/* -1 */
+	enum identity_backend identity_backend; /* "local" */
+	char *postfix_sql_dir;			/* "/etc/postfix" */
+	char *postfix_sql_engine;		/* "" = from the cf file */
+	char *virtual_mailbox_base;		/* "/var/vmail" */
+	char *postcreation_hook;		/* "" = none */
+	int64_t postcreation_hook_timeout;	/* 30 seconds, 1..3600 */
+	int64_t vmail_uid;			/* -1 = do not chown */
+	int64_t vmail_gid;			/* -1 */
+	char *default_password_scheme;		/* "BLF-CRYPT" */
+	int64_t bcrypt_cost;			/* 12, 4..31 */
+	int64_t default_quota_bytes;		/* 0 = unlimited */
+	char *lmtp_destination;	   /* "unix:private/dovecot-lmtp" */
+	char *recipient_delimiter; /* "+" */
+	char *vacation_domain;	/* "autoreply.change-this-to-your.domain.tld" */
+	char *dovecot_conf_dir; /* "/etc/dovecot" */
+	char *mlmmj_spool_dir;	/* "" = lists disabled */
+	int64_t mlmmj_uid;	/* -1 */
+	int64_t mlmmj_gid;	/* -1 */
 
 	/* [postinod] (env POSTINOD_<KEY>) */
 	struct {
-		char	*listen;		/* "127.0.0.1:8443" */
-		char	*log_level;		/* "info": debug|info|warn|error */
-		char	*zitadel_issuer;	/* "" */
-		char	*scim_issuer;		/* "" */
-		char	*scim_audience;		/* "" */
-		char	*scim_jwks_url;		/* "" = <issuer>/.well-known/jwks.json */
-		char	*scim_jwks_file;	/* "" */
-		int64_t	 scim_jwks_refresh_seconds;	/* 3600 */
-		int64_t	 scim_max_token_age_seconds;	/* 3600 */
-		char	*tls_cert;		/* "" = plain HTTP */
-		char	*tls_key;		/* "" */
-		char	*user;			/* "" = do not drop privileges */
-		int64_t	 threads;		/* 4, 1..256 */
-		bool	 seccomp;		/* false */
+		char *listen;	      /* "127.0.0.1:8443" */
+		char *log_level;      /* "info": debug|info|warn|error */
+		char *zitadel_issuer; /* "" */
+		char *scim_issuer;    /* "" */
+		char *scim_audience;  /* "" */
+		char *scim_jwks_url;  /* "" = <issuer>/.well-known/jwks.json */
+		char *scim_jwks_file; /* "" */
+		int64_t scim_jwks_refresh_seconds;  /* 3600 */
+		int64_t scim_max_token_age_seconds; /* 3600 */
+		char *tls_cert;			    /* "" = plain HTTP */
+		char *tls_key;			    /* "" */
+		char *user;	 /* "" = do not drop privileges */
+		int64_t threads; /* 4, 1..256 */
+		bool seccomp;	 /* false */
 	} postinod;
 
 	/* [podop] (env PODOP_<KEY>) and [podop.tables] */
 	struct {
-		char	*socket;	/* "unix:/run/podop/podop.sock" or inet:h:p */
-		char	*mode;		/* "postfix" | "dovecot" */
-		char	*user;		/* "" */
-		char	*socket_owner;	/* "" */
-		char	*socket_mode;	/* "0660" (octal string) */
-		int64_t	 workers;		/* 2 */
-		int64_t	 timeout_ms;		/* 5000 per backend call */
-		int64_t	 cache_ttl;		/* 60 seconds, 0 = no cache */
-		int64_t	 cache_negative_ttl;	/* 10 seconds */
-		int64_t	 cache_stale_ttl;	/* 300 seconds */
-		int64_t	 cache_size;		/* 1000000 entries */
-		bool	 seccomp;		/* false */
+		char *socket; /* "unix:/run/podop/podop.sock" or inet:h:p */
+		char *mode;   /* "postfix" | "dovecot" */
+		char *user;   /* "" */
+		char *socket_owner;	    /* "" */
+		char *socket_mode;	    /* "0660" (octal string) */
+		int64_t workers;	    /* 2 */
+		int64_t timeout_ms;	    /* 5000 per backend call */
+		int64_t cache_ttl;	    /* 60 seconds, 0 = no cache */
+		int64_t cache_negative_ttl; /* 10 seconds */
+		int64_t cache_stale_ttl;    /* 300 seconds */
+		int64_t cache_size;	    /* 1000000 entries */
+		bool seccomp;		    /* false */
 		struct conf_table *tables;
-		size_t	 ntables;
+		size_t ntables;
 	} podop;
 
 	/* Files actually read, in order (for messages and config show). */
-	char	**files;
-	size_t	  nfiles;
-	void	 *origins;	/* private: where each value came from */
+	char **files;
+	size_t nfiles;
+	void *origins; /* private: where each value came from */
 };
 
 /*
  * Load settings.  explicit_path (may be NULL) replaces $POSTINO_CONFIG.
  * Returns 0, or -1 with err (ERR_CONFIG, message "file:line: ...").
  */
-int	 conf_load(struct postino_conf *, const char *explicit_path,
-	    struct err *);
+int conf_load(struct postino_conf *, const char *explicit_path, struct err *);
 /* Defaults only, no files or environment (for tests and init). */
-void	 conf_defaults(struct postino_conf *);
-void	 conf_release(struct postino_conf *);
+void conf_defaults(struct postino_conf *);
+void conf_release(struct postino_conf *);
 
 const char *identity_backend_name(enum identity_backend);
 
 /* One setting, for "postino config show" and the documentation check. */
 struct conf_item {
-	const char	*name;		/* "vmail_uid", "postinod.listen", ... */
-	char		*value;		/* rendered as TOML; owned */
-	const char	*default_value;	/* rendered as TOML */
-	char		*origin;	/* "default", "FILE:LINE", "env NAME" */
-	const char	*env;		/* environment variable name */
-	const char	*description;	/* one line */
-	bool		 is_default;
+	const char *name;	   /* "vmail_uid", "postinod.listen", ... */
+	char *value;		   /* rendered as TOML; owned */
+	const char *default_value; /* rendered as TOML */
+	char *origin;		   /* "default", "FILE:LINE", "env NAME" */
+	const char *env;	   /* environment variable name */
+	const char *description;   /* one line */
+	bool is_default;
 };
 
 /*
@@ -137,11 +136,11 @@ struct conf_item {
  * conf_release().  A table item has no default_value and no env (NULL).
  * is_default means no file or variable set the value.  Returns 0.
  */
-int	 conf_describe(const struct postino_conf *, struct conf_item **items_r,
-	    size_t *n_r);
-void	 conf_items_free(struct conf_item *, size_t);
+int conf_describe(
+    const struct postino_conf *, struct conf_item **items_r, size_t *n_r);
+void conf_items_free(struct conf_item *, size_t);
 
 /* "<postfix_sql_dir>/<name>"; caller frees. */
-char	*conf_sql_path(const struct postino_conf *, const char *name);
+char *conf_sql_path(const struct postino_conf *, const char *name);
 
 #endif

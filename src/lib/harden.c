@@ -24,14 +24,14 @@
  * them too.
  */
 #if defined(__SANITIZE_ADDRESS__)
-#define HARDEN_SANITIZER	1
+#define HARDEN_SANITIZER 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define HARDEN_SANITIZER	1
+#define HARDEN_SANITIZER 1
 #endif
 #endif
 #ifndef HARDEN_SANITIZER
-#define HARDEN_SANITIZER	0
+#define HARDEN_SANITIZER 0
 #endif
 
 int
@@ -80,8 +80,8 @@ static const char *const allow_common[] = {
 	/* threads, synchronisation, scheduling */
 	"futex", "futex_time64", "futex_waitv", "set_robust_list",
 	"get_robust_list", "rseq", "set_tid_address", "sched_yield",
-	"sched_getaffinity", "gettid", "getpid", "membarrier",
-	"exit", "exit_group", "restart_syscall",
+	"sched_getaffinity", "gettid", "getpid", "membarrier", "exit",
+	"exit_group", "restart_syscall",
 	/* signals */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn",
 	"rt_sigtimedwait", "rt_sigtimedwait_time64", "rt_sigpending",
@@ -93,35 +93,29 @@ static const char *const allow_common[] = {
 	/* identity, limits, randomness */
 	"getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
 	"getresgid", "getuid32", "geteuid32", "getgid32", "getegid32",
-	"getgroups32", "getresuid32", "getresgid32", "getrlimit",
-	"ugetrlimit", "getrusage", "sysinfo", "times", "uname", "getrandom",
+	"getgroups32", "getresuid32", "getresgid32", "getrlimit", "ugetrlimit",
+	"getrusage", "sysinfo", "times", "uname", "getrandom",
 	/* sockets (socket() itself is checked below) */
 	"connect", "accept", "accept4", "bind", "getsockname", "getpeername",
-	"getsockopt", "setsockopt", "shutdown", "sendto", "recvfrom",
-	"sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "recvmmsg_time64",
-	"socketpair", "pipe", "pipe2",
+	"getsockopt", "setsockopt", "shutdown", "sendto", "recvfrom", "sendmsg",
+	"recvmsg", "sendmmsg", "recvmmsg", "recvmmsg_time64", "socketpair",
+	"pipe", "pipe2",
 	/* waiting */
 	"poll", "ppoll", "ppoll_time64", "select", "_newselect", "pselect6",
 	"pselect6_time64", "epoll_create", "epoll_create1", "epoll_ctl",
-	"epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2",
-	NULL
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", NULL
 };
 
 /* postinod makes, renames and removes maildirs and writes their files. */
-static const char *const allow_postinod[] = {
-	"mkdir", "mkdirat", "rmdir", "rename", "renameat", "renameat2",
-	"link", "linkat", "chmod", "fchmod", "fchmodat", "chown", "fchownat",
-	"lchown", "chown32", "lchown32", "utimensat",
-	"chdir", "fchdir",
-	NULL
-};
+static const char *const allow_postinod[] = { "mkdir", "mkdirat", "rmdir",
+	"rename", "renameat", "renameat2", "link", "linkat", "chmod", "fchmod",
+	"fchmodat", "chown", "fchownat", "lchown", "chown32", "lchown32",
+	"utimensat", "chdir", "fchdir", NULL };
 
 /* LeakSanitizer's exit-time helper (sanitizer builds only). */
-static const char *const allow_sanitizer[] = {
-	"ptrace", "wait4", "waitpid", "waitid", "getppid", "prctl", "kill",
-	"tgkill", "tkill", "sched_setaffinity", "process_vm_readv",
-	NULL
-};
+static const char *const allow_sanitizer[] = { "ptrace", "wait4", "waitpid",
+	"waitid", "getppid", "prctl", "kill", "tgkill", "tkill",
+	"sched_setaffinity", "process_vm_readv", NULL };
 
 /* Argument arg compared with value: SCMP_CMP with every field given. */
 static struct scmp_arg_cmp
@@ -139,7 +133,7 @@ allow_list(scmp_filter_ctx ctx, const char *const *names)
 		int nr = seccomp_syscall_resolve_name(*names);
 
 		if (nr == __NR_SCMP_ERROR || nr < 0)
-			continue;	/* not a call of this architecture */
+			continue; /* not a call of this architecture */
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) != 0)
 			return -1;
 	}
@@ -164,13 +158,13 @@ add_rules(scmp_filter_ctx ctx, enum harden_profile profile)
 
 	/* Threads, not processes: clone() must carry CLONE_THREAD. */
 	if (arch == SCMP_ARCH_S390 || arch == SCMP_ARCH_S390X)
-		clone_flags_arg = 1;	/* clone(stack, flags, ...) there */
+		clone_flags_arg = 1; /* clone(stack, flags, ...) there */
 	if (HARDEN_SANITIZER)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 0);
 	else
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 		    arg_cmp(clone_flags_arg, SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-		    CLONE_THREAD));
+			CLONE_THREAD));
 	/*
 	 * clone3() passes its flags in memory a filter cannot read: "not
 	 * implemented" makes the C library fall back to clone().
@@ -222,18 +216,21 @@ harden_seccomp(enum harden_profile profile, struct err *err)
 	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
 	    add_rules(ctx, profile) == -1) {
 		seccomp_release(ctx);
-		return err_set(err, ERR_INTERNAL, "cannot build the seccomp "
+		return err_set(err, ERR_INTERNAL,
+		    "cannot build the seccomp "
 		    "filter");
 	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0)
-		return err_set(err, ERR_INTERNAL, "cannot install the seccomp "
-		    "filter: %s", strerror(-rc));
+		return err_set(err, ERR_INTERNAL,
+		    "cannot install the seccomp "
+		    "filter: %s",
+		    strerror(-rc));
 	return 0;
 }
 
-#else	/* !HAVE_SECCOMP */
+#else /* !HAVE_SECCOMP */
 
 bool
 harden_seccomp_available(void)
@@ -245,9 +242,11 @@ int
 harden_seccomp(enum harden_profile profile, struct err *err)
 {
 	(void)profile;
-	err_set(err, ERR_CONFIG, "seccomp was asked for, but this build has "
+	err_set(err, ERR_CONFIG,
+	    "seccomp was asked for, but this build has "
 	    "no libseccomp");
-	return err_hint(err, "rebuild with libseccomp (meson -Dseccomp="
+	return err_hint(err,
+	    "rebuild with libseccomp (meson -Dseccomp="
 	    "enabled), or set seccomp = false");
 }
 

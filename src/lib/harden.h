@@ -39,16 +39,16 @@ enum harden_profile {
 };
 
 /* No core files, not dumpable.  -1 with err (ERR_INTERNAL) on failure. */
-int	 harden_process(struct err *);
+int harden_process(struct err *);
 
 /* Whether harden_seccomp() can work (postino was built with libseccomp). */
-bool	 harden_seccomp_available(void);
+bool harden_seccomp_available(void);
 
 /*
  * Install the allow-list for profile.  -1 with err: ERR_CONFIG when
  * postino was built without libseccomp, ERR_INTERNAL when the kernel
  * refused the filter.
  */
-int	 harden_seccomp(enum harden_profile, struct err *);
+int harden_seccomp(enum harden_profile, struct err *);
 
 #endif

@@ -10,9 +10,8 @@
 #include "banned.h"
 
 enum netstring_status
-netstring_parse(const char *buf, size_t len, size_t max,
-    const char **payload_r, size_t *plen_r, size_t *frame_len_r,
-    struct err *err)
+netstring_parse(const char *buf, size_t len, size_t max, const char **payload_r,
+    size_t *plen_r, size_t *frame_len_r, struct err *err)
 {
 	size_t n = 0, i;
 
@@ -22,19 +21,24 @@ netstring_parse(const char *buf, size_t len, size_t max,
 		if (c == ':')
 			break;
 		if (c < '0' || c > '9') {
-			err_set(err, ERR_INVALID, "netstring: unexpected byte "
-			    "0x%02x in length", c);
+			err_set(err, ERR_INVALID,
+			    "netstring: unexpected byte "
+			    "0x%02x in length",
+			    c);
 			return NETSTRING_BAD;
 		}
 		if (i >= NETSTRING_MAX_DIGITS) {
-			err_set(err, ERR_TOOLARGE, "netstring: length has too "
+			err_set(err, ERR_TOOLARGE,
+			    "netstring: length has too "
 			    "many digits");
 			return NETSTRING_BAD;
 		}
 		n = n * 10 + (size_t)(c - '0');
 		if (n > max) {
-			err_set(err, ERR_TOOLARGE, "netstring: length exceeds "
-			    "the %zu byte limit", max);
+			err_set(err, ERR_TOOLARGE,
+			    "netstring: length exceeds "
+			    "the %zu byte limit",
+			    max);
 			return NETSTRING_BAD;
 		}
 	}

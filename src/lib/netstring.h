@@ -20,12 +20,12 @@
 #include "err.h"
 
 /* Digits a length may have: enough for any size_t, and no more. */
-#define NETSTRING_MAX_DIGITS	20
+#define NETSTRING_MAX_DIGITS 20
 
 enum netstring_status {
-	NETSTRING_BAD = -1,	/* malformed or too long: close the stream */
-	NETSTRING_MORE = 0,	/* incomplete: read more and call again */
-	NETSTRING_OK = 1,	/* one frame parsed */
+	NETSTRING_BAD = -1, /* malformed or too long: close the stream */
+	NETSTRING_MORE = 0, /* incomplete: read more and call again */
+	NETSTRING_OK = 1,   /* one frame parsed */
 };
 
 /*
@@ -35,10 +35,9 @@ enum netstring_status {
  * says why (ERR_TOOLARGE for a length above max, ERR_INVALID otherwise).
  */
 enum netstring_status netstring_parse(const char *buf, size_t len, size_t max,
-	    const char **payload_r, size_t *plen_r, size_t *frame_len_r,
-	    struct err *);
+    const char **payload_r, size_t *plen_r, size_t *frame_len_r, struct err *);
 
 /* Append data framed as a netstring; -1 if the buffer's maximum is hit. */
-int	 netstring_append(struct buf *, const void *, size_t);
+int netstring_append(struct buf *, const void *, size_t);
 
 #endif

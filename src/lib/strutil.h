@@ -11,27 +11,27 @@
 #include <stdint.h>
 
 /* Lower-case ASCII letters in place; returns s. */
-char	*str_lower(char *s);
+char *str_lower(char *s);
 /* Strip leading and trailing ASCII whitespace in place; returns the start. */
-char	*str_trim(char *s);
-bool	 str_prefix(const char *s, const char *prefix);
-bool	 str_suffix(const char *s, const char *suffix);
-bool	 str_eq_nocase(const char *, const char *);
+char *str_trim(char *s);
+bool str_prefix(const char *s, const char *prefix);
+bool str_suffix(const char *s, const char *suffix);
+bool str_eq_nocase(const char *, const char *);
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */
-size_t	 str_copy(char *dst, const char *src, size_t size);
+size_t str_copy(char *dst, const char *src, size_t size);
 
 /*
  * Strict decimal integer parse: optional sign, digits only, no trailing
  * garbage, range-checked.  Returns 0 or -1.
  */
-int	 str_to_i64(const char *, int64_t *);
-int	 str_to_int(const char *, int min, int max, int *);
+int str_to_i64(const char *, int64_t *);
+int str_to_int(const char *, int min, int max, int *);
 
 /* Compare two secrets in time independent of where they differ. */
-bool	 str_ct_equal(const char *, const char *);
+bool str_ct_equal(const char *, const char *);
 
 /* Levenshtein distance, capped at cap+1 for speed. */
-size_t	 str_distance(const char *, const char *, size_t cap);
+size_t str_distance(const char *, const char *, size_t cap);
 /*
  * The candidate closest to word (distance <= max(2, len/3)), or NULL.
  * candidates is NULL-terminated.
@@ -39,6 +39,6 @@ size_t	 str_distance(const char *, const char *, size_t cap);
 const char *str_nearest(const char *word, const char *const *candidates);
 
 /* Overwrite a string with zeros (secrets). */
-void	 str_wipe(char *);
+void str_wipe(char *);
 
 #endif

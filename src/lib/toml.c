@@ -13,46 +13,45 @@
 #include "banned.h"
 
 /* Longest piece of input quoted back in a message. */
-#define SHOW	40
+#define SHOW 40
 
 struct parser {
-	const char	*name;
-	const char	*p;
-	const char	*end;
-	int		 line;
-	struct toml_doc	*doc;
-	size_t		 cur;		/* index of the table being filled */
-	struct err	*err;
+	const char *name;
+	const char *p;
+	const char *end;
+	int line;
+	struct toml_doc *doc;
+	size_t cur; /* index of the table being filled */
+	struct err *err;
 };
 
-static int	 perr(struct parser *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static size_t	 utf8_len(const unsigned char *, size_t);
-static int	 scan_text(const char *, size_t, bool, size_t *,
-		    const char **);
-static void	 value_release(struct toml_value *);
-static ssize_t	 table_find(const struct toml_doc *, const char *);
-static size_t	 table_add(struct toml_doc *, char *, int, bool);
-static bool	 is_bare(char);
-static bool	 at_eol(const struct parser *);
-static void	 skip_ws(struct parser *);
-static void	 skip_comment(struct parser *);
-static void	 skip_newline(struct parser *);
-static void	 skip_space(struct parser *);
+static int perr(struct parser *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static size_t utf8_len(const unsigned char *, size_t);
+static int scan_text(const char *, size_t, bool, size_t *, const char **);
+static void value_release(struct toml_value *);
+static ssize_t table_find(const struct toml_doc *, const char *);
+static size_t table_add(struct toml_doc *, char *, int, bool);
+static bool is_bare(char);
+static bool at_eol(const struct parser *);
+static void skip_ws(struct parser *);
+static void skip_comment(struct parser *);
+static void skip_newline(struct parser *);
+static void skip_space(struct parser *);
 static const char *show_char(const struct parser *, char *, size_t);
-static int	 expect_eol(struct parser *, const char *);
-static size_t	 bare_key(struct parser *);
-static int	 parse_header(struct parser *);
-static int	 parse_keyval(struct parser *);
-static int	 parse_value(struct parser *, struct toml_value *);
-static int	 hex_digit(char);
-static void	 put_utf8(struct buf *, uint32_t);
-static int	 parse_escape(struct parser *, struct buf *);
-static int	 parse_basic(struct parser *, char **);
-static int	 parse_literal(struct parser *, char **);
-static int	 parse_array(struct parser *, struct toml_value *);
-static bool	 all_digits(const char *, size_t);
-static int	 parse_token(struct parser *, struct toml_value *);
+static int expect_eol(struct parser *, const char *);
+static size_t bare_key(struct parser *);
+static int parse_header(struct parser *);
+static int parse_keyval(struct parser *);
+static int parse_value(struct parser *, struct toml_value *);
+static int hex_digit(char);
+static void put_utf8(struct buf *, uint32_t);
+static int parse_escape(struct parser *, struct buf *);
+static int parse_basic(struct parser *, char **);
+static int parse_literal(struct parser *, char **);
+static int parse_array(struct parser *, struct toml_value *);
+static bool all_digits(const char *, size_t);
+static int parse_token(struct parser *, struct toml_value *);
 
 /* "NAME:LINE: message", always ERR_CONFIG; returns -1. */
 static int
@@ -64,8 +63,8 @@ perr(struct parser *ps, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return err_set(ps->err, ERR_CONFIG, "%s:%d: %s", ps->name, ps->line,
-	    msg);
+	return err_set(
+	    ps->err, ERR_CONFIG, "%s:%d: %s", ps->name, ps->line, msg);
 }
 
 const char *
@@ -96,15 +95,15 @@ utf8_len(const unsigned char *s, size_t n)
 	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
 		len = 3;
 		if (s[0] == 0xe0)
-			lo = 0xa0;	/* overlong */
+			lo = 0xa0; /* overlong */
 		else if (s[0] == 0xed)
-			hi = 0x9f;	/* surrogates */
+			hi = 0x9f; /* surrogates */
 	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		len = 4;
 		if (s[0] == 0xf0)
-			lo = 0x90;	/* overlong */
+			lo = 0x90; /* overlong */
 		else if (s[0] == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
+			hi = 0x8f; /* above U+10FFFF */
 	} else
 		return 0;
 	if (n < len || s[1] < lo || s[1] > hi)
@@ -139,7 +138,7 @@ scan_text(const char *text, size_t len, bool newlines, size_t *off_r,
 		}
 		if (s[i] == '\t' || (newlines && s[i] == '\n') ||
 		    (newlines && s[i] == '\r' && i + 1 < len &&
-		    s[i + 1] == '\n')) {
+			s[i + 1] == '\n')) {
 			i++;
 			continue;
 		}
@@ -165,8 +164,7 @@ toml_check_text(const char *s, size_t len, const char **why_r)
 }
 
 int
-toml_parse_integer(const char *s, size_t len, int64_t *v_r,
-    const char **why_r)
+toml_parse_integer(const char *s, size_t len, int64_t *v_r, const char **why_r)
 {
 	uint64_t acc = 0, limit = INT64_MAX;
 	bool neg = false;
@@ -209,8 +207,8 @@ toml_parse_integer(const char *s, size_t len, int64_t *v_r,
 		acc = acc * 10 + d;
 	}
 	if (neg)
-		*v_r = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN :
-		    -(int64_t)acc;
+		*v_r =
+		    acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
 	else
 		*v_r = (int64_t)acc;
 	return 0;
@@ -276,8 +274,8 @@ table_add(struct toml_doc *doc, char *name, int line, bool implicit)
 {
 	struct toml_table *t;
 
-	doc->tables = xreallocarray(doc->tables, doc->ntables + 1,
-	    sizeof(*doc->tables));
+	doc->tables =
+	    xreallocarray(doc->tables, doc->ntables + 1, sizeof(*doc->tables));
 	t = &doc->tables[doc->ntables];
 	memset(t, 0, sizeof(*t));
 	t->name = name;
@@ -362,8 +360,10 @@ expect_eol(struct parser *ps, const char *after)
 	skip_ws(ps);
 	skip_comment(ps);
 	if (!at_eol(ps))
-		return perr(ps, "expected the end of the line after %s, "
-		    "found %s", after, show_char(ps, tmp, sizeof(tmp)));
+		return perr(ps,
+		    "expected the end of the line after %s, "
+		    "found %s",
+		    after, show_char(ps, tmp, sizeof(tmp)));
 	skip_newline(ps);
 	return 0;
 }
@@ -390,22 +390,28 @@ parse_header(struct parser *ps)
 
 	ps->p++;
 	if (ps->p < ps->end && *ps->p == '[')
-		return perr(ps, "arrays of tables ([[...]]) are not "
+		return perr(ps,
+		    "arrays of tables ([[...]]) are not "
 		    "supported");
 	for (;;) {
 		skip_ws(ps);
 		if (ps->p < ps->end && (*ps->p == '"' || *ps->p == '\''))
-			return perr(ps, "quoted keys are not supported in "
+			return perr(ps,
+			    "quoted keys are not supported in "
 			    "table headers");
 		if (depth == TOML_MAX_DEPTH)
-			return perr(ps, "table headers may have at most %d "
-			    "parts", TOML_MAX_DEPTH);
+			return perr(ps,
+			    "table headers may have at most %d "
+			    "parts",
+			    TOML_MAX_DEPTH);
 		part[depth] = ps->p;
 		if ((plen[depth] = bare_key(ps)) == 0) {
 			if (at_eol(ps))
 				return perr(ps, "unterminated table header");
-			return perr(ps, "expected a table name in the header, "
-			    "found %s", show_char(ps, tmp, sizeof(tmp)));
+			return perr(ps,
+			    "expected a table name in the header, "
+			    "found %s",
+			    show_char(ps, tmp, sizeof(tmp)));
 		}
 		depth++;
 		skip_ws(ps);
@@ -419,8 +425,10 @@ parse_header(struct parser *ps)
 		}
 		if (at_eol(ps))
 			return perr(ps, "unterminated table header");
-		return perr(ps, "expected '.' or ']' in the table header, "
-		    "found %s", show_char(ps, tmp, sizeof(tmp)));
+		return perr(ps,
+		    "expected '.' or ']' in the table header, "
+		    "found %s",
+		    show_char(ps, tmp, sizeof(tmp)));
 	}
 
 	/*
@@ -438,9 +446,10 @@ parse_header(struct parser *ps)
 			buf_putc(&name, '.');
 		buf_append(&name, part[d], plen[d]);
 		if ((e = toml_get(&ps->doc->tables[parent], key)) != NULL)
-			rc = perr(ps, "table [%.*s] conflicts with key '%s' "
-			    "defined at line %d", (int)name.len,
-			    buf_cstr(&name), key, e->line);
+			rc = perr(ps,
+			    "table [%.*s] conflicts with key '%s' "
+			    "defined at line %d",
+			    (int)name.len, buf_cstr(&name), key, e->line);
 		free(key);
 		if (rc == -1)
 			break;
@@ -457,8 +466,10 @@ parse_header(struct parser *ps)
 			struct toml_table *tb = &ps->doc->tables[t];
 
 			if (!tb->implicit)
-				rc = perr(ps, "duplicate table [%s] (first "
-				    "defined at line %d)", tb->name, tb->line);
+				rc = perr(ps,
+				    "duplicate table [%s] (first "
+				    "defined at line %d)",
+				    tb->name, tb->line);
 			tb->implicit = false;
 			tb->line = ps->line;
 			parent = (size_t)t;
@@ -486,8 +497,10 @@ parse_keyval(struct parser *ps)
 	key = xstrndup(start, klen);
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == '.') {
-		perr(ps, "dotted keys are not supported (in '%.*s.'); use a "
-		    "[table] header", SHOW, key);
+		perr(ps,
+		    "dotted keys are not supported (in '%.*s.'); use a "
+		    "[table] header",
+		    SHOW, key);
 		goto fail;
 	}
 	if (ps->p == ps->end || *ps->p != '=') {
@@ -504,8 +517,8 @@ parse_keyval(struct parser *ps)
 		    SHOW, key, e->line);
 		goto fail;
 	}
-	sub = t->name[0] == '\0' ? xstrdup(key) :
-	    xasprintf("%s.%s", t->name, key);
+	sub = t->name[0] == '\0' ? xstrdup(key)
+				 : xasprintf("%s.%s", t->name, key);
 	if (table_find(ps->doc, sub) != -1) {
 		perr(ps, "key '%.*s' conflicts with table [%.*s]", SHOW, key,
 		    SHOW, sub);
@@ -522,8 +535,8 @@ parse_keyval(struct parser *ps)
 	memset(&v, 0, sizeof(v));
 	if (parse_value(ps, &v) == -1)
 		goto fail;
-	t->entries = xreallocarray(t->entries, t->nentries + 1,
-	    sizeof(*t->entries));
+	t->entries =
+	    xreallocarray(t->entries, t->nentries + 1, sizeof(*t->entries));
 	t->entries[t->nentries].key = key;
 	t->entries[t->nentries].value = v;
 	t->entries[t->nentries].line = line;
@@ -605,7 +618,8 @@ parse_escape(struct parser *ps, struct buf *b)
 
 	ps->p++;
 	if (at_eol(ps))
-		return perr(ps, "a backslash at the end of a line is only "
+		return perr(ps,
+		    "a backslash at the end of a line is only "
 		    "allowed in multi-line strings, which are not supported");
 	c = *ps->p++;
 	switch (c) {
@@ -638,17 +652,19 @@ parse_escape(struct parser *ps, struct buf *b)
 		int h = ps->p < ps->end ? hex_digit(*ps->p) : -1;
 
 		if (h == -1)
-			return perr(ps, "'\\%c' needs %zu hexadecimal digits",
-			    c, ndig);
+			return perr(
+			    ps, "'\\%c' needs %zu hexadecimal digits", c, ndig);
 		cp = cp << 4 | (uint32_t)h;
 		ps->p++;
 	}
 	if (cp == 0)
-		return perr(ps, "'\\%c0000' (NUL) is not allowed in strings",
-		    c);
+		return perr(
+		    ps, "'\\%c0000' (NUL) is not allowed in strings", c);
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return perr(ps, "'\\%c' escape U+%04X is not a Unicode scalar "
-		    "value", c, (unsigned)cp);
+		return perr(ps,
+		    "'\\%c' escape U+%04X is not a Unicode scalar "
+		    "value",
+		    c, (unsigned)cp);
 	put_utf8(b, cp);
 	return 0;
 }
@@ -659,7 +675,8 @@ parse_basic(struct parser *ps, char **s_r)
 	struct buf b;
 
 	if (ps->end - ps->p >= 3 && memcmp(ps->p, "\"\"\"", 3) == 0)
-		return perr(ps, "multi-line strings (\"\"\") are not "
+		return perr(ps,
+		    "multi-line strings (\"\"\") are not "
 		    "supported");
 	ps->p++;
 	buf_init(&b, TOML_MAX_SIZE);
@@ -739,8 +756,8 @@ parse_array(struct parser *ps, struct toml_value *v)
 			    TOML_MAX_ITEMS);
 			goto fail;
 		}
-		v->items = xreallocarray(v->items, v->nitems + 1,
-		    sizeof(*v->items));
+		v->items =
+		    xreallocarray(v->items, v->nitems + 1, sizeof(*v->items));
 		v->items[v->nitems++] = s;
 		skip_space(ps);
 		if (ps->p == ps->end)
@@ -801,16 +818,17 @@ parse_token(struct parser *ps, struct toml_value *v)
 		u++;
 		un--;
 	}
-	if ((un == 3 && (memcmp(u, "inf", 3) == 0 ||
-	    memcmp(u, "nan", 3) == 0)))
+	if ((un == 3 && (memcmp(u, "inf", 3) == 0 || memcmp(u, "nan", 3) == 0)))
 		return perr(ps, "floats are not supported");
-	if (un >= 2 && u[0] == '0' && (u[1] == 'x' || u[1] == 'o' ||
-	    u[1] == 'b'))
-		return perr(ps, "only decimal integers are supported (found "
-		    "'%.*s')", (int)(n < SHOW ? n : SHOW), t);
+	if (un >= 2 && u[0] == '0' &&
+	    (u[1] == 'x' || u[1] == 'o' || u[1] == 'b'))
+		return perr(ps,
+		    "only decimal integers are supported (found "
+		    "'%.*s')",
+		    (int)(n < SHOW ? n : SHOW), t);
 	if (un > 0 && u[0] >= '0' && u[0] <= '9') {
-		if (memchr(t, ':', n) != NULL || (n >= 5 && all_digits(t, 4) &&
-		    t[4] == '-'))
+		if (memchr(t, ':', n) != NULL ||
+		    (n >= 5 && all_digits(t, 4) && t[4] == '-'))
 			return perr(ps, "dates and times are not supported");
 		if (memchr(t, '.', n) != NULL || memchr(t, 'e', n) != NULL ||
 		    memchr(t, 'E', n) != NULL)
@@ -844,9 +862,9 @@ toml_parse_buf(struct toml_doc *doc, const char *name, const char *data,
 		return err_set(err, ERR_CONFIG, "%s: larger than %d bytes",
 		    name, TOML_MAX_SIZE);
 	if (len == 0)
-		data = "";	/* no arithmetic on a NULL pointer */
+		data = ""; /* no arithmetic on a NULL pointer */
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
-		data += 3;	/* a byte-order mark */
+		data += 3; /* a byte-order mark */
 		len -= 3;
 	}
 	if (len > 0 && scan_text(data, len, true, &off, &why) == -1) {
@@ -856,8 +874,10 @@ toml_parse_buf(struct toml_doc *doc, const char *name, const char *data,
 			if (data[i] == '\n')
 				ps.line++;
 		if ((c < 0x20 && c != '\r') || c == 0x7f)
-			return perr(&ps, "control character U+%04X is not "
-			    "allowed", c);
+			return perr(&ps,
+			    "control character U+%04X is not "
+			    "allowed",
+			    c);
 		return perr(&ps, "%s", why);
 	}
 	doc->name = xstrdup(name);
@@ -879,8 +899,10 @@ toml_parse_buf(struct toml_doc *doc, const char *name, const char *data,
 		else if (*ps.p == '=')
 			rc = perr(&ps, "missing key before '='");
 		else
-			rc = perr(&ps, "expected a key or a [table] header, "
-			    "found %s", show_char(&ps, tmp, sizeof(tmp)));
+			rc = perr(&ps,
+			    "expected a key or a [table] header, "
+			    "found %s",
+			    show_char(&ps, tmp, sizeof(tmp)));
 	}
 	if (rc == -1)
 		toml_release(doc);
@@ -900,15 +922,15 @@ toml_parse_file(struct toml_doc *doc, const char *path, struct err *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return err_set(err, ERR_NOTFOUND, "'%s' not found",
-			    path);
+			return err_set(
+			    err, ERR_NOTFOUND, "'%s' not found", path);
 		return err_set(err, ERR_CONFIG, "cannot open '%s': %s", path,
 		    strerror(errno));
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(err, ERR_CONFIG, "'%s' is not a regular file",
-		    path);
+		return err_set(
+		    err, ERR_CONFIG, "'%s' is not a regular file", path);
 	}
 	buf_init(&b, TOML_MAX_SIZE);
 	for (;;) {
@@ -923,13 +945,15 @@ toml_parse_file(struct toml_doc *doc, const char *path, struct err *err)
 		if (n == 0)
 			break;
 		if (buf_append(&b, chunk, (size_t)n) == -1) {
-			rc = err_set(err, ERR_CONFIG, "'%s' is larger than %d "
-			    "bytes", path, TOML_MAX_SIZE);
+			rc = err_set(err, ERR_CONFIG,
+			    "'%s' is larger than %d "
+			    "bytes",
+			    path, TOML_MAX_SIZE);
 			goto out;
 		}
 	}
-	rc = toml_parse_buf(doc, path, b.data != NULL ? b.data : "", b.len,
-	    err);
+	rc =
+	    toml_parse_buf(doc, path, b.data != NULL ? b.data : "", b.len, err);
 out:
 	close(fd);
 	buf_release(&b);

@@ -32,60 +32,60 @@
 
 #include "err.h"
 
-#define TOML_MAX_SIZE	(1024 * 1024)	/* bytes in one document */
-#define TOML_MAX_DEPTH	8		/* components in "[a.b.c]" */
-#define TOML_MAX_TABLES	256
-#define TOML_MAX_KEYS	4096		/* entries in one table */
-#define TOML_MAX_ITEMS	4096		/* strings in one array */
+#define TOML_MAX_SIZE (1024 * 1024) /* bytes in one document */
+#define TOML_MAX_DEPTH 8	    /* components in "[a.b.c]" */
+#define TOML_MAX_TABLES 256
+#define TOML_MAX_KEYS 4096  /* entries in one table */
+#define TOML_MAX_ITEMS 4096 /* strings in one array */
 
 enum toml_type {
 	TOML_STRING = 1,
 	TOML_INTEGER,
 	TOML_BOOLEAN,
-	TOML_ARRAY,		/* of strings */
+	TOML_ARRAY, /* of strings */
 };
 
 struct toml_value {
-	enum toml_type	 type;
-	char		*s;		/* TOML_STRING */
-	int64_t		 i;		/* TOML_INTEGER */
-	bool		 b;		/* TOML_BOOLEAN */
-	char		**items;	/* TOML_ARRAY */
-	size_t		 nitems;
+	enum toml_type type;
+	char *s;      /* TOML_STRING */
+	int64_t i;    /* TOML_INTEGER */
+	bool b;	      /* TOML_BOOLEAN */
+	char **items; /* TOML_ARRAY */
+	size_t nitems;
 };
 
 struct toml_entry {
-	char			*key;
-	struct toml_value	 value;
-	int			 line;
+	char *key;
+	struct toml_value value;
+	int line;
 };
 
 struct toml_table {
-	char			*name;		/* "", "postinod", "podop.tables" */
-	int			 line;		/* of its header; 0 for the root */
-	bool			 implicit;	/* created by a "[name.sub]" */
-	struct toml_entry	*entries;
-	size_t			 nentries;
+	char *name;    /* "", "postinod", "podop.tables" */
+	int line;      /* of its header; 0 for the root */
+	bool implicit; /* created by a "[name.sub]" */
+	struct toml_entry *entries;
+	size_t nentries;
 };
 
 struct toml_doc {
-	char			*name;		/* used in messages */
-	struct toml_table	*tables;
-	size_t			 ntables;
+	char *name; /* used in messages */
+	struct toml_table *tables;
+	size_t ntables;
 };
 
 /*
  * Parse len bytes of data; name is used in messages.  Returns 0, or -1
  * with err set (ERR_CONFIG) and doc left empty.
  */
-int	 toml_parse_buf(struct toml_doc *, const char *name, const char *data,
-	    size_t len, struct err *);
+int toml_parse_buf(struct toml_doc *, const char *name, const char *data,
+    size_t len, struct err *);
 /*
  * Read and parse a file.  Returns 0, or -1 with err: ERR_NOTFOUND if the
  * file does not exist, ERR_CONFIG for anything else.
  */
-int	 toml_parse_file(struct toml_doc *, const char *path, struct err *);
-void	 toml_release(struct toml_doc *);
+int toml_parse_file(struct toml_doc *, const char *path, struct err *);
+void toml_release(struct toml_doc *);
 
 /* The table called name, or NULL.  Lent; valid until toml_release(). */
 const struct toml_table *toml_table(const struct toml_doc *, const char *name);
@@ -101,13 +101,13 @@ const char *toml_type_name(enum toml_type);
  * them, no leading zeros, in int64_t range.  Returns 0, or -1 with *why_r
  * (a static phrase such as "leading zeros are not allowed").
  */
-int	 toml_parse_integer(const char *, size_t len, int64_t *v_r,
-	    const char **why_r);
+int toml_parse_integer(
+    const char *, size_t len, int64_t *v_r, const char **why_r);
 
 /*
  * Whether len bytes are text a TOML string may hold: valid UTF-8, no
  * control characters but tab.  Returns 0, or -1 with *why_r set.
  */
-int	 toml_check_text(const char *, size_t len, const char **why_r);
+int toml_check_text(const char *, size_t len, const char **why_r);
 
 #endif

@@ -11,13 +11,13 @@
 
 #include <stddef.h>
 
-void	*xmalloc(size_t);
-void	*xcalloc(size_t, size_t);
-void	*xrealloc(void *, size_t);
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
 /* Grow an array of nmemb elements of size to at least need elements. */
-void	*xreallocarray(void *, size_t nmemb, size_t size);
-char	*xstrdup(const char *);
-char	*xstrndup(const char *, size_t);
-char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+void *xreallocarray(void *, size_t nmemb, size_t size);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

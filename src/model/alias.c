@@ -8,10 +8,11 @@
 #include "xalloc.h"
 #include "banned.h"
 
-int	 domain_lock(struct model *, const char *name, struct domain_rec *,
-	    struct err *);
+int domain_lock(
+    struct model *, const char *name, struct domain_rec *, struct err *);
 
-#define AL_COLS "a.address, a.goto, a.domain, a.active, a.created, " \
+#define AL_COLS                                                                \
+	"a.address, a.goto, a.domain, a.active, a.created, "                   \
 	"a.modified, CASE WHEN m.username IS NULL THEN 0 ELSE 1 END"
 #define AL_FROM " FROM alias a LEFT JOIN mailbox m ON m.username = a.address"
 
@@ -53,12 +54,14 @@ fetch(struct model *m, const char *address, bool lock, struct alias_rec *a,
 
 	/* Row locks only on the alias table (the outer side). */
 	if (lock)
-		snprintf(sql, sizeof(sql), "SELECT a.address, a.goto, a.domain,"
+		snprintf(sql, sizeof(sql),
+		    "SELECT a.address, a.goto, a.domain,"
 		    " a.active, a.created, a.modified, 0 FROM alias a "
-		    "WHERE a.address = ?%s", db_for_update(m->db));
+		    "WHERE a.address = ?%s",
+		    db_for_update(m->db));
 	else
-		snprintf(sql, sizeof(sql), "SELECT " AL_COLS AL_FROM
-		    " WHERE a.address = ?");
+		snprintf(sql, sizeof(sql),
+		    "SELECT " AL_COLS AL_FROM " WHERE a.address = ?");
 	if (db_query(m->db, sql, args, 1, 0, &r, err) == -1)
 		return -1;
 	rc = db_next(r, err);
@@ -66,14 +69,14 @@ fetch(struct model *m, const char *address, bool lock, struct alias_rec *a,
 		row_to_alias(r, a);
 	db_res_free(&r);
 	if (rc == 0)
-		err_set(err, ERR_NOTFOUND, "alias '%s' does not exist",
-		    address);
+		err_set(
+		    err, ERR_NOTFOUND, "alias '%s' does not exist", address);
 	return rc;
 }
 
 int
-alias_get(struct model *m, const char *address, struct alias_rec *a,
-    struct err *err)
+alias_get(
+    struct model *m, const char *address, struct alias_rec *a, struct err *err)
 {
 	char norm[ADDR_MAX];
 
@@ -84,8 +87,8 @@ alias_get(struct model *m, const char *address, struct alias_rec *a,
 }
 
 int
-alias_foreach(struct model *m, const char *domain, bool mailboxes,
-    bool stream, alias_each_fn *fn, void *arg, struct err *err)
+alias_foreach(struct model *m, const char *domain, bool mailboxes, bool stream,
+    alias_each_fn *fn, void *arg, struct err *err)
 {
 	char sql[512], norm[ADDR_MAX];
 	struct db_arg a[1];
@@ -95,10 +98,13 @@ alias_foreach(struct model *m, const char *domain, bool mailboxes,
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
-	snprintf(sql, sizeof(sql), "SELECT " AL_COLS AL_FROM " WHERE 1 = 1%s%s"
-	    " ORDER BY a.address", domain != NULL ? " AND a.domain = ?" : "",
-	    mailboxes ? "" : " AND (m.username IS NULL OR a.goto <> "
-	    "a.address)");
+	snprintf(sql, sizeof(sql),
+	    "SELECT " AL_COLS AL_FROM " WHERE 1 = 1%s%s"
+	    " ORDER BY a.address",
+	    domain != NULL ? " AND a.domain = ?" : "",
+	    mailboxes ? ""
+		      : " AND (m.username IS NULL OR a.goto <> "
+			"a.address)");
 	if (domain != NULL) {
 		if (addr_domain("domain", domain, norm, err) == -1)
 			return -1;
@@ -128,16 +134,21 @@ check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
 	if (d->aliases == 0)
 		return 0;
 	if (d->aliases < 0)
-		return err_set(err, ERR_CAPACITY, "domain '%s' does not allow "
-		    "aliases", d->domain);
+		return err_set(err, ERR_CAPACITY,
+		    "domain '%s' does not allow "
+		    "aliases",
+		    d->domain);
 	/* Like PostfixAdmin, mailbox self-aliases do not count. */
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM alias WHERE domain = ? "
-	    "AND address NOT IN (SELECT username FROM mailbox)", a, 1, &n,
-	    err) == -1)
+	if (db_query_int(m->db,
+		"SELECT COUNT(*) FROM alias WHERE domain = ? "
+		"AND address NOT IN (SELECT username FROM mailbox)",
+		a, 1, &n, err) == -1)
 		return -1;
 	if (n >= d->aliases) {
-		err_set(err, ERR_CAPACITY, "domain '%s' is full: %lld of %lld "
-		    "aliases", d->domain, (long long)n, (long long)d->aliases);
+		err_set(err, ERR_CAPACITY,
+		    "domain '%s' is full: %lld of %lld "
+		    "aliases",
+		    d->domain, (long long)n, (long long)d->aliases);
 		return err_hint(err, "raise the limit or remove an alias");
 	}
 	return 0;
@@ -150,24 +161,25 @@ is_mailbox(struct model *m, const char *address, struct err *err)
 	struct db_arg a[] = { DB_TEXT(address) };
 	int64_t n;
 
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE "
-	    "username = ?", a, 1, &n, err) == -1)
+	if (db_query_int(m->db,
+		"SELECT COUNT(*) FROM mailbox WHERE "
+		"username = ?",
+		a, 1, &n, err) == -1)
 		return -1;
 	return n > 0;
 }
 
 struct add_ctx {
-	char			 address[ADDR_MAX];
-	char			 domain[ADDR_MAX];
-	char			 gotos[GOTO_MAX];
-	bool			 edit;
-	struct alias_rec	*out;
+	char address[ADDR_MAX];
+	char domain[ADDR_MAX];
+	char gotos[GOTO_MAX];
+	bool edit;
+	struct alias_rec *out;
 };
 
 /* Keep PostfixAdmin vacation entries of old in the new list. */
 static void
-keep_vacation(const struct model *m, const char *old, char *gotos,
-    size_t size)
+keep_vacation(const struct model *m, const char *old, char *gotos, size_t size)
 {
 	const char *vd = m->conf->vacation_domain, *p = old;
 	size_t vl = strlen(vd);
@@ -217,12 +229,14 @@ add_tx(struct model *m, void *arg, struct err *err)
 			return -1;
 		keep_vacation(m, cur.goto_list, c->gotos, sizeof(c->gotos));
 		alias_rec_release(&cur);
-		if (db_exec(m->db, "UPDATE alias SET goto = ?, modified = ? "
-		    "WHERE address = ?", a, DB_NARGS(a), err) == -1)
+		if (db_exec(m->db,
+			"UPDATE alias SET goto = ?, modified = ? "
+			"WHERE address = ?",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(m, c->domain, "postino.alias.edit", data,
-		    err) == -1)
+		if (model_audit(
+			m, c->domain, "postino.alias.edit", data, err) == -1)
 			return -1;
 	} else {
 		struct db_arg a[] = { DB_TEXT(c->address), DB_TEXT(c->gotos),
@@ -243,55 +257,64 @@ add_tx(struct model *m, void *arg, struct err *err)
 			struct err e2 = ERR_INIT;
 
 			alias_rec_release(&cur);
-			snprintf(data, sizeof(data), "%s,%s", c->address,
-			    c->gotos);
+			snprintf(
+			    data, sizeof(data), "%s,%s", c->address, c->gotos);
 			if (addr_goto("destination", data, both, sizeof(both),
-			    &e2) == -1)
+				&e2) == -1)
 				return err_set(err, e2.kind, "%s", e2.msg);
-			if (db_exec(m->db, "UPDATE alias SET goto = ?, "
-			    "modified = ? WHERE address = ?", u, DB_NARGS(u),
-			    err) == -1)
+			if (db_exec(m->db,
+				"UPDATE alias SET goto = ?, "
+				"modified = ? WHERE address = ?",
+				u, DB_NARGS(u), err) == -1)
 				return -1;
-			model_notifyf(m, "'%s' is a mailbox: its mail now goes "
+			model_notifyf(m,
+			    "'%s' is a mailbox: its mail now goes "
 			    "to %s and stays in the mailbox too ('postino "
-			    "alias edit' to change that)", c->address, c->gotos);
-			snprintf(data, sizeof(data), "%s->%s", c->address,
-			    both);
+			    "alias edit' to change that)",
+			    c->address, c->gotos);
+			snprintf(
+			    data, sizeof(data), "%s->%s", c->address, both);
 			if (model_audit(m, c->domain, "postino.alias.create",
-			    data, err) == -1)
+				data, err) == -1)
 				return -1;
-			return fetch(m, c->address, false, c->out, err) == 1 ?
-			    0 : -1;
+			return fetch(m, c->address, false, c->out, err) == 1
+			    ? 0
+			    : -1;
 		}
 		alias_rec_release(&cur);
 		if (r == 1) {
 			err_set(err, ERR_EXISTS, "alias '%s' already exists",
 			    c->address);
-			return err_hint(err, "change its destinations with "
-			    "'postino alias edit %s DEST...'", c->address);
+			return err_hint(err,
+			    "change its destinations with "
+			    "'postino alias edit %s DEST...'",
+			    c->address);
 		}
 		err_clear(err);
 		if (check_alias_cap(m, &d, err) == -1)
 			return -1;
-		if (db_exec(m->db, "INSERT INTO alias (address, goto, domain, "
-		    "created, modified, active) VALUES (?, ?, ?, ?, ?, ?)", a,
-		    DB_NARGS(a), err) == -1) {
+		if (db_exec(m->db,
+			"INSERT INTO alias (address, goto, domain, "
+			"created, modified, active) VALUES (?, ?, ?, ?, ?, ?)",
+			a, DB_NARGS(a), err) == -1) {
 			if (err->kind == ERR_EXISTS)
-				err_set(err, ERR_EXISTS, "alias '%s' already "
-				    "exists", c->address);
+				err_set(err, ERR_EXISTS,
+				    "alias '%s' already "
+				    "exists",
+				    c->address);
 			return -1;
 		}
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(m, c->domain, "postino.alias.create", data,
-		    err) == -1)
+		if (model_audit(
+			m, c->domain, "postino.alias.create", data, err) == -1)
 			return -1;
 	}
 	return fetch(m, c->address, false, c->out, err) == 1 ? 0 : -1;
 }
 
 static int
-add_or_edit(struct model *m, const char *address, const char *gotos,
-    bool edit, struct alias_rec *out, struct err *err)
+add_or_edit(struct model *m, const char *address, const char *gotos, bool edit,
+    struct alias_rec *out, struct err *err)
 {
 	struct add_ctx *c = xcalloc(1, sizeof(*c));
 	int rc = -1;
@@ -299,10 +322,10 @@ add_or_edit(struct model *m, const char *address, const char *gotos,
 	memset(out, 0, sizeof(*out));
 	c->edit = edit;
 	c->out = out;
-	if (addr_alias("alias", address, c->address, c->domain, NULL,
-	    err) == -1 ||
+	if (addr_alias("alias", address, c->address, c->domain, NULL, err) ==
+		-1 ||
 	    addr_goto("destination", gotos, c->gotos, sizeof(c->gotos) / 2,
-	    err) == -1)
+		err) == -1)
 		goto out;
 	rc = model_tx(m, add_tx, c, err);
 out:
@@ -325,8 +348,8 @@ alias_edit(struct model *m, const char *address, const char *gotos,
 }
 
 struct simple_ctx {
-	char	 address[ADDR_MAX];
-	int	 op;		/* 0 disable, 1 enable, 2 delete */
+	char address[ADDR_MAX];
+	int op; /* 0 disable, 1 enable, 2 delete */
 };
 
 static int
@@ -347,8 +370,10 @@ simple_tx(struct model *m, void *arg, struct err *err)
 		 * alias" of a mailbox removes its forwards, so its mail
 		 * stays in the mailbox again.
 		 */
-		if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE "
-		    "username = ?", a, 1, &n, err) == -1) {
+		if (db_query_int(m->db,
+			"SELECT COUNT(*) FROM mailbox WHERE "
+			"username = ?",
+			a, 1, &n, err) == -1) {
 			alias_rec_release(&cur);
 			return -1;
 		}
@@ -363,18 +388,24 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			keep_vacation(m, cur.goto_list, self, sizeof(self));
 			if (strcmp(cur.goto_list, self) == 0) {
 				alias_rec_release(&cur);
-				err_set(err, ERR_NOTFOUND, "mailbox '%s' has no "
-				    "forwards to delete", c->address);
-				return err_hint(err, "mailboxes are deleted with "
-				    "'postino user del %s'", c->address);
+				err_set(err, ERR_NOTFOUND,
+				    "mailbox '%s' has no "
+				    "forwards to delete",
+				    c->address);
+				return err_hint(err,
+				    "mailboxes are deleted with "
+				    "'postino user del %s'",
+				    c->address);
 			}
-			if (db_exec(m->db, "UPDATE alias SET goto = ?, "
-			    "modified = ? WHERE address = ?", u, DB_NARGS(u),
-			    err) == -1) {
+			if (db_exec(m->db,
+				"UPDATE alias SET goto = ?, "
+				"modified = ? WHERE address = ?",
+				u, DB_NARGS(u), err) == -1) {
 				alias_rec_release(&cur);
 				return -1;
 			}
-			model_notifyf(m, "'%s' is a mailbox: its forwards were "
+			model_notifyf(m,
+			    "'%s' is a mailbox: its forwards were "
 			    "removed, its mail stays in the mailbox",
 			    c->address);
 			n = model_audit(m, cur.domain, "postino.alias.delete",
@@ -383,21 +414,24 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			return (int)n;
 		}
 		if (db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1,
-		    err) == -1) {
+			err) == -1) {
 			alias_rec_release(&cur);
 			return -1;
 		}
-		n = model_audit(m, cur.domain, "postino.alias.delete",
-		    c->address, err);
+		n = model_audit(
+		    m, cur.domain, "postino.alias.delete", c->address, err);
 		alias_rec_release(&cur);
 		return (int)n;
 	}
 	{
 		struct db_arg u[] = { DB_BOOL(c->op == 1),
-			DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(c->address) };
+			DB_TEXT(db_now(now, sizeof(now))),
+			DB_TEXT(c->address) };
 
-		if (db_exec(m->db, "UPDATE alias SET active = ?, modified = ? "
-		    "WHERE address = ?", u, DB_NARGS(u), err) == -1) {
+		if (db_exec(m->db,
+			"UPDATE alias SET active = ?, modified = ? "
+			"WHERE address = ?",
+			u, DB_NARGS(u), err) == -1) {
 			alias_rec_release(&cur);
 			return -1;
 		}
@@ -410,8 +444,8 @@ simple_tx(struct model *m, void *arg, struct err *err)
 }
 
 int
-alias_set_active(struct model *m, const char *address, bool active,
-    struct err *err)
+alias_set_active(
+    struct model *m, const char *address, bool active, struct err *err)
 {
 	struct simple_ctx c;
 

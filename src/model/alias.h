@@ -13,34 +13,34 @@
 #include "addr.h"
 #include "model.h"
 
-#define GOTO_MAX	8192
+#define GOTO_MAX 8192
 
 struct alias_rec {
-	char	 address[ADDR_MAX];
-	char	*goto_list;		/* owned by the record's producer */
-	char	 domain[ADDR_MAX];
-	bool	 active;
-	bool	 mailbox;		/* the self-alias of a mailbox */
-	char	 created[32];
-	char	 modified[32];
+	char address[ADDR_MAX];
+	char *goto_list; /* owned by the record's producer */
+	char domain[ADDR_MAX];
+	bool active;
+	bool mailbox; /* the self-alias of a mailbox */
+	char created[32];
+	char modified[32];
 };
 
 typedef int alias_each_fn(void *arg, const struct alias_rec *);
 
 /* out->goto_list is allocated; release with alias_rec_release(). */
-int	 alias_add(struct model *, const char *address, const char *gotos,
-	    struct alias_rec *out, struct err *);
-int	 alias_get(struct model *, const char *address, struct alias_rec *,
-	    struct err *);
-void	 alias_rec_release(struct alias_rec *);
+int alias_add(struct model *, const char *address, const char *gotos,
+    struct alias_rec *out, struct err *);
+int alias_get(
+    struct model *, const char *address, struct alias_rec *, struct err *);
+void alias_rec_release(struct alias_rec *);
 /* Replace the destinations (vacation entries are kept). */
-int	 alias_edit(struct model *, const char *address, const char *gotos,
-	    struct alias_rec *out, struct err *);
+int alias_edit(struct model *, const char *address, const char *gotos,
+    struct alias_rec *out, struct err *);
 /* domain may be NULL; mailboxes: include mailbox self-aliases. */
-int	 alias_foreach(struct model *, const char *domain, bool mailboxes,
-	    bool stream, alias_each_fn *, void *arg, struct err *);
-int	 alias_set_active(struct model *, const char *address, bool active,
-	    struct err *);
-int	 alias_del(struct model *, const char *address, struct err *);
+int alias_foreach(struct model *, const char *domain, bool mailboxes,
+    bool stream, alias_each_fn *, void *arg, struct err *);
+int alias_set_active(
+    struct model *, const char *address, bool active, struct err *);
+int alias_del(struct model *, const char *address, struct err *);
 
 #endif

@@ -92,14 +92,14 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define SAMPLE_MAX		5	/* offenders named in one message */
-#define PROGRESS_EVERY		2048
-#define SYNTAX_TIMEOUT_MS	5000
-#define WALK_DEPTH_MAX		16
-#define ARENA_CHUNK		(256 * 1024)
-#define CONNECT_TIMEOUT		5
-#define DOVECOT_FILES_MAX	128
-#define DOVECOT_DEPTH_MAX	8
+#define SAMPLE_MAX 5 /* offenders named in one message */
+#define PROGRESS_EVERY 2048
+#define SYNTAX_TIMEOUT_MS 5000
+#define WALK_DEPTH_MAX 16
+#define ARENA_CHUNK (256 * 1024)
+#define CONNECT_TIMEOUT 5
+#define DOVECOT_FILES_MAX 128
+#define DOVECOT_DEPTH_MAX 8
 
 /* --- report --------------------------------------------------------------- */
 
@@ -149,9 +149,9 @@ check_severity_name(enum check_severity s)
 
 /* Up to SAMPLE_MAX offenders, then "and N more". */
 struct sample {
-	size_t		n;
-	bool		closed;
-	struct buf	b;
+	size_t n;
+	bool closed;
+	struct buf b;
 };
 
 static void
@@ -195,14 +195,14 @@ sample_text(struct sample *s)
 }
 
 struct chunk {
-	struct chunk	*next;
-	size_t		 used;
-	size_t		 size;
-	char		 data[];
+	struct chunk *next;
+	size_t used;
+	size_t size;
+	char data[];
 };
 
 struct arena {
-	struct chunk	*head;
+	struct chunk *head;
 };
 
 static char *
@@ -239,15 +239,15 @@ arena_release(struct arena *a)
 
 /* Open-addressing map from a borrowed string to an index. */
 struct slot {
-	const char	*key;
-	size_t		 val;
+	const char *key;
+	size_t val;
 };
 
 struct smap {
-	struct slot	*v;
-	size_t		 cap;
-	size_t		 n;
-	bool		 nocase;
+	struct slot *v;
+	size_t cap;
+	size_t n;
+	bool nocase;
 };
 
 static uint64_t
@@ -355,44 +355,44 @@ smap_get(const struct smap *m, const char *key, size_t *val_r)
 /* --- the rows of the deep pass -------------------------------------------- */
 
 struct dom {
-	const char	*name;
-	const char	*transport;
-	int64_t		 max_aliases;
-	int64_t		 max_mailboxes;
-	int64_t		 maxquota;	/* bytes, 0 unlimited */
-	int64_t		 quota;		/* bytes, 0 unlimited */
-	bool		 backupmx;
-	int64_t		 nmailboxes;
-	int64_t		 naliases;	/* self-aliases not counted */
-	int64_t		 sumquota;
-	size_t		 nunlimited;
-	bool		 catchall;	/* an active "@domain" alias */
+	const char *name;
+	const char *transport;
+	int64_t max_aliases;
+	int64_t max_mailboxes;
+	int64_t maxquota; /* bytes, 0 unlimited */
+	int64_t quota;	  /* bytes, 0 unlimited */
+	bool backupmx;
+	int64_t nmailboxes;
+	int64_t naliases; /* self-aliases not counted */
+	int64_t sumquota;
+	size_t nunlimited;
+	bool catchall; /* an active "@domain" alias */
 };
 
 struct mbx {
-	const char	*username;
-	const char	*password;
-	const char	*maildir;	/* without a trailing slash */
-	const char	*domain;
-	int64_t		 quota;
-	bool		 active;
-	bool		 quota2;
-	bool		 self_alias;
-	bool		 seen;		/* found by the walk */
-	bool		 valid;		/* maildir path is acceptable */
+	const char *username;
+	const char *password;
+	const char *maildir; /* without a trailing slash */
+	const char *domain;
+	int64_t quota;
+	bool active;
+	bool quota2;
+	bool self_alias;
+	bool seen;  /* found by the walk */
+	bool valid; /* maildir path is acceptable */
 };
 
 struct als {
-	const char	*address;
-	const char	*gotos;
-	const char	*domain;
-	bool		 active;
+	const char *address;
+	const char *gotos;
+	const char *domain;
+	bool active;
 };
 
 struct adom {
-	const char	*alias;
-	const char	*target;
-	bool		 active;
+	const char *alias;
+	const char *target;
+	bool active;
 };
 
 enum {
@@ -405,54 +405,54 @@ enum {
 };
 
 struct data {
-	struct arena	 arena;
-	unsigned	 loaded;
-	struct dom	*doms;
-	size_t		 ndoms;
-	struct smap	 dom_ix;
-	struct adom	*adoms;
-	size_t		 nadoms;
-	struct smap	 adom_ix;
-	struct mbx	*mbxs;
-	size_t		 nmbxs;
-	struct smap	 mbx_ix;
-	struct als	*alss;
-	size_t		 nalss;
-	struct smap	 als_ix;
-	size_t		 quota2_orphans;
-	struct sample	 quota2_sample;
-	bool		 have_routes;
-	struct smap	 lists;		/* list addresses from routes */
+	struct arena arena;
+	unsigned loaded;
+	struct dom *doms;
+	size_t ndoms;
+	struct smap dom_ix;
+	struct adom *adoms;
+	size_t nadoms;
+	struct smap adom_ix;
+	struct mbx *mbxs;
+	size_t nmbxs;
+	struct smap mbx_ix;
+	struct als *alss;
+	size_t nalss;
+	struct smap als_ix;
+	size_t quota2_orphans;
+	struct sample quota2_sample;
+	bool have_routes;
+	struct smap lists; /* list addresses from routes */
 };
 
 /* --- context and probe table ---------------------------------------------- */
 
 struct ctx {
-	const struct postino_conf	*conf;
-	const struct check_opts		*opts;
-	struct check_report		*rep;
-	struct db			*db;
-	struct model			 model;
-	struct db_params		 params;	/* in use */
-	bool				 have_params;
-	bool				 schema_ok;
-	bool				 data_failed;
-	bool				 walk_skipped;
-	size_t				 skipped;
-	struct data			 d;
+	const struct postino_conf *conf;
+	const struct check_opts *opts;
+	struct check_report *rep;
+	struct db *db;
+	struct model model;
+	struct db_params params; /* in use */
+	bool have_params;
+	bool schema_ok;
+	bool data_failed;
+	bool walk_skipped;
+	size_t skipped;
+	struct data d;
 };
 
 enum probe_flags {
-	P_DEEP = 1 << 0,	/* only with --deep */
-	P_DB = 1 << 1,		/* needs a database connection */
-	P_SCHEMA = 1 << 2,	/* needs the core PostfixAdmin tables */
-	P_MLMMJ = 1 << 3,	/* only when mlmmj_spool_dir is set */
+	P_DEEP = 1 << 0,   /* only with --deep */
+	P_DB = 1 << 1,	   /* needs a database connection */
+	P_SCHEMA = 1 << 2, /* needs the core PostfixAdmin tables */
+	P_MLMMJ = 1 << 3,  /* only when mlmmj_spool_dir is set */
 };
 
 struct probe {
-	const char	*name;
-	unsigned	 flags;
-	void		(*run)(struct ctx *);
+	const char *name;
+	unsigned flags;
+	void (*run)(struct ctx *);
 };
 
 static int need_data(struct ctx *, unsigned);
@@ -526,9 +526,11 @@ probe_db(struct ctx *c)
 	rc = cf_parse_file(&cf, path, &err);
 	free(path);
 	if (rc == -1) {
-		finding(c, "db_reachable", CHECK_ERROR, "cannot read the "
+		finding(c, "db_reachable", CHECK_ERROR,
+		    "cannot read the "
 		    "database credentials: %s; postino, Postfix and this check "
-		    "all take them from that file", err.msg);
+		    "all take them from that file",
+		    err.msg);
 		return;
 	}
 	rc = db_params_from_cf(&c->params, &cf, engine, &err);
@@ -547,16 +549,16 @@ probe_db(struct ctx *c)
 		c->db = db_open(&p, &err);
 		db_params_release(&p);
 	}
-	if (c->db == NULL || db_query_int(c->db, "SELECT 1", NULL, 0, &one,
-	    &err) == -1) {
+	if (c->db == NULL ||
+	    db_query_int(c->db, "SELECT 1", NULL, 0, &one, &err) == -1) {
 		db_close(&c->db);
 		finding(c, "db_reachable", CHECK_ERROR, "%s%s%s", err.msg,
 		    err.hint[0] ? "; " : "", err.hint);
 		return;
 	}
 	model_init(&c->model, c->db, c->conf, "postino check");
-	finding(c, "db_reachable", CHECK_INFO, "connected to %s",
-	    db_where(c->db));
+	finding(
+	    c, "db_reachable", CHECK_INFO, "connected to %s", db_where(c->db));
 }
 
 static void
@@ -566,38 +568,47 @@ probe_schema(struct ctx *c)
 	struct err err = ERR_INIT;
 
 	if (schema_status(c->db, &st, &err) == -1) {
-		finding(c, "schema_tables", CHECK_ERROR, "cannot inspect the "
-		    "schema: %s", err.msg);
+		finding(c, "schema_tables", CHECK_ERROR,
+		    "cannot inspect the "
+		    "schema: %s",
+		    err.msg);
 		return;
 	}
 	if (st.empty) {
-		finding(c, "schema_tables", CHECK_ERROR, "no PostfixAdmin "
+		finding(c, "schema_tables", CHECK_ERROR,
+		    "no PostfixAdmin "
 		    "schema in %s; create it with 'postino schema init'",
 		    db_where(c->db));
 		return;
 	}
 	if (st.missing_pfa > 0)
-		finding(c, "schema_tables", CHECK_ERROR, "the PostfixAdmin "
+		finding(c, "schema_tables", CHECK_ERROR,
+		    "the PostfixAdmin "
 		    "schema lacks %s: %s; run PostfixAdmin's upgrade.php, then "
 		    "'postino schema migrate'",
 		    plural(st.missing_pfa, "a table", "tables"), st.missing);
 	else {
 		c->schema_ok = true;
-		finding(c, "schema_tables", CHECK_INFO, "every PostfixAdmin "
+		finding(c, "schema_tables", CHECK_INFO,
+		    "every PostfixAdmin "
 		    "table postino uses is present");
 	}
 	if (st.postino_version < SCHEMA_POSTINO_VERSION)
-		finding(c, "schema_version", CHECK_ERROR, "the database is at "
+		finding(c, "schema_version", CHECK_ERROR,
+		    "the database is at "
 		    "postino schema version %d, this postino needs %d; run "
 		    "'postino schema migrate' (it only adds tables and "
-		    "indexes)", st.postino_version, SCHEMA_POSTINO_VERSION);
+		    "indexes)",
+		    st.postino_version, SCHEMA_POSTINO_VERSION);
 	else if (st.postino_version > SCHEMA_POSTINO_VERSION)
-		finding(c, "schema_version", CHECK_WARN, "the database is at "
+		finding(c, "schema_version", CHECK_WARN,
+		    "the database is at "
 		    "postino schema version %d, newer than this postino (%d); "
-		    "upgrade postino on this host", st.postino_version,
-		    SCHEMA_POSTINO_VERSION);
+		    "upgrade postino on this host",
+		    st.postino_version, SCHEMA_POSTINO_VERSION);
 	else
-		finding(c, "schema_version", CHECK_INFO, "PostfixAdmin config "
+		finding(c, "schema_version", CHECK_INFO,
+		    "PostfixAdmin config "
 		    "version %s, postino schema version %d",
 		    st.pfa_version[0] ? st.pfa_version : "(none)",
 		    st.postino_version);
@@ -614,40 +625,48 @@ probe_mailbox_base(struct ctx *c)
 	char who[64];
 
 	if (base[0] != '/') {
-		finding(c, "mailbox_base", CHECK_ERROR, "virtual_mailbox_base "
+		finding(c, "mailbox_base", CHECK_ERROR,
+		    "virtual_mailbox_base "
 		    "'%s' is not an absolute path; set it in postino.toml",
 		    base);
 		return;
 	}
 	if (stat(base, &st) == -1) {
-		finding(c, "mailbox_base", CHECK_ERROR, "mail root '%s': %s; "
+		finding(c, "mailbox_base", CHECK_ERROR,
+		    "mail root '%s': %s; "
 		    "create it (owned by the vmail user) or fix "
-		    "virtual_mailbox_base", base, strerror(errno));
+		    "virtual_mailbox_base",
+		    base, strerror(errno));
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		finding(c, "mailbox_base", CHECK_ERROR, "mail root '%s' is not "
-		    "a directory; fix virtual_mailbox_base", base);
+		finding(c, "mailbox_base", CHECK_ERROR,
+		    "mail root '%s' is not "
+		    "a directory; fix virtual_mailbox_base",
+		    base);
 		return;
 	}
 	if (st.st_mode & S_IWOTH) {
-		finding(c, "mailbox_base", CHECK_ERROR, "mail root '%s' is "
-		    "writable by everyone (mode %04o); chmod o-w it", base,
-		    (unsigned)(st.st_mode & 07777));
+		finding(c, "mailbox_base", CHECK_ERROR,
+		    "mail root '%s' is "
+		    "writable by everyone (mode %04o); chmod o-w it",
+		    base, (unsigned)(st.st_mode & 07777));
 		return;
 	}
 	if (uid >= 0 && st.st_uid != (uid_t)uid && st.st_uid != 0 &&
 	    st.st_uid != geteuid()) {
-		finding(c, "mailbox_base", CHECK_WARN, "mail root '%s' is "
+		finding(c, "mailbox_base", CHECK_WARN,
+		    "mail root '%s' is "
 		    "owned by %s, neither the vmail user (uid %lld) nor root, "
 		    "who can replace every maildir; chown it to the vmail user",
-		    base,
-		    uid_name(st.st_uid, who, sizeof(who)), (long long)uid);
+		    base, uid_name(st.st_uid, who, sizeof(who)),
+		    (long long)uid);
 		return;
 	}
-	finding(c, "mailbox_base", CHECK_INFO, "mail root '%s' is a directory "
-	    "owned by %s, mode %04o", base,
-	    uid_name(st.st_uid, who, sizeof(who)),
+	finding(c, "mailbox_base", CHECK_INFO,
+	    "mail root '%s' is a directory "
+	    "owned by %s, mode %04o",
+	    base, uid_name(st.st_uid, who, sizeof(who)),
 	    (unsigned)(st.st_mode & 07777));
 }
 
@@ -670,7 +689,8 @@ run_capture(char *const argv[], int timeout_ms, char *out, size_t outsize)
 {
 	static char *const env[] = {
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:"
-		"/usr/local/bin", "HOME=/", "LANG=C", NULL
+		"/usr/local/bin",
+		"HOME=/", "LANG=C", NULL
 	};
 	size_t n = 0;
 	int pfd[2], status = 0;
@@ -759,9 +779,8 @@ next_word(const char *s, char *w, size_t size)
 static bool
 find_on_path(const char *name, char *out, size_t size)
 {
-	static const char *const dirs[] = { "/usr/local/sbin",
-		"/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
-		NULL };
+	static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin",
+		"/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
 
 	if (strchr(name, '/') != NULL) {
 		snprintf(out, size, "%s", name);
@@ -789,8 +808,10 @@ hook_syntax(struct ctx *c, const char *hook)
 	int fd, rc;
 
 	if ((fd = open(hook, O_RDONLY | O_CLOEXEC)) == -1) {
-		finding(c, "postcreation_hook_syntax", CHECK_INFO, "skipped: "
-		    "cannot read '%s': %s", hook, strerror(errno));
+		finding(c, "postcreation_hook_syntax", CHECK_INFO,
+		    "skipped: "
+		    "cannot read '%s': %s",
+		    hook, strerror(errno));
 		return;
 	}
 	n = read(fd, head, sizeof(head) - 1);
@@ -799,27 +820,30 @@ hook_syntax(struct ctx *c, const char *hook)
 		n = 0;
 	head[n] = '\0';
 	if (n >= 4 && memcmp(head, "\177ELF", 4) == 0) {
-		finding(c, "postcreation_hook_syntax", CHECK_INFO, "skipped: "
-		    "'%s' is a compiled program", hook);
+		finding(c, "postcreation_hook_syntax", CHECK_INFO,
+		    "skipped: "
+		    "'%s' is a compiled program",
+		    hook);
 		return;
 	}
 	if (n < 2 || head[0] != '#' || head[1] != '!') {
-		finding(c, "postcreation_hook_syntax", CHECK_ERROR, "'%s' has "
+		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
+		    "'%s' has "
 		    "no '#!' line, so it cannot be executed (exec format "
-		    "error); start it with '#!/bin/sh'", hook);
+		    "error); start it with '#!/bin/sh'",
+		    hook);
 		return;
 	}
 	if ((nl = strchr(head, '\n')) != NULL)
 		*nl = '\0';
 	p = next_word(head + 2, interp, sizeof(interp));
-	base = strrchr(interp, '/') != NULL ? strrchr(interp, '/') + 1 :
-	    interp;
+	base = strrchr(interp, '/') != NULL ? strrchr(interp, '/') + 1 : interp;
 	if (strcmp(base, "env") == 0) {
 		/* #!/usr/bin/env [-S] [-opts] [VAR=x] interp */
 		do {
 			p = next_word(p, word, sizeof(word));
-		} while (word[0] != '\0' && (word[0] == '-' ||
-		    strchr(word, '=') != NULL));
+		} while (word[0] != '\0' &&
+		    (word[0] == '-' || strchr(word, '=') != NULL));
 		if (word[0] == '\0') {
 			finding(c, "postcreation_hook_syntax", CHECK_ERROR,
 			    "'%s': '#!%s' names no interpreter", hook, interp);
@@ -828,12 +852,14 @@ hook_syntax(struct ctx *c, const char *hook)
 		if (!find_on_path(word, interp, sizeof(interp))) {
 			finding(c, "postcreation_hook_syntax", CHECK_ERROR,
 			    "'%s': interpreter '%s' is not on the hook's PATH; "
-			    "install it or fix the '#!' line", hook, word);
+			    "install it or fix the '#!' line",
+			    hook, word);
 			return;
 		}
 		base = strrchr(interp, '/') + 1;
 	} else if (access(interp, X_OK) == -1) {
-		finding(c, "postcreation_hook_syntax", CHECK_ERROR, "'%s': "
+		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
+		    "'%s': "
 		    "interpreter '%s': %s; install it or fix the '#!' line",
 		    hook, interp, strerror(errno));
 		return;
@@ -842,9 +868,11 @@ hook_syntax(struct ctx *c, const char *hook)
 		if (strcmp(base, shells[i]) == 0)
 			shell = true;
 	if (!shell) {
-		finding(c, "postcreation_hook_syntax", CHECK_INFO, "skipped: "
+		finding(c, "postcreation_hook_syntax", CHECK_INFO,
+		    "skipped: "
 		    "'%s' is run by %s, which has no syntax-only mode postino "
-		    "knows", hook, base);
+		    "knows",
+		    hook, base);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s", hook);
@@ -855,21 +883,26 @@ hook_syntax(struct ctx *c, const char *hook)
 	rc = run_capture(argv, SYNTAX_TIMEOUT_MS, out, sizeof(out));
 	free(argv[1]);
 	if (rc == 0) {
-		finding(c, "postcreation_hook_syntax", CHECK_INFO, "'%s -n' "
-		    "accepts '%s'", base, hook);
+		finding(c, "postcreation_hook_syntax", CHECK_INFO,
+		    "'%s -n' "
+		    "accepts '%s'",
+		    base, hook);
 		return;
 	}
 	for (char *q = out; *q != '\0'; q++)
 		if (*q == '\n' || *q == '\r' || *q == '\t')
 			*q = ' ';
 	if (rc == -2)
-		finding(c, "postcreation_hook_syntax", CHECK_ERROR, "'%s -n "
-		    "%s' did not finish within %d s", base, hook,
-		    SYNTAX_TIMEOUT_MS / 1000);
+		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
+		    "'%s -n "
+		    "%s' did not finish within %d s",
+		    base, hook, SYNTAX_TIMEOUT_MS / 1000);
 	else
-		finding(c, "postcreation_hook_syntax", CHECK_ERROR, "'%s' has "
+		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
+		    "'%s' has "
 		    "a syntax error (%s -n exited %d): %.200s; fix it before "
-		    "the next 'user add'", hook, base, rc, str_trim(out));
+		    "the next 'user add'",
+		    hook, base, rc, str_trim(out));
 }
 
 static void
@@ -880,49 +913,60 @@ probe_hook(struct ctx *c)
 	char who[64];
 
 	if (hook[0] == '\0') {
-		finding(c, "postcreation_hook", CHECK_INFO, "no post-creation "
+		finding(c, "postcreation_hook", CHECK_INFO,
+		    "no post-creation "
 		    "hook configured");
 		return;
 	}
 	if (hook[0] != '/') {
 		finding(c, "postcreation_hook", CHECK_ERROR,
 		    "postcreation_hook '%s' is not an absolute path; the hook "
-		    "runs from '/', so give its full path", hook);
+		    "runs from '/', so give its full path",
+		    hook);
 		return;
 	}
 	if (stat(hook, &st) == -1) {
-		finding(c, "postcreation_hook", CHECK_ERROR, "post-creation "
+		finding(c, "postcreation_hook", CHECK_ERROR,
+		    "post-creation "
 		    "hook '%s': %s; every 'user add' will fail until it exists "
-		    "(or clear postcreation_hook)", hook, strerror(errno));
+		    "(or clear postcreation_hook)",
+		    hook, strerror(errno));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		finding(c, "postcreation_hook", CHECK_ERROR, "post-creation "
-		    "hook '%s' is not a regular file", hook);
+		finding(c, "postcreation_hook", CHECK_ERROR,
+		    "post-creation "
+		    "hook '%s' is not a regular file",
+		    hook);
 		return;
 	}
 	if (access(hook, X_OK) == -1) {
-		finding(c, "postcreation_hook", CHECK_ERROR, "post-creation "
-		    "hook '%s' is not executable; chmod 755 it", hook);
+		finding(c, "postcreation_hook", CHECK_ERROR,
+		    "post-creation "
+		    "hook '%s' is not executable; chmod 755 it",
+		    hook);
 		return;
 	}
 	if (geteuid() == 0 && st.st_uid != 0) {
-		finding(c, "postcreation_hook", CHECK_ERROR, "post-creation "
+		finding(c, "postcreation_hook", CHECK_ERROR,
+		    "post-creation "
 		    "hook '%s' is owned by %s but runs as root; chown root it",
 		    hook, uid_name(st.st_uid, who, sizeof(who)));
 		return;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		finding(c, "postcreation_hook", CHECK_ERROR, "post-creation "
+		finding(c, "postcreation_hook", CHECK_ERROR,
+		    "post-creation "
 		    "hook '%s' is writable by its group or others (mode %04o) "
-		    "and runs as %s; chmod go-w it", hook,
-		    (unsigned)(st.st_mode & 07777), geteuid() == 0 ? "root" :
-		    "postino's user");
+		    "and runs as %s; chmod go-w it",
+		    hook, (unsigned)(st.st_mode & 07777),
+		    geteuid() == 0 ? "root" : "postino's user");
 		return;
 	}
-	finding(c, "postcreation_hook", CHECK_INFO, "'%s' is executable, "
-	    "owned by %s, mode %04o", hook,
-	    uid_name(st.st_uid, who, sizeof(who)),
+	finding(c, "postcreation_hook", CHECK_INFO,
+	    "'%s' is executable, "
+	    "owned by %s, mode %04o",
+	    hook, uid_name(st.st_uid, who, sizeof(who)),
 	    (unsigned)(st.st_mode & 07777));
 	hook_syntax(c, hook);
 }
@@ -936,19 +980,22 @@ vmail_id(struct ctx *c, bool is_uid, int64_t id)
 
 	if (id < 0) {
 		if (geteuid() == 0)
-			finding(c, name, CHECK_ERROR, "%s is not set, so "
+			finding(c, name, CHECK_ERROR,
+			    "%s is not set, so "
 			    "maildirs are created owned by root, which Dovecot "
 			    "refuses to deliver to; set %s in postino.toml",
 			    name, name);
 		else
-			finding(c, name, CHECK_INFO, "%s is not set: maildirs "
+			finding(c, name, CHECK_INFO,
+			    "%s is not set: maildirs "
 			    "belong to the user postino runs as (%s %ld)",
-			    name, what, is_uid ? (long)geteuid() :
-			    (long)getegid());
+			    name, what,
+			    is_uid ? (long)geteuid() : (long)getegid());
 		return;
 	}
 	if (id == 0) {
-		finding(c, name, CHECK_ERROR, "%s is 0 (root): Dovecot and "
+		finding(c, name, CHECK_ERROR,
+		    "%s is 0 (root): Dovecot and "
 		    "Postfix's virtual(8) refuse to deliver as root; create a "
 		    "dedicated user (useradd -r vmail) and set %s to its %s",
 		    name, name, what);
@@ -966,10 +1013,12 @@ vmail_id(struct ctx *c, bool is_uid, int64_t id)
 			resolved = gr->gr_name;
 	}
 	if (resolved == NULL) {
-		finding(c, name, CHECK_WARN, "%s %lld has no %s entry; create "
+		finding(c, name, CHECK_WARN,
+		    "%s %lld has no %s entry; create "
 		    "the vmail %s with that id so file listings and Dovecot "
-		    "logs name it", what, (long long)id, is_uid ? "passwd" :
-		    "group", is_uid ? "user" : "group");
+		    "logs name it",
+		    what, (long long)id, is_uid ? "passwd" : "group",
+		    is_uid ? "user" : "group");
 		return;
 	}
 	finding(c, name, CHECK_INFO, "%s %lld is '%s'", what, (long long)id,
@@ -995,8 +1044,8 @@ enum {
 
 /* What postino's statements need, per table (only existing ones count). */
 static const struct {
-	const char	*table;
-	unsigned	 privs;
+	const char *table;
+	unsigned privs;
 } needs[] = {
 	{ "domain", PRIV_DATA },
 	{ "mailbox", PRIV_DATA },
@@ -1014,7 +1063,7 @@ static const struct {
 	{ "postino_change", PRIV_SELECT | PRIV_INSERT | PRIV_UPDATE },
 	{ "postino_schema_version", PRIV_SELECT },
 };
-#define NNEEDS	(sizeof(needs) / sizeof(needs[0]))
+#define NNEEDS (sizeof(needs) / sizeof(needs[0]))
 
 static void
 priv_names(unsigned p, char *out, size_t size)
@@ -1032,8 +1081,8 @@ priv_names(unsigned p, char *out, size_t size)
 
 /* Report what is missing per table; returns whether anything was. */
 static bool
-grants_missing(struct ctx *c, const unsigned *have, const bool *exists,
-    const char *scope)
+grants_missing(
+    struct ctx *c, const unsigned *have, const bool *exists, const char *scope)
 {
 	bool any = false;
 
@@ -1047,9 +1096,10 @@ grants_missing(struct ctx *c, const unsigned *have, const bool *exists,
 		priv_names(miss, p, sizeof(p));
 		priv_names(needs[i].privs, all, sizeof(all));
 		snprintf(name, sizeof(name), "db_grants:%s", needs[i].table);
-		finding(c, name, CHECK_ERROR, "the database user lacks %s on "
-		    "table '%s'%s; grant %s on it", p, needs[i].table, scope,
-		    all);
+		finding(c, name, CHECK_ERROR,
+		    "the database user lacks %s on "
+		    "table '%s'%s; grant %s on it",
+		    p, needs[i].table, scope, all);
 	}
 	return any;
 }
@@ -1123,10 +1173,10 @@ mysql_ident(const char *s, char stop, char *out, size_t size)
 }
 
 struct mysql_grants {
-	unsigned	 all;		/* on every table of our database */
-	unsigned	 have[NNEEDS];
-	bool		 any_scope;
-	struct sample	 over;
+	unsigned all; /* on every table of our database */
+	unsigned have[NNEEDS];
+	bool any_scope;
+	struct sample over;
 };
 
 /* One line of SHOW GRANTS. */
@@ -1143,9 +1193,8 @@ mysql_grant_line(struct ctx *c, struct mysql_grants *g, const char *line)
 	if (!str_prefix(line, "GRANT ") ||
 	    (on = strstr(line, " ON ")) == NULL ||
 	    (to = strstr(on, " TO ")) == NULL)
-		return;		/* a role grant: not inspected */
-	snprintf(privs, sizeof(privs), "%.*s", (int)(on - line - 6),
-	    line + 6);
+		return; /* a role grant: not inspected */
+	snprintf(privs, sizeof(privs), "%.*s", (int)(on - line - 6), line + 6);
 	p = on + 4;
 	if (str_prefix(p, "FUNCTION ") || str_prefix(p, "PROCEDURE ") ||
 	    str_prefix(p, "PACKAGE ") || strcmp(privs, "PROXY") == 0)
@@ -1173,13 +1222,13 @@ mysql_grant_line(struct ctx *c, struct mysql_grants *g, const char *line)
 			char *it = str_trim(item);
 
 			if (strchr(it, '(') != NULL)
-				continue;	/* column privileges */
+				continue; /* column privileges */
 			if (strcmp(it, "ALL PRIVILEGES") == 0 ||
 			    strcmp(it, "ALL") == 0) {
 				data |= PRIV_DATA;
 				other = true;
-				buf_printf(&extra, "%sALL", extra.len ? "+" :
-				    "");
+				buf_printf(
+				    &extra, "%sALL", extra.len ? "+" : "");
 			} else if (strcmp(it, "SELECT") == 0)
 				data |= PRIV_SELECT;
 			else if (strcmp(it, "INSERT") == 0)
@@ -1190,8 +1239,8 @@ mysql_grant_line(struct ctx *c, struct mysql_grants *g, const char *line)
 				data |= PRIV_DELETE;
 			else if (strcmp(it, "USAGE") != 0) {
 				other = true;
-				buf_printf(&extra, "%s%s", extra.len ? "+" :
-				    "", it);
+				buf_printf(
+				    &extra, "%s%s", extra.len ? "+" : "", it);
 			}
 		}
 	}
@@ -1203,8 +1252,10 @@ mysql_grant_line(struct ctx *c, struct mysql_grants *g, const char *line)
 	else if (!global && !ours && (data != 0 || other))
 		sample_add(&g->over, "privileges on database '%s'", db);
 	else if (ours && like_has_percent(db) && (data != 0 || other))
-		sample_add(&g->over, "privileges on every database matching "
-		    "'%s'", db);
+		sample_add(&g->over,
+		    "privileges on every database matching "
+		    "'%s'",
+		    db);
 	if (strstr(to, "WITH GRANT OPTION") != NULL)
 		sample_add(&g->over, "GRANT OPTION on %s.%s", db, table);
 	buf_release(&extra);
@@ -1234,8 +1285,10 @@ grants_mysql(struct ctx *c)
 	memset(&g, 0, sizeof(g));
 	sample_init(&g.over);
 	memset(exists, 0, sizeof(exists));
-	if (db_query(c->db, "SELECT table_name FROM information_schema.tables "
-	    "WHERE table_schema = DATABASE()", NULL, 0, 0, &r, &err) == -1)
+	if (db_query(c->db,
+		"SELECT table_name FROM information_schema.tables "
+		"WHERE table_schema = DATABASE()",
+		NULL, 0, 0, &r, &err) == -1)
 		goto fail;
 	while ((rc = db_next(r, &err)) == 1)
 		for (size_t i = 0; i < NNEEDS; i++)
@@ -1258,15 +1311,19 @@ grants_mysql(struct ctx *c)
 	snprintf(scope, sizeof(scope), " of database '%s'",
 	    c->params.dbname != NULL ? c->params.dbname : "");
 	if (!g.any_scope)
-		finding(c, "db_grants", CHECK_ERROR, "the database user has no "
+		finding(c, "db_grants", CHECK_ERROR,
+		    "the database user has no "
 		    "privileges on database '%s'; grant SELECT, INSERT, "
-		    "UPDATE, DELETE on it", c->params.dbname != NULL ?
-		    c->params.dbname : "");
+		    "UPDATE, DELETE on it",
+		    c->params.dbname != NULL ? c->params.dbname : "");
 	else if (!grants_missing(c, g.have, exists, scope))
-		finding(c, "db_grants", CHECK_INFO, "the database user holds "
-		    "the privileges postino needs on '%s'", c->params.dbname);
+		finding(c, "db_grants", CHECK_INFO,
+		    "the database user holds "
+		    "the privileges postino needs on '%s'",
+		    c->params.dbname);
 	if (g.over.n > 0)
-		finding(c, "db_grants:overprivileged", CHECK_WARN, "the "
+		finding(c, "db_grants:overprivileged", CHECK_WARN,
+		    "the "
 		    "database user, whose password every Postfix map file "
 		    "holds, has more than postino needs: %s; revoke them",
 		    sample_text(&g.over));
@@ -1274,8 +1331,8 @@ grants_mysql(struct ctx *c)
 	return;
 fail:
 	sample_release(&g.over);
-	finding(c, "db_grants", CHECK_ERROR, "cannot read the grants: %s",
-	    err.msg);
+	finding(
+	    c, "db_grants", CHECK_ERROR, "cannot read the grants: %s", err.msg);
 }
 
 static void
@@ -1295,14 +1352,16 @@ grants_pgsql(struct ctx *c)
 	memset(have, 0, sizeof(have));
 	memset(exists, 0, sizeof(exists));
 	sample_init(&over);
-	if (db_query(c->db, "SELECT c.relname, "
-	    "has_table_privilege(c.oid, 'SELECT'), "
-	    "has_table_privilege(c.oid, 'INSERT'), "
-	    "has_table_privilege(c.oid, 'UPDATE'), "
-	    "has_table_privilege(c.oid, 'DELETE') "
-	    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-	    "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-	    "AND c.relkind IN ('r', 'p')", NULL, 0, 0, &r, &err) == -1)
+	if (db_query(c->db,
+		"SELECT c.relname, "
+		"has_table_privilege(c.oid, 'SELECT'), "
+		"has_table_privilege(c.oid, 'INSERT'), "
+		"has_table_privilege(c.oid, 'UPDATE'), "
+		"has_table_privilege(c.oid, 'DELETE') "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+		"ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+		"AND c.relkind IN ('r', 'p')",
+		NULL, 0, 0, &r, &err) == -1)
 		goto fail;
 	while ((rc = db_next(r, &err)) == 1) {
 		const char *t = db_col(r, 0);
@@ -1319,9 +1378,11 @@ grants_pgsql(struct ctx *c)
 	db_res_free(&r);
 	if (rc == -1)
 		goto fail;
-	if (db_query(c->db, "SELECT rolsuper, rolcreaterole, rolcreatedb, "
-	    "rolbypassrls, rolreplication FROM pg_catalog.pg_roles "
-	    "WHERE rolname = current_user", NULL, 0, 0, &r, &err) == -1)
+	if (db_query(c->db,
+		"SELECT rolsuper, rolcreaterole, rolcreatedb, "
+		"rolbypassrls, rolreplication FROM pg_catalog.pg_roles "
+		"WHERE rolname = current_user",
+		NULL, 0, 0, &r, &err) == -1)
 		goto fail;
 	if ((rc = db_next(r, &err)) == 1) {
 		static const char *const attr[] = { "SUPERUSER", "CREATEROLE",
@@ -1338,23 +1399,27 @@ grants_pgsql(struct ctx *c)
 		struct db_arg a[] = { DB_TEXT(dangerous[i]) };
 		int64_t n = 0;
 
-		if (db_query_int(c->db, "SELECT COUNT(*) FROM "
-		    "pg_catalog.pg_roles r WHERE r.rolname = ? AND "
-		    "r.rolname <> current_user AND "
-		    "pg_has_role(current_user, r.oid, 'USAGE')", a, 1, &n,
-		    &err) == -1)
+		if (db_query_int(c->db,
+			"SELECT COUNT(*) FROM "
+			"pg_catalog.pg_roles r WHERE r.rolname = ? AND "
+			"r.rolname <> current_user AND "
+			"pg_has_role(current_user, r.oid, 'USAGE')",
+			a, 1, &n, &err) == -1)
 			goto fail;
 		if (n > 0)
 			sample_add(&over, "membership in %s", dangerous[i]);
 	}
 	if (!grants_missing(c, have, exists, ""))
-		finding(c, "db_grants", CHECK_INFO, "the database role holds "
+		finding(c, "db_grants", CHECK_INFO,
+		    "the database role holds "
 		    "the privileges postino needs on every table");
 	if (over.n > 0)
-		finding(c, "db_grants:overprivileged", CHECK_WARN, "the "
+		finding(c, "db_grants:overprivileged", CHECK_WARN,
+		    "the "
 		    "database role, whose password every Postfix map file "
 		    "holds, has more than postino needs: %s; ALTER ROLE or "
-		    "REVOKE them", sample_text(&over));
+		    "REVOKE them",
+		    sample_text(&over));
 	sample_release(&over);
 	return;
 fail:
@@ -1371,8 +1436,10 @@ grants_sqlite(struct ctx *c)
 	struct stat st;
 
 	if (path == NULL || stat(path, &st) == -1) {
-		finding(c, "db_grants", CHECK_ERROR, "cannot stat the SQLite "
-		    "database '%s': %s", path ? path : "", strerror(errno));
+		finding(c, "db_grants", CHECK_ERROR,
+		    "cannot stat the SQLite "
+		    "database '%s': %s",
+		    path ? path : "", strerror(errno));
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -1381,43 +1448,53 @@ grants_sqlite(struct ctx *c)
 	else
 		snprintf(dir, sizeof(dir), ".");
 	if (!S_ISREG(st.st_mode)) {
-		finding(c, "db_grants", CHECK_ERROR, "SQLite database '%s' is "
-		    "not a regular file", path);
+		finding(c, "db_grants", CHECK_ERROR,
+		    "SQLite database '%s' is "
+		    "not a regular file",
+		    path);
 		return;
 	}
 	if (access(path, R_OK | W_OK) == -1) {
-		finding(c, "db_grants", CHECK_ERROR, "SQLite database '%s' is "
+		finding(c, "db_grants", CHECK_ERROR,
+		    "SQLite database '%s' is "
 		    "not readable and writable by postino: %s; fix its owner "
-		    "or mode", path, strerror(errno));
+		    "or mode",
+		    path, strerror(errno));
 		return;
 	}
 	if (access(dir, W_OK | X_OK) == -1) {
-		finding(c, "db_grants", CHECK_ERROR, "cannot write in '%s', "
-		    "where SQLite keeps the journal of '%s': %s", dir, path,
-		    strerror(errno));
+		finding(c, "db_grants", CHECK_ERROR,
+		    "cannot write in '%s', "
+		    "where SQLite keeps the journal of '%s': %s",
+		    dir, path, strerror(errno));
 		return;
 	}
 	if (st.st_mode & S_IWOTH) {
-		finding(c, "db_grants", CHECK_ERROR, "SQLite database '%s' is "
+		finding(c, "db_grants", CHECK_ERROR,
+		    "SQLite database '%s' is "
 		    "writable by everyone (mode %04o): anyone can change "
-		    "passwords; chmod 640 it", path,
-		    (unsigned)(st.st_mode & 07777));
+		    "passwords; chmod 640 it",
+		    path, (unsigned)(st.st_mode & 07777));
 		return;
 	}
-	finding(c, "db_grants", CHECK_INFO, "SQLite database '%s' is owned "
-	    "by %s, mode %04o", path, uid_name(st.st_uid, who, sizeof(who)),
+	finding(c, "db_grants", CHECK_INFO,
+	    "SQLite database '%s' is owned "
+	    "by %s, mode %04o",
+	    path, uid_name(st.st_uid, who, sizeof(who)),
 	    (unsigned)(st.st_mode & 07777));
 	if (st.st_mode & S_IROTH)
-		finding(c, "db_grants:overprivileged", CHECK_WARN, "SQLite "
+		finding(c, "db_grants:overprivileged", CHECK_WARN,
+		    "SQLite "
 		    "database '%s' is readable by everyone (mode %04o), "
-		    "password hashes included; chmod o-r it", path,
-		    (unsigned)(st.st_mode & 07777));
+		    "password hashes included; chmod o-r it",
+		    path, (unsigned)(st.st_mode & 07777));
 	else if (st.st_uid != geteuid() && st.st_uid != 0)
-		finding(c, "db_grants:overprivileged", CHECK_WARN, "SQLite "
+		finding(c, "db_grants:overprivileged", CHECK_WARN,
+		    "SQLite "
 		    "database '%s' is owned by %s, who can change every "
 		    "password in it; chown it to root (Dovecot and Postfix "
-		    "need only group access)", path,
-		    uid_name(st.st_uid, who, sizeof(who)));
+		    "need only group access)",
+		    path, uid_name(st.st_uid, who, sizeof(who)));
 }
 
 static void
@@ -1443,18 +1520,16 @@ probe_grants(struct ctx *c)
 enum cf_need { CF_OPTIONAL, CF_ALWAYS, CF_ALIAS_DOMAINS };
 
 static const struct {
-	const char	*file;
-	enum cf_need	 need;
-	const char	*legacy;	/* older name, accepted, warned */
+	const char *file;
+	enum cf_need need;
+	const char *legacy; /* older name, accepted, warned */
 } cf_rules[] = {
 	{ "sql-virtual_domains.cf", CF_ALWAYS, "sql-virtual_domain_maps.cf" },
 	{ "sql-virtual_alias_maps.cf", CF_ALWAYS, NULL },
 	{ "sql-virtual_mailbox_maps.cf", CF_ALWAYS, NULL },
 	{ "sql-virtual_alias_alias_domain_maps.cf", CF_ALIAS_DOMAINS, NULL },
-	{ "sql-virtual_alias_domain_catchall_maps.cf", CF_ALIAS_DOMAINS,
-	    NULL },
-	{ "sql-virtual_mailbox_alias_domain_maps.cf", CF_ALIAS_DOMAINS,
-	    NULL },
+	{ "sql-virtual_alias_domain_catchall_maps.cf", CF_ALIAS_DOMAINS, NULL },
+	{ "sql-virtual_mailbox_alias_domain_maps.cf", CF_ALIAS_DOMAINS, NULL },
 };
 
 static bool
@@ -1484,8 +1559,9 @@ cf_differences(const struct db_params *in_use, const struct db_params *p,
 	size_t l = 0;
 
 	out[0] = '\0';
-#define DIFF(what) l += (size_t)snprintf(out + l, l < size ? size - l : 0, \
-	"%s%s", l ? ", " : "", what)
+#define DIFF(what)                                                             \
+	l += (size_t)snprintf(                                                 \
+	    out + l, l < size ? size - l : 0, "%s%s", l ? ", " : "", what)
 	if (in_use->engine == DB_ENGINE_SQLITE) {
 		if (!same_path(in_use->dbpath, p->dbpath))
 			DIFF("dbpath");
@@ -1496,7 +1572,7 @@ cf_differences(const struct db_params *in_use, const struct db_params *p,
 	if (!same_str(in_use->user, p->user))
 		DIFF("user");
 	if (!str_ct_equal(in_use->password != NULL ? in_use->password : "",
-	    p->password != NULL ? p->password : ""))
+		p->password != NULL ? p->password : ""))
 		DIFF("password");
 	if (!same_str(in_use->dbname, p->dbname))
 		DIFF("dbname");
@@ -1523,43 +1599,53 @@ check_cf_file(struct ctx *c, const char *file, const char *shown)
 	}
 	mode = (unsigned)(st.st_mode & 07777);
 	if (!S_ISREG(st.st_mode))
-		finding(c, name, CHECK_ERROR, "'%s' is not a regular file",
-		    path);
+		finding(
+		    c, name, CHECK_ERROR, "'%s' is not a regular file", path);
 	else if (mode & ~0640u)
-		finding(c, name, CHECK_ERROR, "'%s' has mode %04o but holds "
+		finding(c, name, CHECK_ERROR,
+		    "'%s' has mode %04o but holds "
 		    "the database password; chmod 640 and chown root:postfix "
-		    "it", path, mode);
+		    "it",
+		    path, mode);
 	else if (geteuid() == 0 && st.st_uid != 0)
-		finding(c, name, CHECK_ERROR, "'%s' is owned by %s, who can "
+		finding(c, name, CHECK_ERROR,
+		    "'%s' is owned by %s, who can "
 		    "change what Postfix and postino connect to; chown "
-		    "root:postfix it", path,
-		    uid_name(st.st_uid, who, sizeof(who)));
+		    "root:postfix it",
+		    path, uid_name(st.st_uid, who, sizeof(who)));
 	else if (cf_parse_file(&cf, path, &err) == -1)
 		finding(c, name, CHECK_ERROR, "%s", err.msg);
 	else {
 		if (cf_get(&cf, "query") == NULL ||
 		    *cf_get(&cf, "query") == '\0')
-			finding(c, name, CHECK_ERROR, "'%s' has no 'query'; "
-			    "regenerate it ('postino init --force')", path);
-		else if (db_params_from_cf(&p, &cf, c->have_params ?
-		    c->params.engine : DB_ENGINE_NONE, &err) == -1)
+			finding(c, name, CHECK_ERROR,
+			    "'%s' has no 'query'; "
+			    "regenerate it ('postino init --force')",
+			    path);
+		else if (db_params_from_cf(&p, &cf,
+			     c->have_params ? c->params.engine : DB_ENGINE_NONE,
+			     &err) == -1)
 			finding(c, name, CHECK_ERROR, "%s", err.msg);
 		else {
 			diff[0] = '\0';
 			if (c->have_params)
-				cf_differences(&c->params, &p, diff,
-				    sizeof(diff));
+				cf_differences(
+				    &c->params, &p, diff, sizeof(diff));
 			if (diff[0] != '\0')
-				finding(c, name, CHECK_ERROR, "'%s': %s "
+				finding(c, name, CHECK_ERROR,
+				    "'%s': %s "
 				    "%s from sql-virtual_mailbox_maps.cf, "
 				    "whose credentials postino uses, so "
 				    "Postfix would query another database; "
-				    "make them equal", path, diff,
-				    strchr(diff, ',') != NULL ? "differ" :
-				    "differs");
+				    "make them equal",
+				    path, diff,
+				    strchr(diff, ',') != NULL ? "differ"
+							      : "differs");
 			else
-				finding(c, name, CHECK_INFO, "mode %04o, owned "
-				    "by %s, credentials match", mode,
+				finding(c, name, CHECK_INFO,
+				    "mode %04o, owned "
+				    "by %s, credentials match",
+				    mode,
 				    uid_name(st.st_uid, who, sizeof(who)));
 			db_params_release(&p);
 		}
@@ -1600,12 +1686,12 @@ sql_cf_others(struct ctx *c)
 
 		base = base != NULL ? base + 1 : g.gl_pathv[i];
 		for (const struct mapgen_map *m = mapgen_maps; m->file != NULL;
-		    m++)
+		     m++)
 			if (strcmp(m->file, base) == 0)
 				known = true;
 		/* A legacy name stood in for a missing map: checked above. */
 		for (size_t k = 0; k < sizeof(cf_rules) / sizeof(cf_rules[0]);
-		    k++)
+		     k++)
 			if (cf_rules[k].legacy != NULL &&
 			    strcmp(cf_rules[k].legacy, base) == 0 &&
 			    !cf_exists(c, cf_rules[k].file))
@@ -1625,7 +1711,7 @@ probe_sql_cf(struct ctx *c)
 		struct err err = ERR_INIT;
 
 		if (db_query_int(c->db, "SELECT COUNT(*) FROM alias_domain",
-		    NULL, 0, &nadoms, &err) == -1)
+			NULL, 0, &nadoms, &err) == -1)
 			nadoms = -1;
 	}
 	for (const struct mapgen_map *m = mapgen_maps; m->file != NULL; m++) {
@@ -1634,7 +1720,7 @@ probe_sql_cf(struct ctx *c)
 		char name[128];
 
 		for (size_t i = 0; i < sizeof(cf_rules) / sizeof(cf_rules[0]);
-		    i++)
+		     i++)
 			if (strcmp(cf_rules[i].file, m->file) == 0) {
 				need = cf_rules[i].need;
 				legacy = cf_rules[i].legacy;
@@ -1645,19 +1731,22 @@ probe_sql_cf(struct ctx *c)
 		}
 		snprintf(name, sizeof(name), "postfix_sql_cf:%s", m->file);
 		if (legacy != NULL && cf_exists(c, legacy)) {
-			finding(c, name, CHECK_WARN, "only the legacy name "
+			finding(c, name, CHECK_WARN,
+			    "only the legacy name "
 			    "'%s' exists; rename it to '%s' and update main.cf",
 			    legacy, m->file);
 			check_cf_file(c, legacy, legacy);
 			continue;
 		}
-		if (need == CF_ALWAYS || (need == CF_ALIAS_DOMAINS &&
-		    nadoms > 0))
-			finding(c, name, CHECK_ERROR, "'%s/%s' is missing%s; "
+		if (need == CF_ALWAYS ||
+		    (need == CF_ALIAS_DOMAINS && nadoms > 0))
+			finding(c, name, CHECK_ERROR,
+			    "'%s/%s' is missing%s; "
 			    "'postino init --force' writes every map",
 			    c->conf->postfix_sql_dir, m->file,
 			    need == CF_ALIAS_DOMAINS ? " but alias domains "
-			    "exist" : "");
+						       "exist"
+						     : "");
 	}
 	sql_cf_others(c);
 }
@@ -1754,7 +1843,7 @@ map_type_ok(const struct ctx *c, const char *src)
 	if (str_prefix(t, "proxy:"))
 		t += 6;
 	if (str_prefix(t, "socketmap:") || str_prefix(t, "tcp:"))
-		return true;	/* podop */
+		return true; /* podop */
 	switch (c->have_params ? c->params.engine : DB_ENGINE_NONE) {
 	case DB_ENGINE_MYSQL:
 		return str_prefix(t, "mysql:");
@@ -1775,7 +1864,8 @@ check_transport_maps(struct ctx *c, const struct cf *cf, const char *path)
 	size_t n, routes = SIZE_MAX;
 
 	if (v == NULL || *v == '\0') {
-		finding(c, "postfix-transport-maps", CHECK_ERROR, "%s sets no "
+		finding(c, "postfix-transport-maps", CHECK_ERROR,
+		    "%s sets no "
 		    "transport_maps, so list mail never reaches mlmmj; set it "
 		    "to the routes map followed by the domain transports",
 		    path);
@@ -1788,31 +1878,35 @@ check_transport_maps(struct ctx *c, const struct cf *cf, const char *path)
 			break;
 		}
 	if (routes == SIZE_MAX) {
-		finding(c, "postfix-transport-maps", CHECK_ERROR, "%s:%d: "
+		finding(c, "postfix-transport-maps", CHECK_ERROR,
+		    "%s:%d: "
 		    "transport_maps has no routes map, so list mail never "
-		    "reaches mlmmj; put the routes map first", path,
-		    cf_line(cf, "transport_maps"));
+		    "reaches mlmmj; put the routes map first",
+		    path, cf_line(cf, "transport_maps"));
 		return;
 	}
-	finding(c, "postfix-transport-maps", CHECK_INFO, "transport_maps: %s",
-	    v);
+	finding(
+	    c, "postfix-transport-maps", CHECK_INFO, "transport_maps: %s", v);
 	if (routes != 0)
 		finding(c, "postfix-transport-maps-order", CHECK_ERROR,
 		    "%s:%d: the routes map comes after '%s', which answers "
-		    "first for list domains; move it to the front", path,
-		    cf_line(cf, "transport_maps"), words[0]);
+		    "first for list domains; move it to the front",
+		    path, cf_line(cf, "transport_maps"), words[0]);
 	else
-		finding(c, "postfix-transport-maps-order", CHECK_INFO, "the "
+		finding(c, "postfix-transport-maps-order", CHECK_INFO,
+		    "the "
 		    "routes map is looked up first");
 	if (!map_type_ok(c, words[routes]))
-		finding(c, "postfix-transport-maps-type", CHECK_ERROR, "%s:%d: "
+		finding(c, "postfix-transport-maps-type", CHECK_ERROR,
+		    "%s:%d: "
 		    "'%s' is not a %s map (nor socketmap/proxy of one) but the "
-		    "routes live in the %s database; fix its type", path,
-		    cf_line(cf, "transport_maps"), words[routes],
+		    "routes live in the %s database; fix its type",
+		    path, cf_line(cf, "transport_maps"), words[routes],
 		    db_engine_name(c->params.engine),
 		    db_engine_name(c->params.engine));
 	else
-		finding(c, "postfix-transport-maps-type", CHECK_INFO, "the "
+		finding(c, "postfix-transport-maps-type", CHECK_INFO,
+		    "the "
 		    "routes map reads the database postino writes");
 }
 
@@ -1838,7 +1932,7 @@ master_entry(const char *text, const char *service, struct buf *out)
 			if (in)
 				buf_append(out, line, n);
 		} else if (line[0] == '#')
-			;	/* a comment does not end an entry */
+			; /* a comment does not end an entry */
 		else
 			in = false;
 		line += n;
@@ -1850,8 +1944,8 @@ master_entry(const char *text, const char *service, struct buf *out)
 static void
 probe_mlmmj_wiring(struct ctx *c)
 {
-	static const char *const services[] = { "mlmmj-receive",
-		"mlmmj-bounce", "mlmmj-sub", "mlmmj-unsub", NULL };
+	static const char *const services[] = { "mlmmj-receive", "mlmmj-bounce",
+		"mlmmj-sub", "mlmmj-unsub", NULL };
 	char path[PATH_MAX], name[64];
 	struct err err = ERR_INIT;
 	struct cf cf;
@@ -1860,7 +1954,8 @@ probe_mlmmj_wiring(struct ctx *c)
 
 	postfix_file(c, "main.cf", path, sizeof(path));
 	if (path[0] == '\0')
-		finding(c, "postfix-main-cf", CHECK_ERROR, "no main.cf in '%s' "
+		finding(c, "postfix-main-cf", CHECK_ERROR,
+		    "no main.cf in '%s' "
 		    "or its parent, so the mailing-list wiring cannot be "
 		    "checked; mlmmj_spool_dir is set",
 		    c->conf->postfix_sql_dir);
@@ -1868,8 +1963,9 @@ probe_mlmmj_wiring(struct ctx *c)
 		finding(c, "postfix-main-cf", CHECK_ERROR, "%s", err.msg);
 	else {
 		const char *d = cf_get(&cf, "recipient_delimiter");
-		const char *want = c->conf->recipient_delimiter[0] != '\0' ?
-		    c->conf->recipient_delimiter : "+";
+		const char *want = c->conf->recipient_delimiter[0] != '\0'
+		    ? c->conf->recipient_delimiter
+		    : "+";
 		bool ok = d != NULL;
 
 		finding(c, "postfix-main-cf", CHECK_INFO, "%s", path);
@@ -1878,11 +1974,13 @@ probe_mlmmj_wiring(struct ctx *c)
 			if (strchr(d, *p) == NULL)
 				ok = false;
 		if (!ok)
-			finding(c, "recipient-delimiter", CHECK_ERROR, "%s: "
+			finding(c, "recipient-delimiter", CHECK_ERROR,
+			    "%s: "
 			    "recipient_delimiter is %s%s%s, but list commands "
 			    "(list+subscribe@...) need '%s'; set "
-			    "recipient_delimiter = %s", path, d ? "'" : "",
-			    d ? d : "unset", d ? "'" : "", want, want);
+			    "recipient_delimiter = %s",
+			    path, d ? "'" : "", d ? d : "unset", d ? "'" : "",
+			    want, want);
 		else
 			finding(c, "recipient-delimiter", CHECK_INFO,
 			    "recipient_delimiter = %s", d);
@@ -1890,7 +1988,8 @@ probe_mlmmj_wiring(struct ctx *c)
 	}
 	postfix_file(c, "master.cf", path, sizeof(path));
 	if (path[0] == '\0') {
-		finding(c, "master-cf", CHECK_ERROR, "no master.cf in '%s' or "
+		finding(c, "master-cf", CHECK_ERROR,
+		    "no master.cf in '%s' or "
 		    "its parent; the mlmmj pipe services cannot be checked",
 		    c->conf->postfix_sql_dir);
 		return;
@@ -1915,15 +2014,17 @@ probe_mlmmj_wiring(struct ctx *c)
 		snprintf(name, sizeof(name), "master-cf-%s", services[i]);
 		master_entry(buf_cstr(&text), services[i], &entry);
 		if (entry.len == 0)
-			finding(c, name, CHECK_ERROR, "%s has no '%s' service; "
-			    "add the pipe service postino(8) shows", path,
-			    services[i]);
+			finding(c, name, CHECK_ERROR,
+			    "%s has no '%s' service; "
+			    "add the pipe service postino(8) shows",
+			    path, services[i]);
 		else if (strstr(buf_cstr(&entry), "pipe") == NULL ||
 		    strstr(buf_cstr(&entry) + strlen(services[i]),
-		    services[i]) == NULL)
-			finding(c, name, CHECK_ERROR, "%s: service '%s' does "
-			    "not pipe to the %s program; fix its argv=", path,
-			    services[i], services[i]);
+			services[i]) == NULL)
+			finding(c, name, CHECK_ERROR,
+			    "%s: service '%s' does "
+			    "not pipe to the %s program; fix its argv=",
+			    path, services[i], services[i]);
 		else
 			finding(c, name, CHECK_INFO, "pipe service present");
 	}
@@ -1941,7 +2042,8 @@ probe_owner_aliases(struct ctx *c)
 	if (need_data(c, D_ALIAS | D_LISTS) == -1)
 		return;
 	if (!c->d.have_routes) {
-		finding(c, "owner-aliases", CHECK_ERROR, "no routes table, so "
+		finding(c, "owner-aliases", CHECK_ERROR,
+		    "no routes table, so "
 		    "mailing lists cannot be routed; run 'postino schema "
 		    "migrate'");
 		return;
@@ -1958,14 +2060,17 @@ probe_owner_aliases(struct ctx *c)
 			continue;
 		missing++;
 		snprintf(name, sizeof(name), "owner-alias-%s", list);
-		finding(c, name, CHECK_ERROR, "list '%s' has no '%s' alias, so "
+		finding(c, name, CHECK_ERROR,
+		    "list '%s' has no '%s' alias, so "
 		    "mail to its owner bounces; add it ('postino alias add %s "
-		    "OWNER')", list, owner, owner);
+		    "OWNER')",
+		    list, owner, owner);
 	}
 	if (missing == 0)
-		finding(c, "owner-aliases", CHECK_INFO, "%zu %s, each with its "
-		    "-owner alias", l->n, plural((int64_t)l->n, "list",
-		    "lists"));
+		finding(c, "owner-aliases", CHECK_INFO,
+		    "%zu %s, each with its "
+		    "-owner alias",
+		    l->n, plural((int64_t)l->n, "list", "lists"));
 }
 
 /* --- loading rows --------------------------------------------------------- */
@@ -2015,27 +2120,27 @@ load_domains(struct ctx *c, struct err *err)
 	size_t cap = 0;
 	int rc;
 
-	if (db_query(c->db, "SELECT domain, aliases, mailboxes, maxquota, "
-	    "quota, transport, backupmx FROM domain WHERE domain <> ?", a, 1,
-	    0, &r, err) == -1)
+	if (db_query(c->db,
+		"SELECT domain, aliases, mailboxes, maxquota, "
+		"quota, transport, backupmx FROM domain WHERE domain <> ?",
+		a, 1, 0, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		struct dom *o;
 
 		if (d->ndoms == cap) {
 			cap = cap ? cap * 2 : 64;
-			d->doms = xreallocarray(d->doms, cap,
-			    sizeof(*d->doms));
+			d->doms = xreallocarray(d->doms, cap, sizeof(*d->doms));
 		}
 		o = &d->doms[d->ndoms];
 		memset(o, 0, sizeof(*o));
 		o->name = arena_dup(&d->arena, col(r, 0));
 		o->max_aliases = db_col_int(r, 1, 0);
 		o->max_mailboxes = db_col_int(r, 2, 0);
-		o->maxquota = domain_units_to_bytes(&c->model,
-		    db_col_int(r, 3, 0));
-		o->quota = domain_units_to_bytes(&c->model,
-		    db_col_int(r, 4, 0));
+		o->maxquota =
+		    domain_units_to_bytes(&c->model, db_col_int(r, 3, 0));
+		o->quota =
+		    domain_units_to_bytes(&c->model, db_col_int(r, 4, 0));
 		o->transport = arena_dup(&d->arena, col(r, 5));
 		o->backupmx = model_bool(db_col(r, 6));
 		(void)smap_put(&d->dom_ix, o->name, d->ndoms);
@@ -2053,16 +2158,18 @@ load_adoms(struct ctx *c, struct err *err)
 	size_t cap = 0;
 	int rc;
 
-	if (db_query(c->db, "SELECT alias_domain, target_domain, active FROM "
-	    "alias_domain", NULL, 0, 0, &r, err) == -1)
+	if (db_query(c->db,
+		"SELECT alias_domain, target_domain, active FROM "
+		"alias_domain",
+		NULL, 0, 0, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		struct adom *o;
 
 		if (d->nadoms == cap) {
 			cap = cap ? cap * 2 : 16;
-			d->adoms = xreallocarray(d->adoms, cap,
-			    sizeof(*d->adoms));
+			d->adoms =
+			    xreallocarray(d->adoms, cap, sizeof(*d->adoms));
 		}
 		o = &d->adoms[d->nadoms];
 		o->alias = arena_dup(&d->arena, col(r, 0));
@@ -2083,8 +2190,10 @@ load_mailboxes(struct ctx *c, struct err *err)
 	size_t cap = 0;
 	int rc;
 
-	if (db_query(c->db, "SELECT username, password, maildir, quota, "
-	    "domain, active FROM mailbox", NULL, 0, DB_STREAM, &r, err) == -1)
+	if (db_query(c->db,
+		"SELECT username, password, maildir, quota, "
+		"domain, active FROM mailbox",
+		NULL, 0, DB_STREAM, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		struct mbx *o;
@@ -2093,8 +2202,7 @@ load_mailboxes(struct ctx *c, struct err *err)
 
 		if (d->nmbxs == cap) {
 			cap = cap ? cap * 2 : 1024;
-			d->mbxs = xreallocarray(d->mbxs, cap,
-			    sizeof(*d->mbxs));
+			d->mbxs = xreallocarray(d->mbxs, cap, sizeof(*d->mbxs));
 		}
 		o = &d->mbxs[d->nmbxs];
 		memset(o, 0, sizeof(*o));
@@ -2128,15 +2236,14 @@ load_aliases(struct ctx *c, struct err *err)
 	int rc;
 
 	if (db_query(c->db, "SELECT address, goto, domain, active FROM alias",
-	    NULL, 0, DB_STREAM, &r, err) == -1)
+		NULL, 0, DB_STREAM, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		struct als *o;
 
 		if (d->nalss == cap) {
 			cap = cap ? cap * 2 : 1024;
-			d->alss = xreallocarray(d->alss, cap,
-			    sizeof(*d->alss));
+			d->alss = xreallocarray(d->alss, cap, sizeof(*d->alss));
 		}
 		o = &d->alss[d->nalss];
 		o->address = arena_dup(&d->arena, col(r, 0));
@@ -2163,7 +2270,7 @@ load_quota2(struct ctx *c, struct err *err)
 	int rc;
 
 	if (db_query(c->db, "SELECT username FROM quota2", NULL, 0, DB_STREAM,
-	    &r, err) == -1)
+		&r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		size_t i;
@@ -2189,8 +2296,10 @@ load_lists(struct ctx *c, struct err *err)
 	if ((rc = db_table_exists(c->db, "routes", err)) != 1)
 		return rc;
 	d->have_routes = true;
-	if (db_query(c->db, "SELECT DISTINCT list_address FROM routes WHERE "
-	    "list_address IS NOT NULL", NULL, 0, 0, &r, err) == -1)
+	if (db_query(c->db,
+		"SELECT DISTINCT list_address FROM routes WHERE "
+		"list_address IS NOT NULL",
+		NULL, 0, 0, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1)
 		(void)smap_put(&d->lists, arena_dup(&d->arena, col(r, 0)), 0);
@@ -2203,10 +2312,10 @@ static int
 need_data(struct ctx *c, unsigned what)
 {
 	static const struct {
-		unsigned	 bit;
-		unsigned	 after;
-		const char	*table;
-		int		(*load)(struct ctx *, struct err *);
+		unsigned bit;
+		unsigned after;
+		const char *table;
+		int (*load)(struct ctx *, struct err *);
 	} loaders[] = {
 		{ D_DOMAIN, 0, "domain", load_domains },
 		{ D_ADOM, 0, "alias_domain", load_adoms },
@@ -2222,12 +2331,13 @@ need_data(struct ctx *c, unsigned what)
 	for (size_t i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++) {
 		if (!(what & loaders[i].bit) || (c->d.loaded & loaders[i].bit))
 			continue;
-		if (loaders[i].after != 0 && need_data(c, loaders[i].after) ==
-		    -1)
+		if (loaders[i].after != 0 &&
+		    need_data(c, loaders[i].after) == -1)
 			return -1;
 		if (loaders[i].load(c, &err) == -1) {
 			c->data_failed = true;
-			finding(c, "db_read", CHECK_ERROR, "cannot read table "
+			finding(c, "db_read", CHECK_ERROR,
+			    "cannot read table "
 			    "'%s': %s; the checks that need it did not run",
 			    loaders[i].table, err.msg);
 			return -1;
@@ -2240,8 +2350,8 @@ need_data(struct ctx *c, unsigned what)
 /* --- passwords ------------------------------------------------------------ */
 
 struct census {
-	char	 scheme[32];
-	int64_t	 n;
+	char scheme[32];
+	int64_t n;
 };
 
 static int
@@ -2304,41 +2414,53 @@ probe_passwords(struct ctx *c)
 			cs[k].n++;
 	}
 	if (ib == IDENTITY_LOCAL && noauth.n > 0)
-		finding(c, "password_noauth", CHECK_ERROR, "%zu %s the "
+		finding(c, "password_noauth", CHECK_ERROR,
+		    "%zu %s the "
 		    "{NOAUTH} placeholder but identity_backend is local, so "
 		    "nobody can log in to them: %s; set passwords ('postino "
 		    "user passwd') or switch identity_backend to hybrid",
-		    noauth.n, plural((int64_t)noauth.n, "mailbox holds",
-		    "mailboxes hold"),
+		    noauth.n,
+		    plural(
+			(int64_t)noauth.n, "mailbox holds", "mailboxes hold"),
 		    sample_text(&noauth));
 	else if (ib == IDENTITY_NOAUTH && hashed.n > 0)
-		finding(c, "password_noauth", CHECK_WARN, "%zu %s a local "
+		finding(c, "password_noauth", CHECK_WARN,
+		    "%zu %s a local "
 		    "password although identity_backend is noauth, so "
 		    "Dovecot's SQL passdb still accepts it: %s; release them "
-		    "or switch to hybrid", hashed.n, plural((int64_t)hashed.n,
-		    "mailbox has", "mailboxes have"), sample_text(&hashed));
+		    "or switch to hybrid",
+		    hashed.n,
+		    plural((int64_t)hashed.n, "mailbox has", "mailboxes have"),
+		    sample_text(&hashed));
 	else
-		finding(c, "password_noauth", CHECK_INFO, "%zu IdP-managed "
+		finding(c, "password_noauth", CHECK_INFO,
+		    "%zu IdP-managed "
 		    "({NOAUTH}), %zu local, as identity_backend=%s allows",
 		    noauth.n, hashed.n + empty.n, identity_backend_name(ib));
 	if (empty.n > 0)
-		finding(c, "password_empty", CHECK_ERROR, "%zu %s an empty "
+		finding(c, "password_empty", CHECK_ERROR,
+		    "%zu %s an empty "
 		    "password, which a PLAIN default_pass_scheme accepts "
 		    "with no password at all: %s; set one ('postino user "
-		    "passwd') or disable the mailbox", empty.n,
+		    "passwd') or disable the mailbox",
+		    empty.n,
 		    plural((int64_t)empty.n, "mailbox has", "mailboxes have"),
 		    sample_text(&empty));
 	else
 		finding(c, "password_empty", CHECK_INFO, "no empty passwords");
 	if (unprefixed.n > 0)
-		finding(c, "password_unprefixed", CHECK_WARN, "%zu %s stored "
+		finding(c, "password_unprefixed", CHECK_WARN,
+		    "%zu %s stored "
 		    "without a {SCHEME} prefix, so Dovecot guesses the scheme "
 		    "from default_pass_scheme: %s; have them set new passwords "
-		    "('postino user passwd')", unprefixed.n,
-		    plural((int64_t)unprefixed.n, "password is",
-		    "passwords are"), sample_text(&unprefixed));
+		    "('postino user passwd')",
+		    unprefixed.n,
+		    plural(
+			(int64_t)unprefixed.n, "password is", "passwords are"),
+		    sample_text(&unprefixed));
 	else
-		finding(c, "password_unprefixed", CHECK_INFO, "every stored "
+		finding(c, "password_unprefixed", CHECK_INFO,
+		    "every stored "
 		    "password names its scheme");
 	qsort(cs, ncs, sizeof(cs[0]), census_cmp);
 	buf_init(&b, 64 * 1024);
@@ -2347,14 +2469,18 @@ probe_passwords(struct ctx *c)
 			buf_printf(&b, "%s%s %lld", b.len ? ", " : "",
 			    cs[k].scheme, (long long)cs[k].n);
 	if (nweak > 0)
-		finding(c, "password_schemes", CHECK_WARN, "%lld of %lld "
+		finding(c, "password_schemes", CHECK_WARN,
+		    "%lld of %lld "
 		    "password hashes use weak schemes (%s): %s; have those "
 		    "users set new passwords ('postino user passwd') to store "
-		    "%s", (long long)nweak, (long long)total, buf_cstr(&b),
+		    "%s",
+		    (long long)nweak, (long long)total, buf_cstr(&b),
 		    sample_text(&weak), c->conf->default_password_scheme);
 	else
-		finding(c, "password_schemes", CHECK_INFO, "%lld password "
-		    "%s%s%s", (long long)total, plural(total, "hash", "hashes"),
+		finding(c, "password_schemes", CHECK_INFO,
+		    "%lld password "
+		    "%s%s%s",
+		    (long long)total, plural(total, "hash", "hashes"),
 		    b.len ? ": " : "", buf_cstr(&b));
 	buf_release(&b);
 	sample_release(&noauth);
@@ -2384,22 +2510,29 @@ probe_references(struct ctx *c)
 			sample_add(&al, "'%s' (domain '%s')",
 			    c->d.alss[i].address, c->d.alss[i].domain);
 	if (mb.n > 0)
-		finding(c, "mailbox_domain_fk", CHECK_ERROR, "%zu %s to a "
+		finding(c, "mailbox_domain_fk", CHECK_ERROR,
+		    "%zu %s to a "
 		    "domain that does not exist, so Postfix rejects their "
-		    "mail: %s; add the domain or delete the mailboxes", mb.n,
-		    plural((int64_t)mb.n, "mailbox belongs",
-		    "mailboxes belong"),
+		    "mail: %s; add the domain or delete the mailboxes",
+		    mb.n,
+		    plural(
+			(int64_t)mb.n, "mailbox belongs", "mailboxes belong"),
 		    sample_text(&mb));
 	else
-		finding(c, "mailbox_domain_fk", CHECK_INFO, "every mailbox "
+		finding(c, "mailbox_domain_fk", CHECK_INFO,
+		    "every mailbox "
 		    "belongs to an existing domain");
 	if (al.n > 0)
-		finding(c, "alias_domain_fk", CHECK_ERROR, "%zu %s to a domain "
+		finding(c, "alias_domain_fk", CHECK_ERROR,
+		    "%zu %s to a domain "
 		    "that does not exist: %s; add the domain or delete the "
-		    "aliases", al.n, plural((int64_t)al.n, "alias belongs",
-		    "aliases belong"), sample_text(&al));
+		    "aliases",
+		    al.n,
+		    plural((int64_t)al.n, "alias belongs", "aliases belong"),
+		    sample_text(&al));
 	else
-		finding(c, "alias_domain_fk", CHECK_INFO, "every alias belongs "
+		finding(c, "alias_domain_fk", CHECK_INFO,
+		    "every alias belongs "
 		    "to an existing domain");
 	sample_release(&mb);
 	sample_release(&al);
@@ -2417,22 +2550,30 @@ probe_quota2(struct ctx *c)
 		if (!c->d.mbxs[i].quota2)
 			sample_add(&miss, "'%s'", c->d.mbxs[i].username);
 	if (miss.n > 0)
-		finding(c, "quota2_pairing", CHECK_ERROR, "%zu %s no quota2 "
+		finding(c, "quota2_pairing", CHECK_ERROR,
+		    "%zu %s no quota2 "
 		    "row, so usage is unknown until Dovecot writes one: "
 		    "%s; insert rows with bytes = 0 and messages = 0 (postino "
 		    "does on 'user add') or recalculate ('doveadm quota "
-		    "recalc -A')", miss.n, plural((int64_t)miss.n,
-		    "mailbox has", "mailboxes have"), sample_text(&miss));
+		    "recalc -A')",
+		    miss.n,
+		    plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
+		    sample_text(&miss));
 	else
-		finding(c, "quota2_pairing", CHECK_INFO, "every mailbox has a "
+		finding(c, "quota2_pairing", CHECK_INFO,
+		    "every mailbox has a "
 		    "quota2 row");
 	if (c->d.quota2_orphans > 0)
-		finding(c, "quota2_orphans", CHECK_WARN, "%zu quota2 %s no "
-		    "mailbox: %s; delete them", c->d.quota2_orphans,
-		    plural((int64_t)c->d.quota2_orphans, "row has",
-		    "rows have"), sample_text(&c->d.quota2_sample));
+		finding(c, "quota2_orphans", CHECK_WARN,
+		    "%zu quota2 %s no "
+		    "mailbox: %s; delete them",
+		    c->d.quota2_orphans,
+		    plural(
+			(int64_t)c->d.quota2_orphans, "row has", "rows have"),
+		    sample_text(&c->d.quota2_sample));
 	else
-		finding(c, "quota2_orphans", CHECK_INFO, "every quota2 row "
+		finding(c, "quota2_orphans", CHECK_INFO,
+		    "every quota2 row "
 		    "belongs to a mailbox");
 	sample_release(&miss);
 }
@@ -2504,24 +2645,34 @@ probe_self_alias(struct ctx *c)
 			sample_add(&orphans, "'%s'", a->address);
 	}
 	if (miss.n > 0)
-		finding(c, "mailbox_self_alias", swallowed ? CHECK_ERROR :
-		    CHECK_WARN, "%zu %s no self-alias row (alias address = "
+		finding(c, "mailbox_self_alias",
+		    swallowed ? CHECK_ERROR : CHECK_WARN,
+		    "%zu %s no self-alias row (alias address = "
 		    "goto = the mailbox)%s: %s; add it with 'postino alias add "
-		    "ADDR ADDR'", miss.n, plural((int64_t)miss.n, "mailbox has",
-		    "mailboxes have"), swallowed ? ", so a catch-all takes "
-		    "their mail" : ", which PostfixAdmin expects and a future "
-		    "catch-all would need", sample_text(&miss));
+		    "ADDR ADDR'",
+		    miss.n,
+		    plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
+		    swallowed ? ", so a catch-all takes "
+				"their mail"
+			      : ", which PostfixAdmin expects and a future "
+				"catch-all would need",
+		    sample_text(&miss));
 	else
-		finding(c, "mailbox_self_alias", CHECK_INFO, "every mailbox "
+		finding(c, "mailbox_self_alias", CHECK_INFO,
+		    "every mailbox "
 		    "has its self-alias");
 	if (orphans.n > 0)
-		finding(c, "self_alias_orphans", CHECK_WARN, "%zu %s to "
+		finding(c, "self_alias_orphans", CHECK_WARN,
+		    "%zu %s to "
 		    "itself but no mailbox exists, so that copy bounces: %s; "
 		    "delete the alias or remove itself from its destinations",
-		    orphans.n, plural((int64_t)orphans.n, "alias delivers",
-		    "aliases deliver"), sample_text(&orphans));
+		    orphans.n,
+		    plural((int64_t)orphans.n, "alias delivers",
+			"aliases deliver"),
+		    sample_text(&orphans));
 	else
-		finding(c, "self_alias_orphans", CHECK_INFO, "every self-alias "
+		finding(c, "self_alias_orphans", CHECK_INFO,
+		    "every self-alias "
 		    "has its mailbox");
 	sample_release(&miss);
 	sample_release(&orphans);
@@ -2535,8 +2686,7 @@ dest_known(const struct ctx *c, const char *addr)
 	char key[ADDR_MAX + 2];
 
 	if (smap_get(&d->mbx_ix, addr, NULL) ||
-	    smap_get(&d->als_ix, addr, NULL) ||
-	    smap_get(&d->lists, addr, NULL))
+	    smap_get(&d->als_ix, addr, NULL) || smap_get(&d->lists, addr, NULL))
 		return true;
 	snprintf(key, sizeof(key), "@%s", domain_of(addr));
 	return smap_get(&d->als_ix, key, NULL);
@@ -2552,7 +2702,7 @@ dest_resolves(const struct ctx *c, const char *dest)
 	size_t k, ll;
 
 	if (at == NULL || at == dest || strlen(dest) >= ADDR_MAX)
-		return true;	/* local Unix user, or not ours to judge */
+		return true; /* local Unix user, or not ours to judge */
 	dom = at + 1;
 	if (str_eq_nocase(dom, c->conf->vacation_domain))
 		return true;
@@ -2561,7 +2711,7 @@ dest_resolves(const struct ctx *c, const char *dest)
 	if (smap_get(&d->adom_ix, dom, &k))
 		dom = d->adoms[k].target;
 	if (!smap_get(&d->dom_ix, dom, &k))
-		return true;	/* a remote domain */
+		return true; /* a remote domain */
 	if (d->doms[k].backupmx || str_prefix(d->doms[k].transport, "relay") ||
 	    str_prefix(d->doms[k].transport, "smtp"))
 		return true;
@@ -2603,20 +2753,24 @@ probe_destinations(struct ctx *c)
 			snprintf(dest, sizeof(dest), "%.*s", (int)n, p);
 			p += n;
 			if (str_eq_nocase(dest, a->address))
-				continue;	/* self-alias: see above */
+				continue; /* self-alias: see above */
 			if (!dest_resolves(c, dest))
-				sample_add(&bad, "'%s' -> '%s'", a->address,
-				    dest);
+				sample_add(
+				    &bad, "'%s' -> '%s'", a->address, dest);
 		}
 	}
 	if (bad.n > 0)
-		finding(c, "alias_destinations", CHECK_ERROR, "%zu alias %s "
+		finding(c, "alias_destinations", CHECK_ERROR,
+		    "%zu alias %s "
 		    "to local addresses that do not exist, so those copies "
-		    "bounce: %s; fix them with 'postino alias edit'", bad.n,
+		    "bounce: %s; fix them with 'postino alias edit'",
+		    bad.n,
 		    plural((int64_t)bad.n, "destination points",
-		    "destinations point"), sample_text(&bad));
+			"destinations point"),
+		    sample_text(&bad));
 	else
-		finding(c, "alias_destinations", CHECK_INFO, "every local "
+		finding(c, "alias_destinations", CHECK_INFO,
+		    "every local "
 		    "alias destination exists");
 	sample_release(&bad);
 }
@@ -2637,29 +2791,39 @@ probe_alias_domains(struct ctx *c)
 		if (str_eq_nocase(a->alias, a->target))
 			sample_add(&chain, "'%s' -> itself", a->alias);
 		else if (smap_get(&d->adom_ix, a->target, NULL))
-			sample_add(&chain, "'%s' -> '%s', itself an alias "
-			    "domain", a->alias, a->target);
+			sample_add(&chain,
+			    "'%s' -> '%s', itself an alias "
+			    "domain",
+			    a->alias, a->target);
 		if (!smap_get(&d->dom_ix, a->alias, NULL))
 			sample_add(&refs, "alias domain '%s' is not a domain",
 			    a->alias);
 		if (!smap_get(&d->dom_ix, a->target, NULL))
-			sample_add(&refs, "target '%s' of '%s' is not a "
-			    "domain", a->target, a->alias);
+			sample_add(&refs,
+			    "target '%s' of '%s' is not a "
+			    "domain",
+			    a->target, a->alias);
 	}
 	if (chain.n > 0)
-		finding(c, "alias_domain_chain", CHECK_ERROR, "Postfix "
+		finding(c, "alias_domain_chain", CHECK_ERROR,
+		    "Postfix "
 		    "rewrites an alias domain only once, so these never "
 		    "deliver: %s; point them at the final domain ('postino "
-		    "domain alias retarget')", sample_text(&chain));
+		    "domain alias retarget')",
+		    sample_text(&chain));
 	else
-		finding(c, "alias_domain_chain", CHECK_INFO, "%zu alias %s, "
-		    "none chained", d->nadoms, plural((int64_t)d->nadoms,
-		    "domain", "domains"));
+		finding(c, "alias_domain_chain", CHECK_INFO,
+		    "%zu alias %s, "
+		    "none chained",
+		    d->nadoms, plural((int64_t)d->nadoms, "domain", "domains"));
 	if (refs.n > 0)
-		finding(c, "alias_domain_refs", CHECK_ERROR, "%s; add the "
-		    "domains or delete the alias domains", sample_text(&refs));
+		finding(c, "alias_domain_refs", CHECK_ERROR,
+		    "%s; add the "
+		    "domains or delete the alias domains",
+		    sample_text(&refs));
 	else
-		finding(c, "alias_domain_refs", CHECK_INFO, "every alias "
+		finding(c, "alias_domain_refs", CHECK_INFO,
+		    "every alias "
 		    "domain and its target are domains");
 	sample_release(&chain);
 	sample_release(&refs);
@@ -2697,8 +2861,8 @@ probe_limits(struct ctx *c)
 			o->sumquota += m->quota;
 		if (o->maxquota > 0 && m->quota <= 0)
 			sample_add(&maxq, "'%s' (unlimited, domain maximum %s)",
-			    m->username, quota_format(o->maxquota, a,
-			    sizeof(a)));
+			    m->username,
+			    quota_format(o->maxquota, a, sizeof(a)));
 		else if (o->maxquota > 0 && m->quota > o->maxquota)
 			sample_add(&maxq, "'%s' (%s, domain maximum %s)",
 			    m->username, quota_format(m->quota, a, sizeof(a)),
@@ -2717,7 +2881,7 @@ probe_limits(struct ctx *c)
 		const struct dom *o = &d->doms[i];
 
 		if ((o->max_mailboxes > 0 &&
-		    o->nmailboxes > o->max_mailboxes) ||
+			o->nmailboxes > o->max_mailboxes) ||
 		    (o->max_mailboxes < 0 && o->nmailboxes > 0))
 			sample_add(&lim, "'%s' has %lld mailboxes, limit %lld",
 			    o->name, (long long)o->nmailboxes,
@@ -2728,37 +2892,51 @@ probe_limits(struct ctx *c)
 			    o->name, (long long)o->naliases,
 			    (long long)o->max_aliases);
 		if (o->quota > 0 && o->nunlimited > 0)
-			sample_add(&total, "'%s' (%zu unlimited %s, domain "
-			    "total %s)", o->name, o->nunlimited,
-			    plural((int64_t)o->nunlimited, "mailbox",
-			    "mailboxes"), quota_format(o->quota, a, sizeof(a)));
+			sample_add(&total,
+			    "'%s' (%zu unlimited %s, domain "
+			    "total %s)",
+			    o->name, o->nunlimited,
+			    plural(
+				(int64_t)o->nunlimited, "mailbox", "mailboxes"),
+			    quota_format(o->quota, a, sizeof(a)));
 		else if (o->quota > 0 && o->sumquota > o->quota)
-			sample_add(&total, "'%s' (%s allotted, domain total "
-			    "%s)", o->name, quota_format(o->sumquota, a,
-			    sizeof(a)), quota_format(o->quota, b, sizeof(b)));
+			sample_add(&total,
+			    "'%s' (%s allotted, domain total "
+			    "%s)",
+			    o->name, quota_format(o->sumquota, a, sizeof(a)),
+			    quota_format(o->quota, b, sizeof(b)));
 	}
 	if (lim.n > 0)
-		finding(c, "domain_limits", CHECK_WARN, "over their limits "
+		finding(c, "domain_limits", CHECK_WARN,
+		    "over their limits "
 		    "(-1 = none allowed): %s; raise the limits or remove "
-		    "entries", sample_text(&lim));
+		    "entries",
+		    sample_text(&lim));
 	else
-		finding(c, "domain_limits", CHECK_INFO, "every domain is "
+		finding(c, "domain_limits", CHECK_INFO,
+		    "every domain is "
 		    "within its mailbox and alias limits");
 	if (maxq.n > 0)
-		finding(c, "mailbox_maxquota", CHECK_WARN, "%zu %s over their "
+		finding(c, "mailbox_maxquota", CHECK_WARN,
+		    "%zu %s over their "
 		    "domain's per-mailbox maximum: %s; lower them ('postino "
-		    "user quota --set') or raise the maximum", maxq.n,
+		    "user quota --set') or raise the maximum",
+		    maxq.n,
 		    plural((int64_t)maxq.n, "mailbox is", "mailboxes are"),
 		    sample_text(&maxq));
 	else
-		finding(c, "mailbox_maxquota", CHECK_INFO, "every mailbox "
+		finding(c, "mailbox_maxquota", CHECK_INFO,
+		    "every mailbox "
 		    "quota is within its domain's maximum");
 	if (total.n > 0)
-		finding(c, "domain_quota_total", CHECK_WARN, "mailbox quotas "
+		finding(c, "domain_quota_total", CHECK_WARN,
+		    "mailbox quotas "
 		    "add up to more than the domain total: %s; lower them or "
-		    "raise the total", sample_text(&total));
+		    "raise the total",
+		    sample_text(&total));
 	else
-		finding(c, "domain_quota_total", CHECK_INFO, "every domain's "
+		finding(c, "domain_quota_total", CHECK_INFO,
+		    "every domain's "
 		    "mailbox quotas fit its total");
 	sample_release(&lim);
 	sample_release(&maxq);
@@ -2799,19 +2977,19 @@ dot_or_dotdot(const char *n)
 }
 
 struct walk {
-	struct ctx	*c;
-	struct data	*d;
-	struct smap	 maildirs;	/* maildir path -> mailbox index */
-	struct smap	 prefixes;	/* ancestors of maildirs */
-	struct smap	 links;		/* symlinks found (relative paths) */
-	uint64_t	 done;
-	struct sample	 orphans, orphan_doms, artefacts, symlinks, owners,
-			 perms, skeleton, unreadable;
+	struct ctx *c;
+	struct data *d;
+	struct smap maildirs; /* maildir path -> mailbox index */
+	struct smap prefixes; /* ancestors of maildirs */
+	struct smap links;    /* symlinks found (relative paths) */
+	uint64_t done;
+	struct sample orphans, orphan_doms, artefacts, symlinks, owners, perms,
+	    skeleton, unreadable;
 };
 
 static void
-walk_maildir(struct walk *w, int dirfd, const char *name, const char *rel,
-    struct mbx *m)
+walk_maildir(
+    struct walk *w, int dirfd, const char *name, const char *rel, struct mbx *m)
 {
 	int64_t uid = w->c->conf->vmail_uid, gid = w->c->conf->vmail_gid;
 	bool have[3] = { false, false, false };
@@ -2821,8 +2999,8 @@ walk_maildir(struct walk *w, int dirfd, const char *name, const char *rel,
 	DIR *dp;
 	int fd;
 
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(
+	    dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		sample_add(&w->unreadable, "'%s' (%s)", rel, strerror(errno));
 		if (fd != -1)
@@ -2831,8 +3009,8 @@ walk_maildir(struct walk *w, int dirfd, const char *name, const char *rel,
 		return;
 	}
 	m->seen = true;
-	if (uid >= 0 && gid >= 0 && (st.st_uid != (uid_t)uid ||
-	    st.st_gid != (gid_t)gid))
+	if (uid >= 0 && gid >= 0 &&
+	    (st.st_uid != (uid_t)uid || st.st_gid != (gid_t)gid))
 		sample_add(&w->owners, "'%s' (%ld:%ld)", rel, (long)st.st_uid,
 		    (long)st.st_gid);
 	if (st.st_mode & S_IRWXO)
@@ -2852,8 +3030,8 @@ walk_maildir(struct walk *w, int dirfd, const char *name, const char *rel,
 		if (t == T_LINK)
 			sample_add(&w->symlinks, "'%s/%s'", rel, e->d_name);
 		for (int k = 0; k < 3; k++)
-			if (strcmp(e->d_name, sk[k]) == 0 && (t == T_DIR ||
-			    t == T_LINK))
+			if (strcmp(e->d_name, sk[k]) == 0 &&
+			    (t == T_DIR || t == T_LINK))
 				have[k] = true;
 	}
 	closedir(dp);
@@ -2894,19 +3072,20 @@ walk_dir(struct walk *w, int fd, char *rel, size_t rlen, int depth)
 		t = entry_type(fd, e);
 		if (t == T_LINK) {
 			sample_add(&w->symlinks, "'%s'", rel);
-			(void)smap_put(&w->links, arena_dup(&w->d->arena, rel),
-			    0);
+			(void)smap_put(
+			    &w->links, arena_dup(&w->d->arena, rel), 0);
 		} else if (str_prefix(n, ".deleting."))
 			sample_add(&w->artefacts, "'%s'", rel);
 		else if (t == T_DIR && smap_get(&w->maildirs, rel, &i))
 			walk_maildir(w, fd, n, rel, &w->d->mbxs[i]);
-		else if (t != T_DIR || (depth == 0 && (n[0] == '.' ||
-		    strcmp(n, "lost+found") == 0)))
-			;	/* files, and the file system's own directories */
-		else if (smap_get(&w->prefixes, rel, NULL) || (depth == 0 &&
-		    smap_get(&w->d->dom_ix, n, NULL))) {
-			int cfd = openat(fd, n, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+		else if (t != T_DIR ||
+		    (depth == 0 &&
+			(n[0] == '.' || strcmp(n, "lost+found") == 0)))
+			; /* files, and the file system's own directories */
+		else if (smap_get(&w->prefixes, rel, NULL) ||
+		    (depth == 0 && smap_get(&w->d->dom_ix, n, NULL))) {
+			int cfd = openat(fd, n,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (cfd == -1)
 				sample_add(&w->unreadable, "'%s' (%s)", rel,
@@ -2973,106 +3152,140 @@ walk_report(struct walk *w)
 				    w->d->mbxs[j].username, m->username,
 				    m->maildir);
 		} else if (!m->seen && !behind_link(w, m->maildir))
-			sample_add(&missing, "'%s' ('%s')", m->username,
-			    m->maildir);
+			sample_add(
+			    &missing, "'%s' ('%s')", m->username, m->maildir);
 	}
 	if (missing.n > 0)
-		finding(c, "maildir_present", CHECK_ERROR, "%zu %s no maildir "
+		finding(c, "maildir_present", CHECK_ERROR,
+		    "%zu %s no maildir "
 		    "under '%s', so delivery and login fail: %s; recreate "
 		    "them (mkdir cur new tmp, owned by the vmail user) or "
-		    "restore them", missing.n, plural((int64_t)missing.n,
-		    "mailbox has", "mailboxes have"),
+		    "restore them",
+		    missing.n,
+		    plural((int64_t)missing.n, "mailbox has", "mailboxes have"),
 		    c->conf->virtual_mailbox_base, sample_text(&missing));
 	else
 		finding(c, "maildir_present", CHECK_INFO, "%zu %s present",
-		    w->d->nmbxs - paths.n - dups.n, plural((int64_t)(w->d->nmbxs
-		    - paths.n - dups.n), "maildir", "maildirs"));
+		    w->d->nmbxs - paths.n - dups.n,
+		    plural((int64_t)(w->d->nmbxs - paths.n - dups.n), "maildir",
+			"maildirs"));
 	if (paths.n > 0)
-		finding(c, "maildir_path", CHECK_ERROR, "%zu %s a maildir path "
+		finding(c, "maildir_path", CHECK_ERROR,
+		    "%zu %s a maildir path "
 		    "outside the mail root or with '.', '..' or empty parts: "
-		    "%s; fix mailbox.maildir", paths.n, plural((int64_t)paths.n,
-		    "mailbox has", "mailboxes have"), sample_text(&paths));
+		    "%s; fix mailbox.maildir",
+		    paths.n,
+		    plural((int64_t)paths.n, "mailbox has", "mailboxes have"),
+		    sample_text(&paths));
 	else
-		finding(c, "maildir_path", CHECK_INFO, "every maildir path is "
+		finding(c, "maildir_path", CHECK_INFO,
+		    "every maildir path is "
 		    "relative and clean");
 	if (dups.n > 0)
-		finding(c, "maildir_duplicates", CHECK_ERROR, "mailboxes share "
+		finding(c, "maildir_duplicates", CHECK_ERROR,
+		    "mailboxes share "
 		    "a maildir, so they read each other's mail: %s; give each "
-		    "its own", sample_text(&dups));
+		    "its own",
+		    sample_text(&dups));
 	else
-		finding(c, "maildir_duplicates", CHECK_INFO, "no two mailboxes "
+		finding(c, "maildir_duplicates", CHECK_INFO,
+		    "no two mailboxes "
 		    "share a maildir");
 	if (uid < 0 || gid < 0)
-		finding(c, "maildir_ownership", CHECK_INFO, "not checked: "
+		finding(c, "maildir_ownership", CHECK_INFO,
+		    "not checked: "
 		    "vmail_uid/vmail_gid are not set");
 	else if (w->owners.n > 0)
-		finding(c, "maildir_ownership", CHECK_ERROR, "%zu %s not owned "
+		finding(c, "maildir_ownership", CHECK_ERROR,
+		    "%zu %s not owned "
 		    "by the vmail user %lld:%lld, so Dovecot cannot deliver to "
-		    "%s: %s; chown -R them", w->owners.n,
+		    "%s: %s; chown -R them",
+		    w->owners.n,
 		    plural((int64_t)w->owners.n, "maildir is", "maildirs are"),
 		    (long long)uid, (long long)gid,
 		    plural((int64_t)w->owners.n, "it", "them"),
 		    sample_text(&w->owners));
 	else
-		finding(c, "maildir_ownership", CHECK_INFO, "every maildir is "
-		    "owned by %lld:%lld", (long long)uid, (long long)gid);
+		finding(c, "maildir_ownership", CHECK_INFO,
+		    "every maildir is "
+		    "owned by %lld:%lld",
+		    (long long)uid, (long long)gid);
 	if (w->perms.n > 0)
-		finding(c, "maildir_permissions", CHECK_WARN, "%zu %s open to "
-		    "other users: %s; chmod o-rwx them", w->perms.n,
+		finding(c, "maildir_permissions", CHECK_WARN,
+		    "%zu %s open to "
+		    "other users: %s; chmod o-rwx them",
+		    w->perms.n,
 		    plural((int64_t)w->perms.n, "maildir is", "maildirs are"),
 		    sample_text(&w->perms));
 	else
-		finding(c, "maildir_permissions", CHECK_INFO, "no maildir is "
+		finding(c, "maildir_permissions", CHECK_INFO,
+		    "no maildir is "
 		    "open to other users");
 	if (w->skeleton.n > 0 || w->unreadable.n > 0)
-		finding(c, "maildirpp_skeleton", CHECK_ERROR, "%s%s%s%s; "
+		finding(c, "maildirpp_skeleton", CHECK_ERROR,
+		    "%s%s%s%s; "
 		    "create the missing cur, new and tmp directories",
 		    w->skeleton.n ? "incomplete Maildir++ skeleton: " : "",
 		    w->skeleton.n ? sample_text(&w->skeleton) : "",
-		    w->unreadable.n ? (w->skeleton.n ? "; unreadable: " :
-		    "unreadable: ") : "", w->unreadable.n ?
-		    sample_text(&w->unreadable) : "");
+		    w->unreadable.n
+			? (w->skeleton.n ? "; unreadable: " : "unreadable: ")
+			: "",
+		    w->unreadable.n ? sample_text(&w->unreadable) : "");
 	else
-		finding(c, "maildirpp_skeleton", CHECK_INFO, "every maildir "
+		finding(c, "maildirpp_skeleton", CHECK_INFO,
+		    "every maildir "
 		    "has cur, new and tmp");
 	if (w->orphans.n > 0)
-		finding(c, "orphan_maildirs", CHECK_WARN, "%zu %s under '%s' "
+		finding(c, "orphan_maildirs", CHECK_WARN,
+		    "%zu %s under '%s' "
 		    "%s to no mailbox (a new mailbox of that name would "
 		    "inherit the mail): %s; archive and remove them",
-		    w->orphans.n, plural((int64_t)w->orphans.n, "directory",
-		    "directories"), c->conf->virtual_mailbox_base,
+		    w->orphans.n,
+		    plural((int64_t)w->orphans.n, "directory", "directories"),
+		    c->conf->virtual_mailbox_base,
 		    plural((int64_t)w->orphans.n, "belongs", "belong"),
 		    sample_text(&w->orphans));
 	else
-		finding(c, "orphan_maildirs", CHECK_INFO, "every maildir "
+		finding(c, "orphan_maildirs", CHECK_INFO,
+		    "every maildir "
 		    "belongs to a mailbox");
 	if (w->orphan_doms.n > 0)
 		finding(c, "orphan_domain_maildirs", CHECK_WARN,
 		    "%zu top-level %s under '%s' %s no domain: %s; archive "
 		    "and remove them",
-		    w->orphan_doms.n, plural((int64_t)w->orphan_doms.n,
-		    "directory", "directories"), c->conf->virtual_mailbox_base,
+		    w->orphan_doms.n,
+		    plural(
+			(int64_t)w->orphan_doms.n, "directory", "directories"),
+		    c->conf->virtual_mailbox_base,
 		    plural((int64_t)w->orphan_doms.n, "matches", "match"),
 		    sample_text(&w->orphan_doms));
 	else
-		finding(c, "orphan_domain_maildirs", CHECK_INFO, "every domain "
+		finding(c, "orphan_domain_maildirs", CHECK_INFO,
+		    "every domain "
 		    "directory belongs to a domain");
 	if (w->artefacts.n > 0)
-		finding(c, "maildir_artefacts", CHECK_WARN, "%zu unfinished "
+		finding(c, "maildir_artefacts", CHECK_WARN,
+		    "%zu unfinished "
 		    "%s left: %s; remove them once nothing is running",
-		    w->artefacts.n, plural((int64_t)w->artefacts.n, "deletion",
-		    "deletions"), sample_text(&w->artefacts));
+		    w->artefacts.n,
+		    plural((int64_t)w->artefacts.n, "deletion", "deletions"),
+		    sample_text(&w->artefacts));
 	else
-		finding(c, "maildir_artefacts", CHECK_INFO, "no .deleting.* "
+		finding(c, "maildir_artefacts", CHECK_INFO,
+		    "no .deleting.* "
 		    "leftovers");
 	if (w->symlinks.n > 0)
-		finding(c, "maildir_symlinks", CHECK_ERROR, "%zu %s in the "
+		finding(c, "maildir_symlinks", CHECK_ERROR,
+		    "%zu %s in the "
 		    "mail root, which postino refuses to follow and which can "
 		    "redirect mail elsewhere: %s; replace them with real "
-		    "directories", w->symlinks.n, plural((int64_t)w->symlinks.n,
-		    "symlink", "symlinks"), sample_text(&w->symlinks));
+		    "directories",
+		    w->symlinks.n,
+		    plural((int64_t)w->symlinks.n, "symlink", "symlinks"),
+		    sample_text(&w->symlinks));
 	else
-		finding(c, "maildir_symlinks", CHECK_INFO, "no symlinks in the "
+		finding(c, "maildir_symlinks", CHECK_INFO,
+		    "no symlinks in the "
 		    "mail root");
 	sample_release(&missing);
 	sample_release(&paths);
@@ -3090,12 +3303,12 @@ probe_maildirs(struct ctx *c)
 
 	if (need_data(c, D_DOMAIN | D_MAILBOX) == -1)
 		return;
-	fd = open(c->conf->virtual_mailbox_base, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
+	fd = open(
+	    c->conf->virtual_mailbox_base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1) {
 		c->walk_skipped = true;
 		c->skipped++;
-		return;		/* mailbox_base has said why */
+		return; /* mailbox_base has said why */
 	}
 	memset(&w, 0, sizeof(w));
 	w.c = c;
@@ -3123,8 +3336,8 @@ probe_maildirs(struct ctx *c)
 		snprintf(rel, sizeof(rel), "%s", m->maildir);
 		while ((p = strrchr(rel, '/')) != NULL) {
 			*p = '\0';
-			if (!smap_put(&w.prefixes, arena_dup(&d->arena, rel),
-			    0))
+			if (!smap_put(
+				&w.prefixes, arena_dup(&d->arena, rel), 0))
 				break;
 		}
 	}
@@ -3149,10 +3362,10 @@ probe_maildirs(struct ctx *c)
 /* --- deep: the mlmmj spool (<spool>/<domain>/<local>/) -------------------- */
 
 struct spool {
-	struct ctx	*c;
-	struct smap	 found;		/* list addresses on disk */
-	struct sample	 corrupt, orphan_doms, artefacts, symlinks, unrouted;
-	size_t		 nlists;
+	struct ctx *c;
+	struct smap found; /* list addresses on disk */
+	struct sample corrupt, orphan_doms, artefacts, symlinks, unrouted;
+	size_t nlists;
 };
 
 static bool
@@ -3169,8 +3382,8 @@ list_has_owner(int fd)
 	ssize_t n;
 	int cfd, ofd;
 
-	cfd = openat(fd, "control", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	cfd = openat(
+	    fd, "control", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (cfd == -1)
 		return false;
 	ofd = openat(cfd, "owner", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -3223,8 +3436,8 @@ spool_domain(struct spool *s, int dfd, const char *dom)
 		s->nlists++;
 		snprintf(addr, sizeof(addr), "%s@%s", n, dom);
 		(void)smap_put(&s->found, arena_dup(ar, addr), 0);
-		lfd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		lfd = openat(
+		    dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (lfd == -1 || !list_has_owner(lfd))
 			sample_add(&s->corrupt, "'%s/%s'", dom, n);
 		if (lfd != -1)
@@ -3245,15 +3458,18 @@ probe_mlmmj_spool(struct ctx *c)
 	int fd;
 
 	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		finding(c, "mailing_lists", CHECK_WARN, "cannot open the mlmmj "
-		    "spool '%s': %s; create it or fix mlmmj_spool_dir", root,
-		    strerror(errno));
+		finding(c, "mailing_lists", CHECK_WARN,
+		    "cannot open the mlmmj "
+		    "spool '%s': %s; create it or fix mlmmj_spool_dir",
+		    root, strerror(errno));
 		return;
 	}
 	if ((dp = fdopendir(fd)) == NULL) {
 		close(fd);
-		finding(c, "mailing_lists", CHECK_WARN, "cannot read the mlmmj "
-		    "spool '%s': %s", root, strerror(errno));
+		finding(c, "mailing_lists", CHECK_WARN,
+		    "cannot read the mlmmj "
+		    "spool '%s': %s",
+		    root, strerror(errno));
 		return;
 	}
 	memset(&s, 0, sizeof(s));
@@ -3280,11 +3496,11 @@ probe_mlmmj_spool(struct ctx *c)
 			continue;
 		}
 		if (n[0] == '.' || t != T_DIR)
-			continue;	/* .create.lock and the like */
+			continue; /* .create.lock and the like */
 		if (db && !smap_get(&c->d.dom_ix, n, NULL))
 			sample_add(&s.orphan_doms, "'%s'", n);
-		dfd = openat(fd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		dfd = openat(
+		    fd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd == -1) {
 			sample_add(&s.corrupt, "'%s' (%s)", n, strerror(errno));
 			continue;
@@ -3298,57 +3514,75 @@ probe_mlmmj_spool(struct ctx *c)
 			const char *l = c->d.lists.v[i].key;
 
 			if (l != NULL && !smap_get(&s.found, l, NULL))
-				sample_add(&s.unrouted, "'%s' is routed but "
-				    "has no spool directory", l);
+				sample_add(&s.unrouted,
+				    "'%s' is routed but "
+				    "has no spool directory",
+				    l);
 		}
 		for (size_t i = 0; i < s.found.cap; i++) {
 			const char *l = s.found.v[i].key;
 
 			if (l != NULL && !smap_get(&c->d.lists, l, NULL))
-				sample_add(&s.unrouted, "'%s' has a spool but "
-				    "no routes", l);
+				sample_add(&s.unrouted,
+				    "'%s' has a spool but "
+				    "no routes",
+				    l);
 		}
 	}
 	finding(c, "mailing_lists", CHECK_INFO, "%zu %s in '%s'", s.nlists,
 	    plural((int64_t)s.nlists, "list", "lists"), root);
 	if (s.corrupt.n > 0)
-		finding(c, "mlmmj_lists_corrupt", CHECK_ERROR, "%zu spool %s "
+		finding(c, "mlmmj_lists_corrupt", CHECK_ERROR,
+		    "%zu spool %s "
 		    "no owner in control/owner, so mlmmj cannot run %s: %s; "
-		    "recreate the list or restore control/owner", s.corrupt.n,
+		    "recreate the list or restore control/owner",
+		    s.corrupt.n,
 		    plural((int64_t)s.corrupt.n, "entry has", "entries have"),
 		    plural((int64_t)s.corrupt.n, "it", "them"),
 		    sample_text(&s.corrupt));
 	else
-		finding(c, "mlmmj_lists_corrupt", CHECK_INFO, "every list has "
+		finding(c, "mlmmj_lists_corrupt", CHECK_INFO,
+		    "every list has "
 		    "an owner");
 	if (db && s.orphan_doms.n > 0)
-		finding(c, "mlmmj_lists_orphan_domain", CHECK_ERROR, "spool "
+		finding(c, "mlmmj_lists_orphan_domain", CHECK_ERROR,
+		    "spool "
 		    "domains that are not domains here, so their lists receive "
 		    "nothing: %s; add the domains or remove the lists",
 		    sample_text(&s.orphan_doms));
 	else if (db)
-		finding(c, "mlmmj_lists_orphan_domain", CHECK_INFO, "every "
+		finding(c, "mlmmj_lists_orphan_domain", CHECK_INFO,
+		    "every "
 		    "spool domain is a domain");
 	if (s.artefacts.n > 0)
-		finding(c, "mlmmj_lists_artefacts", CHECK_WARN, "unfinished "
+		finding(c, "mlmmj_lists_artefacts", CHECK_WARN,
+		    "unfinished "
 		    "list creations or deletions: %s; remove them once nothing "
-		    "is running", sample_text(&s.artefacts));
+		    "is running",
+		    sample_text(&s.artefacts));
 	else
-		finding(c, "mlmmj_lists_artefacts", CHECK_INFO, "no "
+		finding(c, "mlmmj_lists_artefacts", CHECK_INFO,
+		    "no "
 		    ".deleting.* or .tmp-* leftovers");
 	if (s.symlinks.n > 0)
-		finding(c, "mlmmj_lists_symlinks", CHECK_ERROR, "symlinks in "
+		finding(c, "mlmmj_lists_symlinks", CHECK_ERROR,
+		    "symlinks in "
 		    "the spool, which postino refuses to follow: %s; replace "
-		    "them with real directories", sample_text(&s.symlinks));
+		    "them with real directories",
+		    sample_text(&s.symlinks));
 	else
-		finding(c, "mlmmj_lists_symlinks", CHECK_INFO, "no symlinks in "
+		finding(c, "mlmmj_lists_symlinks", CHECK_INFO,
+		    "no symlinks in "
 		    "the spool");
 	if (db && c->d.have_routes && s.unrouted.n > 0)
-		finding(c, "mlmmj_lists_routes", CHECK_ERROR, "spool and "
+		finding(c, "mlmmj_lists_routes", CHECK_ERROR,
+		    "spool and "
 		    "routes disagree, so mail to these lists bounces: %s; "
-		    "recreate or remove the lists", sample_text(&s.unrouted));
+		    "recreate or remove the lists",
+		    sample_text(&s.unrouted));
 	else if (db && c->d.have_routes)
-		finding(c, "mlmmj_lists_routes", CHECK_INFO, "every list has "
+		finding(c, "mlmmj_lists_routes", CHECK_INFO,
+		    "every list has "
 		    "both routes and a spool directory");
 	smap_release(&s.found);
 	sample_release(&s.corrupt);
@@ -3361,26 +3595,26 @@ probe_mlmmj_spool(struct ctx *c)
 /* --- deep: Dovecot's passdb chain ----------------------------------------- */
 
 struct passdb {
-	char	driver[64];
-	char	result_failure[32];
-	char	result_internalfail[32];
-	char	where[PATH_MAX + 16];
-	bool	skip;		/* master or deny passdb: not in the chain */
+	char driver[64];
+	char result_failure[32];
+	char result_internalfail[32];
+	char where[PATH_MAX + 16];
+	bool skip; /* master or deny passdb: not in the chain */
 };
 
 struct dovecot {
-	struct passdb	 v[32];
-	size_t		 n;
-	size_t		 nfiles;
-	struct sample	 files;
+	struct passdb v[32];
+	size_t n;
+	size_t nfiles;
+	struct sample files;
 };
 
 static void dovecot_file(struct dovecot *, const char *, int);
 
 /* !include / !include_try: paths relative to the including file. */
 static void
-dovecot_include(struct dovecot *dc, const char *from, const char *pat,
-    int depth)
+dovecot_include(
+    struct dovecot *dc, const char *from, const char *pat, int depth)
 {
 	char full[PATH_MAX], dir[PATH_MAX], *slash;
 	glob_t g;
@@ -3449,8 +3683,8 @@ dovecot_file(struct dovecot *dc, const char *path, int depth)
 				cur = &dc->v[dc->n++];
 				memset(cur, 0, sizeof(*cur));
 				/* 2.4: "passdb sql {" names the driver */
-				snprintf(cur->driver, sizeof(cur->driver), "%s",
-				    w2);
+				snprintf(
+				    cur->driver, sizeof(cur->driver), "%s", w2);
 				snprintf(cur->where, sizeof(cur->where),
 				    "%s:%d", path, lineno);
 				passdb_depth = depth_braces;
@@ -3481,7 +3715,8 @@ dovecot_file(struct dovecot *dc, const char *path, int depth)
 			str_copy(cur->result_internalfail, val,
 			    sizeof(cur->result_internalfail));
 		else if ((strcmp(key, "master") == 0 ||
-		    strcmp(key, "deny") == 0) && str_eq_nocase(val, "yes"))
+			     strcmp(key, "deny") == 0) &&
+		    str_eq_nocase(val, "yes"))
 			cur->skip = true;
 	}
 	fclose(f);
@@ -3507,7 +3742,7 @@ probe_dovecot(struct ctx *c)
 	struct stat st;
 
 	if (ib == IDENTITY_LOCAL)
-		return;		/* SQL alone is right for local */
+		return; /* SQL alone is right for local */
 	memset(&dc, 0, sizeof(dc));
 	sample_init(&dc.files);
 	snprintf(path, sizeof(path), "%s/dovecot.conf", dir);
@@ -3518,11 +3753,12 @@ probe_dovecot(struct ctx *c)
 		dovecot_include(&dc, "/", path, 0);
 	}
 	if (dc.nfiles == 0 || dc.n == 0) {
-		finding(c, "dovecot_passdb_chain", CHECK_WARN, "%s under '%s', "
+		finding(c, "dovecot_passdb_chain", CHECK_WARN,
+		    "%s under '%s', "
 		    "so the passdb chain identity_backend=%s needs cannot be "
-		    "verified; set dovecot_conf_dir", dc.nfiles == 0 ?
-		    "no Dovecot configuration" : "no passdb", dir,
-		    identity_backend_name(ib));
+		    "verified; set dovecot_conf_dir",
+		    dc.nfiles == 0 ? "no Dovecot configuration" : "no passdb",
+		    dir, identity_backend_name(ib));
 		sample_release(&dc.files);
 		return;
 	}
@@ -3538,16 +3774,18 @@ probe_dovecot(struct ctx *c)
 	}
 	buf_init(&b, 4096);
 	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "%s%s", i ? " -> " : "", chain[i]->driver[0] ?
-		    chain[i]->driver : "?");
+		buf_printf(&b, "%s%s", i ? " -> " : "",
+		    chain[i]->driver[0] ? chain[i]->driver : "?");
 	if (nonsql == SIZE_MAX)
-		finding(c, "dovecot_passdb_chain", CHECK_ERROR, "only SQL "
+		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
+		    "only SQL "
 		    "passdbs (%s), so IdP-managed ({NOAUTH}) mailboxes cannot "
 		    "log in under identity_backend=%s; chain the IdP's passdb "
 		    "(oauth2, ldap, checkpassword...) after the SQL one",
 		    buf_cstr(&b), identity_backend_name(ib));
 	else if (ib == IDENTITY_HYBRID && first_sql == SIZE_MAX)
-		finding(c, "dovecot_passdb_chain", CHECK_ERROR, "no SQL passdb "
+		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
+		    "no SQL passdb "
 		    "(%s), so local passwords are ignored under "
 		    "identity_backend=hybrid; add 'passdb { driver = sql }'",
 		    buf_cstr(&b));
@@ -3567,9 +3805,10 @@ probe_dovecot(struct ctx *c)
 			    chain[stop]->driver, chain[stop]->where,
 			    buf_cstr(&b));
 		else
-			finding(c, "dovecot_passdb_chain", CHECK_INFO, "passdb "
-			    "chain %s (from %s)", buf_cstr(&b),
-			    sample_text(&dc.files));
+			finding(c, "dovecot_passdb_chain", CHECK_INFO,
+			    "passdb "
+			    "chain %s (from %s)",
+			    buf_cstr(&b), sample_text(&dc.files));
 	}
 	buf_release(&b);
 	sample_release(&dc.files);
@@ -3581,9 +3820,10 @@ static void
 probe_deep_skipped(struct ctx *c)
 {
 	if (c->skipped > 0)
-		finding(c, "deep_skipped", CHECK_INFO, "%zu deep %s did not "
-		    "run because of the errors above", c->skipped,
-		    plural((int64_t)c->skipped, "probe", "probes"));
+		finding(c, "deep_skipped", CHECK_INFO,
+		    "%zu deep %s did not "
+		    "run because of the errors above",
+		    c->skipped, plural((int64_t)c->skipped, "probe", "probes"));
 }
 
 static const struct probe probes[] = {

@@ -43,15 +43,15 @@ enum check_severity {
 };
 
 struct check_finding {
-	char			*name;
-	enum check_severity	 severity;
-	char			*message;
+	char *name;
+	enum check_severity severity;
+	char *message;
 };
 
 struct check_report {
-	struct check_finding	*v;
-	size_t			 n;
-	size_t			 cap;
+	struct check_finding *v;
+	size_t n;
+	size_t cap;
 };
 
 /*
@@ -60,19 +60,19 @@ struct check_report {
  * most every few thousand items, and once more with done == total when the
  * phase ends.
  */
-typedef void check_progress_fn(void *arg, const char *phase, uint64_t done,
-    uint64_t total);
+typedef void check_progress_fn(
+    void *arg, const char *phase, uint64_t done, uint64_t total);
 
 struct check_opts {
-	bool			 deep;
-	check_progress_fn	*progress;	/* may be NULL */
-	void			*progress_arg;
+	bool deep;
+	check_progress_fn *progress; /* may be NULL */
+	void *progress_arg;
 };
 
-void	 check_report_init(struct check_report *);
-void	 check_report_release(struct check_report *);
+void check_report_init(struct check_report *);
+void check_report_release(struct check_report *);
 /* Whether no finding is an error. */
-bool	 check_report_ok(const struct check_report *);
+bool check_report_ok(const struct check_report *);
 /* "info", "warn", "error". */
 const char *check_severity_name(enum check_severity);
 
@@ -82,7 +82,7 @@ const char *check_severity_name(enum check_severity);
  * does).  Findings are appended to report in probe order.  Always returns
  * 0: whatever goes wrong is a finding.
  */
-int	 check_run(const struct postino_conf *, const struct check_opts *,
-	    struct check_report *);
+int check_run(const struct postino_conf *, const struct check_opts *,
+    struct check_report *);
 
 #endif

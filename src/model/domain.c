@@ -8,11 +8,11 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define DOMAIN_COLS \
-	"d.domain, d.description, d.transport, d.aliases, d.mailboxes, " \
-	"d.maxquota, d.quota, d.backupmx, d.active, d.created, d.modified, " \
+#define DOMAIN_COLS                                                            \
+	"d.domain, d.description, d.transport, d.aliases, d.mailboxes, "       \
+	"d.maxquota, d.quota, d.backupmx, d.active, d.created, d.modified, "   \
 	"COALESCE(p.default_quota, 0)"
-#define DOMAIN_FROM \
+#define DOMAIN_FROM                                                            \
 	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain"
 
 int64_t
@@ -86,10 +86,13 @@ fetch(struct model *m, const char *name, bool lock, struct domain_rec *d,
 	 * FOR NO KEY UPDATE still serialises capacity checks without
 	 * conflicting with the key-share locks foreign keys take.
 	 */
-	snprintf(sql, sizeof(sql), "SELECT " DOMAIN_COLS DOMAIN_FROM
+	snprintf(sql, sizeof(sql),
+	    "SELECT " DOMAIN_COLS DOMAIN_FROM
 	    " WHERE d.domain = ? AND d.domain <> 'ALL'%s",
-	    lock ? (db_engine(m->db) == DB_ENGINE_PGSQL ? " FOR NO KEY UPDATE OF d" :
-	    db_for_update(m->db)) : "");
+	    lock ? (db_engine(m->db) == DB_ENGINE_PGSQL
+			   ? " FOR NO KEY UPDATE OF d"
+			   : db_for_update(m->db))
+		 : "");
 	if (db_query(m->db, sql, a, DB_NARGS(a), 0, &r, err) == -1)
 		return -1;
 	rc = db_next(r, err);
@@ -102,48 +105,51 @@ fetch(struct model *m, const char *name, bool lock, struct domain_rec *d,
 }
 
 int
-domain_get(struct model *m, const char *name, struct domain_rec *d,
-    struct err *err)
+domain_get(
+    struct model *m, const char *name, struct domain_rec *d, struct err *err)
 {
 	char norm[ADDR_MAX];
 
 	if (addr_domain("domain", name, norm, err) == -1) {
 		/* An invalid name cannot exist: say so plainly. */
 		if (str_eq_nocase(name, "ALL"))
-			return err_set(err, ERR_NOTFOUND, "domain '%s' does "
-			    "not exist", name), 0;
+			return err_set(err, ERR_NOTFOUND,
+				   "domain '%s' does "
+				   "not exist",
+				   name),
+			       0;
 		return -1;
 	}
 	return fetch(m, norm, false, d, err);
 }
 
 /* Lock a domain row for a capacity check; 1 / 0 (ERR_NOTFOUND) / -1. */
-int	 domain_lock(struct model *, const char *name, struct domain_rec *,
-	    struct err *);
+int domain_lock(
+    struct model *, const char *name, struct domain_rec *, struct err *);
 
 int
-domain_lock(struct model *m, const char *name, struct domain_rec *d,
-    struct err *err)
+domain_lock(
+    struct model *m, const char *name, struct domain_rec *d, struct err *err)
 {
 	int rc = fetch(m, name, true, d, err);
 
 	if (rc == 0)
-		err_hint(err, "add it first with 'postino domain add %s'",
-		    name);
+		err_hint(
+		    err, "add it first with 'postino domain add %s'", name);
 	return rc;
 }
 
 int
-domain_foreach(struct model *m, domain_each_fn *fn, void *arg,
-    struct err *err)
+domain_foreach(struct model *m, domain_each_fn *fn, void *arg, struct err *err)
 {
 	struct db_res *r;
 	struct domain_rec d;
 	int rc;
 
-	if (db_query(m->db, "SELECT " DOMAIN_COLS DOMAIN_FROM
-	    " WHERE d.domain <> 'ALL' ORDER BY d.domain", NULL, 0, 0, &r,
-	    err) == -1)
+	if (db_query(m->db,
+		"SELECT " DOMAIN_COLS DOMAIN_FROM
+		" WHERE d.domain <> 'ALL' ORDER BY d.domain",
+		NULL, 0, 0, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		row_to_domain(m, r, &d);
@@ -158,8 +164,8 @@ domain_foreach(struct model *m, domain_each_fn *fn, void *arg,
 }
 
 static int
-transport_value(struct model *m, const char *in, char *out, size_t size,
-    struct err *err)
+transport_value(
+    struct model *m, const char *in, char *out, size_t size, struct err *err)
 {
 	if (in == NULL || *in == '\0' || strcmp(in, "virtual") == 0) {
 		str_copy(out, "virtual", size);
@@ -178,21 +184,22 @@ transport_value(struct model *m, const char *in, char *out, size_t size,
 		goto bad;
 	for (const char *p = in; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr(":._-[]/+", *p)))
+			(*p >= '0' && *p <= '9') || strchr(":._-[]/+", *p)))
 			goto bad;
 	str_copy(out, in, size);
 	return 0;
 bad:
 	err_set(err, ERR_INVALID, "invalid transport '%.64s'", in);
-	return err_hint(err, "use virtual, lmtp, relay or a Postfix transport "
+	return err_hint(err,
+	    "use virtual, lmtp, relay or a Postfix transport "
 	    "such as smtp:[mx.example.org]:25");
 }
 
 struct add_ctx {
-	const struct domain_spec	*spec;
-	char				 name[ADDR_MAX];
-	char				 transport[256];
-	struct domain_rec		*out;
+	const struct domain_spec *spec;
+	char name[ADDR_MAX];
+	char transport[256];
+	struct domain_rec *out;
 };
 
 static int
@@ -211,22 +218,25 @@ add_tx(struct model *m, void *arg, struct err *err)
 	struct db_arg p[] = { DB_TEXT(c->name),
 		DB_INT(s->default_quota_bytes) };
 
-	if (db_exec(m->db, "INSERT INTO domain (domain, description, aliases, "
-	    "mailboxes, maxquota, quota, transport, backupmx, created, "
-	    "modified, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", a,
-	    DB_NARGS(a), err) == -1) {
+	if (db_exec(m->db,
+		"INSERT INTO domain (domain, description, aliases, "
+		"mailboxes, maxquota, quota, transport, backupmx, created, "
+		"modified, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a, DB_NARGS(a), err) == -1) {
 		if (err->kind == ERR_EXISTS)
 			err_set(err, ERR_EXISTS, "domain '%s' already exists",
 			    c->name);
 		return -1;
 	}
 	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
-	    err) == -1 ||
-	    db_exec(m->db, "INSERT INTO postino_domain (domain, default_quota)"
-	    " VALUES (?, ?)", p, DB_NARGS(p), err) == -1)
+		err) == -1 ||
+	    db_exec(m->db,
+		"INSERT INTO postino_domain (domain, default_quota)"
+		" VALUES (?, ?)",
+		p, DB_NARGS(p), err) == -1)
 		return -1;
-	if (model_audit(m, c->name, "postino.domain.create", c->name,
-	    err) == -1)
+	if (model_audit(m, c->name, "postino.domain.create", c->name, err) ==
+	    -1)
 		return -1;
 	return fetch(m, c->name, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -238,32 +248,37 @@ spec_check(struct model *m, const struct domain_spec *s, struct add_ctx *c,
 {
 	if (addr_domain("domain", s->domain, c->name, err) == -1)
 		return -1;
-	if (transport_value(m, s->transport, c->transport,
-	    sizeof(c->transport), err) == -1)
+	if (transport_value(
+		m, s->transport, c->transport, sizeof(c->transport), err) == -1)
 		return -1;
 	if (s->aliases < -1 || s->mailboxes < -1)
-		return err_set(err, ERR_INVALID, "limits must be -1 (disabled), "
+		return err_set(err, ERR_INVALID,
+		    "limits must be -1 (disabled), "
 		    "0 (unlimited) or a positive count");
 	if (s->maxquota_bytes < 0 || s->quota_bytes < 0 ||
 	    s->default_quota_bytes < 0)
 		return err_set(err, ERR_INVALID, "quotas cannot be negative");
 	if (s->description != NULL && strlen(s->description) > 255)
-		return err_set(err, ERR_INVALID, "the description is longer "
+		return err_set(err, ERR_INVALID,
+		    "the description is longer "
 		    "than 255 characters");
-	if (s->maxquota_bytes > 0 && s->default_quota_bytes >
-	    domain_units_to_bytes(m, domain_units_from_bytes(m,
-	    s->maxquota_bytes))) {
-		err_set(err, ERR_RULE, "the default quota exceeds the maximum "
+	if (s->maxquota_bytes > 0 &&
+	    s->default_quota_bytes >
+		domain_units_to_bytes(
+		    m, domain_units_from_bytes(m, s->maxquota_bytes))) {
+		err_set(err, ERR_RULE,
+		    "the default quota exceeds the maximum "
 		    "quota per mailbox");
-		return err_hint(err, "give --default-quota no larger than "
+		return err_hint(err,
+		    "give --default-quota no larger than "
 		    "--max-quota (without it, new mailboxes get the maximum)");
 	}
 	return 0;
 }
 
 int
-domain_add(struct model *m, const struct domain_spec *s,
-    struct domain_rec *out, struct err *err)
+domain_add(struct model *m, const struct domain_spec *s, struct domain_rec *out,
+    struct err *err)
 {
 	struct add_ctx c;
 
@@ -276,8 +291,8 @@ domain_add(struct model *m, const struct domain_spec *s,
 }
 
 struct update_ctx {
-	struct add_ctx	 a;
-	bool		 active;
+	struct add_ctx a;
+	bool active;
 };
 
 static int
@@ -287,8 +302,8 @@ update_tx(struct model *m, void *arg, struct err *err)
 	const struct domain_spec *s = u->a.spec;
 	struct domain_rec cur;
 	char now[32];
-	struct db_arg a[] = {
-		DB_TEXT(s->description != NULL ? s->description : ""),
+	struct db_arg a[] = { DB_TEXT(
+				  s->description != NULL ? s->description : ""),
 		DB_INT(s->aliases), DB_INT(s->mailboxes),
 		DB_INT(domain_units_from_bytes(m, s->maxquota_bytes)),
 		DB_INT(domain_units_from_bytes(m, s->quota_bytes)),
@@ -300,21 +315,25 @@ update_tx(struct model *m, void *arg, struct err *err)
 
 	if (fetch(m, u->a.name, true, &cur, err) != 1)
 		return -1;
-	if (db_exec(m->db, "UPDATE domain SET description = ?, aliases = ?, "
-	    "mailboxes = ?, maxquota = ?, quota = ?, transport = ?, "
-	    "backupmx = ?, active = ?, modified = ? WHERE domain = ?", a,
-	    DB_NARGS(a), err) == -1)
+	if (db_exec(m->db,
+		"UPDATE domain SET description = ?, aliases = ?, "
+		"mailboxes = ?, maxquota = ?, quota = ?, transport = ?, "
+		"backupmx = ?, active = ?, modified = ? WHERE domain = ?",
+		a, DB_NARGS(a), err) == -1)
 		return -1;
 	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
-	    err) == -1 ||
-	    db_exec(m->db, "INSERT INTO postino_domain (domain, default_quota)"
-	    " VALUES (?, ?)", p, DB_NARGS(p), err) == -1)
+		err) == -1 ||
+	    db_exec(m->db,
+		"INSERT INTO postino_domain (domain, default_quota)"
+		" VALUES (?, ?)",
+		p, DB_NARGS(p), err) == -1)
 		return -1;
-	if (model_audit(m, u->a.name, "postino.domain.update", u->a.name,
-	    err) == -1)
+	if (model_audit(
+		m, u->a.name, "postino.domain.update", u->a.name, err) == -1)
 		return -1;
-	return u->a.out != NULL ?
-	    (fetch(m, u->a.name, false, u->a.out, err) == 1 ? 0 : -1) : 0;
+	return u->a.out != NULL
+	    ? (fetch(m, u->a.name, false, u->a.out, err) == 1 ? 0 : -1)
+	    : 0;
 }
 
 int
@@ -333,8 +352,8 @@ domain_update(struct model *m, const struct domain_spec *s, bool active,
 }
 
 struct status_ctx {
-	char	 name[ADDR_MAX];
-	bool	 active;
+	char name[ADDR_MAX];
+	bool active;
 };
 
 static int
@@ -346,21 +365,23 @@ status_tx(struct model *m, void *arg, struct err *err)
 		DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(c->name) };
 	int64_t n;
 
-	n = db_exec(m->db, "UPDATE domain SET active = ?, modified = ? "
-	    "WHERE domain = ? AND domain <> 'ALL'", a, DB_NARGS(a), err);
+	n = db_exec(m->db,
+	    "UPDATE domain SET active = ?, modified = ? "
+	    "WHERE domain = ? AND domain <> 'ALL'",
+	    a, DB_NARGS(a), err);
 	if (n == -1)
 		return -1;
 	if (n == 0)
-		return err_set(err, ERR_NOTFOUND, "domain '%s' does not exist",
-		    c->name);
+		return err_set(
+		    err, ERR_NOTFOUND, "domain '%s' does not exist", c->name);
 	snprintf(data, sizeof(data), "%s=%s", c->name,
 	    c->active ? "ACTIVE" : "DISABLED");
 	return model_audit(m, c->name, "postino.domain.set_status", data, err);
 }
 
 int
-domain_set_active(struct model *m, const char *name, bool active,
-    struct err *err)
+domain_set_active(
+    struct model *m, const char *name, bool active, struct err *err)
 {
 	struct status_ctx c;
 
@@ -371,10 +392,10 @@ domain_set_active(struct model *m, const char *name, bool active,
 }
 
 struct del_ctx {
-	char	 name[ADDR_MAX];
-	bool	 force;
-	bool	 keep_maildir;
-	char	*grave;
+	char name[ADDR_MAX];
+	bool force;
+	bool keep_maildir;
+	char *grave;
 };
 
 static int
@@ -404,8 +425,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 		"DELETE FROM fetchmail WHERE domain = ?",
 		"DELETE FROM routes WHERE domain = ?",
 		"DELETE FROM postino_domain WHERE domain = ?",
-		"DELETE FROM domain WHERE domain = ?",
-		NULL
+		"DELETE FROM domain WHERE domain = ?", NULL
 	};
 	struct del_ctx *c = arg;
 	struct domain_rec d;
@@ -417,22 +437,29 @@ del_tx(struct model *m, void *arg, struct err *err)
 	if (rc != 1)
 		return -1;
 	if (count(m, "SELECT COUNT(*) FROM mailbox WHERE domain = ?", c->name,
-	    &mb, err) == -1 ||
-	    count(m, "SELECT COUNT(*) FROM alias WHERE domain = ? AND address "
-	    "NOT IN (SELECT username FROM mailbox)", c->name, &al, err) == -1 ||
-	    count(m, "SELECT COUNT(*) FROM alias_domain WHERE alias_domain = ? "
-	    "OR target_domain = ?", c->name, &ad, err) == -1 ||
+		&mb, err) == -1 ||
+	    count(m,
+		"SELECT COUNT(*) FROM alias WHERE domain = ? AND address "
+		"NOT IN (SELECT username FROM mailbox)",
+		c->name, &al, err) == -1 ||
+	    count(m,
+		"SELECT COUNT(*) FROM alias_domain WHERE alias_domain = ? "
+		"OR target_domain = ?",
+		c->name, &ad, err) == -1 ||
 	    count(m, "SELECT COUNT(*) FROM domain_admins WHERE domain = ?",
-	    c->name, &adm, err) == -1 ||
+		c->name, &adm, err) == -1 ||
 	    count(m, "SELECT COUNT(*) FROM routes WHERE domain = ?", c->name,
-	    &rt, err) == -1)
+		&rt, err) == -1)
 		return -1;
 	if (!c->force && (mb || al || ad || adm || rt)) {
-		err_set(err, ERR_CAPACITY, "domain '%s' is not empty: %lld "
+		err_set(err, ERR_CAPACITY,
+		    "domain '%s' is not empty: %lld "
 		    "mailboxes, %lld aliases, %lld alias domains, %lld admins, "
-		    "%lld list routes", c->name, (long long)mb, (long long)al,
-		    (long long)ad, (long long)adm, (long long)rt);
-		return err_hint(err, "remove them first, or pass --force to "
+		    "%lld list routes",
+		    c->name, (long long)mb, (long long)al, (long long)ad,
+		    (long long)adm, (long long)rt);
+		return err_hint(err,
+		    "remove them first, or pass --force to "
 		    "delete the domain with everything in it");
 	}
 	for (size_t i = 0; cascade[i] != NULL; i++) {
@@ -450,7 +477,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 		free(c->grave);
 		c->grave = NULL;
 		if (maildir_stage(m->conf->virtual_mailbox_base, c->name,
-		    &c->grave, err) == -1)
+			&c->grave, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -475,16 +502,18 @@ domain_del(struct model *m, const char *name, bool force, bool keep_maildir,
 		struct err e2;
 
 		/* The transaction rolled back: put the maildirs back. */
-		(void)maildir_unstage(m->conf->virtual_mailbox_base, c.grave,
-		    c.name, &e2);
+		(void)maildir_unstage(
+		    m->conf->virtual_mailbox_base, c.grave, c.name, &e2);
 	} else if (rc == 0 && c.grave != NULL) {
 		struct err e2;
 
-		if (maildir_purge(m->conf->virtual_mailbox_base, c.grave,
-		    &e2) == -1)
-			model_notifyf(m, "domain deleted, but its maildirs "
+		if (maildir_purge(
+			m->conf->virtual_mailbox_base, c.grave, &e2) == -1)
+			model_notifyf(m,
+			    "domain deleted, but its maildirs "
 			    "could not be removed: %s ('postino check --deep' "
-			    "reports the leftover)", e2.msg);
+			    "reports the leftover)",
+			    e2.msg);
 	}
 	free(c.grave);
 	return rc;
@@ -514,8 +543,10 @@ ad_fetch(struct model *m, const char *alias, bool lock,
 	struct db_res *r;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT " AD_COLS " FROM alias_domain "
-	    "WHERE alias_domain = ?%s", lock ? db_for_update(m->db) : "");
+	snprintf(sql, sizeof(sql),
+	    "SELECT " AD_COLS " FROM alias_domain "
+	    "WHERE alias_domain = ?%s",
+	    lock ? db_for_update(m->db) : "");
 	if (db_query(m->db, sql, a, DB_NARGS(a), 0, &r, err) == -1)
 		return -1;
 	rc = db_next(r, err);
@@ -540,9 +571,8 @@ alias_domain_get(struct model *m, const char *alias,
 }
 
 int
-alias_domain_foreach(struct model *m, const char *target,
-    bool include_disabled, alias_domain_each_fn *fn, void *arg,
-    struct err *err)
+alias_domain_foreach(struct model *m, const char *target, bool include_disabled,
+    alias_domain_each_fn *fn, void *arg, struct err *err)
 {
 	char sql[256], norm[ADDR_MAX];
 	struct db_arg a[2];
@@ -551,7 +581,8 @@ alias_domain_foreach(struct model *m, const char *target,
 	struct alias_domain_rec rec;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT " AD_COLS " FROM alias_domain "
+	snprintf(sql, sizeof(sql),
+	    "SELECT " AD_COLS " FROM alias_domain "
 	    "WHERE 1 = 1%s%s ORDER BY alias_domain",
 	    target != NULL ? " AND target_domain = ?" : "",
 	    include_disabled ? "" : " AND active = ?");
@@ -577,10 +608,10 @@ alias_domain_foreach(struct model *m, const char *target,
 }
 
 struct ad_ctx {
-	char			 alias[ADDR_MAX];
-	char			 target[ADDR_MAX];
-	struct alias_domain_rec	*out;
-	bool			 retarget;
+	char alias[ADDR_MAX];
+	char target[ADDR_MAX];
+	struct alias_domain_rec *out;
+	bool retarget;
 };
 
 /* Run a locking SELECT and count its rows (aggregates cannot lock). */
@@ -601,8 +632,8 @@ count_n(struct model *m, const char *sql, const struct db_arg *a, size_t na,
 }
 
 static int
-count_rows(struct model *m, const char *sql, const struct db_arg *a,
-    int64_t *n, struct err *err)
+count_rows(struct model *m, const char *sql, const struct db_arg *a, int64_t *n,
+    struct err *err)
 {
 	return count_n(m, sql, a, 1, n, err);
 }
@@ -625,37 +656,50 @@ ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 	struct db_arg b[] = { DB_TEXT(c->alias), DB_TEXT(c->alias) };
 
 	if (strcmp(c->alias, c->target) == 0)
-		return err_set(err, ERR_RULE, "domain '%s' cannot be an alias "
-		    "of itself", c->alias);
+		return err_set(err, ERR_RULE,
+		    "domain '%s' cannot be an alias "
+		    "of itself",
+		    c->alias);
 	if (fetch(m, c->alias, true, &d, err) != 1) {
 		if (err->kind == ERR_NOTFOUND)
-			err_hint(err, "alias domains must exist as domains "
-			    "first: 'postino domain add %s'", c->alias);
+			err_hint(err,
+			    "alias domains must exist as domains "
+			    "first: 'postino domain add %s'",
+			    c->alias);
 		return -1;
 	}
 	if (fetch(m, c->target, true, &d, err) != 1) {
 		if (err->kind == ERR_NOTFOUND)
-			err_hint(err, "the target must exist: 'postino domain "
-			    "add %s'", c->target);
+			err_hint(err,
+			    "the target must exist: 'postino domain "
+			    "add %s'",
+			    c->target);
 		return -1;
 	}
 	/* The target must not itself be an alias of something (a chain). */
-	snprintf(sql, sizeof(sql), "SELECT alias_domain FROM alias_domain "
-	    "WHERE alias_domain = ?%s", db_for_update(m->db));
+	snprintf(sql, sizeof(sql),
+	    "SELECT alias_domain FROM alias_domain "
+	    "WHERE alias_domain = ?%s",
+	    db_for_update(m->db));
 	if (count_rows(m, sql, a, &n, err) == -1)
 		return -1;
 	if (n > 0)
-		return err_set(err, ERR_RULE, "'%s' is itself an alias domain; "
-		    "alias domains cannot be chained", c->target);
+		return err_set(err, ERR_RULE,
+		    "'%s' is itself an alias domain; "
+		    "alias domains cannot be chained",
+		    c->target);
 	/* Nothing may already point at the new alias (chain the other way). */
-	snprintf(sql, sizeof(sql), "SELECT alias_domain FROM alias_domain "
+	snprintf(sql, sizeof(sql),
+	    "SELECT alias_domain FROM alias_domain "
 	    "WHERE target_domain = ? AND alias_domain <> ?%s",
 	    db_for_update(m->db));
 	if (count_rows2(m, sql, b, &n, err) == -1)
 		return -1;
 	if (n > 0)
-		return err_set(err, ERR_RULE, "'%s' is the target of another "
-		    "alias domain; alias domains cannot be chained", c->alias);
+		return err_set(err, ERR_RULE,
+		    "'%s' is the target of another "
+		    "alias domain; alias domains cannot be chained",
+		    c->alias);
 	return 0;
 }
 
@@ -673,22 +717,28 @@ ad_add_tx(struct model *m, void *arg, struct err *err)
 	if (r == -1)
 		return -1;
 	if (r == 1)
-		return err_set(err, ERR_EXISTS, "alias domain '%s' already "
-		    "exists (target '%s')", c->alias, cur.target_domain);
+		return err_set(err, ERR_EXISTS,
+		    "alias domain '%s' already "
+		    "exists (target '%s')",
+		    c->alias, cur.target_domain);
 	err_clear(err);
 	if (ad_rules(m, c, err) == -1)
 		return -1;
-	if (db_exec(m->db, "INSERT INTO alias_domain (alias_domain, "
-	    "target_domain, created, modified, active) VALUES (?, ?, ?, ?, ?)",
-	    a, DB_NARGS(a), err) == -1) {
+	if (db_exec(m->db,
+		"INSERT INTO alias_domain (alias_domain, "
+		"target_domain, created, modified, active) VALUES (?, ?, ?, ?, "
+		"?)",
+		a, DB_NARGS(a), err) == -1) {
 		if (err->kind == ERR_EXISTS)
-			err_set(err, ERR_EXISTS, "alias domain '%s' already "
-			    "exists", c->alias);
+			err_set(err, ERR_EXISTS,
+			    "alias domain '%s' already "
+			    "exists",
+			    c->alias);
 		return -1;
 	}
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(m, c->alias, "postino.alias_domain.add", data,
-	    err) == -1)
+	if (model_audit(m, c->alias, "postino.alias_domain.add", data, err) ==
+	    -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -724,12 +774,14 @@ ad_retarget_tx(struct model *m, void *arg, struct err *err)
 	 */
 	if (ad_rules(m, c, err) == -1)
 		return -1;
-	if (db_exec(m->db, "UPDATE alias_domain SET target_domain = ?, "
-	    "modified = ? WHERE alias_domain = ?", a, DB_NARGS(a), err) == -1)
+	if (db_exec(m->db,
+		"UPDATE alias_domain SET target_domain = ?, "
+		"modified = ? WHERE alias_domain = ?",
+		a, DB_NARGS(a), err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(m, c->alias, "postino.alias_domain.retarget", data,
-	    err) == -1)
+	if (model_audit(
+		m, c->alias, "postino.alias_domain.retarget", data, err) == -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -750,8 +802,8 @@ alias_domain_retarget(struct model *m, const char *alias, const char *target,
 }
 
 struct ad_simple {
-	char	 alias[ADDR_MAX];
-	int	 op;		/* 0 disable, 1 enable, 2 delete */
+	char alias[ADDR_MAX];
+	int op; /* 0 disable, 1 enable, 2 delete */
 };
 
 static int
@@ -767,24 +819,28 @@ ad_simple_tx(struct model *m, void *arg, struct err *err)
 	if (ad_fetch(m, c->alias, true, &cur, err) != 1)
 		return -1;
 	if (c->op == 2) {
-		if (db_exec(m->db, "DELETE FROM alias_domain WHERE "
-		    "alias_domain = ?", del, 1, err) == -1)
+		if (db_exec(m->db,
+			"DELETE FROM alias_domain WHERE "
+			"alias_domain = ?",
+			del, 1, err) == -1)
 			return -1;
-		return model_audit(m, c->alias, "postino.alias_domain.delete",
-		    c->alias, err);
+		return model_audit(
+		    m, c->alias, "postino.alias_domain.delete", c->alias, err);
 	}
-	if (db_exec(m->db, "UPDATE alias_domain SET active = ?, modified = ? "
-	    "WHERE alias_domain = ?", upd, DB_NARGS(upd), err) == -1)
+	if (db_exec(m->db,
+		"UPDATE alias_domain SET active = ?, modified = ? "
+		"WHERE alias_domain = ?",
+		upd, DB_NARGS(upd), err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s=%s", c->alias,
 	    c->op == 1 ? "ACTIVE" : "DISABLED");
-	return model_audit(m, c->alias, "postino.alias_domain.set_status",
-	    data, err);
+	return model_audit(
+	    m, c->alias, "postino.alias_domain.set_status", data, err);
 }
 
 int
-alias_domain_set_active(struct model *m, const char *alias, bool active,
-    struct err *err)
+alias_domain_set_active(
+    struct model *m, const char *alias, bool active, struct err *err)
 {
 	struct ad_simple c;
 

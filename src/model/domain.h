@@ -22,42 +22,42 @@
 #include "addr.h"
 #include "model.h"
 
-#define PFA_QUOTA_MULTIPLIER	1024000
+#define PFA_QUOTA_MULTIPLIER 1024000
 
 struct domain_rec {
-	char	 domain[ADDR_MAX];
-	char	 description[256];
-	char	 transport[256];	/* as stored */
-	int64_t	 aliases;		/* max aliases: 0 unlimited, -1 none */
-	int64_t	 mailboxes;		/* max mailboxes */
-	int64_t	 maxquota_bytes;	/* per mailbox; 0 unlimited */
-	int64_t	 quota_bytes;		/* domain total; 0 unlimited */
-	int64_t	 default_quota_bytes;	/* for new mailboxes */
-	bool	 backupmx;
-	bool	 active;
-	char	 created[32];
-	char	 modified[32];
+	char domain[ADDR_MAX];
+	char description[256];
+	char transport[256];	     /* as stored */
+	int64_t aliases;	     /* max aliases: 0 unlimited, -1 none */
+	int64_t mailboxes;	     /* max mailboxes */
+	int64_t maxquota_bytes;	     /* per mailbox; 0 unlimited */
+	int64_t quota_bytes;	     /* domain total; 0 unlimited */
+	int64_t default_quota_bytes; /* for new mailboxes */
+	bool backupmx;
+	bool active;
+	char created[32];
+	char modified[32];
 };
 
 /* What "domain add" accepts; strings may be NULL for the default. */
 struct domain_spec {
-	const char	*domain;
-	const char	*description;	/* "" */
-	const char	*transport;	/* virtual | lmtp | relay | raw value */
-	int64_t		 aliases;	/* 0 */
-	int64_t		 mailboxes;	/* 0 */
-	int64_t		 maxquota_bytes;	/* 0 */
-	int64_t		 quota_bytes;	/* 0 */
-	int64_t		 default_quota_bytes;	/* 0 */
-	bool		 backupmx;
+	const char *domain;
+	const char *description;     /* "" */
+	const char *transport;	     /* virtual | lmtp | relay | raw value */
+	int64_t aliases;	     /* 0 */
+	int64_t mailboxes;	     /* 0 */
+	int64_t maxquota_bytes;	     /* 0 */
+	int64_t quota_bytes;	     /* 0 */
+	int64_t default_quota_bytes; /* 0 */
+	bool backupmx;
 };
 
 struct alias_domain_rec {
-	char	 alias_domain[ADDR_MAX];
-	char	 target_domain[ADDR_MAX];
-	bool	 active;
-	char	 created[32];
-	char	 modified[32];
+	char alias_domain[ADDR_MAX];
+	char target_domain[ADDR_MAX];
+	bool active;
+	char created[32];
+	char modified[32];
 };
 
 typedef int domain_each_fn(void *arg, const struct domain_rec *);
@@ -66,44 +66,42 @@ typedef int alias_domain_each_fn(void *arg, const struct alias_domain_rec *);
 /* The transport kind shown to people: "virtual", "lmtp", "relay" or raw. */
 const char *domain_transport_kind(const char *stored);
 
-int	 domain_add(struct model *, const struct domain_spec *,
-	    struct domain_rec *out, struct err *);
+int domain_add(struct model *, const struct domain_spec *,
+    struct domain_rec *out, struct err *);
 /* Replace every setting of an existing domain (bulk import --update). */
-int	 domain_update(struct model *, const struct domain_spec *, bool active,
-	    struct domain_rec *out, struct err *);
+int domain_update(struct model *, const struct domain_spec *, bool active,
+    struct domain_rec *out, struct err *);
 /* 1 found, 0 not found (err set, ERR_NOTFOUND), -1 error. */
-int	 domain_get(struct model *, const char *name, struct domain_rec *,
-	    struct err *);
+int domain_get(
+    struct model *, const char *name, struct domain_rec *, struct err *);
 /* Calls fn for each domain (ordered by name); fn returning -1 stops. */
-int	 domain_foreach(struct model *, domain_each_fn *, void *arg,
-	    struct err *);
-int	 domain_set_active(struct model *, const char *name, bool active,
-	    struct err *);
+int domain_foreach(struct model *, domain_each_fn *, void *arg, struct err *);
+int domain_set_active(
+    struct model *, const char *name, bool active, struct err *);
 /*
  * Delete a domain.  Without force, refuse (ERR_CAPACITY) while it has
  * mailboxes, aliases, alias domains (either side) or admins.  With force,
  * remove all of them.  Unless keep_maildir, <base>/<domain> is staged in
  * the transaction and purged after commit.
  */
-int	 domain_del(struct model *, const char *name, bool force,
-	    bool keep_maildir, struct err *);
+int domain_del(struct model *, const char *name, bool force, bool keep_maildir,
+    struct err *);
 
-int	 alias_domain_add(struct model *, const char *alias,
-	    const char *target, struct alias_domain_rec *out, struct err *);
-int	 alias_domain_get(struct model *, const char *alias,
-	    struct alias_domain_rec *, struct err *);
+int alias_domain_add(struct model *, const char *alias, const char *target,
+    struct alias_domain_rec *out, struct err *);
+int alias_domain_get(
+    struct model *, const char *alias, struct alias_domain_rec *, struct err *);
 /* target may be NULL (all); include_disabled selects inactive rows too. */
-int	 alias_domain_foreach(struct model *, const char *target,
-	    bool include_disabled, alias_domain_each_fn *, void *arg,
-	    struct err *);
-int	 alias_domain_retarget(struct model *, const char *alias,
-	    const char *target, struct alias_domain_rec *out, struct err *);
-int	 alias_domain_set_active(struct model *, const char *alias,
-	    bool active, struct err *);
-int	 alias_domain_del(struct model *, const char *alias, struct err *);
+int alias_domain_foreach(struct model *, const char *target,
+    bool include_disabled, alias_domain_each_fn *, void *arg, struct err *);
+int alias_domain_retarget(struct model *, const char *alias, const char *target,
+    struct alias_domain_rec *out, struct err *);
+int alias_domain_set_active(
+    struct model *, const char *alias, bool active, struct err *);
+int alias_domain_del(struct model *, const char *alias, struct err *);
 
 /* Convert between bytes and PostfixAdmin's MB units (rounding up). */
-int64_t	 domain_units_from_bytes(const struct model *, int64_t bytes);
-int64_t	 domain_units_to_bytes(const struct model *, int64_t units);
+int64_t domain_units_from_bytes(const struct model *, int64_t bytes);
+int64_t domain_units_to_bytes(const struct model *, int64_t units);
 
 #endif

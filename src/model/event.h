@@ -17,18 +17,18 @@
 
 #include "model.h"
 
-#define EVENT_ID_MAX	256
+#define EVENT_ID_MAX 256
 
 /* 1 if the event was recorded before, 0 if not, -1 on error. */
-int	 event_seen(struct model *, const char *id, struct err *);
+int event_seen(struct model *, const char *id, struct err *);
 /*
  * Record an event: 1 recorded, 0 it already was (a duplicate), -1 error.
  * Runs in the caller's transaction when one is open, so an event and the
  * change it caused commit together.  On PostgreSQL a duplicate aborts that
  * transaction: the caller must roll back after a 0.
  */
-int	 event_record(struct model *, const char *id, struct err *);
+int event_record(struct model *, const char *id, struct err *);
 /* Forget events received more than max_age_seconds ago; -1 on error. */
-int	 event_prune(struct model *, int64_t max_age_seconds, struct err *);
+int event_prune(struct model *, int64_t max_age_seconds, struct err *);
 
 #endif

@@ -14,7 +14,7 @@
 #include "strutil.h"
 #include "banned.h"
 
-#define OUT_MAX	8192
+#define OUT_MAX 8192
 
 static int64_t
 now_ms(void)
@@ -38,8 +38,8 @@ summary(char *out, size_t n, char *dst, size_t dsize)
 }
 
 int
-hook_run(const char *path, const char *const *args, int timeout_sec,
-    struct err *err)
+hook_run(
+    const char *path, const char *const *args, int timeout_sec, struct err *err)
 {
 	static char *const env[] = {
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:"
@@ -61,8 +61,10 @@ hook_run(const char *path, const char *const *args, int timeout_sec,
 		return err_hint(err, "fix or clear postcreation_hook");
 	}
 	if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
-		return err_set(err, ERR_HOOK, "post-creation hook '%s' is not "
-		    "an executable file", path);
+		return err_set(err, ERR_HOOK,
+		    "post-creation hook '%s' is not "
+		    "an executable file",
+		    path);
 	argv[argc++] = path;
 	for (size_t i = 0; args[i] != NULL && argc < 15; i++)
 		argv[argc++] = args[i];
@@ -137,14 +139,17 @@ hook_run(const char *path, const char *const *args, int timeout_sec,
 reaped:
 	summary(out, n, line, sizeof(line));
 	if (timed_out)
-		return err_set(err, ERR_HOOK, "post-creation hook '%s' did "
-		    "not finish within %d s and was killed", path, timeout_sec);
+		return err_set(err, ERR_HOOK,
+		    "post-creation hook '%s' did "
+		    "not finish within %d s and was killed",
+		    path, timeout_sec);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))
-		return err_set(err, ERR_HOOK, "post-creation hook '%s' killed "
-		    "by signal %d%s%s", path, WTERMSIG(status),
-		    line[0] ? ": " : "", line);
+		return err_set(err, ERR_HOOK,
+		    "post-creation hook '%s' killed "
+		    "by signal %d%s%s",
+		    path, WTERMSIG(status), line[0] ? ": " : "", line);
 	return err_set(err, ERR_HOOK, "post-creation hook '%s' exited %d%s%s",
 	    path, WEXITSTATUS(status), line[0] ? ": " : "", line);
 }

@@ -17,7 +17,7 @@
  * Run path with argv (argv[0] is set to path).  Returns 0 when it exited 0,
  * else -1 with err (ERR_HOOK) saying how it failed.
  */
-int	 hook_run(const char *path, const char *const *args, int timeout_sec,
-	    struct err *);
+int hook_run(
+    const char *path, const char *const *args, int timeout_sec, struct err *);
 
 #endif

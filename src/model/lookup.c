@@ -16,15 +16,15 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define MAX_CANDS	4
+#define MAX_CANDS 4
 
 /* An address key split for the lookup steps.  Everything is lower case but
  * the extension, which is re-appended to results as the client sent it. */
 struct addr {
-	char	*lp;		/* local part, extension included */
-	char	*dom;
-	char	*base;		/* local part without extension, or NULL */
-	char	*ext;		/* delimiter + extension, or NULL */
+	char *lp; /* local part, extension included */
+	char *dom;
+	char *base; /* local part without extension, or NULL */
+	char *ext;  /* delimiter + extension, or NULL */
 };
 
 static void
@@ -75,7 +75,7 @@ addr_split(const char *key, const char *delims, struct addr *a)
 		return 0;
 	if (strchr(delims, '-') != NULL &&
 	    (strncmp(a->lp, "owner-", 6) == 0 ||
-	    ends_with_nocase(a->lp, lplen, "-request")))
+		ends_with_nocase(a->lp, lplen, "-request")))
 		return 0;
 	cut = strcspn(a->lp, delims);
 	if (cut == 0 || cut == lplen)
@@ -87,9 +87,9 @@ addr_split(const char *key, const char *delims, struct addr *a)
 
 /* Up to MAX_CANDS (key, value) rows fetched for an IN (...) query. */
 struct pairs {
-	char	*k[MAX_CANDS * 2];
-	char	*v[MAX_CANDS * 2];
-	size_t	 n;
+	char *k[MAX_CANDS * 2];
+	char *v[MAX_CANDS * 2];
+	size_t n;
 };
 
 static void
@@ -135,8 +135,8 @@ query_pairs(struct db *db, const char *head, const char *tail,
 		bool dup = cands[i] == NULL;
 
 		for (size_t j = 0; j < i && !dup; j++)
-			dup = cands[j] != NULL && strcmp(cands[i],
-			    cands[j]) == 0;
+			dup =
+			    cands[j] != NULL && strcmp(cands[i], cands[j]) == 0;
 		if (dup)
 			continue;
 		buf_puts(&sql, nargs > 0 ? ", ?" : "?");
@@ -173,8 +173,7 @@ query_pairs(struct db *db, const char *head, const char *tail,
 /* The active target of an active alias domain, or NULL (*t_r, freed by
  * the caller).  Returns 0 or -1. */
 static int
-alias_domain_target(struct db *db, const char *dom, char **t_r,
-    struct err *err)
+alias_domain_target(struct db *db, const char *dom, char **t_r, struct err *err)
 {
 	struct db_arg a[] = { DB_TEXT(dom), DB_BOOL(1), DB_BOOL(1) };
 	int r;
@@ -183,7 +182,8 @@ alias_domain_target(struct db *db, const char *dom, char **t_r,
 	    "SELECT a.target_domain FROM alias_domain a "
 	    "JOIN domain t ON t.domain = a.target_domain "
 	    "WHERE a.alias_domain = ? AND a.active = ? AND t.active = ? "
-	    "AND t.domain <> 'ALL'", a, DB_NARGS(a), t_r, err);
+	    "AND t.domain <> 'ALL'",
+	    a, DB_NARGS(a), t_r, err);
 	if (r == -1)
 		return -1;
 	if (r == 1 && *t_r != NULL)
@@ -255,14 +255,15 @@ mailbox_steps(struct db *db, const struct addr *a, const char *col,
 	const char *v;
 	int r = 0;
 
-	snprintf(head, sizeof(head), "SELECT username, %s FROM mailbox "
-	    "WHERE username", col);
+	snprintf(head, sizeof(head),
+	    "SELECT username, %s FROM mailbox "
+	    "WHERE username",
+	    col);
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
 		const char *dom = a->dom;
 
 		if (pass == 1) {
-			if (alias_domain_target(db, a->dom, &target,
-			    err) == -1)
+			if (alias_domain_target(db, a->dom, &target, err) == -1)
 				return -1;
 			if (target == NULL)
 				break;
@@ -270,8 +271,8 @@ mailbox_steps(struct db *db, const struct addr *a, const char *col,
 		}
 		c[0] = join_addr(a->lp, dom);
 		c[1] = a->base != NULL ? join_addr(a->base, dom) : NULL;
-		if (query_pairs(db, head, " AND active = ?", c, 2, &p,
-		    err) == -1)
+		if (query_pairs(db, head, " AND active = ?", c, 2, &p, err) ==
+		    -1)
 			r = -1;
 		else if ((v = pairs_get(&p, c[0])) != NULL) {
 			*which_r = 0;
@@ -305,8 +306,8 @@ lookup_mailbox(struct db *db, const struct lookup_opts *o, const char *key,
 }
 
 int
-lookup_quota_limit(struct db *db, const struct lookup_opts *o,
-    const char *key, struct buf *value_r, struct err *err)
+lookup_quota_limit(struct db *db, const struct lookup_opts *o, const char *key,
+    struct buf *value_r, struct err *err)
 {
 	struct addr a;
 	int which, r;
@@ -324,7 +325,7 @@ lookup_alias(struct db *db, const struct lookup_opts *o, const char *key,
     struct buf *value_r, struct err *err)
 {
 	static const char head[] = "SELECT address, goto FROM alias "
-	    "WHERE address";
+				   "WHERE address";
 	struct pairs p1 = { .n = 0 }, p2 = { .n = 0 };
 	char *c1[3] = { NULL, NULL, NULL }, *c2[3] = { NULL, NULL, NULL };
 	char *target = NULL;
@@ -355,8 +356,8 @@ lookup_alias(struct db *db, const struct lookup_opts *o, const char *key,
 		c2[0] = join_addr(a.lp, target);
 		c2[1] = a.base != NULL ? join_addr(a.base, target) : NULL;
 		c2[2] = join_addr("", target);
-		if (query_pairs(db, head, " AND active = ?", c2, 3, &p2,
-		    err) == -1)
+		if (query_pairs(db, head, " AND active = ?", c2, 3, &p2, err) ==
+		    -1)
 			goto out;
 		if ((v = pairs_get(&p2, c2[0])) != NULL) {
 			r = put_value(value_r, v, err);
@@ -387,8 +388,8 @@ out:
 }
 
 static int
-domain_query(struct db *db, const char *key, bool backupmx,
-    struct buf *value_r, struct err *err)
+domain_query(struct db *db, const char *key, bool backupmx, struct buf *value_r,
+    struct err *err)
 {
 	char *dom, *v = NULL;
 	int r;
@@ -399,7 +400,7 @@ domain_query(struct db *db, const char *key, bool backupmx,
 	dom = str_lower(xstrdup(key));
 	if (!backupmx) {
 		struct db_arg a[] = { DB_TEXT(dom), DB_BOOL(1), DB_BOOL(0),
-		    DB_TEXT(dom), DB_BOOL(1), DB_BOOL(1) };
+			DB_TEXT(dom), DB_BOOL(1), DB_BOOL(1) };
 
 		r = db_query_value(db,
 		    "SELECT domain FROM domain WHERE domain = ? "
@@ -426,22 +427,22 @@ domain_query(struct db *db, const char *key, bool backupmx,
 }
 
 int
-lookup_domain(struct db *db, const char *key, struct buf *value_r,
-    struct err *err)
+lookup_domain(
+    struct db *db, const char *key, struct buf *value_r, struct err *err)
 {
 	return domain_query(db, key, false, value_r, err);
 }
 
 int
-lookup_relay_domain(struct db *db, const char *key, struct buf *value_r,
-    struct err *err)
+lookup_relay_domain(
+    struct db *db, const char *key, struct buf *value_r, struct err *err)
 {
 	return domain_query(db, key, true, value_r, err);
 }
 
 int
-lookup_transport(struct db *db, const char *key, struct buf *value_r,
-    struct err *err)
+lookup_transport(
+    struct db *db, const char *key, struct buf *value_r, struct err *err)
 {
 	const char *at = strrchr(key, '@');
 	char *dom = str_lower(xstrdup(at != NULL ? at + 1 : key)), *v = NULL;
@@ -453,17 +454,18 @@ lookup_transport(struct db *db, const char *key, struct buf *value_r,
 		free(dom);
 		return 0;
 	}
-	r = db_query_value(db, "SELECT transport FROM domain WHERE "
-	    "domain = ? AND domain <> 'ALL' AND active = ?", a, DB_NARGS(a),
-	    &v, err);
+	r = db_query_value(db,
+	    "SELECT transport FROM domain WHERE "
+	    "domain = ? AND domain <> 'ALL' AND active = ?",
+	    a, DB_NARGS(a), &v, err);
 	if (r == 1) {
 		char *t = v != NULL ? str_trim(v) : NULL;
 
 		if (t == NULL || *t == '\0')
 			r = 0;
 		else
-			r = put_value(value_r, strcmp(t, "virtual") == 0 ?
-			    ":" : t, err);
+			r = put_value(
+			    value_r, strcmp(t, "virtual") == 0 ? ":" : t, err);
 	}
 	free(v);
 	free(dom);
@@ -492,8 +494,8 @@ list_add(struct buf *out, const char *item)
 }
 
 int
-lookup_sender_login(struct db *db, const struct lookup_opts *o,
-    const char *key, struct buf *value_r, struct err *err)
+lookup_sender_login(struct db *db, const struct lookup_opts *o, const char *key,
+    struct buf *value_r, struct err *err)
 {
 	char *c[MAX_CANDS] = { NULL, NULL, NULL, NULL }, *target = NULL;
 	char *fw[MAX_CANDS * 2];
@@ -513,14 +515,16 @@ lookup_sender_login(struct db *db, const struct lookup_opts *o,
 		c[2] = join_addr(a.lp, target);
 		c[3] = a.base != NULL ? join_addr(a.base, target) : NULL;
 	}
-	if (query_pairs(db, "SELECT username, username FROM mailbox WHERE "
-	    "username", " AND active = ?", c, MAX_CANDS, &mb, err) == -1)
+	if (query_pairs(db,
+		"SELECT username, username FROM mailbox WHERE "
+		"username",
+		" AND active = ?", c, MAX_CANDS, &mb, err) == -1)
 		goto out;
 	for (size_t i = 0; i < MAX_CANDS; i++)
 		if (pairs_get(&mb, c[i]) != NULL)
 			list_add(value_r, c[i]);
 	if (query_pairs(db, "SELECT address, goto FROM alias WHERE address",
-	    " AND active = ?", c, MAX_CANDS, &al, err) == -1)
+		" AND active = ?", c, MAX_CANDS, &al, err) == -1)
 		goto out;
 	/* Targets of those aliases that are local, active mailboxes. */
 	for (size_t i = 0; i < al.n; i++) {
@@ -540,9 +544,10 @@ lookup_sender_login(struct db *db, const struct lookup_opts *o,
 		}
 	}
 	if (nfw > 0) {
-		if (query_pairs(db, "SELECT username, username FROM mailbox "
-		    "WHERE username", " AND active = ?", fw, nfw, &fwd,
-		    err) == -1)
+		if (query_pairs(db,
+			"SELECT username, username FROM mailbox "
+			"WHERE username",
+			" AND active = ?", fw, nfw, &fwd, err) == -1)
 			goto out;
 		for (size_t i = 0; i < nfw; i++)
 			if (pairs_get(&fwd, fw[i]) != NULL)
@@ -563,8 +568,8 @@ out:
 }
 
 int
-lookup_routes(struct db *db, const char *key, struct buf *value_r,
-    struct err *err)
+lookup_routes(
+    struct db *db, const char *key, struct buf *value_r, struct err *err)
 {
 	const char *at = strrchr(key, '@');
 	struct db_res *res;
@@ -578,9 +583,11 @@ lookup_routes(struct db *db, const char *key, struct buf *value_r,
 	{
 		struct db_arg a[] = { DB_TEXT(dom), DB_BOOL(1) };
 
-		r = db_query(db, "SELECT pattern, transport FROM routes "
+		r = db_query(db,
+		    "SELECT pattern, transport FROM routes "
 		    "WHERE domain = ? AND active = ? "
-		    "ORDER BY priority, pattern", a, DB_NARGS(a), 0, &res, err);
+		    "ORDER BY priority, pattern",
+		    a, DB_NARGS(a), 0, &res, err);
 	}
 	free(dom);
 	if (r == -1)
@@ -591,8 +598,8 @@ lookup_routes(struct db *db, const char *key, struct buf *value_r,
 
 		if (pat == NULL || tr == NULL || *tr == '\0')
 			continue;
-		if (regcomp(&re, pat, REG_EXTENDED | REG_ICASE |
-		    REG_NOSUB) != 0)
+		if (regcomp(&re, pat, REG_EXTENDED | REG_ICASE | REG_NOSUB) !=
+		    0)
 			continue;
 		if (regexec(&re, key, 0, NULL, 0) == 0) {
 			found = put_value(value_r, tr, err);
@@ -630,8 +637,10 @@ lookup_passdb(struct db *db, const struct lookup_opts *o, const char *user,
 
 	(void)o;
 	buf_reset(json_r);
-	r = db_query_value(db, "SELECT password FROM mailbox "
-	    "WHERE username = ? AND active = ?", a, DB_NARGS(a), &pw, err);
+	r = db_query_value(db,
+	    "SELECT password FROM mailbox "
+	    "WHERE username = ? AND active = ?",
+	    a, DB_NARGS(a), &pw, err);
 	free(u);
 	if (r != 1) {
 		free(pw);
@@ -646,8 +655,7 @@ lookup_passdb(struct db *db, const struct lookup_opts *o, const char *user,
 }
 
 static json_t *
-userdb_json(const struct lookup_opts *o, const char *maildir,
-    const char *quota)
+userdb_json(const struct lookup_opts *o, const char *maildir, const char *quota)
 {
 	json_t *obj = json_object();
 	const char *base = o->mailbox_base != NULL ? o->mailbox_base : "";
@@ -659,8 +667,8 @@ userdb_json(const struct lookup_opts *o, const char *maildir,
 	if (maildir != NULL && *maildir == '/')
 		home = xstrdup(maildir);
 	else
-		home = xasprintf("%.*s/%s", (int)(bl > 0 &&
-		    base[bl - 1] == '/' ? bl - 1 : bl), base,
+		home = xasprintf("%.*s/%s",
+		    (int)(bl > 0 && base[bl - 1] == '/' ? bl - 1 : bl), base,
 		    maildir != NULL ? maildir : "");
 	json_object_set_new(obj, "home", json_string(home));
 	free(home);
@@ -691,8 +699,10 @@ lookup_userdb(struct db *db, const struct lookup_opts *o, const char *user,
 	int r;
 
 	buf_reset(json_r);
-	r = db_query(db, "SELECT maildir, quota FROM mailbox "
-	    "WHERE username = ? AND active = ?", a, DB_NARGS(a), 0, &res, err);
+	r = db_query(db,
+	    "SELECT maildir, quota FROM mailbox "
+	    "WHERE username = ? AND active = ?",
+	    a, DB_NARGS(a), 0, &res, err);
 	free(u);
 	if (r == -1)
 		return -1;
@@ -713,9 +723,10 @@ lookup_userdb_each(struct db *db, const struct lookup_opts *o,
 	struct buf json;
 	int r;
 
-	if (db_query(db, "SELECT username, maildir, quota FROM mailbox "
-	    "WHERE active = ? ORDER BY username", a, DB_NARGS(a), DB_STREAM,
-	    &res, err) == -1)
+	if (db_query(db,
+		"SELECT username, maildir, quota FROM mailbox "
+		"WHERE active = ? ORDER BY username",
+		a, DB_NARGS(a), DB_STREAM, &res, err) == -1)
 		return -1;
 	buf_init(&json, 1024 * 1024);
 	while ((r = db_next(res, err)) == 1) {
@@ -725,7 +736,7 @@ lookup_userdb_each(struct db *db, const struct lookup_opts *o,
 		if (u == NULL)
 			continue;
 		if (json_out(userdb_json(o, db_col(res, 1), db_col(res, 2)),
-		    &json, err) == -1) {
+			&json, err) == -1) {
 			r = -1;
 			break;
 		}
@@ -769,8 +780,8 @@ lookup_quota_usage(struct db *db, const char *user, const char *what,
 }
 
 static int
-quota_store_tx(struct db *db, const char *u, const struct quota_change *c,
-    struct err *err)
+quota_store_tx(
+    struct db *db, const char *u, const struct quota_change *c, struct err *err)
 {
 	struct db_arg args[3];
 	struct buf sql;
@@ -780,15 +791,16 @@ quota_store_tx(struct db *db, const char *u, const struct quota_change *c,
 	buf_init(&sql, 256);
 	buf_puts(&sql, "UPDATE quota2 SET ");
 	if (c->bytes_set || c->bytes_add) {
-		buf_puts(&sql, c->bytes_add ? "bytes = bytes + ?" :
-		    "bytes = ?");
+		buf_puts(
+		    &sql, c->bytes_add ? "bytes = bytes + ?" : "bytes = ?");
 		args[n++] = DB_INT(c->bytes);
 	}
 	if (c->messages_set || c->messages_add) {
 		if (n > 0)
 			buf_puts(&sql, ", ");
-		buf_puts(&sql, c->messages_add ? "messages = messages + ?" :
-		    "messages = ?");
+		buf_puts(&sql,
+		    c->messages_add ? "messages = messages + ?"
+				    : "messages = ?");
 		args[n++] = DB_INT(c->messages);
 	}
 	buf_puts(&sql, " WHERE username = ?");
@@ -799,12 +811,14 @@ quota_store_tx(struct db *db, const char *u, const struct quota_change *c,
 		return -1;
 	if (affected == 0) {
 		struct db_arg ins[] = { DB_TEXT(u),
-		    DB_INT(c->bytes_set || c->bytes_add ? c->bytes : 0),
-		    DB_INT(c->messages_set || c->messages_add ?
-		    c->messages : 0) };
+			DB_INT(c->bytes_set || c->bytes_add ? c->bytes : 0),
+			DB_INT(c->messages_set || c->messages_add ? c->messages
+								  : 0) };
 
-		if (db_exec(db, "INSERT INTO quota2 (username, bytes, messages) "
-		    "VALUES (?, ?, ?)", ins, DB_NARGS(ins), err) == -1)
+		if (db_exec(db,
+			"INSERT INTO quota2 (username, bytes, messages) "
+			"VALUES (?, ?, ?)",
+			ins, DB_NARGS(ins), err) == -1)
 			return -1;
 	}
 	return 1;

@@ -12,7 +12,8 @@
  * that exists wins (only active rows count):
  *
  *	1. alias local+ext@dom
- *	2. alias local@dom			(+ext re-appended to each target)
+ *	2. alias local@dom			(+ext re-appended to each
+ *target)
  *	3. if dom is an active alias domain of the active domain T:
  *	   alias local+ext@T, then local@T	(+ext re-appended)
  *	4. catch-all @dom
@@ -39,46 +40,46 @@
 #include "err.h"
 
 struct lookup_opts {
-	const char	*delimiters;	/* recipient_delimiter; NULL/"" none */
-	const char	*mailbox_base;	/* userdb home = base/maildir */
-	int64_t		 uid;		/* -1: not in userdb answers */
-	int64_t		 gid;
+	const char *delimiters;	  /* recipient_delimiter; NULL/"" none */
+	const char *mailbox_base; /* userdb home = base/maildir */
+	int64_t uid;		  /* -1: not in userdb answers */
+	int64_t gid;
 };
 
 /* virtual_mailbox_domains: the domain, if active, not a backup MX, or an
  * active alias domain of an active domain. */
-int	 lookup_domain(struct db *, const char *key, struct buf *value_r,
-	    struct err *);
+int lookup_domain(
+    struct db *, const char *key, struct buf *value_r, struct err *);
 /* relay_domains: active backup MX domains. */
-int	 lookup_relay_domain(struct db *, const char *key,
-	    struct buf *value_r, struct err *);
+int lookup_relay_domain(
+    struct db *, const char *key, struct buf *value_r, struct err *);
 /* virtual_mailbox_maps: the maildir. */
-int	 lookup_mailbox(struct db *, const struct lookup_opts *,
-	    const char *key, struct buf *value_r, struct err *);
+int lookup_mailbox(struct db *, const struct lookup_opts *, const char *key,
+    struct buf *value_r, struct err *);
 /* virtual_alias_maps: the comma-separated targets. */
-int	 lookup_alias(struct db *, const struct lookup_opts *, const char *key,
-	    struct buf *value_r, struct err *);
+int lookup_alias(struct db *, const struct lookup_opts *, const char *key,
+    struct buf *value_r, struct err *);
 /* transport_maps: domain.transport of the key's domain ("virtual" -> ":"). */
-int	 lookup_transport(struct db *, const char *key, struct buf *value_r,
-	    struct err *);
+int lookup_transport(
+    struct db *, const char *key, struct buf *value_r, struct err *);
 /*
  * smtpd_sender_login_maps: the logins that may use the sender address:
  * the mailbox itself and the active mailboxes an alias at that address
  * forwards to, comma-separated.
  */
-int	 lookup_sender_login(struct db *, const struct lookup_opts *,
-	    const char *key, struct buf *value_r, struct err *);
+int lookup_sender_login(struct db *, const struct lookup_opts *,
+    const char *key, struct buf *value_r, struct err *);
 /*
  * transport_maps for postino's routes table (mailing lists): the transport
  * of the first active route of the key's domain, by priority, whose pattern
  * (a POSIX extended regular expression, case-insensitive) matches the
  * address.  Invalid patterns never match.
  */
-int	 lookup_routes(struct db *, const char *key, struct buf *value_r,
-	    struct err *);
+int lookup_routes(
+    struct db *, const char *key, struct buf *value_r, struct err *);
 /* virtual_mailbox_limit_maps: mailbox.quota in bytes. */
-int	 lookup_quota_limit(struct db *, const struct lookup_opts *,
-	    const char *key, struct buf *value_r, struct err *);
+int lookup_quota_limit(struct db *, const struct lookup_opts *, const char *key,
+    struct buf *value_r, struct err *);
 
 /*
  * Dovecot (passdb/userdb driver = dict, Dovecot <= 2.3): flat JSON objects.
@@ -87,37 +88,37 @@ int	 lookup_quota_limit(struct db *, const struct lookup_opts *,
  * (mailbox_base/maildir), "uid" and "gid" when >= 0, and "quota_rule"
  * ("*:bytes=N") when the quota is not 0.
  */
-int	 lookup_passdb(struct db *, const struct lookup_opts *,
-	    const char *user, struct buf *json_r, struct err *);
-int	 lookup_userdb(struct db *, const struct lookup_opts *,
-	    const char *user, struct buf *json_r, struct err *);
+int lookup_passdb(struct db *, const struct lookup_opts *, const char *user,
+    struct buf *json_r, struct err *);
+int lookup_userdb(struct db *, const struct lookup_opts *, const char *user,
+    struct buf *json_r, struct err *);
 
 /* Called once per active mailbox, in username order; 0 go on, -1 stop. */
-typedef int lookup_user_fn(void *arg, const char *user, const char *json,
-    struct err *);
+typedef int lookup_user_fn(
+    void *arg, const char *user, const char *json, struct err *);
 /* Every active mailbox with its userdb JSON.  0, or -1 with err. */
-int	 lookup_userdb_each(struct db *, const struct lookup_opts *,
-	    lookup_user_fn *, void *arg, struct err *);
+int lookup_userdb_each(struct db *, const struct lookup_opts *,
+    lookup_user_fn *, void *arg, struct err *);
 
 /* quota2 usage ("storage" = bytes, "messages"), as Dovecot's quota dict. */
-int	 lookup_quota_usage(struct db *, const char *user, const char *what,
-	    struct buf *value_r, struct err *);
+int lookup_quota_usage(struct db *, const char *user, const char *what,
+    struct buf *value_r, struct err *);
 
 /* What Dovecot's quota_clone (S) or quota dict (A, U) writes for a user. */
 struct quota_change {
-	bool	 bytes_set;	/* bytes = value (S, U) */
-	bool	 bytes_add;	/* bytes += value (A) */
-	int64_t	 bytes;
-	bool	 messages_set;
-	bool	 messages_add;
-	int64_t	 messages;
+	bool bytes_set; /* bytes = value (S, U) */
+	bool bytes_add; /* bytes += value (A) */
+	int64_t bytes;
+	bool messages_set;
+	bool messages_add;
+	int64_t messages;
 };
 
 /*
  * Apply a change to the user's quota2 row (created if missing), in its own
  * transaction.  Returns 1, or -1 with err.
  */
-int	 lookup_quota_store(struct db *, const char *user,
-	    const struct quota_change *, struct err *);
+int lookup_quota_store(
+    struct db *, const char *user, const struct quota_change *, struct err *);
 
 #endif

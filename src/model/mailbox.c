@@ -11,10 +11,11 @@
 #include "xalloc.h"
 #include "banned.h"
 
-int	 domain_lock(struct model *, const char *name, struct domain_rec *,
-	    struct err *);
+int domain_lock(
+    struct model *, const char *name, struct domain_rec *, struct err *);
 
-#define MB_COLS "username, name, maildir, quota, local_part, domain, active, " \
+#define MB_COLS                                                                \
+	"username, name, maildir, quota, local_part, domain, active, "         \
 	"created, modified, password"
 
 static void
@@ -43,16 +44,18 @@ row_to_mailbox(struct db_res *r, struct mailbox_rec *mb)
 }
 
 static int
-fetch(struct model *m, const char *username, bool lock,
-    struct mailbox_rec *mb, struct err *err)
+fetch(struct model *m, const char *username, bool lock, struct mailbox_rec *mb,
+    struct err *err)
 {
 	char sql[256];
 	struct db_arg a[] = { DB_TEXT(username) };
 	struct db_res *r;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT " MB_COLS " FROM mailbox WHERE "
-	    "username = ?%s", lock ? db_for_update(m->db) : "");
+	snprintf(sql, sizeof(sql),
+	    "SELECT " MB_COLS " FROM mailbox WHERE "
+	    "username = ?%s",
+	    lock ? db_for_update(m->db) : "");
 	if (db_query(m->db, sql, a, DB_NARGS(a), 0, &r, err) == -1)
 		return -1;
 	rc = db_next(r, err);
@@ -60,8 +63,8 @@ fetch(struct model *m, const char *username, bool lock,
 		row_to_mailbox(r, mb);
 	db_res_free(&r);
 	if (rc == 0)
-		err_set(err, ERR_NOTFOUND, "mailbox '%s' does not exist",
-		    username);
+		err_set(
+		    err, ERR_NOTFOUND, "mailbox '%s' does not exist", username);
 	return rc;
 }
 
@@ -87,9 +90,11 @@ mailbox_foreach(struct model *m, const char *domain, bool include_disabled,
 	struct mailbox_rec mb;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT " MB_COLS " FROM mailbox WHERE "
-	    "1 = 1%s%s ORDER BY username", domain != NULL ?
-	    " AND domain = ?" : "", include_disabled ? "" : " AND active = ?");
+	snprintf(sql, sizeof(sql),
+	    "SELECT " MB_COLS " FROM mailbox WHERE "
+	    "1 = 1%s%s ORDER BY username",
+	    domain != NULL ? " AND domain = ?" : "",
+	    include_disabled ? "" : " AND active = ?");
 	if (domain != NULL) {
 		if (addr_domain("domain", domain, norm, err) == -1)
 			return -1;
@@ -120,18 +125,23 @@ check_quota(struct model *m, const struct domain_rec *d, int64_t q,
 
 	if (d->maxquota_bytes > 0) {
 		if (q == 0) {
-			err_set(err, ERR_CAPACITY, "domain '%s' does not allow "
-			    "unlimited mailboxes (maximum %s)", d->domain,
+			err_set(err, ERR_CAPACITY,
+			    "domain '%s' does not allow "
+			    "unlimited mailboxes (maximum %s)",
+			    d->domain,
 			    quota_format(d->maxquota_bytes, a, sizeof(a)));
-			return err_hint(err, "give a --quota up to the "
+			return err_hint(err,
+			    "give a --quota up to the "
 			    "domain's maximum");
 		}
 		if (q > d->maxquota_bytes) {
-			err_set(err, ERR_CAPACITY, "quota %s exceeds domain "
+			err_set(err, ERR_CAPACITY,
+			    "quota %s exceeds domain "
 			    "'%s' maximum of %s per mailbox",
 			    quota_format(q, a, sizeof(a)), d->domain,
 			    quota_format(d->maxquota_bytes, b, sizeof(b)));
-			return err_hint(err, "lower --quota, or raise the "
+			return err_hint(err,
+			    "lower --quota, or raise the "
 			    "domain's maximum");
 		}
 	}
@@ -140,21 +150,23 @@ check_quota(struct model *m, const struct domain_rec *d, int64_t q,
 			DB_TEXT(exclude != NULL ? exclude : "") };
 		int64_t sum = 0;
 
-		if (db_query_int(m->db, "SELECT COALESCE(SUM(quota), 0) FROM "
-		    "mailbox WHERE domain = ? AND username <> ?", args, 2, &sum,
-		    err) == -1)
+		if (db_query_int(m->db,
+			"SELECT COALESCE(SUM(quota), 0) FROM "
+			"mailbox WHERE domain = ? AND username <> ?",
+			args, 2, &sum, err) == -1)
 			return -1;
 		if (q == 0 || sum + q > d->quota_bytes)
-			return err_set(err, ERR_CAPACITY, "domain '%s' total "
-			    "quota of %s would be exceeded", d->domain,
+			return err_set(err, ERR_CAPACITY,
+			    "domain '%s' total "
+			    "quota of %s would be exceeded",
+			    d->domain,
 			    quota_format(d->quota_bytes, a, sizeof(a)));
 	}
 	return 0;
 }
 
 static int
-check_mailbox_cap(struct model *m, const struct domain_rec *d,
-    struct err *err)
+check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
 {
 	struct db_arg a[] = { DB_TEXT(d->domain) };
 	int64_t n;
@@ -162,16 +174,20 @@ check_mailbox_cap(struct model *m, const struct domain_rec *d,
 	if (d->mailboxes == 0)
 		return 0;
 	if (d->mailboxes < 0)
-		return err_set(err, ERR_CAPACITY, "domain '%s' does not allow "
-		    "mailboxes", d->domain);
+		return err_set(err, ERR_CAPACITY,
+		    "domain '%s' does not allow "
+		    "mailboxes",
+		    d->domain);
 	if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE domain = ?",
-	    a, 1, &n, err) == -1)
+		a, 1, &n, err) == -1)
 		return -1;
 	if (n >= d->mailboxes) {
-		err_set(err, ERR_CAPACITY, "domain '%s' is full: %lld of %lld "
-		    "mailboxes", d->domain, (long long)n,
-		    (long long)d->mailboxes);
-		return err_hint(err, "raise the limit in PostfixAdmin or "
+		err_set(err, ERR_CAPACITY,
+		    "domain '%s' is full: %lld of %lld "
+		    "mailboxes",
+		    d->domain, (long long)n, (long long)d->mailboxes);
+		return err_hint(err,
+		    "raise the limit in PostfixAdmin or "
 		    "remove a mailbox");
 	}
 	return 0;
@@ -183,35 +199,39 @@ check_free(struct model *m, const char *username, struct err *err)
 	struct db_arg a[] = { DB_TEXT(username) };
 	int64_t n;
 
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE "
-	    "username = ?", a, 1, &n, err) == -1)
+	if (db_query_int(m->db,
+		"SELECT COUNT(*) FROM mailbox WHERE "
+		"username = ?",
+		a, 1, &n, err) == -1)
 		return -1;
 	if (n > 0)
-		return err_set(err, ERR_EXISTS, "mailbox '%s' already exists",
-		    username);
+		return err_set(
+		    err, ERR_EXISTS, "mailbox '%s' already exists", username);
 	if (db_query_int(m->db, "SELECT COUNT(*) FROM alias WHERE address = ?",
-	    a, 1, &n, err) == -1)
+		a, 1, &n, err) == -1)
 		return -1;
 	if (n > 0) {
-		err_set(err, ERR_EXISTS, "an alias '%s' already exists",
+		err_set(
+		    err, ERR_EXISTS, "an alias '%s' already exists", username);
+		return err_hint(err,
+		    "delete the alias first ('postino alias "
+		    "del %s')",
 		    username);
-		return err_hint(err, "delete the alias first ('postino alias "
-		    "del %s')", username);
 	}
 	return 0;
 }
 
 struct add_ctx {
-	const struct mailbox_spec	*spec;
-	char				 username[ADDR_MAX];
-	char				 local[ADDR_MAX];
-	char				 domain[ADDR_MAX];
-	char				 maildir[2 * ADDR_MAX + 2];
-	char				 hash[PASSWORD_HASH_MAX];
-	int64_t				 quota;
-	bool				 existed;
-	struct maildir_undo		 undo;
-	struct mailbox_rec		*out;
+	const struct mailbox_spec *spec;
+	char username[ADDR_MAX];
+	char local[ADDR_MAX];
+	char domain[ADDR_MAX];
+	char maildir[2 * ADDR_MAX + 2];
+	char hash[PASSWORD_HASH_MAX];
+	int64_t quota;
+	bool existed;
+	struct maildir_undo undo;
+	struct mailbox_rec *out;
 };
 
 static int
@@ -235,19 +255,18 @@ add_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	c->quota = s->quota_bytes;
 	if (c->quota < 0)
-		c->quota = d.default_quota_bytes > 0 ? d.default_quota_bytes :
-		    d.maxquota_bytes;
+		c->quota = d.default_quota_bytes > 0 ? d.default_quota_bytes
+						     : d.maxquota_bytes;
 	if (check_quota(m, &d, c->quota, NULL, err) == -1)
 		return -1;
 	if (maildir_create(m->conf->virtual_mailbox_base, c->maildir,
-	    m->conf->vmail_uid, m->conf->vmail_gid, &c->existed,
-	    m->defer != NULL ? m->defer->undo : &c->undo, err) == -1)
+		m->conf->vmail_uid, m->conf->vmail_gid, &c->existed,
+		m->defer != NULL ? m->defer->undo : &c->undo, err) == -1)
 		return -1;
 	{
-		struct db_arg a[] = { DB_TEXT(c->username),
-			DB_TEXT(c->hash), DB_TEXT(s->name ? s->name : ""),
-			DB_TEXT(c->maildir), DB_INT(c->quota),
-			DB_TEXT(c->local), DB_TEXT(c->domain),
+		struct db_arg a[] = { DB_TEXT(c->username), DB_TEXT(c->hash),
+			DB_TEXT(s->name ? s->name : ""), DB_TEXT(c->maildir),
+			DB_INT(c->quota), DB_TEXT(c->local), DB_TEXT(c->domain),
 			DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(now),
 			DB_BOOL(s->active) };
 		struct db_arg q[] = { DB_TEXT(c->username) };
@@ -255,23 +274,28 @@ add_tx(struct model *m, void *arg, struct err *err)
 			DB_TEXT(c->username), DB_TEXT(c->domain), DB_TEXT(now),
 			DB_TEXT(now), DB_BOOL(s->active) };
 
-		if (db_exec(m->db, "INSERT INTO mailbox (username, password, "
-		    "name, maildir, quota, local_part, domain, created, "
-		    "modified, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		    a, DB_NARGS(a), err) == -1)
+		if (db_exec(m->db,
+			"INSERT INTO mailbox (username, password, "
+			"name, maildir, quota, local_part, domain, created, "
+			"modified, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			"?)",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		if (db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", q,
-		    1, err) == -1 ||
-		    db_exec(m->db, "INSERT INTO quota2 (username, bytes, "
-		    "messages) VALUES (?, 0, 0)", q, 1, err) == -1)
+			1, err) == -1 ||
+		    db_exec(m->db,
+			"INSERT INTO quota2 (username, bytes, "
+			"messages) VALUES (?, 0, 0)",
+			q, 1, err) == -1)
 			return -1;
-		if (db_exec(m->db, "INSERT INTO alias (address, goto, domain, "
-		    "created, modified, active) VALUES (?, ?, ?, ?, ?, ?)", al,
-		    DB_NARGS(al), err) == -1)
+		if (db_exec(m->db,
+			"INSERT INTO alias (address, goto, domain, "
+			"created, modified, active) VALUES (?, ?, ?, ?, ?, ?)",
+			al, DB_NARGS(al), err) == -1)
 			return -1;
 	}
-	if (model_audit(m, c->domain, "postino.mailbox.create", c->username,
-	    err) == -1)
+	if (model_audit(
+		m, c->domain, "postino.mailbox.create", c->username, err) == -1)
 		return -1;
 	return fetch(m, c->username, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -285,15 +309,15 @@ compensate_tx(struct model *m, void *arg, struct err *err)
 	char data[ADDR_MAX + 32];
 
 	if (db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", a, 1,
-	    err) == -1 ||
-	    db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1,
-	    err) == -1 ||
+		err) == -1 ||
+	    db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1, err) ==
+		-1 ||
 	    db_exec(m->db, "DELETE FROM mailbox WHERE username = ?", a, 1,
-	    err) == -1)
+		err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s hook_failed", c->username);
-	return model_audit(m, c->domain, "postino.mailbox.create_rollback",
-	    data, err);
+	return model_audit(
+	    m, c->domain, "postino.mailbox.create_rollback", data, err);
 }
 
 static int
@@ -337,11 +361,13 @@ mailbox_run_hook(struct model *m, const char *username, struct err *err)
 	 * stays where it is (check --deep reports it as an orphan).
 	 */
 	if (model_tx(m, compensate_tx, &c, &e2) == -1)
-		err_prefix(err, "the mailbox could not be removed again (%s)",
-		    e2.msg);
+		err_prefix(
+		    err, "the mailbox could not be removed again (%s)", e2.msg);
 	else
-		err_hint(err, "the mailbox '%s' was removed again; its maildir "
-		    "was kept", username);
+		err_hint(err,
+		    "the mailbox '%s' was removed again; its maildir "
+		    "was kept",
+		    username);
 	return -1;
 }
 
@@ -357,45 +383,57 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 	c.spec = s;
 	c.out = out;
 	if (addr_address("mailbox", s->username, c.username, c.local, c.domain,
-	    err) == -1)
+		err) == -1)
 		return -1;
 	if (s->name != NULL && strlen(s->name) > 255)
-		return err_set(err, ERR_INVALID, "the name is longer than 255 "
+		return err_set(err, ERR_INVALID,
+		    "the name is longer than 255 "
 		    "characters");
 	for (const char *p = s->name ? s->name : ""; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return err_set(err, ERR_INVALID, "the name contains "
+			return err_set(err, ERR_INVALID,
+			    "the name contains "
 			    "control characters");
 	if (s->quota_bytes < -1)
-		return err_set(err, ERR_INVALID, "the quota cannot be negative");
+		return err_set(
+		    err, ERR_INVALID, "the quota cannot be negative");
 	if (s->password == NULL) {
 		if (ib == IDENTITY_LOCAL) {
-			err_set(err, ERR_UNSUPPORTED, "a mailbox needs a "
+			err_set(err, ERR_UNSUPPORTED,
+			    "a mailbox needs a "
 			    "password under identity_backend=local");
-			return err_hint(err, "give a password, or use "
-			    "identity_backend=hybrid for IdP-managed mailboxes");
+			return err_hint(err,
+			    "give a password, or use "
+			    "identity_backend=hybrid for IdP-managed "
+			    "mailboxes");
 		}
 		str_copy(c.hash, PASSWORD_NOAUTH, sizeof(c.hash));
 	} else {
 		if (ib == IDENTITY_NOAUTH) {
-			err_set(err, ERR_UNSUPPORTED, "identity_backend=noauth: "
+			err_set(err, ERR_UNSUPPORTED,
+			    "identity_backend=noauth: "
 			    "passwords belong to the identity provider");
-			return err_hint(err, "provision through the IdP, or use "
+			return err_hint(err,
+			    "provision through the IdP, or use "
 			    "identity_backend=hybrid");
 		}
 		if (s->prehashed) {
 			if (!password_hash_recognised(s->password))
-				return err_set(err, ERR_INVALID, "the password "
+				return err_set(err, ERR_INVALID,
+				    "the password "
 				    "hash for '%s' is not in a format postino "
-				    "can verify", c.username);
+				    "can verify",
+				    c.username);
 			if (str_copy(c.hash, s->password, sizeof(c.hash)) >=
 			    sizeof(c.hash))
-				return err_set(err, ERR_INVALID, "the password "
+				return err_set(err, ERR_INVALID,
+				    "the password "
 				    "hash is too long");
-		} else if (password_hash(s->scheme != NULL ? s->scheme :
-		    m->conf->default_password_scheme, s->password,
-		    (int)m->conf->bcrypt_cost, c.hash, sizeof(c.hash),
-		    err) == -1)
+		} else if (password_hash(s->scheme != NULL
+				   ? s->scheme
+				   : m->conf->default_password_scheme,
+			       s->password, (int)m->conf->bcrypt_cost, c.hash,
+			       sizeof(c.hash), err) == -1)
 			return -1;
 	}
 	snprintf(c.maildir, sizeof(c.maildir), "%s/%s/", c.domain, c.local);
@@ -419,8 +457,10 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 		struct err e2 = ERR_INIT;
 
 		if (model_tx(m, compensate_tx, &c, &e2) == -1) {
-			err_prefix(err, "%s; the mailbox could not be removed "
-			    "again (%s)", "hook failed", e2.msg);
+			err_prefix(err,
+			    "%s; the mailbox could not be removed "
+			    "again (%s)",
+			    "hook failed", e2.msg);
 			goto out;
 		}
 		if (!c.existed) {
@@ -428,13 +468,15 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 
 			/* The hook may have written files: remove the tree. */
 			if (maildir_stage(m->conf->virtual_mailbox_base,
-			    c.maildir, &grave, &e2) == 0 && grave != NULL)
+				c.maildir, &grave, &e2) == 0 &&
+			    grave != NULL)
 				(void)maildir_purge(
 				    m->conf->virtual_mailbox_base, grave, &e2);
 			free(grave);
 		}
 		maildir_undo_run(&c.undo);
-		err_hint(err, "the mailbox was not created; fix the hook and "
+		err_hint(err,
+		    "the mailbox was not created; fix the hook and "
 		    "run the command again");
 		goto out;
 	}
@@ -446,10 +488,10 @@ out:
 }
 
 struct del_ctx {
-	char	 username[ADDR_MAX];
-	char	 maildir[512];
-	char	*grave;
-	bool	 keep_maildir;
+	char username[ADDR_MAX];
+	char maildir[512];
+	char *grave;
+	bool keep_maildir;
 };
 
 static int
@@ -465,8 +507,8 @@ del_tx(struct model *m, void *arg, struct err *err)
 	if (c->grave != NULL) {
 		struct err e2;
 
-		(void)maildir_unstage(m->conf->virtual_mailbox_base, c->grave,
-		    c->maildir, &e2);
+		(void)maildir_unstage(
+		    m->conf->virtual_mailbox_base, c->grave, c->maildir, &e2);
 		free(c->grave);
 		c->grave = NULL;
 	}
@@ -474,23 +516,27 @@ del_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	str_copy(c->maildir, mb.maildir, sizeof(c->maildir));
 	if (db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", a, 1,
-	    err) == -1 ||
-	    db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1,
-	    err) == -1 ||
-	    db_exec(m->db, "DELETE FROM vacation_notification WHERE "
-	    "on_vacation = ?", a, 1, err) == -1 ||
-	    db_exec(m->db, "DELETE FROM vacation WHERE email = ?", a, 1,
-	    err) == -1 ||
+		err) == -1 ||
+	    db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1, err) ==
+		-1 ||
+	    db_exec(m->db,
+		"DELETE FROM vacation_notification WHERE "
+		"on_vacation = ?",
+		a, 1, err) == -1 ||
+	    db_exec(m->db, "DELETE FROM vacation WHERE email = ?", a, 1, err) ==
+		-1 ||
 	    db_exec(m->db, "DELETE FROM mailbox WHERE username = ?", a, 1,
-	    err) == -1)
+		err) == -1)
 		return -1;
 	/* Aliases elsewhere that still deliver here: tell, keep them. */
 	snprintf(like, sizeof(like), "%%%s%%", c->username);
 	{
 		struct db_arg l[] = { DB_TEXT(like) };
 
-		if (db_query(m->db, "SELECT address, goto FROM alias WHERE "
-		    "goto LIKE ?", l, 1, 0, &r, err) == -1)
+		if (db_query(m->db,
+			"SELECT address, goto FROM alias WHERE "
+			"goto LIKE ?",
+			l, 1, 0, &r, err) == -1)
 			return -1;
 	}
 	while ((rc = db_next(r, err)) == 1) {
@@ -501,8 +547,10 @@ del_tx(struct model *m, void *arg, struct err *err)
 			size_t n = strcspn(p, ",");
 
 			if (n == ul && strncmp(p, c->username, n) == 0) {
-				model_notifyf(m, "alias '%s' still forwards to "
-				    "the deleted mailbox", db_col(r, 0));
+				model_notifyf(m,
+				    "alias '%s' still forwards to "
+				    "the deleted mailbox",
+				    db_col(r, 0));
 				break;
 			}
 			p += n;
@@ -513,31 +561,31 @@ del_tx(struct model *m, void *arg, struct err *err)
 	db_res_free(&r);
 	if (rc == -1)
 		return -1;
-	if (model_audit(m, mb.domain, "postino.mailbox.delete", c->username,
-	    err) == -1)
+	if (model_audit(
+		m, mb.domain, "postino.mailbox.delete", c->username, err) == -1)
 		return -1;
 	if (!c->keep_maildir) {
 		if (maildir_rel_valid(c->maildir, err) == -1) {
-			model_notifyf(m, "not touching the maildir: %s",
-			    err->msg);
+			model_notifyf(
+			    m, "not touching the maildir: %s", err->msg);
 			err_clear(err);
 		} else if (maildir_stage(m->conf->virtual_mailbox_base,
-		    c->maildir, &c->grave, err) == -1)
+			       c->maildir, &c->grave, err) == -1)
 			return -1;
 	}
 	return 0;
 }
 
 int
-mailbox_del(struct model *m, const char *username, bool keep_maildir,
-    struct err *err)
+mailbox_del(
+    struct model *m, const char *username, bool keep_maildir, struct err *err)
 {
 	struct del_ctx c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if (addr_address("mailbox", username, c.username, NULL, NULL,
-	    err) == -1)
+	if (addr_address("mailbox", username, c.username, NULL, NULL, err) ==
+	    -1)
 		return -1;
 	c.keep_maildir = keep_maildir;
 	rc = model_tx(m, del_tx, &c, err);
@@ -546,15 +594,17 @@ mailbox_del(struct model *m, const char *username, bool keep_maildir,
 	} else if (rc == -1 && c.grave != NULL) {
 		struct err e2;
 
-		(void)maildir_unstage(m->conf->virtual_mailbox_base, c.grave,
-		    c.maildir, &e2);
+		(void)maildir_unstage(
+		    m->conf->virtual_mailbox_base, c.grave, c.maildir, &e2);
 	} else if (rc == 0 && c.grave != NULL) {
 		struct err e2;
 
-		if (maildir_purge(m->conf->virtual_mailbox_base, c.grave,
-		    &e2) == -1)
-			model_notifyf(m, "mailbox deleted, but its maildir "
-			    "could not be removed: %s", e2.msg);
+		if (maildir_purge(
+			m->conf->virtual_mailbox_base, c.grave, &e2) == -1)
+			model_notifyf(m,
+			    "mailbox deleted, but its maildir "
+			    "could not be removed: %s",
+			    e2.msg);
 	}
 	free(c.grave);
 	return rc;
@@ -564,15 +614,15 @@ mailbox_del(struct model *m, const char *username, bool keep_maildir,
 enum upd_op { UPD_ACTIVE, UPD_QUOTA, UPD_NAME, UPD_PASSWORD, UPD_RELEASE };
 
 struct upd_ctx {
-	enum upd_op	 op;
-	char		 username[ADDR_MAX];
-	bool		 active;
-	int64_t		 quota;
-	const char	*name;
-	char		 hash[PASSWORD_HASH_MAX];
-	bool		 claim;
-	bool		 claimed;
-	bool		 changed;
+	enum upd_op op;
+	char username[ADDR_MAX];
+	bool active;
+	int64_t quota;
+	const char *name;
+	char hash[PASSWORD_HASH_MAX];
+	bool claim;
+	bool claimed;
+	bool changed;
 };
 
 static int
@@ -594,13 +644,16 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		struct db_arg b[] = { DB_BOOL(c->active), DB_TEXT(now),
 			DB_TEXT(c->username), DB_TEXT(c->username) };
 
-		if (db_exec(m->db, "UPDATE mailbox SET active = ?, modified = ?"
-		    " WHERE username = ?", a, DB_NARGS(a), err) == -1)
+		if (db_exec(m->db,
+			"UPDATE mailbox SET active = ?, modified = ?"
+			" WHERE username = ?",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		/* Keep the self-alias in step, as PostfixAdmin does. */
-		if (db_exec(m->db, "UPDATE alias SET active = ?, modified = ? "
-		    "WHERE address = ? AND goto = ?", b, DB_NARGS(b),
-		    err) == -1)
+		if (db_exec(m->db,
+			"UPDATE alias SET active = ?, modified = ? "
+			"WHERE address = ? AND goto = ?",
+			b, DB_NARGS(b), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s=%s", c->username,
 		    c->active ? "ACTIVE" : "DISABLED");
@@ -615,8 +668,10 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		if (domain_lock(m, mb.domain, &d, err) != 1 ||
 		    check_quota(m, &d, c->quota, c->username, err) == -1)
 			return -1;
-		if (db_exec(m->db, "UPDATE mailbox SET quota = ?, modified = ? "
-		    "WHERE username = ?", a, DB_NARGS(a), err) == -1)
+		if (db_exec(m->db,
+			"UPDATE mailbox SET quota = ?, modified = ? "
+			"WHERE username = ?",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s=%lld", c->username,
 		    (long long)c->quota);
@@ -627,8 +682,10 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		struct db_arg a[] = { DB_TEXT(c->name), DB_TEXT(now),
 			DB_TEXT(c->username) };
 
-		if (db_exec(m->db, "UPDATE mailbox SET name = ?, modified = ? "
-		    "WHERE username = ?", a, DB_NARGS(a), err) == -1)
+		if (db_exec(m->db,
+			"UPDATE mailbox SET name = ?, modified = ? "
+			"WHERE username = ?",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s", c->username);
 		action = "postino.mailbox.set_name";
@@ -640,15 +697,19 @@ upd_tx(struct model *m, void *arg, struct err *err)
 
 		if (mb.idp_managed &&
 		    m->conf->identity_backend == IDENTITY_HYBRID && !c->claim) {
-			err_set(err, ERR_EXISTS, "mailbox '%s' is managed by "
-			    "the identity provider", c->username);
-			return err_hint(err, "pass --claim to move it to a "
+			err_set(err, ERR_EXISTS,
+			    "mailbox '%s' is managed by "
+			    "the identity provider",
+			    c->username);
+			return err_hint(err,
+			    "pass --claim to move it to a "
 			    "local password");
 		}
 		c->claimed = mb.idp_managed;
-		if (db_exec(m->db, "UPDATE mailbox SET password = ?, "
-		    "modified = ? WHERE username = ?", a, DB_NARGS(a),
-		    err) == -1)
+		if (db_exec(m->db,
+			"UPDATE mailbox SET password = ?, "
+			"modified = ? WHERE username = ?",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s", c->username);
 		action = "postino.mailbox.set_password";
@@ -662,9 +723,10 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			c->changed = false;
 			return 0;
 		}
-		if (db_exec(m->db, "UPDATE mailbox SET password = ?, "
-		    "modified = ? WHERE username = ?", a, DB_NARGS(a),
-		    err) == -1)
+		if (db_exec(m->db,
+			"UPDATE mailbox SET password = ?, "
+			"modified = ? WHERE username = ?",
+			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s", c->username);
 		action = "postino.mailbox.release";
@@ -677,13 +739,12 @@ upd_tx(struct model *m, void *arg, struct err *err)
 }
 
 static int
-upd(struct model *m, struct upd_ctx *c, const char *username,
-    struct err *err)
+upd(struct model *m, struct upd_ctx *c, const char *username, struct err *err)
 {
 	int rc;
 
-	if (addr_address("mailbox", username, c->username, NULL, NULL,
-	    err) == -1)
+	if (addr_address("mailbox", username, c->username, NULL, NULL, err) ==
+	    -1)
 		return -1;
 	rc = model_tx(m, upd_tx, c, err);
 	explicit_bzero(c->hash, sizeof(c->hash));
@@ -691,8 +752,8 @@ upd(struct model *m, struct upd_ctx *c, const char *username,
 }
 
 int
-mailbox_set_active(struct model *m, const char *username, bool active,
-    struct err *err)
+mailbox_set_active(
+    struct model *m, const char *username, bool active, struct err *err)
 {
 	struct upd_ctx c = { .op = UPD_ACTIVE, .active = active };
 
@@ -700,49 +761,54 @@ mailbox_set_active(struct model *m, const char *username, bool active,
 }
 
 int
-mailbox_set_quota(struct model *m, const char *username, int64_t quota,
-    struct err *err)
+mailbox_set_quota(
+    struct model *m, const char *username, int64_t quota, struct err *err)
 {
 	struct upd_ctx c = { .op = UPD_QUOTA, .quota = quota };
 
 	if (quota < 0)
-		return err_set(err, ERR_INVALID, "the quota cannot be negative");
+		return err_set(
+		    err, ERR_INVALID, "the quota cannot be negative");
 	return upd(m, &c, username, err);
 }
 
 int
-mailbox_set_name(struct model *m, const char *username, const char *name,
-    struct err *err)
+mailbox_set_name(
+    struct model *m, const char *username, const char *name, struct err *err)
 {
 	struct upd_ctx c = { .op = UPD_NAME, .name = name };
 
 	if (strlen(name) > 255)
-		return err_set(err, ERR_INVALID, "the name is longer than 255 "
+		return err_set(err, ERR_INVALID,
+		    "the name is longer than 255 "
 		    "characters");
 	for (const char *p = name; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return err_set(err, ERR_INVALID, "the name contains "
+			return err_set(err, ERR_INVALID,
+			    "the name contains "
 			    "control characters");
 	return upd(m, &c, username, err);
 }
 
 int
-mailbox_set_password(struct model *m, const char *username,
-    const char *plain, const char *scheme, bool claim, bool *claimed_r,
-    struct err *err)
+mailbox_set_password(struct model *m, const char *username, const char *plain,
+    const char *scheme, bool claim, bool *claimed_r, struct err *err)
 {
 	struct upd_ctx c = { .op = UPD_PASSWORD, .claim = claim };
 	int rc;
 
 	if (m->conf->identity_backend == IDENTITY_NOAUTH) {
-		err_set(err, ERR_UNSUPPORTED, "identity_backend=noauth: "
+		err_set(err, ERR_UNSUPPORTED,
+		    "identity_backend=noauth: "
 		    "passwords belong to the identity provider");
-		return err_hint(err, "use identity_backend=hybrid to keep some "
+		return err_hint(err,
+		    "use identity_backend=hybrid to keep some "
 		    "passwords in SQL");
 	}
-	if (password_hash(scheme != NULL ? scheme :
-	    m->conf->default_password_scheme, plain, (int)m->conf->bcrypt_cost,
-	    c.hash, sizeof(c.hash), err) == -1)
+	if (password_hash(
+		scheme != NULL ? scheme : m->conf->default_password_scheme,
+		plain, (int)m->conf->bcrypt_cost, c.hash, sizeof(c.hash),
+		err) == -1)
 		return -1;
 	rc = upd(m, &c, username, err);
 	if (claimed_r != NULL)
@@ -751,32 +817,38 @@ mailbox_set_password(struct model *m, const char *username,
 }
 
 int
-mailbox_set_password_hash(struct model *m, const char *username,
-    const char *hash, struct err *err)
+mailbox_set_password_hash(
+    struct model *m, const char *username, const char *hash, struct err *err)
 {
 	struct upd_ctx c = { .op = UPD_PASSWORD, .claim = true };
 
 	if (!password_hash_recognised(hash))
-		return err_set(err, ERR_INVALID, "the password hash for '%s' is "
-		    "not in a format postino can verify", username);
+		return err_set(err, ERR_INVALID,
+		    "the password hash for '%s' is "
+		    "not in a format postino can verify",
+		    username);
 	if (str_copy(c.hash, hash, sizeof(c.hash)) >= sizeof(c.hash))
-		return err_set(err, ERR_INVALID, "the password hash is too "
+		return err_set(err, ERR_INVALID,
+		    "the password hash is too "
 		    "long");
 	return upd(m, &c, username, err);
 }
 
 int
-mailbox_release(struct model *m, const char *username, bool *changed_r,
-    struct err *err)
+mailbox_release(
+    struct model *m, const char *username, bool *changed_r, struct err *err)
 {
 	struct upd_ctx c = { .op = UPD_RELEASE };
 	int rc;
 
 	if (m->conf->identity_backend != IDENTITY_HYBRID) {
-		err_set(err, ERR_UNSUPPORTED, "releasing a mailbox to the "
+		err_set(err, ERR_UNSUPPORTED,
+		    "releasing a mailbox to the "
 		    "identity provider needs identity_backend=hybrid (it is "
-		    "'%s')", identity_backend_name(m->conf->identity_backend));
-		return err_hint(err, "set identity_backend = \"hybrid\" in "
+		    "'%s')",
+		    identity_backend_name(m->conf->identity_backend));
+		return err_hint(err,
+		    "set identity_backend = \"hybrid\" in "
 		    "postino.toml");
 	}
 	rc = upd(m, &c, username, err);
@@ -788,13 +860,13 @@ mailbox_release(struct model *m, const char *username, bool *changed_r,
 /* --- rename --------------------------------------------------------- */
 
 struct rename_ctx {
-	char			 from[ADDR_MAX], to[ADDR_MAX];
-	char			 tlocal[ADDR_MAX], tdomain[ADDR_MAX];
-	char			 fdomain[ADDR_MAX];
-	char			 oldrel[512], newrel[2 * ADDR_MAX + 2];
-	bool			 moved;
-	struct maildir_undo	 undo;
-	struct mailbox_rec	*out;
+	char from[ADDR_MAX], to[ADDR_MAX];
+	char tlocal[ADDR_MAX], tdomain[ADDR_MAX];
+	char fdomain[ADDR_MAX];
+	char oldrel[512], newrel[2 * ADDR_MAX + 2];
+	bool moved;
+	struct maildir_undo undo;
+	struct mailbox_rec *out;
 };
 
 /* Replace the exact list entry old with new in a goto list. */
@@ -830,8 +902,7 @@ goto_replace(const char *list, const char *old, const char *new)
 
 /* The vacation entry PostfixAdmin keeps in a goto: user#domain@vacdom. */
 static void
-vacation_addr(const struct model *m, const char *user, char *out,
-    size_t size)
+vacation_addr(const struct model *m, const char *user, char *out, size_t size)
 {
 	char tmp[ADDR_MAX];
 	char *at;
@@ -844,8 +915,8 @@ vacation_addr(const struct model *m, const char *user, char *out,
 }
 
 static int
-rename_aliases(struct model *m, struct rename_ctx *c, const char *now,
-    struct err *err)
+rename_aliases(
+    struct model *m, struct rename_ctx *c, const char *now, struct err *err)
 {
 	char like[ADDR_MAX + 4], voldb[2 * ADDR_MAX], vnewb[2 * ADDR_MAX];
 	struct db_arg l[] = { DB_TEXT(like) };
@@ -858,7 +929,7 @@ rename_aliases(struct model *m, struct rename_ctx *c, const char *now,
 	vacation_addr(m, c->to, vnewb, sizeof(vnewb));
 	snprintf(like, sizeof(like), "%%%s%%", c->from);
 	if (db_query(m->db, "SELECT address, goto FROM alias WHERE goto LIKE ?",
-	    l, 1, 0, &r, err) == -1)
+		l, 1, 0, &r, err) == -1)
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		addrs = xreallocarray(addrs, n + 1, sizeof(*addrs));
@@ -876,9 +947,10 @@ rename_aliases(struct model *m, struct rename_ctx *c, const char *now,
 			struct db_arg a[] = { DB_TEXT(g2), DB_TEXT(now),
 				DB_TEXT(addrs[i]) };
 
-			if (db_exec(m->db, "UPDATE alias SET goto = ?, "
-			    "modified = ? WHERE address = ?", a, DB_NARGS(a),
-			    err) == -1)
+			if (db_exec(m->db,
+				"UPDATE alias SET goto = ?, "
+				"modified = ? WHERE address = ?",
+				a, DB_NARGS(a), err) == -1)
 				rc = -1;
 		}
 		free(g1);
@@ -934,7 +1006,7 @@ rename_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	if (strcmp(c->fdomain, c->tdomain) != 0 &&
 	    (check_mailbox_cap(m, &d2, err) == -1 ||
-	    check_quota(m, &d2, mb.quota_bytes, NULL, err) == -1))
+		check_quota(m, &d2, mb.quota_bytes, NULL, err) == -1))
 		return -1;
 	db_now(now, sizeof(now));
 	{
@@ -948,18 +1020,27 @@ rename_tx(struct model *m, void *arg, struct err *err)
 		struct db_arg vu[] = { DB_TEXT(c->to), DB_TEXT(c->tdomain),
 			DB_TEXT(c->from) };
 
-		if (db_exec(m->db, "UPDATE mailbox SET username = ?, "
-		    "local_part = ?, domain = ?, maildir = ?, modified = ? "
-		    "WHERE username = ?", a, DB_NARGS(a), err) == -1 ||
-		    db_exec(m->db, "UPDATE quota2 SET username = ? WHERE "
-		    "username = ?", q, DB_NARGS(q), err) == -1 ||
-		    db_exec(m->db, "UPDATE alias SET address = ?, domain = ?, "
-		    "modified = ? WHERE address = ?", s, DB_NARGS(s),
-		    err) == -1 ||
-		    db_exec(m->db, "DELETE FROM vacation_notification WHERE "
-		    "on_vacation = ?", v, 1, err) == -1 ||
-		    db_exec(m->db, "UPDATE vacation SET email = ?, domain = ? "
-		    "WHERE email = ?", vu, DB_NARGS(vu), err) == -1)
+		if (db_exec(m->db,
+			"UPDATE mailbox SET username = ?, "
+			"local_part = ?, domain = ?, maildir = ?, modified = ? "
+			"WHERE username = ?",
+			a, DB_NARGS(a), err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE quota2 SET username = ? WHERE "
+			"username = ?",
+			q, DB_NARGS(q), err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE alias SET address = ?, domain = ?, "
+			"modified = ? WHERE address = ?",
+			s, DB_NARGS(s), err) == -1 ||
+		    db_exec(m->db,
+			"DELETE FROM vacation_notification WHERE "
+			"on_vacation = ?",
+			v, 1, err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE vacation SET email = ?, domain = ? "
+			"WHERE email = ?",
+			vu, DB_NARGS(vu), err) == -1)
 			return -1;
 	}
 	if (rename_aliases(m, c, now, err) == -1)
@@ -969,41 +1050,47 @@ rename_tx(struct model *m, void *arg, struct err *err)
 		struct db_arg a[] = { DB_TEXT(c->to) };
 		int64_t n;
 
-		if (db_query_int(m->db, "SELECT COUNT(*) FROM alias WHERE "
-		    "address = ?", a, 1, &n, err) == -1)
+		if (db_query_int(m->db,
+			"SELECT COUNT(*) FROM alias WHERE "
+			"address = ?",
+			a, 1, &n, err) == -1)
 			return -1;
 		if (n == 0) {
 			struct db_arg al[] = { DB_TEXT(c->to), DB_TEXT(c->to),
-				DB_TEXT(c->tdomain), DB_TEXT(now),
-				DB_TEXT(now), DB_BOOL(mb.active) };
+				DB_TEXT(c->tdomain), DB_TEXT(now), DB_TEXT(now),
+				DB_BOOL(mb.active) };
 
-			if (db_exec(m->db, "INSERT INTO alias (address, goto, "
-			    "domain, created, modified, active) VALUES "
-			    "(?, ?, ?, ?, ?, ?)", al, DB_NARGS(al), err) == -1)
+			if (db_exec(m->db,
+				"INSERT INTO alias (address, goto, "
+				"domain, created, modified, active) VALUES "
+				"(?, ?, ?, ?, ?, ?)",
+				al, DB_NARGS(al), err) == -1)
 				return -1;
 		}
 	}
 	snprintf(data, sizeof(data), "%s->%s", c->from, c->to);
-	if (model_audit(m, c->tdomain, "postino.mailbox.rename", data,
-	    err) == -1)
+	if (model_audit(m, c->tdomain, "postino.mailbox.rename", data, err) ==
+	    -1)
 		return -1;
 	if (maildir_rel_valid(c->oldrel, err) == 0) {
-		r = maildir_exists(m->conf->virtual_mailbox_base, c->oldrel,
-		    err);
+		r = maildir_exists(
+		    m->conf->virtual_mailbox_base, c->oldrel, err);
 		if (r == -1)
 			return -1;
 		if (r == 1) {
 			if (maildir_move(m->conf->virtual_mailbox_base,
-			    c->oldrel, c->newrel, m->conf->vmail_uid,
-			    m->conf->vmail_gid, &c->undo, err) == -1)
+				c->oldrel, c->newrel, m->conf->vmail_uid,
+				m->conf->vmail_gid, &c->undo, err) == -1)
 				return -1;
 			c->moved = true;
 		} else
-			model_notifyf(m, "no maildir at '%s'; only the "
-			    "database was changed", c->oldrel);
+			model_notifyf(m,
+			    "no maildir at '%s'; only the "
+			    "database was changed",
+			    c->oldrel);
 	} else {
-		model_notifyf(m, "maildir path '%s' left alone: %s", c->oldrel,
-		    err->msg);
+		model_notifyf(
+		    m, "maildir path '%s' left alone: %s", c->oldrel, err->msg);
 		err_clear(err);
 	}
 	return fetch(m, c->to, false, c->out, err) == 1 ? 0 : -1;
@@ -1018,8 +1105,7 @@ mailbox_rename(struct model *m, const char *from, const char *to,
 
 	memset(&c, 0, sizeof(c));
 	if (addr_address("mailbox", from, c.from, NULL, NULL, err) == -1 ||
-	    addr_address("new name", to, c.to, c.tlocal, c.tdomain,
-	    err) == -1)
+	    addr_address("new name", to, c.to, c.tlocal, c.tdomain, err) == -1)
 		return -1;
 	if (strcmp(c.from, c.to) == 0)
 		return err_set(err, ERR_INVALID, "the new name is the old one");

@@ -14,7 +14,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define MAX_DEPTH	64
+#define MAX_DEPTH 64
 
 static const char *const skeleton[] = { "cur", "new", "tmp", NULL };
 
@@ -63,13 +63,16 @@ static int
 fs_err(struct err *err, const char *what, const char *path, int e)
 {
 	if (e == ELOOP || e == ENOTDIR || e == EMLINK) {
-		err_set(err, ERR_FILESYSTEM, "refusing to %s '%s': a path "
-		    "component is a symlink or not a directory", what, path);
-		return err_hint(err, "inspect the mail root for planted "
+		err_set(err, ERR_FILESYSTEM,
+		    "refusing to %s '%s': a path "
+		    "component is a symlink or not a directory",
+		    what, path);
+		return err_hint(err,
+		    "inspect the mail root for planted "
 		    "symlinks ('postino check --deep' lists them)");
 	}
-	return err_set(err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path,
-	    strerror(e));
+	return err_set(
+	    err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path, strerror(e));
 }
 
 int
@@ -78,16 +81,20 @@ maildir_rel_valid(const char *rel, struct err *err)
 	const char *p = rel;
 
 	if (rel[0] == '\0' || rel[0] == '/')
-		return err_set(err, ERR_FILESYSTEM, "invalid maildir path "
-		    "'%.100s'", rel);
+		return err_set(err, ERR_FILESYSTEM,
+		    "invalid maildir path "
+		    "'%.100s'",
+		    rel);
 	while (*p != '\0') {
 		size_t n = strcspn(p, "/");
 
 		if (n == 0 || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.') ||
 		    str_prefix(p, ".deleting"))
-			return err_set(err, ERR_FILESYSTEM, "invalid maildir "
-			    "path '%.100s'", rel);
+			return err_set(err, ERR_FILESYSTEM,
+			    "invalid maildir "
+			    "path '%.100s'",
+			    rel);
 		p += n;
 		if (*p == '/') {
 			p++;
@@ -105,10 +112,12 @@ open_base(const char *base, struct err *err)
 	int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd == -1) {
-		err_set(err, ERR_FILESYSTEM, "cannot open the mail root '%s': "
-		    "%s", base, strerror(errno));
+		err_set(err, ERR_FILESYSTEM,
+		    "cannot open the mail root '%s': "
+		    "%s",
+		    base, strerror(errno));
 		return err_hint(err, "create it or fix virtual_mailbox_base"),
-		    -1;
+		       -1;
 	}
 	return fd;
 }
@@ -116,8 +125,8 @@ open_base(const char *base, struct err *err)
 static int
 open_dir_at(int dirfd, const char *name)
 {
-	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	return openat(
+	    dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* Set mode and owner of a directory we created. */
@@ -153,10 +162,13 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 		size_t n = strcspn(p, "/");
 		int nfd;
 
-		if (n == 0 || n >= sizeof(comp) || so + n + 2 >= sizeof(sofar)) {
+		if (n == 0 || n >= sizeof(comp) ||
+		    so + n + 2 >= sizeof(sofar)) {
 			close(fd);
-			return err_set(err, ERR_FILESYSTEM, "invalid path "
-			    "'%.100s'", rel);
+			return err_set(err, ERR_FILESYSTEM,
+			    "invalid path "
+			    "'%.100s'",
+			    rel);
 		}
 		memcpy(comp, p, n);
 		comp[n] = '\0';
@@ -183,8 +195,10 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 
 					close(nfd);
 					close(fd);
-					return fs_err(err, "set owner and mode "
-					    "of", sofar, e);
+					return fs_err(err,
+					    "set owner and mode "
+					    "of",
+					    sofar, e);
 				}
 			}
 		}
@@ -193,8 +207,10 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 
 			close(fd);
 			if (e == ENOENT && !create)
-				return err_set(err, ERR_NOTFOUND, "'%s' does "
-				    "not exist", sofar);
+				return err_set(err, ERR_NOTFOUND,
+				    "'%s' does "
+				    "not exist",
+				    sofar);
 			return fs_err(err, "open", sofar, e);
 		}
 		close(fd);
@@ -241,15 +257,17 @@ maildir_create(const char *base, const char *rel, int64_t uid, int64_t gid,
 				return fs_err(err, "create", rel2, e);
 			}
 			undo_add(undo, rel2);
-			if ((umask_keeps_0700 != 1 && fchmodat(fd,
-			    skeleton[i], 0700, AT_SYMLINK_NOFOLLOW) == -1) ||
-			    (uid >= 0 && gid >= 0 && fchownat(fd, skeleton[i],
-			    (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) == -1)) {
+			if ((umask_keeps_0700 != 1 &&
+				fchmodat(fd, skeleton[i], 0700,
+				    AT_SYMLINK_NOFOLLOW) == -1) ||
+			    (uid >= 0 && gid >= 0 &&
+				fchownat(fd, skeleton[i], (uid_t)uid,
+				    (gid_t)gid, AT_SYMLINK_NOFOLLOW) == -1)) {
 				int e = errno;
 
 				close(fd);
-				return fs_err(err, "set owner and mode of",
-				    rel2, e);
+				return fs_err(
+				    err, "set owner and mode of", rel2, e);
 			}
 			continue;
 		}
@@ -268,8 +286,8 @@ maildir_create(const char *base, const char *rel, int64_t uid, int64_t gid,
 
 				close(sfd);
 				close(fd);
-				return fs_err(err, "set owner and mode of",
-				    rel2, e);
+				return fs_err(
+				    err, "set owner and mode of", rel2, e);
 			}
 		}
 		if (sfd == -1) {
@@ -349,8 +367,8 @@ split_last(char *rel)
 }
 
 int
-maildir_stage(const char *base, const char *rel, char **grave_r,
-    struct err *err)
+maildir_stage(
+    const char *base, const char *rel, char **grave_r, struct err *err)
 {
 	char *copy, *name, *parent, grave[512];
 	unsigned char rnd[4];
@@ -362,7 +380,7 @@ maildir_stage(const char *base, const char *rel, char **grave_r,
 	copy = xstrdup(rel);
 	name = split_last(copy);
 	parent = copy;
-	if (name == NULL) {		/* top level: <base>/<domain> */
+	if (name == NULL) { /* top level: <base>/<domain> */
 		name = copy;
 		parent = NULL;
 	}
@@ -370,8 +388,9 @@ maildir_stage(const char *base, const char *rel, char **grave_r,
 		free(copy);
 		return -1;
 	}
-	pfd = parent != NULL ? walk(basefd, parent, false, -1, -1, NULL, NULL,
-	    err) : dup(basefd);
+	pfd = parent != NULL
+	    ? walk(basefd, parent, false, -1, -1, NULL, NULL, err)
+	    : dup(basefd);
 	close(basefd);
 	if (pfd == -1) {
 		free(copy);
@@ -398,15 +417,15 @@ maildir_stage(const char *base, const char *rel, char **grave_r,
 		return -1;
 	}
 	close(pfd);
-	*grave_r = parent != NULL ? xasprintf("%s/%s", parent, grave) :
-	    xstrdup(grave);
+	*grave_r =
+	    parent != NULL ? xasprintf("%s/%s", parent, grave) : xstrdup(grave);
 	free(copy);
 	return 0;
 }
 
 int
-maildir_unstage(const char *base, const char *grave, const char *rel,
-    struct err *err)
+maildir_unstage(
+    const char *base, const char *grave, const char *rel, struct err *err)
 {
 	char *g = xstrdup(grave), *r = xstrdup(rel), *gname, *rname;
 	int basefd, pfd, rc = -1;
@@ -415,13 +434,13 @@ maildir_unstage(const char *base, const char *grave, const char *rel,
 	rname = split_last(r);
 	if ((basefd = open_base(base, err)) == -1)
 		goto out;
-	pfd = gname != NULL ? walk(basefd, g, false, -1, -1, NULL, NULL, err) :
-	    dup(basefd);
+	pfd = gname != NULL ? walk(basefd, g, false, -1, -1, NULL, NULL, err)
+			    : dup(basefd);
 	close(basefd);
 	if (pfd == -1)
 		goto out;
 	if (renameat(pfd, gname != NULL ? gname : g, pfd,
-	    rname != NULL ? rname : r) == -1)
+		rname != NULL ? rname : r) == -1)
 		fs_err(err, "restore", rel, errno);
 	else
 		rc = 0;
@@ -486,15 +505,15 @@ maildir_purge(const char *base, const char *grave, struct err *err)
 	name = split_last(g);
 	if (!str_prefix(name != NULL ? name : g, ".deleting.")) {
 		free(g);
-		return err_set(err, ERR_INTERNAL, "refusing to purge '%s'",
-		    grave);
+		return err_set(
+		    err, ERR_INTERNAL, "refusing to purge '%s'", grave);
 	}
 	if ((basefd = open_base(base, err)) == -1) {
 		free(g);
 		return -1;
 	}
-	pfd = name != NULL ? walk(basefd, g, false, -1, -1, NULL, NULL, err) :
-	    dup(basefd);
+	pfd = name != NULL ? walk(basefd, g, false, -1, -1, NULL, NULL, err)
+			   : dup(basefd);
 	if (pfd == -1) {
 		close(basefd);
 		free(g);
@@ -514,8 +533,8 @@ maildir_purge(const char *base, const char *grave, struct err *err)
 }
 
 int
-maildir_move(const char *base, const char *from, const char *to,
-    int64_t uid, int64_t gid, struct maildir_undo *undo, struct err *err)
+maildir_move(const char *base, const char *from, const char *to, int64_t uid,
+    int64_t gid, struct maildir_undo *undo, struct err *err)
 {
 	char *f = NULL, *t = NULL, *fname, *tname;
 	int basefd = -1, ffd = -1, tfd = -1, rc = -1;
@@ -528,7 +547,8 @@ maildir_move(const char *base, const char *from, const char *to,
 	fname = split_last(f);
 	tname = split_last(t);
 	if (fname == NULL || tname == NULL) {
-		err_set(err, ERR_FILESYSTEM, "cannot move top-level "
+		err_set(err, ERR_FILESYSTEM,
+		    "cannot move top-level "
 		    "directories");
 		goto out;
 	}

@@ -29,50 +29,50 @@
  * Programs call this once at start-up, before any thread exists: when the
  * umask leaves 0700 alone, new directories need no chmod.
  */
-void	 maildir_note_umask(void);
+void maildir_note_umask(void);
 
 struct maildir_undo {
-	char	*base;
-	char	**made;		/* relative paths we created, in order */
-	size_t	 nmade;
+	char *base;
+	char **made; /* relative paths we created, in order */
+	size_t nmade;
 };
 
-void	 maildir_undo_init(struct maildir_undo *, const char *base);
+void maildir_undo_init(struct maildir_undo *, const char *base);
 /* Remove what was created (deepest first; only empty directories). */
-void	 maildir_undo_run(struct maildir_undo *);
-void	 maildir_undo_release(struct maildir_undo *);
+void maildir_undo_run(struct maildir_undo *);
+void maildir_undo_release(struct maildir_undo *);
 
 /*
  * Create <base>/<rel>/ and its Maildir++ skeleton (cur, new, tmp), every
  * directory we create mode 0700 and owned by uid:gid (when both >= 0).
  * *existed_r tells whether the maildir itself was already there.
  */
-int	 maildir_create(const char *base, const char *rel, int64_t uid,
-	    int64_t gid, bool *existed_r, struct maildir_undo *, struct err *);
+int maildir_create(const char *base, const char *rel, int64_t uid, int64_t gid,
+    bool *existed_r, struct maildir_undo *, struct err *);
 /* Whether <base>/<rel> exists as a directory: 1, 0, or -1 on error. */
-int	 maildir_exists(const char *base, const char *rel, struct err *);
+int maildir_exists(const char *base, const char *rel, struct err *);
 
 /*
  * Stage <base>/<rel> for deletion: rename it to a ".deleting.<name>.<pid>.
  * <random>" sibling.  *grave_r (caller frees) is the staged relative path,
  * or NULL when there was nothing to stage (absent directory: not an error).
  */
-int	 maildir_stage(const char *base, const char *rel, char **grave_r,
-	    struct err *);
+int maildir_stage(
+    const char *base, const char *rel, char **grave_r, struct err *);
 /* Undo maildir_stage(): rename the grave back to rel. */
-int	 maildir_unstage(const char *base, const char *grave, const char *rel,
-	    struct err *);
+int maildir_unstage(
+    const char *base, const char *grave, const char *rel, struct err *);
 /* Remove a staged tree; then prune its parent if it became empty. */
-int	 maildir_purge(const char *base, const char *grave, struct err *);
+int maildir_purge(const char *base, const char *grave, struct err *);
 
 /*
  * Move <base>/<from> to <base>/<to> (user rename).  The target must not
  * exist; missing parents of the target are created (and recorded in undo).
  */
-int	 maildir_move(const char *base, const char *from, const char *to,
-	    int64_t uid, int64_t gid, struct maildir_undo *, struct err *);
+int maildir_move(const char *base, const char *from, const char *to,
+    int64_t uid, int64_t gid, struct maildir_undo *, struct err *);
 
 /* Validate a relative maildir path from the database. */
-int	 maildir_rel_valid(const char *rel, struct err *);
+int maildir_rel_valid(const char *rel, struct err *);
 
 #endif

@@ -42,18 +42,18 @@
 #include "db.h"
 
 struct mapgen_map {
-	const char	*file;	/* "sql-virtual_mailbox_maps.cf" */
-	const char	*param;	/* the main.cf parameter it feeds */
-	const char	*comment;
-	const char	*artefact;	/* its config gen name: "sql_mailbox" */
+	const char *file;  /* "sql-virtual_mailbox_maps.cf" */
+	const char *param; /* the main.cf parameter it feeds */
+	const char *comment;
+	const char *artefact; /* its config gen name: "sql_mailbox" */
 };
 
 /* The maps "postino init" writes, NULL-file terminated, in lookup order. */
 extern const struct mapgen_map mapgen_maps[];
 
 /* Render one map file for the engine and connection into out. */
-int	 mapgen_render(const struct mapgen_map *, const struct db_params *,
-	    struct buf *out, struct err *);
+int mapgen_render(const struct mapgen_map *, const struct db_params *,
+    struct buf *out, struct err *);
 
 enum mapgen_lookups {
 	MAPGEN_SQL = 0,
@@ -67,31 +67,31 @@ enum mapgen_dovecot {
 
 struct mapgen_opts {
 	const struct postino_conf *conf;
-	const struct db_params	*db;
-	enum identity_backend	 identity;
-	enum mapgen_lookups	 lookups;
-	enum mapgen_dovecot	 dovecot;
-	const char	*postfix_dir;	/* where the Postfix files go */
-	const char	*dovecot_dir;	/* where the Dovecot files go */
-	const char	*queue_dir;	/* Postfix's queue_directory */
-	const char	*podop_socket;	/* unix:/path or inet:h:p */
-	const char	*podop_dict_socket; /* unix:/path */
-	const char	*mlmmj_user;	/* master.cf pipe user= */
-	const char	*mlmmj_bindir;	/* the mlmmj programs' dir */
+	const struct db_params *db;
+	enum identity_backend identity;
+	enum mapgen_lookups lookups;
+	enum mapgen_dovecot dovecot;
+	const char *postfix_dir;       /* where the Postfix files go */
+	const char *dovecot_dir;       /* where the Dovecot files go */
+	const char *queue_dir;	       /* Postfix's queue_directory */
+	const char *podop_socket;      /* unix:/path or inet:h:p */
+	const char *podop_dict_socket; /* unix:/path */
+	const char *mlmmj_user;	       /* master.cf pipe user= */
+	const char *mlmmj_bindir;      /* the mlmmj programs' dir */
 };
 
 struct mapgen_file {
-	const char	*artefact;	/* its --only/--skip name */
-	char		*path;		/* "postfix/main.cf" */
-	char		*installed;	/* where it goes, or NULL */
-	mode_t		 mode;
-	struct buf	 data;
+	const char *artefact; /* its --only/--skip name */
+	char *path;	      /* "postfix/main.cf" */
+	char *installed;      /* where it goes, or NULL */
+	mode_t mode;
+	struct buf data;
 };
 
 struct mapgen_set {
-	struct mapgen_file	*v;
-	size_t			 n;
-	bool			 partial;	/* --only/--skip */
+	struct mapgen_file *v;
+	size_t n;
+	bool partial; /* --only/--skip */
 };
 
 /*
@@ -99,8 +99,8 @@ struct mapgen_set {
  * ("postfix", "dovecot", "podop") name several.  NULL-name terminated.
  */
 struct mapgen_artefact {
-	const char	*name;
-	const char	*what;
+	const char *name;
+	const char *what;
 };
 extern const struct mapgen_artefact mapgen_artefacts[];
 
@@ -110,9 +110,9 @@ extern const struct mapgen_artefact mapgen_artefacts[];
  * name that does not apply to these options, is ERR_INVALID.  The set is
  * released with mapgen_set_release().
  */
-int	 mapgen_generate(const struct mapgen_opts *, const char *only,
-	    const char *skip, struct mapgen_set *, struct err *);
-void	 mapgen_set_release(struct mapgen_set *);
+int mapgen_generate(const struct mapgen_opts *, const char *only,
+    const char *skip, struct mapgen_set *, struct err *);
+void mapgen_set_release(struct mapgen_set *);
 
 /*
  * Install set under outdir (created if missing).  An existing non-empty
@@ -122,7 +122,7 @@ void	 mapgen_set_release(struct mapgen_set *);
  * holds anything config gen does not write is never replaced.
  * *backup_r (may be NULL; caller frees) gets the backup's path or NULL.
  */
-int	 mapgen_write(const char *outdir, const struct mapgen_set *,
-	    bool in_place, char **backup_r, struct err *);
+int mapgen_write(const char *outdir, const struct mapgen_set *, bool in_place,
+    char **backup_r, struct err *);
 
 #endif

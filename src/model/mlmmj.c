@@ -26,38 +26,38 @@
 #include "banned.h"
 
 /* domain.c: the domain row, locked FOR UPDATE.  1 / 0 / -1. */
-int	 domain_lock(struct model *, const char *name, struct domain_rec *,
-	    struct err *);
+int domain_lock(
+    struct model *, const char *name, struct domain_rec *, struct err *);
 
-#define PROG_TIMEOUT_SEC	30
-#define PROG_OUT_MAX		(16u * 1024u * 1024u)
-#define PROG_ERR_MAX		512
-#define CONTROL_MAX		(64u * 1024u)
-#define TEXT_MAX		(1024u * 1024u)
-#define LOCK_NAME		".create.lock"
+#define PROG_TIMEOUT_SEC 30
+#define PROG_OUT_MAX (16u * 1024u * 1024u)
+#define PROG_ERR_MAX 512
+#define CONTROL_MAX (64u * 1024u)
+#define TEXT_MAX (1024u * 1024u)
+#define LOCK_NAME ".create.lock"
 
 static const char *const bindirs[] = { "/usr/local/bin", "/usr/bin", "/bin",
 	NULL };
 static const char *const textdirs[] = { "/usr/local/share/mlmmj/text.skel/en",
 	"/usr/share/mlmmj/text.skel/en", NULL };
 /* What mlmmj-make-ml creates in a list directory. */
-static const char *const list_dirs[] = { "incoming", "queue",
-	"queue/discarded", "archive", "text", "subconf", "unsubconf", "bounce",
-	"control", "moderation", "subscribers.d", "digesters.d", "requeue",
-	"nomailsubs.d", NULL };
+static const char *const list_dirs[] = { "incoming", "queue", "queue/discarded",
+	"archive", "text", "subconf", "unsubconf", "bounce", "control",
+	"moderation", "subscribers.d", "digesters.d", "requeue", "nomailsubs.d",
+	NULL };
 
 /* A list named on the command line, with the settings it needs. */
 struct lst {
-	char	 address[ADDR_MAX];
-	char	 local[ADDR_MAX];
-	char	 domain[ADDR_MAX];
-	char	 rel[2 * ADDR_MAX + 2];		/* "domain/local" */
-	char	*dir;				/* absolute */
+	char address[ADDR_MAX];
+	char local[ADDR_MAX];
+	char domain[ADDR_MAX];
+	char rel[2 * ADDR_MAX + 2]; /* "domain/local" */
+	char *dir;		    /* absolute */
 };
 
 struct ids {
-	int64_t	 uid, gid;	/* -1: leave alone */
-	bool	 drop;		/* switch to them to run mlmmj */
+	int64_t uid, gid; /* -1: leave alone */
+	bool drop;	  /* switch to them to run mlmmj */
 };
 
 void
@@ -97,15 +97,20 @@ spool_conf(const struct model *m, struct ids *ids, struct err *err)
 	const struct postino_conf *c = m->conf;
 
 	if (c->mlmmj_spool_dir == NULL || c->mlmmj_spool_dir[0] == '\0') {
-		err_set(err, ERR_CONFIG, "mailing lists are not set up: "
+		err_set(err, ERR_CONFIG,
+		    "mailing lists are not set up: "
 		    "mlmmj_spool_dir is empty");
-		return err_hint(err, "set mlmmj_spool_dir (and mlmmj_uid, "
+		return err_hint(err,
+		    "set mlmmj_spool_dir (and mlmmj_uid, "
 		    "mlmmj_gid) in postino.toml or POSTINO_MLMMJ_SPOOL_DIR");
 	}
 	if ((c->mlmmj_uid < 0) != (c->mlmmj_gid < 0)) {
-		err_set(err, ERR_CONFIG, "mlmmj_uid is %lld but mlmmj_gid is "
-		    "%lld", (long long)c->mlmmj_uid, (long long)c->mlmmj_gid);
-		return err_hint(err, "set both to the mlmmj user's ids, or "
+		err_set(err, ERR_CONFIG,
+		    "mlmmj_uid is %lld but mlmmj_gid is "
+		    "%lld",
+		    (long long)c->mlmmj_uid, (long long)c->mlmmj_gid);
+		return err_hint(err,
+		    "set both to the mlmmj user's ids, or "
 		    "both to -1 to leave ownership alone");
 	}
 	ids->uid = c->mlmmj_uid;
@@ -116,24 +121,26 @@ spool_conf(const struct model *m, struct ids *ids, struct err *err)
 	if (geteuid() == 0)
 		ids->drop = true;
 	else if ((uid_t)ids->uid != geteuid()) {
-		err_set(err, ERR_CONFIG, "cannot act as mlmmj_uid %lld: "
-		    "postino runs as uid %ld, not root", (long long)ids->uid,
-		    (long)geteuid());
-		return err_hint(err, "run postino as root or as the mlmmj "
+		err_set(err, ERR_CONFIG,
+		    "cannot act as mlmmj_uid %lld: "
+		    "postino runs as uid %ld, not root",
+		    (long long)ids->uid, (long)geteuid());
+		return err_hint(err,
+		    "run postino as root or as the mlmmj "
 		    "user");
 	}
 	return 0;
 }
 
 static int
-parse_list(const struct model *m, const char *address, struct lst *l,
-    struct err *err)
+parse_list(
+    const struct model *m, const char *address, struct lst *l, struct err *err)
 {
 	const char *delim = m->conf->recipient_delimiter, *bad;
 
 	memset(l, 0, sizeof(*l));
-	if (addr_address("list", address, l->address, l->local, l->domain,
-	    err) == -1)
+	if (addr_address(
+		"list", address, l->address, l->local, l->domain, err) == -1)
 		return -1;
 	if (str_eq_nocase(l->domain, "ALL"))
 		return err_set(err, ERR_INVALID, "'ALL' is not a domain");
@@ -146,13 +153,16 @@ parse_list(const struct model *m, const char *address, struct lst *l,
 	if (bad == NULL && delim != NULL)
 		bad = strpbrk(l->local, delim);
 	if (bad != NULL) {
-		err_set(err, ERR_INVALID, "list name '%s' contains '%c', a "
-		    "recipient delimiter", l->local, *bad);
-		return err_hint(err, "mlmmj's commands are addressed as "
+		err_set(err, ERR_INVALID,
+		    "list name '%s' contains '%c', a "
+		    "recipient delimiter",
+		    l->local, *bad);
+		return err_hint(err,
+		    "mlmmj's commands are addressed as "
 		    "%s+keyword@%s and Postfix strips what follows a "
-		    "delimiter; choose a name without '+%s'", l->local,
-		    l->domain, delim != NULL && strcmp(delim, "+") != 0 ?
-		    delim : "");
+		    "delimiter; choose a name without '+%s'",
+		    l->local, l->domain,
+		    delim != NULL && strcmp(delim, "+") != 0 ? delim : "");
 	}
 	snprintf(l->rel, sizeof(l->rel), "%s/%s", l->domain, l->local);
 	l->dir = xasprintf("%s/%s", m->conf->mlmmj_spool_dir, l->rel);
@@ -172,20 +182,23 @@ static int
 fs_fail(struct err *err, const char *what, const char *path, int e)
 {
 	if (e == ELOOP || e == ENOTDIR || e == EMLINK) {
-		err_set(err, ERR_FILESYSTEM, "refusing to %s '%s': a path "
-		    "component is a symlink or not a directory", what, path);
-		return err_hint(err, "inspect the mlmmj spool for planted "
+		err_set(err, ERR_FILESYSTEM,
+		    "refusing to %s '%s': a path "
+		    "component is a symlink or not a directory",
+		    what, path);
+		return err_hint(err,
+		    "inspect the mlmmj spool for planted "
 		    "symlinks ('postino check --deep' lists them)");
 	}
-	return err_set(err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path,
-	    strerror(e));
+	return err_set(
+	    err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path, strerror(e));
 }
 
 static int
 open_dir_at(int dirfd, const char *name)
 {
-	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	return openat(
+	    dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 static int
@@ -195,10 +208,14 @@ open_root(const struct model *m, struct err *err)
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd == -1) {
-		err_set(err, ERR_FILESYSTEM, "cannot open the mlmmj spool "
-		    "'%s': %s", root, strerror(errno));
-		return err_hint(err, "create it, owned by the mlmmj user, or "
-		    "fix mlmmj_spool_dir"), -1;
+		err_set(err, ERR_FILESYSTEM,
+		    "cannot open the mlmmj spool "
+		    "'%s': %s",
+		    root, strerror(errno));
+		return err_hint(err,
+			   "create it, owned by the mlmmj user, or "
+			   "fix mlmmj_spool_dir"),
+		       -1;
 	}
 	return fd;
 }
@@ -207,8 +224,8 @@ open_root(const struct model *m, struct err *err)
 static int
 lock_spool(const struct model *m, int rootfd, struct err *err)
 {
-	int fd = openat(rootfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	int fd = openat(
+	    rootfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd == -1)
 		return fs_fail(err, "open the lock", LOCK_NAME, errno), -1;
@@ -234,8 +251,11 @@ open_list(int rootfd, const struct lst *l, struct err *err)
 
 	if ((dfd = open_dir_at(rootfd, l->domain)) == -1) {
 		if (errno == ENOENT)
-			return err_set(err, ERR_NOTFOUND, "list '%s' does not "
-			    "exist", l->address), -1;
+			return err_set(err, ERR_NOTFOUND,
+				   "list '%s' does not "
+				   "exist",
+				   l->address),
+			       -1;
 		return fs_fail(err, "open", l->dir, errno), -1;
 	}
 	fd = open_dir_at(dfd, l->local);
@@ -244,8 +264,11 @@ open_list(int rootfd, const struct lst *l, struct err *err)
 
 		close(dfd);
 		if (e == ENOENT)
-			return err_set(err, ERR_NOTFOUND, "list '%s' does not "
-			    "exist", l->address), -1;
+			return err_set(err, ERR_NOTFOUND,
+				   "list '%s' does not "
+				   "exist",
+				   l->address),
+			       -1;
 		return fs_fail(err, "open", l->dir, e), -1;
 	}
 	close(dfd);
@@ -333,8 +356,9 @@ make_dir(int dirfd, const char *name, mode_t mode, const struct ids *ids)
 		return -1;
 	if ((fd = open_dir_at(dirfd, name)) == -1)
 		return -1;
-	if (fchmod(fd, mode) == -1 || (ids->uid >= 0 && fchown(fd,
-	    (uid_t)ids->uid, (gid_t)ids->gid) == -1)) {
+	if (fchmod(fd, mode) == -1 ||
+	    (ids->uid >= 0 &&
+		fchown(fd, (uid_t)ids->uid, (gid_t)ids->gid) == -1)) {
 		int e = errno;
 
 		close(fd);
@@ -345,12 +369,12 @@ make_dir(int dirfd, const char *name, mode_t mode, const struct ids *ids)
 }
 
 static int
-put_file(int dirfd, const char *name, const char *data, size_t len,
-    mode_t mode, const struct ids *ids)
+put_file(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+    const struct ids *ids)
 {
 	size_t off = 0;
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode);
+	int fd = openat(dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 
 	if (fd == -1)
 		return -1;
@@ -363,17 +387,18 @@ put_file(int dirfd, const char *name, const char *data, size_t len,
 			goto fail;
 		off += (size_t)w;
 	}
-	if (fchmod(fd, mode) == -1 || (ids->uid >= 0 && fchown(fd,
-	    (uid_t)ids->uid, (gid_t)ids->gid) == -1) || fsync(fd) == -1)
+	if (fchmod(fd, mode) == -1 ||
+	    (ids->uid >= 0 &&
+		fchown(fd, (uid_t)ids->uid, (gid_t)ids->gid) == -1) ||
+	    fsync(fd) == -1)
 		goto fail;
 	return close(fd);
-fail:
-	{
-		int e = errno;
+fail : {
+	int e = errno;
 
-		close(fd);
-		errno = e;
-	}
+	close(fd);
+	errno = e;
+}
 	return -1;
 }
 
@@ -396,8 +421,8 @@ copy_texts(int textfd, const struct ids *ids)
 
 			if (e->d_name[0] == '.')
 				continue;
-			fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
+			fd = openat(dirfd(d), e->d_name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd == -1)
 				continue;
 			if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -434,8 +459,8 @@ fill_list(int fd, const struct lst *l, const char *const *owners,
 			if ((pfd = open_dir_at(fd, parent)) == -1)
 				return -1;
 		}
-		dfd = make_dir(pfd, slash != NULL ? slash + 1 : list_dirs[i],
-		    0750, ids);
+		dfd = make_dir(
+		    pfd, slash != NULL ? slash + 1 : list_dirs[i], 0750, ids);
 		if (pfd != fd)
 			close(pfd);
 		if (dfd == -1)
@@ -453,8 +478,8 @@ fill_list(int fd, const struct lst *l, const char *const *owners,
 	buf_reset(&b);
 	buf_printf(&b, "%s\n", l->address);
 	if (rc == 0)
-		rc = put_file(cfd, "listaddress", buf_cstr(&b), b.len, 0640,
-		    ids);
+		rc = put_file(
+		    cfd, "listaddress", buf_cstr(&b), b.len, 0640, ids);
 	buf_release(&b);
 	close(cfd);
 	if (rc == -1)
@@ -538,12 +563,11 @@ now_ms(void)
 }
 
 static void
-child(const char *path, const char *const *argv, const struct ids *ids,
-    int out, int errfd)
+child(const char *path, const char *const *argv, const struct ids *ids, int out,
+    int errfd)
 {
-	static char *const env[] = {
-		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", NULL
-	};
+	static char *const env[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=/", "LANG=C", NULL };
 	int devnull = open("/dev/null", O_RDONLY);
 
 	setpgid(0, 0);
@@ -552,11 +576,13 @@ child(const char *path, const char *const *argv, const struct ids *ids,
 		_exit(126);
 	if (chdir("/") == -1)
 		_exit(126);
-	if (ids->drop && (setgroups(0, NULL) == -1 ||
-	    setgid((gid_t)ids->gid) == -1 || setuid((uid_t)ids->uid) == -1)) {
-		dprintf(STDERR_FILENO, "cannot switch to uid %lld gid %lld: "
-		    "%s\n", (long long)ids->uid, (long long)ids->gid,
-		    strerror(errno));
+	if (ids->drop &&
+	    (setgroups(0, NULL) == -1 || setgid((gid_t)ids->gid) == -1 ||
+		setuid((uid_t)ids->uid) == -1)) {
+		dprintf(STDERR_FILENO,
+		    "cannot switch to uid %lld gid %lld: "
+		    "%s\n",
+		    (long long)ids->uid, (long long)ids->gid, strerror(errno));
 		_exit(126);
 	}
 	signal(SIGPIPE, SIG_DFL);
@@ -582,8 +608,10 @@ run_mlmmj(const struct ids *ids, const char *name, const char *const *args,
 	pid_t pid;
 
 	if (mlmmj_program(name, path, sizeof(path)) == NULL) {
-		err_set(err, ERR_MLMMJ, "%s is not installed (looked in "
-		    "/usr/local/bin, /usr/bin, /bin)", name);
+		err_set(err, ERR_MLMMJ,
+		    "%s is not installed (looked in "
+		    "/usr/local/bin, /usr/bin, /bin)",
+		    name);
 		return err_hint(err, "install mlmmj (apt-get install mlmmj)");
 	}
 	argv[argc++] = path;
@@ -648,12 +676,13 @@ run_mlmmj(const struct ids *ids, const char *name, const char *const *args,
 			if (p[i].fd == po[0]) {
 				if (out != NULL &&
 				    buf_append(out, chunk, (size_t)r) == -1) {
-					timed_out = true;	/* too much */
+					timed_out = true; /* too much */
 					open_o = open_e = false;
 				}
 			} else if (elen < PROG_ERR_MAX) {
-				size_t n = (size_t)r < PROG_ERR_MAX - elen ?
-				    (size_t)r : PROG_ERR_MAX - elen;
+				size_t n = (size_t)r < PROG_ERR_MAX - elen
+				    ? (size_t)r
+				    : PROG_ERR_MAX - elen;
 
 				memcpy(ebuf + elen, chunk, n);
 				elen += n;
@@ -682,15 +711,17 @@ reaped:
 			if (*p == '\n' || *p == '\r' || *p == '\t')
 				*p = ' ';
 		if (timed_out)
-			return err_set(err, ERR_MLMMJ, "%s did not finish "
+			return err_set(err, ERR_MLMMJ,
+			    "%s did not finish "
 			    "within %d s (or wrote too much) and was killed",
 			    name, PROG_TIMEOUT_SEC);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			return 0;
 		if (WIFSIGNALED(status))
-			return err_set(err, ERR_MLMMJ, "%s: killed by signal "
-			    "%d%s%s", name, WTERMSIG(status), *msg ? ": " : "",
-			    msg);
+			return err_set(err, ERR_MLMMJ,
+			    "%s: killed by signal "
+			    "%d%s%s",
+			    name, WTERMSIG(status), *msg ? ": " : "", msg);
 		return err_set(err, ERR_MLMMJ, "%s: exit %d%s%s", name,
 		    WEXITSTATUS(status), *msg ? ": " : "", msg);
 	}
@@ -742,8 +773,8 @@ strv_has(char **v, size_t n, const char *s)
  * control/owner), 0 when not.
  */
 static int
-load_list(int listfd, const char *root, const char *domain,
-    const char *local, struct mlmmj_list *out)
+load_list(int listfd, const char *root, const char *domain, const char *local,
+    struct mlmmj_list *out)
 {
 	char *owner = read_at(listfd, "control", "owner", CONTROL_MAX);
 
@@ -786,14 +817,17 @@ mlmmj_show(struct model *m, const char *address, struct mlmmj_list *out,
 	if ((rootfd = open_root(m, err)) == -1 ||
 	    (fd = open_list(rootfd, &l, err)) == -1)
 		goto out;
-	if (load_list(fd, m->conf->mlmmj_spool_dir, l.domain, l.local,
-	    out) == 0) {
-		err_set(err, ERR_NOTFOUND, "'%s' is no mlmmj list: it has no "
-		    "control/owner", l.dir);
+	if (load_list(fd, m->conf->mlmmj_spool_dir, l.domain, l.local, out) ==
+	    0) {
+		err_set(err, ERR_NOTFOUND,
+		    "'%s' is no mlmmj list: it has no "
+		    "control/owner",
+		    l.dir);
 		goto out;
 	}
 	if (list_members(&ids, l.dir, "-s", &out->subscribers,
-	    &out->nsubscribers, err) == -1 || fill_routed(m, out, err) == -1)
+		&out->nsubscribers, err) == -1 ||
+	    fill_routed(m, out, err) == -1)
 		goto out;
 	out->subscriber_count = (int64_t)out->nsubscribers;
 	rc = 0;
@@ -832,8 +866,9 @@ subdirs(int dirfd, char ***v_r, size_t *n_r)
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
 
-		if (e->d_name[0] == '.' || fstatat(dirfd, e->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISDIR(st.st_mode))
+		if (e->d_name[0] == '.' ||
+		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISDIR(st.st_mode))
 			continue;
 		*v_r = xreallocarray(*v_r, *n_r + 1, sizeof(**v_r));
 		(*v_r)[(*n_r)++] = xstrdup(e->d_name);
@@ -845,8 +880,8 @@ subdirs(int dirfd, char ***v_r, size_t *n_r)
 }
 
 int
-mlmmj_foreach(struct model *m, const char *domain, mlmmj_each_fn *fn,
-    void *arg, struct err *err)
+mlmmj_foreach(struct model *m, const char *domain, mlmmj_each_fn *fn, void *arg,
+    struct err *err)
 {
 	const char *root = m->conf->mlmmj_spool_dir;
 	char norm[ADDR_MAX], **doms = NULL;
@@ -896,12 +931,11 @@ mlmmj_foreach(struct model *m, const char *domain, mlmmj_each_fn *fn,
 			}
 			close(lfd);
 			/* One broken list must not hide the others. */
-			if (list_members(&ids, l.spool_dir, "-s", &subs,
-			    &nsubs, &e2) == 0)
+			if (list_members(&ids, l.spool_dir, "-s", &subs, &nsubs,
+				&e2) == 0)
 				l.subscriber_count = (int64_t)nsubs;
 			strv_free(subs, nsubs);
-			if (fill_routed(m, &l, err) == -1 ||
-			    fn(arg, &l) == -1)
+			if (fill_routed(m, &l, err) == -1 || fn(arg, &l) == -1)
 				rc = -1;
 			mlmmj_list_release(&l);
 		}
@@ -916,13 +950,13 @@ mlmmj_foreach(struct model *m, const char *domain, mlmmj_each_fn *fn,
 /* --- list add ---------------------------------------------------------- */
 
 struct add_ctx {
-	struct lst		 l;
-	const struct ids	*ids;
-	const char *const	*owners;
-	size_t			 nowners;
-	char			*gotos;
-	int			 rootfd;
-	bool			 created;	/* the spool is ours */
+	struct lst l;
+	const struct ids *ids;
+	const char *const *owners;
+	size_t nowners;
+	char *gotos;
+	int rootfd;
+	bool created; /* the spool is ours */
 };
 
 static int
@@ -933,28 +967,34 @@ check_free(struct model *m, const struct lst *l, struct err *err)
 	int64_t n;
 	int r;
 
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE "
-	    "username = ?", a, 1, &n, err) == -1)
+	if (db_query_int(m->db,
+		"SELECT COUNT(*) FROM mailbox WHERE "
+		"username = ?",
+		a, 1, &n, err) == -1)
 		return -1;
 	if (n > 0)
-		return err_set(err, ERR_EXISTS, "'%s' is a mailbox",
-		    l->address);
+		return err_set(
+		    err, ERR_EXISTS, "'%s' is a mailbox", l->address);
 	if (db_query_int(m->db, "SELECT COUNT(*) FROM alias WHERE address = ?",
-	    a, 1, &n, err) == -1)
+		a, 1, &n, err) == -1)
 		return -1;
 	if (n > 0) {
 		err_set(err, ERR_EXISTS, "an alias '%s' already exists",
 		    l->address);
-		return err_hint(err, "delete the alias first ('postino alias "
-		    "del %s')", l->address);
+		return err_hint(err,
+		    "delete the alias first ('postino alias "
+		    "del %s')",
+		    l->address);
 	}
 	if ((n = routes_count_list(m, l->address, err)) == -1)
 		return -1;
 	if (n > 0) {
-		err_set(err, ERR_EXISTS, "list '%s' already exists",
+		err_set(
+		    err, ERR_EXISTS, "list '%s' already exists", l->address);
+		return err_hint(err,
+		    "its routes are in the database; 'postino "
+		    "list rm %s' removes what is left of it",
 		    l->address);
-		return err_hint(err, "its routes are in the database; 'postino "
-		    "list rm %s' removes what is left of it", l->address);
 	}
 	if ((r = routes_match(m, l->address, &transport, err)) == -1)
 		return -1;
@@ -962,7 +1002,8 @@ check_free(struct model *m, const struct lst *l, struct err *err)
 		err_set(err, ERR_EXISTS, "'%s' is already routed to '%s'",
 		    l->address, transport);
 		free(transport);
-		return err_hint(err, "a route of another list matches this "
+		return err_hint(err,
+		    "a route of another list matches this "
 		    "address; choose another name");
 	}
 	return 0;
@@ -979,8 +1020,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 
 	/* A deadlock retry starts over: take back the last attempt's spool. */
 	if (c->created) {
-		if (remove_spool(m->conf->mlmmj_spool_dir, c->l.rel,
-		    err) == -1)
+		if (remove_spool(m->conf->mlmmj_spool_dir, c->l.rel, err) == -1)
 			return -1;
 		c->created = false;
 	}
@@ -990,25 +1030,29 @@ add_tx(struct model *m, void *arg, struct err *err)
 	    routes_add_list(m, c->l.local, c->l.domain, err) == -1)
 		return -1;
 	if (snprintf(owner, sizeof(owner), "%s-owner@%s", c->l.local,
-	    c->l.domain) >= ADDR_MAX)
-		return err_set(err, ERR_INVALID, "the owner alias of '%s' "
-		    "would be too long", c->l.address);
+		c->l.domain) >= ADDR_MAX)
+		return err_set(err, ERR_INVALID,
+		    "the owner alias of '%s' "
+		    "would be too long",
+		    c->l.address);
 	r = alias_add(m, owner, c->gotos, &owner_alias, err);
 	alias_rec_release(&owner_alias);
 	if (r == -1)
 		return -1;
 	if (model_audit(m, c->l.domain, "postino.mailing_list.create",
-	    c->l.address, err) == -1)
+		c->l.address, err) == -1)
 		return -1;
 	/* Last, so nothing above can leave a spool behind. */
 	if ((r = list_exists(c->rootfd, &c->l, err)) != 0) {
 		if (r == 1)
-			err_set(err, ERR_EXISTS, "the spool directory '%s' "
-			    "already exists", c->l.dir);
+			err_set(err, ERR_EXISTS,
+			    "the spool directory '%s' "
+			    "already exists",
+			    c->l.dir);
 		return -1;
 	}
-	if (create_spool(m->conf->mlmmj_spool_dir, c->rootfd, &c->l,
-	    c->owners, c->nowners, c->ids, err) == -1)
+	if (create_spool(m->conf->mlmmj_spool_dir, c->rootfd, &c->l, c->owners,
+		c->nowners, c->ids, err) == -1)
 		return -1;
 	c->created = true;
 	return 0;
@@ -1026,12 +1070,17 @@ warn_catchall(struct model *m, const struct lst *l)
 	struct err e2 = ERR_INIT;
 	int64_t n = 0;
 
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM alias WHERE address = ? "
-	    "AND active = ?", a, DB_NARGS(a), &n, &e2) == 0 && n > 0)
-		model_notifyf(m, "domain '%s' has a catch-all, which Postfix "
+	if (db_query_int(m->db,
+		"SELECT COUNT(*) FROM alias WHERE address = ? "
+		"AND active = ?",
+		a, DB_NARGS(a), &n, &e2) == 0 &&
+	    n > 0)
+		model_notifyf(m,
+		    "domain '%s' has a catch-all, which Postfix "
 		    "applies before the list's route: mail to '%s' goes to the "
 		    "catch-all; put lists on a domain without one, or remove "
-		    "'%s'", l->domain, l->address, catchall);
+		    "'%s'",
+		    l->domain, l->address, catchall);
 	free(catchall);
 }
 
@@ -1060,8 +1109,8 @@ mlmmj_add(struct model *m, const char *address, const char *const *owners,
 	}
 	own = xcalloc(nowners, sizeof(*own));
 	for (size_t i = 0; i < nowners; i++) {
-		if (addr_address("owner", owners[i], norm, NULL, NULL,
-		    err) == -1)
+		if (addr_address("owner", owners[i], norm, NULL, NULL, err) ==
+		    -1)
 			goto out;
 		own[i] = xstrdup(norm);
 		if (strcmp(norm, c.l.address) == 0) {
@@ -1090,8 +1139,8 @@ mlmmj_add(struct model *m, const char *address, const char *const *owners,
 		if (c.created) {
 			struct err e2 = ERR_INIT;
 
-			(void)remove_spool(m->conf->mlmmj_spool_dir, c.l.rel,
-			    &e2);
+			(void)remove_spool(
+			    m->conf->mlmmj_spool_dir, c.l.rel, &e2);
 		}
 		goto out;
 	}
@@ -1101,7 +1150,8 @@ mlmmj_add(struct model *m, const char *address, const char *const *owners,
 		char path[256];
 
 		if (mlmmj_program("mlmmj-receive", path, sizeof(path)) == NULL)
-			model_notifyf(m, "mlmmj is not installed here, so "
+			model_notifyf(m,
+			    "mlmmj is not installed here, so "
 			    "nothing receives the list's mail yet; install "
 			    "it (apt-get install mlmmj)");
 	}
@@ -1132,9 +1182,9 @@ out:
 /* --- subscribers ------------------------------------------------------- */
 
 struct audit_ctx {
-	const char	*domain;
-	const char	*action;
-	const char	*data;
+	const char *domain;
+	const char *action;
+	const char *data;
 };
 
 static int
@@ -1146,8 +1196,8 @@ audit_tx(struct model *m, void *arg, struct err *err)
 }
 
 static int
-subscription(struct model *m, const char *address, const char *email,
-    bool sub, bool *changed_r, struct err *err)
+subscription(struct model *m, const char *address, const char *email, bool sub,
+    bool *changed_r, struct err *err)
 {
 	char who[ADDR_MAX], **members = NULL, *data = NULL;
 	size_t nmembers = 0;
@@ -1168,8 +1218,10 @@ subscription(struct model *m, const char *address, const char *email,
 		goto out;
 	if ((fd = open_list(rootfd, &l, err)) == -1) {
 		if (err->kind == ERR_NOTFOUND)
-			err_hint(err, "create it with 'postino list add %s "
-			    "--owner ADDRESS'", l.address);
+			err_hint(err,
+			    "create it with 'postino list add %s "
+			    "--owner ADDRESS'",
+			    l.address);
 		goto out;
 	}
 	close(fd);
@@ -1184,19 +1236,20 @@ subscription(struct model *m, const char *address, const char *email,
 		struct audit_ctx a;
 
 		if (run_mlmmj(&ids, sub ? "mlmmj-sub" : "mlmmj-unsub",
-		    sub ? sargs : uargs, NULL, err) == -1)
+			sub ? sargs : uargs, NULL, err) == -1)
 			goto out;
 		if (changed_r != NULL)
 			*changed_r = true;
 		data = xasprintf("%s %s", l.address, who);
 		a.domain = l.domain;
-		a.action = sub ? "postino.mailing_list.subscribe" :
-		    "postino.mailing_list.unsubscribe";
+		a.action = sub ? "postino.mailing_list.subscribe"
+			       : "postino.mailing_list.unsubscribe";
 		a.data = data;
 		if (model_tx(m, audit_tx, &a, err) == -1) {
-			err_prefix(err, "'%s' is %s, but the audit row was not "
-			    "written", who, sub ? "subscribed" :
-			    "unsubscribed");
+			err_prefix(err,
+			    "'%s' is %s, but the audit row was not "
+			    "written",
+			    who, sub ? "subscribed" : "unsubscribed");
 			goto out;
 		}
 	}
@@ -1229,9 +1282,9 @@ mlmmj_unsub(struct model *m, const char *address, const char *email,
 /* --- list rm ----------------------------------------------------------- */
 
 struct rm_ctx {
-	struct lst	 l;
-	bool		 exists;
-	char		*grave;		/* the staged spool */
+	struct lst l;
+	bool exists;
+	char *grave; /* the staged spool */
 };
 
 static int
@@ -1254,15 +1307,14 @@ rm_tx(struct model *m, void *arg, struct err *err)
 	if (nroutes == 0 && !c->exists)
 		return err_set(err, ERR_NOTFOUND, "list '%s' does not exist",
 		    c->l.address);
-	snprintf(owner, sizeof(owner), "%s-owner@%s", c->l.local,
-	    c->l.domain);
+	snprintf(owner, sizeof(owner), "%s-owner@%s", c->l.local, c->l.domain);
 	if (strlen(owner) < ADDR_MAX && alias_del(m, owner, err) == -1) {
 		if (err->kind != ERR_NOTFOUND)
 			return -1;
 		err_clear(err);
 	}
 	if (model_audit(m, c->l.domain, "postino.mailing_list.delete",
-	    c->l.address, err) == -1)
+		c->l.address, err) == -1)
 		return -1;
 	if (c->exists && maildir_stage(root, c->l.rel, &c->grave, err) == -1)
 		return -1;
@@ -1294,17 +1346,19 @@ mlmmj_rm(struct model *m, const char *address, bool force, struct err *err)
 			char **v;
 			size_t n;
 
-			if (list_members(&ids, c.l.dir, kinds[i], &v, &n,
-			    err) == -1)
+			if (list_members(
+				&ids, c.l.dir, kinds[i], &v, &n, err) == -1)
 				goto out;
 			strv_free(v, n);
 			total += n;
 		}
 		if (total > 0) {
-			err_set(err, ERR_CAPACITY, "list '%s' has %zu "
-			    "subscriber%s", c.l.address, total,
-			    total == 1 ? "" : "s");
-			err_hint(err, "unsubscribe them first, or pass --force "
+			err_set(err, ERR_CAPACITY,
+			    "list '%s' has %zu "
+			    "subscriber%s",
+			    c.l.address, total, total == 1 ? "" : "s");
+			err_hint(err,
+			    "unsubscribe them first, or pass --force "
 			    "to delete the list with them");
 			goto out;
 		}
@@ -1314,7 +1368,7 @@ mlmmj_rm(struct model *m, const char *address, bool force, struct err *err)
 			struct err e2 = ERR_INIT;
 
 			if (maildir_unstage(m->conf->mlmmj_spool_dir, c.grave,
-			    c.l.rel, &e2) == -1)
+				c.l.rel, &e2) == -1)
 				model_notifyf(m, "could not restore '%s': %s",
 				    c.l.dir, e2.msg);
 		}
@@ -1324,11 +1378,12 @@ mlmmj_rm(struct model *m, const char *address, bool force, struct err *err)
 	if (c.grave != NULL) {
 		struct err e2 = ERR_INIT;
 
-		if (maildir_purge(m->conf->mlmmj_spool_dir, c.grave,
-		    &e2) == -1)
-			model_notifyf(m, "list '%s' is deleted, but its spool "
-			    "'%s/%s' could not be removed: %s", c.l.address,
-			    m->conf->mlmmj_spool_dir, c.grave, e2.msg);
+		if (maildir_purge(m->conf->mlmmj_spool_dir, c.grave, &e2) == -1)
+			model_notifyf(m,
+			    "list '%s' is deleted, but its spool "
+			    "'%s/%s' could not be removed: %s",
+			    c.l.address, m->conf->mlmmj_spool_dir, c.grave,
+			    e2.msg);
 	}
 out:
 	free(c.grave);

@@ -40,19 +40,19 @@
 #include "model.h"
 
 struct mlmmj_list {
-	char	 address[ADDR_MAX];
-	char	 local[ADDR_MAX];
-	char	 domain[ADDR_MAX];
-	char	*spool_dir;		/* absolute */
-	char	**owners;		/* from control/owner */
-	size_t	 nowners;
-	char	**subscribers;		/* mlmmj_show() only */
-	size_t	 nsubscribers;
-	int64_t	 subscriber_count;	/* -1 when mlmmj-list failed */
-	bool	 routed;		/* has routes rows */
+	char address[ADDR_MAX];
+	char local[ADDR_MAX];
+	char domain[ADDR_MAX];
+	char *spool_dir; /* absolute */
+	char **owners;	 /* from control/owner */
+	size_t nowners;
+	char **subscribers; /* mlmmj_show() only */
+	size_t nsubscribers;
+	int64_t subscriber_count; /* -1 when mlmmj-list failed */
+	bool routed;		  /* has routes rows */
 };
 
-void	 mlmmj_list_release(struct mlmmj_list *);
+void mlmmj_list_release(struct mlmmj_list *);
 
 /*
  * The absolute path of an mlmmj program ("mlmmj-receive"), looked up in
@@ -65,33 +65,31 @@ const char *mlmmj_program(const char *name, char *buf, size_t size);
  * Create list address with its owners (at least one).  out (may be NULL)
  * gets the new list.
  */
-int	 mlmmj_add(struct model *, const char *address,
-	    const char *const *owners, size_t nowners, struct mlmmj_list *out,
-	    struct err *);
+int mlmmj_add(struct model *, const char *address, const char *const *owners,
+    size_t nowners, struct mlmmj_list *out, struct err *);
 /*
  * Subscribe / unsubscribe email.  *changed_r (may be NULL) tells whether
  * anything changed; an audit row is written when it did.
  */
-int	 mlmmj_sub(struct model *, const char *address, const char *email,
-	    bool *changed_r, struct err *);
-int	 mlmmj_unsub(struct model *, const char *address, const char *email,
-	    bool *changed_r, struct err *);
+int mlmmj_sub(struct model *, const char *address, const char *email,
+    bool *changed_r, struct err *);
+int mlmmj_unsub(struct model *, const char *address, const char *email,
+    bool *changed_r, struct err *);
 /* One list with its subscribers; ERR_NOTFOUND when there is no spool. */
-int	 mlmmj_show(struct model *, const char *address, struct mlmmj_list *,
-	    struct err *);
+int mlmmj_show(
+    struct model *, const char *address, struct mlmmj_list *, struct err *);
 
 typedef int mlmmj_each_fn(void *arg, const struct mlmmj_list *);
 /*
  * Every list in the spool (domain may be NULL for all), in name order,
  * without subscribers but with their count.
  */
-int	 mlmmj_foreach(struct model *, const char *domain, mlmmj_each_fn *,
-	    void *arg, struct err *);
+int mlmmj_foreach(struct model *, const char *domain, mlmmj_each_fn *,
+    void *arg, struct err *);
 /*
  * Delete a list: its spool, routes and owner alias.  Without force,
  * ERR_CAPACITY while it has subscribers (normal, digest or no-mail).
  */
-int	 mlmmj_rm(struct model *, const char *address, bool force,
-	    struct err *);
+int mlmmj_rm(struct model *, const char *address, bool force, struct err *);
 
 #endif

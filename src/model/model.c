@@ -11,7 +11,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define TX_ATTEMPTS	5
+#define TX_ATTEMPTS 5
 
 void
 model_init(struct model *m, struct db *db, const struct postino_conf *conf,
@@ -42,8 +42,9 @@ model_notifyf(struct model *m, const char *fmt, ...)
 bool
 model_bool(const char *v)
 {
-	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 ||
-	    strcmp(v, "true") == 0);
+	return v != NULL &&
+	    (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 ||
+		strcmp(v, "true") == 0);
 }
 
 int
@@ -72,8 +73,10 @@ model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 		}
 	}
 	if (err->kind == ERR_DEADLOCK && err->hint[0] == '\0')
-		err_hint(err, "the database stayed busy after %d attempts; "
-		    "try again", TX_ATTEMPTS);
+		err_hint(err,
+		    "the database stayed busy after %d attempts; "
+		    "try again",
+		    TX_ATTEMPTS);
 	return -1;
 }
 
@@ -86,8 +89,10 @@ model_audit(struct model *m, const char *domain, const char *action,
 		DB_TEXT(m->actor), DB_TEXT(domain), DB_TEXT(action),
 		DB_TEXT(data) };
 
-	if (db_exec(m->db, "INSERT INTO log (timestamp, username, domain, "
-	    "action, data) VALUES (?, ?, ?, ?, ?)", a, DB_NARGS(a), err) == -1)
+	if (db_exec(m->db,
+		"INSERT INTO log (timestamp, username, domain, "
+		"action, data) VALUES (?, ?, ?, ?, ?)",
+		a, DB_NARGS(a), err) == -1)
 		return err_prefix(err, "cannot write the audit row");
 	if (m->has_change == -1) {
 		int r = db_table_exists(m->db, "postino_change", err);
@@ -96,8 +101,11 @@ model_audit(struct model *m, const char *domain, const char *action,
 			return -1;
 		m->has_change = r;
 	}
-	if (m->has_change && db_exec(m->db, "UPDATE postino_change SET "
-	    "serial = serial + 1 WHERE id = 1", NULL, 0, err) == -1)
+	if (m->has_change &&
+	    db_exec(m->db,
+		"UPDATE postino_change SET "
+		"serial = serial + 1 WHERE id = 1",
+		NULL, 0, err) == -1)
 		return -1;
 	return 0;
 }
@@ -113,8 +121,8 @@ model_defer_init(struct model_defer *d, const char *base)
 void
 model_defer_grave(struct model_defer *d, const char *grave, const char *rel)
 {
-	d->graves = xreallocarray(d->graves, d->ngraves + 1,
-	    sizeof(*d->graves));
+	d->graves =
+	    xreallocarray(d->graves, d->ngraves + 1, sizeof(*d->graves));
 	d->rels = xreallocarray(d->rels, d->ngraves + 1, sizeof(*d->rels));
 	d->graves[d->ngraves] = xstrdup(grave);
 	d->rels[d->ngraves] = xstrdup(rel);
@@ -141,8 +149,8 @@ model_defer_finish(struct model *m, struct model_defer *d, bool committed)
 				model_notifyf(m, "could not remove '%s': %s",
 				    d->graves[i], e.msg);
 		} else
-			(void)maildir_unstage(base, d->graves[i], d->rels[i],
-			    &e);
+			(void)maildir_unstage(
+			    base, d->graves[i], d->rels[i], &e);
 		free(d->graves[i]);
 		free(d->rels[i]);
 	}

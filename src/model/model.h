@@ -39,28 +39,28 @@ struct maildir_undo;
  * the commit, or undo everything after a rollback.
  */
 struct model_defer {
-	struct maildir_undo	*undo;
-	char			**graves, **rels;	/* staged deletions */
-	size_t			  ngraves;
-	char			**hooks;	/* usernames to run the hook for */
-	size_t			  nhooks;
+	struct maildir_undo *undo;
+	char **graves, **rels; /* staged deletions */
+	size_t ngraves;
+	char **hooks; /* usernames to run the hook for */
+	size_t nhooks;
 };
 
 struct model {
-	struct db			*db;
-	const struct postino_conf	*conf;
-	const char			*actor;		/* log.username */
-	model_notify_fn			*notify;	/* may be NULL */
-	void				*notify_arg;
-	struct model_defer		*defer;		/* NULL normally */
-	int				 has_change;	/* -1 unknown, 0, 1 */
-	int				 has_domain_ext; /* postino_domain */
+	struct db *db;
+	const struct postino_conf *conf;
+	const char *actor;	 /* log.username */
+	model_notify_fn *notify; /* may be NULL */
+	void *notify_arg;
+	struct model_defer *defer; /* NULL normally */
+	int has_change;		   /* -1 unknown, 0, 1 */
+	int has_domain_ext;	   /* postino_domain */
 };
 
-void	 model_init(struct model *, struct db *, const struct postino_conf *,
-	    const char *actor);
-void	 model_notifyf(struct model *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
+void model_init(struct model *, struct db *, const struct postino_conf *,
+    const char *actor);
+void model_notifyf(struct model *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Run fn inside a write transaction, retrying on ERR_DEADLOCK.  fn returns
@@ -72,27 +72,26 @@ void	 model_notifyf(struct model *, const char *, ...)
  * combined that way.
  */
 typedef int model_tx_fn(struct model *, void *arg, struct err *);
-int	 model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
+int model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
 
 /* Insert the audit row and bump the change serial (inside a transaction). */
-int	 model_audit(struct model *, const char *domain, const char *action,
-	    const char *data, struct err *);
+int model_audit(struct model *, const char *domain, const char *action,
+    const char *data, struct err *);
 
-void	 model_defer_init(struct model_defer *, const char *base);
+void model_defer_init(struct model_defer *, const char *base);
 /* Record a staged deletion (takes copies). */
-void	 model_defer_grave(struct model_defer *, const char *grave,
-	    const char *rel);
-void	 model_defer_hook(struct model_defer *, const char *username);
+void model_defer_grave(
+    struct model_defer *, const char *grave, const char *rel);
+void model_defer_hook(struct model_defer *, const char *username);
 /*
  * After the caller's transaction: committed -> purge staged deletions;
  * not committed -> restore them and remove created directories.  The hook
  * queue is left for the caller (model_defer_release() frees it).
  */
-void	 model_defer_finish(struct model *, struct model_defer *,
-	    bool committed);
-void	 model_defer_release(struct model_defer *);
+void model_defer_finish(struct model *, struct model_defer *, bool committed);
+void model_defer_release(struct model_defer *);
 
 /* "1"/"0" for a boolean column value from any engine. */
-bool	 model_bool(const char *);
+bool model_bool(const char *);
 
 #endif

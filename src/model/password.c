@@ -12,16 +12,15 @@
 #include "strutil.h"
 #include "banned.h"
 
-const char *const password_schemes[] = {
-	"BLF-CRYPT", "SHA512-CRYPT", "ARGON2I", "ARGON2ID", "MD5-CRYPT", NULL
-};
+const char *const password_schemes[] = { "BLF-CRYPT", "SHA512-CRYPT", "ARGON2I",
+	"ARGON2ID", "MD5-CRYPT", NULL };
 
 /* Argon2 parameters: Dovecot-compatible, ~0.2 s on a small server. */
-#define ARGON2_T	3
-#define ARGON2_M	65536
-#define ARGON2_P	1
-#define ARGON2_SALT	16
-#define ARGON2_HASH	32
+#define ARGON2_T 3
+#define ARGON2_M 65536
+#define ARGON2_P 1
+#define ARGON2_SALT 16
+#define ARGON2_HASH 32
 
 bool
 password_scheme_valid(const char *s)
@@ -33,8 +32,8 @@ password_scheme_valid(const char *s)
 }
 
 static int
-do_crypt(const char *prefix, unsigned long count, const char *plain,
-    char *out, size_t outsize, struct err *err)
+do_crypt(const char *prefix, unsigned long count, const char *plain, char *out,
+    size_t outsize, struct err *err)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *cd;
@@ -43,8 +42,8 @@ do_crypt(const char *prefix, unsigned long count, const char *plain,
 
 	if (crypt_gensalt_rn(prefix, count, NULL, 0, salt, sizeof(salt)) ==
 	    NULL)
-		return err_set(err, ERR_INTERNAL, "cannot generate a %s salt",
-		    prefix);
+		return err_set(
+		    err, ERR_INTERNAL, "cannot generate a %s salt", prefix);
 	cd = calloc(1, sizeof(*cd));
 	if (cd == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
@@ -71,19 +70,24 @@ password_hash(const char *scheme, const char *plain, int cost, char *out,
 	if (plain == NULL || plain[0] == '\0')
 		return err_set(err, ERR_INVALID, "the password is empty");
 	if (strlen(plain) > PASSWORD_INPUT_MAX)
-		return err_set(err, ERR_INVALID, "the password is longer than "
-		    "%d bytes", PASSWORD_INPUT_MAX);
+		return err_set(err, ERR_INVALID,
+		    "the password is longer than "
+		    "%d bytes",
+		    PASSWORD_INPUT_MAX);
 	if (str_eq_nocase(scheme, "BLF-CRYPT")) {
 		name = "BLF-CRYPT";
 		if (cost < 4 || cost > 31)
-			return err_set(err, ERR_CONFIG, "bcrypt cost %d out of "
-			    "range 4..31", cost);
+			return err_set(err, ERR_CONFIG,
+			    "bcrypt cost %d out of "
+			    "range 4..31",
+			    cost);
 		/*
 		 * bcrypt reads at most 72 bytes; refuse longer passwords
 		 * rather than silently ignoring their tail.
 		 */
 		if (strlen(plain) > 72)
-			return err_set(err, ERR_INVALID, "BLF-CRYPT passwords "
+			return err_set(err, ERR_INVALID,
+			    "BLF-CRYPT passwords "
 			    "are limited to 72 bytes; choose a shorter one or "
 			    "the ARGON2ID scheme");
 		rc = do_crypt("$2y$", (unsigned long)cost, plain, inner,
@@ -104,8 +108,8 @@ password_hash(const char *scheme, const char *plain, int cost, char *out,
 		if (RAND_bytes(salt, sizeof(salt)) != 1)
 			return err_set(err, ERR_INTERNAL, "no random bytes");
 		r = argon2_hash(ARGON2_T, ARGON2_M, ARGON2_P, plain,
-		    strlen(plain), salt, sizeof(salt), NULL, ARGON2_HASH,
-		    inner, sizeof(inner), id ? Argon2_id : Argon2_i,
+		    strlen(plain), salt, sizeof(salt), NULL, ARGON2_HASH, inner,
+		    sizeof(inner), id ? Argon2_id : Argon2_i,
 		    ARGON2_VERSION_NUMBER);
 		if (r != ARGON2_OK)
 			return err_set(err, ERR_INTERNAL, "argon2: %s",
@@ -114,7 +118,8 @@ password_hash(const char *scheme, const char *plain, int cost, char *out,
 	} else {
 		err_set(err, ERR_INVALID, "unknown password scheme '%.32s'",
 		    scheme);
-		return err_hint(err, "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, "
+		return err_hint(err,
+		    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, "
 		    "ARGON2ID or MD5-CRYPT");
 	}
 	if (rc == -1)
@@ -129,8 +134,8 @@ password_hash(const char *scheme, const char *plain, int cost, char *out,
 
 /* Split "{SCHEME.ENC}rest"; scheme upper-cased into sbuf, enc into ebuf. */
 static const char *
-split_prefix(const char *stored, char *sbuf, size_t ssize, char *ebuf,
-    size_t esize)
+split_prefix(
+    const char *stored, char *sbuf, size_t ssize, char *ebuf, size_t esize)
 {
 	const char *end;
 	size_t n;
@@ -215,8 +220,8 @@ crypt_verify(const char *hash, const char *plain, struct err *err)
 
 /* Digest schemes: {SHA}, {SSHA}, {SHA256}... salted ones append the salt. */
 static int
-digest_verify(const EVP_MD *md, bool salted, const char *enc,
-    const char *body, const char *plain, struct err *err)
+digest_verify(const EVP_MD *md, bool salted, const char *enc, const char *body,
+    const char *plain, struct err *err)
 {
 	unsigned char raw[512], dig[EVP_MAX_MD_SIZE];
 	unsigned int dlen;
@@ -224,12 +229,12 @@ digest_verify(const EVP_MD *md, bool salted, const char *enc,
 	EVP_MD_CTX *ctx;
 	int ok;
 
-	if (strcmp(enc, "HEX") == 0 ?
-	    hex_decode(body, raw, sizeof(raw), &n) :
-	    b64_decode(body, raw, sizeof(raw), &n))
+	if (strcmp(enc, "HEX") == 0 ? hex_decode(body, raw, sizeof(raw), &n)
+				    : b64_decode(body, raw, sizeof(raw), &n))
 		return err_set(err, ERR_INVALID, "malformed digest hash");
 	if (n < mdlen || (!salted && n != mdlen))
-		return err_set(err, ERR_INVALID, "digest hash has the wrong "
+		return err_set(err, ERR_INVALID,
+		    "digest hash has the wrong "
 		    "length");
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
@@ -248,8 +253,8 @@ int
 password_verify(const char *stored, const char *plain, struct err *err)
 {
 	char scheme[64], enc[16];
-	const char *body = split_prefix(stored, scheme, sizeof(scheme), enc,
-	    sizeof(enc));
+	const char *body =
+	    split_prefix(stored, scheme, sizeof(scheme), enc, sizeof(enc));
 	char decoded[PASSWORD_HASH_MAX];
 
 	if (stored == NULL || stored[0] == '\0')
@@ -257,17 +262,17 @@ password_verify(const char *stored, const char *plain, struct err *err)
 	if (strcmp(scheme, "NOAUTH") == 0)
 		return 0;
 	/* "{SHA512-CRYPT.B64}" carries a base64-encoded crypt string. */
-	if (enc[0] != '\0' && (str_suffix(scheme, "CRYPT") ||
-	    str_prefix(scheme, "ARGON2"))) {
+	if (enc[0] != '\0' &&
+	    (str_suffix(scheme, "CRYPT") || str_prefix(scheme, "ARGON2"))) {
 		size_t n;
 
-		if ((strcmp(enc, "HEX") == 0 ?
-		    hex_decode(body, (unsigned char *)decoded,
-		    sizeof(decoded) - 1, &n) :
-		    b64_decode(body, (unsigned char *)decoded,
-		    sizeof(decoded) - 1, &n)) == -1)
-			return err_set(err, ERR_INVALID, "malformed %s hash",
-			    scheme);
+		if ((strcmp(enc, "HEX") == 0
+			    ? hex_decode(body, (unsigned char *)decoded,
+				  sizeof(decoded) - 1, &n)
+			    : b64_decode(body, (unsigned char *)decoded,
+				  sizeof(decoded) - 1, &n)) == -1)
+			return err_set(
+			    err, ERR_INVALID, "malformed %s hash", scheme);
 		decoded[n] = '\0';
 		body = decoded;
 	}
@@ -276,8 +281,8 @@ password_verify(const char *stored, const char *plain, struct err *err)
 			return crypt_verify(body, plain, err);
 		if (scheme[0] == '\0' && strlen(body) == 32) {
 			/* Bare 32-hex: PostfixAdmin's md5 (PLAIN-MD5). */
-			return digest_verify(EVP_md5(), false, "HEX", body,
-			    plain, err);
+			return digest_verify(
+			    EVP_md5(), false, "HEX", body, plain, err);
 		}
 		if (scheme[0] == '\0') {
 			/* PostfixAdmin also verifies legacy plaintext. */
@@ -287,8 +292,9 @@ password_verify(const char *stored, const char *plain, struct err *err)
 		return err_set(err, ERR_INVALID, "malformed %s hash", scheme);
 	}
 	if (strcmp(scheme, "ARGON2I") == 0 || strcmp(scheme, "ARGON2ID") == 0) {
-		argon2_type t = str_prefix(body, "$argon2id$") ? Argon2_id :
-		    str_prefix(body, "$argon2i$") ? Argon2_i : Argon2_d;
+		argon2_type t = str_prefix(body, "$argon2id$") ? Argon2_id
+		    : str_prefix(body, "$argon2i$")	       ? Argon2_i
+							       : Argon2_d;
 		int r = argon2_verify(body, plain, strlen(plain), t);
 
 		if (r == ARGON2_OK)
@@ -306,26 +312,26 @@ password_verify(const char *stored, const char *plain, struct err *err)
 	if (strcmp(scheme, "SSHA") == 0)
 		return digest_verify(EVP_sha1(), true, enc, body, plain, err);
 	if (strcmp(scheme, "SHA256") == 0)
-		return digest_verify(EVP_sha256(), false, enc, body, plain,
-		    err);
+		return digest_verify(
+		    EVP_sha256(), false, enc, body, plain, err);
 	if (strcmp(scheme, "SSHA256") == 0)
 		return digest_verify(EVP_sha256(), true, enc, body, plain, err);
 	if (strcmp(scheme, "SHA512") == 0)
-		return digest_verify(EVP_sha512(), false, enc, body, plain,
-		    err);
+		return digest_verify(
+		    EVP_sha512(), false, enc, body, plain, err);
 	if (strcmp(scheme, "SSHA512") == 0)
 		return digest_verify(EVP_sha512(), true, enc, body, plain, err);
 	if (strcmp(scheme, "PLAIN-MD5") == 0)
-		return digest_verify(EVP_md5(), false, enc[0] ? enc : "HEX",
-		    body, plain, err);
+		return digest_verify(
+		    EVP_md5(), false, enc[0] ? enc : "HEX", body, plain, err);
 	if (strcmp(scheme, "MD5") == 0) {
 		/* Dovecot's MD5 is MD5-CRYPT, falling back to a raw digest. */
 		if (body[0] == '$')
 			return crypt_verify(body, plain, err);
 		return digest_verify(EVP_md5(), false, enc, body, plain, err);
 	}
-	return err_set(err, ERR_INVALID, "unsupported password scheme '%s'",
-	    scheme);
+	return err_set(
+	    err, ERR_INVALID, "unsupported password scheme '%s'", scheme);
 }
 
 const char *
@@ -383,8 +389,9 @@ password_scheme_weak(const char *s)
 static bool
 crypt64(const char *s)
 {
-	return strspn(s, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz") == strlen(s);
+	return strspn(s,
+		   "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "abcdefghijklmnopqrstuvwxyz") == strlen(s);
 }
 
 /* Structural check of a crypt string, without hashing anything. */
@@ -398,7 +405,7 @@ crypt_shape(const char *h)
 		return strlen(h) == 60 && h[3] == '$' && h[6] == '$' &&
 		    h[4] >= '0' && h[4] <= '3' && h[5] >= '0' && h[5] <= '9' &&
 		    crypt64(h + 7);
-	if (h[0] != '$') 	/* DES: 13 characters */
+	if (h[0] != '$') /* DES: 13 characters */
 		return strlen(h) == 13 && crypt64(h);
 	last = strrchr(h, '$');
 	if (last == NULL || last == h || last[1] == '\0')
@@ -427,8 +434,8 @@ password_hash_recognised(const char *stored)
 	 * The common formats are checked by shape, which costs nothing;
 	 * a bulk import of 100,000 bcrypt hashes must not run bcrypt.
 	 */
-	if (enc[0] == '\0' && (scheme[0] == '\0' ||
-	    str_suffix(scheme, "CRYPT")))
+	if (enc[0] == '\0' &&
+	    (scheme[0] == '\0' || str_suffix(scheme, "CRYPT")))
 		return crypt_shape(body);
 	if (enc[0] == '\0' && str_prefix(scheme, "ARGON2"))
 		return str_prefix(body, "$argon2") &&

@@ -26,35 +26,35 @@
 
 #include "err.h"
 
-#define PASSWORD_HASH_MAX	512
-#define PASSWORD_INPUT_MAX	1024
-#define PASSWORD_NOAUTH		"{NOAUTH}"
+#define PASSWORD_HASH_MAX 512
+#define PASSWORD_INPUT_MAX 1024
+#define PASSWORD_NOAUTH "{NOAUTH}"
 
 /* Schemes postino can write, NULL-terminated. */
 extern const char *const password_schemes[];
 
 /* Whether postino can write this scheme (case-insensitive). */
-bool	 password_scheme_valid(const char *);
+bool password_scheme_valid(const char *);
 /*
  * Hash plain with scheme into out (PASSWORD_HASH_MAX).  cost is the bcrypt
  * cost (4..31); other schemes use their own defaults.  An empty password is
  * refused.  Returns 0 or -1 (ERR_INVALID / ERR_INTERNAL).
  */
-int	 password_hash(const char *scheme, const char *plain, int cost,
-	    char *out, size_t outsize, struct err *);
+int password_hash(const char *scheme, const char *plain, int cost, char *out,
+    size_t outsize, struct err *);
 /*
  * Verify plain against a stored hash.  Returns 1 match, 0 mismatch, -1 if
  * the stored format is unknown or malformed (err set).
  */
-int	 password_verify(const char *stored, const char *plain, struct err *);
+int password_verify(const char *stored, const char *plain, struct err *);
 /*
  * The scheme a stored value uses, for reporting ("BLF-CRYPT", "MD5-CRYPT",
  * "PLAIN", "NOAUTH", "EMPTY", "UNKNOWN", ...), written into out.
  */
 const char *password_scheme_of(const char *stored, char *out, size_t size);
 /* Whether a scheme name (as from password_scheme_of) is considered weak. */
-bool	 password_scheme_weak(const char *scheme);
+bool password_scheme_weak(const char *scheme);
 /* Whether a stored value is a hash postino can verify (for import). */
-bool	 password_hash_recognised(const char *stored);
+bool password_hash_recognised(const char *stored);
 
 #endif

@@ -10,8 +10,8 @@ int
 report_status(struct model *m, struct status_counts *s, struct err *err)
 {
 	static const struct {
-		const char	*sql;
-		size_t		 off;
+		const char *sql;
+		size_t off;
 	} q[] = {
 		{ "SELECT COUNT(*) FROM domain WHERE domain <> 'ALL'",
 		    offsetof(struct status_counts, domains) },
@@ -58,7 +58,8 @@ report_quota(struct model *m, const char *username, const char *domain,
 			return -1;
 		a[n++] = DB_TEXT(d);
 	}
-	snprintf(sql, sizeof(sql), "SELECT m.username, COALESCE(q.bytes, 0), "
+	snprintf(sql, sizeof(sql),
+	    "SELECT m.username, COALESCE(q.bytes, 0), "
 	    "COALESCE(q.messages, 0), m.quota FROM mailbox m LEFT JOIN quota2 "
 	    "q ON q.username = m.username WHERE 1 = 1%s%s ORDER BY m.username",
 	    username != NULL ? " AND m.username = ?" : "",
@@ -72,8 +73,9 @@ report_quota(struct model *m, const char *username, const char *domain,
 		q.bytes = db_col_int(r, 1, 0);
 		q.messages = db_col_int(r, 2, 0);
 		q.quota_bytes = db_col_int(r, 3, 0);
-		q.percent = q.quota_bytes > 0 ?
-		    (int)((q.bytes * 100) / q.quota_bytes) : -1;
+		q.percent = q.quota_bytes > 0
+		    ? (int)((q.bytes * 100) / q.quota_bytes)
+		    : -1;
 		rows++;
 		if (fn(arg, &q) == -1) {
 			rc = -1;
@@ -83,7 +85,7 @@ report_quota(struct model *m, const char *username, const char *domain,
 	}
 	db_res_free(&r);
 	if (rc == 0 && username != NULL && rows == 0)
-		return err_set(err, ERR_NOTFOUND, "mailbox '%s' does not exist",
-		    u);
+		return err_set(
+		    err, ERR_NOTFOUND, "mailbox '%s' does not exist", u);
 	return rc == -1 ? -1 : 0;
 }

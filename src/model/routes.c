@@ -9,7 +9,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define LIST_PRIORITY	50
+#define LIST_PRIORITY 50
 
 char *
 routes_escape(const char *s)
@@ -38,8 +38,8 @@ routes_list_pattern(const char *local, const char *domain)
 }
 
 int
-routes_add_list(struct model *m, const char *local, const char *domain,
-    struct err *err)
+routes_add_list(
+    struct model *m, const char *local, const char *domain, struct err *err)
 {
 	char *pattern = routes_list_pattern(local, domain);
 	char *list = xasprintf("%s@%s", local, domain);
@@ -50,12 +50,17 @@ routes_add_list(struct model *m, const char *local, const char *domain,
 		DB_TEXT(db_now(now, sizeof(now))) };
 	int rc = 0;
 
-	if (db_exec(m->db, "INSERT INTO routes (pattern, transport, domain, "
-	    "list_address, priority, active, created) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?)", a, DB_NARGS(a), err) == -1) {
+	if (db_exec(m->db,
+		"INSERT INTO routes (pattern, transport, domain, "
+		"list_address, priority, active, created) VALUES (?, ?, ?, ?, "
+		"?, "
+		"?, ?)",
+		a, DB_NARGS(a), err) == -1) {
 		if (err->kind == ERR_EXISTS)
-			err_set(err, ERR_EXISTS, "a route for '%s' already "
-			    "exists", list);
+			err_set(err, ERR_EXISTS,
+			    "a route for '%s' already "
+			    "exists",
+			    list);
 		rc = -1;
 	}
 	free(pattern);
@@ -64,8 +69,8 @@ routes_add_list(struct model *m, const char *local, const char *domain,
 }
 
 int
-routes_del_list(struct model *m, const char *list, int64_t *n_r,
-    struct err *err)
+routes_del_list(
+    struct model *m, const char *list, int64_t *n_r, struct err *err)
 {
 	struct db_arg a[] = { DB_TEXT(list) };
 	int64_t n;
@@ -85,15 +90,17 @@ routes_count_list(struct model *m, const char *list, struct err *err)
 	struct db_arg a[] = { DB_TEXT(list) };
 	int64_t n;
 
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM routes WHERE "
-	    "list_address = ?", a, DB_NARGS(a), &n, err) == -1)
+	if (db_query_int(m->db,
+		"SELECT COUNT(*) FROM routes WHERE "
+		"list_address = ?",
+		a, DB_NARGS(a), &n, err) == -1)
 		return -1;
 	return n;
 }
 
 int
-routes_match(struct model *m, const char *address, char **transport_r,
-    struct err *err)
+routes_match(
+    struct model *m, const char *address, char **transport_r, struct err *err)
 {
 	const char *op = m->db->drv->regexp_op, *at = strrchr(address, '@');
 	char sql[256], *addr;
@@ -118,11 +125,13 @@ routes_match(struct model *m, const char *address, char **transport_r,
 		struct db_arg a[] = { DB_TEXT(strrchr(addr, '@') + 1),
 			DB_BOOL(1), DB_TEXT(addr) };
 
-		snprintf(sql, sizeof(sql), "SELECT transport FROM routes WHERE "
+		snprintf(sql, sizeof(sql),
+		    "SELECT transport FROM routes WHERE "
 		    "domain = ? AND active = ? AND ? %s pattern ORDER BY "
-		    "priority, pattern LIMIT 1", op);
-		r = db_query_value(m->db, sql, a, DB_NARGS(a), transport_r,
-		    err);
+		    "priority, pattern LIMIT 1",
+		    op);
+		r = db_query_value(
+		    m->db, sql, a, DB_NARGS(a), transport_r, err);
 	}
 	free(addr);
 	return r;

@@ -30,38 +30,37 @@
 
 #include "model.h"
 
-#define ROUTES_TRANSPORT_RECEIVE	"mlmmj-receive:"
+#define ROUTES_TRANSPORT_RECEIVE "mlmmj-receive:"
 
 /*
  * Escape s for use as a literal in a POSIX extended regular expression
  * (also valid in MySQL's and PostgreSQL's dialects).  Caller frees.
  */
-char	*routes_escape(const char *s);
+char *routes_escape(const char *s);
 /* The pattern a list's receive row uses; caller frees. */
-char	*routes_list_pattern(const char *local, const char *domain);
+char *routes_list_pattern(const char *local, const char *domain);
 
 /*
  * Insert the rows of list local@domain (inside a transaction).  ERR_EXISTS
  * when a row with that pattern is already there.
  */
-int	 routes_add_list(struct model *, const char *local,
-	    const char *domain, struct err *);
+int routes_add_list(
+    struct model *, const char *local, const char *domain, struct err *);
 /*
  * Delete every row of a list (inside a transaction); *n_r (may be NULL)
  * gets how many went.
  */
-int	 routes_del_list(struct model *, const char *list, int64_t *n_r,
-	    struct err *);
+int routes_del_list(
+    struct model *, const char *list, int64_t *n_r, struct err *);
 /* Rows that name list as their list_address: count, or -1. */
-int64_t	 routes_count_list(struct model *, const char *list,
-	    struct err *);
+int64_t routes_count_list(struct model *, const char *list, struct err *);
 
 /*
  * The transport Postfix's routes map would choose for address: 1 found
  * (*transport_r, caller frees), 0 none, -1 error.  Uses the engine's own
  * regular-expression operator when it has one, else lookup_routes().
  */
-int	 routes_match(struct model *, const char *address,
-	    char **transport_r, struct err *);
+int routes_match(
+    struct model *, const char *address, char **transport_r, struct err *);
 
 #endif

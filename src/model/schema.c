@@ -14,17 +14,13 @@
 #include "xalloc.h"
 #include "banned.h"
 
-const char *const schema_core_tables[] = {
-	"domain", "mailbox", "alias", "alias_domain", "quota2", "log",
-	"domain_admins", NULL
-};
+const char *const schema_core_tables[] = { "domain", "mailbox", "alias",
+	"alias_domain", "quota2", "log", "domain_admins", NULL };
 
 /* Every table PostfixAdmin 3.3 creates (for "is this database empty"). */
-static const char *const pfa_tables[] = {
-	"admin", "alias", "alias_domain", "config", "domain", "domain_admins",
-	"fetchmail", "log", "mailbox", "quota", "quota2", "vacation",
-	"vacation_notification", NULL
-};
+static const char *const pfa_tables[] = { "admin", "alias", "alias_domain",
+	"config", "domain", "domain_admins", "fetchmail", "log", "mailbox",
+	"quota", "quota2", "vacation", "vacation_notification", NULL };
 
 #define SQLITE_DT(name) "`" name "` datetime NOT NULL DEFAULT '2000-01-01'"
 
@@ -37,26 +33,30 @@ static const char *const ddl_sqlite[] = {
 	" `username` varchar(255) NOT NULL,"
 	" `password` varchar(255) NOT NULL,"
 	" `superadmin` tinyint(1) NOT NULL DEFAULT '0',"
-	" " SQLITE_DT("created") ", " SQLITE_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT '1',"
-	" `phone` varchar(30) NOT NULL DEFAULT '',"
-	" `email_other` varchar(255) NOT NULL DEFAULT '',"
-	" `token` varchar(255) NOT NULL DEFAULT '',"
-	" " SQLITE_DT("token_validity") ","
-	" PRIMARY KEY (`username`))",
+	" " SQLITE_DT("created") ", " SQLITE_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT '1',"
+			" `phone` varchar(30) NOT NULL DEFAULT '',"
+			" `email_other` varchar(255) NOT NULL DEFAULT '',"
+			" `token` varchar(255) NOT NULL DEFAULT '',"
+			" " SQLITE_DT(
+			    "token_validity") ","
+					      " PRIMARY KEY (`username`))",
 	"CREATE TABLE alias ("
 	" `address` varchar(255) NOT NULL,"
 	" `goto` text NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
-	" " SQLITE_DT("created") ", " SQLITE_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT '1',"
-	" PRIMARY KEY (`address`))",
+	" " SQLITE_DT("created") ", " SQLITE_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT '1',"
+			" PRIMARY KEY (`address`))",
 	"CREATE TABLE alias_domain ("
 	" `alias_domain` varchar(255) NOT NULL,"
 	" `target_domain` varchar(255) NOT NULL,"
-	" " SQLITE_DT("created") ", " SQLITE_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT '1',"
-	" PRIMARY KEY (`alias_domain`))",
+	" " SQLITE_DT("created") ", " SQLITE_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT '1',"
+			" PRIMARY KEY (`alias_domain`))",
 	"CREATE TABLE domain ("
 	" `domain` varchar(255) NOT NULL,"
 	" `description` varchar(255) NOT NULL,"
@@ -66,15 +66,16 @@ static const char *const ddl_sqlite[] = {
 	" `quota` bigint(20) NOT NULL DEFAULT 0,"
 	" `transport` varchar(255) NOT NULL,"
 	" `backupmx` tinyint(1) NOT NULL DEFAULT '0',"
-	" " SQLITE_DT("created") ", " SQLITE_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT '1',"
-	" `password_expiry` int DEFAULT 0,"
-	" PRIMARY KEY (`domain`))",
+	" " SQLITE_DT("created") ", " SQLITE_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT '1',"
+			" `password_expiry` int DEFAULT 0,"
+			" PRIMARY KEY (`domain`))",
 	"CREATE TABLE domain_admins ("
 	" `username` varchar(255) NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
 	" " SQLITE_DT("created") ","
-	" `active` tinyint(1) NOT NULL DEFAULT '1')",
+				 " `active` tinyint(1) NOT NULL DEFAULT '1')",
 	"CREATE TABLE fetchmail ("
 	" `id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,"
 	" `domain` varchar(255) DEFAULT '',"
@@ -95,10 +96,12 @@ static const char *const ddl_sqlite[] = {
 	" `extra_options` text,"
 	" `returned_text` text,"
 	" `mda` varchar(255) NOT NULL,"
-	" " SQLITE_DT("date") ", " SQLITE_DT("created") ","
-	" `modified` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-	" `active` tinyint(1) NOT NULL DEFAULT '0',"
-	" `src_port` int(11) NOT NULL DEFAULT 0)",
+	" " SQLITE_DT("date") ", " SQLITE_DT(
+	    "created") ","
+		       " `modified` datetime NOT NULL DEFAULT "
+		       "CURRENT_TIMESTAMP,"
+		       " `active` tinyint(1) NOT NULL DEFAULT '0',"
+		       " `src_port` int(11) NOT NULL DEFAULT 0)",
 	"CREATE TABLE mailbox ("
 	" `username` varchar(255) NOT NULL,"
 	" `password` varchar(255) NOT NULL,"
@@ -107,13 +110,15 @@ static const char *const ddl_sqlite[] = {
 	" `quota` bigint(20) NOT NULL DEFAULT 0,"
 	" `local_part` varchar(255) NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
-	" " SQLITE_DT("created") ", " SQLITE_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT '1',"
-	" `phone` varchar(30) NOT NULL DEFAULT '',"
-	" `email_other` varchar(255) NOT NULL DEFAULT '',"
-	" `token` varchar(255) NOT NULL DEFAULT '',"
-	" " SQLITE_DT("token_validity") ", " SQLITE_DT("password_expiry") ","
-	" PRIMARY KEY (`username`))",
+	" " SQLITE_DT("created") ", " SQLITE_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT '1',"
+			" `phone` varchar(30) NOT NULL DEFAULT '',"
+			" `email_other` varchar(255) NOT NULL DEFAULT '',"
+			" `token` varchar(255) NOT NULL DEFAULT '',"
+			" " SQLITE_DT("token_validity") ", " SQLITE_DT(
+			    "password_expiry") ","
+					       " PRIMARY KEY (`username`))",
 	"CREATE TABLE quota ("
 	" `username` varchar(255) NOT NULL,"
 	" `path` varchar(100) NOT NULL,"
@@ -134,9 +139,10 @@ static const char *const ddl_sqlite[] = {
 	" `domain` varchar(255) NOT NULL,"
 	" `interval_time` int(11) NOT NULL DEFAULT 0,"
 	" " SQLITE_DT("created") ","
-	" `modified` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-	" `active` tinyint(1) NOT NULL DEFAULT '1',"
-	" PRIMARY KEY (`email`))",
+				 " `modified` datetime NOT NULL DEFAULT "
+				 "CURRENT_TIMESTAMP,"
+				 " `active` tinyint(1) NOT NULL DEFAULT '1',"
+				 " PRIMARY KEY (`email`))",
 	"CREATE TABLE vacation_notification ("
 	" `on_vacation` varchar(255) NOT NULL,"
 	" `notified` varchar(255) NOT NULL,"
@@ -147,15 +153,16 @@ static const char *const ddl_sqlite[] = {
 	"CREATE TABLE log ("
 	" `id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,"
 	" " SQLITE_DT("timestamp") ","
-	" `username` varchar(255) NOT NULL,"
-	" `domain` varchar(255) NOT NULL,"
-	" `action` varchar(255) NOT NULL,"
-	" `data` text NOT NULL)",
+				   " `username` varchar(255) NOT NULL,"
+				   " `domain` varchar(255) NOT NULL,"
+				   " `action` varchar(255) NOT NULL,"
+				   " `data` text NOT NULL)",
 	NULL
 };
 
 #define MY_DT(name) "`" name "` datetime NOT NULL DEFAULT '2000-01-01 00:00:00'"
-#define MY_TABLE " ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE=latin1_general_ci"
+#define MY_TABLE                                                               \
+	" ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE=latin1_general_ci"
 #define MY_UTF8 " CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
 
 static const char *const ddl_mysql[] = {
@@ -168,31 +175,39 @@ static const char *const ddl_mysql[] = {
 	"CREATE TABLE `admin` ("
 	" `username` varchar(255) NOT NULL,"
 	" `password` varchar(255) NOT NULL,"
-	" " MY_DT("created") ", " MY_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" `superadmin` tinyint(1) NOT NULL DEFAULT 0,"
-	" `phone` varchar(30)" MY_UTF8 " NOT NULL DEFAULT '',"
-	" `email_other` varchar(255)" MY_UTF8 " NOT NULL DEFAULT '',"
-	" `token` varchar(255)" MY_UTF8 " NOT NULL DEFAULT '',"
-	" " MY_DT("token_validity") ","
-	" PRIMARY KEY (`username`))" MY_TABLE
-	" COMMENT='Postfix Admin - Virtual Admins'",
+	" " MY_DT("created") ", " MY_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT 1,"
+			" `superadmin` tinyint(1) NOT NULL DEFAULT 0,"
+			" `phone` varchar(30)" MY_UTF8 " NOT NULL DEFAULT '',"
+			" `email_other` varchar(255)" MY_UTF8
+			" NOT NULL DEFAULT '',"
+			" `token` varchar(255)" MY_UTF8 " NOT NULL DEFAULT '',"
+			" " MY_DT("token_validity") ","
+						    " PRIMARY KEY "
+						    "(`username`))" MY_TABLE
+						    " COMMENT='Postfix Admin - "
+						    "Virtual Admins'",
 	"CREATE TABLE `alias` ("
 	" `address` varchar(255) NOT NULL,"
 	" `goto` text NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
-	" " MY_DT("created") ", " MY_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" PRIMARY KEY (`address`), KEY `domain` (`domain`))" MY_TABLE
-	" COMMENT='Postfix Admin - Virtual Aliases'",
+	" " MY_DT("created") ", " MY_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT 1,"
+			" PRIMARY KEY (`address`), KEY `domain` "
+			"(`domain`))" MY_TABLE
+			" COMMENT='Postfix Admin - Virtual Aliases'",
 	"CREATE TABLE `alias_domain` ("
 	" `alias_domain` varchar(255) NOT NULL DEFAULT '',"
 	" `target_domain` varchar(255) NOT NULL DEFAULT '',"
-	" " MY_DT("created") ", " MY_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" PRIMARY KEY (`alias_domain`), KEY `active` (`active`),"
-	" KEY `target_domain` (`target_domain`))" MY_TABLE
-	" COMMENT='Postfix Admin - Domain Aliases'",
+	" " MY_DT("created") ", " MY_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT 1,"
+			" PRIMARY KEY (`alias_domain`), KEY `active` "
+			"(`active`),"
+			" KEY `target_domain` (`target_domain`))" MY_TABLE
+			" COMMENT='Postfix Admin - Domain Aliases'",
 	"CREATE TABLE `domain` ("
 	" `domain` varchar(255) NOT NULL,"
 	" `description` varchar(255)" MY_UTF8 " NOT NULL,"
@@ -202,19 +217,21 @@ static const char *const ddl_mysql[] = {
 	" `quota` bigint(20) NOT NULL DEFAULT 0,"
 	" `transport` varchar(255) NOT NULL,"
 	" `backupmx` tinyint(1) NOT NULL DEFAULT 0,"
-	" " MY_DT("created") ", " MY_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" `password_expiry` int(11) DEFAULT 0,"
-	" PRIMARY KEY (`domain`))" MY_TABLE
-	" COMMENT='Postfix Admin - Virtual Domains'",
+	" " MY_DT("created") ", " MY_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT 1,"
+			" `password_expiry` int(11) DEFAULT 0,"
+			" PRIMARY KEY (`domain`))" MY_TABLE
+			" COMMENT='Postfix Admin - Virtual Domains'",
 	"CREATE TABLE `domain_admins` ("
 	" `username` varchar(255) NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
 	" " MY_DT("created") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" `id` int(11) NOT NULL AUTO_INCREMENT,"
-	" PRIMARY KEY (`id`), KEY `username` (`username`))" MY_TABLE
-	" COMMENT='Postfix Admin - Domain Admins'",
+			     " `active` tinyint(1) NOT NULL DEFAULT 1,"
+			     " `id` int(11) NOT NULL AUTO_INCREMENT,"
+			     " PRIMARY KEY (`id`), KEY `username` "
+			     "(`username`))" MY_TABLE
+			     " COMMENT='Postfix Admin - Domain Admins'",
 	"CREATE TABLE `fetchmail` ("
 	" `id` int(11) unsigned NOT NULL AUTO_INCREMENT,"
 	" `mailbox` varchar(255) NOT NULL,"
@@ -245,15 +262,17 @@ static const char *const ddl_mysql[] = {
 	" `src_port` int(11) NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (`id`))" MY_TABLE,
 	"CREATE TABLE `log` ("
-	" " MY_DT("timestamp") ","
-	" `username` varchar(255) NOT NULL,"
-	" `domain` varchar(255) NOT NULL,"
-	" `action` varchar(255) NOT NULL,"
-	" `data` text NOT NULL,"
-	" `id` int(11) NOT NULL AUTO_INCREMENT,"
-	" PRIMARY KEY (`id`), KEY `timestamp` (`timestamp`),"
-	" KEY `domain_timestamp` (`domain`, `timestamp`))" MY_TABLE
-	" COMMENT='Postfix Admin - Log'",
+	" " MY_DT(
+	    "timestamp") ","
+			 " `username` varchar(255) NOT NULL,"
+			 " `domain` varchar(255) NOT NULL,"
+			 " `action` varchar(255) NOT NULL,"
+			 " `data` text NOT NULL,"
+			 " `id` int(11) NOT NULL AUTO_INCREMENT,"
+			 " PRIMARY KEY (`id`), KEY `timestamp` (`timestamp`),"
+			 " KEY `domain_timestamp` (`domain`, "
+			 "`timestamp`))" MY_TABLE
+			 " COMMENT='Postfix Admin - Log'",
 	"CREATE TABLE `mailbox` ("
 	" `username` varchar(255) NOT NULL,"
 	" `password` varchar(255) NOT NULL,"
@@ -262,14 +281,19 @@ static const char *const ddl_mysql[] = {
 	" `quota` bigint(20) NOT NULL DEFAULT 0,"
 	" `local_part` varchar(255) NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
-	" " MY_DT("created") ", " MY_DT("modified") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" `phone` varchar(30)" MY_UTF8 " NOT NULL DEFAULT '',"
-	" `email_other` varchar(255)" MY_UTF8 " NOT NULL DEFAULT '',"
-	" `token` varchar(255)" MY_UTF8 " NOT NULL DEFAULT '',"
-	" " MY_DT("token_validity") ", " MY_DT("password_expiry") ","
-	" PRIMARY KEY (`username`), KEY `domain` (`domain`))" MY_TABLE
-	" COMMENT='Postfix Admin - Virtual Mailboxes'",
+	" " MY_DT("created") ", " MY_DT(
+	    "modified") ","
+			" `active` tinyint(1) NOT NULL DEFAULT 1,"
+			" `phone` varchar(30)" MY_UTF8 " NOT NULL DEFAULT '',"
+			" `email_other` varchar(255)" MY_UTF8
+			" NOT NULL DEFAULT '',"
+			" `token` varchar(255)" MY_UTF8 " NOT NULL DEFAULT '',"
+			" " MY_DT("token_validity") ", " MY_DT(
+			    "password_expiry") ","
+					       " PRIMARY KEY (`username`), KEY "
+					       "`domain` (`domain`))" MY_TABLE
+					       " COMMENT='Postfix Admin - "
+					       "Virtual Mailboxes'",
 	"CREATE TABLE `quota` ("
 	" `username` varchar(255) NOT NULL,"
 	" `path` varchar(100) NOT NULL,"
@@ -288,14 +312,18 @@ static const char *const ddl_mysql[] = {
 	" `body` text" MY_UTF8 " NOT NULL,"
 	" `cache` text NOT NULL,"
 	" `domain` varchar(255) NOT NULL,"
-	" " MY_DT("created") ","
-	" `active` tinyint(1) NOT NULL DEFAULT 1,"
-	" `modified` timestamp NOT NULL DEFAULT current_timestamp(),"
-	" `activefrom` timestamp NOT NULL DEFAULT '2000-01-01 00:00:00',"
-	" `activeuntil` timestamp NOT NULL DEFAULT '2038-01-18 00:00:00',"
-	" `interval_time` int(11) NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (`email`), KEY `email` (`email`))" MY_TABLE
-	" COMMENT='Postfix Admin - Virtual Vacation'",
+	" " MY_DT(
+	    "created") ","
+		       " `active` tinyint(1) NOT NULL DEFAULT 1,"
+		       " `modified` timestamp NOT NULL DEFAULT "
+		       "current_timestamp(),"
+		       " `activefrom` timestamp NOT NULL DEFAULT '2000-01-01 "
+		       "00:00:00',"
+		       " `activeuntil` timestamp NOT NULL DEFAULT '2038-01-18 "
+		       "00:00:00',"
+		       " `interval_time` int(11) NOT NULL DEFAULT 0,"
+		       " PRIMARY KEY (`email`), KEY `email` (`email`))" MY_TABLE
+		       " COMMENT='Postfix Admin - Virtual Vacation'",
 	"CREATE TABLE `vacation_notification` ("
 	" `on_vacation` varchar(255) CHARACTER SET latin1 COLLATE"
 	" latin1_general_ci NOT NULL,"
@@ -311,8 +339,9 @@ static const char *const ddl_mysql[] = {
 };
 
 #define PG_TS(name) name " timestamp with time zone DEFAULT now()"
-#define PG_TS2000(name) name " timestamp with time zone" \
-	" DEFAULT '2000-01-01 00:00:00+00'"
+#define PG_TS2000(name)                                                        \
+	name " timestamp with time zone"                                       \
+	     " DEFAULT '2000-01-01 00:00:00+00'"
 
 static const char *const ddl_pgsql[] = {
 	"CREATE FUNCTION merge_quota() RETURNS trigger LANGUAGE plpgsql AS $$\n"
@@ -326,7 +355,8 @@ static const char *const ddl_pgsql[] = {
 	 * Dovecot's dict-sql inserts increments; turn an INSERT on an existing
 	 * row into an addition, as PostfixAdmin's trigger does.
 	 */
-	"CREATE FUNCTION merge_quota2() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	"CREATE FUNCTION merge_quota2() RETURNS trigger LANGUAGE plpgsql AS "
+	"$$\n"
 	"BEGIN\n"
 	"  IF NEW.messages < 0 OR NEW.messages IS NULL THEN\n"
 	"    IF NEW.messages IS NULL THEN NEW.messages = 0;\n"
@@ -365,28 +395,31 @@ static const char *const ddl_pgsql[] = {
 	" quota bigint NOT NULL DEFAULT 0,"
 	" transport varchar(255) DEFAULT NULL,"
 	" backupmx boolean NOT NULL DEFAULT false,"
-	" " PG_TS("created") ", " PG_TS("modified") ","
-	" active boolean NOT NULL DEFAULT true,"
-	" password_expiry integer DEFAULT 0)",
+	" " PG_TS("created") ", " PG_TS(
+	    "modified") ","
+			" active boolean NOT NULL DEFAULT true,"
+			" password_expiry integer DEFAULT 0)",
 	"COMMENT ON TABLE domain IS 'Postfix Admin - Virtual Domains'",
 	"CREATE INDEX domain_domain_active ON domain (domain, active)",
 	"CREATE TABLE admin ("
 	" username varchar(255) NOT NULL CONSTRAINT admin_key PRIMARY KEY,"
 	" password varchar(255) NOT NULL DEFAULT '',"
-	" " PG_TS("created") ", " PG_TS("modified") ","
-	" active boolean NOT NULL DEFAULT true,"
-	" superadmin boolean NOT NULL DEFAULT false,"
-	" phone varchar(30) NOT NULL DEFAULT '',"
-	" email_other varchar(255) NOT NULL DEFAULT '',"
-	" token varchar(255) NOT NULL DEFAULT '',"
-	" " PG_TS2000("token_validity") ")",
+	" " PG_TS("created") ", " PG_TS(
+	    "modified") ","
+			" active boolean NOT NULL DEFAULT true,"
+			" superadmin boolean NOT NULL DEFAULT false,"
+			" phone varchar(30) NOT NULL DEFAULT '',"
+			" email_other varchar(255) NOT NULL DEFAULT '',"
+			" token varchar(255) NOT NULL DEFAULT '',"
+			" " PG_TS2000("token_validity") ")",
 	"COMMENT ON TABLE admin IS 'Postfix Admin - Virtual Admins'",
 	"CREATE TABLE alias ("
 	" address varchar(255) NOT NULL CONSTRAINT alias_key PRIMARY KEY,"
 	" goto text NOT NULL,"
 	" domain varchar(255) NOT NULL REFERENCES domain (domain),"
-	" " PG_TS("created") ", " PG_TS("modified") ","
-	" active boolean NOT NULL DEFAULT true)",
+	" " PG_TS("created") ", " PG_TS(
+	    "modified") ","
+			" active boolean NOT NULL DEFAULT true)",
 	"COMMENT ON TABLE alias IS 'Postfix Admin - Virtual Aliases'",
 	"CREATE INDEX alias_address_active ON alias (address, active)",
 	"CREATE INDEX alias_domain_idx ON alias (domain)",
@@ -395,16 +428,18 @@ static const char *const ddl_pgsql[] = {
 	" REFERENCES domain (domain) ON DELETE CASCADE,"
 	" target_domain varchar(255) NOT NULL"
 	" REFERENCES domain (domain) ON DELETE CASCADE,"
-	" " PG_TS("created") ", " PG_TS("modified") ","
-	" active boolean NOT NULL DEFAULT true)",
+	" " PG_TS("created") ", " PG_TS(
+	    "modified") ","
+			" active boolean NOT NULL DEFAULT true)",
 	"COMMENT ON TABLE alias_domain IS 'Postfix Admin - Domain Aliases'",
-	"CREATE INDEX alias_domain_active ON alias_domain (alias_domain, active)",
+	"CREATE INDEX alias_domain_active ON alias_domain (alias_domain, "
+	"active)",
 	"CREATE TABLE domain_admins ("
 	" username varchar(255) NOT NULL,"
 	" domain varchar(255) NOT NULL REFERENCES domain (domain),"
 	" " PG_TS("created") ","
-	" active boolean NOT NULL DEFAULT true,"
-	" id serial PRIMARY KEY)",
+			     " active boolean NOT NULL DEFAULT true,"
+			     " id serial PRIMARY KEY)",
 	"COMMENT ON TABLE domain_admins IS 'Postfix Admin - Domain Admins'",
 	"CREATE TABLE fetchmail ("
 	" id serial PRIMARY KEY,"
@@ -424,22 +459,24 @@ static const char *const ddl_pgsql[] = {
 	" extra_options text,"
 	" returned_text text,"
 	" mda varchar(255) NOT NULL DEFAULT '',"
-	" " PG_TS("date") ","
-	" usessl boolean NOT NULL DEFAULT false,"
-	" sslcertck boolean NOT NULL DEFAULT false,"
-	" sslcertpath varchar(255) DEFAULT '',"
-	" sslfingerprint varchar(255) DEFAULT '',"
-	" domain varchar(255) DEFAULT '',"
-	" active boolean NOT NULL DEFAULT false,"
-	" " PG_TS2000("created") ", " PG_TS("modified") ","
-	" src_port integer NOT NULL DEFAULT 0)",
+	" " PG_TS(
+	    "date") ","
+		    " usessl boolean NOT NULL DEFAULT false,"
+		    " sslcertck boolean NOT NULL DEFAULT false,"
+		    " sslcertpath varchar(255) DEFAULT '',"
+		    " sslfingerprint varchar(255) DEFAULT '',"
+		    " domain varchar(255) DEFAULT '',"
+		    " active boolean NOT NULL DEFAULT false,"
+		    " " PG_TS2000("created") ", " PG_TS(
+			"modified") ","
+				    " src_port integer NOT NULL DEFAULT 0)",
 	"CREATE TABLE log ("
 	" " PG_TS("\"timestamp\"") ","
-	" username varchar(255) NOT NULL DEFAULT '',"
-	" domain varchar(255) NOT NULL DEFAULT '',"
-	" action varchar(255) NOT NULL DEFAULT '',"
-	" data text NOT NULL DEFAULT '',"
-	" id serial PRIMARY KEY)",
+				   " username varchar(255) NOT NULL DEFAULT '',"
+				   " domain varchar(255) NOT NULL DEFAULT '',"
+				   " action varchar(255) NOT NULL DEFAULT '',"
+				   " data text NOT NULL DEFAULT '',"
+				   " id serial PRIMARY KEY)",
 	"COMMENT ON TABLE log IS 'Postfix Admin - Log'",
 	"CREATE INDEX log_domain_timestamp_idx ON log (domain, \"timestamp\")",
 	"CREATE TABLE mailbox ("
@@ -448,14 +485,16 @@ static const char *const ddl_pgsql[] = {
 	" name varchar(255) NOT NULL DEFAULT '',"
 	" maildir varchar(255) NOT NULL DEFAULT '',"
 	" quota bigint NOT NULL DEFAULT 0,"
-	" " PG_TS("created") ", " PG_TS("modified") ","
-	" active boolean NOT NULL DEFAULT true,"
-	" domain varchar(255) REFERENCES domain (domain),"
-	" local_part varchar(255) NOT NULL,"
-	" phone varchar(30) NOT NULL DEFAULT '',"
-	" email_other varchar(255) NOT NULL DEFAULT '',"
-	" token varchar(255) NOT NULL DEFAULT '',"
-	" " PG_TS2000("token_validity") ", " PG_TS2000("password_expiry") ")",
+	" " PG_TS("created") ", " PG_TS(
+	    "modified") ","
+			" active boolean NOT NULL DEFAULT true,"
+			" domain varchar(255) REFERENCES domain (domain),"
+			" local_part varchar(255) NOT NULL,"
+			" phone varchar(30) NOT NULL DEFAULT '',"
+			" email_other varchar(255) NOT NULL DEFAULT '',"
+			" token varchar(255) NOT NULL DEFAULT '',"
+			" " PG_TS2000("token_validity") ", " PG_TS2000(
+			    "password_expiry") ")",
 	"COMMENT ON TABLE mailbox IS 'Postfix Admin - Virtual Mailboxes'",
 	"CREATE INDEX mailbox_domain_idx ON mailbox (domain)",
 	"CREATE INDEX mailbox_username_active ON mailbox (username, active)",
@@ -476,14 +515,22 @@ static const char *const ddl_pgsql[] = {
 	" email varchar(255) NOT NULL PRIMARY KEY,"
 	" subject varchar(255) NOT NULL,"
 	" body text NOT NULL DEFAULT '',"
-	" " PG_TS("created") ","
-	" active boolean NOT NULL DEFAULT true,"
-	" domain varchar(255) REFERENCES domain (domain),"
-	" " PG_TS("modified") ","
-	" " PG_TS2000("activefrom") ","
-	" activeuntil timestamp with time zone"
-	" DEFAULT '2038-01-18 00:00:00+00',"
-	" interval_time integer NOT NULL DEFAULT 0)",
+	" " PG_TS(
+	    "created") ","
+		       " active boolean NOT NULL DEFAULT true,"
+		       " domain varchar(255) REFERENCES domain (domain),"
+		       " " PG_TS(
+			   "modified") ","
+				       " " PG_TS2000(
+					   "activefrom") ","
+							 " activeuntil "
+							 "timestamp with time "
+							 "zone"
+							 " DEFAULT '2038-01-18 "
+							 "00:00:00+00',"
+							 " interval_time "
+							 "integer NOT NULL "
+							 "DEFAULT 0)",
 	"CREATE INDEX vacation_email_active ON vacation (email, active)",
 	"CREATE TABLE vacation_notification ("
 	" on_vacation varchar(255) NOT NULL"
@@ -499,12 +546,12 @@ static const char *const ddl_pgsql[] = {
  * A step lists per-engine statements; NULL means "nothing on this engine".
  */
 struct step {
-	const char	*what;
-	const char	*probe_table;	/* skip when this table exists */
-	const char	*probe_index;	/* or this index exists (SQLite/PG/MySQL) */
-	const char	*const *sqlite;
-	const char	*const *mysql;
-	const char	*const *pgsql;
+	const char *what;
+	const char *probe_table; /* skip when this table exists */
+	const char *probe_index; /* or this index exists (SQLite/PG/MySQL) */
+	const char *const *sqlite;
+	const char *const *mysql;
+	const char *const *pgsql;
 };
 
 static const char *const routes_sqlite[] = {
@@ -517,8 +564,7 @@ static const char *const routes_sqlite[] = {
 	" `active` tinyint(1) NOT NULL DEFAULT '1',"
 	" `created` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP)",
 	"CREATE INDEX routes_domain_idx ON routes (domain)",
-	"CREATE INDEX routes_list_address_idx ON routes (list_address)",
-	NULL
+	"CREATE INDEX routes_list_address_idx ON routes (list_address)", NULL
 };
 static const char *const routes_mysql[] = {
 	"CREATE TABLE `routes` ("
@@ -544,8 +590,7 @@ static const char *const routes_pgsql[] = {
 	" active boolean NOT NULL DEFAULT true,"
 	" created timestamp with time zone NOT NULL DEFAULT now())",
 	"CREATE INDEX routes_domain_idx ON routes (domain)",
-	"CREATE INDEX routes_list_address_idx ON routes (list_address)",
-	NULL
+	"CREATE INDEX routes_list_address_idx ON routes (list_address)", NULL
 };
 
 static const char *const version_sqlite[] = {
@@ -576,23 +621,20 @@ static const char *const change_sqlite[] = {
 	"CREATE TABLE postino_change ("
 	" `id` integer NOT NULL PRIMARY KEY CHECK (id = 1),"
 	" `serial` bigint NOT NULL DEFAULT 0)",
-	"INSERT INTO postino_change (id, serial) VALUES (1, 0)",
-	NULL
+	"INSERT INTO postino_change (id, serial) VALUES (1, 0)", NULL
 };
 static const char *const change_mysql[] = {
 	"CREATE TABLE `postino_change` ("
 	" `id` tinyint NOT NULL DEFAULT 1 CHECK (`id` = 1),"
 	" `serial` bigint NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-	"INSERT INTO postino_change (id, serial) VALUES (1, 0)",
-	NULL
+	"INSERT INTO postino_change (id, serial) VALUES (1, 0)", NULL
 };
 static const char *const change_pgsql[] = {
 	"CREATE TABLE postino_change ("
 	" id smallint NOT NULL PRIMARY KEY CHECK (id = 1),"
 	" serial bigint NOT NULL DEFAULT 0)",
-	"INSERT INTO postino_change (id, serial) VALUES (1, 0)",
-	NULL
+	"INSERT INTO postino_change (id, serial) VALUES (1, 0)", NULL
 };
 
 /* PostfixAdmin's SQLite schema has no secondary indexes; lookups need them. */
@@ -638,8 +680,8 @@ static const char *const event_mysql[] = {
 	"CREATE TABLE `postino_event` ("
 	" `id` varchar(255) NOT NULL,"
 	" `received` datetime NOT NULL DEFAULT current_timestamp(),"
-	" PRIMARY KEY (`id`), KEY `postino_event_received_idx` (`received`))"
-	MY_TABLE " COMMENT='postino - applied webhook events'",
+	" PRIMARY KEY (`id`), KEY `postino_event_received_idx` "
+	"(`received`))" MY_TABLE " COMMENT='postino - applied webhook events'",
 	NULL
 };
 static const char *const event_pgsql[] = {
@@ -751,8 +793,9 @@ schema_status(struct db *db, struct schema_status *st, struct err *err)
 		char *v = NULL;
 		struct db_arg a[] = { DB_TEXT("version") };
 
-		if (db_query_value(db, "SELECT value FROM config WHERE name = ?",
-		    a, DB_NARGS(a), &v, err) == -1)
+		if (db_query_value(db,
+			"SELECT value FROM config WHERE name = ?", a,
+			DB_NARGS(a), &v, err) == -1)
 			return -1;
 		if (v != NULL)
 			str_copy(st->pfa_version, v, sizeof(st->pfa_version));
@@ -768,8 +811,10 @@ schema_status(struct db *db, struct schema_status *st, struct err *err)
 	case 1: {
 		int64_t v = 0;
 
-		if (db_query_int(db, "SELECT version FROM postino_schema_version"
-		    " WHERE id = 1", NULL, 0, &v, err) == -1)
+		if (db_query_int(db,
+			"SELECT version FROM postino_schema_version"
+			" WHERE id = 1",
+			NULL, 0, &v, err) == -1)
 			return -1;
 		st->postino_version = (int)v;
 		break;
@@ -797,20 +842,23 @@ record_version(struct db *db, struct err *err)
 		DB_TEXT(db_now(now, sizeof(now))) };
 	int64_t n;
 
-	n = db_exec(db, "UPDATE postino_schema_version SET version = ?, "
-	    "applied_at = ? WHERE id = 1", up, DB_NARGS(up), err);
+	n = db_exec(db,
+	    "UPDATE postino_schema_version SET version = ?, "
+	    "applied_at = ? WHERE id = 1",
+	    up, DB_NARGS(up), err);
 	if (n == -1)
 		return -1;
-	if (n == 0 && db_exec(db, "INSERT INTO postino_schema_version "
-	    "(id, version, applied_at) VALUES (1, ?, ?)", up, DB_NARGS(up),
-	    err) == -1)
+	if (n == 0 &&
+	    db_exec(db,
+		"INSERT INTO postino_schema_version "
+		"(id, version, applied_at) VALUES (1, ?, ?)",
+		up, DB_NARGS(up), err) == -1)
 		return -1;
 	return 0;
 }
 
 static int
-apply_steps(struct db *db, schema_report_fn *report, void *arg,
-    struct err *err)
+apply_steps(struct db *db, schema_report_fn *report, void *arg, struct err *err)
 {
 	for (size_t i = 0; i < SCHEMA_POSTINO_VERSION; i++) {
 		const struct step *s = &steps[i];
@@ -856,16 +904,17 @@ static int
 hint_grants(struct db *db, struct err *err)
 {
 	if (err->kind == ERR_DATABASE && err->hint[0] == '\0')
-		err_hint(err, "the database user in %s needs CREATE, ALTER and "
+		err_hint(err,
+		    "the database user in %s needs CREATE, ALTER and "
 		    "INDEX privileges to change the schema (grant them for the "
-		    "migration, then revoke)", db->params.source != NULL ?
-		    db->params.source : "the map file");
+		    "migration, then revoke)",
+		    db->params.source != NULL ? db->params.source
+					      : "the map file");
 	return -1;
 }
 
 int
-schema_init(struct db *db, schema_report_fn *report, void *arg,
-    struct err *err)
+schema_init(struct db *db, schema_report_fn *report, void *arg, struct err *err)
 {
 	struct schema_status st;
 	char now[32];
@@ -873,9 +922,12 @@ schema_init(struct db *db, schema_report_fn *report, void *arg,
 	if (schema_status(db, &st, err) == -1)
 		return -1;
 	if (!st.empty) {
-		err_set(err, ERR_EXISTS, "the database already holds a "
-		    "PostfixAdmin schema (%s)", db_where(db));
-		return err_hint(err, "run 'postino schema migrate' to add what "
+		err_set(err, ERR_EXISTS,
+		    "the database already holds a "
+		    "PostfixAdmin schema (%s)",
+		    db_where(db));
+		return err_hint(err,
+		    "run 'postino schema migrate' to add what "
 		    "postino needs to an existing schema");
 	}
 	if (db_begin(db, true, err) == -1)
@@ -889,8 +941,9 @@ schema_init(struct db *db, schema_report_fn *report, void *arg,
 		struct db_arg a[] = { DB_TEXT("version"),
 			DB_TEXT(SCHEMA_PFA_VERSION) };
 
-		if (db_exec(db, "INSERT INTO config (name, value) VALUES (?, ?)",
-		    a, DB_NARGS(a), err) == -1) {
+		if (db_exec(db,
+			"INSERT INTO config (name, value) VALUES (?, ?)", a,
+			DB_NARGS(a), err) == -1) {
 			db_rollback(db);
 			return -1;
 		}
@@ -906,8 +959,8 @@ schema_init(struct db *db, schema_report_fn *report, void *arg,
 }
 
 int
-schema_migrate(struct db *db, schema_report_fn *report, void *arg,
-    struct err *err)
+schema_migrate(
+    struct db *db, schema_report_fn *report, void *arg, struct err *err)
 {
 	struct schema_status st;
 
@@ -919,9 +972,12 @@ schema_migrate(struct db *db, schema_report_fn *report, void *arg,
 		return err_hint(err, "create it with 'postino schema init'");
 	}
 	if (st.missing_pfa > 0) {
-		err_set(err, ERR_DATABASE, "the PostfixAdmin schema in %s is "
-		    "incomplete: missing %s", db_where(db), st.missing);
-		return err_hint(err, "run PostfixAdmin's setup.php upgrade "
+		err_set(err, ERR_DATABASE,
+		    "the PostfixAdmin schema in %s is "
+		    "incomplete: missing %s",
+		    db_where(db), st.missing);
+		return err_hint(err,
+		    "run PostfixAdmin's setup.php upgrade "
 		    "first; postino never creates PostfixAdmin's own tables "
 		    "in an existing database");
 	}

@@ -19,34 +19,33 @@
 #include "err.h"
 
 /* postino's schema version: the number of migration steps. */
-#define SCHEMA_POSTINO_VERSION	6
+#define SCHEMA_POSTINO_VERSION 6
 /* The PostfixAdmin config version schema_init() creates. */
-#define SCHEMA_PFA_VERSION	"1847"
+#define SCHEMA_PFA_VERSION "1847"
 
 typedef void schema_report_fn(void *arg, const char *what, bool changed);
 
 struct schema_status {
-	char	pfa_version[32];	/* config.version, "" if absent */
-	int	postino_version;	/* 0 if the version table is absent */
-	int	missing_pfa;		/* number of core PostfixAdmin tables absent */
-	char	missing[512];		/* their names, comma separated */
-	bool	empty;			/* no PostfixAdmin table at all */
+	char pfa_version[32]; /* config.version, "" if absent */
+	int postino_version;  /* 0 if the version table is absent */
+	int missing_pfa;      /* number of core PostfixAdmin tables absent */
+	char missing[512];    /* their names, comma separated */
+	bool empty;	      /* no PostfixAdmin table at all */
 };
 
 /* The core PostfixAdmin tables postino reads or writes. */
 extern const char *const schema_core_tables[];
 
-int	 schema_status(struct db *, struct schema_status *, struct err *);
+int schema_status(struct db *, struct schema_status *, struct err *);
 /*
  * Create the schema on an empty database.  Fails with ERR_EXISTS when any
  * PostfixAdmin table is already there (use schema_migrate then).
  */
-int	 schema_init(struct db *, schema_report_fn *, void *arg, struct err *);
+int schema_init(struct db *, schema_report_fn *, void *arg, struct err *);
 /*
  * Add what postino needs to an existing PostfixAdmin schema.  Fails with
  * ERR_DATABASE (and a hint) when core tables are missing.
  */
-int	 schema_migrate(struct db *, schema_report_fn *, void *arg,
-	    struct err *);
+int schema_migrate(struct db *, schema_report_fn *, void *arg, struct err *);
 
 #endif

@@ -9,7 +9,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define EXT	SCIM_SCHEMA_MAILBOX ":"
+#define EXT SCIM_SCHEMA_MAILBOX ":"
 
 const struct scim_attr scim_user_attrs[] = {
 	{ "id", "username", SCIM_T_STRING, SCIM_A_LOWER },
@@ -58,11 +58,11 @@ const struct scim_attr scim_domain_attrs[] = {
 
 /* One resource's table: what to select, from where, always-on condition. */
 struct source {
-	const char	*cols;
-	const char	*from;
-	const char	*base;		/* condition every row meets */
-	const char	*key;		/* unique ordering column */
-	int		(*row)(struct model *, struct db_res *, void *ctx);
+	const char *cols;
+	const char *from;
+	const char *base; /* condition every row meets */
+	const char *key;  /* unique ordering column */
+	int (*row)(struct model *, struct db_res *, void *ctx);
 };
 
 static void
@@ -74,8 +74,8 @@ copy_str(char *dst, size_t size, const char *v)
 /* --- users ----------------------------------------------------------- */
 
 struct user_ctx {
-	mailbox_each_fn	*fn;
-	void		*arg;
+	mailbox_each_fn *fn;
+	void *arg;
 };
 
 static int
@@ -104,14 +104,17 @@ user_row(struct model *m, struct db_res *r, void *ctx)
 static const struct source users = {
 	"username, name, maildir, quota, local_part, domain, active, created, "
 	"modified, password",
-	" FROM mailbox", "1 = 1", "username", user_row,
+	" FROM mailbox",
+	"1 = 1",
+	"username",
+	user_row,
 };
 
 /* --- aliases --------------------------------------------------------- */
 
 struct alias_ctx {
-	alias_each_fn	*fn;
-	void		*arg;
+	alias_each_fn *fn;
+	void *arg;
 };
 
 static int
@@ -139,14 +142,16 @@ static const struct source aliases = {
 	"a.address, a.goto, a.domain, a.active, a.created, a.modified, "
 	"CASE WHEN m.username IS NULL THEN 0 ELSE 1 END",
 	" FROM alias a LEFT JOIN mailbox m ON m.username = a.address",
-	"(m.username IS NULL OR a.goto <> a.address)", "a.address", alias_row,
+	"(m.username IS NULL OR a.goto <> a.address)",
+	"a.address",
+	alias_row,
 };
 
 /* --- domains --------------------------------------------------------- */
 
 struct domain_ctx {
-	domain_each_fn	*fn;
-	void		*arg;
+	domain_each_fn *fn;
+	void *arg;
 };
 
 static int
@@ -176,7 +181,9 @@ static const struct source domains = {
 	"d.maxquota, d.quota, d.backupmx, d.active, d.created, d.modified, "
 	"COALESCE(p.default_quota, 0)",
 	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain",
-	"d.domain <> 'ALL'", "d.domain", domain_row,
+	"d.domain <> 'ALL'",
+	"d.domain",
+	domain_row,
 };
 
 /* --- the shared page runner ------------------------------------------ */
@@ -189,8 +196,8 @@ page_run(struct model *m, const struct source *s, const struct scim_page *p,
 	struct db_arg *args;
 	struct db_res *r = NULL;
 	bool own_tx = !m->db->in_tx;
-	const char *where = p->where != NULL && *p->where != '\0' ?
-	    p->where : "1 = 1";
+	const char *where =
+	    p->where != NULL && *p->where != '\0' ? p->where : "1 = 1";
 	int rc = -1, n;
 
 	if (p->offset < 0 || p->limit < 0)
@@ -203,28 +210,30 @@ page_run(struct model *m, const struct source *s, const struct scim_page *p,
 	if (own_tx && db_begin(m->db, false, err) == -1)
 		goto out;
 	if (buf_printf(&sql, "SELECT COUNT(*)%s WHERE %s AND (%s)", s->from,
-	    s->base, where) == -1) {
+		s->base, where) == -1) {
 		err_set(err, ERR_TOOLARGE, "the query is too long");
 		goto fail;
 	}
-	if (db_query_int(m->db, buf_cstr(&sql), args, p->nargs, total_r,
-	    err) == -1)
+	if (db_query_int(m->db, buf_cstr(&sql), args, p->nargs, total_r, err) ==
+	    -1)
 		goto fail;
 	if (p->limit > 0 && p->offset < *total_r) {
 		buf_reset(&sql);
 		if (buf_printf(&sql, "SELECT %s%s WHERE %s AND (%s) ORDER BY ",
-		    s->cols, s->from, s->base, where) == -1 ||
-		    (p->order_by != NULL && buf_printf(&sql, "%s%s, ",
-		    p->order_by, p->descending ? " DESC" : "") == -1) ||
+			s->cols, s->from, s->base, where) == -1 ||
+		    (p->order_by != NULL &&
+			buf_printf(&sql, "%s%s, ", p->order_by,
+			    p->descending ? " DESC" : "") == -1) ||
 		    buf_printf(&sql, "%s%s LIMIT ? OFFSET ?", s->key,
-		    p->order_by == NULL && p->descending ? " DESC" : "") == -1) {
+			p->order_by == NULL && p->descending ? " DESC" : "") ==
+			-1) {
 			err_set(err, ERR_TOOLARGE, "the query is too long");
 			goto fail;
 		}
 		args[p->nargs] = DB_INT(p->limit);
 		args[p->nargs + 1] = DB_INT(p->offset);
 		if (db_query(m->db, buf_cstr(&sql), args, p->nargs + 2, 0, &r,
-		    err) == -1)
+			err) == -1)
 			goto fail;
 		while ((n = db_next(r, err)) == 1)
 			if (s->row(m, r, ctx) == -1) {

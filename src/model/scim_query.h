@@ -29,26 +29,26 @@
 #include "model.h"
 
 /* The URN of postino's mailbox extension to the core User schema. */
-#define SCIM_SCHEMA_MAILBOX \
+#define SCIM_SCHEMA_MAILBOX                                                    \
 	"urn:postino:params:scim:schemas:extension:mailbox:2.0:User"
 
 enum scim_attr_type {
 	SCIM_T_STRING,
 	SCIM_T_BOOLEAN,
 	SCIM_T_INTEGER,
-	SCIM_T_DATETIME,	/* stored as local "YYYY-MM-DD HH:MM:SS" */
+	SCIM_T_DATETIME, /* stored as local "YYYY-MM-DD HH:MM:SS" */
 };
 
 enum scim_attr_flags {
-	SCIM_A_LOWER = 1 << 0,	/* stored lower-cased: lower the value */
-	SCIM_A_CI = 1 << 1,	/* compare with LOWER() on both sides */
+	SCIM_A_LOWER = 1 << 0, /* stored lower-cased: lower the value */
+	SCIM_A_CI = 1 << 1,    /* compare with LOWER() on both sides */
 };
 
 struct scim_attr {
-	const char		*name;	/* SCIM path, matched case-insensitively */
-	const char		*sql;	/* column or expression */
-	enum scim_attr_type	 type;
-	unsigned		 flags;
+	const char *name; /* SCIM path, matched case-insensitively */
+	const char *sql;  /* column or expression */
+	enum scim_attr_type type;
+	unsigned flags;
 };
 
 /* NULL-name terminated maps, one per resource. */
@@ -57,13 +57,13 @@ extern const struct scim_attr scim_alias_attrs[];
 extern const struct scim_attr scim_domain_attrs[];
 
 struct scim_page {
-	const char		*where;		/* NULL or "" = every row */
-	const struct db_arg	*args;		/* for the '?' in where */
-	size_t			 nargs;
-	const char		*order_by;	/* a map's sql, NULL = the key */
-	bool			 descending;
-	int64_t			 offset;	/* rows to skip, >= 0 */
-	int64_t			 limit;		/* rows to return, 0 = count only */
+	const char *where;	   /* NULL or "" = every row */
+	const struct db_arg *args; /* for the '?' in where */
+	size_t nargs;
+	const char *order_by; /* a map's sql, NULL = the key */
+	bool descending;
+	int64_t offset; /* rows to skip, >= 0 */
+	int64_t limit;	/* rows to return, 0 = count only */
 };
 
 /*
@@ -72,11 +72,11 @@ struct scim_page {
  * self-alias rows of mailboxes (as "postino alias list" does); domains
  * exclude PostfixAdmin's "ALL".  Returns 0, or -1 with err.
  */
-int	 scim_query_users(struct model *, const struct scim_page *,
-	    mailbox_each_fn *fn, void *arg, int64_t *total_r, struct err *);
-int	 scim_query_aliases(struct model *, const struct scim_page *,
-	    alias_each_fn *fn, void *arg, int64_t *total_r, struct err *);
-int	 scim_query_domains(struct model *, const struct scim_page *,
-	    domain_each_fn *fn, void *arg, int64_t *total_r, struct err *);
+int scim_query_users(struct model *, const struct scim_page *,
+    mailbox_each_fn *fn, void *arg, int64_t *total_r, struct err *);
+int scim_query_aliases(struct model *, const struct scim_page *,
+    alias_each_fn *fn, void *arg, int64_t *total_r, struct err *);
+int scim_query_domains(struct model *, const struct scim_page *,
+    domain_each_fn *fn, void *arg, int64_t *total_r, struct err *);
 
 #endif

@@ -20,26 +20,44 @@
 
 enum rtype { R_DOMAIN, R_ALIAS_DOMAIN, R_MAILBOX, R_ALIAS, R__COUNT };
 
-static const char *const rtype_names[R__COUNT] = {
-	"domain", "alias_domain", "mailbox", "alias"
-};
+static const char *const rtype_names[R__COUNT] = { "domain", "alias_domain",
+	"mailbox", "alias" };
 
 /* Every field of every record type; CSV columns are these, in order. */
 enum field {
-	F_TYPE, F_DOMAIN, F_DESCRIPTION, F_MAX_ALIASES, F_MAX_MAILBOXES,
-	F_MAX_QUOTA, F_DEFAULT_QUOTA, F_DOMAIN_QUOTA, F_TRANSPORT, F_BACKUPMX,
-	F_ALIAS_DOMAIN, F_TARGET_DOMAIN, F_USERNAME, F_NAME, F_PASSWORD,
-	F_PLAIN_PASSWORD, F_QUOTA, F_BYTES_USED, F_MESSAGES, F_ADDRESS, F_GOTO,
-	F_ACTIVE, F_CREATED, F_MODIFIED, F__COUNT
+	F_TYPE,
+	F_DOMAIN,
+	F_DESCRIPTION,
+	F_MAX_ALIASES,
+	F_MAX_MAILBOXES,
+	F_MAX_QUOTA,
+	F_DEFAULT_QUOTA,
+	F_DOMAIN_QUOTA,
+	F_TRANSPORT,
+	F_BACKUPMX,
+	F_ALIAS_DOMAIN,
+	F_TARGET_DOMAIN,
+	F_USERNAME,
+	F_NAME,
+	F_PASSWORD,
+	F_PLAIN_PASSWORD,
+	F_QUOTA,
+	F_BYTES_USED,
+	F_MESSAGES,
+	F_ADDRESS,
+	F_GOTO,
+	F_ACTIVE,
+	F_CREATED,
+	F_MODIFIED,
+	F__COUNT
 };
 
-static const char *const field_names[F__COUNT] = {
-	"type", "domain", "description", "max_aliases", "max_mailboxes",
-	"max_quota_bytes", "default_quota_bytes", "domain_quota_bytes",
-	"transport", "backupmx", "alias_domain", "target_domain", "username",
-	"name", "password", "plain_password", "quota_bytes", "bytes_used",
-	"messages", "address", "goto", "active", "created", "modified"
-};
+static const char *const field_names[F__COUNT] = { "type", "domain",
+	"description", "max_aliases", "max_mailboxes", "max_quota_bytes",
+	"default_quota_bytes", "domain_quota_bytes", "transport", "backupmx",
+	"alias_domain", "target_domain", "username", "name", "password",
+	"plain_password", "quota_bytes", "bytes_used", "messages", "address",
+	"goto", "active", "created", "modified" };
 
 /* Which fields each type accepts (bit per field). */
 #define B(f) (1u << (f))
@@ -51,18 +69,18 @@ static const unsigned type_fields[R__COUNT] = {
 	[R_ALIAS_DOMAIN] = B(F_TYPE) | B(F_ALIAS_DOMAIN) | B(F_TARGET_DOMAIN) |
 	    B(F_ACTIVE) | B(F_CREATED) | B(F_MODIFIED),
 	[R_MAILBOX] = B(F_TYPE) | B(F_USERNAME) | B(F_NAME) | B(F_PASSWORD) |
-	    B(F_PLAIN_PASSWORD) | B(F_QUOTA) | B(F_BYTES_USED) |
-	    B(F_MESSAGES) | B(F_ACTIVE) | B(F_CREATED) | B(F_MODIFIED),
+	    B(F_PLAIN_PASSWORD) | B(F_QUOTA) | B(F_BYTES_USED) | B(F_MESSAGES) |
+	    B(F_ACTIVE) | B(F_CREATED) | B(F_MODIFIED),
 	[R_ALIAS] = B(F_TYPE) | B(F_ADDRESS) | B(F_GOTO) | B(F_ACTIVE) |
 	    B(F_CREATED) | B(F_MODIFIED),
 };
 
 struct rec {
-	enum rtype	 type;
-	int		 line;
-	char		*f[F__COUNT];
-	char		 key[ADDR_MAX];		/* normalised primary key */
-	char		 hash[PASSWORD_HASH_MAX];	/* from plain_password */
+	enum rtype type;
+	int line;
+	char *f[F__COUNT];
+	char key[ADDR_MAX];	      /* normalised primary key */
+	char hash[PASSWORD_HASH_MAX]; /* from plain_password */
 };
 
 static void
@@ -80,9 +98,9 @@ rec_clear(struct rec *r)
 /* --- a small string set --------------------------------------------- */
 
 struct strset {
-	char	**slot;
-	size_t	  cap;
-	size_t	  n;
+	char **slot;
+	size_t cap;
+	size_t n;
 };
 
 static uint64_t
@@ -100,7 +118,8 @@ strset_has(const struct strset *s, const char *k)
 {
 	if (s->cap == 0)
 		return false;
-	for (size_t i = hash_str(k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+	for (size_t i = hash_str(k) & (s->cap - 1);;
+	     i = (i + 1) & (s->cap - 1)) {
 		if (s->slot[i] == NULL)
 			return false;
 		if (strcmp(s->slot[i], k) == 0)
@@ -163,10 +182,10 @@ transfer_format_parse(const char *s, enum transfer_format *f)
 }
 
 struct out {
-	enum transfer_format	 fmt;
-	transfer_write_fn	*write;
-	void			*arg;
-	struct buf		 line;
+	enum transfer_format fmt;
+	transfer_write_fn *write;
+	void *arg;
+	struct buf line;
 };
 
 static void
@@ -189,8 +208,8 @@ csv_cell(struct buf *b, const char *v)
 
 /* Emit one record given as field values (NULL = absent). */
 static int
-emit(struct out *o, const char *const *vals, const bool *is_num,
-    struct err *err)
+emit(
+    struct out *o, const char *const *vals, const bool *is_num, struct err *err)
 {
 	buf_reset(&o->line);
 	if (o->fmt == TRANSFER_CSV) {
@@ -217,8 +236,8 @@ emit(struct out *o, const char *const *vals, const bool *is_num,
 				v = json_string(vals[i]);
 			json_object_set_new(obj, field_names[i], v);
 		}
-		s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER |
-		    JSON_ENSURE_ASCII);
+		s = json_dumps(obj,
+		    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		json_decref(obj);
 		if (s == NULL)
 			return err_set(err, ERR_INTERNAL, "cannot encode JSON");
@@ -227,15 +246,22 @@ emit(struct out *o, const char *const *vals, const bool *is_num,
 		free(s);
 	}
 	if (o->write(o->arg, buf_cstr(&o->line), o->line.len) == -1)
-		return err_set(err, ERR_FILESYSTEM, "cannot write the export: "
-		    "%s", strerror(errno));
+		return err_set(err, ERR_FILESYSTEM,
+		    "cannot write the export: "
+		    "%s",
+		    strerror(errno));
 	return 0;
 }
 
 static const bool num_fields[F__COUNT] = {
-	[F_MAX_ALIASES] = true, [F_MAX_MAILBOXES] = true, [F_MAX_QUOTA] = true,
-	[F_DEFAULT_QUOTA] = true, [F_DOMAIN_QUOTA] = true, [F_QUOTA] = true,
-	[F_BYTES_USED] = true, [F_MESSAGES] = true,
+	[F_MAX_ALIASES] = true,
+	[F_MAX_MAILBOXES] = true,
+	[F_MAX_QUOTA] = true,
+	[F_DEFAULT_QUOTA] = true,
+	[F_DOMAIN_QUOTA] = true,
+	[F_QUOTA] = true,
+	[F_BYTES_USED] = true,
+	[F_MESSAGES] = true,
 };
 
 static const char *
@@ -267,10 +293,12 @@ export_query(struct model *m, struct out *o, enum rtype t, const char *sql,
 			v[F_DESCRIPTION] = db_col(r, 1) ? db_col(r, 1) : "";
 			v[F_MAX_ALIASES] = db_col(r, 2);
 			v[F_MAX_MAILBOXES] = db_col(r, 3);
-			snprintf(n1, sizeof(n1), "%lld", (long long)
-			    domain_units_to_bytes(m, db_col_int(r, 4, 0)));
-			snprintf(n2, sizeof(n2), "%lld", (long long)
-			    domain_units_to_bytes(m, db_col_int(r, 5, 0)));
+			snprintf(n1, sizeof(n1), "%lld",
+			    (long long)domain_units_to_bytes(
+				m, db_col_int(r, 4, 0)));
+			snprintf(n2, sizeof(n2), "%lld",
+			    (long long)domain_units_to_bytes(
+				m, db_col_int(r, 5, 0)));
 			snprintf(n3, sizeof(n3), "%lld",
 			    (long long)db_col_int(r, 11, 0));
 			v[F_MAX_QUOTA] = n1;
@@ -332,36 +360,44 @@ transfer_export(struct model *m, const char *domain, enum transfer_format fmt,
 		d = norm;
 	}
 	buf_init(&o.line, TRANSFER_LINE_MAX * 2);
-	snprintf(sql[0], sizeof(sql[0]), "SELECT d.domain, d.description, "
+	snprintf(sql[0], sizeof(sql[0]),
+	    "SELECT d.domain, d.description, "
 	    "d.aliases, d.mailboxes, d.maxquota, d.quota, d.transport, "
 	    "d.backupmx, d.active, d.created, d.modified, "
 	    "COALESCE(p.default_quota, 0) FROM domain d LEFT JOIN "
 	    "postino_domain p ON p.domain = d.domain WHERE d.domain <> 'ALL'"
-	    "%s ORDER BY d.domain", d ? " AND d.domain = ?" : "");
-	snprintf(sql[1], sizeof(sql[1]), "SELECT alias_domain, target_domain, "
+	    "%s ORDER BY d.domain",
+	    d ? " AND d.domain = ?" : "");
+	snprintf(sql[1], sizeof(sql[1]),
+	    "SELECT alias_domain, target_domain, "
 	    "active, created, modified FROM alias_domain%s ORDER BY "
-	    "alias_domain", d ? " WHERE alias_domain = ? OR target_domain = ?" :
-	    "");
-	snprintf(sql[2], sizeof(sql[2]), "SELECT m.username, m.name, "
+	    "alias_domain",
+	    d ? " WHERE alias_domain = ? OR target_domain = ?" : "");
+	snprintf(sql[2], sizeof(sql[2]),
+	    "SELECT m.username, m.name, "
 	    "m.password, m.quota, m.active, m.created, m.modified, "
 	    "COALESCE(q.bytes, 0), COALESCE(q.messages, 0) FROM mailbox m "
 	    "LEFT JOIN quota2 q ON q.username = m.username%s ORDER BY "
-	    "m.username", d ? " WHERE m.domain = ?" : "");
+	    "m.username",
+	    d ? " WHERE m.domain = ?" : "");
 	/* Mailbox self-aliases are implied by their mailboxes. */
-	snprintf(sql[3], sizeof(sql[3]), "SELECT a.address, a.goto, a.active, "
+	snprintf(sql[3], sizeof(sql[3]),
+	    "SELECT a.address, a.goto, a.active, "
 	    "a.created, a.modified FROM alias a LEFT JOIN mailbox m ON "
 	    "m.username = a.address WHERE (m.username IS NULL OR a.goto <> "
-	    "a.address)%s ORDER BY a.address", d ? " AND a.domain = ?" : "");
+	    "a.address)%s ORDER BY a.address",
+	    d ? " AND a.domain = ?" : "");
 	if (fmt == TRANSFER_CSV) {
 		buf_reset(&o.line);
 		for (int i = 0; i < F__COUNT; i++)
-			buf_printf(&o.line, "%s%s", i ? "," : "",
-			    field_names[i]);
+			buf_printf(
+			    &o.line, "%s%s", i ? "," : "", field_names[i]);
 	} else {
 		char now[32];
 
 		buf_reset(&o.line);
-		buf_printf(&o.line, "{\"type\":\"postino-export\","
+		buf_printf(&o.line,
+		    "{\"type\":\"postino-export\","
 		    "\"version\":%d,\"created\":\"%s\",\"engine\":\"%s\"}",
 		    TRANSFER_VERSION, db_now(now, sizeof(now)),
 		    db_engine_name(db_engine(m->db)));
@@ -383,14 +419,14 @@ out:
 /* --- import: reading records ---------------------------------------- */
 
 struct reader {
-	FILE		*f;
-	const char	*name;
+	FILE *f;
+	const char *name;
 	enum transfer_format fmt;
-	int		 line;
-	int		 cols[F__COUNT + 8];	/* CSV column -> field */
-	int		 ncols;
-	char		*buf;
-	size_t		 cap;
+	int line;
+	int cols[F__COUNT + 8]; /* CSV column -> field */
+	int ncols;
+	char *buf;
+	size_t cap;
 };
 
 /*
@@ -413,7 +449,8 @@ read_line(struct reader *rd)
 			return -1;
 		}
 		if (n + 2 > rd->cap)
-			rd->buf = xrealloc(rd->buf, rd->cap = rd->cap * 2 + 256);
+			rd->buf =
+			    xrealloc(rd->buf, rd->cap = rd->cap * 2 + 256);
 		rd->buf[n++] = (char)c;
 	}
 	if (c == EOF && n == 0)
@@ -519,15 +556,18 @@ read_header(struct reader *rd, struct err *err)
 			if (fi < 0) {
 				char msg[128];
 
-				snprintf(msg, sizeof(msg), "unknown column "
-				    "'%.40s'", cells[i]);
+				snprintf(msg, sizeof(msg),
+				    "unknown column "
+				    "'%.40s'",
+				    cells[i]);
 				return rd_err(rd, err, msg);
 			}
 			rd->cols[i] = fi;
 		}
 		rd->ncols = n;
 		if (rd->cols[0] != F_TYPE)
-			return rd_err(rd, err, "the first column must be "
+			return rd_err(rd, err,
+			    "the first column must be "
 			    "'type'");
 		return 0;
 	} else {
@@ -540,14 +580,16 @@ read_header(struct reader *rd, struct err *err)
 		    (t = json_object_get(h, "type")) == NULL ||
 		    !json_is_string(t) ||
 		    strcmp(json_string_value(t), "postino-export") != 0)
-			rc = rd_err(rd, err, "not a postino export (expected a "
+			rc = rd_err(rd, err,
+			    "not a postino export (expected a "
 			    "{\"type\":\"postino-export\",...} header line)");
 		else if ((v = json_object_get(h, "version")) == NULL ||
 		    !json_is_integer(v) ||
 		    json_integer_value(v) != TRANSFER_VERSION) {
 			char msg[128];
 
-			snprintf(msg, sizeof(msg), "unsupported export version "
+			snprintf(msg, sizeof(msg),
+			    "unsupported export version "
 			    "(this postino reads version %d)",
 			    TRANSFER_VERSION);
 			rc = rd_err(rd, err, msg);
@@ -577,8 +619,9 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 		int n = csv_split(rd->buf, cells, F__COUNT + 8);
 
 		if (n != rd->ncols)
-			return rd_err(rd, err, n < 0 ? "malformed CSV row" :
-			    "wrong number of cells");
+			return rd_err(rd, err,
+			    n < 0 ? "malformed CSV row"
+				  : "wrong number of cells");
 		for (int i = 0; i < n; i++)
 			if (cells[i][0] != '\0')
 				r->f[rd->cols[i]] = xstrdup(cells[i]);
@@ -596,15 +639,18 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 			json_decref(o);
 			return rd_err(rd, err, msg);
 		}
-		json_object_foreach(o, k, v) {
+		json_object_foreach(o, k, v)
+		{
 			int fi = field_index(k);
 			char num[32];
 
 			if (fi < 0) {
 				char msg[128];
 
-				snprintf(msg, sizeof(msg), "unknown field "
-				    "'%.40s'", k);
+				snprintf(msg, sizeof(msg),
+				    "unknown field "
+				    "'%.40s'",
+				    k);
 				json_decref(o);
 				return rd_err(rd, err, msg);
 			}
@@ -615,13 +661,15 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 				    (long long)json_integer_value(v));
 				r->f[fi] = xstrdup(num);
 			} else if (json_is_boolean(v))
-				r->f[fi] = xstrdup(json_is_true(v) ? "true" :
-				    "false");
+				r->f[fi] =
+				    xstrdup(json_is_true(v) ? "true" : "false");
 			else if (!json_is_null(v)) {
 				char msg[128];
 
-				snprintf(msg, sizeof(msg), "field '%s' has the "
-				    "wrong type", k);
+				snprintf(msg, sizeof(msg),
+				    "field '%s' has the "
+				    "wrong type",
+				    k);
 				json_decref(o);
 				return rd_err(rd, err, msg);
 			}
@@ -638,7 +686,8 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 				    !(type_fields[t] & B(i))) {
 					char msg[128];
 
-					snprintf(msg, sizeof(msg), "field '%s' "
+					snprintf(msg, sizeof(msg),
+					    "field '%s' "
 					    "does not belong to a %s",
 					    field_names[i], rtype_names[t]);
 					return rd_err(rd, err, msg);
@@ -698,9 +747,9 @@ check_flag(const struct rec *r, int f, const char *name, struct err *err)
 
 /* Domains known to exist: in the input or in the database (memoised). */
 struct known {
-	struct strset	 in_file;
-	struct strset	 in_db;
-	struct strset	 not_in_db;
+	struct strset in_file;
+	struct strset in_db;
+	struct strset not_in_db;
 };
 
 static int
@@ -735,15 +784,18 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 	case R_DOMAIN:
 		if (r->f[F_DOMAIN] == NULL)
 			need = "domain";
-		else if (addr_domain("domain", r->f[F_DOMAIN], r->key,
-		    err) == -1)
+		else if (addr_domain("domain", r->f[F_DOMAIN], r->key, err) ==
+		    -1)
 			break;
-		else if (num(r, F_MAX_ALIASES, 0, -1, &v, name, r->line,
-		    err) == -1 || num(r, F_MAX_MAILBOXES, 0, -1, &v, name,
-		    r->line, err) == -1 || num(r, F_MAX_QUOTA, 0, 0, &v, name,
-		    r->line, err) == -1 || num(r, F_DEFAULT_QUOTA, 0, 0, &v,
-		    name, r->line, err) == -1 || num(r, F_DOMAIN_QUOTA, 0, 0,
-		    &v, name, r->line, err) == -1 ||
+		else if (num(r, F_MAX_ALIASES, 0, -1, &v, name, r->line, err) ==
+			-1 ||
+		    num(r, F_MAX_MAILBOXES, 0, -1, &v, name, r->line, err) ==
+			-1 ||
+		    num(r, F_MAX_QUOTA, 0, 0, &v, name, r->line, err) == -1 ||
+		    num(r, F_DEFAULT_QUOTA, 0, 0, &v, name, r->line, err) ==
+			-1 ||
+		    num(r, F_DOMAIN_QUOTA, 0, 0, &v, name, r->line, err) ==
+			-1 ||
 		    check_flag(r, F_BACKUPMX, name, err) == -1 ||
 		    check_flag(r, F_ACTIVE, name, err) == -1)
 			return -1;
@@ -758,8 +810,9 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 		else if (r->f[F_TARGET_DOMAIN] == NULL)
 			need = "target_domain";
 		else if (addr_domain("alias_domain", r->f[F_ALIAS_DOMAIN],
-		    r->key, err) == -1 || addr_domain("target_domain",
-		    r->f[F_TARGET_DOMAIN], tgt, err) == -1)
+			     r->key, err) == -1 ||
+		    addr_domain(
+			"target_domain", r->f[F_TARGET_DOMAIN], tgt, err) == -1)
 			break;
 		else if (check_flag(r, F_ACTIVE, name, err) == -1)
 			return -1;
@@ -768,9 +821,11 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 			    (kr = domain_known(m, k, tgt, err)) != 1) {
 				if (kr == -1)
 					return -1;
-				return err_set(err, ERR_NOTFOUND, "%s:%d: "
+				return err_set(err, ERR_NOTFOUND,
+				    "%s:%d: "
 				    "unknown domain in alias domain '%s' -> "
-				    "'%s'", name, r->line, r->key, tgt);
+				    "'%s'",
+				    name, r->line, r->key, tgt);
 			}
 			return 0;
 		}
@@ -779,7 +834,7 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 		if (r->f[F_USERNAME] == NULL)
 			need = "username";
 		else if (addr_address("username", r->f[F_USERNAME], r->key,
-		    NULL, dom, err) == -1)
+			     NULL, dom, err) == -1)
 			break;
 		else if (num(r, F_QUOTA, -1, 0, &v, name, r->line, err) == -1 ||
 		    num(r, F_BYTES_USED, 0, 0, &v, name, r->line, err) == -1 ||
@@ -788,25 +843,30 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 			return -1;
 		else if (r->f[F_PASSWORD] != NULL &&
 		    r->f[F_PLAIN_PASSWORD] != NULL)
-			return err_set(err, ERR_INVALID, "%s:%d: give password "
-			    "(a hash) or plain_password, not both", name,
-			    r->line);
+			return err_set(err, ERR_INVALID,
+			    "%s:%d: give password "
+			    "(a hash) or plain_password, not both",
+			    name, r->line);
 		else if (r->f[F_PASSWORD] != NULL &&
 		    !password_hash_recognised(r->f[F_PASSWORD]))
-			return err_set(err, ERR_INVALID, "%s:%d: the password "
-			    "of '%s' is not a hash postino can verify", name,
-			    r->line, r->key);
+			return err_set(err, ERR_INVALID,
+			    "%s:%d: the password "
+			    "of '%s' is not a hash postino can verify",
+			    name, r->line, r->key);
 		else if (r->f[F_PLAIN_PASSWORD] != NULL &&
 		    r->f[F_PLAIN_PASSWORD][0] == '\0')
-			return err_set(err, ERR_INVALID, "%s:%d: empty "
-			    "plain_password", name, r->line);
+			return err_set(err, ERR_INVALID,
+			    "%s:%d: empty "
+			    "plain_password",
+			    name, r->line);
 		else {
 			if ((kr = domain_known(m, k, dom, err)) != 1) {
 				if (kr == -1)
 					return -1;
-				return err_set(err, ERR_NOTFOUND, "%s:%d: "
-				    "mailbox '%s': unknown domain '%s'", name,
-				    r->line, r->key, dom);
+				return err_set(err, ERR_NOTFOUND,
+				    "%s:%d: "
+				    "mailbox '%s': unknown domain '%s'",
+				    name, r->line, r->key, dom);
 			}
 			return 0;
 		}
@@ -819,8 +879,9 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 		else if (r->f[F_GOTO] == NULL)
 			need = "goto";
 		else if (addr_alias("address", r->f[F_ADDRESS], r->key, dom,
-		    NULL, err) == -1 || addr_goto("goto", r->f[F_GOTO], gotos,
-		    sizeof(gotos), err) == -1)
+			     NULL, err) == -1 ||
+		    addr_goto(
+			"goto", r->f[F_GOTO], gotos, sizeof(gotos), err) == -1)
 			break;
 		else if (check_flag(r, F_ACTIVE, name, err) == -1)
 			return -1;
@@ -828,9 +889,10 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 			if ((kr = domain_known(m, k, dom, err)) != 1) {
 				if (kr == -1)
 					return -1;
-				return err_set(err, ERR_NOTFOUND, "%s:%d: "
-				    "alias '%s': unknown domain '%s'", name,
-				    r->line, r->key, dom);
+				return err_set(err, ERR_NOTFOUND,
+				    "%s:%d: "
+				    "alias '%s': unknown domain '%s'",
+				    name, r->line, r->key, dom);
 			}
 			return 0;
 		}
@@ -840,20 +902,20 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 		break;
 	}
 	if (need != NULL)
-		return err_set(err, ERR_INVALID, "%s:%d: a %s needs '%s'",
-		    name, r->line, rtype_names[r->type], need);
+		return err_set(err, ERR_INVALID, "%s:%d: a %s needs '%s'", name,
+		    r->line, rtype_names[r->type], need);
 	return err_prefix(err, "%s:%d", name, r->line);
 }
 
 /* --- import: applying ------------------------------------------------ */
 
 struct importer {
-	struct model			*m;
-	const struct transfer_opts	*o;
-	struct transfer_stats		*st;
-	const char			*name;
-	struct strset			 keys[R__COUNT];	/* for prune */
-	struct strset			 domains;	/* named domains */
+	struct model *m;
+	const struct transfer_opts *o;
+	struct transfer_stats *st;
+	const char *name;
+	struct strset keys[R__COUNT]; /* for prune */
+	struct strset domains;	      /* named domains */
 };
 
 static void
@@ -872,9 +934,10 @@ set_times(struct model *m, const char *table, const char *keycol,
 
 	if (r->f[F_CREATED] == NULL && r->f[F_MODIFIED] == NULL)
 		return 0;
-	snprintf(sql, sizeof(sql), "UPDATE %s SET created = COALESCE(?, "
-	    "created), modified = COALESCE(?, modified) WHERE %s = ?", table,
-	    keycol);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE %s SET created = COALESCE(?, "
+	    "created), modified = COALESCE(?, modified) WHERE %s = ?",
+	    table, keycol);
 	{
 		struct db_arg a[] = { DB_TEXT(r->f[F_CREATED]),
 			DB_TEXT(r->f[F_MODIFIED]), DB_TEXT(r->key) };
@@ -899,8 +962,8 @@ domain_spec_of(const struct rec *r, struct domain_spec *s)
 	if (r->f[F_DOMAIN_QUOTA])
 		(void)str_to_i64(r->f[F_DOMAIN_QUOTA], &s->quota_bytes);
 	if (r->f[F_DEFAULT_QUOTA])
-		(void)str_to_i64(r->f[F_DEFAULT_QUOTA],
-		    &s->default_quota_bytes);
+		(void)str_to_i64(
+		    r->f[F_DEFAULT_QUOTA], &s->default_quota_bytes);
 	s->backupmx = flag(r, F_BACKUPMX, false);
 }
 
@@ -944,10 +1007,12 @@ apply_domain(struct importer *im, struct rec *r, struct err *err)
 			str_copy(tr, s.transport, sizeof(tr));
 		same = strcmp(cur.description, s.description) == 0 &&
 		    cur.aliases == s.aliases && cur.mailboxes == s.mailboxes &&
-		    cur.maxquota_bytes == domain_units_to_bytes(m,
-		    domain_units_from_bytes(m, s.maxquota_bytes)) &&
-		    cur.quota_bytes == domain_units_to_bytes(m,
-		    domain_units_from_bytes(m, s.quota_bytes)) &&
+		    cur.maxquota_bytes ==
+			domain_units_to_bytes(
+			    m, domain_units_from_bytes(m, s.maxquota_bytes)) &&
+		    cur.quota_bytes ==
+			domain_units_to_bytes(
+			    m, domain_units_from_bytes(m, s.quota_bytes)) &&
 		    cur.default_quota_bytes == s.default_quota_bytes &&
 		    strcmp(cur.transport, tr) == 0 &&
 		    cur.backupmx == s.backupmx && cur.active == active;
@@ -990,8 +1055,8 @@ apply_alias_domain(struct importer *im, struct rec *r, struct err *err)
 			return -1;
 		return set_times(m, "alias_domain", "alias_domain", r, err);
 	}
-	if (im->o->update && (strcmp(cur.target_domain, tgt) != 0 ||
-	    cur.active != active)) {
+	if (im->o->update &&
+	    (strcmp(cur.target_domain, tgt) != 0 || cur.active != active)) {
 		plan(im, "update", R_ALIAS_DOMAIN, r->key, tgt);
 		im->st->updated++;
 		if (im->o->dry_run)
@@ -1015,8 +1080,9 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 	struct mailbox_rec cur, out;
 	bool active = flag(r, F_ACTIVE, true);
 	int64_t quota = -1;
-	const char *pw = r->f[F_PASSWORD] != NULL ? r->f[F_PASSWORD] :
-	    r->hash[0] != '\0' ? r->hash : NULL;
+	const char *pw = r->f[F_PASSWORD] != NULL ? r->f[F_PASSWORD]
+	    : r->hash[0] != '\0'		  ? r->hash
+						  : NULL;
 	int g;
 
 	if (r->f[F_QUOTA] != NULL)
@@ -1053,15 +1119,17 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 			a[0] = DB_INT(b);
 			a[1] = DB_INT(n);
 			a[2] = DB_TEXT(r->key);
-			if (db_exec(m->db, "UPDATE quota2 SET bytes = ?, "
-			    "messages = ? WHERE username = ?", a, 3, err) == -1)
+			if (db_exec(m->db,
+				"UPDATE quota2 SET bytes = ?, "
+				"messages = ? WHERE username = ?",
+				a, 3, err) == -1)
 				return -1;
 		}
 		return set_times(m, "mailbox", "username", r, err);
 	}
 	if (im->o->update) {
-		bool name_d = r->f[F_NAME] != NULL &&
-		    strcmp(cur.name, r->f[F_NAME]) != 0;
+		bool name_d =
+		    r->f[F_NAME] != NULL && strcmp(cur.name, r->f[F_NAME]) != 0;
 		bool quota_d = quota >= 0 && cur.quota_bytes != quota;
 		bool active_d = cur.active != active;
 		bool pw_d = false;
@@ -1070,8 +1138,10 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 			char *stored = NULL;
 			struct db_arg a[] = { DB_TEXT(r->key) };
 
-			if (db_query_value(m->db, "SELECT password FROM mailbox "
-			    "WHERE username = ?", a, 1, &stored, err) == -1)
+			if (db_query_value(m->db,
+				"SELECT password FROM mailbox "
+				"WHERE username = ?",
+				a, 1, &stored, err) == -1)
 				return -1;
 			pw_d = stored == NULL ||
 			    strcmp(stored, r->f[F_PASSWORD]) != 0;
@@ -1082,11 +1152,14 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 			struct db_arg a[] = { DB_TEXT(r->key) };
 			struct err e2 = ERR_INIT;
 
-			if (db_query_value(m->db, "SELECT password FROM mailbox "
-			    "WHERE username = ?", a, 1, &stored, err) == -1)
+			if (db_query_value(m->db,
+				"SELECT password FROM mailbox "
+				"WHERE username = ?",
+				a, 1, &stored, err) == -1)
 				return -1;
-			pw_d = stored == NULL || password_verify(stored,
-			    r->f[F_PLAIN_PASSWORD], &e2) != 1;
+			pw_d = stored == NULL ||
+			    password_verify(
+				stored, r->f[F_PLAIN_PASSWORD], &e2) != 1;
 			str_wipe(stored);
 			free(stored);
 		}
@@ -1095,15 +1168,20 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 			im->st->updated++;
 			if (im->o->dry_run)
 				return 0;
-			if ((name_d && mailbox_set_name(m, r->key,
-			    r->f[F_NAME], err) == -1) ||
-			    (quota_d && mailbox_set_quota(m, r->key, quota,
-			    err) == -1) ||
-			    (active_d && mailbox_set_active(m, r->key, active,
-			    err) == -1) ||
-			    (pw_d && mailbox_set_password_hash(m, r->key,
-			    r->f[F_PASSWORD] ? r->f[F_PASSWORD] : r->hash,
-			    err) == -1))
+			if ((name_d &&
+				mailbox_set_name(
+				    m, r->key, r->f[F_NAME], err) == -1) ||
+			    (quota_d &&
+				mailbox_set_quota(m, r->key, quota, err) ==
+				    -1) ||
+			    (active_d &&
+				mailbox_set_active(m, r->key, active, err) ==
+				    -1) ||
+			    (pw_d &&
+				mailbox_set_password_hash(m, r->key,
+				    r->f[F_PASSWORD] ? r->f[F_PASSWORD]
+						     : r->hash,
+				    err) == -1))
 				return -1;
 			return 0;
 		}
@@ -1185,14 +1263,14 @@ apply(struct importer *im, struct rec *r, struct err *err)
 
 /* Hash the batch's plain passwords on all cores. */
 struct hash_job {
-	struct rec	**recs;
-	size_t		  n;
-	size_t		  next;
-	pthread_mutex_t	  mu;
-	const char	 *scheme;
-	int		  cost;
-	int		  failed_line;
-	struct err	  err;
+	struct rec **recs;
+	size_t n;
+	size_t next;
+	pthread_mutex_t mu;
+	const char *scheme;
+	int cost;
+	int failed_line;
+	struct err err;
 };
 
 static void *
@@ -1212,7 +1290,7 @@ hash_worker(void *arg)
 		r = j->recs[j->next++];
 		pthread_mutex_unlock(&j->mu);
 		if (password_hash(j->scheme, r->f[F_PLAIN_PASSWORD], j->cost,
-		    r->hash, sizeof(r->hash), &e) == -1) {
+			r->hash, sizeof(r->hash), &e) == -1) {
 			pthread_mutex_lock(&j->mu);
 			if (!j->failed_line) {
 				j->failed_line = r->line;
@@ -1277,8 +1355,8 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 	if (im->o->dry_run) {
 		for (size_t i = 0; i < n; i++)
 			if (apply(im, &recs[i], err) == -1)
-				return err_prefix(err, "%s:%d", im->name,
-				    recs[i].line);
+				return err_prefix(
+				    err, "%s:%d", im->name, recs[i].line);
 		return 0;
 	}
 	model_defer_init(&d, m->conf->virtual_mailbox_base);
@@ -1328,8 +1406,8 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 }
 
 static int
-import_pass(struct importer *im, struct reader *rd, enum rtype t,
-    int64_t total, int64_t *done, struct err *err)
+import_pass(struct importer *im, struct reader *rd, enum rtype t, int64_t total,
+    int64_t *done, struct err *err)
 {
 	size_t bs = im->o->batch > 0 ? (size_t)im->o->batch : 500;
 	struct rec *recs = xcalloc(bs, sizeof(*recs));
@@ -1352,20 +1430,20 @@ import_pass(struct importer *im, struct reader *rd, enum rtype t,
 
 			switch (t) {
 			case R_DOMAIN:
-				(void)addr_domain("d", tmp.f[F_DOMAIN],
-				    tmp.key, &e2);
+				(void)addr_domain(
+				    "d", tmp.f[F_DOMAIN], tmp.key, &e2);
 				break;
 			case R_ALIAS_DOMAIN:
-				(void)addr_domain("d", tmp.f[F_ALIAS_DOMAIN],
-				    tmp.key, &e2);
+				(void)addr_domain(
+				    "d", tmp.f[F_ALIAS_DOMAIN], tmp.key, &e2);
 				break;
 			case R_MAILBOX:
 				(void)addr_address("u", tmp.f[F_USERNAME],
 				    tmp.key, NULL, dom, &e2);
 				break;
 			default:
-				(void)addr_alias("a", tmp.f[F_ADDRESS],
-				    tmp.key, dom, NULL, &e2);
+				(void)addr_alias("a", tmp.f[F_ADDRESS], tmp.key,
+				    dom, NULL, &e2);
 				break;
 			}
 			if (im->o->prune)
@@ -1376,8 +1454,8 @@ import_pass(struct importer *im, struct reader *rd, enum rtype t,
 			rc = run_batch(im, recs, n, err);
 			*done += (int64_t)n;
 			if (im->o->progress != NULL)
-				im->o->progress(im->o->arg, rtype_names[t],
-				    *done, total);
+				im->o->progress(
+				    im->o->arg, rtype_names[t], *done, total);
 			for (size_t i = 0; i < n; i++)
 				rec_clear(&recs[i]);
 			n = 0;
@@ -1399,9 +1477,9 @@ import_pass(struct importer *im, struct reader *rd, enum rtype t,
 
 /* Collect keys of one type in the named domains that the input lacks. */
 struct prune_ctx {
-	struct importer	*im;
-	char		**keys;
-	size_t		  n;
+	struct importer *im;
+	char **keys;
+	size_t n;
 };
 
 static int
@@ -1457,14 +1535,14 @@ prune(struct importer *im, struct err *err)
 		struct model_defer d;
 
 		if (t == R_ALIAS)
-			rc = alias_foreach(m, NULL, false, false,
-			    prune_alias_cb, &p, err);
+			rc = alias_foreach(
+			    m, NULL, false, false, prune_alias_cb, &p, err);
 		else if (t == R_MAILBOX)
-			rc = mailbox_foreach(m, NULL, true, false,
-			    prune_mailbox_cb, &p, err);
+			rc = mailbox_foreach(
+			    m, NULL, true, false, prune_mailbox_cb, &p, err);
 		else
-			rc = alias_domain_foreach(m, NULL, true, prune_adom_cb,
-			    &p, err);
+			rc = alias_domain_foreach(
+			    m, NULL, true, prune_adom_cb, &p, err);
 		if (rc == 0 && !im->o->dry_run && p.n > 0) {
 			model_defer_init(&d, m->conf->virtual_mailbox_base);
 			m->defer = &d;
@@ -1473,11 +1551,11 @@ prune(struct importer *im, struct err *err)
 				if (t == R_ALIAS)
 					rc = alias_del(m, p.keys[i], err);
 				else if (t == R_MAILBOX)
-					rc = mailbox_del(m, p.keys[i], false,
-					    err);
+					rc = mailbox_del(
+					    m, p.keys[i], false, err);
 				else
-					rc = alias_domain_del(m, p.keys[i],
-					    err);
+					rc =
+					    alias_domain_del(m, p.keys[i], err);
 			}
 			if (rc == 0)
 				rc = db_commit(m->db, err);
@@ -1501,8 +1579,7 @@ prune(struct importer *im, struct err *err)
 
 int
 transfer_import(struct model *m, FILE *in, const char *name,
-    const struct transfer_opts *o, struct transfer_stats *st,
-    struct err *err)
+    const struct transfer_opts *o, struct transfer_stats *st, struct err *err)
 {
 	struct importer im;
 	struct reader rd;
@@ -1528,13 +1605,17 @@ transfer_import(struct model *m, FILE *in, const char *name,
 
 		tmp = tmpfile();
 		if (tmp == NULL)
-			return err_set(err, ERR_FILESYSTEM, "cannot create a "
-			    "temporary file: %s", strerror(errno));
+			return err_set(err, ERR_FILESYSTEM,
+			    "cannot create a "
+			    "temporary file: %s",
+			    strerror(errno));
 		while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
 			if (fwrite(chunk, 1, n, tmp) != n) {
 				fclose(tmp);
-				return err_set(err, ERR_FILESYSTEM, "cannot "
-				    "buffer the input: %s", strerror(errno));
+				return err_set(err, ERR_FILESYSTEM,
+				    "cannot "
+				    "buffer the input: %s",
+				    strerror(errno));
 			}
 		f = tmp;
 	}
@@ -1560,8 +1641,8 @@ transfer_import(struct model *m, FILE *in, const char *name,
 		rd.line = 0;
 		if (read_header(&rd, err) == -1)
 			goto out;
-		if (import_pass(&im, &rd, (enum rtype)t, st->records, &done,
-		    err) == -1)
+		if (import_pass(
+			&im, &rd, (enum rtype)t, st->records, &done, err) == -1)
 			goto out;
 	}
 	if (o->prune && prune(&im, err) == -1)

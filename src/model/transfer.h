@@ -29,50 +29,48 @@
 
 #include "model.h"
 
-#define TRANSFER_VERSION	1
-#define TRANSFER_LINE_MAX	(64 * 1024)
+#define TRANSFER_VERSION 1
+#define TRANSFER_LINE_MAX (64 * 1024)
 
 enum transfer_format { TRANSFER_JSONL = 0, TRANSFER_CSV };
 
 /* Write one output line (without newline); return 0 or -1. */
 typedef int transfer_write_fn(void *arg, const char *line, size_t len);
-typedef void transfer_progress_fn(void *arg, const char *phase,
-    int64_t done, int64_t total);
+typedef void transfer_progress_fn(
+    void *arg, const char *phase, int64_t done, int64_t total);
 /* One planned or applied change: verb is create, update or prune. */
 typedef void transfer_plan_fn(void *arg, const char *verb, const char *type,
     const char *key, const char *detail);
 
-int	 transfer_format_parse(const char *, enum transfer_format *);
+int transfer_format_parse(const char *, enum transfer_format *);
 
-int	 transfer_export(struct model *, const char *domain,
-	    enum transfer_format, transfer_write_fn *, void *arg,
-	    struct err *);
+int transfer_export(struct model *, const char *domain, enum transfer_format,
+    transfer_write_fn *, void *arg, struct err *);
 
 struct transfer_opts {
-	enum transfer_format	 format;
-	bool			 dry_run;
-	bool			 update;
-	bool			 prune;
-	bool			 run_hooks;
-	int			 batch;		/* records per transaction */
-	int			 threads;	/* for hashing plain passwords */
-	transfer_progress_fn	*progress;
-	transfer_plan_fn	*plan;
-	void			*arg;
+	enum transfer_format format;
+	bool dry_run;
+	bool update;
+	bool prune;
+	bool run_hooks;
+	int batch;   /* records per transaction */
+	int threads; /* for hashing plain passwords */
+	transfer_progress_fn *progress;
+	transfer_plan_fn *plan;
+	void *arg;
 };
 
 struct transfer_stats {
-	int64_t	records;
-	int64_t	created;
-	int64_t	updated;
-	int64_t	pruned;
-	int64_t	unchanged;
-	int64_t	hooks_failed;
+	int64_t records;
+	int64_t created;
+	int64_t updated;
+	int64_t pruned;
+	int64_t unchanged;
+	int64_t hooks_failed;
 };
 
 /* Import from in (read twice: seekable, or copied to a temporary file). */
-int	 transfer_import(struct model *, FILE *in, const char *name,
-	    const struct transfer_opts *, struct transfer_stats *,
-	    struct err *);
+int transfer_import(struct model *, FILE *in, const char *name,
+    const struct transfer_opts *, struct transfer_stats *, struct err *);
 
 #endif

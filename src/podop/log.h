@@ -15,22 +15,20 @@
 
 #include <stdbool.h>
 
-void	 log_init(const char *ident, bool syslog, int verbosity);
-void	 log_set_verbosity(int);
-int	 log_verbosity(void);
+void log_init(const char *ident, bool syslog, int verbosity);
+void log_set_verbosity(int);
+int log_verbosity(void);
 
-void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 fatal(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-void	 fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Whether log_debug()/log_trace() would print: test before costly work. */
-#define log_debugging()	(log_verbosity() >= 1)
-#define log_tracing()	(log_verbosity() >= 2)
+#define log_debugging() (log_verbosity() >= 1)
+#define log_tracing() (log_verbosity() >= 2)
 
 #endif

@@ -44,48 +44,65 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define EX_TEMPFAIL_CODE	75
+#define EX_TEMPFAIL_CODE 75
 
 /* Everything the command line may say; NULL/-1 = not said. */
 struct opts {
-	char		*config;
-	char		*socket;
-	char		*mode;
-	char		*user;
-	char		*socket_owner;
-	char		*socket_mode;
-	char		*query_user;
-	int		 verbosity;
-	bool		 syslog;
-	bool		 no_cache;
-	bool		 seccomp;
-	int64_t		 workers;
-	int64_t		 threads;
-	int64_t		 timeout_ms;
-	int64_t		 cache_ttl;
-	int64_t		 cache_negative_ttl;
-	int64_t		 cache_stale_ttl;
-	int64_t		 cache_size;
+	char *config;
+	char *socket;
+	char *mode;
+	char *user;
+	char *socket_owner;
+	char *socket_mode;
+	char *query_user;
+	int verbosity;
+	bool syslog;
+	bool no_cache;
+	bool seccomp;
+	int64_t workers;
+	int64_t threads;
+	int64_t timeout_ms;
+	int64_t cache_ttl;
+	int64_t cache_negative_ttl;
+	int64_t cache_stale_ttl;
+	int64_t cache_size;
 	/* --name/--type/--param, matched by order, and --table */
-	char		**names;
-	size_t		 nnames;
-	char		**types;
-	size_t		 ntypes;
-	char		**params;
-	size_t		 nparams;
-	char		**tables;	/* "name=type:param" */
-	size_t		 ntables;
+	char **names;
+	size_t nnames;
+	char **types;
+	size_t ntypes;
+	char **params;
+	size_t nparams;
+	char **tables; /* "name=type:param" */
+	size_t ntables;
 };
 
 enum {
-	OPT_SOCKET = 256, OPT_MODE, OPT_NAME, OPT_TYPE, OPT_PARAM, OPT_TABLE,
-	OPT_USER, OPT_SOCKET_OWNER, OPT_SOCKET_MODE, OPT_SYSLOG, OPT_WORKERS,
-	OPT_THREADS, OPT_TIMEOUT, OPT_CACHE_TTL, OPT_CACHE_NEG, OPT_CACHE_STALE,
-	OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_SECCOMP, OPT_VERSION, OPT_HELP,
+	OPT_SOCKET = 256,
+	OPT_MODE,
+	OPT_NAME,
+	OPT_TYPE,
+	OPT_PARAM,
+	OPT_TABLE,
+	OPT_USER,
+	OPT_SOCKET_OWNER,
+	OPT_SOCKET_MODE,
+	OPT_SYSLOG,
+	OPT_WORKERS,
+	OPT_THREADS,
+	OPT_TIMEOUT,
+	OPT_CACHE_TTL,
+	OPT_CACHE_NEG,
+	OPT_CACHE_STALE,
+	OPT_CACHE_SIZE,
+	OPT_NO_CACHE,
+	OPT_SECCOMP,
+	OPT_VERSION,
+	OPT_HELP,
 };
 
-static const struct option longopts[] = {
-	{ "socket", required_argument, NULL, OPT_SOCKET },
+static const struct option longopts[] = { { "socket", required_argument, NULL,
+					      OPT_SOCKET },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "type", required_argument, NULL, OPT_TYPE },
@@ -107,27 +124,26 @@ static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 }
-};
+	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
 
 static void
 usage(FILE *fp)
 {
 	fputs("usage: podop [-v...] [-c config] [--socket unix:PATH|PATH|"
-	    "inet:HOST:PORT]\n"
-	    "             [--mode postfix|dovecot] [--user USER]\n"
-	    "             [--socket-owner USER[:GROUP]] [--socket-mode MODE] "
-	    "[--syslog]\n"
-	    "             [--workers N] [--threads N] [--timeout MS]\n"
-	    "             [--cache-ttl S] [--cache-negative-ttl S] "
-	    "[--cache-stale-ttl S]\n"
-	    "             [--cache-size N] [--no-cache] [--seccomp]\n"
-	    "             [--name NAME --type TYPE --param PARAM]... "
-	    "[--table NAME=TYPE:PARAM]...\n"
-	    "       podop query [-c config] [--mode postfix|dovecot] "
-	    "[-u USER] [table options]\n"
-	    "             MAP KEY\n", fp);
+	      "inet:HOST:PORT]\n"
+	      "             [--mode postfix|dovecot] [--user USER]\n"
+	      "             [--socket-owner USER[:GROUP]] [--socket-mode MODE] "
+	      "[--syslog]\n"
+	      "             [--workers N] [--threads N] [--timeout MS]\n"
+	      "             [--cache-ttl S] [--cache-negative-ttl S] "
+	      "[--cache-stale-ttl S]\n"
+	      "             [--cache-size N] [--no-cache] [--seccomp]\n"
+	      "             [--name NAME --type TYPE --param PARAM]... "
+	      "[--table NAME=TYPE:PARAM]...\n"
+	      "       podop query [-c config] [--mode postfix|dovecot] "
+	      "[-u USER] [table options]\n"
+	      "             MAP KEY\n",
+	    fp);
 }
 
 static void
@@ -174,8 +190,10 @@ num_arg(const char *opt, const char *v, int64_t min, int64_t max)
 	int64_t n;
 
 	if (str_to_i64(v, &n) == -1 || n < min || n > max) {
-		fprintf(stderr, "podop: --%s: '%s' is not a number from %lld "
-		    "to %lld\n", opt, v, (long long)min, (long long)max);
+		fprintf(stderr,
+		    "podop: --%s: '%s' is not a number from %lld "
+		    "to %lld\n",
+		    opt, v, (long long)min, (long long)max);
 		exit(64);
 	}
 	return n;
@@ -192,8 +210,8 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 	o->cache_ttl = o->cache_negative_ttl = o->cache_stale_ttl = -1;
 	o->cache_size = -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			set_str(&o->config, optarg);
@@ -244,20 +262,19 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 			o->timeout_ms = num_arg("timeout", optarg, 1, 600000);
 			break;
 		case OPT_CACHE_TTL:
-			o->cache_ttl = num_arg("cache-ttl", optarg, 0,
-			    604800);
+			o->cache_ttl = num_arg("cache-ttl", optarg, 0, 604800);
 			break;
 		case OPT_CACHE_NEG:
-			o->cache_negative_ttl = num_arg("cache-negative-ttl",
-			    optarg, 0, 604800);
+			o->cache_negative_ttl =
+			    num_arg("cache-negative-ttl", optarg, 0, 604800);
 			break;
 		case OPT_CACHE_STALE:
-			o->cache_stale_ttl = num_arg("cache-stale-ttl", optarg,
-			    0, 604800);
+			o->cache_stale_ttl =
+			    num_arg("cache-stale-ttl", optarg, 0, 604800);
 			break;
 		case OPT_CACHE_SIZE:
-			o->cache_size = num_arg("cache-size", optarg, 1,
-			    100000000);
+			o->cache_size =
+			    num_arg("cache-size", optarg, 1, 100000000);
 			break;
 		case OPT_NO_CACHE:
 			o->no_cache = true;
@@ -278,9 +295,10 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 		}
 	}
 	if (o->nnames != o->ntypes || o->nnames != o->nparams) {
-		fprintf(stderr, "podop: every --name needs one --type and one "
-		    "--param (got %zu, %zu, %zu)\n", o->nnames, o->ntypes,
-		    o->nparams);
+		fprintf(stderr,
+		    "podop: every --name needs one --type and one "
+		    "--param (got %zu, %zu, %zu)\n",
+		    o->nnames, o->ntypes, o->nparams);
 		exit(64);
 	}
 }
@@ -290,13 +308,13 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
  * line.  Returns 0 or -1 with err.
  */
 struct setup {
-	struct postino_conf	 conf;
-	struct server_conf	 sc;
-	struct table_env	 env;
-	struct tspec		*specs;
-	size_t			 nspecs;
-	char			*user;
-	bool			 seccomp;
+	struct postino_conf conf;
+	struct server_conf sc;
+	struct table_env env;
+	struct tspec *specs;
+	size_t nspecs;
+	char *user;
+	bool seccomp;
 };
 
 static void
@@ -312,8 +330,7 @@ setup_release(struct setup *s)
 }
 
 static int
-add_spec(struct setup *s, const char *name, const char *type,
-    const char *param)
+add_spec(struct setup *s, const char *name, const char *type, const char *param)
 {
 	s->specs = xreallocarray(s->specs, s->nspecs + 1, sizeof(*s->specs));
 	s->specs[s->nspecs].name = xstrdup(name);
@@ -334,18 +351,19 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	if (conf_load(&s->conf, o->config, err) == -1)
 		return -1;
 	c = &s->conf;
-	s->sc.listen = xstrdup(o->socket != NULL ? o->socket :
-	    c->podop.socket);
+	s->sc.listen = xstrdup(o->socket != NULL ? o->socket : c->podop.socket);
 	v = o->mode != NULL ? o->mode : c->podop.mode;
 	if (strcmp(v, "postfix") == 0 || strcmp(v, "socketmap") == 0)
 		s->sc.mode = MODE_POSTFIX;
 	else if (strcmp(v, "dovecot") == 0 || strcmp(v, "dict") == 0)
 		s->sc.mode = MODE_DOVECOT;
 	else
-		return err_set(err, ERR_USAGE, "unknown mode '%s' (postfix or "
-		    "dovecot)", v);
-	s->sc.socket_owner = xstrdup(o->socket_owner != NULL ?
-	    o->socket_owner : c->podop.socket_owner);
+		return err_set(err, ERR_USAGE,
+		    "unknown mode '%s' (postfix or "
+		    "dovecot)",
+		    v);
+	s->sc.socket_owner = xstrdup(
+	    o->socket_owner != NULL ? o->socket_owner : c->podop.socket_owner);
 	v = o->socket_mode != NULL ? o->socket_mode : c->podop.socket_mode;
 	{
 		char *end;
@@ -354,24 +372,28 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 		mode = strtol(v, &end, 8);
 		if (*v == '\0' || *end != '\0' || errno != 0 || mode < 0 ||
 		    mode > 07777)
-			return err_set(err, ERR_USAGE, "socket mode '%s' is not "
-			    "an octal mode", v);
+			return err_set(err, ERR_USAGE,
+			    "socket mode '%s' is not "
+			    "an octal mode",
+			    v);
 	}
 	s->sc.socket_mode = (mode_t)mode;
 	s->user = xstrdup(o->user != NULL ? o->user : c->podop.user);
 	s->seccomp = o->seccomp || c->podop.seccomp;
 	s->sc.loops = (int)(o->workers > 0 ? o->workers : c->podop.workers);
 	s->sc.threads = (int)(o->threads > 0 ? o->threads : 64);
-	s->sc.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
-	    c->podop.timeout_ms;
-	s->sc.cache.ttl_ms = 1000 * (o->cache_ttl >= 0 ? o->cache_ttl :
-	    c->podop.cache_ttl);
-	s->sc.cache.negative_ttl_ms = 1000 * (o->cache_negative_ttl >= 0 ?
-	    o->cache_negative_ttl : c->podop.cache_negative_ttl);
-	s->sc.cache.stale_ms = 1000 * (o->cache_stale_ttl >= 0 ?
-	    o->cache_stale_ttl : c->podop.cache_stale_ttl);
-	s->sc.cache.max_entries = (size_t)(o->cache_size > 0 ? o->cache_size :
-	    c->podop.cache_size);
+	s->sc.timeout_ms =
+	    o->timeout_ms > 0 ? o->timeout_ms : c->podop.timeout_ms;
+	s->sc.cache.ttl_ms =
+	    1000 * (o->cache_ttl >= 0 ? o->cache_ttl : c->podop.cache_ttl);
+	s->sc.cache.negative_ttl_ms = 1000 *
+	    (o->cache_negative_ttl >= 0 ? o->cache_negative_ttl
+					: c->podop.cache_negative_ttl);
+	s->sc.cache.stale_ms = 1000 *
+	    (o->cache_stale_ttl >= 0 ? o->cache_stale_ttl
+				     : c->podop.cache_stale_ttl);
+	s->sc.cache.max_entries =
+	    (size_t)(o->cache_size > 0 ? o->cache_size : c->podop.cache_size);
 	s->sc.cache_on = !o->no_cache && s->sc.cache.max_entries > 0 &&
 	    (s->sc.cache.ttl_ms > 0 || s->sc.cache.negative_ttl_ms > 0);
 
@@ -397,8 +419,10 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 		char *name, *type;
 
 		if (eq == NULL || colon == NULL || eq == o->tables[i])
-			return err_set(err, ERR_USAGE, "--table '%s' is not "
-			    "NAME=TYPE:PARAM", o->tables[i]);
+			return err_set(err, ERR_USAGE,
+			    "--table '%s' is not "
+			    "NAME=TYPE:PARAM",
+			    o->tables[i]);
 		name = xstrndup(o->tables[i], (size_t)(eq - o->tables[i]));
 		type = xstrndup(eq + 1, (size_t)(colon - eq - 1));
 		add_spec(s, name, type, colon + 1);
@@ -410,7 +434,8 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 			add_spec(s, c->podop.tables[i].name,
 			    c->podop.tables[i].type, c->podop.tables[i].param);
 	if (s->nspecs == 0)
-		return err_set(err, ERR_USAGE, "no tables: give --name, --type "
+		return err_set(err, ERR_USAGE,
+		    "no tables: give --name, --type "
 		    "and --param, or [podop.tables] in postino.toml");
 	return 0;
 }
@@ -449,8 +474,8 @@ cmd_query(int argc, char **argv)
 	key = argv[optind + 1];
 	if (build_setup(&s, &o, &e) == -1 ||
 	    tableset_open(&ts, s.specs, s.nspecs, &s.env, &e) == -1) {
-		fprintf(stderr, "podop: %s%s%s%s\n", e.msg, e.hint[0] ? " (" :
-		    "", e.hint, e.hint[0] ? ")" : "");
+		fprintf(stderr, "podop: %s%s%s%s\n", e.msg,
+		    e.hint[0] ? " (" : "", e.hint, e.hint[0] ? ")" : "");
 		return e.kind == ERR_USAGE ? 64 : err_exit_code(e.kind);
 	}
 	if ((t = tableset_find(ts, map, NULL)) == NULL) {
@@ -461,8 +486,8 @@ cmd_query(int argc, char **argv)
 		return 78;
 	}
 	if (s.sc.mode == MODE_DOVECOT) {
-		if (dictproto_key_split(key, o.query_user, &key, &user,
-		    &e) == -1) {
+		if (dictproto_key_split(key, o.query_user, &key, &user, &e) ==
+		    -1) {
 			fprintf(stderr, "podop: %s\n", e.msg);
 			return 64;
 		}
@@ -503,7 +528,7 @@ poller(void *arg)
 	while (!atomic_load(&poll_stop)) {
 		if (dbpool_poll_all() > 0)
 			log_debug("a database changed: cached answers "
-			    "invalidated");
+				  "invalidated");
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -598,9 +623,10 @@ cmd_serve(int argc, char **argv)
 		log_info("seccomp allow-list installed");
 	}
 	log_info("listening on %s (%s), %zu tables, %d loops, cache %s, "
-	    "timeout %lld ms", s.sc.listen, s.sc.mode == MODE_POSTFIX ?
-	    "socketmap" : "dict", s.nspecs, s.sc.loops, s.sc.cache_on ?
-	    "on" : "off", (long long)s.sc.timeout_ms);
+		 "timeout %lld ms",
+	    s.sc.listen, s.sc.mode == MODE_POSTFIX ? "socketmap" : "dict",
+	    s.nspecs, s.sc.loops, s.sc.cache_on ? "on" : "off",
+	    (long long)s.sc.timeout_ms);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;

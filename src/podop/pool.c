@@ -14,20 +14,20 @@
 #include "banned.h"
 
 struct pool {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 work;		/* a job may be eligible */
-	pthread_cond_t	 gone;		/* a thread exited */
-	struct pool_job	*head;
-	struct pool_job	*tail;
-	int		 queued;
-	int		 threads;
-	int		 idle;
-	int		 wakeups;	/* idle threads signalled, not yet up */
-	int		 max_threads;
-	int		 per_table_max;
-	bool		 stop;
-	void		(*thread_init)(void);
-	void		(*idle_hook)(void);
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a job may be eligible */
+	pthread_cond_t gone; /* a thread exited */
+	struct pool_job *head;
+	struct pool_job *tail;
+	int queued;
+	int threads;
+	int idle;
+	int wakeups; /* idle threads signalled, not yet up */
+	int max_threads;
+	int per_table_max;
+	bool stop;
+	void (*thread_init)(void);
+	void (*idle_hook)(void);
 };
 
 /* The first queued job whose table is below its cap (lock held). */
@@ -42,9 +42,10 @@ take(struct pool *p)
 			continue;
 		*pp = j->next;
 		if (p->tail == j)
-			p->tail = pp == &p->head ? NULL :
-			    (struct pool_job *)(void *)((char *)pp -
-			    offsetof(struct pool_job, next));
+			p->tail = pp == &p->head
+			    ? NULL
+			    : (struct pool_job *)(void *)((char *)pp -
+				  offsetof(struct pool_job, next));
 		j->next = NULL;
 		p->queued--;
 		return j;
@@ -106,15 +107,16 @@ worker(void *arg)
 			if (j != first)
 				j->release(j);
 			pthread_mutex_lock(&p->lock);
-			j = n + 1 < POOL_BATCH && !p->stop ?
-			    take_same(p, counter) : NULL;
+			j = n + 1 < POOL_BATCH && !p->stop
+			    ? take_same(p, counter)
+			    : NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
 		if (p->idle_hook != NULL)
 			p->idle_hook();
 		if (counter != NULL)
 			atomic_fetch_sub(counter, 1);
-		first->release(first);	/* the counter may go with it */
+		first->release(first); /* the counter may go with it */
 		pthread_mutex_lock(&p->lock);
 		/* A job held back by the cap may now run. */
 		if (counter != NULL && p->queued > 0 && p->idle > p->wakeups) {

@@ -29,31 +29,31 @@
 #include <stdint.h>
 
 struct pool_job {
-	struct pool_job	*next;
-	void		(*run)(struct pool_job *);	/* do the work */
-	void		(*release)(struct pool_job *);	/* then free */
-	void		(*cancel)(struct pool_job *);	/* never run: free */
-	_Atomic int	*inflight;	/* per-table counter, or NULL */
+	struct pool_job *next;
+	void (*run)(struct pool_job *);	    /* do the work */
+	void (*release)(struct pool_job *); /* then free */
+	void (*cancel)(struct pool_job *);  /* never run: free */
+	_Atomic int *inflight;		    /* per-table counter, or NULL */
 };
 
-#define POOL_BATCH	16
+#define POOL_BATCH 16
 
 struct pool;
 
 /* thread_init runs on each new thread, idle when a batch of jobs ends. */
 struct pool *pool_new(int min_threads, int max_threads, int per_table_max,
-	    void (*thread_init)(void), void (*idle)(void));
-void	 pool_submit(struct pool *, struct pool_job *);
+    void (*thread_init)(void), void (*idle)(void));
+void pool_submit(struct pool *, struct pool_job *);
 /* Submit a list linked through next, in order, with one lock. */
-void	 pool_submit_list(struct pool *, struct pool_job *);
+void pool_submit_list(struct pool *, struct pool_job *);
 /*
  * Stop: idle threads exit at once, busy ones after their job.  Waits up to
  * wait_ms for all of them; returns true if they all ended (then the pool
  * is freed), false if some are still stuck in a backend call (the pool is
  * left alone; exit the process).
  */
-bool	 pool_stop(struct pool *, int64_t wait_ms);
+bool pool_stop(struct pool *, int64_t wait_ms);
 /* Threads started, and how many are busy right now. */
-void	 pool_counts(struct pool *, int *threads_r, int *busy_r, int *queued_r);
+void pool_counts(struct pool *, int *threads_r, int *busy_r, int *queued_r);
 
 #endif

@@ -2,7 +2,7 @@
  * server: listener, epoll loops, socketmap and dict request handling,
  * backend jobs, ordering, timeouts and drain.
  */
-#define _GNU_SOURCE	/* accept4(2), EPOLLEXCLUSIVE */
+#define _GNU_SOURCE /* accept4(2), EPOLLEXCLUSIVE */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -38,24 +38,24 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define SM_IN_MAX	(SOCKETMAP_REQUEST_MAX + NETSTRING_MAX_DIGITS + 2)
-#define DICT_IN_MAX	(DICT_LINE_MAX + 1)
-#define IN_START	4096
-#define OUT_MAX		(64u * 1024u * 1024u)
-#define VALUE_MAX	(16u * 1024u * 1024u)
-#define ITER_MAX	(16u * 1024u * 1024u)
-#define PAUSE_PENDING	256
-#define PAUSE_OUT	(1024u * 1024u)
-#define TIMEOUT_MARGIN	250	/* ms beyond the backend timeout */
-#define PER_TABLE_MAX	8	/* backend calls in progress per table */
-#define ERR_LOG_PER_SEC	20
-#define MAX_EVENTS	128
+#define SM_IN_MAX (SOCKETMAP_REQUEST_MAX + NETSTRING_MAX_DIGITS + 2)
+#define DICT_IN_MAX (DICT_LINE_MAX + 1)
+#define IN_START 4096
+#define OUT_MAX (64u * 1024u * 1024u)
+#define VALUE_MAX (16u * 1024u * 1024u)
+#define ITER_MAX (16u * 1024u * 1024u)
+#define PAUSE_PENDING 256
+#define PAUSE_OUT (1024u * 1024u)
+#define TIMEOUT_MARGIN 250 /* ms beyond the backend timeout */
+#define PER_TABLE_MAX 8	   /* backend calls in progress per table */
+#define ERR_LOG_PER_SEC 20
+#define MAX_EVENTS 128
 
 enum rkind {
-	RK_SM,			/* socketmap lookup */
-	RK_LOOKUP,		/* dict lookup */
-	RK_ITER,		/* dict iteration */
-	RK_COMMIT,		/* dict commit */
+	RK_SM,	   /* socketmap lookup */
+	RK_LOOKUP, /* dict lookup */
+	RK_ITER,   /* dict iteration */
+	RK_COMMIT, /* dict commit */
 };
 
 struct loop;
@@ -63,113 +63,113 @@ struct conn;
 
 /* One request waiting for its answer, in its connection's FIFO. */
 struct req {
-	struct req	*next;		/* connection FIFO */
-	struct req	*tprev;		/* loop's pending list, by deadline */
-	struct req	*tnext;
-	struct conn	*conn;
-	uint64_t	 seq;
-	int64_t		 deadline;
-	int64_t		 started;
-	enum rkind	 kind;
-	bool		 done;
-	bool		 blocking;	/* the connection waits for it */
-	bool		 async;		/* commit from 'D' */
-	unsigned long	 txid;
-	char		*reply;		/* when done */
-	size_t		 rlen;
-	char		*ckey;		/* for a stale answer on timeout */
-	size_t		 cklen;
-	char		*what;		/* "map=x key=y", for the log */
+	struct req *next;  /* connection FIFO */
+	struct req *tprev; /* loop's pending list, by deadline */
+	struct req *tnext;
+	struct conn *conn;
+	uint64_t seq;
+	int64_t deadline;
+	int64_t started;
+	enum rkind kind;
+	bool done;
+	bool blocking; /* the connection waits for it */
+	bool async;    /* commit from 'D' */
+	unsigned long txid;
+	char *reply; /* when done */
+	size_t rlen;
+	char *ckey; /* for a stale answer on timeout */
+	size_t cklen;
+	char *what; /* "map=x key=y", for the log */
 };
 
 struct conn {
-	int		 fd;
-	uint64_t	 id;
-	struct loop	*loop;
-	char		*ibuf;
-	size_t		 ilen;
-	size_t		 icap;
-	size_t		 imax;
-	struct buf	 out;
-	size_t		 out_off;
-	struct req	*head;
-	struct req	*tail;
-	size_t		 nreq;
-	uint64_t	 seq;
-	uint32_t	 events;
-	bool		 registered;	/* in the loop's epoll set */
-	bool		 eof;
-	bool		 closing;
-	bool		 blocked;
+	int fd;
+	uint64_t id;
+	struct loop *loop;
+	char *ibuf;
+	size_t ilen;
+	size_t icap;
+	size_t imax;
+	struct buf out;
+	size_t out_off;
+	struct req *head;
+	struct req *tail;
+	size_t nreq;
+	uint64_t seq;
+	uint32_t events;
+	bool registered; /* in the loop's epoll set */
+	bool eof;
+	bool closing;
+	bool blocked;
 	/* dict */
 	struct dict_session dict;
-	struct tableset	*dts;		/* set the hello's dict is in */
-	size_t		 dtidx;
-	bool		 dict_bound;
+	struct tableset *dts; /* set the hello's dict is in */
+	size_t dtidx;
+	bool dict_bound;
 };
 
 /* An answer travelling from a backend thread to a loop. */
 struct done {
-	struct cache_waiter cw;		/* first: waiters are dones */
-	struct done	*next;
-	struct loop	*loop;
-	int		 fd;
-	uint64_t	 conn_id;
-	uint64_t	 seq;
-	enum rkind	 kind;
-	int		 rc;
-	bool		 stale;
-	char		*value;
-	enum err_kind	 ekind;
-	char		*emsg;
-	char		*raw;		/* preformatted (iterate, commit) */
-	size_t		 rawlen;
+	struct cache_waiter cw; /* first: waiters are dones */
+	struct done *next;
+	struct loop *loop;
+	int fd;
+	uint64_t conn_id;
+	uint64_t seq;
+	enum rkind kind;
+	int rc;
+	bool stale;
+	char *value;
+	enum err_kind ekind;
+	char *emsg;
+	char *raw; /* preformatted (iterate, commit) */
+	size_t rawlen;
 };
 
 struct job {
-	struct pool_job	 pj;
-	enum rkind	 kind;
-	struct server	*srv;
-	struct tableset	*ts;
-	size_t		 tidx;
-	char		*key;
-	char		*user;
-	char		*ckey;
-	size_t		 cklen;
-	bool		 cached;	/* leads a cache flight */
-	struct done	*leader;
-	unsigned int	 flags;		/* iterate */
-	uint64_t	 max_rows;
-	char		*paths[DICT_MAX_PATHS];
-	size_t		 npaths;
-	struct dict_tx	*tx;		/* commit */
-	bool		 async;
+	struct pool_job pj;
+	enum rkind kind;
+	struct server *srv;
+	struct tableset *ts;
+	size_t tidx;
+	char *key;
+	char *user;
+	char *ckey;
+	size_t cklen;
+	bool cached; /* leads a cache flight */
+	struct done *leader;
+	unsigned int flags; /* iterate */
+	uint64_t max_rows;
+	char *paths[DICT_MAX_PATHS];
+	size_t npaths;
+	struct dict_tx *tx; /* commit */
+	bool async;
 };
 
 struct loop {
-	struct server	*srv;
-	int		 idx;
-	pthread_t	 thr;
-	int		 epfd;
-	int		 evfd;
-	pthread_mutex_t	 qlock;
-	struct done	*qhead;
-	struct done	*qtail;
-	struct conn	**conns;	/* by fd */
-	size_t		 cap;
-	_Atomic size_t	 nconns;	/* read by server_log_stats() */
-	struct req	 pend;		/* sentinel of the pending list */
-	struct tableset	*ts;
-	uint64_t	 ts_gen;
-	int64_t		 now;
-	struct buf	 scratch;
-	struct buf	 reply;
-	struct buf	 ckey;
-	struct pool_job	*submit;	/* jobs to hand over this round */
-	struct pool_job	**submit_tail;
-	bool		 listening;
-	int64_t		 relisten_at;
-	bool		 draining;
+	struct server *srv;
+	int idx;
+	pthread_t thr;
+	int epfd;
+	int evfd;
+	pthread_mutex_t qlock;
+	struct done *qhead;
+	struct done *qtail;
+	struct conn **conns; /* by fd */
+	size_t cap;
+	_Atomic size_t nconns; /* read by server_log_stats() */
+	struct req pend;       /* sentinel of the pending list */
+	struct tableset *ts;
+	uint64_t ts_gen;
+	int64_t now;
+	struct buf scratch;
+	struct buf reply;
+	struct buf ckey;
+	struct pool_job *submit; /* jobs to hand over this round */
+	struct pool_job **submit_tail;
+	bool listening;
+	int64_t relisten_at;
+	bool draining;
 };
 
 struct stats {
@@ -184,22 +184,22 @@ struct stats {
 };
 
 struct server {
-	struct server_conf	 conf;
-	int			 lfd;
-	char			*sockpath;
-	struct loop		*loops;
-	int			 nloops;
-	struct pool		*pool;
-	struct cache		*cache;
-	pthread_mutex_t		 ts_lock;
-	struct tableset		*ts;
-	_Atomic uint64_t	 ts_gen;
-	_Atomic bool		 draining;
-	_Atomic int64_t		 drain_until;
-	_Atomic uint64_t	 conn_ids;
-	struct stats		 st;
-	_Atomic int64_t		 err_second;
-	_Atomic int		 err_count;
+	struct server_conf conf;
+	int lfd;
+	char *sockpath;
+	struct loop *loops;
+	int nloops;
+	struct pool *pool;
+	struct cache *cache;
+	pthread_mutex_t ts_lock;
+	struct tableset *ts;
+	_Atomic uint64_t ts_gen;
+	_Atomic bool draining;
+	_Atomic int64_t drain_until;
+	_Atomic uint64_t conn_ids;
+	struct stats st;
+	_Atomic int64_t err_second;
+	_Atomic int err_count;
 };
 
 static void conn_close(struct conn *);
@@ -275,19 +275,21 @@ listen_unix(struct server *srv, const char *path, struct err *err)
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
-		return err_set(err, ERR_CONFIG, "socket path '%s' is too long",
-		    path);
+		return err_set(
+		    err, ERR_CONFIG, "socket path '%s' is too long", path);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return err_set(err, ERR_FILESYSTEM, "socket: %s",
-		    strerror(errno));
+		return err_set(
+		    err, ERR_FILESYSTEM, "socket: %s", strerror(errno));
 	/* A socket left by a dead podop goes; a live one is an error. */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		return err_set(err, ERR_CONFIG, "'%s' is in use by another "
-		    "server", path);
+		return err_set(err, ERR_CONFIG,
+		    "'%s' is in use by another "
+		    "server",
+		    path);
 	}
 	if (errno == ECONNREFUSED) {
 		struct stat st;
@@ -297,8 +299,8 @@ listen_unix(struct server *srv, const char *path, struct err *err)
 	}
 	close(fd);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return err_set(err, ERR_FILESYSTEM, "socket: %s",
-		    strerror(errno));
+		return err_set(
+		    err, ERR_FILESYSTEM, "socket: %s", strerror(errno));
 	/* No window in which the socket has looser permissions. */
 	old = umask(0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
@@ -316,8 +318,10 @@ listen_unix(struct server *srv, const char *path, struct err *err)
 		int bad = owner_ids(srv->conf.socket_owner, &uid, &gid, err);
 
 		if (bad == 0 && chown(sun.sun_path, uid, gid) == -1)
-			bad = err_set(err, ERR_FILESYSTEM, "cannot chown "
-			    "'%s': %s", sun.sun_path, strerror(errno));
+			bad = err_set(err, ERR_FILESYSTEM,
+			    "cannot chown "
+			    "'%s': %s",
+			    sun.sun_path, strerror(errno));
 		if (bad == -1) {
 			close(fd);
 			unlink(sun.sun_path);
@@ -348,8 +352,8 @@ listen_inet(struct server *srv, const char *hostport, struct err *err)
 
 		if (end == NULL || end[1] != ':') {
 			free(copy);
-			return err_set(err, ERR_CONFIG, "bad address '%s'",
-			    hostport);
+			return err_set(
+			    err, ERR_CONFIG, "bad address '%s'", hostport);
 		}
 		*end = '\0';
 		host++;
@@ -394,8 +398,8 @@ listen_inet(struct server *srv, const char *hostport, struct err *err)
 }
 
 int
-server_listen(struct server **srv_r, const struct server_conf *conf,
-    struct err *err)
+server_listen(
+    struct server **srv_r, const struct server_conf *conf, struct err *err)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	const char *l = conf->listen;
@@ -404,17 +408,17 @@ server_listen(struct server **srv_r, const struct server_conf *conf,
 	*srv_r = NULL;
 	srv->conf = *conf;
 	srv->conf.listen = xstrdup(conf->listen);
-	srv->conf.socket_owner = xstrdup(conf->socket_owner != NULL ?
-	    conf->socket_owner : "");
+	srv->conf.socket_owner =
+	    xstrdup(conf->socket_owner != NULL ? conf->socket_owner : "");
 	srv->lfd = -1;
 	if (str_prefix(l, "unix:"))
 		r = listen_unix(srv, l + 5, err);
 	else if (l[0] == '/' || strchr(l, ':') == NULL)
-		r = listen_unix(srv, l, err);	/* Podop's --socket PATH */
+		r = listen_unix(srv, l, err); /* Podop's --socket PATH */
 	else
 		r = listen_inet(srv, str_prefix(l, "inet:") ? l + 5 : l, err);
-	if (r == 0 && (listen(srv->lfd, 1024) == -1 ||
-	    set_nonblock(srv->lfd) == -1)) {
+	if (r == 0 &&
+	    (listen(srv->lfd, 1024) == -1 || set_nonblock(srv->lfd) == -1)) {
 		err_set(err, ERR_FILESYSTEM, "cannot listen on %s: %s", l,
 		    strerror(errno));
 		close(srv->lfd);
@@ -496,7 +500,8 @@ flush_ready(struct conn *c)
 
 		if (buf_append(&c->out, r->reply, r->rlen) == -1) {
 			log_warnx("connection %llu: output over %u bytes, "
-			    "closing", (unsigned long long)c->id, OUT_MAX);
+				  "closing",
+			    (unsigned long long)c->id, OUT_MAX);
 			c->closing = true;
 		}
 		if (r->blocking)
@@ -519,7 +524,8 @@ conn_answer(struct conn *c, struct req *r, const char *bytes, size_t n)
 	if (r == NULL && c->head == NULL) {
 		if (buf_append(&c->out, bytes, n) == -1) {
 			log_warnx("connection %llu: output over %u bytes, "
-			    "closing", (unsigned long long)c->id, OUT_MAX);
+				  "closing",
+			    (unsigned long long)c->id, OUT_MAX);
 			c->closing = true;
 		}
 		return;
@@ -613,8 +619,8 @@ done_free(struct done *d)
 }
 
 static void
-done_set(struct done *d, int rc, const char *value, const struct err *e,
-    bool stale)
+done_set(
+    struct done *d, int rc, const char *value, const struct err *e, bool stale)
 {
 	d->rc = rc;
 	d->stale = stale;
@@ -658,8 +664,8 @@ job_lookup(struct pool_job *pj)
 	r = table_lookup(t, j->key, j->user, &val, &ttl, &e);
 	now = cache_now_ms();
 	if (r == -1) {
-		atomic_fetch_add_explicit(&srv->st.errors, 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &srv->st.errors, 1, memory_order_relaxed);
 		if (err_log_ok(srv))
 			log_warnx("lookup map=%s key=%s failed: %s", t->name,
 			    j->key, e.msg);
@@ -673,23 +679,25 @@ job_lookup(struct pool_job *pj)
 
 			ws = cache_fail(srv->cache, j->ckey, j->cklen);
 			if (cache_stale(srv->cache, j->ckey, j->cklen, now,
-			    &found, &val)) {
+				&found, &val)) {
 				r = found ? 1 : 0;
 				stale = true;
-				atomic_fetch_add_explicit(&srv->st.stale, 1,
-				    memory_order_relaxed);
+				atomic_fetch_add_explicit(
+				    &srv->st.stale, 1, memory_order_relaxed);
 				if (err_log_ok(srv))
 					log_warnx("lookup map=%s key=%s: "
-					    "serving a stale answer", t->name,
-					    j->key);
+						  "serving a stale answer",
+					    t->name, j->key);
 			}
 		}
 	}
 	if (log_debugging())
 		log_debug("lookup map=%s key=%s%s%s result=%s ms=%lld%s",
 		    t->name, j->key, j->user ? " user=" : "",
-		    j->user ? j->user : "", r == 1 ? "found" : r == 0 ?
-		    "notfound" : err_kind_name(e.kind),
+		    j->user ? j->user : "",
+		    r == 1	 ? "found"
+			: r == 0 ? "notfound"
+				 : err_kind_name(e.kind),
 		    (long long)(now - t0), stale ? " stale" : "");
 	done_set(j->leader, r, buf_cstr(&val), &e, stale);
 	done_post(j->leader);
@@ -705,9 +713,9 @@ job_lookup(struct pool_job *pj)
 }
 
 struct iter_out {
-	struct buf	*raw;
-	const char	*ns;
-	bool		 no_value;
+	struct buf *raw;
+	const char *ns;
+	bool no_value;
 };
 
 static int
@@ -720,12 +728,14 @@ iter_row(void *arg, const char *key, const char *value, struct err *err)
 	buf_init(&full, TABLE_KEY_MAX * 3);
 	buf_puts(&full, o->ns);
 	buf_puts(&full, key);
-	r = dictproto_reply_row(o->raw, buf_cstr(&full),
-	    o->no_value ? "" : value);
+	r = dictproto_reply_row(
+	    o->raw, buf_cstr(&full), o->no_value ? "" : value);
 	buf_release(&full);
 	if (r == -1)
-		return err_set(err, ERR_TOOLARGE, "iteration larger than %u "
-		    "bytes", ITER_MAX);
+		return err_set(err, ERR_TOOLARGE,
+		    "iteration larger than %u "
+		    "bytes",
+		    ITER_MAX);
 	return 0;
 }
 
@@ -739,11 +749,11 @@ job_iterate(struct pool_job *pj)
 	int r = 0;
 
 	buf_init(&raw, ITER_MAX);
-	atomic_fetch_add_explicit(&j->srv->st.backend, 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&j->srv->st.backend, 1, memory_order_relaxed);
 	for (size_t i = 0; i < j->npaths && r == 0; i++) {
-		struct iter_out o = { &raw, str_prefix(j->paths[i], "priv/") ?
-		    "priv/" : "shared/", (j->flags & DICT_ITER_NO_VALUE) != 0 };
+		struct iter_out o = { &raw,
+			str_prefix(j->paths[i], "priv/") ? "priv/" : "shared/",
+			(j->flags & DICT_ITER_NO_VALUE) != 0 };
 		const char *rest, *user;
 
 		r = dictproto_key_split(j->paths[i], j->user, &rest, &user, &e);
@@ -781,14 +791,13 @@ job_commit(struct pool_job *pj)
 		const struct dict_op *op = &j->tx->ops[i];
 		const char *rest, *user;
 
-		if (dictproto_key_split(op->key, j->tx->user, &rest, &user,
-		    &e) == -1)
+		if (dictproto_key_split(
+			op->key, j->tx->user, &rest, &user, &e) == -1)
 			r = -1;
 		ops[i] = (struct table_op){ op->op, rest, user, op->value,
-		    op->diff };
+			op->diff };
 	}
-	atomic_fetch_add_explicit(&j->srv->st.backend, 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&j->srv->st.backend, 1, memory_order_relaxed);
 	if (r == 1)
 		r = table_commit(t, ops, j->tx->nops, &e);
 	if (r == -1 && err_log_ok(j->srv))
@@ -801,8 +810,8 @@ job_commit(struct pool_job *pj)
 		for (size_t i = 0; i < j->tx->nops; i++) {
 			if (ops[i].key == NULL)
 				continue;
-			ckey_build(&ck, j->ts, j->tidx, ops[i].key,
-			    ops[i].user);
+			ckey_build(
+			    &ck, j->ts, j->tidx, ops[i].key, ops[i].user);
 			cache_forget(j->srv->cache, ck.data, ck.len);
 		}
 		buf_release(&ck);
@@ -861,8 +870,9 @@ job_new(struct conn *c, struct req *r, enum rkind kind, struct tableset *ts,
 	j->pj.inflight = &ts->inflight[tidx];
 	j->pj.cancel = job_cancel;
 	j->pj.release = job_release;
-	j->pj.run = kind == RK_ITER ? job_iterate : kind == RK_COMMIT ?
-	    job_commit : job_lookup;
+	j->pj.run = kind == RK_ITER ? job_iterate
+	    : kind == RK_COMMIT	    ? job_commit
+				    : job_lookup;
 	return j;
 }
 
@@ -890,8 +900,8 @@ loop_flush_jobs(struct loop *l)
 }
 
 static void
-start_lookup(struct conn *c, enum rkind kind, struct tableset *ts,
-    size_t tidx, const char *key, const char *user)
+start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
+    const char *key, const char *user)
 {
 	struct loop *l = c->loop;
 	struct server *srv = l->srv;
@@ -909,22 +919,24 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts,
 		rc = table_lookup(t, key, user, &l->scratch, NULL, &e);
 		if (log_tracing())
 			log_trace("lookup map=%s key=%s result=%s inline",
-			    t->name, key, rc == 1 ? "found" : rc == 0 ?
-			    "notfound" : err_kind_name(e.kind));
+			    t->name, key,
+			    rc == 1	  ? "found"
+				: rc == 0 ? "notfound"
+					  : err_kind_name(e.kind));
 		answer_lookup(c, NULL, kind, rc, buf_cstr(&l->scratch), &e);
 		return;
 	}
 	if (srv->conf.cache_on) {
 		ckey_build(&l->ckey, ts, tidx, key, user);
 		if (cache_lookup(srv->cache, l->ckey.data, l->ckey.len,
-		    table_generation(t), l->now, NULL, &found,
-		    &l->scratch) == CACHE_HIT) {
-			atomic_fetch_add_explicit(&srv->st.hits, 1,
-			    memory_order_relaxed);
+			table_generation(t), l->now, NULL, &found,
+			&l->scratch) == CACHE_HIT) {
+			atomic_fetch_add_explicit(
+			    &srv->st.hits, 1, memory_order_relaxed);
 			if (log_tracing())
 				log_trace("lookup map=%s key=%s result=%s "
-				    "cache=hit", t->name, key, found ?
-				    "found" : "notfound");
+					  "cache=hit",
+				    t->name, key, found ? "found" : "notfound");
 			answer_lookup(c, NULL, kind, found ? 1 : 0,
 			    buf_cstr(&l->scratch), NULL);
 			return;
@@ -944,12 +956,12 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts,
 		w = &j->leader->cw;
 		switch (cache_lookup(srv->cache, j->ckey, j->cklen,
 		    table_generation(t), l->now, w, &found, &l->scratch)) {
-		case CACHE_HIT:		/* filled in meanwhile */
+		case CACHE_HIT: /* filled in meanwhile */
 			job_cancel(&j->pj);
 			answer_lookup(c, r, kind, found ? 1 : 0,
 			    buf_cstr(&l->scratch), NULL);
 			return;
-		case CACHE_JOINED:	/* the leader's job answers us */
+		case CACHE_JOINED: /* the leader's job answers us */
 			d = j->leader;
 			j->leader = NULL;
 			job_free(j);
@@ -985,8 +997,8 @@ sm_frame(struct conn *c, char *payload, size_t len)
 	if (tableset_find(l->ts, name, &tidx) == NULL) {
 		atomic_fetch_add(&l->srv->st.bad, 1);
 		if (err_log_ok(l->srv))
-			log_warnx("lookup map=%s key=%s: unknown map", name,
-			    key);
+			log_warnx(
+			    "lookup map=%s key=%s: unknown map", name, key);
 		err_set(&e, ERR_CONFIG, "unknown map '%s'", name);
 		answer_lookup(c, NULL, RK_SM, -1, NULL, &e);
 		return;
@@ -1016,8 +1028,8 @@ dict_table(struct conn *c, struct err *e)
 {
 	if (c->dict_bound)
 		return true;
-	err_set(e, ERR_CONFIG, "unknown dict '%s'", c->dict.name != NULL ?
-	    c->dict.name : "");
+	err_set(e, ERR_CONFIG, "unknown dict '%s'",
+	    c->dict.name != NULL ? c->dict.name : "");
 	return false;
 }
 
@@ -1032,8 +1044,7 @@ dict_line(struct conn *c, char *line, size_t len)
 	struct job *j;
 
 	buf_reset(&l->reply);
-	if (dict_session_feed(&c->dict, line, len, &act, &l->reply,
-	    &e) == -1) {
+	if (dict_session_feed(&c->dict, line, len, &act, &l->reply, &e) == -1) {
 		atomic_fetch_add(&l->srv->st.bad, 1);
 		log_warnx("connection %llu: dict protocol error, closing: %s",
 		    (unsigned long long)c->id, e.msg);
@@ -1060,8 +1071,8 @@ dict_line(struct conn *c, char *line, size_t len)
 		return;
 	case DICT_ACT_LOOKUP:
 		if (!dict_table(c, &e) ||
-		    dictproto_key_split(act.key, act.user, &rest, &user,
-		    &e) == -1) {
+		    dictproto_key_split(act.key, act.user, &rest, &user, &e) ==
+			-1) {
 			dict_fail(c, act.kind, &e);
 			return;
 		}
@@ -1074,8 +1085,10 @@ dict_line(struct conn *c, char *line, size_t len)
 			return;
 		}
 		if (!table_can_iterate(c->dts->t[c->dtidx])) {
-			err_set(&e, ERR_UNSUPPORTED, "dict '%s' cannot be "
-			    "iterated", c->dict.name);
+			err_set(&e, ERR_UNSUPPORTED,
+			    "dict '%s' cannot be "
+			    "iterated",
+			    c->dict.name);
 			dict_fail(c, act.kind, &e);
 			return;
 		}
@@ -1095,11 +1108,13 @@ dict_line(struct conn *c, char *line, size_t len)
 		if (!dict_table(c, &e) ||
 		    !table_can_commit(c->dts->t[c->dtidx])) {
 			if (c->dict_bound)
-				err_set(&e, ERR_UNSUPPORTED, "dict '%s' is "
-				    "read-only", c->dict.name);
+				err_set(&e, ERR_UNSUPPORTED,
+				    "dict '%s' is "
+				    "read-only",
+				    c->dict.name);
 			buf_reset(&l->reply);
-			dictproto_reply_commit(&l->reply, act.tx->id,
-			    act.async, -1, &e);
+			dictproto_reply_commit(
+			    &l->reply, act.tx->id, act.async, -1, &e);
 			dict_tx_free(act.tx);
 			conn_answer(c, NULL, l->reply.data, l->reply.len);
 			return;
@@ -1157,8 +1172,8 @@ conn_events(struct conn *c)
 	memset(&e, 0, sizeof(e));
 	e.events = ev;
 	e.data.fd = c->fd;
-	if (epoll_ctl(c->loop->epfd, c->registered ? EPOLL_CTL_MOD :
-	    EPOLL_CTL_ADD, c->fd, &e) == -1)
+	if (epoll_ctl(c->loop->epfd,
+		c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) == -1)
 		log_warn("epoll_ctl");
 	c->events = ev;
 	c->registered = true;
@@ -1177,8 +1192,8 @@ conn_new(struct loop *l, int fd)
 		while (ncap <= (size_t)fd)
 			ncap *= 2;
 		l->conns = xreallocarray(l->conns, ncap, sizeof(*l->conns));
-		memset(l->conns + l->cap, 0, (ncap - l->cap) *
-		    sizeof(*l->conns));
+		memset(
+		    l->conns + l->cap, 0, (ncap - l->cap) * sizeof(*l->conns));
 		l->cap = ncap;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -1228,7 +1243,7 @@ conn_close(struct conn *c)
 	dict_session_release(&c->dict);
 	tableset_unref(c->dts);
 	free(c->ibuf);
-	free(c->out.data);	/* replies are not secret: no wipe */
+	free(c->out.data); /* replies are not secret: no wipe */
 	c->out.data = NULL;
 	free(c);
 }
@@ -1240,7 +1255,7 @@ conn_read(struct conn *c)
 
 	if (c->ilen == c->icap) {
 		if (c->icap >= c->imax)
-			return;		/* the parser will complain */
+			return; /* the parser will complain */
 		c->icap = c->icap * 2 > c->imax ? c->imax : c->icap * 2;
 		c->ibuf = xrealloc(c->ibuf, c->icap);
 	}
@@ -1274,7 +1289,7 @@ conn_process(struct conn *c)
 			if (st == NETSTRING_BAD) {
 				atomic_fetch_add(&c->loop->srv->st.bad, 1);
 				log_warnx("connection %llu: malformed "
-				    "netstring, closing: %s",
+					  "netstring, closing: %s",
 				    (unsigned long long)c->id, e.msg);
 				c->closing = true;
 				off = c->ilen;
@@ -1284,15 +1299,15 @@ conn_process(struct conn *c)
 			sm_frame(c, (char *)(uintptr_t)p, plen);
 		} else {
 			size_t ll;
-			int st = dictproto_line(c->ibuf + off, c->ilen - off,
-			    &ll);
+			int st =
+			    dictproto_line(c->ibuf + off, c->ilen - off, &ll);
 
 			if (st == 0)
 				break;
 			if (st == -1) {
 				atomic_fetch_add(&c->loop->srv->st.bad, 1);
 				log_warnx("connection %llu: dict line longer "
-				    "than %d bytes, closing",
+					  "than %d bytes, closing",
 				    (unsigned long long)c->id, DICT_LINE_MAX);
 				c->closing = true;
 				off = c->ilen;
@@ -1403,8 +1418,9 @@ static void
 loop_accept(struct loop *l)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(l->srv->lfd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		int fd = accept4(
+			l->srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC),
+		    one = 1;
 
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
@@ -1416,8 +1432,8 @@ loop_accept(struct loop *l)
 			return;
 		}
 		if (l->srv->sockpath == NULL)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
+			setsockopt(
+			    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		conn_new(l, fd);
 	}
 }
@@ -1443,14 +1459,14 @@ loop_completions(struct loop *l)
 	l->qhead = l->qtail = NULL;
 	pthread_mutex_unlock(&l->qlock);
 	for (; d != NULL; d = next) {
-		struct conn *c = (size_t)d->fd < l->cap ? l->conns[d->fd] :
-		    NULL;
+		struct conn *c =
+		    (size_t)d->fd < l->cap ? l->conns[d->fd] : NULL;
 		struct req *r;
 
 		next = d->next;
 		if (c == NULL || c->id != d->conn_id ||
 		    (r = find_req(c, d->seq)) == NULL || r->done) {
-			done_free(d);	/* answered already (timeout) */
+			done_free(d); /* answered already (timeout) */
 			continue;
 		}
 		if (d->raw != NULL)
@@ -1489,8 +1505,9 @@ loop_timeouts(struct loop *l)
 			    (unsigned long long)c->id,
 			    (unsigned long long)r->seq, e.msg);
 		if (r->kind == RK_SM || r->kind == RK_LOOKUP) {
-			if (r->ckey != NULL && cache_stale(srv->cache, r->ckey,
-			    r->cklen, l->now, &found, &l->scratch))
+			if (r->ckey != NULL &&
+			    cache_stale(srv->cache, r->ckey, r->cklen, l->now,
+				&found, &l->scratch))
 				answer_lookup(c, r, r->kind, found ? 1 : 0,
 				    buf_cstr(&l->scratch), NULL);
 			else
@@ -1500,8 +1517,8 @@ loop_timeouts(struct loop *l)
 			if (r->kind == RK_ITER)
 				dictproto_reply_iter_end(&l->reply, -1, &e);
 			else
-				dictproto_reply_commit(&l->reply, r->txid,
-				    r->async, -1, &e);
+				dictproto_reply_commit(
+				    &l->reply, r->txid, r->async, -1, &e);
 			conn_answer(c, r, l->reply.data, l->reply.len);
 		}
 		conn_process(c);
@@ -1602,8 +1619,8 @@ server_start(struct server *srv, struct tableset *ts)
 	atomic_store(&srv->ts_gen, 1);
 	if (srv->conf.cache_on)
 		srv->cache = cache_new(&srv->conf.cache);
-	srv->pool = pool_new(threads < 4 ? threads : 4, threads,
-	    PER_TABLE_MAX, worker_init, dbpool_batch_flush);
+	srv->pool = pool_new(threads < 4 ? threads : 4, threads, PER_TABLE_MAX,
+	    worker_init, dbpool_batch_flush);
 	srv->nloops = srv->conf.loops > 0 ? srv->conf.loops : 1;
 	srv->loops = xcalloc((size_t)srv->nloops, sizeof(*srv->loops));
 	for (int i = 0; i < srv->nloops; i++) {
@@ -1719,12 +1736,12 @@ server_log_stats(struct server *srv)
 		cache_get_stats(srv->cache, &cs);
 	pool_counts(srv->pool, &threads, &busy, &queued);
 	for (int i = 0; i < srv->nloops; i++)
-		conns += atomic_load_explicit(&srv->loops[i].nconns,
-		    memory_order_relaxed);
+		conns += atomic_load_explicit(
+		    &srv->loops[i].nconns, memory_order_relaxed);
 	log_info("stats requests=%llu cache_hits=%llu backend_calls=%llu "
-	    "stale=%llu timeouts=%llu errors=%llu bad_requests=%llu "
-	    "connections=%llu open=%zu cache_entries=%llu evicted=%llu "
-	    "threads=%d busy=%d queued=%d",
+		 "stale=%llu timeouts=%llu errors=%llu bad_requests=%llu "
+		 "connections=%llu open=%zu cache_entries=%llu evicted=%llu "
+		 "threads=%d busy=%d queued=%d",
 	    (unsigned long long)atomic_load(&srv->st.requests),
 	    (unsigned long long)atomic_load(&srv->st.hits),
 	    (unsigned long long)atomic_load(&srv->st.backend),

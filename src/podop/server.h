@@ -32,41 +32,41 @@
 #include "tableset.h"
 
 enum podop_mode {
-	MODE_POSTFIX = 0,	/* socketmap */
-	MODE_DOVECOT,		/* dict */
+	MODE_POSTFIX = 0, /* socketmap */
+	MODE_DOVECOT,	  /* dict */
 };
 
 struct server_conf {
-	char			*listen;	/* unix:/p, /p, inet:h:p, h:p */
-	enum podop_mode		 mode;
-	char			*socket_owner;	/* "user[:group]", "" = keep */
-	mode_t			 socket_mode;
-	int			 loops;		/* event loop threads */
-	int			 threads;	/* backend threads, at most */
-	int64_t			 timeout_ms;	/* per backend call */
-	bool			 cache_on;
-	struct cache_params	 cache;
+	char *listen; /* unix:/p, /p, inet:h:p, h:p */
+	enum podop_mode mode;
+	char *socket_owner; /* "user[:group]", "" = keep */
+	mode_t socket_mode;
+	int loops;	    /* event loop threads */
+	int threads;	    /* backend threads, at most */
+	int64_t timeout_ms; /* per backend call */
+	bool cache_on;
+	struct cache_params cache;
 };
 
 struct server;
 
 /* Bind and listen; 0 or -1 with err (ERR_CONFIG, ERR_FILESYSTEM). */
-int	 server_listen(struct server **srv_r, const struct server_conf *,
-	    struct err *);
+int server_listen(
+    struct server **srv_r, const struct server_conf *, struct err *);
 /* Start loops, pool and cache with ts (its reference moves in). */
-void	 server_start(struct server *, struct tableset *ts);
+void server_start(struct server *, struct tableset *ts);
 /* Serve ts from now on (its reference moves in); clears the cache. */
-void	 server_reload(struct server *, struct tableset *ts);
+void server_reload(struct server *, struct tableset *ts);
 /* Stop accepting; close connections once their answers are out. */
-void	 server_drain(struct server *, int64_t max_ms);
+void server_drain(struct server *, int64_t max_ms);
 /*
  * Wait for the loops to end, then release everything.  Returns false if a
  * backend call was still running after the grace time: the server is then
  * left alone and the caller must leave with _exit().
  */
-bool	 server_finish(struct server **);
+bool server_finish(struct server **);
 /* Log counters (SIGUSR1). */
-void	 server_log_stats(struct server *);
+void server_log_stats(struct server *);
 /* The path of a UNIX listening socket, or NULL. */
 const char *server_socket_path(const struct server *);
 

@@ -14,13 +14,13 @@ static void
 env_copy(struct table_env *dst, const struct table_env *src)
 {
 	*dst = *src;
-	dst->recipient_delimiter = xstrdup(src->recipient_delimiter != NULL ?
-	    src->recipient_delimiter : "");
-	dst->mailbox_base = xstrdup(src->mailbox_base != NULL ?
-	    src->mailbox_base : "");
+	dst->recipient_delimiter = xstrdup(
+	    src->recipient_delimiter != NULL ? src->recipient_delimiter : "");
+	dst->mailbox_base =
+	    xstrdup(src->mailbox_base != NULL ? src->mailbox_base : "");
 	dst->sql_dir = xstrdup(src->sql_dir != NULL ? src->sql_dir : "");
-	dst->sql_engine = xstrdup(src->sql_engine != NULL ?
-	    src->sql_engine : "");
+	dst->sql_engine =
+	    xstrdup(src->sql_engine != NULL ? src->sql_engine : "");
 }
 
 static void
@@ -48,11 +48,13 @@ tableset_open(struct tableset **ts_r, const struct tspec *specs, size_t n,
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(specs[i].name, specs[j].name) == 0) {
 				tableset_free(ts);
-				return err_set(err, ERR_CONFIG, "table '%s' is "
-				    "defined twice", specs[i].name);
+				return err_set(err, ERR_CONFIG,
+				    "table '%s' is "
+				    "defined twice",
+				    specs[i].name);
 			}
 		if (table_open(&ts->t[ts->n], specs[i].name, specs[i].type,
-		    specs[i].param, &ts->env, err) == -1) {
+			specs[i].param, &ts->env, err) == -1) {
 			tableset_free(ts);
 			return -1;
 		}

@@ -21,32 +21,31 @@
 #include "table.h"
 
 struct tspec {
-	char	*name;
-	char	*type;
-	char	*param;
+	char *name;
+	char *type;
+	char *param;
 };
 
 struct tableset {
-	_Atomic int		 refs;
-	uint32_t		 epoch;
-	struct table_env	 env;
-	struct table		**t;
-	_Atomic int		*inflight;	/* backend calls per table */
-	size_t			 n;
+	_Atomic int refs;
+	uint32_t epoch;
+	struct table_env env;
+	struct table **t;
+	_Atomic int *inflight; /* backend calls per table */
+	size_t n;
 };
 
 /*
  * Open every table of specs with env (copied).  Returns 0 with a set
  * holding one reference, or -1 with err naming the table that failed.
  */
-int	 tableset_open(struct tableset **ts_r, const struct tspec *, size_t n,
-	    const struct table_env *env, struct err *);
+int tableset_open(struct tableset **ts_r, const struct tspec *, size_t n,
+    const struct table_env *env, struct err *);
 /* The table called name and its index, or NULL. */
-struct table *tableset_find(struct tableset *, const char *name,
-	    size_t *idx_r);
-void	 tableset_ref(struct tableset *);
-void	 tableset_unref(struct tableset *);
+struct table *tableset_find(struct tableset *, const char *name, size_t *idx_r);
+void tableset_ref(struct tableset *);
+void tableset_unref(struct tableset *);
 
-void	 tspec_free(struct tspec *, size_t);
+void tspec_free(struct tspec *, size_t);
 
 #endif

@@ -75,21 +75,22 @@ dump_cb(const char *p, size_t n, void *arg)
 }
 
 void
-http_reply_json(struct http_response *w, int status,
-    const char *content_type, json_t *doc)
+http_reply_json(
+    struct http_response *w, int status, const char *content_type, json_t *doc)
 {
 	buf_reset(&w->body);
 	w->status = status;
 	w->content_type = content_type;
 	if (doc == NULL)
 		return;
-	if (json_dump_callback(doc, dump_cb, &w->body, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER) == -1) {
+	if (json_dump_callback(doc, dump_cb, &w->body,
+		JSON_COMPACT | JSON_PRESERVE_ORDER) == -1) {
 		/* Only a reply beyond HTTP_REPLY_MAX gets here. */
 		buf_reset(&w->body);
 		w->status = 500;
 		w->content_type = "application/json";
-		buf_puts(&w->body, "{\"status\":500,\"error\":\"internal\","
+		buf_puts(&w->body,
+		    "{\"status\":500,\"error\":\"internal\","
 		    "\"detail\":\"reply too large\"}");
 	}
 	json_decref(doc);
@@ -104,8 +105,8 @@ http_reply_empty(struct http_response *w, int status)
 }
 
 void
-http_reply_error(struct http_response *w, int status, const char *error,
-    const char *detail)
+http_reply_error(
+    struct http_response *w, int status, const char *error, const char *detail)
 {
 	json_t *o = json_object();
 
@@ -120,18 +121,31 @@ const char *
 http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "";
 	}
 }

@@ -20,29 +20,29 @@
 #include "banned.h"
 
 struct negative {
-	char	 kid[256];
-	time_t	 until;
+	char kid[256];
+	time_t until;
 };
 
 struct jwks {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 fetched;	/* a fetch ended */
-	bool		 fetching;	/* a thread fetches, without the lock */
-	char		*url;
-	char		*file;
-	int64_t		 refresh;
-	int64_t		 stale_max;
-	struct jwk	*keys;
-	size_t		 nkeys;
-	bool		 loaded;
-	bool		 invalid;
-	time_t		 loaded_at;
-	time_t		 next_try;
-	time_t		 last_forced;
-	struct negative	*neg;
-	size_t		 nneg;
-	size_t		 negpos;
-	char		 last_error[256];
+	pthread_mutex_t lock;
+	pthread_cond_t fetched; /* a fetch ended */
+	bool fetching;		/* a thread fetches, without the lock */
+	char *url;
+	char *file;
+	int64_t refresh;
+	int64_t stale_max;
+	struct jwk *keys;
+	size_t nkeys;
+	bool loaded;
+	bool invalid;
+	time_t loaded_at;
+	time_t next_try;
+	time_t last_forced;
+	struct negative *neg;
+	size_t nneg;
+	size_t negpos;
+	char last_error[256];
 };
 
 /* --- building keys ----------------------------------------------------- */
@@ -64,8 +64,7 @@ from_params(const char *type, OSSL_PARAM_BLD *bld)
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	EVP_PKEY *key = NULL;
 
-	if (params == NULL || ctx == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		key = NULL;
 	OSSL_PARAM_free(params);
@@ -126,10 +125,11 @@ ec_key(json_t *o)
 	memcpy(point + 1, x, 32);
 	memcpy(point + 33, y, 32);
 	bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL || OSSL_PARAM_BLD_push_utf8_string(bld,
-	    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    point, sizeof(point)) != 1)
+	if (bld == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(
+		bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(
+		bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) != 1)
 		goto out;
 	key = from_params("EC", bld);
 out:
@@ -172,17 +172,16 @@ for_verifying(json_t *o)
 	json_t *use = json_object_get(o, "use"), *ops, *v;
 	size_t i;
 
-	if (use != NULL && (!json_is_string(use) ||
-	    strcmp(json_string_value(use), "sig") != 0))
+	if (use != NULL &&
+	    (!json_is_string(use) ||
+		strcmp(json_string_value(use), "sig") != 0))
 		return false;
 	if ((ops = json_object_get(o, "key_ops")) == NULL)
 		return true;
 	if (!json_is_array(ops))
 		return false;
-	json_array_foreach(ops, i, v)
-		if (json_is_string(v) &&
-		    strcmp(json_string_value(v), "verify") == 0)
-			return true;
+	json_array_foreach(ops, i, v) if (json_is_string(v) &&
+	    strcmp(json_string_value(v), "verify") == 0) return true;
 	return false;
 }
 
@@ -220,7 +219,8 @@ jwks_parse(const char *doc, size_t len, struct jwk **keys_r, size_t *n_r,
 		json_decref(root);
 		return err_set(err, ERR_INVALID, "not a JSON Web Key Set");
 	}
-	json_array_foreach(arr, i, o) {
+	json_array_foreach(arr, i, o)
+	{
 		const char *kid, *kty, *alg;
 		EVP_PKEY *key = NULL;
 
@@ -234,7 +234,7 @@ jwks_parse(const char *doc, size_t len, struct jwk **keys_r, size_t *n_r,
 		if (kid == NULL || kid[0] == '\0' || strlen(kid) >= 256 ||
 		    kty == NULL || !for_verifying(o) ||
 		    (json_object_get(o, "alg") != NULL &&
-		    (alg == NULL || !jwt_alg_allowed(alg))))
+			(alg == NULL || !jwt_alg_allowed(alg))))
 			continue;
 		if (strcmp(kty, "RSA") == 0)
 			key = rsa_key(o);
@@ -247,8 +247,8 @@ jwks_parse(const char *doc, size_t len, struct jwk **keys_r, size_t *n_r,
 		keys = xreallocarray(keys, n + 1, sizeof(*keys));
 		memset(&keys[n], 0, sizeof(keys[n]));
 		str_copy(keys[n].kid, kid, sizeof(keys[n].kid));
-		str_copy(keys[n].alg, alg != NULL ? alg : "",
-		    sizeof(keys[n].alg));
+		str_copy(
+		    keys[n].alg, alg != NULL ? alg : "", sizeof(keys[n].alg));
 		keys[n].key = key;
 		n++;
 	}
@@ -308,8 +308,8 @@ fetch_url(const char *url, struct buf *out, struct err *err)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)JWKS_FETCH_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)JWKS_DOC_MAX);
+	curl_easy_setopt(
+	    c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JWKS_DOC_MAX);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "postinod/" POSTINO_VERSION);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -321,8 +321,10 @@ fetch_url(const char *url, struct buf *out, struct err *err)
 		return err_set(err, ERR_TEMP, "cannot fetch %s: %s", url,
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
 	if (code != 200)
-		return err_set(err, ERR_TEMP, "cannot fetch %s: HTTP status "
-		    "%ld", url, code);
+		return err_set(err, ERR_TEMP,
+		    "cannot fetch %s: HTTP status "
+		    "%ld",
+		    url, code);
 	return 0;
 }
 
@@ -339,8 +341,10 @@ read_doc(const char *path, struct buf *out, struct err *err)
 		    strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(out, chunk, n) == -1) {
-			rc = err_set(err, ERR_TEMP, "'%s' is larger than %d "
-			    "bytes", path, JWKS_DOC_MAX);
+			rc = err_set(err, ERR_TEMP,
+			    "'%s' is larger than %d "
+			    "bytes",
+			    path, JWKS_DOC_MAX);
 			break;
 		}
 	if (rc == 0 && ferror(f))
@@ -413,10 +417,10 @@ reload(struct jwks *j, time_t now)
 	j->fetching = true;
 	pthread_mutex_unlock(&j->lock);
 	buf_init(&doc, JWKS_DOC_MAX);
-	rc = j->file != NULL ? read_doc(j->file, &doc, &e) :
-	    fetch_url(j->url, &doc, &e);
-	if (rc == 0 && jwks_parse(buf_cstr(&doc), doc.len, &keys, &n,
-	    &e) == -1) {
+	rc = j->file != NULL ? read_doc(j->file, &doc, &e)
+			     : fetch_url(j->url, &doc, &e);
+	if (rc == 0 &&
+	    jwks_parse(buf_cstr(&doc), doc.len, &keys, &n, &e) == -1) {
 		err_prefix(&e, "%s", j->file != NULL ? j->file : j->url);
 		rc = -1;
 	}
@@ -427,8 +431,8 @@ reload(struct jwks *j, time_t now)
 	if (rc == -1) {
 		str_copy(j->last_error, e.msg, sizeof(j->last_error));
 		j->next_try = now + JWKS_RETRY;
-		log_warn("jwks: %s%s", e.msg, j->loaded ?
-		    "; keeping the keys loaded before" : "");
+		log_warn("jwks: %s%s", e.msg,
+		    j->loaded ? "; keeping the keys loaded before" : "");
 		return -1;
 	}
 	jwks_keys_free(j->keys, j->nkeys);
@@ -523,8 +527,8 @@ jwks_key(struct jwks *j, const char *kid, const char *alg, time_t now,
 		/* The set may have changed, or gone, meanwhile. */
 		if (!j->loaded) {
 			err_set(err, ERR_TEMP, "no signing keys available (%s)",
-			    j->last_error[0] != '\0' ? j->last_error :
-			    "not loaded");
+			    j->last_error[0] != '\0' ? j->last_error
+						     : "not loaded");
 			goto out;
 		}
 		k = find(j, kid, alg, &has_kid);
@@ -535,7 +539,8 @@ jwks_key(struct jwks *j, const char *kid, const char *alg, time_t now,
 				negative_add(j, kid, now);
 			err_set(err, ERR_DENIED, "unknown kid");
 		} else
-			err_set(err, ERR_DENIED, "the key does not fit the "
+			err_set(err, ERR_DENIED,
+			    "the key does not fit the "
 			    "algorithm");
 		goto out;
 	}

@@ -36,46 +36,46 @@
 
 #include "err.h"
 
-#define JWKS_DOC_MAX		(1024 * 1024)
-#define JWKS_KEYS_MAX		100
-#define JWKS_FETCH_TIMEOUT_MS	5000
-#define JWKS_FORCED_GAP		10
-#define JWKS_RETRY		30
-#define JWKS_NEGATIVE_TTL	30
-#define JWKS_NEGATIVE_MAX	1000
-#define JWKS_STALE_MAX		86400
+#define JWKS_DOC_MAX (1024 * 1024)
+#define JWKS_KEYS_MAX 100
+#define JWKS_FETCH_TIMEOUT_MS 5000
+#define JWKS_FORCED_GAP 10
+#define JWKS_RETRY 30
+#define JWKS_NEGATIVE_TTL 30
+#define JWKS_NEGATIVE_MAX 1000
+#define JWKS_STALE_MAX 86400
 
 struct jwks_opts {
-	const char	*url;		/* used when file is NULL or "" */
-	const char	*file;
-	int64_t		 refresh;	/* seconds */
-	int64_t		 stale_max;	/* seconds past refresh; 0 = default */
+	const char *url; /* used when file is NULL or "" */
+	const char *file;
+	int64_t refresh;   /* seconds */
+	int64_t stale_max; /* seconds past refresh; 0 = default */
 };
 
 struct jwk {
-	char		 kid[256];
-	char		 alg[16];	/* "" = any fitting algorithm */
-	EVP_PKEY	*key;
+	char kid[256];
+	char alg[16]; /* "" = any fitting algorithm */
+	EVP_PKEY *key;
 };
 
 struct jwks;
 
 struct jwks *jwks_new(const struct jwks_opts *);
-void	 jwks_free(struct jwks **);
+void jwks_free(struct jwks **);
 /* The key for kid usable with alg at time now (new reference), or NULL. */
-EVP_PKEY *jwks_key(struct jwks *, const char *kid, const char *alg,
-	    time_t now, struct err *);
+EVP_PKEY *jwks_key(
+    struct jwks *, const char *kid, const char *alg, time_t now, struct err *);
 /* Forget the refresh time so the next lookup fetches (SIGHUP). */
-void	 jwks_invalidate(struct jwks *);
+void jwks_invalidate(struct jwks *);
 
 /*
  * Parse a JWKS document into *keys_r (jwks_keys_free() it).  Unusable
  * entries are skipped; a document that is not a key set is an error.
  */
-int	 jwks_parse(const char *doc, size_t len, struct jwk **keys_r,
-	    size_t *n_r, struct err *);
-void	 jwks_keys_free(struct jwk *, size_t);
+int jwks_parse(const char *doc, size_t len, struct jwk **keys_r, size_t *n_r,
+    struct err *);
+void jwks_keys_free(struct jwk *, size_t);
 /* Whether a key (as parsed) may verify tokens signed with alg. */
-int	 jwk_usable(const struct jwk *, const char *alg);
+int jwk_usable(const struct jwk *, const char *alg);
 
 #endif

@@ -12,7 +12,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define RSA_MIN_BITS	2048
+#define RSA_MIN_BITS 2048
 
 static const char *const allowed[] = { "RS256", "PS256", "ES256", "EdDSA",
 	NULL };
@@ -40,7 +40,7 @@ jwt_b64url_decode(const char *in, size_t len, size_t *outlen)
 		char c = in[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			(c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return NULL;
 	}
 	std = xmalloc(padded + 1);
@@ -50,8 +50,8 @@ jwt_b64url_decode(const char *in, size_t len, size_t *outlen)
 		std[i] = '=';
 	std[padded] = '\0';
 	out = xmalloc(padded / 4 * 3 + 1);
-	n = padded > 0 ? EVP_DecodeBlock(out, (unsigned char *)std,
-	    (int)padded) : 0;
+	n = padded > 0 ? EVP_DecodeBlock(out, (unsigned char *)std, (int)padded)
+		       : 0;
 	free(std);
 	if (n < 0) {
 		free(out);
@@ -110,8 +110,8 @@ key_fits(const char *alg, EVP_PKEY *key)
 		size_t gl = 0;
 
 		return EVP_PKEY_is_a(key, "EC") &&
-		    EVP_PKEY_get_utf8_string_param(key, "group", group,
-		    sizeof(group), &gl) == 1 &&
+		    EVP_PKEY_get_utf8_string_param(
+			key, "group", group, sizeof(group), &gl) == 1 &&
 		    strcmp(group, "prime256v1") == 0;
 	}
 	if (strcmp(alg, "EdDSA") == 0)
@@ -133,7 +133,8 @@ jwt_check_signature(const char *alg, EVP_PKEY *key, const unsigned char *in,
 	if (!jwt_alg_allowed(alg))
 		return err_set(err, ERR_DENIED, "algorithm not allowed");
 	if (!key_fits(alg, key))
-		return err_set(err, ERR_DENIED, "the key does not fit the "
+		return err_set(err, ERR_DENIED,
+		    "the key does not fit the "
 		    "algorithm");
 	if (strcmp(alg, "ES256") == 0) {
 		if ((der = es256_to_der(sig, siglen, &siglen)) == NULL)
@@ -148,14 +149,13 @@ jwt_check_signature(const char *alg, EVP_PKEY *key, const unsigned char *in,
 	}
 	rc = EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key) == 1;
 	if (rc && strcmp(alg, "PS256") == 0)
-		rc = EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PSS_PADDING) == 1 &&
+		rc = EVP_PKEY_CTX_set_rsa_padding(
+			 pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-		    RSA_PSS_SALTLEN_DIGEST) == 1;
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(
+			pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
 	else if (rc && strcmp(alg, "RS256") == 0)
-		rc = EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PADDING) == 1;
+		rc = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
 	if (!rc) {
 		EVP_MD_CTX_free(ctx);
 		free(der);
@@ -226,9 +226,8 @@ aud_ok(json_t *aud, const char *want)
 		return strcmp(json_string_value(aud), want) == 0;
 	if (!json_is_array(aud))
 		return 0;
-	json_array_foreach(aud, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-			return 1;
+	json_array_foreach(aud, i, v) if (json_is_string(v) &&
+	    strcmp(json_string_value(v), want) == 0) return 1;
 	return 0;
 }
 
@@ -270,8 +269,7 @@ check_claims(json_t *c, const struct jwt_policy *pol, time_t now,
 
 int
 jwt_verify(const char *token, const struct jwt_policy *pol, time_t now,
-    jwt_key_fn *key_fn, void *key_arg, struct jwt_claims *out,
-    struct err *err)
+    jwt_key_fn *key_fn, void *key_arg, struct jwt_claims *out, struct err *err)
 {
 	const char *d1, *d2;
 	json_t *hdr = NULL, *claims = NULL;
@@ -303,20 +301,22 @@ jwt_verify(const char *token, const struct jwt_policy *pol, time_t now,
 		goto out;
 	}
 	if (json_object_get(hdr, "crit") != NULL) {
-		err_set(err, ERR_DENIED, "critical header extensions are not "
+		err_set(err, ERR_DENIED,
+		    "critical header extensions are not "
 		    "supported");
 		goto out;
 	}
 	if (json_object_get(hdr, "typ") != NULL &&
 	    ((typ = json_string_value(json_object_get(hdr, "typ"))) == NULL ||
-	    !typ_ok(typ))) {
+		!typ_ok(typ))) {
 		err_set(err, ERR_DENIED, "unexpected token type");
 		goto out;
 	}
 	str_copy(out->alg, alg, sizeof(out->alg));
 	str_copy(out->kid, kid, sizeof(out->kid));
 	if ((sig = jwt_b64url_decode(d2 + 1, strlen(d2 + 1), &siglen)) ==
-	    NULL || siglen == 0) {
+		NULL ||
+	    siglen == 0) {
 		err_set(err, ERR_DENIED, "malformed signature");
 		goto out;
 	}

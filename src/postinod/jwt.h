@@ -31,47 +31,46 @@
 
 #include "err.h"
 
-#define JWT_MAX		8192	/* longest token accepted, bytes */
-#define JWT_SKEW	60	/* seconds */
-#define JWT_KID_MAX	256
-#define JWT_SUB_MAX	128
+#define JWT_MAX 8192 /* longest token accepted, bytes */
+#define JWT_SKEW 60  /* seconds */
+#define JWT_KID_MAX 256
+#define JWT_SUB_MAX 128
 
 struct jwt_policy {
-	const char	*issuer;
-	const char	*audience;
-	int64_t		 max_age;	/* seconds since iat */
+	const char *issuer;
+	const char *audience;
+	int64_t max_age; /* seconds since iat */
 };
 
 struct jwt_claims {
-	char	 sub[JWT_SUB_MAX];	/* "" when absent */
-	char	 kid[JWT_KID_MAX];
-	char	 alg[16];
-	int64_t	 iat;
-	int64_t	 exp;
+	char sub[JWT_SUB_MAX]; /* "" when absent */
+	char kid[JWT_KID_MAX];
+	char alg[16];
+	int64_t iat;
+	int64_t exp;
 };
 
 /*
  * Find the public key for kid usable with alg ("RS256", ...).  Returns a
  * new reference (EVP_PKEY_free it), or NULL with err set.
  */
-typedef EVP_PKEY *jwt_key_fn(void *arg, const char *kid, const char *alg,
-    struct err *);
+typedef EVP_PKEY *jwt_key_fn(
+    void *arg, const char *kid, const char *alg, struct err *);
 
 /* Whether alg is one this module verifies. */
-int	 jwt_alg_allowed(const char *alg);
+int jwt_alg_allowed(const char *alg);
 /*
  * Verify a compact token at time now.  Returns 0 with *claims filled, or
  * -1 with err.
  */
-int	 jwt_verify(const char *token, const struct jwt_policy *, time_t now,
-	    jwt_key_fn *, void *key_arg, struct jwt_claims *, struct err *);
+int jwt_verify(const char *token, const struct jwt_policy *, time_t now,
+    jwt_key_fn *, void *key_arg, struct jwt_claims *, struct err *);
 /*
  * Check sig over the signing input with key for alg (exposed for tests).
  * Returns 1 valid, 0 invalid, -1 unusable key or algorithm (err set).
  */
-int	 jwt_check_signature(const char *alg, EVP_PKEY *,
-	    const unsigned char *input, size_t inlen,
-	    const unsigned char *sig, size_t siglen, struct err *);
+int jwt_check_signature(const char *alg, EVP_PKEY *, const unsigned char *input,
+    size_t inlen, const unsigned char *sig, size_t siglen, struct err *);
 /*
  * Decode base64url without padding (RFC 7515 section 2) into a new buffer
  * (free it); NULL on any character outside the alphabet.

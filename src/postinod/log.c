@@ -50,18 +50,17 @@ vlog(const char *tag, const char *fmt, va_list ap)
 	fputs(line, stderr);
 }
 
-#define LOGFN(fn, level, tag)						\
-void									\
-fn(const char *fmt, ...)						\
-{									\
-	va_list ap;							\
-									\
-	if (level < min_level)						\
-		return;							\
-	va_start(ap, fmt);						\
-	vlog(tag, fmt, ap);						\
-	va_end(ap);							\
-}
+#define LOGFN(fn, level, tag)                                                  \
+	void fn(const char *fmt, ...)                                          \
+	{                                                                      \
+		va_list ap;                                                    \
+                                                                               \
+		if (level < min_level)                                         \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		vlog(tag, fmt, ap);                                            \
+		va_end(ap);                                                    \
+	}
 
 LOGFN(log_debug, LOG_DEBUG, "debug: ")
 LOGFN(log_info, LOG_INFO, "")
@@ -89,8 +88,7 @@ log_safe(const char *s, char *out, size_t size)
 	for (; s != NULL && *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\' &&
-		    c != '%') {
+		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '%') {
 			if (o + 1 >= size)
 				break;
 			out[o++] = (char)c;

@@ -16,16 +16,16 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* "debug", "info", "warn" (or "warning"), "error"; -1 if unknown. */
-int	 log_level_parse(const char *);
-void	 log_set_level(enum log_level);
-int	 log_enabled(enum log_level);
+int log_level_parse(const char *);
+void log_set_level(enum log_level);
+int log_enabled(enum log_level);
 
-void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* An access-log line (not filtered by level). */
-void	 log_access(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_access(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Copy s into out (size bytes, always terminated) with bytes outside

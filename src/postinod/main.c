@@ -7,9 +7,9 @@
  * opens its database (the Postfix map file sql-virtual_mailbox_maps.cf),
  * check the schema when the database answers, bind the listening socket,
  * drop privileges to postinod.user, start the HTTP workers.  Then wait for
- * signals (a handler writes them to a pipe the main thread reads): SIGHUP makes the next token check reload the JWKS; SIGTERM and
- * SIGINT stop accepting connections, let requests in progress finish (up
- * to DRAIN_MS) and exit 0.
+ * signals (a handler writes them to a pipe the main thread reads): SIGHUP makes
+ * the next token check reload the JWKS; SIGTERM and SIGINT stop accepting
+ * connections, let requests in progress finish (up to DRAIN_MS) and exit 0.
  *
  * Before anything else the process gives up core files and tracing
  * (harden.h); with seccomp = true it confines itself to a seccomp
@@ -45,8 +45,8 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define DRAIN_MS	30000
-#define WINDOW_MAX	86400
+#define DRAIN_MS 30000
+#define WINDOW_MAX 86400
 
 /* Signals reach the main thread through this pipe (read end, write end). */
 static int sig_pipe[2] = { -1, -1 };
@@ -126,15 +126,15 @@ replay_window(int64_t *w, struct err *err)
 	if (v == NULL)
 		return 0;
 	if (str_to_i64(v, w) == -1 || *w < 1 || *w > WINDOW_MAX)
-		return err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_REPLAY_WINDOW_"
-		    "SEC: '%.32s' is not a number of seconds from 1 to %d", v,
-		    WINDOW_MAX);
+		return err_set(err, ERR_CONFIG,
+		    "POSTINOD_ZITADEL_REPLAY_WINDOW_"
+		    "SEC: '%.32s' is not a number of seconds from 1 to %d",
+		    v, WINDOW_MAX);
 	return 0;
 }
 
 static int
-db_params(const struct postino_conf *conf, struct db_params *p,
-    struct err *err)
+db_params(const struct postino_conf *conf, struct db_params *p, struct err *err)
 {
 	enum db_engine engine = DB_ENGINE_NONE;
 	struct cf cf;
@@ -163,7 +163,8 @@ check_schema(struct pool *pool, struct err *err)
 
 	if (pool_get(pool, &db, err) == -1) {
 		log_warn("the database does not answer yet (%s); /readyz says "
-		    "503 until it does", err->msg);
+			 "503 until it does",
+		    err->msg);
 		err_clear(err);
 		return 0;
 	}
@@ -173,13 +174,15 @@ check_schema(struct pool *pool, struct err *err)
 	if (rc == -1)
 		return -1;
 	if (st.empty || st.missing_pfa > 0)
-		return err_set(err, ERR_DATABASE, "the database lacks the "
-		    "PostfixAdmin schema%s%s", st.missing_pfa > 0 ? ": " : "",
-		    st.missing);
+		return err_set(err, ERR_DATABASE,
+		    "the database lacks the "
+		    "PostfixAdmin schema%s%s",
+		    st.missing_pfa > 0 ? ": " : "", st.missing);
 	if (st.postino_version < SCHEMA_POSTINO_VERSION) {
-		err_set(err, ERR_DATABASE, "the database is at postino schema "
-		    "version %d, postinod needs %d", st.postino_version,
-		    SCHEMA_POSTINO_VERSION);
+		err_set(err, ERR_DATABASE,
+		    "the database is at postino schema "
+		    "version %d, postinod needs %d",
+		    st.postino_version, SCHEMA_POSTINO_VERSION);
 		return err_hint(err, "run 'postino schema migrate'");
 	}
 	return 0;
@@ -194,20 +197,26 @@ drop_privileges(const char *user, struct err *err)
 		return 0;
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL)
-		return err_set(err, ERR_CONFIG, "postinod.user: no user '%s'",
-		    user);
+		return err_set(
+		    err, ERR_CONFIG, "postinod.user: no user '%s'", user);
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
 		return 0;
 	if (geteuid() != 0)
-		return err_set(err, ERR_CONFIG, "postinod.user: only root can "
-		    "switch to '%s'", user);
+		return err_set(err, ERR_CONFIG,
+		    "postinod.user: only root can "
+		    "switch to '%s'",
+		    user);
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)
-		return err_set(err, ERR_CONFIG, "cannot switch to user '%s': "
-		    "%s", user, strerror(errno));
+		return err_set(err, ERR_CONFIG,
+		    "cannot switch to user '%s': "
+		    "%s",
+		    user, strerror(errno));
 	if (setuid(0) != -1)
-		return err_set(err, ERR_INTERNAL, "could regain root after "
-		    "switching to '%s'", user);
+		return err_set(err, ERR_INTERNAL,
+		    "could regain root after "
+		    "switching to '%s'",
+		    user);
 	return 0;
 }
 
@@ -239,7 +248,7 @@ main(int argc, char **argv)
 	bool test_only = false, have_conf = false, have_params = false;
 	int c, sig, rc = 0, level;
 
-	maildir_note_umask();	/* before any thread: see maildir.h */
+	maildir_note_umask(); /* before any thread: see maildir.h */
 	while ((c = getopt(argc, argv, "c:htV")) != -1) {
 		switch (c) {
 		case 'c':
@@ -276,9 +285,11 @@ main(int argc, char **argv)
 		log_set_level((enum log_level)level);
 	if (conf.postinod.scim_issuer[0] == '\0' ||
 	    conf.postinod.scim_audience[0] == '\0') {
-		err_set(&err, ERR_CONFIG, "postinod.scim_issuer and "
+		err_set(&err, ERR_CONFIG,
+		    "postinod.scim_issuer and "
 		    "postinod.scim_audience must be set");
-		err_hint(&err, "they name the identity provider whose tokens "
+		err_hint(&err,
+		    "they name the identity provider whose tokens "
 		    "SCIM clients present");
 		goto fail;
 	}
@@ -287,16 +298,18 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if (conf.postinod.seccomp && conf.postcreation_hook[0] != '\0') {
-		err_set(&err, ERR_CONFIG, "postinod.seccomp cannot run the "
+		err_set(&err, ERR_CONFIG,
+		    "postinod.seccomp cannot run the "
 		    "post-creation hook");
-		err_hint(&err, "the hook would inherit the seccomp filter, "
+		err_hint(&err,
+		    "the hook would inherit the seccomp filter, "
 		    "which forbids starting programs: unset one of "
 		    "postcreation_hook and postinod.seccomp");
 		goto fail;
 	}
-	if (webhook_keys_parse(getenv("POSTINOD_ZITADEL_HMAC_SECRET"),
-	    &d.hooks, &err) == -1 || replay_window(&d.replay_window,
-	    &err) == -1)
+	if (webhook_keys_parse(
+		getenv("POSTINOD_ZITADEL_HMAC_SECRET"), &d.hooks, &err) == -1 ||
+	    replay_window(&d.replay_window, &err) == -1)
 		goto fail;
 	d.policy.issuer = conf.postinod.scim_issuer;
 	d.policy.audience = conf.postinod.scim_audience;
@@ -340,10 +353,13 @@ main(int argc, char **argv)
 		log_info("seccomp allow-list installed");
 	}
 	log_info("listening on %s%s (identity_backend=%s, %lld threads, "
-	    "keys from %s)", http_server_where(srv), conf.postinod.tls_cert[0] ?
-	    " with TLS" : "", identity_backend_name(conf.identity_backend),
-	    (long long)conf.postinod.threads, conf.postinod.scim_jwks_file[0] ?
-	    conf.postinod.scim_jwks_file : url);
+		 "keys from %s)",
+	    http_server_where(srv),
+	    conf.postinod.tls_cert[0] ? " with TLS" : "",
+	    identity_backend_name(conf.identity_backend),
+	    (long long)conf.postinod.threads,
+	    conf.postinod.scim_jwks_file[0] ? conf.postinod.scim_jwks_file
+					    : url);
 	for (;;) {
 		if ((sig = next_signal()) == SIGHUP) {
 			log_info("SIGHUP: the signing keys will be reloaded");

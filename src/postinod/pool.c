@@ -8,19 +8,19 @@
 #include "banned.h"
 
 /* A connection idle longer than this is pinged before it is lent. */
-#define POOL_PING_AFTER_S	30
+#define POOL_PING_AFTER_S 30
 
 struct idle {
-	struct db	*db;
-	time_t		 since;
+	struct db *db;
+	time_t since;
 };
 
 struct pool {
-	pthread_mutex_t	 lock;
+	pthread_mutex_t lock;
 	struct db_params params;
-	struct idle	*idle;
-	size_t		 nidle;
-	size_t		 max_idle;
+	struct idle *idle;
+	size_t nidle;
+	size_t max_idle;
 };
 
 struct pool *
@@ -58,8 +58,7 @@ alive(struct db *db)
 	struct err e = ERR_INIT;
 	int64_t one = 0;
 
-	return db_query_int(db, "SELECT 1", NULL, 0, &one, &e) == 0 &&
-	    one == 1;
+	return db_query_int(db, "SELECT 1", NULL, 0, &one, &e) == 0 && one == 1;
 }
 
 int

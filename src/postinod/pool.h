@@ -23,10 +23,10 @@
 struct pool;
 
 struct pool *pool_new(const struct db_params *, size_t max_idle);
-void	 pool_free(struct pool **);
+void pool_free(struct pool **);
 /* Borrow a connection: 0 with *db_r set, or -1 with err. */
-int	 pool_get(struct pool *, struct db **db_r, struct err *);
+int pool_get(struct pool *, struct db **db_r, struct err *);
 /* Give it back; broken or mid-transaction connections are closed. */
-void	 pool_put(struct pool *, struct db *, bool broken);
+void pool_put(struct pool *, struct db *, bool broken);
 
 #endif

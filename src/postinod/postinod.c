@@ -7,8 +7,8 @@
 #include "banned.h"
 
 int
-postinod_db_open(struct postinod *d, const char *actor, struct reqdb *rdb,
-    struct err *err)
+postinod_db_open(
+    struct postinod *d, const char *actor, struct reqdb *rdb, struct err *err)
 {
 	memset(rdb, 0, sizeof(*rdb));
 	if (pool_get(d->pool, &rdb->db, err) == -1)
@@ -19,11 +19,11 @@ postinod_db_open(struct postinod *d, const char *actor, struct reqdb *rdb,
 }
 
 void
-postinod_db_close(struct postinod *d, struct reqdb *rdb,
-    const struct err *err)
+postinod_db_close(struct postinod *d, struct reqdb *rdb, const struct err *err)
 {
-	pool_put(d->pool, rdb->db, err != NULL &&
-	    (err->kind == ERR_DATABASE || err->kind == ERR_INTERNAL));
+	pool_put(d->pool, rdb->db,
+	    err != NULL &&
+		(err->kind == ERR_DATABASE || err->kind == ERR_INTERNAL));
 	rdb->db = NULL;
 }
 
@@ -45,14 +45,16 @@ readyz(struct postinod *d, struct http_response *w)
 	json_t *o;
 
 	if (postinod_db_open(d, "postinod", &rdb, &err) == 0) {
-		if (db_query_int(rdb.db, "SELECT 1", NULL, 0, &one, &err) == 0 &&
+		if (db_query_int(rdb.db, "SELECT 1", NULL, 0, &one, &err) ==
+			0 &&
 		    one != 1)
 			err_set(&err, ERR_DATABASE, "SELECT 1 did not say 1");
 		postinod_db_close(d, &rdb, one == 1 ? NULL : &err);
 	}
 	if (one != 1) {
 		log_warn("readyz: %s", err.msg);
-		http_reply_error(w, 503, "not_ready", "the database does not "
+		http_reply_error(w, 503, "not_ready",
+		    "the database does not "
 		    "answer");
 		return;
 	}
@@ -65,7 +67,8 @@ static void
 not_allowed(struct http_response *w, const char *allow)
 {
 	str_copy(w->allow, allow, sizeof(w->allow));
-	http_reply_error(w, 405, "method_not_allowed", "use the methods in "
+	http_reply_error(w, 405, "method_not_allowed",
+	    "use the methods in "
 	    "the Allow header");
 }
 
@@ -73,8 +76,8 @@ void
 postinod_handle(void *arg, struct http_request *r, struct http_response *w)
 {
 	struct postinod *d = arg;
-	bool get = strcmp(r->method, "GET") == 0 ||
-	    strcmp(r->method, "HEAD") == 0;
+	bool get =
+	    strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 
 	if (strcmp(r->path, "/healthz") == 0) {
 		if (get)

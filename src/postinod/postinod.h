@@ -28,29 +28,27 @@
 #include "webhook.h"
 
 struct postinod {
-	const struct postino_conf	*conf;
-	struct pool			*pool;
-	struct jwks			*jwks;
-	struct jwt_policy		 policy;
-	struct webhook_keys		 hooks;
-	int64_t				 replay_window;	/* seconds */
+	const struct postino_conf *conf;
+	struct pool *pool;
+	struct jwks *jwks;
+	struct jwt_policy policy;
+	struct webhook_keys hooks;
+	int64_t replay_window; /* seconds */
 };
 
 /* A borrowed connection and the model over it, for one request. */
 struct reqdb {
-	struct db	*db;
-	struct model	 m;
-	char		 actor[JWT_SUB_MAX + 16];
+	struct db *db;
+	struct model m;
+	char actor[JWT_SUB_MAX + 16];
 };
 
-int	 postinod_db_open(struct postinod *, const char *actor,
-	    struct reqdb *, struct err *);
+int postinod_db_open(
+    struct postinod *, const char *actor, struct reqdb *, struct err *);
 /* err: the request's last error (NULL when it succeeded). */
-void	 postinod_db_close(struct postinod *, struct reqdb *,
-	    const struct err *);
+void postinod_db_close(struct postinod *, struct reqdb *, const struct err *);
 
 /* The server's handler: arg is the struct postinod. */
-void	 postinod_handle(void *arg, struct http_request *,
-	    struct http_response *);
+void postinod_handle(void *arg, struct http_request *, struct http_response *);
 
 #endif

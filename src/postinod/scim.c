@@ -12,7 +12,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define DEFAULT_ACTOR	"scim-client"
+#define DEFAULT_ACTOR "scim-client"
 
 /* --- replies ----------------------------------------------------------- */
 
@@ -23,8 +23,8 @@ scim_reply(struct scim_req *q, int status, json_t *doc)
 }
 
 static void
-envelope(struct scim_req *q, int status, const char *scim_type,
-    const char *detail)
+envelope(
+    struct scim_req *q, int status, const char *scim_type, const char *detail)
 {
 	json_t *o = json_object(), *s = json_array();
 	char code[8];
@@ -50,13 +50,16 @@ scim_fail(struct scim_req *q, const struct err *err)
 	if (ei->http_status >= 500) {
 		log_error("scim: %s %s: %s", q->r->method,
 		    log_safe(q->r->path, path, sizeof(path)), err->msg);
-		detail = err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK ||
-		    err->kind == ERR_TEMP ? "service temporarily unavailable" :
-		    "internal error";
+		detail = err->kind == ERR_DATABASE ||
+			err->kind == ERR_DEADLOCK || err->kind == ERR_TEMP
+		    ? "service temporarily unavailable"
+		    : "internal error";
 	}
 	if (err->kind == ERR_DENIED && q->w->www_authenticate[0] == '\0')
-		str_copy(q->w->www_authenticate, "Bearer realm=\"postinod\", "
-		    "error=\"invalid_token\"", sizeof(q->w->www_authenticate));
+		str_copy(q->w->www_authenticate,
+		    "Bearer realm=\"postinod\", "
+		    "error=\"invalid_token\"",
+		    sizeof(q->w->www_authenticate));
 	envelope(q, ei->http_status, ei->scim_type, detail);
 }
 
@@ -78,8 +81,9 @@ scim_db(struct scim_req *q, struct err *err)
 {
 	if (q->have_db)
 		return 0;
-	if (postinod_db_open(q->d, q->r->subject[0] != '\0' ? q->r->subject :
-	    DEFAULT_ACTOR, &q->rdb, err) == -1)
+	if (postinod_db_open(q->d,
+		q->r->subject[0] != '\0' ? q->r->subject : DEFAULT_ACTOR,
+		&q->rdb, err) == -1)
 		return -1;
 	q->have_db = true;
 	return 0;
@@ -94,11 +98,13 @@ scim_body(struct scim_req *q, json_t **root_r, struct err *err)
 	*root_r = NULL;
 	if (q->r->body == NULL || q->r->body_len == 0)
 		return err_set(err, ERR_USAGE, "the request has no body");
-	root = json_loadb(q->r->body, q->r->body_len, JSON_REJECT_DUPLICATES,
-	    &jerr);
+	root = json_loadb(
+	    q->r->body, q->r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
-		return err_set(err, ERR_USAGE, "malformed JSON: %s (line %d, "
-		    "column %d)", jerr.text, jerr.line, jerr.column);
+		return err_set(err, ERR_USAGE,
+		    "malformed JSON: %s (line %d, "
+		    "column %d)",
+		    jerr.text, jerr.line, jerr.column);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return err_set(err, ERR_USAGE, "the body is not a JSON object");
@@ -159,8 +165,10 @@ int_param(struct scim_req *q, const char *name, int64_t *v, bool *given)
 	if (s == NULL)
 		return 0;
 	if (http_query_count(q->r, name) > 1 || str_to_i64(s, v) == -1) {
-		err_set(&err, ERR_INVALID, "%s must be given once, as an "
-		    "integer", name);
+		err_set(&err, ERR_INVALID,
+		    "%s must be given once, as an "
+		    "integer",
+		    name);
 		scim_fail(q, &err);
 		return -1;
 	}
@@ -195,15 +203,16 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 	if (int_param(q, "count", &v, &given) == -1)
 		return -1;
 	if (given)
-		l->page.limit = v < 0 ? 0 : v > SCIM_COUNT_MAX ?
-		    SCIM_COUNT_MAX : v;
+		l->page.limit = v < 0	 ? 0
+		    : v > SCIM_COUNT_MAX ? SCIM_COUNT_MAX
+					 : v;
 	l->page.offset = l->start - 1;
 	if ((sort = http_query(q->r, "sortBy")) != NULL) {
 		const struct scim_attr *a = scim_attr_find(map, urn, sort);
 
 		if (a == NULL) {
-			err_set(&err, ERR_INVALID, "cannot sort by '%.64s'",
-			    sort);
+			err_set(
+			    &err, ERR_INVALID, "cannot sort by '%.64s'", sort);
 			goto fail;
 		}
 		l->page.order_by = a->sql;
@@ -212,7 +221,8 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 		if (str_eq_nocase(order, "descending"))
 			l->page.descending = true;
 		else if (!str_eq_nocase(order, "ascending")) {
-			err_set(&err, ERR_INVALID, "sortOrder is ascending or "
+			err_set(&err, ERR_INVALID,
+			    "sortOrder is ascending or "
 			    "descending");
 			goto fail;
 		}
@@ -251,8 +261,8 @@ scim_list_release(struct scim_list *l)
 }
 
 void
-scim_list_reply(struct scim_req *q, const struct scim_list *l,
-    int64_t total, json_t *resources)
+scim_list_reply(struct scim_req *q, const struct scim_list *l, int64_t total,
+    json_t *resources)
 {
 	json_t *o = json_object(), *s = json_array();
 
@@ -290,15 +300,15 @@ authenticate(struct scim_req *q, struct err *err)
 	while (*h == ' ')
 		h++;
 	if (jwt_verify(h, &q->d->policy, time(NULL), key_lookup, q->d->jwks,
-	    &cl, err) == -1) {
+		&cl, err) == -1) {
 		if (err->kind == ERR_DENIED)
-			log_info("scim: token refused from %s: %s", q->r->remote,
-			    err->msg);
+			log_info("scim: token refused from %s: %s",
+			    q->r->remote, err->msg);
 		return -1;
 	}
 	/* The subject becomes the audit actor: keep it printable. */
-	log_safe(cl.sub[0] != '\0' ? cl.sub : DEFAULT_ACTOR, safe,
-	    sizeof(safe));
+	log_safe(
+	    cl.sub[0] != '\0' ? cl.sub : DEFAULT_ACTOR, safe, sizeof(safe));
 	str_copy(q->r->subject, safe, sizeof(q->r->subject));
 	return 0;
 }
@@ -363,8 +373,8 @@ notfound:
 }
 
 void
-scim_dispatch(struct postinod *d, struct http_request *r,
-    struct http_response *w)
+scim_dispatch(
+    struct postinod *d, struct http_request *r, struct http_response *w)
 {
 	struct scim_req q;
 	struct err err = ERR_INIT;
@@ -379,6 +389,6 @@ scim_dispatch(struct postinod *d, struct http_request *r,
 	}
 	route(&q, r->path + strlen(SCIM_BASE "/"));
 	if (q.have_db)
-		postinod_db_close(d, &q.rdb, q.err.kind != ERR_OK ? &q.err :
-		    NULL);
+		postinod_db_close(
+		    d, &q.rdb, q.err.kind != ERR_OK ? &q.err : NULL);
 }

@@ -34,41 +34,41 @@
 #include "postinod.h"
 #include "scim_query.h"
 
-#define SCIM_MEDIA		"application/scim+json"
-#define SCIM_BASE		"/scim/v2"
-#define SCIM_COUNT_DEFAULT	100
-#define SCIM_COUNT_MAX		200
+#define SCIM_MEDIA "application/scim+json"
+#define SCIM_BASE "/scim/v2"
+#define SCIM_COUNT_DEFAULT 100
+#define SCIM_COUNT_MAX 200
 
-#define SCIM_URN_USER	"urn:ietf:params:scim:schemas:core:2.0:User"
-#define SCIM_URN_ALIAS	"urn:postino:params:scim:schemas:core:2.0:Alias"
-#define SCIM_URN_DOMAIN	"urn:postino:params:scim:schemas:core:2.0:Domain"
-#define SCIM_URN_LIST	"urn:ietf:params:scim:api:messages:2.0:ListResponse"
-#define SCIM_URN_ERROR	"urn:ietf:params:scim:api:messages:2.0:Error"
-#define SCIM_URN_PATCH	"urn:ietf:params:scim:api:messages:2.0:PatchOp"
-#define SCIM_URN_SPC \
+#define SCIM_URN_USER "urn:ietf:params:scim:schemas:core:2.0:User"
+#define SCIM_URN_ALIAS "urn:postino:params:scim:schemas:core:2.0:Alias"
+#define SCIM_URN_DOMAIN "urn:postino:params:scim:schemas:core:2.0:Domain"
+#define SCIM_URN_LIST "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+#define SCIM_URN_ERROR "urn:ietf:params:scim:api:messages:2.0:Error"
+#define SCIM_URN_PATCH "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+#define SCIM_URN_SPC                                                           \
 	"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
-#define SCIM_URN_RTYPE	"urn:ietf:params:scim:schemas:core:2.0:ResourceType"
-#define SCIM_URN_SCHEMA	"urn:ietf:params:scim:schemas:core:2.0:Schema"
+#define SCIM_URN_RTYPE "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+#define SCIM_URN_SCHEMA "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
 struct scim_req {
-	struct postinod		*d;
-	struct http_request	*r;
-	struct http_response	*w;
-	const char		*id;	/* after "/Resource/", or NULL */
-	struct reqdb		 rdb;
-	bool			 have_db;
-	struct err		 err;	/* the last error, for the pool */
+	struct postinod *d;
+	struct http_request *r;
+	struct http_response *w;
+	const char *id; /* after "/Resource/", or NULL */
+	struct reqdb rdb;
+	bool have_db;
+	struct err err; /* the last error, for the pool */
 };
 
-void	 scim_dispatch(struct postinod *, struct http_request *,
-	    struct http_response *);
+void scim_dispatch(
+    struct postinod *, struct http_request *, struct http_response *);
 
 /* Resource handlers (method and id already split by the dispatcher). */
-void	 scim_users(struct scim_req *);
-void	 scim_aliases(struct scim_req *);
-void	 scim_domains(struct scim_req *);
+void scim_users(struct scim_req *);
+void scim_aliases(struct scim_req *);
+void scim_domains(struct scim_req *);
 /* endpoint: "ServiceProviderConfig", "ResourceTypes" or "Schemas". */
-void	 scim_meta(struct scim_req *, const char *endpoint);
+void scim_meta(struct scim_req *, const char *endpoint);
 
 /* --- helpers for the handlers (scim.c) ------------------------------- */
 
@@ -76,22 +76,22 @@ void	 scim_meta(struct scim_req *, const char *endpoint);
  * Answer with the error envelope for err: its status and scimType come from
  * the error-kind table (lib/err.h).
  */
-void	 scim_fail(struct scim_req *, const struct err *);
+void scim_fail(struct scim_req *, const struct err *);
 /* Answer status with doc (stolen) as application/scim+json. */
-void	 scim_reply(struct scim_req *, int status, json_t *doc);
+void scim_reply(struct scim_req *, int status, json_t *doc);
 /* Borrow the database for this request (actor = the token's sub). */
-int	 scim_db(struct scim_req *, struct err *);
+int scim_db(struct scim_req *, struct err *);
 /*
  * The request body as a JSON object (*root_r, decref it).  -1 with err:
  * ERR_USAGE for a missing body or bad JSON (answer invalidSyntax).
  */
-int	 scim_body(struct scim_req *, json_t **root_r, struct err *);
+int scim_body(struct scim_req *, json_t **root_r, struct err *);
 /* "/scim/v2/<resource>/<percent-encoded id>" into out. */
-const char *scim_location(const char *resource, const char *id, char *out,
-	    size_t size);
+const char *scim_location(
+    const char *resource, const char *id, char *out, size_t size);
 /* {"resourceType","created","lastModified","location"}. */
-json_t	*scim_meta_obj(const char *type, const char *created,
-	    const char *modified, const char *location);
+json_t *scim_meta_obj(const char *type, const char *created,
+    const char *modified, const char *location);
 
 /*
  * The paging, sorting and filter parameters of a list request, compiled
@@ -99,15 +99,15 @@ json_t	*scim_meta_obj(const char *type, const char *created,
  * itself.  Release with scim_list_release().
  */
 struct scim_list {
-	struct scim_page	 page;
-	int64_t			 start;		/* 1-based */
-	void			*where;		/* struct scim_where */
+	struct scim_page page;
+	int64_t start; /* 1-based */
+	void *where;   /* struct scim_where */
 };
-int	 scim_list_begin(struct scim_req *, const struct scim_attr *map,
-	    const char *urn, struct scim_list *);
-void	 scim_list_release(struct scim_list *);
+int scim_list_begin(struct scim_req *, const struct scim_attr *map,
+    const char *urn, struct scim_list *);
+void scim_list_release(struct scim_list *);
 /* Send the ListResponse envelope around resources (stolen). */
-void	 scim_list_reply(struct scim_req *, const struct scim_list *,
-	    int64_t total, json_t *resources);
+void scim_list_reply(struct scim_req *, const struct scim_list *, int64_t total,
+    json_t *resources);
 
 #endif

@@ -35,9 +35,9 @@ alias_json(const struct alias_rec *a)
 	json_object_set_new(o, "address", http_json_str(a->address));
 	json_object_set_new(o, "goto", http_json_str(a->goto_list));
 	json_object_set_new(o, "active", json_boolean(a->active));
-	json_object_set_new(o, "meta", scim_meta_obj("Alias", a->created,
-	    a->modified, scim_location("Aliases", a->address, loc,
-	    sizeof(loc))));
+	json_object_set_new(o, "meta",
+	    scim_meta_obj("Alias", a->created, a->modified,
+		scim_location("Aliases", a->address, loc, sizeof(loc))));
 	return o;
 }
 
@@ -59,8 +59,9 @@ list(struct scim_req *q)
 	if (scim_list_begin(q, scim_alias_attrs, SCIM_URN_ALIAS, &l) == -1)
 		goto out;
 	res = json_array();
-	if (scim_db(q, &err) == -1 || scim_query_aliases(&q->rdb.m, &l.page,
-	    list_row, res, &total, &err) == -1) {
+	if (scim_db(q, &err) == -1 ||
+	    scim_query_aliases(
+		&q->rdb.m, &l.page, list_row, res, &total, &err) == -1) {
 		json_decref(res);
 		scim_fail(q, &err);
 		goto out;
@@ -89,8 +90,8 @@ fetch(struct scim_req *q, struct alias_rec *a)
 		return 1;
 	alias_rec_release(a);
 	if (rc == 0 || err.kind == ERR_INVALID)
-		err_set(&err, ERR_NOTFOUND, "alias '%.320s' does not exist",
-		    q->id);
+		err_set(
+		    &err, ERR_NOTFOUND, "alias '%.320s' does not exist", q->id);
 	scim_fail(q, &err);
 	return -1;
 }
@@ -105,8 +106,8 @@ reply_alias(struct scim_req *q, int status, const struct alias_rec *a)
 }
 
 struct add_ctx {
-	const struct scim_alias_in	*in;
-	struct alias_rec		 rec;
+	const struct scim_alias_in *in;
+	struct alias_rec rec;
 };
 
 static int
@@ -160,9 +161,9 @@ out:
 }
 
 struct patch_ctx {
-	const char		*address;
-	const struct scim_op	*ops;
-	size_t			 n;
+	const char *address;
+	const struct scim_op *ops;
+	size_t n;
 };
 
 static int
@@ -234,8 +235,7 @@ del(struct scim_req *q)
 	if (alias_del(&q->rdb.m, a.address, &err) == -1)
 		scim_fail(q, &err);
 	else {
-		log_info("scim: %s deleted alias %s", q->r->subject,
-		    a.address);
+		log_info("scim: %s deleted alias %s", q->r->subject, a.address);
 		http_reply_empty(q->w, 204);
 	}
 	alias_rec_release(&a);

@@ -23,16 +23,16 @@ domain_json(const struct domain_rec *d)
 	json_object_set_new(o, "transport", http_json_str(d->transport));
 	json_object_set_new(o, "maxAliases", json_integer(d->aliases));
 	json_object_set_new(o, "maxMailboxes", json_integer(d->mailboxes));
-	json_object_set_new(o, "maxQuotaBytes",
-	    json_integer(d->maxquota_bytes));
+	json_object_set_new(
+	    o, "maxQuotaBytes", json_integer(d->maxquota_bytes));
 	json_object_set_new(o, "quotaBytes", json_integer(d->quota_bytes));
-	json_object_set_new(o, "defaultQuotaBytes",
-	    json_integer(d->default_quota_bytes));
+	json_object_set_new(
+	    o, "defaultQuotaBytes", json_integer(d->default_quota_bytes));
 	json_object_set_new(o, "backupmx", json_boolean(d->backupmx));
 	json_object_set_new(o, "active", json_boolean(d->active));
-	json_object_set_new(o, "meta", scim_meta_obj("Domain", d->created,
-	    d->modified, scim_location("Domains", d->domain, loc,
-	    sizeof(loc))));
+	json_object_set_new(o, "meta",
+	    scim_meta_obj("Domain", d->created, d->modified,
+		scim_location("Domains", d->domain, loc, sizeof(loc))));
 	return o;
 }
 
@@ -64,16 +64,19 @@ scim_domains(struct scim_req *q)
 			return;
 		}
 		if (rc == 0 || err.kind == ERR_INVALID)
-			err_set(&err, ERR_NOTFOUND, "domain '%.253s' does not "
-			    "exist", q->id);
+			err_set(&err, ERR_NOTFOUND,
+			    "domain '%.253s' does not "
+			    "exist",
+			    q->id);
 		scim_fail(q, &err);
 		return;
 	}
 	if (scim_list_begin(q, scim_domain_attrs, SCIM_URN_DOMAIN, &l) == -1)
 		goto out;
 	res = json_array();
-	if (scim_db(q, &err) == -1 || scim_query_domains(&q->rdb.m, &l.page,
-	    list_row, res, &total, &err) == -1) {
+	if (scim_db(q, &err) == -1 ||
+	    scim_query_domains(
+		&q->rdb.m, &l.page, list_row, res, &total, &err) == -1) {
 		json_decref(res);
 		scim_fail(q, &err);
 		goto out;

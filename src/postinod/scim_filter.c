@@ -12,26 +12,36 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define PATH_MAX_LEN	256
+#define PATH_MAX_LEN 256
 
-enum op { OP_EQ, OP_NE, OP_CO, OP_SW, OP_EW, OP_GT, OP_GE, OP_LT, OP_LE,
-	OP_PR };
+enum op {
+	OP_EQ,
+	OP_NE,
+	OP_CO,
+	OP_SW,
+	OP_EW,
+	OP_GT,
+	OP_GE,
+	OP_LT,
+	OP_LE,
+	OP_PR
+};
 
 static const char *const op_names[] = { "eq", "ne", "co", "sw", "ew", "gt",
 	"ge", "lt", "le", "pr", NULL };
 
 struct parser {
-	const char		*s;
-	size_t			 pos;
-	const struct scim_attr	*map;
-	const char		*urn;
-	struct scim_where	*w;
-	struct err		*err;
-	int			 depth;
-	char			 prefix[PATH_MAX_LEN + 2];	/* "emails." */
+	const char *s;
+	size_t pos;
+	const struct scim_attr *map;
+	const char *urn;
+	struct scim_where *w;
+	struct err *err;
+	int depth;
+	char prefix[PATH_MAX_LEN + 2]; /* "emails." */
 };
 
-static int	 parse_or(struct parser *);
+static int parse_or(struct parser *);
 
 void
 scim_where_init(struct scim_where *w)
@@ -51,8 +61,7 @@ scim_where_release(struct scim_where *w)
 }
 
 const struct scim_attr *
-scim_attr_find(const struct scim_attr *map, const char *urn,
-    const char *path)
+scim_attr_find(const struct scim_attr *map, const char *urn, const char *path)
 {
 	size_t ul = strlen(urn);
 
@@ -137,9 +146,8 @@ push_arg(struct parser *p, struct db_arg a, char *owned)
 	return 0;
 }
 
-static int
-emit(struct parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int emit(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 emit(struct parser *p, const char *fmt, ...)
@@ -214,19 +222,26 @@ static const char *
 cmp_sql(enum op op)
 {
 	switch (op) {
-	case OP_EQ: return "=";
-	case OP_NE: return "<>";
-	case OP_GT: return ">";
-	case OP_GE: return ">=";
-	case OP_LT: return "<";
-	case OP_LE: return "<=";
-	default: return NULL;
+	case OP_EQ:
+		return "=";
+	case OP_NE:
+		return "<>";
+	case OP_GT:
+		return ">";
+	case OP_GE:
+		return ">=";
+	case OP_LT:
+		return "<";
+	case OP_LE:
+		return "<=";
+	default:
+		return NULL;
 	}
 }
 
 static int
-compare_string(struct parser *p, const struct scim_attr *a, enum op op,
-    json_t *v)
+compare_string(
+    struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 {
 	const char *col = a->sql;
 	bool ci = (a->flags & SCIM_A_CI) != 0;
@@ -242,19 +257,23 @@ compare_string(struct parser *p, const struct scim_attr *a, enum op op,
 
 		free(val);
 		val = pat;
-		if (emit(p, ci ? "(LOWER(%s) LIKE LOWER(?) ESCAPE '!')" :
-		    "(%s LIKE ? ESCAPE '!')", col) == -1) {
+		if (emit(p,
+			ci ? "(LOWER(%s) LIKE LOWER(?) ESCAPE '!')"
+			   : "(%s LIKE ? ESCAPE '!')",
+			col) == -1) {
 			free(val);
 			return -1;
 		}
 	} else if (op == OP_NE) {
-		if (emit(p, ci ? "(%s IS NULL OR LOWER(%s) <> LOWER(?))" :
-		    "(%s IS NULL OR %s <> ?)", col, col) == -1) {
+		if (emit(p,
+			ci ? "(%s IS NULL OR LOWER(%s) <> LOWER(?))"
+			   : "(%s IS NULL OR %s <> ?)",
+			col, col) == -1) {
 			free(val);
 			return -1;
 		}
 	} else if (emit(p, ci ? "(LOWER(%s) %s LOWER(?))" : "(%s %s ?)", col,
-	    cmp_sql(op)) == -1) {
+		       cmp_sql(op)) == -1) {
 		free(val);
 		return -1;
 	}
@@ -267,8 +286,10 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 	const char *col = a->sql;
 
 	if (json_is_null(v))
-		return fail(p, "null is not a value to compare '%s' with; use "
-		    "'pr'", a->name);
+		return fail(p,
+		    "null is not a value to compare '%s' with; use "
+		    "'pr'",
+		    a->name);
 	switch (a->type) {
 	case SCIM_T_STRING:
 		return compare_string(p, a, op, v);
@@ -276,8 +297,10 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 		if (!json_is_boolean(v))
 			return fail(p, "'%s' needs true or false", a->name);
 		if (op != OP_EQ && op != OP_NE)
-			return fail(p, "'%s' can only be compared with eq or "
-			    "ne", a->name);
+			return fail(p,
+			    "'%s' can only be compared with eq or "
+			    "ne",
+			    a->name);
 		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1)
 			return -1;
 		return push_arg(p, DB_BOOL(json_is_true(v)), NULL);
@@ -285,8 +308,10 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 		if (!json_is_integer(v))
 			return fail(p, "'%s' needs an integer value", a->name);
 		if (cmp_sql(op) == NULL)
-			return fail(p, "'%s' is a number: use eq, ne, gt, ge, "
-			    "lt or le", a->name);
+			return fail(p,
+			    "'%s' is a number: use eq, ne, gt, ge, "
+			    "lt or le",
+			    a->name);
 		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1)
 			return -1;
 		return push_arg(p, DB_INT(json_integer_value(v)), NULL);
@@ -296,11 +321,13 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 
 		if (!json_is_string(v) ||
 		    timefmt_parse(json_string_value(v), &t) == -1)
-			return fail(p, "'%s' needs an RFC 3339 date and time",
-			    a->name);
+			return fail(
+			    p, "'%s' needs an RFC 3339 date and time", a->name);
 		if (cmp_sql(op) == NULL)
-			return fail(p, "'%s' is a date: use eq, ne, gt, ge, lt "
-			    "or le", a->name);
+			return fail(p,
+			    "'%s' is a date: use eq, ne, gt, ge, lt "
+			    "or le",
+			    a->name);
 		stored = xmalloc(TIMEFMT_MAX);
 		timefmt_stored(t, stored, TIMEFMT_MAX);
 		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1) {
@@ -318,8 +345,7 @@ present(struct parser *p, const struct scim_attr *a)
 {
 	switch (a->type) {
 	case SCIM_T_STRING:
-		return emit(p, "(%s IS NOT NULL AND %s <> '')", a->sql,
-		    a->sql);
+		return emit(p, "(%s IS NOT NULL AND %s <> '')", a->sql, a->sql);
 	case SCIM_T_BOOLEAN:
 		return emit(p, "(1 = 1)");
 	default:
@@ -338,8 +364,8 @@ parse_attr(struct parser *p)
 	size_t i;
 
 	if (word(p, name, sizeof(name)) == 0)
-		return fail(p, "an attribute name is expected at '%s'",
-		    p->s + p->pos);
+		return fail(
+		    p, "an attribute name is expected at '%s'", p->s + p->pos);
 	snprintf(full, sizeof(full), "%s%s", p->prefix, name);
 	if (p->s[p->pos] == '[') {
 		char saved[sizeof(p->prefix)];
@@ -488,8 +514,10 @@ scim_filter_compile(const char *filter, const struct scim_attr *map,
 	p.w = w;
 	p.err = err;
 	if (strlen(filter) > SCIM_FILTER_MAX_LEN)
-		return err_set(err, ERR_INVALID, "the filter is longer than "
-		    "%d bytes", SCIM_FILTER_MAX_LEN);
+		return err_set(err, ERR_INVALID,
+		    "the filter is longer than "
+		    "%d bytes",
+		    SCIM_FILTER_MAX_LEN);
 	if (parse_or(&p) == -1)
 		return -1;
 	skip_ws(&p);

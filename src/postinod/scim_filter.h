@@ -41,30 +41,30 @@
 #include "err.h"
 #include "scim_query.h"
 
-#define SCIM_FILTER_MAX_LEN	4096
-#define SCIM_FILTER_MAX_DEPTH	32
-#define SCIM_FILTER_MAX_TERMS	64
+#define SCIM_FILTER_MAX_LEN 4096
+#define SCIM_FILTER_MAX_DEPTH 32
+#define SCIM_FILTER_MAX_TERMS 64
 
 struct scim_where {
-	struct buf	 sql;
-	struct db_arg	 args[SCIM_FILTER_MAX_TERMS];
-	char		*owned[SCIM_FILTER_MAX_TERMS];
-	size_t		 nargs;
-	size_t		 nterms;
+	struct buf sql;
+	struct db_arg args[SCIM_FILTER_MAX_TERMS];
+	char *owned[SCIM_FILTER_MAX_TERMS];
+	size_t nargs;
+	size_t nterms;
 };
 
-void	 scim_where_init(struct scim_where *);
-void	 scim_where_release(struct scim_where *);
+void scim_where_init(struct scim_where *);
+void scim_where_release(struct scim_where *);
 
 /*
  * Compile filter for a resource whose core schema is core_urn.  Returns 0
  * with w filled, or -1 with err (ERR_INVALID) saying what is wrong.
  */
-int	 scim_filter_compile(const char *filter, const struct scim_attr *map,
-	    const char *core_urn, struct scim_where *w, struct err *);
+int scim_filter_compile(const char *filter, const struct scim_attr *map,
+    const char *core_urn, struct scim_where *w, struct err *);
 
 /* The map entry for an attribute path (as above), or NULL. */
-const struct scim_attr *scim_attr_find(const struct scim_attr *map,
-	    const char *core_urn, const char *path);
+const struct scim_attr *scim_attr_find(
+    const struct scim_attr *map, const char *core_urn, const char *path);
 
 #endif

@@ -13,10 +13,10 @@
 enum patch_verb { PV_ADD, PV_REPLACE, PV_REMOVE };
 
 struct patch {
-	enum scim_resource	 res;
-	struct scim_op		*ops;
-	size_t			 n;
-	struct err		*err;
+	enum scim_resource res;
+	struct scim_op *ops;
+	size_t n;
+	struct err *err;
 };
 
 bool
@@ -27,9 +27,8 @@ scim_json_has_schema(json_t *o, const char *urn)
 
 	if (!json_is_array(s))
 		return false;
-	json_array_foreach(s, i, v)
-		if (json_is_string(v) && str_eq_nocase(json_string_value(v), urn))
-			return true;
+	json_array_foreach(s, i, v) if (json_is_string(v) &&
+	    str_eq_nocase(json_string_value(v), urn)) return true;
 	return false;
 }
 
@@ -47,20 +46,22 @@ name_of(json_t *name, char *out, size_t size, struct err *err)
 	if ((f != NULL && !json_is_string(f)) ||
 	    (g != NULL && !json_is_string(g)) ||
 	    (fam != NULL && !json_is_string(fam)))
-		return err_set(err, ERR_INVALID, "name.formatted, "
+		return err_set(err, ERR_INVALID,
+		    "name.formatted, "
 		    "name.givenName and name.familyName must be strings");
 	if (f != NULL) {
 		if (strlen(json_string_value(f)) >= size)
-			return err_set(err, ERR_INVALID, "name.formatted is "
+			return err_set(err, ERR_INVALID,
+			    "name.formatted is "
 			    "too long");
 		str_copy(out, json_string_value(f), size);
 		return 1;
 	}
 	if (g == NULL && fam == NULL)
 		return 0;
-	if ((size_t)snprintf(out, size, "%s %s", g != NULL ?
-	    json_string_value(g) : "", fam != NULL ? json_string_value(fam) :
-	    "") >= size)
+	if ((size_t)snprintf(out, size, "%s %s",
+		g != NULL ? json_string_value(g) : "",
+		fam != NULL ? json_string_value(fam) : "") >= size)
 		return err_set(err, ERR_INVALID, "the name is too long");
 	{
 		char *t = str_trim(out);
@@ -93,7 +94,8 @@ static int
 quota_of(json_t *v, int64_t *q, struct err *err)
 {
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return err_set(err, ERR_INVALID, "quotaBytes must be a "
+		return err_set(err, ERR_INVALID,
+		    "quotaBytes must be a "
 		    "non-negative integer");
 	*q = json_integer_value(v);
 	return 0;
@@ -107,11 +109,12 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 
 	memset(u, 0, sizeof(*u));
 	if (!scim_json_has_schema(root, SCIM_URN_USER))
-		return err_set(err, ERR_USAGE, "schemas must include "
-		    SCIM_URN_USER);
+		return err_set(
+		    err, ERR_USAGE, "schemas must include " SCIM_URN_USER);
 	v = json_object_get(root, "userName");
 	if (!json_is_string(v) || *json_string_value(v) == '\0')
-		return err_set(err, ERR_INVALID, "userName (the mailbox "
+		return err_set(err, ERR_INVALID,
+		    "userName (the mailbox "
 		    "address) is required");
 	u->user_name = json_string_value(v);
 	if ((v = json_object_get(root, "name")) != NULL && !json_is_null(v)) {
@@ -119,25 +122,29 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 			return -1;
 		u->has_name = r == 1;
 	}
-	if (!u->has_name && (v = json_object_get(root, "displayName")) != NULL &&
+	if (!u->has_name &&
+	    (v = json_object_get(root, "displayName")) != NULL &&
 	    !json_is_null(v)) {
 		if (!json_is_string(v) ||
 		    strlen(json_string_value(v)) >= sizeof(u->name))
-			return err_set(err, ERR_INVALID, "displayName must be "
+			return err_set(err, ERR_INVALID,
+			    "displayName must be "
 			    "a string");
 		str_copy(u->name, json_string_value(v), sizeof(u->name));
 		u->has_name = true;
 	}
 	if ((v = json_object_get(root, "active")) != NULL && !json_is_null(v)) {
 		if (boolean(v, &u->active) == -1)
-			return err_set(err, ERR_INVALID, "active must be a "
+			return err_set(err, ERR_INVALID,
+			    "active must be a "
 			    "boolean");
 		u->has_active = true;
 	}
 	if ((v = json_object_get(root, "password")) != NULL &&
 	    !json_is_null(v)) {
 		if (!json_is_string(v))
-			return err_set(err, ERR_INVALID, "password must be a "
+			return err_set(err, ERR_INVALID,
+			    "password must be a "
 			    "string");
 		u->password = json_string_value(v);
 	}
@@ -146,20 +153,21 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 		json_t *e;
 
 		if (!json_is_array(v))
-			return err_set(err, ERR_INVALID, "emails must be an "
+			return err_set(err, ERR_INVALID,
+			    "emails must be an "
 			    "array");
-		json_array_foreach(v, i, e)
-			if (!json_is_object(e) ||
-			    (json_object_get(e, "value") != NULL &&
-			    !json_is_string(json_object_get(e, "value"))))
-				return err_set(err, ERR_INVALID, "emails must "
-				    "hold objects with a string value");
+		json_array_foreach(v, i, e) if (!json_is_object(e) ||
+		    (json_object_get(e, "value") != NULL &&
+			!json_is_string(json_object_get(
+			    e, "value")))) return err_set(err, ERR_INVALID,
+		    "emails must "
+		    "hold objects with a string value");
 	}
 	if ((ext = json_object_get(root, SCIM_SCHEMA_MAILBOX)) != NULL &&
 	    !json_is_null(ext)) {
 		if (!json_is_object(ext))
-			return err_set(err, ERR_INVALID, SCIM_SCHEMA_MAILBOX
-			    " must be an object");
+			return err_set(err, ERR_INVALID,
+			    SCIM_SCHEMA_MAILBOX " must be an object");
 		if ((v = json_object_get(ext, "quotaBytes")) != NULL) {
 			if (quota_of(v, &u->quota, err) == -1)
 				return -1;
@@ -180,16 +188,19 @@ gotos_of(json_t *v, struct err *err)
 	if (json_is_string(v))
 		return xstrdup(json_string_value(v));
 	if (!json_is_array(v) || json_array_size(v) == 0) {
-		err_set(err, ERR_INVALID, "goto must be a string or an array "
+		err_set(err, ERR_INVALID,
+		    "goto must be a string or an array "
 		    "of strings");
 		return NULL;
 	}
 	buf_init(&b, 64 * 1024);
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e) || (i > 0 && buf_putc(&b, ',') == -1) ||
 		    buf_puts(&b, json_string_value(e)) == -1) {
 			buf_release(&b);
-			err_set(err, ERR_INVALID, "goto must be a string or an "
+			err_set(err, ERR_INVALID,
+			    "goto must be a string or an "
 			    "array of strings");
 			return NULL;
 		}
@@ -204,15 +215,16 @@ scim_json_alias(json_t *root, struct scim_alias_in *a, struct err *err)
 
 	memset(a, 0, sizeof(*a));
 	if (!scim_json_has_schema(root, SCIM_URN_ALIAS))
-		return err_set(err, ERR_USAGE, "schemas must include "
-		    SCIM_URN_ALIAS);
+		return err_set(
+		    err, ERR_USAGE, "schemas must include " SCIM_URN_ALIAS);
 	v = json_object_get(root, "address");
 	if (!json_is_string(v) || *json_string_value(v) == '\0')
 		return err_set(err, ERR_INVALID, "address is required");
 	a->address = json_string_value(v);
 	if ((v = json_object_get(root, "active")) != NULL && !json_is_null(v)) {
 		if (boolean(v, &a->active) == -1)
-			return err_set(err, ERR_INVALID, "active must be a "
+			return err_set(err, ERR_INVALID,
+			    "active must be a "
 			    "boolean");
 		a->has_active = true;
 	}
@@ -231,8 +243,10 @@ new_op(struct patch *p, enum scim_op_kind kind)
 	struct scim_op *op;
 
 	if (p->n == SCIM_PATCH_MAX) {
-		err_set(p->err, ERR_INVALID, "more than %d changes in one "
-		    "PATCH", SCIM_PATCH_MAX);
+		err_set(p->err, ERR_INVALID,
+		    "more than %d changes in one "
+		    "PATCH",
+		    SCIM_PATCH_MAX);
 		return NULL;
 	}
 	op = &p->ops[p->n++];
@@ -244,23 +258,26 @@ new_op(struct patch *p, enum scim_op_kind kind)
 static int
 bad_path(struct patch *p, const char *path)
 {
-	return err_set(p->err, ERR_BADPATH, "'%.100s' cannot be changed "
-	    "here", path);
+	return err_set(p->err, ERR_BADPATH,
+	    "'%.100s' cannot be changed "
+	    "here",
+	    path);
 }
 
-static int	 apply_path(struct patch *, enum patch_verb, const char *path,
-		    json_t *value);
+static int apply_path(
+    struct patch *, enum patch_verb, const char *path, json_t *value);
 
 /* A value object without a path: each member is a path of its own. */
 static int
-apply_members(struct patch *p, enum patch_verb verb, const char *prefix,
-    json_t *value)
+apply_members(
+    struct patch *p, enum patch_verb verb, const char *prefix, json_t *value)
 {
 	const char *key;
 	json_t *v;
 	char path[512];
 
-	json_object_foreach(value, key, v) {
+	json_object_foreach(value, key, v)
+	{
 		/* "name": {...} stays whole; URN objects spread out. */
 		if (prefix == NULL && json_is_object(v) &&
 		    strncasecmp(key, "urn:", 4) == 0) {
@@ -268,8 +285,9 @@ apply_members(struct patch *p, enum patch_verb verb, const char *prefix,
 				return -1;
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s%s%s", prefix != NULL ?
-		    prefix : "", prefix != NULL ? ":" : "", key);
+		snprintf(path, sizeof(path), "%s%s%s",
+		    prefix != NULL ? prefix : "", prefix != NULL ? ":" : "",
+		    key);
 		if (apply_path(p, verb, path, v) == -1)
 			return -1;
 	}
@@ -277,19 +295,20 @@ apply_members(struct patch *p, enum patch_verb verb, const char *prefix,
 }
 
 static int
-user_path(struct patch *p, enum patch_verb verb, const char *path,
-    json_t *v)
+user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 {
 	struct scim_op *op;
 
 	if (str_eq_nocase(path, "active")) {
 		if (verb == PV_REMOVE)
-			return err_set(p->err, ERR_INVALID, "active cannot be "
+			return err_set(p->err, ERR_INVALID,
+			    "active cannot be "
 			    "removed");
 		if ((op = new_op(p, SOP_ACTIVE)) == NULL)
 			return -1;
 		if (boolean(v, &op->flag) == -1)
-			return err_set(p->err, ERR_INVALID, "active must be a "
+			return err_set(p->err, ERR_INVALID,
+			    "active must be a "
 			    "boolean");
 		return 0;
 	}
@@ -302,8 +321,10 @@ user_path(struct patch *p, enum patch_verb verb, const char *path,
 			return 0;
 		if (!json_is_string(v) ||
 		    strlen(json_string_value(v)) >= sizeof(op->buf))
-			return err_set(p->err, ERR_INVALID, "%s must be a "
-			    "string", path);
+			return err_set(p->err, ERR_INVALID,
+			    "%s must be a "
+			    "string",
+			    path);
 		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
 		return 0;
 	}
@@ -317,7 +338,7 @@ user_path(struct patch *p, enum patch_verb verb, const char *path,
 		case -1:
 			return -1;
 		case 0:
-			p->n--;		/* nothing we keep was given */
+			p->n--; /* nothing we keep was given */
 			return 0;
 		default:
 			return 0;
@@ -328,7 +349,8 @@ user_path(struct patch *p, enum patch_verb verb, const char *path,
 		    (json_is_string(v) && *json_string_value(v) == '\0'))
 			return new_op(p, SOP_RELEASE) == NULL ? -1 : 0;
 		if (!json_is_string(v))
-			return err_set(p->err, ERR_INVALID, "password must be "
+			return err_set(p->err, ERR_INVALID,
+			    "password must be "
 			    "a string");
 		if ((op = new_op(p, SOP_PASSWORD)) == NULL)
 			return -1;
@@ -337,7 +359,8 @@ user_path(struct patch *p, enum patch_verb verb, const char *path,
 	}
 	if (str_eq_nocase(path, SCIM_SCHEMA_MAILBOX ":quotaBytes")) {
 		if (verb == PV_REMOVE)
-			return err_set(p->err, ERR_INVALID, "quotaBytes cannot "
+			return err_set(p->err, ERR_INVALID,
+			    "quotaBytes cannot "
 			    "be removed (0 means unlimited)");
 		if ((op = new_op(p, SOP_QUOTA)) == NULL)
 			return -1;
@@ -347,19 +370,20 @@ user_path(struct patch *p, enum patch_verb verb, const char *path,
 }
 
 static int
-alias_path(struct patch *p, enum patch_verb verb, const char *path,
-    json_t *v)
+alias_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 {
 	struct scim_op *op;
 
 	if (str_eq_nocase(path, "active")) {
 		if (verb == PV_REMOVE)
-			return err_set(p->err, ERR_INVALID, "active cannot be "
+			return err_set(p->err, ERR_INVALID,
+			    "active cannot be "
 			    "removed");
 		if ((op = new_op(p, SOP_ACTIVE)) == NULL)
 			return -1;
 		if (boolean(v, &op->flag) == -1)
-			return err_set(p->err, ERR_INVALID, "active must be a "
+			return err_set(p->err, ERR_INVALID,
+			    "active must be a "
 			    "boolean");
 		return 0;
 	}
@@ -367,7 +391,8 @@ alias_path(struct patch *p, enum patch_verb verb, const char *path,
 		char *g;
 
 		if (verb == PV_REMOVE)
-			return err_set(p->err, ERR_INVALID, "goto cannot be "
+			return err_set(p->err, ERR_INVALID,
+			    "goto cannot be "
 			    "removed; delete the alias");
 		if ((op = new_op(p, SOP_GOTO)) == NULL)
 			return -1;
@@ -386,25 +411,28 @@ alias_path(struct patch *p, enum patch_verb verb, const char *path,
 }
 
 static int
-apply_path(struct patch *p, enum patch_verb verb, const char *path,
-    json_t *v)
+apply_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 {
-	const char *urn = p->res == SCIM_RES_USER ? SCIM_URN_USER :
-	    SCIM_URN_ALIAS;
+	const char *urn =
+	    p->res == SCIM_RES_USER ? SCIM_URN_USER : SCIM_URN_ALIAS;
 	size_t ul = strlen(urn);
 
 	if (strchr(path, '[') != NULL) {
-		return err_set(p->err, ERR_BADPATH, "filtered paths are not "
-		    "supported: '%.100s'", path);
+		return err_set(p->err, ERR_BADPATH,
+		    "filtered paths are not "
+		    "supported: '%.100s'",
+		    path);
 	}
 	if (strlen(path) > ul + 1 && path[ul] == ':' &&
 	    strncasecmp(path, urn, ul) == 0)
 		path += ul + 1;
 	if (verb != PV_REMOVE && v == NULL)
-		return err_set(p->err, ERR_INVALID, "'%.100s': a value is "
-		    "required", path);
-	return p->res == SCIM_RES_USER ? user_path(p, verb, path, v) :
-	    alias_path(p, verb, path, v);
+		return err_set(p->err, ERR_INVALID,
+		    "'%.100s': a value is "
+		    "required",
+		    path);
+	return p->res == SCIM_RES_USER ? user_path(p, verb, path, v)
+				       : alias_path(p, verb, path, v);
 }
 
 int
@@ -417,13 +445,15 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 
 	*n_r = 0;
 	if (!scim_json_has_schema(root, SCIM_URN_PATCH))
-		return err_set(err, ERR_USAGE, "schemas must include "
-		    SCIM_URN_PATCH);
+		return err_set(
+		    err, ERR_USAGE, "schemas must include " SCIM_URN_PATCH);
 	list = json_object_get(root, "Operations");
 	if (!json_is_array(list) || json_array_size(list) == 0)
-		return err_set(err, ERR_USAGE, "Operations must be a non-empty "
+		return err_set(err, ERR_USAGE,
+		    "Operations must be a non-empty "
 		    "array");
-	json_array_foreach(list, i, o) {
+	json_array_foreach(list, i, o)
+	{
 		const char *verb, *path;
 		json_t *value;
 		enum patch_verb pv;
@@ -431,9 +461,11 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 
 		if (!json_is_object(o) ||
 		    (verb = json_string_value(json_object_get(o, "op"))) ==
-		    NULL) {
-			rc = err_set(err, ERR_USAGE, "operation %zu: \"op\" is "
-			    "required", i + 1);
+			NULL) {
+			rc = err_set(err, ERR_USAGE,
+			    "operation %zu: \"op\" is "
+			    "required",
+			    i + 1);
 			goto out;
 		}
 		if (str_eq_nocase(verb, "add"))
@@ -443,25 +475,34 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 		else if (str_eq_nocase(verb, "remove"))
 			pv = PV_REMOVE;
 		else {
-			rc = err_set(err, ERR_USAGE, "operation %zu: unknown op "
-			    "'%.20s'", i + 1, verb);
+			rc = err_set(err, ERR_USAGE,
+			    "operation %zu: unknown op "
+			    "'%.20s'",
+			    i + 1, verb);
 			goto out;
 		}
 		value = json_object_get(o, "value");
 		if (json_object_get(o, "path") != NULL) {
-			if ((path = json_string_value(json_object_get(o,
-			    "path"))) == NULL || *path == '\0') {
-				rc = err_set(err, ERR_BADPATH, "operation %zu: "
-				    "path must be a string", i + 1);
+			if ((path = json_string_value(
+				 json_object_get(o, "path"))) == NULL ||
+			    *path == '\0') {
+				rc = err_set(err, ERR_BADPATH,
+				    "operation %zu: "
+				    "path must be a string",
+				    i + 1);
 				goto out;
 			}
 			rc = apply_path(&p, pv, path, value);
 		} else if (pv == PV_REMOVE) {
-			rc = err_set(err, ERR_NOTARGET, "operation %zu: remove "
-			    "needs a path", i + 1);
+			rc = err_set(err, ERR_NOTARGET,
+			    "operation %zu: remove "
+			    "needs a path",
+			    i + 1);
 		} else if (!json_is_object(value)) {
-			rc = err_set(err, ERR_INVALID, "operation %zu: without "
-			    "a path, value must be an object", i + 1);
+			rc = err_set(err, ERR_INVALID,
+			    "operation %zu: without "
+			    "a path, value must be an object",
+			    i + 1);
 		} else
 			rc = apply_members(&p, pv, NULL, value);
 		if (rc == -1)

@@ -25,55 +25,55 @@
 
 #include "err.h"
 
-#define SCIM_PATCH_MAX	32
-#define SCIM_NAME_MAX	512
+#define SCIM_PATCH_MAX 32
+#define SCIM_NAME_MAX 512
 
 struct scim_user_in {
-	const char	*user_name;
-	char		 name[SCIM_NAME_MAX];
-	bool		 has_name;
-	const char	*password;	/* NULL = none */
-	bool		 active;
-	bool		 has_active;
-	int64_t		 quota;
-	bool		 has_quota;
+	const char *user_name;
+	char name[SCIM_NAME_MAX];
+	bool has_name;
+	const char *password; /* NULL = none */
+	bool active;
+	bool has_active;
+	int64_t quota;
+	bool has_quota;
 };
 
 struct scim_alias_in {
-	const char	*address;
-	char		*gotos;		/* joined with ","; owned, free() it */
-	bool		 active;
-	bool		 has_active;
+	const char *address;
+	char *gotos; /* joined with ","; owned, free() it */
+	bool active;
+	bool has_active;
 };
 
 enum scim_op_kind {
-	SOP_ACTIVE,	/* flag */
-	SOP_NAME,	/* str (user) */
-	SOP_PASSWORD,	/* str: set, or claim under hybrid */
-	SOP_RELEASE,	/* hand the password back to the IdP */
-	SOP_QUOTA,	/* num (user) */
-	SOP_GOTO,	/* str (alias) */
+	SOP_ACTIVE,   /* flag */
+	SOP_NAME,     /* str (user) */
+	SOP_PASSWORD, /* str: set, or claim under hybrid */
+	SOP_RELEASE,  /* hand the password back to the IdP */
+	SOP_QUOTA,    /* num (user) */
+	SOP_GOTO,     /* str (alias) */
 };
 
 struct scim_op {
-	enum scim_op_kind	 kind;
-	bool			 flag;
-	const char		*str;
-	int64_t			 num;
-	char			 buf[SCIM_NAME_MAX];	/* str may point here */
+	enum scim_op_kind kind;
+	bool flag;
+	const char *str;
+	int64_t num;
+	char buf[SCIM_NAME_MAX]; /* str may point here */
 };
 
 enum scim_resource { SCIM_RES_USER, SCIM_RES_ALIAS };
 
 /* Whether the "schemas" array of o contains urn (case-insensitive). */
-bool	 scim_json_has_schema(json_t *o, const char *urn);
-int	 scim_json_user(json_t *root, struct scim_user_in *, struct err *);
-int	 scim_json_alias(json_t *root, struct scim_alias_in *, struct err *);
+bool scim_json_has_schema(json_t *o, const char *urn);
+int scim_json_user(json_t *root, struct scim_user_in *, struct err *);
+int scim_json_alias(json_t *root, struct scim_alias_in *, struct err *);
 /*
  * A PatchOp message into at most SCIM_PATCH_MAX operations (ops must hold
  * that many).  Returns 0 with *n_r set, or -1 with err.
  */
-int	 scim_json_patch(json_t *root, enum scim_resource, struct scim_op *ops,
-	    size_t *n_r, struct err *);
+int scim_json_patch(json_t *root, enum scim_resource, struct scim_op *ops,
+    size_t *n_r, struct err *);
 
 #endif

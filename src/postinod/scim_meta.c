@@ -13,38 +13,40 @@
 #include "banned.h"
 
 struct attr_def {
-	const char		*name;
-	const char		*type;	/* string boolean integer complex ... */
-	bool			 multi;
-	bool			 required;
-	const char		*mutability;
-	const char		*returned;
-	const char		*uniqueness;	/* NULL = none */
-	const struct attr_def	*sub;		/* NULL-name terminated */
-	const char		*description;
+	const char *name;
+	const char *type; /* string boolean integer complex ... */
+	bool multi;
+	bool required;
+	const char *mutability;
+	const char *returned;
+	const char *uniqueness;	    /* NULL = none */
+	const struct attr_def *sub; /* NULL-name terminated */
+	const char *description;
 };
 
-#define END	{ NULL, NULL, false, false, NULL, NULL, NULL, NULL, NULL }
+#define END                                                                    \
+	{                                                                      \
+		NULL, NULL, false, false, NULL, NULL, NULL, NULL, NULL         \
+	}
 
 static const struct attr_def name_sub[] = {
 	{ "formatted", "string", false, false, "readWrite", "default", NULL,
 	    NULL, "the full name, stored as the mailbox name" },
-	{ "givenName", "string", false, false, "writeOnly", "never", NULL,
-	    NULL, "joined with familyName when formatted is absent" },
+	{ "givenName", "string", false, false, "writeOnly", "never", NULL, NULL,
+	    "joined with familyName when formatted is absent" },
 	{ "familyName", "string", false, false, "writeOnly", "never", NULL,
 	    NULL, "joined with givenName when formatted is absent" },
 	END
 };
 
-static const struct attr_def email_sub[] = {
-	{ "value", "string", false, false, "readOnly", "default", NULL, NULL,
-	    "the mailbox address" },
+static const struct attr_def email_sub[] = { { "value", "string", false, false,
+						 "readOnly", "default", NULL,
+						 NULL, "the mailbox address" },
 	{ "type", "string", false, false, "readOnly", "default", NULL, NULL,
 	    "always \"work\"" },
-	{ "primary", "boolean", false, false, "readOnly", "default", NULL,
-	    NULL, "always true" },
-	END
-};
+	{ "primary", "boolean", false, false, "readOnly", "default", NULL, NULL,
+	    "always true" },
+	END };
 
 static const struct attr_def user_attrs[] = {
 	{ "userName", "string", false, true, "immutable", "always", "server",
@@ -55,10 +57,10 @@ static const struct attr_def user_attrs[] = {
 	    NULL, "the same as name.formatted" },
 	{ "emails", "complex", true, false, "readOnly", "default", NULL,
 	    email_sub, "the mailbox address" },
-	{ "active", "boolean", false, false, "readWrite", "default", NULL,
-	    NULL, "whether the mailbox receives mail and may log in" },
-	{ "password", "string", false, false, "writeOnly", "never", NULL,
-	    NULL, "set a local password (claims an IdP-managed mailbox under "
+	{ "active", "boolean", false, false, "readWrite", "default", NULL, NULL,
+	    "whether the mailbox receives mail and may log in" },
+	{ "password", "string", false, false, "writeOnly", "never", NULL, NULL,
+	    "set a local password (claims an IdP-managed mailbox under "
 	    "identity_backend=hybrid); remove it, or set null or \"\", to "
 	    "hand the mailbox back to the IdP" },
 	END
@@ -70,7 +72,8 @@ static const struct attr_def mailbox_attrs[] = {
 	{ "quotaBytes", "integer", false, false, "readWrite", "default", NULL,
 	    NULL, "mailbox quota in bytes; 0 is unlimited" },
 	{ "idpManaged", "boolean", false, false, "readOnly", "default", NULL,
-	    NULL, "true when the identity provider authenticates the mailbox "
+	    NULL,
+	    "true when the identity provider authenticates the mailbox "
 	    "({NOAUTH})" },
 	END
 };
@@ -80,40 +83,40 @@ static const struct attr_def alias_attrs[] = {
 	    NULL, "the forwarding address, local@domain or @domain" },
 	{ "goto", "string", false, true, "readWrite", "default", NULL, NULL,
 	    "comma-separated destinations" },
-	{ "active", "boolean", false, false, "readWrite", "default", NULL,
-	    NULL, "whether the alias forwards" },
+	{ "active", "boolean", false, false, "readWrite", "default", NULL, NULL,
+	    "whether the alias forwards" },
 	END
 };
 
 static const struct attr_def domain_attrs[] = {
-	{ "domain", "string", false, true, "readOnly", "always", "server",
-	    NULL, "the domain name" },
+	{ "domain", "string", false, true, "readOnly", "always", "server", NULL,
+	    "the domain name" },
 	{ "description", "string", false, false, "readOnly", "default", NULL,
 	    NULL, NULL },
 	{ "transport", "string", false, false, "readOnly", "default", NULL,
 	    NULL, "the Postfix transport, as stored" },
 	{ "maxAliases", "integer", false, false, "readOnly", "default", NULL,
 	    NULL, "0 unlimited, -1 none" },
-	{ "maxMailboxes", "integer", false, false, "readOnly", "default",
-	    NULL, NULL, "0 unlimited, -1 none" },
-	{ "maxQuotaBytes", "integer", false, false, "readOnly", "default",
-	    NULL, NULL, "largest quota of one mailbox; 0 unlimited" },
+	{ "maxMailboxes", "integer", false, false, "readOnly", "default", NULL,
+	    NULL, "0 unlimited, -1 none" },
+	{ "maxQuotaBytes", "integer", false, false, "readOnly", "default", NULL,
+	    NULL, "largest quota of one mailbox; 0 unlimited" },
 	{ "quotaBytes", "integer", false, false, "readOnly", "default", NULL,
 	    NULL, "the domain's total quota; 0 unlimited" },
 	{ "defaultQuotaBytes", "integer", false, false, "readOnly", "default",
 	    NULL, NULL, "quota of new mailboxes" },
 	{ "backupmx", "boolean", false, false, "readOnly", "default", NULL,
 	    NULL, NULL },
-	{ "active", "boolean", false, false, "readOnly", "default", NULL,
-	    NULL, NULL },
+	{ "active", "boolean", false, false, "readOnly", "default", NULL, NULL,
+	    NULL },
 	END
 };
 
 struct schema_def {
-	const char		*id;
-	const char		*name;
-	const char		*description;
-	const struct attr_def	*attrs;
+	const char *id;
+	const char *name;
+	const char *description;
+	const struct attr_def *attrs;
 };
 
 static const struct schema_def schemas[] = {
@@ -125,11 +128,11 @@ static const struct schema_def schemas[] = {
 };
 
 struct rtype_def {
-	const char	*id;
-	const char	*endpoint;
-	const char	*description;
-	const char	*schema;
-	const char	*extension;	/* NULL = none */
+	const char *id;
+	const char *endpoint;
+	const char *description;
+	const char *schema;
+	const char *extension; /* NULL = none */
 };
 
 static const struct rtype_def rtypes[] = {
@@ -139,7 +142,7 @@ static const struct rtype_def rtypes[] = {
 	    NULL },
 };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static json_t *
 schemas_of(const char *urn)
@@ -155,9 +158,9 @@ meta_of(const char *type, const char *resource, const char *id)
 {
 	char loc[512];
 
-	return scim_meta_obj(type, NULL, NULL, id != NULL ?
-	    scim_location(resource, id, loc, sizeof(loc)) :
-	    SCIM_BASE "/ServiceProviderConfig");
+	return scim_meta_obj(type, NULL, NULL,
+	    id != NULL ? scim_location(resource, id, loc, sizeof(loc))
+		       : SCIM_BASE "/ServiceProviderConfig");
 }
 
 static json_t *
@@ -172,20 +175,21 @@ attrs_json(const struct attr_def *a)
 		json_object_set_new(o, "type", json_string(a->type));
 		json_object_set_new(o, "multiValued", json_boolean(a->multi));
 		if (a->description != NULL)
-			json_object_set_new(o, "description",
-			    json_string(a->description));
+			json_object_set_new(
+			    o, "description", json_string(a->description));
 		json_object_set_new(o, "required", json_boolean(a->required));
 		if (strcmp(a->type, "string") == 0)
 			json_object_set_new(o, "caseExact", json_false());
-		json_object_set_new(o, "mutability",
-		    json_string(a->mutability));
+		json_object_set_new(
+		    o, "mutability", json_string(a->mutability));
 		json_object_set_new(o, "returned", json_string(a->returned));
 		if (strcmp(a->type, "complex") != 0)
-			json_object_set_new(o, "uniqueness", json_string(
-			    a->uniqueness != NULL ? a->uniqueness : "none"));
+			json_object_set_new(o, "uniqueness",
+			    json_string(a->uniqueness != NULL ? a->uniqueness
+							      : "none"));
 		if (a->sub != NULL)
-			json_object_set_new(o, "subAttributes",
-			    attrs_json(a->sub));
+			json_object_set_new(
+			    o, "subAttributes", attrs_json(a->sub));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -224,8 +228,8 @@ rtype_json(const struct rtype_def *r)
 		json_array_append_new(arr, ext);
 		json_object_set_new(o, "schemaExtensions", arr);
 	}
-	json_object_set_new(o, "meta", meta_of("ResourceType",
-	    "ResourceTypes", r->id));
+	json_object_set_new(
+	    o, "meta", meta_of("ResourceType", "ResourceTypes", r->id));
 	return o;
 }
 
@@ -250,8 +254,7 @@ spc_json(const struct postino_conf *conf)
 	json_object_set_new(bulk, "maxOperations", json_integer(0));
 	json_object_set_new(bulk, "maxPayloadSize", json_integer(0));
 	json_object_set_new(o, "bulk", bulk);
-	json_object_set_new(filter, "maxResults",
-	    json_integer(SCIM_COUNT_MAX));
+	json_object_set_new(filter, "maxResults", json_integer(SCIM_COUNT_MAX));
 	json_object_set_new(o, "filter", filter);
 	json_object_set_new(o, "changePassword",
 	    supported(conf->identity_backend != IDENTITY_NOAUTH));
@@ -259,13 +262,15 @@ spc_json(const struct postino_conf *conf)
 	json_object_set_new(o, "etag", supported(false));
 	json_object_set_new(bearer, "type", json_string("oauthbearertoken"));
 	json_object_set_new(bearer, "name", json_string("OAuth Bearer Token"));
-	json_object_set_new(bearer, "description", json_string("a JWT signed "
-	    "by the configured issuer (RS256, PS256, ES256 or EdDSA)"));
+	json_object_set_new(bearer, "description",
+	    json_string(
+		"a JWT signed "
+		"by the configured issuer (RS256, PS256, ES256 or EdDSA)"));
 	json_object_set_new(bearer, "primary", json_true());
 	json_array_append_new(schemes, bearer);
 	json_object_set_new(o, "authenticationSchemes", schemes);
-	json_object_set_new(o, "meta", meta_of("ServiceProviderConfig", NULL,
-	    NULL));
+	json_object_set_new(
+	    o, "meta", meta_of("ServiceProviderConfig", NULL, NULL));
 	return o;
 }
 
@@ -301,8 +306,8 @@ scim_meta(struct scim_req *q, const char *endpoint)
 		if (q->id != NULL) {
 			for (size_t i = 0; i < NELEM(rtypes); i++)
 				if (strcmp(rtypes[i].id, q->id) == 0) {
-					scim_reply(q, 200,
-					    rtype_json(&rtypes[i]));
+					scim_reply(
+					    q, 200, rtype_json(&rtypes[i]));
 					return;
 				}
 			not_found(q, "resource type");

@@ -50,9 +50,9 @@ user_json(const struct mailbox_rec *mb)
 	json_object_set_new(ext, "quotaBytes", json_integer(mb->quota_bytes));
 	json_object_set_new(ext, "idpManaged", json_boolean(mb->idp_managed));
 	json_object_set_new(o, SCIM_SCHEMA_MAILBOX, ext);
-	json_object_set_new(o, "meta", scim_meta_obj("User", mb->created,
-	    mb->modified, scim_location("Users", mb->username, loc,
-	    sizeof(loc))));
+	json_object_set_new(o, "meta",
+	    scim_meta_obj("User", mb->created, mb->modified,
+		scim_location("Users", mb->username, loc, sizeof(loc))));
 	return o;
 }
 
@@ -74,8 +74,9 @@ list(struct scim_req *q)
 	if (scim_list_begin(q, scim_user_attrs, SCIM_URN_USER, &l) == -1)
 		goto out;
 	res = json_array();
-	if (scim_db(q, &err) == -1 || scim_query_users(&q->rdb.m, &l.page,
-	    list_row, res, &total, &err) == -1) {
+	if (scim_db(q, &err) == -1 ||
+	    scim_query_users(&q->rdb.m, &l.page, list_row, res, &total, &err) ==
+		-1) {
 		json_decref(res);
 		scim_fail(q, &err);
 		goto out;
@@ -100,8 +101,8 @@ fetch(struct scim_req *q, struct mailbox_rec *mb)
 	if (rc == 1)
 		return 1;
 	if (rc == 0 || err.kind == ERR_INVALID)
-		err_set(&err, ERR_NOTFOUND, "user '%.320s' does not exist",
-		    q->id);
+		err_set(
+		    &err, ERR_NOTFOUND, "user '%.320s' does not exist", q->id);
 	scim_fail(q, &err);
 	return -1;
 }
@@ -133,8 +134,9 @@ create(struct scim_req *q)
 	if (in.has_quota)
 		s.quota_bytes = in.quota;
 	else
-		s.quota_bytes = q->d->conf->default_quota_bytes > 0 ?
-		    q->d->conf->default_quota_bytes : -1;
+		s.quota_bytes = q->d->conf->default_quota_bytes > 0
+		    ? q->d->conf->default_quota_bytes
+		    : -1;
 	s.password = in.password;
 	s.active = in.has_active ? in.active : true;
 	s.run_hook = true;
@@ -155,10 +157,10 @@ fail:
 }
 
 struct patch_ctx {
-	const char		*user;
-	const struct scim_op	*ops;
-	size_t			 n;
-	bool			 claimed;
+	const char *user;
+	const struct scim_op *ops;
+	size_t n;
+	bool claimed;
 };
 
 /* Every operation, inside the one transaction model_tx() opened. */
@@ -181,8 +183,8 @@ patch_tx(struct model *m, void *arg, struct err *err)
 			rc = mailbox_set_name(m, c->user, op->str, err);
 			break;
 		case SOP_PASSWORD:
-			rc = mailbox_set_password(m, c->user, op->str, NULL,
-			    true, &flag, err);
+			rc = mailbox_set_password(
+			    m, c->user, op->str, NULL, true, &flag, err);
 			c->claimed |= flag;
 			break;
 		case SOP_RELEASE:
@@ -250,8 +252,8 @@ del(struct scim_req *q)
 		scim_fail(q, &err);
 		return;
 	}
-	log_info("scim: %s deleted %s (maildir kept)", q->r->subject,
-	    mb.username);
+	log_info(
+	    "scim: %s deleted %s (maildir kept)", q->r->subject, mb.username);
 	http_reply_empty(q->w, 204);
 }
 

@@ -19,36 +19,36 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define TLS_FILE_MAX		(256 * 1024)
-#define CONN_TIMEOUT_S		30
-#define CONN_MEMORY		(128 * 1024)
-#define CONN_LIMIT		1024
+#define TLS_FILE_MAX (256 * 1024)
+#define CONN_TIMEOUT_S 30
+#define CONN_MEMORY (128 * 1024)
+#define CONN_LIMIT 1024
 /*
  * An over-long body is read and thrown away up to this size, so that the
  * client, still sending, sees the 413 instead of a reset connection; a
  * larger one is answered at once (or dropped mid-upload).
  */
-#define DISCARD_MAX		(16 * 1024 * 1024)
+#define DISCARD_MAX (16 * 1024 * 1024)
 
 struct http_server {
-	struct http_server_opts	 opts;
-	int			 fd;
-	char			 where[128];
-	char			*tls_cert;
-	char			*tls_key;
-	struct MHD_Daemon	*mhd;
-	atomic_int		 inflight;
+	struct http_server_opts opts;
+	int fd;
+	char where[128];
+	char *tls_cert;
+	char *tls_key;
+	struct MHD_Daemon *mhd;
+	atomic_int inflight;
 };
 
 /* What a connection carries between the handler's calls. */
 struct conn {
-	struct http_server	*srv;
-	struct buf		 body;
-	bool			 too_large;
-	size_t			 discarded;
-	bool			 answered;
-	struct timespec		 start;
-	struct http_request	 req;
+	struct http_server *srv;
+	struct buf body;
+	bool too_large;
+	size_t discarded;
+	bool answered;
+	struct timespec start;
+	struct http_request req;
 };
 
 static void
@@ -138,8 +138,10 @@ split_listen(const char *listen, char *host, size_t hsize, char *port,
 	}
 	return 0;
 bad:
-	return err_set(err, ERR_CONFIG, "postinod.listen: '%s' is not "
-	    "host:port", listen);
+	return err_set(err, ERR_CONFIG,
+	    "postinod.listen: '%s' is not "
+	    "host:port",
+	    listen);
 }
 
 static int
@@ -151,16 +153,18 @@ bind_listen(struct http_server *s, struct err *err)
 	socklen_t sl = sizeof(ss);
 	int rc, one = 1, saved = 0;
 
-	if (split_listen(s->opts.listen, host, sizeof(host), port,
-	    sizeof(port), err) == -1)
+	if (split_listen(s->opts.listen, host, sizeof(host), port, sizeof(port),
+		err) == -1)
 		return -1;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-		return err_set(err, ERR_CONFIG, "postinod.listen: cannot "
-		    "resolve '%s': %s", host, gai_strerror(rc));
+		return err_set(err, ERR_CONFIG,
+		    "postinod.listen: cannot "
+		    "resolve '%s': %s",
+		    host, gai_strerror(rc));
 	s->fd = -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -169,8 +173,8 @@ bind_listen(struct http_server *s, struct err *err)
 			saved = errno;
 			continue;
 		}
-		(void)setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one));
+		(void)setsockopt(
+		    s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(s->fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(s->fd, 128) == 0)
 			break;
@@ -183,10 +187,10 @@ bind_listen(struct http_server *s, struct err *err)
 		return err_set(err, ERR_CONFIG, "cannot listen on '%s': %s",
 		    s->opts.listen, strerror(saved));
 	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p,
-	    sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		snprintf(s->where, sizeof(s->where), ss.ss_family == AF_INET6 ?
-		    "[%s]:%s" : "%s:%s", h, p);
+	    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+		NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(s->where, sizeof(s->where),
+		    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
 	else
 		str_copy(s->where, s->opts.listen, sizeof(s->where));
 	return 0;
@@ -201,7 +205,8 @@ http_server_new(const struct http_server_opts *o, struct err *err)
 	s->fd = -1;
 	if (o->tls_cert_file != NULL && o->tls_cert_file[0] != '\0') {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
-			err_set(err, ERR_CONFIG, "this libmicrohttpd has no TLS "
+			err_set(err, ERR_CONFIG,
+			    "this libmicrohttpd has no TLS "
 			    "support");
 			goto fail;
 		}
@@ -224,8 +229,8 @@ http_server_where(const struct http_server *s)
 }
 
 static enum MHD_Result
-collect_kv(void *arg, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+collect_kv(
+    void *arg, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct http_request *r = arg;
 
@@ -258,10 +263,10 @@ client_address(struct MHD_Connection *c, char *out, size_t size)
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || ci->client_addr == NULL)
 		return;
-	(void)getnameinfo(ci->client_addr, ci->client_addr->sa_family ==
-	    AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in), out, (socklen_t)size, NULL, 0,
-	    NI_NUMERICHOST);
+	(void)getnameinfo(ci->client_addr,
+	    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						   : sizeof(struct sockaddr_in),
+	    out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
 }
 
 static long
@@ -283,8 +288,8 @@ send_reply(struct MHD_Connection *c, struct conn *cn, const char *method,
 	enum MHD_Result rc;
 	char path[512], sub[160], meth[16];
 
-	resp = MHD_create_response_from_buffer(len, buf_detach(&w->body),
-	    MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(
+	    len, buf_detach(&w->body), MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL)
 		return MHD_NO;
 	if (w->content_type != NULL)
@@ -292,8 +297,8 @@ send_reply(struct MHD_Connection *c, struct conn *cn, const char *method,
 	if (w->location[0] != '\0')
 		MHD_add_response_header(resp, "Location", w->location);
 	if (w->www_authenticate[0] != '\0')
-		MHD_add_response_header(resp, "WWW-Authenticate",
-		    w->www_authenticate);
+		MHD_add_response_header(
+		    resp, "WWW-Authenticate", w->www_authenticate);
 	if (w->allow[0] != '\0')
 		MHD_add_response_header(resp, "Allow", w->allow);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -303,10 +308,12 @@ send_reply(struct MHD_Connection *c, struct conn *cn, const char *method,
 	cn->answered = true;
 	log_access("method=%s path=%s status=%d ms=%ld sub=%s remote=%s",
 	    log_safe(method, meth, sizeof(meth)),
-	    log_safe(url, path, sizeof(path)),
-	    w->status, elapsed_ms(&cn->start),
-	    cn->req.subject[0] != '\0' ? log_safe(cn->req.subject, sub,
-	    sizeof(sub)) : "-", cn->req.remote);
+	    log_safe(url, path, sizeof(path)), w->status,
+	    elapsed_ms(&cn->start),
+	    cn->req.subject[0] != '\0'
+		? log_safe(cn->req.subject, sub, sizeof(sub))
+		: "-",
+	    cn->req.remote);
 	return rc;
 }
 
@@ -331,22 +338,24 @@ on_request(void *arg, struct MHD_Connection *c, const char *url,
 		client_address(c, cn->req.remote, sizeof(cn->req.remote));
 		atomic_fetch_add(&s->inflight, 1);
 		*state = cn;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL) {
-			const char *ex = MHD_lookup_connection_value(c,
-			    MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+			const char *ex = MHD_lookup_connection_value(
+			    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 			int64_t n;
 
 			if (str_to_i64(cl, &n) == -1 || n < 0)
 				n = INT64_MAX;
 			if (n > HTTP_BODY_MAX)
 				cn->too_large = true;
-			if (n > DISCARD_MAX || (n > HTTP_BODY_MAX &&
-			    ex != NULL && str_eq_nocase(ex, "100-continue"))) {
+			if (n > DISCARD_MAX ||
+			    (n > HTTP_BODY_MAX && ex != NULL &&
+				str_eq_nocase(ex, "100-continue"))) {
 				/* Answer before reading a byte of it. */
 				http_response_init(&w);
-				http_reply_error(&w, 413, "too_large", "the "
+				http_reply_error(&w, 413, "too_large",
+				    "the "
 				    "request body exceeds 65536 bytes");
 				rc = send_reply(c, cn, method, url, &w);
 				http_response_release(&w);
@@ -371,15 +380,16 @@ on_request(void *arg, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	http_response_init(&w);
 	if (cn->too_large) {
-		http_reply_error(&w, 413, "too_large", "the request body "
+		http_reply_error(&w, 413, "too_large",
+		    "the request body "
 		    "exceeds 65536 bytes");
 	} else {
 		cn->req.method = method;
 		cn->req.path = url;
-		MHD_get_connection_values(c, MHD_HEADER_KIND, collect_kv,
-		    &cn->req);
-		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_kv,
-		    &cn->req);
+		MHD_get_connection_values(
+		    c, MHD_HEADER_KIND, collect_kv, &cn->req);
+		MHD_get_connection_values(
+		    c, MHD_GET_ARGUMENT_KIND, collect_kv, &cn->req);
 		if (cn->body.len > 0) {
 			cn->req.body = buf_cstr(&cn->body);
 			cn->req.body_len = cn->body.len;
@@ -411,26 +421,26 @@ on_completed(void *arg, struct MHD_Connection *c, void **state,
 int
 http_server_start(struct http_server *s, struct err *err)
 {
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned threads = s->opts.threads > 0 ? s->opts.threads : 1;
 
 	if (s->tls_cert != NULL)
 		flags |= MHD_USE_TLS;
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)s->fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    s->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
-	    MHD_OPTION_END);
+	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (s->mhd == NULL)
-		return err_set(err, ERR_CONFIG, "cannot start the HTTP server "
-		    "on %s", s->where);
+		return err_set(err, ERR_CONFIG,
+		    "cannot start the HTTP server "
+		    "on %s",
+		    s->where);
 	return 0;
 }
 

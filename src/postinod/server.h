@@ -18,32 +18,32 @@
 #include "err.h"
 #include "http.h"
 
-typedef void http_handler_fn(void *arg, struct http_request *,
-    struct http_response *);
+typedef void http_handler_fn(
+    void *arg, struct http_request *, struct http_response *);
 
 struct http_server_opts {
-	const char	*listen;	/* "host:port", "[v6]:port", "*:port" */
-	unsigned	 threads;
-	const char	*tls_cert_file;	/* NULL or "" = plain HTTP */
-	const char	*tls_key_file;
-	http_handler_fn	*handler;
-	void		*arg;
+	const char *listen; /* "host:port", "[v6]:port", "*:port" */
+	unsigned threads;
+	const char *tls_cert_file; /* NULL or "" = plain HTTP */
+	const char *tls_key_file;
+	http_handler_fn *handler;
+	void *arg;
 };
 
 struct http_server;
 
 /* Bind (and read TLS files); NULL with err (ERR_CONFIG) on failure. */
-struct http_server *http_server_new(const struct http_server_opts *,
-	    struct err *);
+struct http_server *http_server_new(
+    const struct http_server_opts *, struct err *);
 /* Start serving; -1 with err on failure. */
-int	 http_server_start(struct http_server *, struct err *);
+int http_server_start(struct http_server *, struct err *);
 /* "127.0.0.1:8443": where the server listens (for the start-up line). */
 const char *http_server_where(const struct http_server *);
 /*
  * Stop accepting and wait up to timeout_ms for requests in progress;
  * returns how many were still running.
  */
-int	 http_server_drain(struct http_server *, int timeout_ms);
-void	 http_server_free(struct http_server **);
+int http_server_drain(struct http_server *, int timeout_ms);
+void http_server_free(struct http_server **);
 
 #endif

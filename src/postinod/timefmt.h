@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <time.h>
 
-#define TIMEFMT_MAX	32
+#define TIMEFMT_MAX 32
 
 /* Parse RFC 3339 into *t_r.  Returns 0 or -1. */
-int	 timefmt_parse(const char *, time_t *t_r);
+int timefmt_parse(const char *, time_t *t_r);
 /* Format t as the stored local form. */
 const char *timefmt_stored(time_t t, char *out, size_t size);
 /* Stored local form to SCIM's UTC form; "" for an unreadable value. */

@@ -15,11 +15,11 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define HMAC_LEN	32
+#define HMAC_LEN 32
 
 static const struct {
-	const char		*name;
-	enum webhook_type	 type;
+	const char *name;
+	enum webhook_type type;
 } types[] = {
 	{ "user.human.added", WH_ADDED },
 	{ "user.human.profile.changed", WH_PROFILE },
@@ -70,8 +70,7 @@ add_key(struct webhook_keys *k, const void *p, size_t len)
 }
 
 int
-webhook_keys_parse(const char *value, struct webhook_keys *k,
-    struct err *err)
+webhook_keys_parse(const char *value, struct webhook_keys *k, struct err *err)
 {
 	char *copy, *p, *item;
 	size_t nth = 0;
@@ -79,12 +78,15 @@ webhook_keys_parse(const char *value, struct webhook_keys *k,
 
 	memset(k, 0, sizeof(*k));
 	if (value == NULL)
-		return err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_SECRET "
-		    "is not set"), err_hint(err, "set it to the signing key of "
-		    "the Zitadel target (at least 32 bytes); several, "
-		    "comma-separated, while rotating");
+		return err_set(err, ERR_CONFIG,
+			   "POSTINOD_ZITADEL_HMAC_SECRET "
+			   "is not set"),
+		       err_hint(err,
+			   "set it to the signing key of "
+			   "the Zitadel target (at least 32 bytes); several, "
+			   "comma-separated, while rotating");
 	copy = xstrdup(value);
-	for (p = copy; rc == 0 && p != NULL; ) {
+	for (p = copy; rc == 0 && p != NULL;) {
 		size_t len;
 
 		item = p;
@@ -95,13 +97,16 @@ webhook_keys_parse(const char *value, struct webhook_keys *k,
 			continue;
 		nth++;
 		if (len < WEBHOOK_SECRET_MIN) {
-			rc = err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_"
+			rc = err_set(err, ERR_CONFIG,
+			    "POSTINOD_ZITADEL_HMAC_"
 			    "SECRET: secret %zu is %zu bytes, shorter than "
-			    "%d", nth, len, WEBHOOK_SECRET_MIN);
+			    "%d",
+			    nth, len, WEBHOOK_SECRET_MIN);
 			break;
 		}
 		if (k->n + 2 > WEBHOOK_KEYS_MAX) {
-			rc = err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_"
+			rc = err_set(err, ERR_CONFIG,
+			    "POSTINOD_ZITADEL_HMAC_"
 			    "SECRET: too many secrets");
 			break;
 		}
@@ -118,7 +123,8 @@ webhook_keys_parse(const char *value, struct webhook_keys *k,
 	explicit_bzero(copy, strlen(value));
 	free(copy);
 	if (rc == 0 && k->n == 0)
-		rc = err_set(err, ERR_CONFIG, "POSTINOD_ZITADEL_HMAC_SECRET "
+		rc = err_set(err, ERR_CONFIG,
+		    "POSTINOD_ZITADEL_HMAC_SECRET "
 		    "holds no secret");
 	if (rc == -1)
 		webhook_keys_release(k);
@@ -139,15 +145,15 @@ webhook_keys_release(struct webhook_keys *k)
 
 /* HMAC-SHA256 over the concatenation of parts.  0 or -1. */
 static int
-hmac(const struct webhook_key *k, const void *const *parts,
-    const size_t *lens, size_t nparts, unsigned char out[HMAC_LEN])
+hmac(const struct webhook_key *k, const void *const *parts, const size_t *lens,
+    size_t nparts, unsigned char out[HMAC_LEN])
 {
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
 	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest,
-		    0),
+		OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, digest, 0),
 		OSSL_PARAM_construct_end(),
 	};
 	size_t outl = 0;
@@ -180,8 +186,7 @@ any_key(const struct webhook_keys *keys, const unsigned char *want,
 
 int
 webhook_check(const struct webhook_keys *keys, const char *header,
-    const char *body, size_t len, time_t now, int64_t window,
-    struct err *err)
+    const char *body, size_t len, time_t now, int64_t window, struct err *err)
 {
 	unsigned char want[HMAC_LEN];
 	const void *parts[3];
@@ -205,7 +210,7 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 		return 0;
 	}
 	/* Zitadel: t=<unix>,v1=<hex>[,v1=<hex>...] */
-	for (p = header; *p != '\0'; ) {
+	for (p = header; *p != '\0';) {
 		size_t n = strcspn(p, ","), kl;
 		const char *eq = memchr(p, '=', n);
 
@@ -216,12 +221,14 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 			size_t vl = n - 2;
 
 			if (vl == 0 || vl >= sizeof(tbuf) || t != -1)
-				return err_set(err, ERR_DENIED, "malformed "
+				return err_set(err, ERR_DENIED,
+				    "malformed "
 				    "signature timestamp");
 			memcpy(tbuf, eq + 1, vl);
 			tbuf[vl] = '\0';
 			if (str_to_i64(tbuf, &t) == -1 || t < 0)
-				return err_set(err, ERR_DENIED, "malformed "
+				return err_set(err, ERR_DENIED,
+				    "malformed "
 				    "signature timestamp");
 		} else if (kl == 2 && strncmp(p, "v1", 2) == 0)
 			seen_v1 = true;
@@ -232,7 +239,8 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 	if (t == -1 || !seen_v1)
 		return err_set(err, ERR_DENIED, "malformed signature");
 	if ((int64_t)now - t > window || t - (int64_t)now > window)
-		return err_set(err, ERR_DENIED, "signature timestamp outside "
+		return err_set(err, ERR_DENIED,
+		    "signature timestamp outside "
 		    "the replay window");
 	parts[0] = tbuf;
 	lens[0] = strlen(tbuf);
@@ -240,7 +248,7 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 	lens[1] = 1;
 	parts[2] = body;
 	lens[2] = len;
-	for (p = header; *p != '\0'; ) {
+	for (p = header; *p != '\0';) {
 		size_t n = strcspn(p, ",");
 
 		if (n == 3 + 2 * HMAC_LEN && strncmp(p, "v1=", 3) == 0 &&
@@ -288,8 +296,8 @@ event_id(struct webhook_event *ev, json_t *root)
 		if (json_is_string(j))
 			buf_puts(&b, json_string_value(j));
 		else if (json_is_integer(j))
-			buf_printf(&b, "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(j));
+			buf_printf(
+			    &b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
 		buf_putc(&b, 0x1f);
 	}
 	EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
@@ -299,8 +307,8 @@ event_id(struct webhook_event *ev, json_t *root)
 }
 
 int
-webhook_parse(const char *body, size_t len, struct webhook_event *ev,
-    struct err *err)
+webhook_parse(
+    const char *body, size_t len, struct webhook_event *ev, struct err *err)
 {
 	json_t *root, *payload;
 	json_error_t jerr;
@@ -332,7 +340,8 @@ webhook_parse(const char *body, size_t len, struct webhook_event *ev,
 	if (opt_string(root, "created_at", &created) != 1 ||
 	    strlen(created) >= sizeof(ev->created_at) ||
 	    timefmt_parse(created, &ev->created) == -1) {
-		err_set(err, ERR_INVALID, "created_at: an RFC 3339 timestamp "
+		err_set(err, ERR_INVALID,
+		    "created_at: an RFC 3339 timestamp "
 		    "is required");
 		goto out;
 	}
@@ -345,20 +354,23 @@ webhook_parse(const char *body, size_t len, struct webhook_event *ev,
 	str_copy(ev->user_id, user != NULL ? user : "", sizeof(ev->user_id));
 	payload = json_object_get(root, "event_payload");
 	if (!json_is_object(payload)) {
-		err_set(err, ERR_INVALID, "event_payload: an object is "
+		err_set(err, ERR_INVALID,
+		    "event_payload: an object is "
 		    "required");
 		goto out;
 	}
 	if (opt_string(payload, "email", &email) != 1 || *email == '\0' ||
 	    strlen(email) >= sizeof(ev->email)) {
-		err_set(err, ERR_INVALID, "event_payload.email: an address is "
+		err_set(err, ERR_INVALID,
+		    "event_payload.email: an address is "
 		    "required");
 		goto out;
 	}
 	str_copy(ev->email, email, sizeof(ev->email));
 	if (opt_string(payload, "firstName", &first) == -1 ||
 	    opt_string(payload, "lastName", &last) == -1) {
-		err_set(err, ERR_INVALID, "event_payload: firstName and "
+		err_set(err, ERR_INVALID,
+		    "event_payload: firstName and "
 		    "lastName must be strings");
 		goto out;
 	}
@@ -368,7 +380,8 @@ webhook_parse(const char *body, size_t len, struct webhook_event *ev,
 
 		if (strlen(first != NULL ? first : "") >= sizeof(f) ||
 		    strlen(last != NULL ? last : "") >= sizeof(l)) {
-			err_set(err, ERR_INVALID, "event_payload: the name is "
+			err_set(err, ERR_INVALID,
+			    "event_payload: the name is "
 			    "too long");
 			goto out;
 		}
@@ -379,7 +392,8 @@ webhook_parse(const char *body, size_t len, struct webhook_event *ev,
 		fl = strlen(ft);
 		ll = strlen(lt);
 		if (fl + ll + 1 >= sizeof(ev->name)) {
-			err_set(err, ERR_INVALID, "event_payload: the name is "
+			err_set(err, ERR_INVALID,
+			    "event_payload: the name is "
 			    "too long");
 			goto out;
 		}

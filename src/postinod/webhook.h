@@ -43,18 +43,18 @@
 #include "err.h"
 #include "http.h"
 
-#define WEBHOOK_SECRET_MIN	32
-#define WEBHOOK_KEYS_MAX	16
-#define WEBHOOK_WINDOW_DEFAULT	300
+#define WEBHOOK_SECRET_MIN 32
+#define WEBHOOK_KEYS_MAX 16
+#define WEBHOOK_WINDOW_DEFAULT 300
 
 struct webhook_key {
-	unsigned char	*data;
-	size_t		 len;
+	unsigned char *data;
+	size_t len;
 };
 
 struct webhook_keys {
-	struct webhook_key	 keys[WEBHOOK_KEYS_MAX];
-	size_t			 n;
+	struct webhook_key keys[WEBHOOK_KEYS_MAX];
+	size_t n;
 };
 
 enum webhook_type {
@@ -69,42 +69,40 @@ enum webhook_type {
 
 struct webhook_event {
 	enum webhook_type type;
-	char	 type_name[128];
-	char	 user_id[128];
-	char	 created_at[64];
-	time_t	 created;
-	char	 email[ADDR_MAX];
-	char	 name[256];		/* "first last", trimmed */
-	bool	 has_name;
-	char	 id[65];		/* dedup key: SHA-256 hex */
+	char type_name[128];
+	char user_id[128];
+	char created_at[64];
+	time_t created;
+	char email[ADDR_MAX];
+	char name[256]; /* "first last", trimmed */
+	bool has_name;
+	char id[65]; /* dedup key: SHA-256 hex */
 };
 
 /*
  * Parse the secret list (the environment value; NULL = unset).  Returns 0,
  * or -1 with err (ERR_CONFIG) when it is unset, empty or a secret is short.
  */
-int	 webhook_keys_parse(const char *value, struct webhook_keys *,
-	    struct err *);
-void	 webhook_keys_release(struct webhook_keys *);
+int webhook_keys_parse(const char *value, struct webhook_keys *, struct err *);
+void webhook_keys_release(struct webhook_keys *);
 
 /*
  * Check a signature header value against body.  Returns 0, or -1 with err
  * (ERR_DENIED: missing, malformed, stale or wrong).
  */
-int	 webhook_check(const struct webhook_keys *, const char *header,
-	    const char *body, size_t len, time_t now, int64_t window,
-	    struct err *);
+int webhook_check(const struct webhook_keys *, const char *header,
+    const char *body, size_t len, time_t now, int64_t window, struct err *);
 
 /*
  * Parse an event.  Returns 0 (ev->type WH_UNKNOWN for a type to ignore),
  * or -1 with err: ERR_USAGE for malformed JSON, ERR_INVALID for a bad
  * envelope or payload.
  */
-int	 webhook_parse(const char *body, size_t len, struct webhook_event *,
-	    struct err *);
+int webhook_parse(
+    const char *body, size_t len, struct webhook_event *, struct err *);
 
 struct postinod;
-void	 webhook_handle(struct postinod *, struct http_request *,
-	    struct http_response *);
+void webhook_handle(
+    struct postinod *, struct http_request *, struct http_response *);
 
 #endif

@@ -18,11 +18,11 @@
 #include "webhook.h"
 #include "banned.h"
 
-#define PRUNE_EVERY_S	60
+#define PRUNE_EVERY_S 60
 
 struct apply_ctx {
-	const struct webhook_event	*ev;
-	bool				 duplicate;
+	const struct webhook_event *ev;
+	bool duplicate;
 };
 
 /* Record the event and apply it in one transaction. */
@@ -65,8 +65,9 @@ create(struct postinod *d, struct model *m, const struct webhook_event *ev,
 	memset(&s, 0, sizeof(s));
 	s.username = ev->email;
 	s.name = ev->name;
-	s.quota_bytes = d->conf->default_quota_bytes > 0 ?
-	    d->conf->default_quota_bytes : -1;
+	s.quota_bytes = d->conf->default_quota_bytes > 0
+	    ? d->conf->default_quota_bytes
+	    : -1;
 	s.password = NULL;
 	s.active = true;
 	s.run_hook = true;
@@ -119,15 +120,16 @@ reply_err(struct http_response *w, const struct err *err)
 
 	if (ei->http_status >= 500)
 		http_reply_error(w, ei->http_status, ei->name,
-		    err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK ?
-		    "database unavailable" : "internal error");
+		    err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK
+			? "database unavailable"
+			: "internal error");
 	else
 		http_reply_error(w, ei->http_status, ei->name, err->msg);
 }
 
 void
-webhook_handle(struct postinod *d, struct http_request *r,
-    struct http_response *w)
+webhook_handle(
+    struct postinod *d, struct http_request *r, struct http_response *w)
 {
 	struct webhook_event ev;
 	struct err err = ERR_INIT;
@@ -142,7 +144,7 @@ webhook_handle(struct postinod *d, struct http_request *r,
 	if (sig == NULL)
 		sig = http_header(r, "X-ZITADEL-Signature");
 	if (webhook_check(&d->hooks, sig, r->body, r->body_len, now,
-	    d->replay_window, &err) == -1) {
+		d->replay_window, &err) == -1) {
 		log_warn("zitadel: rejected from %s: %s", r->remote, err.msg);
 		http_reply_error(w, err_info(ERR_DENIED)->http_status,
 		    err_kind_name(ERR_DENIED), "invalid signature");
@@ -152,8 +154,7 @@ webhook_handle(struct postinod *d, struct http_request *r,
 		reply_err(w, &err);
 		return;
 	}
-	snprintf(r->subject, sizeof(r->subject), "zitadel:%.100s",
-	    ev.user_id);
+	snprintf(r->subject, sizeof(r->subject), "zitadel:%.100s", ev.user_id);
 	if (ev.type == WH_UNKNOWN) {
 		log_debug("zitadel: ignoring event type %s",
 		    log_safe(ev.type_name, safe, sizeof(safe)));
@@ -164,15 +165,18 @@ webhook_handle(struct postinod *d, struct http_request *r,
 	    (int64_t)ev.created - now > d->replay_window) {
 		log_warn("zitadel: %s event of %s outside the replay window",
 		    log_safe(ev.type_name, safe, sizeof(safe)), ev.created_at);
-		err_set(&err, ERR_INVALID, "event outside the replay window "
-		    "(%llds > %llds)", (long long)(now > ev.created ?
-		    now - ev.created : ev.created - now),
+		err_set(&err, ERR_INVALID,
+		    "event outside the replay window "
+		    "(%llds > %llds)",
+		    (long long)(now > ev.created ? now - ev.created
+						 : ev.created - now),
 		    (long long)d->replay_window);
 		reply_err(w, &err);
 		return;
 	}
 	if (ev.type == WH_EMAIL) {
-		err_set(&err, ERR_UNSUPPORTED, "changing a mailbox address "
+		err_set(&err, ERR_UNSUPPORTED,
+		    "changing a mailbox address "
 		    "through Zitadel is not supported");
 		reply_err(w, &err);
 		return;
@@ -201,13 +205,12 @@ webhook_handle(struct postinod *d, struct http_request *r,
 	if (rc == 0) {
 		maybe_prune(d, &rdb.m, now);
 		log_info("zitadel: %s %s%s", ev.type_name,
-		    log_safe(ev.email, safe, sizeof(safe)), c.duplicate ?
-		    " (duplicate)" : "");
+		    log_safe(ev.email, safe, sizeof(safe)),
+		    c.duplicate ? " (duplicate)" : "");
 		reply_ok(w, c.duplicate ? "duplicate" : NULL);
 	} else {
 		if (err_info(err.kind)->http_status >= 500)
-			log_error("zitadel: %s: %s", ev.type_name,
-			    err.msg);
+			log_error("zitadel: %s: %s", ev.type_name, err.msg);
 		reply_err(w, &err);
 	}
 	postinod_db_close(d, &rdb, rc == 0 ? NULL : &err);

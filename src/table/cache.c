@@ -12,52 +12,52 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define NSHARDS_LOG2	6
-#define NSHARDS		(1u << NSHARDS_LOG2)
-#define MIN_BUCKETS	64
+#define NSHARDS_LOG2 6
+#define NSHARDS (1u << NSHARDS_LOG2)
+#define MIN_BUCKETS 64
 
 /* LRU list links, most recent first; the first member of an entry. */
 struct lru {
-	struct lru	*prev;
-	struct lru	*next;
+	struct lru *prev;
+	struct lru *next;
 };
 
 struct entry {
-	struct lru	 lru;
-	struct entry	*hnext;		/* hash chain */
-	uint64_t	 gen;
-	int64_t		 fresh_until;
-	int64_t		 stale_until;
-	uint32_t	 hash;
-	uint32_t	 klen;
-	uint32_t	 vlen;
-	bool		 found;
-	char		 data[];	/* key, then value and a NUL */
+	struct lru lru;
+	struct entry *hnext; /* hash chain */
+	uint64_t gen;
+	int64_t fresh_until;
+	int64_t stale_until;
+	uint32_t hash;
+	uint32_t klen;
+	uint32_t vlen;
+	bool found;
+	char data[]; /* key, then value and a NUL */
 };
 
 struct flight {
-	struct flight		*next;
-	struct cache_waiter	*head;
-	struct cache_waiter	**tail;
-	uint32_t		 hash;
-	size_t			 klen;
-	char			 key[];
+	struct flight *next;
+	struct cache_waiter *head;
+	struct cache_waiter **tail;
+	uint32_t hash;
+	size_t klen;
+	char key[];
 };
 
 struct shard {
-	pthread_mutex_t	 lock;
-	struct entry	**buckets;
-	size_t		 nbuckets;	/* a power of two */
-	size_t		 count;
-	size_t		 max;
-	struct lru	 lru;		/* sentinel */
-	struct flight	*flights;
+	pthread_mutex_t lock;
+	struct entry **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+	size_t max;
+	struct lru lru; /* sentinel */
+	struct flight *flights;
 	struct cache_stats stats;
 };
 
 struct cache {
-	struct cache_params	 p;
-	struct shard		 shards[NSHARDS];
+	struct cache_params p;
+	struct shard shards[NSHARDS];
 };
 
 int64_t
@@ -120,7 +120,7 @@ shard_clear(struct shard *s)
 
 	for (l = s->lru.next; l != &s->lru; l = next) {
 		next = l->next;
-		free(l);	/* the link is the start of its entry */
+		free(l); /* the link is the start of its entry */
 	}
 	s->lru.next = s->lru.prev = &s->lru;
 	memset(s->buckets, 0, s->nbuckets * sizeof(*s->buckets));
@@ -230,9 +230,9 @@ copy_out(const struct entry *e, bool *found_r, struct buf *value_r)
 	*found_r = e->found;
 	if (value_r != NULL) {
 		buf_reset(value_r);
-		if (e->found && buf_append(value_r, e->data + e->klen,
-		    e->vlen) == -1)
-			buf_reset(value_r);	/* cannot happen: max checked */
+		if (e->found &&
+		    buf_append(value_r, e->data + e->klen, e->vlen) == -1)
+			buf_reset(value_r); /* cannot happen: max checked */
 	}
 }
 
@@ -257,8 +257,7 @@ flight_find(struct shard *s, uint32_t h, const void *key, size_t klen,
 
 enum cache_result
 cache_lookup(struct cache *c, const void *key, size_t klen, uint64_t gen,
-    int64_t now_ms, struct cache_waiter *w, bool *found_r,
-    struct buf *value_r)
+    int64_t now_ms, struct cache_waiter *w, bool *found_r, struct buf *value_r)
 {
 	uint64_t h64 = hash_key(key, klen);
 	uint32_t h = (uint32_t)h64;
@@ -324,8 +323,9 @@ cache_complete(struct cache *c, const void *key, size_t klen, uint64_t gen,
 	uint32_t h = (uint32_t)h64;
 	struct shard *s = shard_of(c, h64);
 	size_t vlen = found && value != NULL ? strlen(value) : 0;
-	int64_t ttl = ttl_ms >= 0 ? ttl_ms :
-	    found ? c->p.ttl_ms : c->p.negative_ttl_ms;
+	int64_t ttl = ttl_ms >= 0 ? ttl_ms
+	    : found		  ? c->p.ttl_ms
+				  : c->p.negative_ttl_ms;
 	struct entry *e, **pp;
 	struct cache_waiter *w;
 

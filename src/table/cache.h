@@ -34,36 +34,36 @@
 struct cache;
 
 struct cache_waiter {
-	struct cache_waiter	*next;
+	struct cache_waiter *next;
 };
 
 struct cache_params {
-	size_t	 max_entries;	/* bound on entries, >= 1 */
-	int64_t	 ttl_ms;	/* found answers */
-	int64_t	 negative_ttl_ms;	/* not-found answers */
-	int64_t	 stale_ms;	/* served past expiry while the backend fails */
+	size_t max_entries;	 /* bound on entries, >= 1 */
+	int64_t ttl_ms;		 /* found answers */
+	int64_t negative_ttl_ms; /* not-found answers */
+	int64_t stale_ms; /* served past expiry while the backend fails */
 };
 
 enum cache_result {
-	CACHE_MISS = 0,		/* caller now leads a flight (if asked to) */
-	CACHE_HIT = 1,		/* fresh answer copied out */
-	CACHE_JOINED = 2,	/* queued on the flight already running */
+	CACHE_MISS = 0,	  /* caller now leads a flight (if asked to) */
+	CACHE_HIT = 1,	  /* fresh answer copied out */
+	CACHE_JOINED = 2, /* queued on the flight already running */
 };
 
 struct cache_stats {
-	uint64_t	entries;
-	uint64_t	hits;
-	uint64_t	misses;
-	uint64_t	joined;
-	uint64_t	stale;
-	uint64_t	evicted;
+	uint64_t entries;
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t joined;
+	uint64_t stale;
+	uint64_t evicted;
 };
 
 struct cache *cache_new(const struct cache_params *);
-void	 cache_free(struct cache **);
+void cache_free(struct cache **);
 
 /* Milliseconds on the monotonic clock, the time base of every call here. */
-int64_t	 cache_now_ms(void);
+int64_t cache_now_ms(void);
 
 /*
  * Look key up.  An entry is fresh if it has not expired at now_ms and was
@@ -73,8 +73,8 @@ int64_t	 cache_now_ms(void);
  * the flight's leader (CACHE_MISS) or w is queued (CACHE_JOINED).
  */
 enum cache_result cache_lookup(struct cache *, const void *key, size_t klen,
-	    uint64_t gen, int64_t now_ms, struct cache_waiter *w,
-	    bool *found_r, struct buf *value_r);
+    uint64_t gen, int64_t now_ms, struct cache_waiter *w, bool *found_r,
+    struct buf *value_r);
 
 /*
  * End a flight with the backend's answer (value NULL when not found),
@@ -84,8 +84,8 @@ enum cache_result cache_lookup(struct cache *, const void *key, size_t klen,
  * all).  Returns the queued waiters, in arrival order (NULL if none).
  */
 struct cache_waiter *cache_complete(struct cache *, const void *key,
-	    size_t klen, uint64_t gen, int64_t now_ms, bool found,
-	    const char *value, int64_t ttl_ms);
+    size_t klen, uint64_t gen, int64_t now_ms, bool found, const char *value,
+    int64_t ttl_ms);
 
 /*
  * End a flight whose backend call failed.  The old entry, if any, stays.
@@ -98,13 +98,13 @@ struct cache_waiter *cache_fail(struct cache *, const void *key, size_t klen);
  * but within the stale bound (or still fresh).  Returns true with
  * *found_r/value_r set, false if there is none.
  */
-bool	 cache_stale(struct cache *, const void *key, size_t klen,
-	    int64_t now_ms, bool *found_r, struct buf *value_r);
+bool cache_stale(struct cache *, const void *key, size_t klen, int64_t now_ms,
+    bool *found_r, struct buf *value_r);
 
 /* Forget one key, or everything. */
-void	 cache_forget(struct cache *, const void *key, size_t klen);
-void	 cache_clear(struct cache *);
+void cache_forget(struct cache *, const void *key, size_t klen);
+void cache_clear(struct cache *);
 
-void	 cache_get_stats(struct cache *, struct cache_stats *);
+void cache_get_stats(struct cache *, struct cache_stats *);
 
 #endif

@@ -16,25 +16,25 @@
 #include "banned.h"
 
 struct dbpool {
-	struct dbpool		*next;		/* registry */
-	char			*ident;
-	char			 where[256];
-	struct db_params	 params;
-	int64_t			 timeout_ms;
-	int			 refs;		/* under reg_lock */
+	struct dbpool *next; /* registry */
+	char *ident;
+	char where[256];
+	struct db_params params;
+	int64_t timeout_ms;
+	int refs; /* under reg_lock */
 
-	pthread_mutex_t		 lock;
-	struct db		**idle;
-	size_t			 nidle;
-	size_t			 cap;
+	pthread_mutex_t lock;
+	struct db **idle;
+	size_t nidle;
+	size_t cap;
 
-	_Atomic uint64_t	 gen;
+	_Atomic uint64_t gen;
 	/* Poll state, touched only by the polling thread. */
-	pthread_mutex_t		 poll_lock;
-	bool			 polled;	/* a serial has been read */
-	bool			 absent;	/* no postino_change table */
-	int64_t			 serial;
-	int64_t			 next_poll_ms;
+	pthread_mutex_t poll_lock;
+	bool polled; /* a serial has been read */
+	bool absent; /* no postino_change table */
+	int64_t serial;
+	int64_t next_poll_ms;
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,19 +42,19 @@ static struct dbpool *reg;
 
 /* This thread's open read batch (see dbpool_run_read()). */
 static _Thread_local struct {
-	bool		 enabled;
-	struct dbpool	*pool;
-	struct db	*db;
-	uint64_t	 gen;
-	int		 n;
+	bool enabled;
+	struct dbpool *pool;
+	struct db *db;
+	uint64_t gen;
+	int n;
 } held;
 
 static char *
 ident_of(const struct db_params *p)
 {
 	return xasprintf("%d|%s|%s|%s|%s|%s", (int)p->engine,
-	    p->hosts != NULL ? p->hosts : "", p->dbname != NULL ? p->dbname : "",
-	    p->user != NULL ? p->user : "",
+	    p->hosts != NULL ? p->hosts : "",
+	    p->dbname != NULL ? p->dbname : "", p->user != NULL ? p->user : "",
 	    p->password != NULL ? p->password : "",
 	    p->dbpath != NULL ? p->dbpath : "");
 }
@@ -86,8 +86,10 @@ dbpool_get(const struct db_params *p, int64_t timeout_ms)
 		snprintf(pool->where, sizeof(pool->where), "sqlite at %s",
 		    p->dbpath != NULL ? p->dbpath : "?");
 	else
-		snprintf(pool->where, sizeof(pool->where), "%s database '%s' "
-		    "at %s", db_engine_name(p->engine),
+		snprintf(pool->where, sizeof(pool->where),
+		    "%s database '%s' "
+		    "at %s",
+		    db_engine_name(p->engine),
 		    p->dbname != NULL ? p->dbname : "",
 		    p->hosts != NULL && *p->hosts ? p->hosts : "localhost");
 	pthread_mutex_init(&pool->lock, NULL);
@@ -154,8 +156,8 @@ pool_give(struct dbpool *pool, struct db *db)
 	pthread_mutex_lock(&pool->lock);
 	if (pool->nidle == pool->cap) {
 		pool->cap = pool->cap ? pool->cap * 2 : 8;
-		pool->idle = xreallocarray(pool->idle, pool->cap,
-		    sizeof(*pool->idle));
+		pool->idle =
+		    xreallocarray(pool->idle, pool->cap, sizeof(*pool->idle));
 	}
 	pool->idle[pool->nidle++] = db;
 	pthread_mutex_unlock(&pool->lock);
@@ -178,8 +180,8 @@ pool_connect(struct dbpool *pool, struct err *err)
 	/* Best effort: bound statements below the clients' own timeouts. */
 	if (db_engine(db) == DB_ENGINE_SQLITE) {
 		/* Pages by mmap, not a read(2) each: podop mostly reads. */
-		(void)db_exec(db, "PRAGMA mmap_size = 268435456", NULL, 0,
-		    &ignore);
+		(void)db_exec(
+		    db, "PRAGMA mmap_size = 268435456", NULL, 0, &ignore);
 	} else if (db_engine(db) == DB_ENGINE_PGSQL) {
 		char sql[64];
 
@@ -189,8 +191,10 @@ pool_connect(struct dbpool *pool, struct err *err)
 	} else if (db_engine(db) == DB_ENGINE_MYSQL) {
 		char sql[80];
 
-		snprintf(sql, sizeof(sql), "SET SESSION max_statement_time = "
-		    "%.3f", (double)pool->timeout_ms / 1000.0);
+		snprintf(sql, sizeof(sql),
+		    "SET SESSION max_statement_time = "
+		    "%.3f",
+		    (double)pool->timeout_ms / 1000.0);
 		(void)db_exec(db, sql, NULL, 0, &ignore);
 	}
 	return db;
@@ -221,8 +225,7 @@ dbpool_batch_flush(void)
 }
 
 int
-dbpool_run_read(struct dbpool *pool, dbpool_fn *fn, void *arg,
-    struct err *err)
+dbpool_run_read(struct dbpool *pool, dbpool_fn *fn, void *arg, struct err *err)
 {
 	uint64_t gen = dbpool_generation(pool);
 	struct db *db;
@@ -230,8 +233,9 @@ dbpool_run_read(struct dbpool *pool, dbpool_fn *fn, void *arg,
 
 	if (!held.enabled)
 		return dbpool_run(pool, fn, arg, err);
-	if (held.db != NULL && (held.pool != pool || held.gen != gen ||
-	    held.n >= DBPOOL_BATCH_MAX))
+	if (held.db != NULL &&
+	    (held.pool != pool || held.gen != gen ||
+		held.n >= DBPOOL_BATCH_MAX))
 		dbpool_batch_flush();
 	if (held.db == NULL) {
 		if ((db = pool_take(pool)) == NULL &&
@@ -252,8 +256,8 @@ dbpool_run_read(struct dbpool *pool, dbpool_fn *fn, void *arg,
 	}
 	held.n++;
 	r = fn(held.db, arg, err);
-	if (r == -1 && (err->kind == ERR_DATABASE ||
-	    err->kind == ERR_DEADLOCK)) {
+	if (r == -1 &&
+	    (err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK)) {
 		/* Drop the batch and try once the ordinary way. */
 		db_rollback(held.db);
 		db_close(&held.db);
@@ -287,8 +291,7 @@ dbpool_run(struct dbpool *pool, dbpool_fn *fn, void *arg, struct err *err)
 	}
 	if (db->in_tx)
 		db_rollback(db);
-	if (r == -1 && (err->kind == ERR_DATABASE ||
-	    err->kind == ERR_DEADLOCK))
+	if (r == -1 && (err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK))
 		db_close(&db);
 	else
 		pool_give(pool, db);
@@ -308,8 +311,8 @@ dbpool_bump(struct dbpool *pool)
 }
 
 struct poll_arg {
-	int64_t	 serial;
-	bool	 absent;
+	int64_t serial;
+	bool absent;
 };
 
 static int

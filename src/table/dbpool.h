@@ -32,14 +32,14 @@
 #include "db.h"
 #include "err.h"
 
-#define DBPOOL_POLL_MS		250
-#define DBPOOL_ABSENT_RECHECK_MS	30000
+#define DBPOOL_POLL_MS 250
+#define DBPOOL_ABSENT_RECHECK_MS 30000
 
 struct dbpool;
 
 /* The pool for these parameters (copied), created if needed. */
 struct dbpool *dbpool_get(const struct db_params *, int64_t timeout_ms);
-void	 dbpool_put(struct dbpool **);
+void dbpool_put(struct dbpool **);
 
 typedef int dbpool_fn(struct db *, void *arg, struct err *);
 
@@ -49,7 +49,7 @@ typedef int dbpool_fn(struct db *, void *arg, struct err *);
  * once more on a new connection.  A connection that failed is closed, not
  * pooled.  Returns fn's result, or -1 if no connection could be opened.
  */
-int	 dbpool_run(struct dbpool *, dbpool_fn *, void *arg, struct err *);
+int dbpool_run(struct dbpool *, dbpool_fn *, void *arg, struct err *);
 
 /*
  * Read batching, for SQLite.  A thread that turned it on with
@@ -62,24 +62,23 @@ int	 dbpool_run(struct dbpool *, dbpool_fn *, void *arg, struct err *);
  * stored under a newer generation.  Elsewhere dbpool_run_read() is
  * dbpool_run().
  */
-#define DBPOOL_BATCH_MAX	32
+#define DBPOOL_BATCH_MAX 32
 
-void	 dbpool_batch_enable(bool);
-void	 dbpool_batch_flush(void);
-int	 dbpool_run_read(struct dbpool *, dbpool_fn *, void *arg,
-	    struct err *);
+void dbpool_batch_enable(bool);
+void dbpool_batch_flush(void);
+int dbpool_run_read(struct dbpool *, dbpool_fn *, void *arg, struct err *);
 
 /* The current generation (>= 1). */
 uint64_t dbpool_generation(struct dbpool *);
 /* Bump it by hand (tests, reload). */
-void	 dbpool_bump(struct dbpool *);
+void dbpool_bump(struct dbpool *);
 
 /*
  * Poll every pool's change serial once; pools polled less than
  * DBPOOL_POLL_MS ago are skipped.  Returns the number of pools whose
  * generation moved.
  */
-int	 dbpool_poll_all(void);
+int dbpool_poll_all(void);
 
 /* Where the pool connects to, for log lines ("sqlite at /x.db"). */
 const char *dbpool_describe(struct dbpool *);

@@ -35,7 +35,7 @@ dictproto_unescape(char *s, size_t len)
 			continue;
 		}
 		if (++i == len)
-			break;		/* a lone escape at the end is dropped */
+			break; /* a lone escape at the end is dropped */
 		switch (s[i]) {
 		case '0':
 			s[o++] = '\0';
@@ -115,7 +115,8 @@ dictproto_split(char *line, size_t len, char **fields_r, size_t max,
 			return err_set(err, ERR_INVALID, "too many fields");
 		flen = dictproto_unescape(line + start, i - start);
 		if (memchr(line + start, '\0', flen) != NULL)
-			return err_set(err, ERR_INVALID, "field contains a "
+			return err_set(err, ERR_INVALID,
+			    "field contains a "
 			    "NUL byte");
 		line[start + flen] = '\0';
 		fields_r[n++] = line + start;
@@ -136,14 +137,18 @@ dictproto_key_split(const char *key, const char *user, const char **rest_r,
 	}
 	if (str_prefix(key, "priv/")) {
 		if (user == NULL || *user == '\0')
-			return err_set(err, ERR_INVALID, "private key '%.200s' "
-			    "without a user", key);
+			return err_set(err, ERR_INVALID,
+			    "private key '%.200s' "
+			    "without a user",
+			    key);
 		*rest_r = key + 5;
 		*user_r = user;
 		return 0;
 	}
-	return err_set(err, ERR_INVALID, "key '%.200s' is neither shared/ "
-	    "nor priv/", key);
+	return err_set(err, ERR_INVALID,
+	    "key '%.200s' is neither shared/ "
+	    "nor priv/",
+	    key);
 }
 
 void
@@ -235,14 +240,18 @@ feed_hello(struct dict_session *s, char **f, size_t n, struct dict_act *act,
 	if (s->hello)
 		return err_set(err, ERR_INVALID, "second hello");
 	if (n < 5)
-		return err_set(err, ERR_INVALID, "hello has %zu fields, "
-		    "expected 5", n);
+		return err_set(err, ERR_INVALID,
+		    "hello has %zu fields, "
+		    "expected 5",
+		    n);
 	if (str_to_int(f[0], 0, 1000, &major) == -1 ||
 	    str_to_int(f[1], 0, 1000000, &minor) == -1)
 		return err_set(err, ERR_INVALID, "hello: bad version");
 	if (major < 2 || major > 4)
-		return err_set(err, ERR_INVALID, "unsupported dict protocol "
-		    "version %d", major);
+		return err_set(err, ERR_INVALID,
+		    "unsupported dict protocol "
+		    "version %d",
+		    major);
 	s->hello = true;
 	s->major = major;
 	s->minor = minor;
@@ -267,7 +276,8 @@ feed_iterate(struct dict_session *s, char **f, size_t n, struct dict_act *act,
 	if (s->major >= 3) {
 		/* flags, max_rows, path, user */
 		if (n < 3)
-			return err_set(err, ERR_INVALID, "iterate: too few "
+			return err_set(err, ERR_INVALID,
+			    "iterate: too few "
 			    "fields");
 		first_path = 2;
 		last_path = 3;
@@ -280,14 +290,15 @@ feed_iterate(struct dict_session *s, char **f, size_t n, struct dict_act *act,
 	}
 	if (first_path == 2) {
 		if (str_to_i64(f[1], &v) == -1 || v < 0)
-			return err_set(err, ERR_INVALID, "iterate: bad "
+			return err_set(err, ERR_INVALID,
+			    "iterate: bad "
 			    "max_rows");
 		act->max_rows = (uint64_t)v;
 	}
 	if (first_path >= last_path || first_path >= n) {
 		act->kind = DICT_ACT_REPLY;
-		return dictproto_reply_iter_end(reply, -1, &(struct err){
-		    ERR_INVALID, "iterate: no path", "" });
+		return dictproto_reply_iter_end(reply, -1,
+		    &(struct err){ ERR_INVALID, "iterate: no path", "" });
 	}
 	for (size_t i = first_path; i < last_path && i < n; i++) {
 		if (act->npaths == DICT_MAX_PATHS)
@@ -308,10 +319,13 @@ feed_begin(struct dict_session *s, char **f, size_t n, struct err *err)
 	if (n < 1 || parse_id(f[0], &id) == -1)
 		return err_set(err, ERR_INVALID, "begin: bad transaction id");
 	if (tx_find(s, id) != (size_t)-1)
-		return err_set(err, ERR_INVALID, "begin: transaction %lu "
-		    "already open", id);
+		return err_set(err, ERR_INVALID,
+		    "begin: transaction %lu "
+		    "already open",
+		    id);
 	if (s->ntx >= DICT_MAX_TX)
-		return err_set(err, ERR_TOOLARGE, "too many open "
+		return err_set(err, ERR_TOOLARGE,
+		    "too many open "
 		    "transactions");
 	user = s->major >= 3 ? pick_user(s, f, n, 1) : pick_user(s, f, 0, 0);
 	tx = xcalloc(1, sizeof(*tx));
@@ -351,8 +365,8 @@ tx_add(struct dict_tx *tx, char op, const char *key, const char *value,
 }
 
 static int
-feed_tx_op(struct dict_session *s, char cmd, char **f, size_t n,
-    struct err *err)
+feed_tx_op(
+    struct dict_session *s, char cmd, char **f, size_t n, struct err *err)
 {
 	struct dict_tx *tx;
 	unsigned long id;
@@ -360,11 +374,12 @@ feed_tx_op(struct dict_session *s, char cmd, char **f, size_t n,
 	int64_t diff = 0;
 
 	if (n < 1 || parse_id(f[0], &id) == -1)
-		return err_set(err, ERR_INVALID, "%c: bad transaction id",
-		    cmd);
+		return err_set(err, ERR_INVALID, "%c: bad transaction id", cmd);
 	if ((i = tx_find(s, id)) == (size_t)-1)
-		return err_set(err, ERR_INVALID, "%c: unknown transaction "
-		    "%lu", cmd, id);
+		return err_set(err, ERR_INVALID,
+		    "%c: unknown transaction "
+		    "%lu",
+		    cmd, id);
 	tx = s->tx[i];
 	switch (cmd) {
 	case 'S':
@@ -402,8 +417,7 @@ feed_end(struct dict_session *s, char cmd, char **f, size_t n,
 	size_t i;
 
 	if (n < 1 || parse_id(f[0], &id) == -1)
-		return err_set(err, ERR_INVALID, "%c: bad transaction id",
-		    cmd);
+		return err_set(err, ERR_INVALID, "%c: bad transaction id", cmd);
 	i = tx_find(s, id);
 	if (cmd == 'R') {
 		if (i != (size_t)-1)
@@ -444,8 +458,8 @@ dict_session_feed(struct dict_session *s, char *line, size_t len,
 		return err_set(err, ERR_INVALID, "empty command line");
 	cmd = line[0];
 	act->cmd = cmd;
-	if (dictproto_split(line + 1, len - 1, f, DICT_MAX_FIELDS, &n,
-	    err) == -1) {
+	if (dictproto_split(line + 1, len - 1, f, DICT_MAX_FIELDS, &n, err) ==
+	    -1) {
 		/* A broken field inside a transaction fails that one. */
 		if (strchr("SUAP", cmd) != NULL && s->hello) {
 			unsigned long id;
@@ -462,23 +476,23 @@ dict_session_feed(struct dict_session *s, char *line, size_t len,
 		}
 		if ((cmd == 'L' || cmd == 'I') && s->hello) {
 			act->kind = DICT_ACT_REPLY;
-			return cmd == 'L' ?
-			    dictproto_reply_lookup(reply, -1, NULL, err) :
-			    dictproto_reply_iter_end(reply, -1, err);
+			return cmd == 'L'
+			    ? dictproto_reply_lookup(reply, -1, NULL, err)
+			    : dictproto_reply_iter_end(reply, -1, err);
 		}
 		return -1;
 	}
 	if (cmd == 'H')
 		return feed_hello(s, f, n, act, err);
 	if (!s->hello)
-		return err_set(err, ERR_INVALID, "command '%c' before hello",
-		    cmd);
+		return err_set(
+		    err, ERR_INVALID, "command '%c' before hello", cmd);
 	switch (cmd) {
 	case 'L':
 		act->kind = DICT_ACT_LOOKUP;
 		act->key = f[0];
-		act->user = s->major >= 3 ? pick_user(s, f, n, 1) :
-		    pick_user(s, f, 0, 0);
+		act->user = s->major >= 3 ? pick_user(s, f, n, 1)
+					  : pick_user(s, f, 0, 0);
 		return 0;
 	case 'I':
 		return feed_iterate(s, f, n, act, reply, err);
@@ -502,15 +516,15 @@ dict_session_feed(struct dict_session *s, char *line, size_t len,
 }
 
 static int
-reply_msg(struct buf *b, char letter, const char *prefix,
-    const struct err *e)
+reply_msg(struct buf *b, char letter, const char *prefix, const struct err *e)
 {
 	size_t old = b->len;
 	const char *m = e != NULL && e->msg[0] != '\0' ? e->msg : "failed";
 
 	if (buf_putc(b, letter) == -1 ||
 	    (prefix != NULL && buf_puts(b, prefix) == -1) ||
-	    dictproto_escape(b, m, strlen(m)) == -1 || buf_putc(b, '\n') == -1) {
+	    dictproto_escape(b, m, strlen(m)) == -1 ||
+	    buf_putc(b, '\n') == -1) {
 		buf_truncate(b, old);
 		return -1;
 	}
@@ -518,16 +532,16 @@ reply_msg(struct buf *b, char letter, const char *prefix,
 }
 
 int
-dictproto_reply_lookup(struct buf *b, int rc, const char *value,
-    const struct err *e)
+dictproto_reply_lookup(
+    struct buf *b, int rc, const char *value, const struct err *e)
 {
 	size_t old = b->len;
 
 	if (rc == 0)
 		return buf_puts(b, "N\n");
 	if (rc < 0) {
-		char letter = err_info(e != NULL ? e->kind :
-		    ERR_INTERNAL)->dict;
+		char letter =
+		    err_info(e != NULL ? e->kind : ERR_INTERNAL)->dict;
 
 		/* The table maps an error kind to 'F' (or 'N' for NOTFOUND). */
 		if (letter == 'N')
@@ -569,8 +583,8 @@ dictproto_reply_iter_end(struct buf *b, int rc, const struct err *e)
 }
 
 int
-dictproto_reply_commit(struct buf *b, unsigned long id, bool async, int rc,
-    const struct err *e)
+dictproto_reply_commit(
+    struct buf *b, unsigned long id, bool async, int rc, const struct err *e)
 {
 	size_t old = b->len;
 	char idstr[32];

@@ -10,8 +10,8 @@
 #include "banned.h"
 
 int
-socketmap_request_split(char *payload, size_t len, char **name_r,
-    char **key_r, struct err *err)
+socketmap_request_split(
+    char *payload, size_t len, char **name_r, char **key_r, struct err *err)
 {
 	char *sp;
 
@@ -19,10 +19,12 @@ socketmap_request_split(char *payload, size_t len, char **name_r,
 		return err_set(err, ERR_INVALID, "request contains a NUL byte");
 	sp = memchr(payload, ' ', len);
 	if (sp == NULL)
-		return err_set(err, ERR_INVALID, "request has no space "
+		return err_set(err, ERR_INVALID,
+		    "request has no space "
 		    "between map name and key");
 	if (sp == payload)
-		return err_set(err, ERR_INVALID, "request has an empty map "
+		return err_set(err, ERR_INVALID,
+		    "request has an empty map "
 		    "name");
 	*sp = '\0';
 	payload[len] = '\0';
@@ -52,8 +54,8 @@ reply_text(struct buf *b, const char *word, const char *text, size_t tlen)
 static int
 reply_err(struct buf *b, const struct err *e)
 {
-	const struct err_info *in = err_info(e != NULL ? e->kind :
-	    ERR_INTERNAL);
+	const struct err_info *in =
+	    err_info(e != NULL ? e->kind : ERR_INTERNAL);
 	const char *m = e != NULL && e->msg[0] != '\0' ? e->msg : "failed";
 	char clean[ERR_MSG_MAX];
 	size_t n = 0;
@@ -67,8 +69,7 @@ reply_err(struct buf *b, const struct err *e)
 }
 
 int
-socketmap_reply(struct buf *b, int rc, const char *value,
-    const struct err *e)
+socketmap_reply(struct buf *b, int rc, const char *value, const struct err *e)
 {
 	size_t vl;
 
@@ -79,8 +80,10 @@ socketmap_reply(struct buf *b, int rc, const char *value,
 	if (vl + 3 > SOCKETMAP_REPLY_MAX) {
 		struct err big;
 
-		err_set(&big, ERR_TOOLARGE, "value of %zu bytes exceeds the "
-		    "socketmap reply limit", vl);
+		err_set(&big, ERR_TOOLARGE,
+		    "value of %zu bytes exceeds the "
+		    "socketmap reply limit",
+		    vl);
 		return reply_err(b, &big);
 	}
 	return reply_text(b, "OK", value, vl);

@@ -19,9 +19,9 @@
 #include "err.h"
 
 /* Request payloads above this close the connection (Postfix sends <= 10k). */
-#define SOCKETMAP_REQUEST_MAX	(64 * 1024)
+#define SOCKETMAP_REQUEST_MAX (64 * 1024)
 /* Postfix's limit on a reply payload. */
-#define SOCKETMAP_REPLY_MAX	100000
+#define SOCKETMAP_REPLY_MAX 100000
 
 /*
  * Split a request payload in place: the first space becomes a NUL and
@@ -29,8 +29,8 @@
  * Returns 0 with *name_r and *key_r, or -1 with err (ERR_INVALID) for a
  * payload with no space, an empty name or a NUL byte.
  */
-int	 socketmap_request_split(char *payload, size_t len, char **name_r,
-	    char **key_r, struct err *);
+int socketmap_request_split(
+    char *payload, size_t len, char **name_r, char **key_r, struct err *);
 
 /*
  * Append a reply netstring: rc 1 -> "OK value" (or NOTFOUND if value is
@@ -38,7 +38,7 @@ int	 socketmap_request_split(char *payload, size_t len, char **name_r,
  * "NOTFOUND ", -1 -> the err kind's word and message.  Returns 0, or -1 if
  * the buffer's maximum is hit.
  */
-int	 socketmap_reply(struct buf *, int rc, const char *value,
-	    const struct err *);
+int socketmap_reply(
+    struct buf *, int rc, const char *value, const struct err *);
 
 #endif

@@ -13,8 +13,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct table_backend *const backends[] = {
-	&table_backend_static,
+static const struct table_backend *const backends[] = { &table_backend_static,
 	&table_backend_file,
 #ifdef HAVE_REDIS
 	&table_backend_redis,
@@ -22,13 +21,8 @@ static const struct table_backend *const backends[] = {
 #ifdef HAVE_CURL
 	&table_backend_url,
 #endif
-	&table_backend_sql,
-	&table_backend_mysql,
-	&table_backend_pgsql,
-	&table_backend_sqlite,
-	&table_backend_postfixadmin,
-	NULL
-};
+	&table_backend_sql, &table_backend_mysql, &table_backend_pgsql,
+	&table_backend_sqlite, &table_backend_postfixadmin, NULL };
 
 static const char *backend_names[sizeof(backends) / sizeof(backends[0])];
 
@@ -83,17 +77,21 @@ table_open(struct table **t_r, const char *name, const char *type,
 	if (name == NULL || *name == '\0')
 		return err_set(err, ERR_CONFIG, "a table needs a name");
 	if (strchr(name, ' ') != NULL || strchr(name, '\t') != NULL)
-		return err_set(err, ERR_CONFIG, "table name '%s' contains "
-		    "white space", name);
+		return err_set(err, ERR_CONFIG,
+		    "table name '%s' contains "
+		    "white space",
+		    name);
 	if (type == NULL || (be = table_backend_find(type)) == NULL) {
-		const char *near = type != NULL ?
-		    str_nearest(type, table_backend_names()) : NULL;
+		const char *near = type != NULL
+		    ? str_nearest(type, table_backend_names())
+		    : NULL;
 
-		err_set(err, ERR_CONFIG, "table '%s': unknown type '%s'",
-		    name, type != NULL ? type : "");
+		err_set(err, ERR_CONFIG, "table '%s': unknown type '%s'", name,
+		    type != NULL ? type : "");
 		if (near != NULL)
 			return err_hint(err, "did you mean '%s'?", near);
-		return err_hint(err, "this podop knows: static, file, sql, "
+		return err_hint(err,
+		    "this podop knows: static, file, sql, "
 		    "mysql, pgsql, sqlite, postfixadmin"
 #ifdef HAVE_REDIS
 		    ", redis"
@@ -101,7 +99,7 @@ table_open(struct table **t_r, const char *name, const char *type,
 #ifdef HAVE_CURL
 		    ", url"
 #endif
-		    );
+		);
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->name = xstrdup(name);
@@ -131,9 +129,12 @@ table_open_spec(struct table **t_r, const char *name, const char *spec,
 
 	if (colon == NULL) {
 		*t_r = NULL;
-		err_set(err, ERR_CONFIG, "table '%s': '%s' is not of the form "
-		    "type:parameter", name, spec);
-		return err_hint(err, "for example \"postfixadmin:alias\" or "
+		err_set(err, ERR_CONFIG,
+		    "table '%s': '%s' is not of the form "
+		    "type:parameter",
+		    name, spec);
+		return err_hint(err,
+		    "for example \"postfixadmin:alias\" or "
 		    "\"mysql:/etc/postfix/sql-virtual_alias_maps.cf\"");
 	}
 	type = xstrndup(spec, (size_t)(colon - spec));
@@ -172,11 +173,13 @@ table_lookup(struct table *t, const char *key, const char *user,
 	if (strlen(key) > TABLE_KEY_MAX)
 		return 0;
 	if (t->backend->lookup == NULL)
-		return err_set(err, ERR_CONFIG, "table '%s' (%s) cannot look "
-		    "keys up", t->name, t->type);
+		return err_set(err, ERR_CONFIG,
+		    "table '%s' (%s) cannot look "
+		    "keys up",
+		    t->name, t->type);
 	r = t->backend->lookup(t, key, user, value_r, &ttl, err);
 	if (r == 1 && value_r->len == 0)
-		r = 0;		/* an empty value is no value (as in Postfix) */
+		r = 0; /* an empty value is no value (as in Postfix) */
 	if (ttl_ms_r != NULL)
 		*ttl_ms_r = ttl;
 	return r;
@@ -188,19 +191,23 @@ table_iterate(struct table *t, const char *path, const char *user,
     struct err *err)
 {
 	if (t->backend->iterate == NULL)
-		return err_set(err, ERR_UNSUPPORTED, "table '%s' (%s) cannot "
-		    "be iterated", t->name, t->type);
-	return t->backend->iterate(t, path, user, flags, max_rows, fn, arg,
-	    err);
+		return err_set(err, ERR_UNSUPPORTED,
+		    "table '%s' (%s) cannot "
+		    "be iterated",
+		    t->name, t->type);
+	return t->backend->iterate(
+	    t, path, user, flags, max_rows, fn, arg, err);
 }
 
 int
-table_commit(struct table *t, const struct table_op *ops, size_t n,
-    struct err *err)
+table_commit(
+    struct table *t, const struct table_op *ops, size_t n, struct err *err)
 {
 	if (t->backend->commit == NULL)
-		return err_set(err, ERR_UNSUPPORTED, "table '%s' (%s) is "
-		    "read-only", t->name, t->type);
+		return err_set(err, ERR_UNSUPPORTED,
+		    "table '%s' (%s) is "
+		    "read-only",
+		    t->name, t->type);
 	if (n == 0)
 		return 1;
 	return t->backend->commit(t, ops, n, err);
@@ -236,8 +243,8 @@ table_flat_key(struct buf *out, const char *key, const char *user)
 	buf_reset(out);
 	if (buf_puts(out, key) == -1)
 		return -1;
-	if (user != NULL && (buf_putc(out, '/') == -1 ||
-	    buf_puts(out, user) == -1))
+	if (user != NULL &&
+	    (buf_putc(out, '/') == -1 || buf_puts(out, user) == -1))
 		return -1;
 	return 0;
 }

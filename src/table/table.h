@@ -49,29 +49,29 @@
 #include "buf.h"
 #include "err.h"
 
-#define TABLE_KEY_MAX	4096	/* longer keys are not found, never queried */
+#define TABLE_KEY_MAX 4096 /* longer keys are not found, never queried */
 
 /* Settings every table may use (postino.toml and podop's command line). */
 struct table_env {
-	int64_t	 timeout_ms;		/* per backend call */
-	char	*recipient_delimiter;	/* "" = none */
-	char	*mailbox_base;		/* Dovecot home = base/maildir */
-	int64_t	 vmail_uid;		/* -1 = leave to Dovecot */
-	int64_t	 vmail_gid;
-	char	*sql_dir;		/* postfix_sql_dir */
-	char	*sql_engine;		/* "" = from the map file */
+	int64_t timeout_ms;	   /* per backend call */
+	char *recipient_delimiter; /* "" = none */
+	char *mailbox_base;	   /* Dovecot home = base/maildir */
+	int64_t vmail_uid;	   /* -1 = leave to Dovecot */
+	int64_t vmail_gid;
+	char *sql_dir;	  /* postfix_sql_dir */
+	char *sql_engine; /* "" = from the map file */
 };
 
-void	 table_env_init(struct table_env *);	/* built-in defaults */
-void	 table_env_release(struct table_env *);
+void table_env_init(struct table_env *); /* built-in defaults */
+void table_env_release(struct table_env *);
 
 /* One write of a dict transaction. */
 struct table_op {
-	char		 op;		/* 'S' set, 'U' unset, 'A' add, 'P' append */
-	const char	*key;		/* without "shared/" or "priv/" */
-	const char	*user;		/* NULL for shared keys */
-	const char	*value;		/* S, P */
-	int64_t		 diff;		/* A */
+	char op;	   /* 'S' set, 'U' unset, 'A' add, 'P' append */
+	const char *key;   /* without "shared/" or "priv/" */
+	const char *user;  /* NULL for shared keys */
+	const char *value; /* S, P */
+	int64_t diff;	   /* A */
 };
 
 /*
@@ -79,46 +79,46 @@ struct table_op {
  * value.  Return 0 to go on, -1 to stop (the iteration then fails with the
  * err the callback set).
  */
-typedef int table_row_fn(void *arg, const char *key, const char *value,
-    struct err *);
+typedef int table_row_fn(
+    void *arg, const char *key, const char *value, struct err *);
 
 struct table;
 
 /* Backend flags. */
-#define TABLE_F_INLINE	0x01	/* lookups never block: no thread needed */
+#define TABLE_F_INLINE 0x01 /* lookups never block: no thread needed */
 
 struct table_backend {
-	const char	*name;
-	unsigned int	 flags;
-	int	(*open)(struct table *, struct err *);
+	const char *name;
+	unsigned int flags;
+	int (*open)(struct table *, struct err *);
 	/*
 	 * 1/0/-1 as above.  *ttl_ms_r starts at -1 (use the table's
 	 * default); a backend that knows better sets it (0: do not cache).
 	 */
-	int	(*lookup)(struct table *, const char *key, const char *user,
-		    struct buf *value_r, int64_t *ttl_ms_r, struct err *);
+	int (*lookup)(struct table *, const char *key, const char *user,
+	    struct buf *value_r, int64_t *ttl_ms_r, struct err *);
 	/* Rows under path (flags: DICT_ITER_*); 0 or -1. */
-	int	(*iterate)(struct table *, const char *path, const char *user,
-		    unsigned int flags, uint64_t max_rows, table_row_fn *,
-		    void *arg, struct err *);
+	int (*iterate)(struct table *, const char *path, const char *user,
+	    unsigned int flags, uint64_t max_rows, table_row_fn *, void *arg,
+	    struct err *);
 	/* Apply all ops, atomically where the backend can; 1 ok, -1 error. */
-	int	(*commit)(struct table *, const struct table_op *, size_t n,
-		    struct err *);
+	int (*commit)(
+	    struct table *, const struct table_op *, size_t n, struct err *);
 	/*
 	 * The generation of the data behind the table; it changes when the
 	 * data is known to have changed (see dbpool.h).  NULL: always 0.
 	 */
 	uint64_t (*generation)(struct table *);
-	void	(*close)(struct table *);
+	void (*close)(struct table *);
 };
 
 struct table {
-	char				*name;
-	const struct table_backend	*backend;
-	char				*type;	/* as given: "mysql", "file" */
-	char				*param;
-	const struct table_env		*env;
-	void				*handle;	/* backend state */
+	char *name;
+	const struct table_backend *backend;
+	char *type; /* as given: "mysql", "file" */
+	char *param;
+	const struct table_env *env;
+	void *handle; /* backend state */
 };
 
 /* The backend registered under name, or NULL. */
@@ -131,53 +131,52 @@ const char *const *table_backend_names(void);
  * or a bad parameter, naming the table; ERR_DATABASE and the like when a
  * backend cannot reach what it needs at all).
  */
-int	 table_open(struct table **t_r, const char *name, const char *type,
-	    const char *param, const struct table_env *, struct err *);
+int table_open(struct table **t_r, const char *name, const char *type,
+    const char *param, const struct table_env *, struct err *);
 /* Split "type:param" (postino.toml's [podop.tables]) and open. */
-int	 table_open_spec(struct table **t_r, const char *name,
-	    const char *spec, const struct table_env *, struct err *);
-void	 table_close(struct table **);
+int table_open_spec(struct table **t_r, const char *name, const char *spec,
+    const struct table_env *, struct err *);
+void table_close(struct table **);
 
-int	 table_lookup(struct table *, const char *key, const char *user,
-	    struct buf *value_r, int64_t *ttl_ms_r, struct err *);
-int	 table_iterate(struct table *, const char *path, const char *user,
-	    unsigned int flags, uint64_t max_rows, table_row_fn *, void *arg,
-	    struct err *);
-int	 table_commit(struct table *, const struct table_op *, size_t n,
-	    struct err *);
+int table_lookup(struct table *, const char *key, const char *user,
+    struct buf *value_r, int64_t *ttl_ms_r, struct err *);
+int table_iterate(struct table *, const char *path, const char *user,
+    unsigned int flags, uint64_t max_rows, table_row_fn *, void *arg,
+    struct err *);
+int table_commit(
+    struct table *, const struct table_op *, size_t n, struct err *);
 uint64_t table_generation(struct table *);
-bool	 table_can_iterate(const struct table *);
+bool table_can_iterate(const struct table *);
 /* Whether lookups may run on an event loop thread (TABLE_F_INLINE). */
-bool	 table_is_inline(const struct table *);
-bool	 table_can_commit(const struct table *);
+bool table_is_inline(const struct table *);
+bool table_can_commit(const struct table *);
 
 /*
  * Helpers for backends.
  */
 
 /* key, or "key/user" when user is not NULL, into out (reset first). */
-int	 table_flat_key(struct buf *out, const char *key, const char *user);
+int table_flat_key(struct buf *out, const char *key, const char *user);
 /*
  * Whether key is a row of an iteration over path with flags: under path,
  * and (without DICT_ITER_RECURSE) with no further '/', or (with
  * DICT_ITER_EXACT_KEY) equal to path.
  */
-bool	 table_iter_match(const char *path, const char *key,
-	    unsigned int flags);
+bool table_iter_match(const char *path, const char *key, unsigned int flags);
 
 /* A stack of idle per-connection handles, shared by a table's threads. */
 struct table_hpool {
-	pthread_mutex_t	  lock;
-	void		**idle;
-	size_t		  n;
-	size_t		  cap;
+	pthread_mutex_t lock;
+	void **idle;
+	size_t n;
+	size_t cap;
 };
 
-void	 table_hpool_init(struct table_hpool *);
+void table_hpool_init(struct table_hpool *);
 /* An idle handle, or NULL if none (the caller makes one). */
-void	*table_hpool_get(struct table_hpool *);
-void	 table_hpool_put(struct table_hpool *, void *);
+void *table_hpool_get(struct table_hpool *);
+void table_hpool_put(struct table_hpool *, void *);
 /* Destroy every idle handle and release the pool. */
-void	 table_hpool_release(struct table_hpool *, void (*destroy)(void *));
+void table_hpool_release(struct table_hpool *, void (*destroy)(void *));
 
 #endif

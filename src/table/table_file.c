@@ -22,18 +22,18 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define FILE_MAX_SIZE	(256u * 1024u * 1024u)
+#define FILE_MAX_SIZE (256u * 1024u * 1024u)
 
 struct fentry {
-	char	*key;
-	char	*value;
-	size_t	 seq;		/* input order, so later duplicates win */
+	char *key;
+	char *value;
+	size_t seq; /* input order, so later duplicates win */
 };
 
 struct fmap {
-	struct fentry	*v;	/* sorted by key */
-	size_t		 n;
-	size_t		 cap;
+	struct fentry *v; /* sorted by key */
+	size_t n;
+	size_t cap;
 };
 
 static int
@@ -90,8 +90,8 @@ file_read(struct fmap *m, FILE *fp)
 
 	buf_init(&logical, FILE_MAX_SIZE);
 	while ((len = getline(&line, &lcap, fp)) != -1) {
-		while (len > 0 && (line[len - 1] == '\n' ||
-		    line[len - 1] == '\r'))
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (line[0] == '#')
 			continue;
@@ -100,7 +100,7 @@ file_read(struct fmap *m, FILE *fp)
 
 			if (*rest != '\0' && logical.len > 0 &&
 			    (buf_putc(&logical, ' ') == -1 ||
-			    buf_puts(&logical, rest) == -1))
+				buf_puts(&logical, rest) == -1))
 				break;
 			continue;
 		}
@@ -132,8 +132,10 @@ file_open(struct table *t, struct err *err)
 		    t->param, strerror(errno));
 	if (fstat(fileno(fp), &st) == 0 && st.st_size > (off_t)FILE_MAX_SIZE) {
 		fclose(fp);
-		return err_set(err, ERR_CONFIG, "'%s' is larger than %u "
-		    "bytes", t->param, FILE_MAX_SIZE);
+		return err_set(err, ERR_CONFIG,
+		    "'%s' is larger than %u "
+		    "bytes",
+		    t->param, FILE_MAX_SIZE);
 	}
 	m = xcalloc(1, sizeof(*m));
 	if (file_read(m, fp) == -1) {

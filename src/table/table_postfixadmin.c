@@ -51,8 +51,8 @@ enum pfa_kind {
 };
 
 static const struct {
-	const char	*name;
-	enum pfa_kind	 kind;
+	const char *name;
+	enum pfa_kind kind;
 } kinds[] = {
 	{ "domain", PFA_DOMAIN },
 	{ "relay_domain", PFA_RELAY_DOMAIN },
@@ -65,12 +65,12 @@ static const struct {
 	{ "dovecot", PFA_DOVECOT },
 };
 
-#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 struct pfa {
-	enum pfa_kind		 kind;
-	struct dbpool		*pool;
-	struct lookup_opts	 opts;
+	enum pfa_kind kind;
+	struct dbpool *pool;
+	struct lookup_opts opts;
 };
 
 static int
@@ -93,8 +93,10 @@ source_params(const struct table *t, const char *src, struct db_params *p,
 		engine = db_engine_parse(e);
 		free(e);
 		if (engine == DB_ENGINE_NONE)
-			return err_set(err, ERR_CONFIG, "unknown engine in "
-			    "'%s'", src);
+			return err_set(err, ERR_CONFIG,
+			    "unknown engine in "
+			    "'%s'",
+			    src);
 		if (str_prefix(colon + 1, "//") || !str_suffix(src, ".cf"))
 			return db_params_from_dsn(p, src, err);
 		path = colon + 1;
@@ -115,8 +117,8 @@ static int
 pfa_open(struct table *t, struct err *err)
 {
 	const char *colon = strchr(t->param, ':');
-	size_t klen = colon != NULL ? (size_t)(colon - t->param) :
-	    strlen(t->param);
+	size_t klen =
+	    colon != NULL ? (size_t)(colon - t->param) : strlen(t->param);
 	struct db_params p;
 	struct pfa *a;
 	size_t i;
@@ -138,15 +140,18 @@ pfa_open(struct table *t, struct err *err)
 		free(k);
 		if (near != NULL)
 			return err_hint(err, "did you mean '%s'?", near);
-		return err_hint(err, "use domain, relay_domain, mailbox, "
+		return err_hint(err,
+		    "use domain, relay_domain, mailbox, "
 		    "alias, transport, routes, sender_login, quota_limit or "
 		    "dovecot");
 	}
 	if (source_params(t, colon != NULL ? colon + 1 : "", &p, err) == -1)
 		return -1;
 	if (!db_engine_available(p.engine)) {
-		err_set(err, ERR_CONFIG, "this podop was built without %s "
-		    "support", db_engine_name(p.engine));
+		err_set(err, ERR_CONFIG,
+		    "this podop was built without %s "
+		    "support",
+		    db_engine_name(p.engine));
 		db_params_release(&p);
 		return -1;
 	}
@@ -163,10 +168,10 @@ pfa_open(struct table *t, struct err *err)
 }
 
 struct pfa_call {
-	const struct pfa	*a;
-	const char		*key;
-	const char		*user;
-	struct buf		*value_r;
+	const struct pfa *a;
+	const char *key;
+	const char *user;
+	struct buf *value_r;
 };
 
 static int
@@ -194,14 +199,14 @@ pfa_call(struct db *db, void *arg, struct err *err)
 		return lookup_quota_limit(db, o, c->key, c->value_r, err);
 	case PFA_DOVECOT:
 		if (c->user == NULL && str_prefix(c->key, "passdb/"))
-			return lookup_passdb(db, o, c->key + 7, c->value_r,
-			    err);
+			return lookup_passdb(
+			    db, o, c->key + 7, c->value_r, err);
 		if (c->user == NULL && str_prefix(c->key, "userdb/"))
-			return lookup_userdb(db, o, c->key + 7, c->value_r,
-			    err);
+			return lookup_userdb(
+			    db, o, c->key + 7, c->value_r, err);
 		if (c->user != NULL && str_prefix(c->key, "quota/"))
-			return lookup_quota_usage(db, c->user, c->key + 6,
-			    c->value_r, err);
+			return lookup_quota_usage(
+			    db, c->user, c->key + 6, c->value_r, err);
 		return 0;
 	}
 	return err_set(err, ERR_INTERNAL, "unknown lookup kind");
@@ -222,15 +227,15 @@ pfa_lookup(struct table *t, const char *key, const char *user,
 }
 
 struct pfa_iter {
-	const struct pfa	*a;
-	const char		*path;
-	unsigned int		 flags;
-	uint64_t		 max_rows;
-	uint64_t		 rows;
-	table_row_fn		*fn;
-	void			*arg;
-	struct buf		 key;
-	bool			 stopped;
+	const struct pfa *a;
+	const char *path;
+	unsigned int flags;
+	uint64_t max_rows;
+	uint64_t rows;
+	table_row_fn *fn;
+	void *arg;
+	struct buf key;
+	bool stopped;
 };
 
 static int
@@ -272,16 +277,17 @@ pfa_iterate(struct table *t, const char *path, const char *user,
     struct err *err)
 {
 	struct pfa_iter it = { t->handle, path, flags, max_rows, 0, fn, arg,
-	    { NULL, 0, 0, 0 }, false };
+		{ NULL, 0, 0, 0 }, false };
 	const struct pfa *a = t->handle;
 	int r;
 
 	if (a->kind != PFA_DOVECOT)
-		return err_set(err, ERR_UNSUPPORTED, "only the dovecot "
+		return err_set(err, ERR_UNSUPPORTED,
+		    "only the dovecot "
 		    "lookup can be iterated");
 	/* Only userdb rows exist to iterate; anything else is empty. */
-	if (user != NULL || !(str_prefix("userdb/", path) ||
-	    str_prefix(path, "userdb/")))
+	if (user != NULL ||
+	    !(str_prefix("userdb/", path) || str_prefix(path, "userdb/")))
 		return 0;
 	buf_init(&it.key, TABLE_KEY_MAX * 2);
 	r = dbpool_run_read(a->pool, pfa_iter_call, &it, err);
@@ -290,8 +296,8 @@ pfa_iterate(struct table *t, const char *path, const char *user,
 }
 
 struct pfa_store {
-	const char			*user;
-	const struct quota_change	*change;
+	const char *user;
+	const struct quota_change *change;
 };
 
 static int
@@ -303,24 +309,27 @@ pfa_store_call(struct db *db, void *arg, struct err *err)
 }
 
 static int
-pfa_commit(struct table *t, const struct table_op *ops, size_t n,
-    struct err *err)
+pfa_commit(
+    struct table *t, const struct table_op *ops, size_t n, struct err *err)
 {
 	const struct pfa *a = t->handle;
 	bool *done;
 	int r = 1;
 
 	if (a->kind != PFA_DOVECOT)
-		return err_set(err, ERR_UNSUPPORTED, "'%s' is read-only",
-		    t->name);
+		return err_set(
+		    err, ERR_UNSUPPORTED, "'%s' is read-only", t->name);
 	for (size_t i = 0; i < n; i++)
-		if (ops[i].user == NULL || (strcmp(ops[i].key,
-		    "quota/storage") != 0 && strcmp(ops[i].key,
-		    "quota/messages") != 0) || ops[i].op == 'P')
-			return err_set(err, ERR_UNSUPPORTED, "only "
+		if (ops[i].user == NULL ||
+		    (strcmp(ops[i].key, "quota/storage") != 0 &&
+			strcmp(ops[i].key, "quota/messages") != 0) ||
+		    ops[i].op == 'P')
+			return err_set(err, ERR_UNSUPPORTED,
+			    "only "
 			    "priv/quota/storage and priv/quota/messages can be "
-			    "written (not %s '%.200s')", ops[i].user != NULL ?
-			    "priv" : "shared", ops[i].key);
+			    "written (not %s '%.200s')",
+			    ops[i].user != NULL ? "priv" : "shared",
+			    ops[i].key);
 	/* One quota2 change per user, in the order the ops came. */
 	done = xcalloc(n, sizeof(*done));
 	for (size_t i = 0; i < n && r == 1; i++) {
@@ -338,27 +347,29 @@ pfa_commit(struct table *t, const struct table_op *ops, size_t n,
 				continue;
 			done[j] = true;
 			storage = strcmp(ops[j].key, "quota/storage") == 0;
-			if (ops[j].op == 'S' && str_to_i64(ops[j].value,
-			    &v) == -1) {
-				r = err_set(err, ERR_INVALID, "'%.200s' is not "
-				    "a number", ops[j].value);
+			if (ops[j].op == 'S' &&
+			    str_to_i64(ops[j].value, &v) == -1) {
+				r = err_set(err, ERR_INVALID,
+				    "'%.200s' is not "
+				    "a number",
+				    ops[j].value);
 				break;
 			}
 			if (ops[j].op == 'A')
 				v = ops[j].diff;
 			if (storage) {
-				if (ops[j].op == 'A' && (c.bytes_set ||
-				    c.bytes_add))
+				if (ops[j].op == 'A' &&
+				    (c.bytes_set || c.bytes_add))
 					v += c.bytes;
 				c.bytes_add = ops[j].op == 'A' && !c.bytes_set;
 				c.bytes_set = !c.bytes_add;
 				c.bytes = v;
 			} else {
-				if (ops[j].op == 'A' && (c.messages_set ||
-				    c.messages_add))
+				if (ops[j].op == 'A' &&
+				    (c.messages_set || c.messages_add))
 					v += c.messages;
-				c.messages_add = ops[j].op == 'A' &&
-				    !c.messages_set;
+				c.messages_add =
+				    ops[j].op == 'A' && !c.messages_set;
 				c.messages_set = !c.messages_add;
 				c.messages = v;
 			}

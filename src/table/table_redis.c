@@ -29,17 +29,17 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define REDIS_SCAN_COUNT	"1000"
+#define REDIS_SCAN_COUNT "1000"
 
 struct redistab {
-	char			*path;		/* UNIX socket, or NULL */
-	char			*host;
-	int			 port;
-	char			*prefix;
-	int			 db;
-	char			*password;
-	struct timeval		 tv;
-	struct table_hpool	 conns;
+	char *path; /* UNIX socket, or NULL */
+	char *host;
+	int port;
+	char *prefix;
+	int db;
+	char *password;
+	struct timeval tv;
+	struct table_hpool conns;
 };
 
 static void
@@ -80,19 +80,21 @@ parse_options(struct redistab *r, const char *opts, struct err *err)
 	int ret = 0;
 
 	for (tok = strtok_r(copy, "&", &save); tok != NULL && ret == 0;
-	    tok = strtok_r(NULL, "&", &save)) {
+	     tok = strtok_r(NULL, "&", &save)) {
 		if (str_prefix(tok, "prefix=")) {
 			free(r->prefix);
 			r->prefix = xstrdup(tok + 7);
 		} else if (str_prefix(tok, "db=")) {
 			if (str_to_int(tok + 3, 0, 100000, &r->db) == -1)
-				ret = err_set(err, ERR_CONFIG, "bad db '%s'",
-				    tok + 3);
+				ret = err_set(
+				    err, ERR_CONFIG, "bad db '%s'", tok + 3);
 		} else if (str_prefix(tok, "password_file="))
 			ret = read_password(r, tok + 14, err);
 		else
-			ret = err_set(err, ERR_CONFIG, "unknown option '%s' "
-			    "(prefix=, db=, password_file=)", tok);
+			ret = err_set(err, ERR_CONFIG,
+			    "unknown option '%s' "
+			    "(prefix=, db=, password_file=)",
+			    tok);
 	}
 	free(copy);
 	return ret;
@@ -130,7 +132,8 @@ redis_open(struct table *t, struct err *err)
 			}
 		}
 		if (*h == '\0') {
-			err_set(err, ERR_CONFIG, "needs a server: "
+			err_set(err, ERR_CONFIG,
+			    "needs a server: "
 			    "unix:/path or host:port");
 			goto fail;
 		}
@@ -176,8 +179,7 @@ where(const struct redistab *r, char *buf, size_t size)
 
 /* Expect a status reply "OK"; 0 or -1. */
 static int
-expect_ok(redisContext *c, redisReply *rep, const char *what,
-    struct err *err)
+expect_ok(redisContext *c, redisReply *rep, const char *what, struct err *err)
 {
 	int r = 0;
 
@@ -195,24 +197,26 @@ connect_new(struct redistab *r, struct err *err)
 	char w[300];
 	redisContext *c;
 
-	c = r->path != NULL ? redisConnectUnixWithTimeout(r->path, r->tv) :
-	    redisConnectWithTimeout(r->host, r->port, r->tv);
+	c = r->path != NULL ? redisConnectUnixWithTimeout(r->path, r->tv)
+			    : redisConnectWithTimeout(r->host, r->port, r->tv);
 	if (c == NULL || c->err) {
 		err_set(err, ERR_TEMP, "cannot connect to %s: %s",
-		    where(r, w, sizeof(w)), c != NULL ? c->errstr :
-		    "out of memory");
+		    where(r, w, sizeof(w)),
+		    c != NULL ? c->errstr : "out of memory");
 		if (c != NULL)
 			redisFree(c);
 		return NULL;
 	}
 	redisSetTimeout(c, r->tv);
-	if (r->password != NULL && expect_ok(c, redisCommand(c, "AUTH %s",
-	    r->password), "AUTH", err) == -1) {
+	if (r->password != NULL &&
+	    expect_ok(c, redisCommand(c, "AUTH %s", r->password), "AUTH",
+		err) == -1) {
 		redisFree(c);
 		return NULL;
 	}
-	if (r->db != 0 && expect_ok(c, redisCommand(c, "SELECT %d", r->db),
-	    "SELECT", err) == -1) {
+	if (r->db != 0 &&
+	    expect_ok(c, redisCommand(c, "SELECT %d", r->db), "SELECT", err) ==
+		-1) {
 		redisFree(c);
 		return NULL;
 	}
@@ -241,8 +245,8 @@ command(struct redistab *r, int argc, const char **argv, const size_t *lens,
 			table_hpool_put(&r->conns, c);
 			return rep;
 		}
-		err_set(err, ERR_TEMP, "%s: %s", where(r, w, sizeof(w)),
-		    c->errstr);
+		err_set(
+		    err, ERR_TEMP, "%s: %s", where(r, w, sizeof(w)), c->errstr);
 		redisFree(c);
 		c = NULL;
 		if (!reused)
@@ -266,8 +270,8 @@ full_key(const struct redistab *r, const char *key, const char *user,
 }
 
 static int
-get_value(struct redistab *r, const char *k, size_t klen,
-    struct buf *value_r, struct err *err)
+get_value(struct redistab *r, const char *k, size_t klen, struct buf *value_r,
+    struct err *err)
 {
 	const char *argv[2] = { "GET", k };
 	size_t lens[2] = { 3, klen };
@@ -283,20 +287,23 @@ get_value(struct redistab *r, const char *k, size_t klen,
 	case REDIS_REPLY_STRING:
 		buf_reset(value_r);
 		if (memchr(rep->str, '\0', rep->len) != NULL)
-			ret = err_set(err, ERR_INVALID, "value of '%.200s' "
-			    "contains a NUL byte", k);
+			ret = err_set(err, ERR_INVALID,
+			    "value of '%.200s' "
+			    "contains a NUL byte",
+			    k);
 		else if (buf_append(value_r, rep->str, rep->len) == -1)
 			ret = err_set(err, ERR_TOOLARGE, "value too large");
 		else
 			ret = 1;
 		break;
 	case REDIS_REPLY_ERROR:
-		ret = err_set(err, ERR_CONFIG, "GET '%.200s': %s", k,
-		    rep->str);
+		ret = err_set(err, ERR_CONFIG, "GET '%.200s': %s", k, rep->str);
 		break;
 	default:
-		ret = err_set(err, ERR_CONFIG, "GET '%.200s': unexpected "
-		    "reply type %d", k, rep->type);
+		ret = err_set(err, ERR_CONFIG,
+		    "GET '%.200s': unexpected "
+		    "reply type %d",
+		    k, rep->type);
 		break;
 	}
 	freeReplyObject(rep);
@@ -351,9 +358,9 @@ redis_iterate(struct table *t, const char *path, const char *user,
 	buf_puts(&cursor, "0");
 	do {
 		const char *argv[6] = { "SCAN", cursor.data, "MATCH", pat.data,
-		    "COUNT", REDIS_SCAN_COUNT };
+			"COUNT", REDIS_SCAN_COUNT };
 		size_t lens[6] = { 4, cursor.len, 5, pat.len, 5,
-		    strlen(REDIS_SCAN_COUNT) };
+			strlen(REDIS_SCAN_COUNT) };
 		redisReply *rep = command(r, 6, argv, lens, err);
 
 		if (rep == NULL) {
@@ -368,10 +375,9 @@ redis_iterate(struct table *t, const char *path, const char *user,
 			break;
 		}
 		buf_reset(&cursor);
-		buf_append(&cursor, rep->element[0]->str,
-		    rep->element[0]->len);
+		buf_append(&cursor, rep->element[0]->str, rep->element[0]->len);
 		for (size_t i = 0; i < rep->element[1]->elements && ret == 0;
-		    i++) {
+		     i++) {
 			redisReply *k = rep->element[1]->element[i];
 			const char *rel;
 			int found;
@@ -404,8 +410,8 @@ redis_iterate(struct table *t, const char *path, const char *user,
 }
 
 static int
-redis_commit(struct table *t, const struct table_op *ops, size_t n,
-    struct err *err)
+redis_commit(
+    struct table *t, const struct table_op *ops, size_t n, struct err *err)
 {
 	struct redistab *r = t->handle;
 	redisContext *c;
@@ -424,12 +430,12 @@ redis_commit(struct table *t, const struct table_op *ops, size_t n,
 		full_key(r, ops[i].key, ops[i].user, &k);
 		switch (ops[i].op) {
 		case 'S':
-			redisAppendCommand(c, "SET %b %s", k.data, k.len,
-			    ops[i].value);
+			redisAppendCommand(
+			    c, "SET %b %s", k.data, k.len, ops[i].value);
 			break;
 		case 'P':
-			redisAppendCommand(c, "APPEND %b %s", k.data, k.len,
-			    ops[i].value);
+			redisAppendCommand(
+			    c, "APPEND %b %s", k.data, k.len, ops[i].value);
 			break;
 		case 'U':
 			redisAppendCommand(c, "DEL %b", k.data, k.len);
@@ -454,14 +460,15 @@ redis_commit(struct table *t, const struct table_op *ops, size_t n,
 		rep = v;
 		if (i == n + 1 && (rep->type != REDIS_REPLY_ARRAY))
 			ret = err_set(err, ERR_TEMP, "EXEC failed: %s",
-			    rep->type == REDIS_REPLY_ERROR ? rep->str :
-			    "transaction aborted");
+			    rep->type == REDIS_REPLY_ERROR
+				? rep->str
+				: "transaction aborted");
 		else if (i == n + 1) {
 			for (size_t j = 0; j < rep->elements; j++)
 				if (rep->element[j]->type ==
 				    REDIS_REPLY_ERROR) {
-					ret = err_set(err, ERR_INVALID,
-					    "%s", rep->element[j]->str);
+					ret = err_set(err, ERR_INVALID, "%s",
+					    rep->element[j]->str);
 					break;
 				}
 		} else if (rep->type == REDIS_REPLY_ERROR && ret == 1)

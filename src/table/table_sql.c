@@ -11,7 +11,8 @@
  *	WHERE address='%s'		->  WHERE address=?
  *	WHERE x=%s			->  WHERE x=?
  *	WHERE a='%u@%d'			->  WHERE a=CONCAT(?, '@', ?)   (MySQL)
- *				  WHERE a=(CAST(? AS TEXT) || '@' || ...)  (others)
+ *				  WHERE a=(CAST(? AS TEXT) || '@' || ...)
+ *(others)
  *
  * so no key can ever change the statement.  The query is compiled once, at
  * open.  As in Postfix: a query that uses %d (or %1..%9) on a key without
@@ -37,26 +38,26 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define SQL_MAX_ARGS	64
+#define SQL_MAX_ARGS 64
 
 struct sqlmap {
-	struct dbpool	*pool;
-	char		*sql;			/* compiled, with '?' */
-	char		 codes[SQL_MAX_ARGS];	/* expansion per '?' */
-	size_t		 nargs;
-	char		*result_format;		/* NULL = "%s" */
-	char		**domains;		/* NULL = any */
-	size_t		 ndomains;
-	long		 expansion_limit;	/* 0 = none */
-	bool		 needs_domain;		/* %d or %1..9 used */
-	bool		 needs_local;		/* %u used */
+	struct dbpool *pool;
+	char *sql;		  /* compiled, with '?' */
+	char codes[SQL_MAX_ARGS]; /* expansion per '?' */
+	size_t nargs;
+	char *result_format; /* NULL = "%s" */
+	char **domains;	     /* NULL = any */
+	size_t ndomains;
+	long expansion_limit; /* 0 = none */
+	bool needs_domain;    /* %d or %1..9 used */
+	bool needs_local;     /* %u used */
 };
 
 /* The key split as Postfix's db_common_expand sees it. */
 struct keyparts {
-	const char	*key;
-	char		*local;		/* NULL: no '@' */
-	char		*domain;
+	const char *key;
+	char *local; /* NULL: no '@' */
+	char *domain;
 };
 
 static void
@@ -82,7 +83,7 @@ domain_label(const char *domain, int n, struct buf *out)
 {
 	const char *end = domain + strlen(domain), *p = end;
 
-	for (int i = 1; ; i++) {
+	for (int i = 1;; i++) {
 		const char *dot = p;
 
 		while (dot > domain && dot[-1] != '.')
@@ -119,8 +120,10 @@ static int
 add_arg(struct sqlmap *m, char c, struct buf *out, struct err *err)
 {
 	if (m->nargs == SQL_MAX_ARGS)
-		return err_set(err, ERR_CONFIG, "query has more than %d "
-		    "expansions", SQL_MAX_ARGS);
+		return err_set(err, ERR_CONFIG,
+		    "query has more than %d "
+		    "expansions",
+		    SQL_MAX_ARGS);
 	m->codes[m->nargs++] = c;
 	note_code(m, c);
 	buf_putc(out, '?');
@@ -149,7 +152,8 @@ compile_literal(struct sqlmap *m, const char *s, size_t n, bool mysql,
 			if (s[i] == '%' && i + 1 < n && s[i + 1] == '%')
 				i++;
 			else if (s[i] == '%') {
-				r = err_set(err, ERR_CONFIG, "invalid '%%' "
+				r = err_set(err, ERR_CONFIG,
+				    "invalid '%%' "
 				    "sequence in query");
 				break;
 			}
@@ -181,8 +185,8 @@ compile_literal(struct sqlmap *m, const char *s, size_t n, bool mysql,
 }
 
 static int
-compile_query(struct sqlmap *m, const char *q, enum db_engine engine,
-    struct err *err)
+compile_query(
+    struct sqlmap *m, const char *q, enum db_engine engine, struct err *err)
 {
 	bool mysql = engine == DB_ENGINE_MYSQL;
 	struct buf out;
@@ -222,12 +226,13 @@ compile_query(struct sqlmap *m, const char *q, enum db_engine engine,
 			}
 			if (i >= n) {
 				buf_release(&out);
-				return err_set(err, ERR_CONFIG, "unterminated "
+				return err_set(err, ERR_CONFIG,
+				    "unterminated "
 				    "string in query");
 			}
 			if (has_exp) {
 				if (compile_literal(m, q + start, i - start,
-				    mysql, &out, err) == -1) {
+					mysql, &out, err) == -1) {
 					buf_release(&out);
 					return -1;
 				}
@@ -247,12 +252,13 @@ compile_query(struct sqlmap *m, const char *q, enum db_engine engine,
 		}
 		if (c == '"') {
 			const char *end = strchr(q + i + 1, '"');
-			size_t len = end != NULL ? (size_t)(end - q - i) + 1 :
-			    n - i;
+			size_t len =
+			    end != NULL ? (size_t)(end - q - i) + 1 : n - i;
 
 			if (memchr(q + i, '%', len) != NULL) {
 				buf_release(&out);
-				return err_set(err, ERR_CONFIG, "expansions "
+				return err_set(err, ERR_CONFIG,
+				    "expansions "
 				    "inside double quotes are not supported");
 			}
 			buf_append(&out, q + i, len);
@@ -261,7 +267,8 @@ compile_query(struct sqlmap *m, const char *q, enum db_engine engine,
 		}
 		if (c == '?') {
 			buf_release(&out);
-			return err_set(err, ERR_CONFIG, "query contains a '?' "
+			return err_set(err, ERR_CONFIG,
+			    "query contains a '?' "
 			    "outside a string");
 		}
 		if (c == '%') {
@@ -279,7 +286,8 @@ compile_query(struct sqlmap *m, const char *q, enum db_engine engine,
 				continue;
 			}
 			buf_release(&out);
-			return err_set(err, ERR_CONFIG, "invalid '%%' sequence "
+			return err_set(err, ERR_CONFIG,
+			    "invalid '%%' sequence "
 			    "in query");
 		}
 		buf_putc(&out, c);
@@ -309,14 +317,16 @@ parse_domains(struct sqlmap *m, const char *v, struct err *err)
 	char *copy = xstrdup(v), *tok, *save = NULL;
 
 	for (tok = strtok_r(copy, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
+	     tok = strtok_r(NULL, " \t,", &save)) {
 		if (tok[0] == '/' || strchr(tok, ':') != NULL) {
 			free(copy);
-			return err_set(err, ERR_CONFIG, "'domain = %s': only "
-			    "literal domain names are supported", tok);
+			return err_set(err, ERR_CONFIG,
+			    "'domain = %s': only "
+			    "literal domain names are supported",
+			    tok);
 		}
-		m->domains = xreallocarray(m->domains, m->ndomains + 1,
-		    sizeof(*m->domains));
+		m->domains = xreallocarray(
+		    m->domains, m->ndomains + 1, sizeof(*m->domains));
 		m->domains[m->ndomains++] = str_lower(xstrdup(tok));
 	}
 	free(copy);
@@ -343,15 +353,18 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 		engine = db_engine_parse(e);
 		free(e);
 		if (engine == DB_ENGINE_NONE)
-			return err_set(err, ERR_CONFIG, "unknown engine in "
-			    "'%s'", path);
+			return err_set(err, ERR_CONFIG,
+			    "unknown engine in "
+			    "'%s'",
+			    path);
 		path = colon + 1;
 	}
 	if (engine == DB_ENGINE_NONE && t->env->sql_engine != NULL &&
 	    *t->env->sql_engine != '\0')
 		engine = db_engine_parse(t->env->sql_engine);
 	if (*path == '\0')
-		return err_set(err, ERR_CONFIG, "needs the path of a Postfix "
+		return err_set(err, ERR_CONFIG,
+		    "needs the path of a Postfix "
 		    "map file");
 	if (cf_parse_file(&cf, path, err) == -1)
 		return -1;
@@ -360,8 +373,10 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 		return -1;
 	}
 	if (!db_engine_available(params.engine)) {
-		err_set(err, ERR_CONFIG, "this podop was built without %s "
-		    "support", db_engine_name(params.engine));
+		err_set(err, ERR_CONFIG,
+		    "this podop was built without %s "
+		    "support",
+		    db_engine_name(params.engine));
 		goto out_params;
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -375,8 +390,8 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 			err_set(err, ERR_CONFIG, "%s: no 'query'", path);
 			goto out_map;
 		}
-		legacy = xasprintf("SELECT %s FROM %s WHERE %s = '%%s' %s",
-		    sel, tab, wh, add != NULL ? add : "");
+		legacy = xasprintf("SELECT %s FROM %s WHERE %s = '%%s' %s", sel,
+		    tab, wh, add != NULL ? add : "");
 		v = legacy;
 	}
 	if (compile_query(m, v, params.engine, err) == -1) {
@@ -392,8 +407,8 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 		int64_t lim;
 
 		if (str_to_i64(v, &lim) == -1 || lim < 0) {
-			err_set(err, ERR_CONFIG, "%s: bad expansion_limit",
-			    path);
+			err_set(
+			    err, ERR_CONFIG, "%s: bad expansion_limit", path);
 			goto out_map;
 		}
 		m->expansion_limit = (long)lim;
@@ -489,8 +504,9 @@ format_result(const struct sqlmap *m, const char *v, const struct keyparts *k,
 			x = v;
 			break;
 		case 'u':
-			x = rv.local == NULL ? v :
-			    rv.local[0] != '\0' ? rv.local : NULL;
+			x = rv.local == NULL	  ? v
+			    : rv.local[0] != '\0' ? rv.local
+						  : NULL;
 			break;
 		case 'd':
 			x = rv.domain;
@@ -510,9 +526,9 @@ format_result(const struct sqlmap *m, const char *v, const struct keyparts *k,
 }
 
 struct sql_call {
-	const struct sqlmap	*m;
-	const struct keyparts	*k;
-	struct buf		*value_r;
+	const struct sqlmap *m;
+	const struct keyparts *k;
+	struct buf *value_r;
 };
 
 static int
@@ -550,14 +566,17 @@ sql_call(struct db *db, void *arg, struct err *err)
 				continue;
 			if (m->expansion_limit > 0 &&
 			    ++count > m->expansion_limit) {
-				r = err_set(err, ERR_TOOLARGE, "expansion "
-				    "limit %ld exceeded", m->expansion_limit);
+				r = err_set(err, ERR_TOOLARGE,
+				    "expansion "
+				    "limit %ld exceeded",
+				    m->expansion_limit);
 				goto out;
 			}
 			if ((c->value_r->len > 0 &&
-			    buf_putc(c->value_r, ',') == -1) ||
+				buf_putc(c->value_r, ',') == -1) ||
 			    buf_append(c->value_r, one.data, one.len) == -1) {
-				r = err_set(err, ERR_TOOLARGE, "result too "
+				r = err_set(err, ERR_TOOLARGE,
+				    "result too "
 				    "large");
 				goto out;
 			}

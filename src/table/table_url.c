@@ -42,19 +42,19 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define URL_BODY_MAX	(4 * 1024 * 1024)
-#define SECTION_SIGN	"\xc2\xa7"
+#define URL_BODY_MAX (4 * 1024 * 1024)
+#define SECTION_SIGN "\xc2\xa7"
 
 struct urltab {
-	char			*prefix;	/* template before the hole */
-	char			*suffix;	/* and after it */
-	struct table_hpool	 handles;
-	int64_t			 timeout_ms;
+	char *prefix; /* template before the hole */
+	char *suffix; /* and after it */
+	struct table_hpool handles;
+	int64_t timeout_ms;
 };
 
 struct xfer {
-	struct buf	 body;
-	int64_t		 ttl_ms;	/* -1: not said */
+	struct buf body;
+	int64_t ttl_ms; /* -1: not said */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -77,11 +77,15 @@ url_open(struct table *t, struct err *err)
 	else if ((hole = strstr(p, "{}")) != NULL)
 		holelen = 2;
 	else
-		return err_set(err, ERR_CONFIG, "URL '%s' has no '§' or '{}' "
-		    "for the key", p);
+		return err_set(err, ERR_CONFIG,
+		    "URL '%s' has no '§' or '{}' "
+		    "for the key",
+		    p);
 	if (!str_prefix(p, "http://") && !str_prefix(p, "https://"))
-		return err_set(err, ERR_CONFIG, "'%s' is not an http:// or "
-		    "https:// URL", p);
+		return err_set(err, ERR_CONFIG,
+		    "'%s' is not an http:// or "
+		    "https:// URL",
+		    p);
 	pthread_once(&curl_once, curl_init_once);
 	u = xcalloc(1, sizeof(*u));
 	u->prefix = xstrndup(p, (size_t)(hole - p));
@@ -132,8 +136,7 @@ quote(struct buf *out, const char *s)
 }
 
 static void
-make_url(const struct urltab *u, const char *key, bool encode,
-    struct buf *out)
+make_url(const struct urltab *u, const char *key, bool encode, struct buf *out)
 {
 	buf_reset(out);
 	buf_puts(out, u->prefix);
@@ -150,7 +153,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	struct xfer *x = arg;
 
 	if (buf_append(&x->body, data, size * n) == -1)
-		return 0;	/* too large: abort the transfer */
+		return 0; /* too large: abort the transfer */
 	return size * n;
 }
 
@@ -218,15 +221,16 @@ retryable(CURLcode rc)
  * HTTP answer.
  */
 static int
-request(struct urltab *u, const char *url, const char *method,
-    const char *body, struct xfer *x, long *status_r, struct err *err)
+request(struct urltab *u, const char *url, const char *method, const char *body,
+    struct xfer *x, long *status_r, struct err *err)
 {
 	struct curl_slist *hdr = NULL;
 	CURLcode rc = CURLE_OK;
 	CURL *h;
 
 	if ((h = get_handle(u)) == NULL)
-		return err_set(err, ERR_INTERNAL, "cannot create a curl "
+		return err_set(err, ERR_INTERNAL,
+		    "cannot create a curl "
 		    "handle");
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -252,10 +256,12 @@ request(struct urltab *u, const char *url, const char *method,
 	if (rc != CURLE_OK) {
 		curl_easy_cleanup(h);
 		if (rc == CURLE_WRITE_ERROR)
-			return err_set(err, ERR_TEMP, "answer from %s is larger "
-			    "than %d bytes", u->prefix, URL_BODY_MAX);
-		return err_set(err, ERR_TEMP, "%s: %s", u->prefix,
-		    curl_easy_strerror(rc));
+			return err_set(err, ERR_TEMP,
+			    "answer from %s is larger "
+			    "than %d bytes",
+			    u->prefix, URL_BODY_MAX);
+		return err_set(
+		    err, ERR_TEMP, "%s: %s", u->prefix, curl_easy_strerror(rc));
 	}
 	table_hpool_put(&u->handles, h);
 	return 0;
@@ -269,14 +275,15 @@ render(json_t *j, struct buf *out, struct err *err)
 	if (json_is_null(j))
 		return 0;
 	if (json_is_string(j)) {
-		if (buf_append(out, json_string_value(j),
-		    json_string_length(j)) == -1)
+		if (buf_append(
+			out, json_string_value(j), json_string_length(j)) == -1)
 			return err_set(err, ERR_TOOLARGE, "value too large");
 	} else {
 		char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 
 		if (s == NULL)
-			return err_set(err, ERR_INTERNAL, "cannot encode "
+			return err_set(err, ERR_INTERNAL,
+			    "cannot encode "
 			    "JSON");
 		if (buf_puts(out, s) == -1) {
 			free(s);
@@ -308,8 +315,8 @@ get_json(struct urltab *u, const char *url, json_t **j_r, int64_t *ttl_r,
 		*ttl_r = x.ttl_ms;
 	if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
 		buf_release(&x.body);
-		return err_set(err, ERR_TEMP, "HTTP %ld from %s", status,
-		    u->prefix);
+		return err_set(
+		    err, ERR_TEMP, "HTTP %ld from %s", status, u->prefix);
 	}
 	if (status >= 400 || status == 204) {
 		buf_release(&x.body);
@@ -348,9 +355,9 @@ url_lookup(struct table *t, const char *key, const char *user,
 }
 
 struct url_iter {
-	struct table	*t;
-	const char	*path;
-	const char	*user;
+	struct table *t;
+	const char *path;
+	const char *user;
 };
 
 static int
@@ -373,13 +380,16 @@ url_iterate(struct table *t, const char *path, const char *user,
 		return r;
 	if (!json_is_array(list)) {
 		json_decref(list);
-		return err_set(err, ERR_TEMP, "iteration of '%s' did not "
-		    "return a JSON list", path);
+		return err_set(err, ERR_TEMP,
+		    "iteration of '%s' did not "
+		    "return a JSON list",
+		    path);
 	}
 	buf_init(&key, TABLE_KEY_MAX * 2);
 	buf_init(&val, URL_BODY_MAX);
 	r = 0;
-	json_array_foreach(list, i, item) {
+	json_array_foreach(list, i, item)
+	{
 		int64_t ttl;
 		int found;
 
@@ -399,7 +409,7 @@ url_iterate(struct table *t, const char *path, const char *user,
 			break;
 		}
 		if (found == 0)
-			continue;	/* vanished meanwhile: skip the row */
+			continue; /* vanished meanwhile: skip the row */
 		if (fn(arg, key.data, buf_cstr(&val), err) == -1) {
 			r = -1;
 			break;
@@ -413,8 +423,8 @@ url_iterate(struct table *t, const char *path, const char *user,
 }
 
 static int
-url_commit(struct table *t, const struct table_op *ops, size_t n,
-    struct err *err)
+url_commit(
+    struct table *t, const struct table_op *ops, size_t n, struct err *err)
 {
 	struct urltab *u = t->handle;
 	struct buf flat, url;
@@ -423,8 +433,10 @@ url_commit(struct table *t, const struct table_op *ops, size_t n,
 
 	for (size_t i = 0; i < n; i++)
 		if (ops[i].op != 'S' && ops[i].op != 'U')
-			return err_set(err, ERR_UNSUPPORTED, "url tables "
-			    "cannot '%c' ('%.200s')", ops[i].op, ops[i].key);
+			return err_set(err, ERR_UNSUPPORTED,
+			    "url tables "
+			    "cannot '%c' ('%.200s')",
+			    ops[i].op, ops[i].key);
 	buf_init(&flat, TABLE_KEY_MAX * 2);
 	buf_init(&url, TABLE_KEY_MAX * 4);
 	buf_init(&x.body, URL_BODY_MAX);
@@ -436,22 +448,26 @@ url_commit(struct table *t, const struct table_op *ops, size_t n,
 		make_url(u, buf_cstr(&flat), true, &url);
 		if (ops[i].op == 'S') {
 			json_error_t je;
-			json_t *j = json_loads(ops[i].value, JSON_DECODE_ANY,
-			    &je);
+			json_t *j =
+			    json_loads(ops[i].value, JSON_DECODE_ANY, &je);
 
 			if (j == NULL)
 				j = json_string(ops[i].value);
-			body = j != NULL ? json_dumps(j, JSON_COMPACT |
-			    JSON_ENCODE_ANY) : NULL;
+			body = j != NULL
+			    ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY)
+			    : NULL;
 			json_decref(j);
 			if (body == NULL) {
-				r = err_set(err, ERR_INVALID, "value of "
-				    "'%.200s' is not valid UTF-8", ops[i].key);
+				r = err_set(err, ERR_INVALID,
+				    "value of "
+				    "'%.200s' is not valid UTF-8",
+				    ops[i].key);
 				break;
 			}
 		}
-		if (request(u, buf_cstr(&url), ops[i].op == 'S' ? "POST" :
-		    "DELETE", body, &x, &status, err) == -1)
+		if (request(u, buf_cstr(&url),
+			ops[i].op == 'S' ? "POST" : "DELETE", body, &x, &status,
+			err) == -1)
 			r = -1;
 		else if (status < 200 || status >= 300)
 			r = err_set(err, status >= 500 ? ERR_TEMP : ERR_INVALID,

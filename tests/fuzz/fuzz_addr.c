@@ -13,7 +13,7 @@
 #include "addr.h"
 #include "banned.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -53,7 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(strlen(out) <= DOMAIN_MAX, "domain length");
 		check(strchr(out, '/') == NULL, "no '/' in a domain");
 		check(addr_domain("domain", out, again, &e) == 0 &&
-		    strcmp(out, again) == 0, "domain is a fixed point");
+			strcmp(out, again) == 0,
+		    "domain is a fixed point");
 	} else
 		check(e.kind == ERR_INVALID && e.msg[0] != '\0',
 		    "domain error is ERR_INVALID with a message");
@@ -62,26 +63,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		no_upper(out);
 		check(strlen(local) <= LOCAL_MAX, "local part length");
 		check(strchr(local, '/') == NULL && strcmp(local, "..") != 0 &&
-		    local[0] != '.', "local part is a safe path component");
+			local[0] != '.',
+		    "local part is a safe path component");
 		check(strlen(out) == strlen(local) + 1 + strlen(dom),
 		    "address = local @ domain");
-		check(addr_address("mailbox", out, again, NULL, NULL, &e) ==
-		    0 && strcmp(out, again) == 0, "address is a fixed point");
+		check(
+		    addr_address("mailbox", out, again, NULL, NULL, &e) == 0 &&
+			strcmp(out, again) == 0,
+		    "address is a fixed point");
 	}
 
 	if (addr_alias("alias", in, out, dom, &ca, &e) == 0) {
 		check(ca == (out[0] == '@'), "catch-all iff empty local part");
 		check(addr_alias("alias", out, again, NULL, NULL, &e) == 0 &&
-		    strcmp(out, again) == 0, "alias is a fixed point");
+			strcmp(out, again) == 0,
+		    "alias is a fixed point");
 	}
 
 	if (addr_goto("goto", in, big, sizeof(big), &e) == 0) {
 		no_upper(big);
 		check(big[0] != '\0' && big[0] != ',' &&
-		    big[strlen(big) - 1] != ',' && strstr(big, ",,") == NULL &&
-		    strpbrk(big, " \t\r\n") == NULL, "goto list is clean");
+			big[strlen(big) - 1] != ',' &&
+			strstr(big, ",,") == NULL &&
+			strpbrk(big, " \t\r\n") == NULL,
+		    "goto list is clean");
 		check(addr_goto("goto", big, big2, sizeof(big2), &e) == 0 &&
-		    strcmp(big, big2) == 0, "goto list is a fixed point");
+			strcmp(big, big2) == 0,
+		    "goto list is a fixed point");
 	}
 
 	if (quota_parse("--quota", in, &q, &e) == 0) {

@@ -13,7 +13,7 @@
 #include "cf.h"
 #include "banned.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -60,8 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(cf.v[i].line >= 1, "entries have a line");
 		buf_printf(&b, "%s = %s\n", k, v);
 	}
-	check(cf_parse_buf(&again, "again.cf", buf_cstr(&b), b.len, &err) ==
-	    0, "written back, the file parses");
+	check(cf_parse_buf(&again, "again.cf", buf_cstr(&b), b.len, &err) == 0,
+	    "written back, the file parses");
 	check(again.n == cf.n, "round trip: entry count");
 	for (size_t i = 0; i < cf.n; i++) {
 		check(strcmp(again.v[i].key, cf.v[i].key) == 0,

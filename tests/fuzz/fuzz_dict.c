@@ -16,7 +16,7 @@
 #include "proto_dict.h"
 #include "banned.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -30,7 +30,8 @@ check(int cond, const char *what)
 static void
 check_lines(const struct buf *b)
 {
-	check(b->len == 0 || b->data[b->len - 1] == '\n', "replies are "
+	check(b->len == 0 || b->data[b->len - 1] == '\n',
+	    "replies are "
 	    "whole lines");
 }
 
@@ -44,7 +45,7 @@ roundtrip(const char *s, size_t len)
 	buf_init(&e, 0);
 	check(dictproto_escape(&e, s, len) == 0, "escape");
 	check(memchr(e.data != NULL ? e.data : "", '\n', e.len) == NULL &&
-	    memchr(e.data != NULL ? e.data : "", '\t', e.len) == NULL,
+		memchr(e.data != NULL ? e.data : "", '\t', e.len) == NULL,
 	    "escaped text has no TAB or LF");
 	copy = malloc(e.len + 1);
 	memcpy(copy, e.data != NULL ? e.data : "", e.len);
@@ -96,12 +97,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case DICT_ACT_COMMIT:
 			check(act.tx != NULL && act.tx->nops > 0 &&
-			    !act.tx->failed, "a commit has ops");
+				!act.tx->failed,
+			    "a commit has ops");
 			for (size_t i = 0; i < act.tx->nops; i++)
-				check(act.tx->ops[i].key != NULL,
-				    "op key");
-			dictproto_reply_commit(&out, act.tx->id, act.async, 1,
-			    NULL);
+				check(act.tx->ops[i].key != NULL, "op key");
+			dictproto_reply_commit(
+			    &out, act.tx->id, act.async, 1, NULL);
 			dict_tx_free(act.tx);
 			break;
 		default:

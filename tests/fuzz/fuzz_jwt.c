@@ -15,7 +15,7 @@
 #include "../../src/postinod/jwt.c"
 #include "../../src/postinod/jwks.c"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static EVP_PKEY *key;
 
@@ -53,8 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s;
 
 	if (key == NULL) {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "ED25519",
-		    NULL);
+		EVP_PKEY_CTX *ctx =
+		    EVP_PKEY_CTX_new_from_name(NULL, "ED25519", NULL);
 
 		EVP_PKEY_keygen_init(ctx);
 		EVP_PKEY_keygen(ctx, &key);
@@ -67,7 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	check(jwt_verify(s, &pol, 1800000000, key_fn, NULL, &cl, &err) == -1 &&
-	    err.kind == ERR_DENIED, "a fuzzed token was accepted");
+		err.kind == ERR_DENIED,
+	    "a fuzzed token was accepted");
 	if ((dec = jwt_b64url_decode(s, strlen(s), &dl)) != NULL) {
 		check(dl <= strlen(s) * 3 / 4, "b64url decoded too much");
 		free(dec);

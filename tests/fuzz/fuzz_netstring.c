@@ -18,9 +18,9 @@
 #include "proto_socketmap.h"
 #include "banned.h"
 
-#define MAXLEN	4096
+#define MAXLEN 4096
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -39,12 +39,14 @@ check_reply(const struct buf *b)
 	struct err e = ERR_INIT;
 
 	check(netstring_parse(b->data, b->len, SOCKETMAP_REPLY_MAX, &p, &plen,
-	    &flen, &e) == NETSTRING_OK, "reply parses");
+		  &flen, &e) == NETSTRING_OK,
+	    "reply parses");
 	check(flen == b->len, "reply is one frame");
 	check((plen >= 3 && memcmp(p, "OK ", 3) == 0 && plen > 3) ||
-	    (plen == 9 && memcmp(p, "NOTFOUND ", 9) == 0) ||
-	    (plen >= 5 && memcmp(p, "TEMP ", 5) == 0) ||
-	    (plen >= 5 && memcmp(p, "PERM ", 5) == 0), "reply status");
+		(plen == 9 && memcmp(p, "NOTFOUND ", 9) == 0) ||
+		(plen >= 5 && memcmp(p, "TEMP ", 5) == 0) ||
+		(plen >= 5 && memcmp(p, "PERM ", 5) == 0),
+	    "reply status");
 }
 
 /* Parse the whole of buf; write each payload's length and bytes to out. */
@@ -59,8 +61,8 @@ parse_all(const char *buf, size_t len, struct buf *out)
 		struct err e = ERR_INIT;
 		enum netstring_status st;
 
-		st = netstring_parse(buf + off, len - off, MAXLEN, &p, &plen,
-		    &flen, &e);
+		st = netstring_parse(
+		    buf + off, len - off, MAXLEN, &p, &plen, &flen, &e);
 		if (st != NETSTRING_OK)
 			return st;
 		check(flen <= len - off, "frame inside the input");
@@ -113,8 +115,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				/* Re-encoding gives the frame back. */
 				buf_reset(&enc);
 				netstring_append(&enc, p, plen);
-				check(enc.len <= flen && memcmp(enc.data +
-				    enc.len - plen - 1, p, plen) == 0,
+				check(enc.len <= flen &&
+					memcmp(enc.data + enc.len - plen - 1, p,
+					    plen) == 0,
 				    "re-encode");
 
 				/* A request split, and every kind of reply. */
@@ -125,13 +128,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 					memcpy(req, p, plen);
 					if (socketmap_request_split(req, plen,
-					    &name, &key, &e2) == 0) {
+						&name, &key, &e2) == 0) {
 						check(strlen(name) > 0 &&
-						    strchr(name, ' ') == NULL,
+							strchr(name, ' ') ==
+							    NULL,
 						    "map name");
 						buf_reset(&reply);
-						socketmap_reply(&reply, 1, key,
-						    NULL);
+						socketmap_reply(
+						    &reply, 1, key, NULL);
 						check_reply(&reply);
 					}
 					buf_reset(&reply);
@@ -147,8 +151,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(copy);
 	}
 	if (st1 != NETSTRING_BAD && st2 != NETSTRING_BAD) {
-		check(whole.len == parts.len && (whole.len == 0 ||
-		    memcmp(whole.data, parts.data, whole.len) == 0),
+		check(whole.len == parts.len &&
+			(whole.len == 0 ||
+			    memcmp(whole.data, parts.data, whole.len) == 0),
 		    "split stream gives the same frames");
 	}
 	buf_release(&whole);

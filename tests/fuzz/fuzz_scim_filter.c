@@ -12,14 +12,16 @@
 #include "../../src/postinod/timefmt.c"
 #include "../../src/postinod/scim_filter.c"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what, const char *filter)
 {
 	if (!cond) {
-		fprintf(stderr, "fuzz_scim_filter: invariant broken: %s\n"
-		    "filter: %s\n", what, filter);
+		fprintf(stderr,
+		    "fuzz_scim_filter: invariant broken: %s\n"
+		    "filter: %s\n",
+		    what, filter);
 		abort();
 	}
 }
@@ -48,13 +50,14 @@ one(const char *filter, const struct scim_attr *map, const char *urn)
 		sql = xstrdup(buf_cstr(&w.sql));
 		for (const char *p = sql; *p != '\0'; p++)
 			marks += *p == '?';
-		check(marks == w.nargs, "placeholders and values differ",
-		    filter);
+		check(
+		    marks == w.nargs, "placeholders and values differ", filter);
 		strip(sql, "ESCAPE '!'");
 		strip(sql, "'{NOAUTH}'");
 		strip(sql, "<> ''");
 		check(strchr(sql, '\'') == NULL && strchr(sql, '"') == NULL &&
-		    strchr(sql, ';') == NULL, "client text in the SQL", filter);
+			strchr(sql, ';') == NULL,
+		    "client text in the SQL", filter);
 		free(sql);
 	} else
 		check(err.kind == ERR_INVALID && err.msg[0] != '\0',
@@ -72,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	one(s, scim_user_attrs, "urn:ietf:params:scim:schemas:core:2.0:User");
-	one(s, scim_alias_attrs, "urn:postino:params:scim:schemas:core:2.0:Alias");
+	one(s, scim_alias_attrs,
+	    "urn:postino:params:scim:schemas:core:2.0:Alias");
 	one(s, scim_domain_attrs,
 	    "urn:postino:params:scim:schemas:core:2.0:Domain");
 	free(s);

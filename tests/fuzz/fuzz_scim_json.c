@@ -11,7 +11,7 @@
 
 #include "../../src/postinod/scim_json.c"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -26,7 +26,8 @@ static void
 refusal(const struct err *e)
 {
 	check((e->kind == ERR_USAGE || e->kind == ERR_INVALID) &&
-	    e->msg[0] != '\0', "a refusal without a kind and a message");
+		e->msg[0] != '\0',
+	    "a refusal without a kind and a message");
 }
 
 /* A PATCH may also be refused for its path (SCIM invalidPath, noTarget). */
@@ -34,8 +35,9 @@ static void
 patch_refusal(const struct err *e)
 {
 	check((e->kind == ERR_USAGE || e->kind == ERR_INVALID ||
-	    e->kind == ERR_BADPATH || e->kind == ERR_NOTARGET) &&
-	    e->msg[0] != '\0', "a PATCH refusal without a kind and a message");
+		  e->kind == ERR_BADPATH || e->kind == ERR_NOTARGET) &&
+		e->msg[0] != '\0',
+	    "a PATCH refusal without a kind and a message");
 }
 
 static struct scim_op ops[SCIM_PATCH_MAX];
@@ -54,15 +56,16 @@ patch(json_t *j, enum scim_resource res)
 	for (size_t i = 0; i < n; i++)
 		if (ops[i].kind == SOP_NAME || ops[i].kind == SOP_PASSWORD ||
 		    ops[i].kind == SOP_GOTO)
-			check(ops[i].str != NULL, "a string operation without "
+			check(ops[i].str != NULL,
+			    "a string operation without "
 			    "its string");
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	json_t *j = json_loadb((const char *)data, size,
-	    JSON_REJECT_DUPLICATES, NULL);
+	json_t *j =
+	    json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 	struct scim_user_in u;
 	struct scim_alias_in a;
 	struct err err = ERR_INIT;
@@ -78,7 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		refusal(&err);
 	err_clear(&err);
 	if (scim_json_alias(j, &a, &err) == 0) {
-		check(a.address != NULL && a.gotos != NULL, "an alias without "
+		check(a.address != NULL && a.gotos != NULL,
+		    "an alias without "
 		    "address or goto");
 		free(a.gotos);
 	} else

@@ -15,7 +15,7 @@
 #include "toml.h"
 #include "banned.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -109,7 +109,8 @@ static void
 check_tree(const struct toml_doc *doc)
 {
 	check(doc->ntables >= 1 && doc->tables[0].name[0] == '\0' &&
-	    !doc->tables[0].implicit, "tables[0] is the root");
+		!doc->tables[0].implicit,
+	    "tables[0] is the root");
 	check(doc->ntables <= TOML_MAX_TABLES, "table cap");
 	for (size_t t = 0; t < doc->ntables; t++) {
 		const struct toml_table *tb = &doc->tables[t];
@@ -139,8 +140,9 @@ check_same(const struct toml_doc *a, const struct toml_doc *b)
 		for (size_t i = 0; i < x->nentries; i++) {
 			check(strcmp(x->entries[i].key, y->entries[i].key) == 0,
 			    "round trip: key");
-			check(same_value(&x->entries[i].value,
-			    &y->entries[i].value), "round trip: value");
+			check(same_value(
+				  &x->entries[i].value, &y->entries[i].value),
+			    "round trip: value");
 		}
 	}
 }
@@ -176,8 +178,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 40)
 		fuzz_integer((const char *)data, size);
-	if (toml_parse_buf(&doc, "fuzz.toml", (const char *)data, size,
-	    &err) == -1) {
+	if (toml_parse_buf(&doc, "fuzz.toml", (const char *)data, size, &err) ==
+	    -1) {
 		check(err.kind == ERR_CONFIG, "failures are ERR_CONFIG");
 		check(strncmp(err.msg, "fuzz.toml:", 10) == 0,
 		    "failures name the document");
@@ -188,8 +190,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_tree(&doc);
 	buf_init(&b, 0);
 	render(&doc, &b);
-	if (toml_parse_buf(&again, "again.toml", buf_cstr(&b), b.len,
-	    &err) == -1) {
+	if (toml_parse_buf(&again, "again.toml", buf_cstr(&b), b.len, &err) ==
+	    -1) {
 		fprintf(stderr, "re-parse failed: %s\n---\n%s---\n", err.msg,
 		    buf_cstr(&b));
 		check(0, "rendered document parses");

@@ -12,7 +12,7 @@
 #include "../../src/postinod/timefmt.c"
 #include "../../src/postinod/webhook.c"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond, const char *what)
@@ -36,16 +36,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *hdr;
 	time_t t;
 
-	if (keys.n == 0 && webhook_keys_parse("fuzz-secret-fuzz-secret-fuzz-"
-	    "secret-0123", &keys, &err) == -1)
+	if (keys.n == 0 &&
+	    webhook_keys_parse("fuzz-secret-fuzz-secret-fuzz-"
+			       "secret-0123",
+		&keys, &err) == -1)
 		abort();
 	hdr = malloc(hl + 1);
 	if (hdr == NULL)
 		return 0;
 	memcpy(hdr, data, hl);
 	hdr[hl] = '\0';
-	check(webhook_check(&keys, hdr, body, blen, 1800000000, 300,
-	    &err) == -1 && err.kind == ERR_DENIED, "a fuzzed signature was "
+	check(webhook_check(&keys, hdr, body, blen, 1800000000, 300, &err) ==
+		    -1 &&
+		err.kind == ERR_DENIED,
+	    "a fuzzed signature was "
 	    "accepted");
 	err_clear(&err);
 	if (webhook_parse(body, blen, &ev, &err) == 0) {
@@ -54,7 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "an event without email or id");
 	} else
 		check((err.kind == ERR_USAGE || err.kind == ERR_INVALID) &&
-		    err.msg[0] != '\0', "a refusal without kind or message");
+			err.msg[0] != '\0',
+		    "a refusal without kind or message");
 	(void)timefmt_parse(hdr, &t);
 	free(hdr);
 	return 0;

@@ -36,8 +36,8 @@ connect_to(const char *ep)
 		sun.sun_family = AF_UNIX;
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ep);
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
-		    sizeof(sun)) == -1)
+		if (fd == -1 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 			return -1;
 		return fd;
 	} else {
@@ -108,7 +108,8 @@ main(int argc, char **argv)
 			keep = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: podop-probe [-c chunk] "
+			fprintf(stderr,
+			    "usage: podop-probe [-c chunk] "
 			    "[-d delay_ms] [-w wait_ms] [-k] ENDPOINT\n");
 			return 64;
 		}
@@ -137,8 +138,8 @@ main(int argc, char **argv)
 		size_t done = 0;
 
 		while (done < n) {
-			ssize_t w = send(fd, in + off + done, n - done,
-			    MSG_NOSIGNAL);
+			ssize_t w =
+			    send(fd, in + off + done, n - done, MSG_NOSIGNAL);
 
 			if (w <= 0) {
 				closed = 1;

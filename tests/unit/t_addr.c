@@ -5,8 +5,8 @@
 #include "tap.h"
 
 static const struct {
-	const char	*in;
-	const char	*out;	/* NULL: must be rejected */
+	const char *in;
+	const char *out; /* NULL: must be rejected */
 } domains[] = {
 	{ "example.org", "example.org" },
 	{ "Example.ORG", "example.org" },
@@ -22,7 +22,9 @@ static const struct {
 	{ "a-.org", NULL },
 	{ "ex_ample.org", NULL },
 	{ "ex ample.org", NULL },
-	{ "b\xc3\xbc" "cher.de", NULL },
+	{ "b\xc3\xbc"
+	  "cher.de",
+	    NULL },
 	{ "1.2.3.4", NULL },
 	{ "ALL", NULL },
 	{ "example.org/..", NULL },
@@ -30,10 +32,10 @@ static const struct {
 };
 
 static const struct {
-	const char	*in;
-	const char	*out;
-	const char	*local;
-	const char	*domain;
+	const char *in;
+	const char *out;
+	const char *local;
+	const char *domain;
 } addrs[] = {
 	{ "Alice@Example.org", "alice@example.org", "alice", "example.org" },
 	{ "a.b+tag@example.org", "a.b+tag@example.org", "a.b+tag",
@@ -53,18 +55,20 @@ static const struct {
 	{ "a\"b@example.org", NULL, NULL, NULL },
 	{ "a#b@example.org", NULL, NULL, NULL },
 	{ "0123456789012345678901234567890123456789012345678901234567890123"
-	    "4@example.org", NULL, NULL, NULL },
+	  "4@example.org",
+	    NULL, NULL, NULL },
 };
 
 static const struct {
-	const char	*in;
-	const char	*out;
+	const char *in;
+	const char *out;
 } gotos[] = {
 	{ "a@x.org", "a@x.org" },
 	{ "A@X.org, b@y.org", "a@x.org,b@y.org" },
 	{ " a@x.org\tb@y.org \n", "a@x.org,b@y.org" },
 	{ "a@x.org,A@x.org,a@x.org", "a@x.org" },
-	{ "u#example.org@autoreply.example", "u#example.org@autoreply.example" },
+	{ "u#example.org@autoreply.example",
+	    "u#example.org@autoreply.example" },
 	{ "", NULL },
 	{ ",", NULL },
 	{ "a@x.org,not-an-address", NULL },
@@ -72,16 +76,30 @@ static const struct {
 };
 
 static const struct {
-	const char	*in;
-	int64_t		 bytes;	/* -1: rejected */
+	const char *in;
+	int64_t bytes; /* -1: rejected */
 } quotas[] = {
-	{ "0", 0 }, { "unlimited", 0 }, { "1024", 1024 }, { "1K", 1024 },
-	{ "5G", 5368709120LL }, { "5g", 5368709120LL },
-	{ "500M", 524288000 }, { "5GiB", 5368709120LL }, { "5GB", 5368709120LL },
-	{ "2T", 2199023255552LL }, { " 7M ", 7340032 }, { "1B", 1 },
-	{ "", -1 }, { "1.5G", -1 }, { "-1", -1 }, { "5X", -1 }, { "G", -1 },
-	{ "5 G", -1 }, { "99999999999T", -1 },
-	{ "99999999999999999999", -1 }, { "0x10", -1 },
+	{ "0", 0 },
+	{ "unlimited", 0 },
+	{ "1024", 1024 },
+	{ "1K", 1024 },
+	{ "5G", 5368709120LL },
+	{ "5g", 5368709120LL },
+	{ "500M", 524288000 },
+	{ "5GiB", 5368709120LL },
+	{ "5GB", 5368709120LL },
+	{ "2T", 2199023255552LL },
+	{ " 7M ", 7340032 },
+	{ "1B", 1 },
+	{ "", -1 },
+	{ "1.5G", -1 },
+	{ "-1", -1 },
+	{ "5X", -1 },
+	{ "G", -1 },
+	{ "5 G", -1 },
+	{ "99999999999T", -1 },
+	{ "99999999999999999999", -1 },
+	{ "0x10", -1 },
 };
 
 int
@@ -96,7 +114,7 @@ main(void)
 
 		if (domains[i].out == NULL) {
 			ok(r == -1 && e.kind == ERR_INVALID &&
-			    strstr(e.msg, "domain") != NULL,
+				strstr(e.msg, "domain") != NULL,
 			    "domain '%s' rejected, naming the field",
 			    domains[i].in);
 		} else {
@@ -106,8 +124,8 @@ main(void)
 		}
 	}
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
-		int r = addr_address("mailbox", addrs[i].in, out, local, dom,
-		    &e);
+		int r =
+		    addr_address("mailbox", addrs[i].in, out, local, dom, &e);
 
 		if (addrs[i].out == NULL) {
 			ok(r == -1 && e.kind == ERR_INVALID,
@@ -115,17 +133,18 @@ main(void)
 			continue;
 		}
 		ok(r == 0, "address '%s' accepted", addrs[i].in);
-		is_str(out, addrs[i].out, "address '%s' normalised",
-		    addrs[i].in);
-		is_str(local, addrs[i].local, "local part of '%s'",
-		    addrs[i].in);
+		is_str(
+		    out, addrs[i].out, "address '%s' normalised", addrs[i].in);
+		is_str(
+		    local, addrs[i].local, "local part of '%s'", addrs[i].in);
 		is_str(dom, addrs[i].domain, "domain of '%s'", addrs[i].in);
 	}
 	ok(addr_alias("alias", "@Example.org", out, dom, &catchall, &e) == 0 &&
-	    catchall && strcmp(out, "@example.org") == 0,
+		catchall && strcmp(out, "@example.org") == 0,
 	    "a catch-all alias is accepted");
 	ok(addr_alias("alias", "x@example.org", out, dom, &catchall, &e) == 0 &&
-	    !catchall, "a plain alias is not a catch-all");
+		!catchall,
+	    "a plain alias is not a catch-all");
 	ok(addr_address("mailbox", "@example.org", out, NULL, NULL, &e) == -1,
 	    "a mailbox cannot be a catch-all");
 	for (size_t i = 0; i < sizeof(gotos) / sizeof(gotos[0]); i++) {
@@ -145,16 +164,16 @@ main(void)
 
 		if (quotas[i].bytes < 0)
 			ok(r == -1 && strstr(e.msg, "--quota") != NULL,
-			    "quota '%s' rejected naming the flag", quotas[i].in);
+			    "quota '%s' rejected naming the flag",
+			    quotas[i].in);
 		else
 			is_int(r == 0 ? b : -2, quotas[i].bytes, "quota '%s'",
 			    quotas[i].in);
 	}
 	is_str(quota_format(0, out, sizeof(out)), "unlimited", "format 0");
-	is_str(quota_format(5368709120LL, out, sizeof(out)), "5 GiB",
-	    "format 5G");
-	is_str(quota_format(1536, out, sizeof(out)), "1.5 KiB",
-	    "format 1.5K");
+	is_str(
+	    quota_format(5368709120LL, out, sizeof(out)), "5 GiB", "format 5G");
+	is_str(quota_format(1536, out, sizeof(out)), "1.5 KiB", "format 1.5K");
 	is_str(quota_format(100, out, sizeof(out)), "100 B", "format bytes");
 	return done_testing();
 }

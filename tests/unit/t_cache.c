@@ -8,7 +8,7 @@
 #include "cache.h"
 #include "tap.h"
 
-#define K(s)	(s), strlen(s)
+#define K(s) (s), strlen(s)
 
 static void
 test_basic(void)
@@ -29,8 +29,8 @@ test_basic(void)
 	ok(found && strcmp(buf_cstr(&v), "va") == 0, "hit: value");
 	is_int(cache_lookup(c, K("a"), 1, 999, NULL, &found, &v), CACHE_HIT,
 	    "still fresh just before the TTL");
-	is_int(cache_lookup(c, K("a"), 1, 1000, NULL, &found, &v),
-	    CACHE_MISS, "expired at the TTL");
+	is_int(cache_lookup(c, K("a"), 1, 1000, NULL, &found, &v), CACHE_MISS,
+	    "expired at the TTL");
 	is_int(cache_lookup(c, K("a"), 2, 10, NULL, &found, &v), CACHE_MISS,
 	    "another generation is not fresh");
 
@@ -38,11 +38,12 @@ test_basic(void)
 	is_int(cache_lookup(c, K("n"), 1, 50, NULL, &found, &v), CACHE_HIT,
 	    "negative hit");
 	ok(!found, "negative: not found");
-	is_int(cache_lookup(c, K("n"), 1, 100, NULL, &found, &v),
-	    CACHE_MISS, "negative TTL is its own");
+	is_int(cache_lookup(c, K("n"), 1, 100, NULL, &found, &v), CACHE_MISS,
+	    "negative TTL is its own");
 
 	ok(cache_stale(c, K("a"), 5999, &found, &v) && found &&
-	    strcmp(buf_cstr(&v), "va") == 0, "stale within the bound, any "
+		strcmp(buf_cstr(&v), "va") == 0,
+	    "stale within the bound, any "
 	    "generation");
 	ok(!cache_stale(c, K("a"), 6000, &found, &v), "not past the bound");
 	ok(!cache_stale(c, K("zz"), 0, &found, &v), "no stale for unknown");
@@ -115,8 +116,8 @@ test_bound(void)
 static struct cache *shared;
 
 struct hw {
-	struct cache_waiter	 w;
-	struct hw		*next;
+	struct cache_waiter w;
+	struct hw *next;
 };
 
 static struct hw *kept[4];
@@ -143,8 +144,8 @@ hammer(void *arg)
 		if (r == CACHE_HIT && (!found || strcmp(buf_cstr(&v), key)))
 			bad++;
 		if (r == CACHE_MISS)
-			(void)cache_complete(shared, K(key), 1, 0, true,
-			    key, -1);
+			(void)cache_complete(
+			    shared, K(key), 1, 0, true, key, -1);
 		if (r == CACHE_JOINED) {
 			h->next = keep;
 			keep = h;
@@ -152,7 +153,7 @@ hammer(void *arg)
 			free(h);
 	}
 	buf_release(&v);
-	kept[id] = keep;	/* freed once every thread is done */
+	kept[id] = keep; /* freed once every thread is done */
 	return (void *)bad;
 }
 

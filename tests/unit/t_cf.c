@@ -16,8 +16,8 @@
 
 /* Each good row: input, then the expected "key@line=value;..." dump. */
 static const struct {
-	const char	*in;
-	const char	*want;
+	const char *in;
+	const char *want;
 } good[] = {
 	{ "", "" },
 	{ "\n\n   \n\t\n", "" },
@@ -41,21 +41,25 @@ static const struct {
 };
 
 static const struct {
-	const char	*in;
-	const char	*want;
+	const char *in;
+	const char *want;
 } bad[] = {
-	{ "  user = x\n", "m.cf:1: continuation line without a preceding "
-	  "parameter" },
-	{ "# c\n\tuser = x\n", "m.cf:2: continuation line without a preceding "
-	  "parameter" },
+	{ "  user = x\n",
+	    "m.cf:1: continuation line without a preceding "
+	    "parameter" },
+	{ "# c\n\tuser = x\n",
+	    "m.cf:2: continuation line without a preceding "
+	    "parameter" },
 	{ "user a\n", "m.cf:1: missing '=' (expected 'name = value')" },
-	{ "a = 1\nfoo\n  bar\n", "m.cf:2: missing '=' (expected 'name = "
-	  "value')" },
+	{ "a = 1\nfoo\n  bar\n",
+	    "m.cf:2: missing '=' (expected 'name = "
+	    "value')" },
 	{ "= x\n", "m.cf:1: bad parameter name" },
 	{ "a b = c\n", "m.cf:1: bad parameter name" },
 	{ "user = u\nus$er = x\n", "m.cf:2: bad parameter name" },
-	{ "password secret123\n", "m.cf:1: missing '=' (expected 'name = "
-	  "value')" },
+	{ "password secret123\n",
+	    "m.cf:1: missing '=' (expected 'name = "
+	    "value')" },
 };
 
 static char *
@@ -82,7 +86,8 @@ test_rows(void)
 		char *d;
 
 		if (!ok(cf_parse_buf(&cf, "m.cf", good[i].in,
-		    strlen(good[i].in), &err) == 0, "good %zu parses", i)) {
+			    strlen(good[i].in), &err) == 0,
+			"good %zu parses", i)) {
 			diag("%s", err.msg);
 			continue;
 		}
@@ -98,8 +103,9 @@ test_rows(void)
 		struct cf cf;
 		struct err err = ERR_INIT;
 
-		is_int(cf_parse_buf(&cf, "m.cf", bad[i].in, strlen(bad[i].in),
-		    &err), -1, "bad %zu rejected", i);
+		is_int(cf_parse_buf(
+			   &cf, "m.cf", bad[i].in, strlen(bad[i].in), &err),
+		    -1, "bad %zu rejected", i);
 		is_str(err.msg, bad[i].want, "bad %zu: message", i);
 		is_int(err.kind, ERR_CONFIG, "bad %zu: ERR_CONFIG", i);
 		ok(cf.v == NULL && cf.n == 0 && cf.path == NULL,
@@ -115,7 +121,7 @@ test_get(void)
 	struct err err = ERR_INIT;
 
 	if (!ok(cf_parse_buf(&cf, "m.cf", in, strlen(in), &err) == 0,
-	    "lookup file parses"))
+		"lookup file parses"))
 		return;
 	is_str(cf_get(&cf, "hosts"), "h", "cf_get finds hosts");
 	is_int(cf_line(&cf, "hosts"), 3, "cf_line of hosts");
@@ -201,8 +207,9 @@ test_file(void)
 	snprintf(path, sizeof(path), "%s/sql.cf", dir);
 	f = fopen(path, "w");
 	fputs("# Postfix map\nhosts = 127.0.0.1\nuser = postfix\n"
-	    "password = s3cret\ndbname = mail\nquery = SELECT 1\n"
-	    "  WHERE x='%s'\n", f);
+	      "password = s3cret\ndbname = mail\nquery = SELECT 1\n"
+	      "  WHERE x='%s'\n",
+	    f);
 	fclose(f);
 	if (ok(cf_parse_file(&cf, path, &err) == 0, "file parses")) {
 		is_str(cf_get(&cf, "query"), "SELECT 1 WHERE x='%s'",
@@ -217,8 +224,10 @@ test_file(void)
 	fputs("hosts = h\nbroken\n", f);
 	fclose(f);
 	is_int(cf_parse_file(&cf, path, &err), -1, "malformed file fails");
-	snprintf(want, sizeof(want), "%s:2: missing '=' (expected 'name = "
-	    "value')", path);
+	snprintf(want, sizeof(want),
+	    "%s:2: missing '=' (expected 'name = "
+	    "value')",
+	    path);
 	is_str(err.msg, want, "file errors are PATH:LINE");
 
 	f = fopen(path, "w");
@@ -226,8 +235,7 @@ test_file(void)
 		fputs("#234567\n", f);
 	fclose(f);
 	is_int(cf_parse_file(&cf, path, &err), -1, "oversized file fails");
-	snprintf(want, sizeof(want), "'%s' is larger than 1048576 bytes",
-	    path);
+	snprintf(want, sizeof(want), "'%s' is larger than 1048576 bytes", path);
 	is_str(err.msg, want, "oversized message");
 	unlink(path);
 	rmdir(dir);

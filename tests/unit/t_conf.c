@@ -26,8 +26,8 @@ write_file(const char *path, const char *text)
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL) {
-		printf("Bail out! cannot write %s: %s\n", path,
-		    strerror(errno));
+		printf(
+		    "Bail out! cannot write %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
 	fputs(text, f);
@@ -105,25 +105,50 @@ static void
 test_defaults(void)
 {
 	static const char *const names[] = {
-		"identity_backend", "postfix_sql_dir", "postfix_sql_engine",
-		"virtual_mailbox_base", "postcreation_hook",
-		"postcreation_hook_timeout", "vmail_uid", "vmail_gid",
-		"default_password_scheme", "bcrypt_cost",
-		"default_quota_bytes", "lmtp_destination",
-		"recipient_delimiter", "vacation_domain", "dovecot_conf_dir",
-		"mlmmj_spool_dir", "mlmmj_uid", "mlmmj_gid",
-		"postinod.listen", "postinod.log_level",
-		"postinod.zitadel_issuer", "postinod.scim_issuer",
-		"postinod.scim_audience", "postinod.scim_jwks_url",
+		"identity_backend",
+		"postfix_sql_dir",
+		"postfix_sql_engine",
+		"virtual_mailbox_base",
+		"postcreation_hook",
+		"postcreation_hook_timeout",
+		"vmail_uid",
+		"vmail_gid",
+		"default_password_scheme",
+		"bcrypt_cost",
+		"default_quota_bytes",
+		"lmtp_destination",
+		"recipient_delimiter",
+		"vacation_domain",
+		"dovecot_conf_dir",
+		"mlmmj_spool_dir",
+		"mlmmj_uid",
+		"mlmmj_gid",
+		"postinod.listen",
+		"postinod.log_level",
+		"postinod.zitadel_issuer",
+		"postinod.scim_issuer",
+		"postinod.scim_audience",
+		"postinod.scim_jwks_url",
 		"postinod.scim_jwks_file",
 		"postinod.scim_jwks_refresh_seconds",
-		"postinod.scim_max_token_age_seconds", "postinod.tls_cert",
-		"postinod.tls_key", "postinod.user", "postinod.threads",
-		"postinod.seccomp", "podop.socket", "podop.mode", "podop.user",
-		"podop.socket_owner", "podop.socket_mode", "podop.workers",
-		"podop.timeout_ms", "podop.cache_ttl",
-		"podop.cache_negative_ttl", "podop.cache_stale_ttl",
-		"podop.cache_size", "podop.seccomp",
+		"postinod.scim_max_token_age_seconds",
+		"postinod.tls_cert",
+		"postinod.tls_key",
+		"postinod.user",
+		"postinod.threads",
+		"postinod.seccomp",
+		"podop.socket",
+		"podop.mode",
+		"podop.user",
+		"podop.socket_owner",
+		"podop.socket_mode",
+		"podop.workers",
+		"podop.timeout_ms",
+		"podop.cache_ttl",
+		"podop.cache_negative_ttl",
+		"podop.cache_stale_ttl",
+		"podop.cache_size",
+		"podop.seccomp",
 	};
 	size_t nn = sizeof(names) / sizeof(names[0]);
 	struct postino_conf c;
@@ -154,8 +179,8 @@ test_defaults(void)
 	is_str(c.postinod.listen, "127.0.0.1:8443", "default listen");
 	is_str(c.postinod.log_level, "info", "default log_level");
 	is_int(c.postinod.scim_jwks_refresh_seconds, 3600, "default refresh");
-	is_int(c.postinod.scim_max_token_age_seconds, 3600,
-	    "default token age");
+	is_int(
+	    c.postinod.scim_max_token_age_seconds, 3600, "default token age");
 	is_int(c.postinod.threads, 4, "default threads");
 	is_str(c.podop.socket, "unix:/run/podop/podop.sock",
 	    "default podop socket");
@@ -180,20 +205,24 @@ test_defaults(void)
 
 		is_str(it->name, names[i], "setting %zu is %s", i, names[i]);
 		/* Defaults are written once; rendering must agree. */
-		is_str(it->value, it->default_value, "%s: default renders as "
-		    "its documented default", it->name);
+		is_str(it->value, it->default_value,
+		    "%s: default renders as "
+		    "its documented default",
+		    it->name);
 		is_str(it->origin, "default", "%s: origin default", it->name);
 		ok(it->is_default, "%s: is_default", it->name);
 		ok(it->description != NULL && it->description[0] != '\0' &&
-		    it->description[strlen(it->description) - 1] != '.',
+			it->description[strlen(it->description) - 1] != '.',
 		    "%s: one-line description", it->name);
 		/* POSTINO_KEY, POSTINOD_KEY, PODOP_KEY */
 		j = (size_t)snprintf(env, sizeof(env), "%s",
-		    dot == NULL ? "POSTINO_" : strncmp(it->name, "postinod.",
-		    9) == 0 ? "POSTINOD_" : "PODOP_");
+		    dot == NULL					 ? "POSTINO_"
+			: strncmp(it->name, "postinod.", 9) == 0 ? "POSTINOD_"
+								 : "PODOP_");
 		for (const char *p = dot ? dot + 1 : it->name; *p; p++)
-			env[j++] = (char)(*p >= 'a' && *p <= 'z' ?
-			    *p - 'a' + 'A' : *p);
+			env[j++] =
+			    (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
+							  : *p);
 		env[j] = '\0';
 		is_str(it->env, env, "%s: environment variable", it->name);
 	}
@@ -285,16 +314,17 @@ test_precedence(void)
 	it = item(items, n, "vmail_uid");
 	snprintf(want, sizeof(want), "%s:2", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0 && !it->is_default &&
-	    strcmp(it->value, "100") == 0, "vmail_uid origin %s",
-	    it ? it->origin : "?");
+		strcmp(it->value, "100") == 0,
+	    "vmail_uid origin %s", it ? it->origin : "?");
 	it = item(items, n, "vmail_gid");
 	snprintf(want, sizeof(want), "%s:1", cfg_path);
-	ok(it != NULL && strcmp(it->origin, want) == 0,
-	    "vmail_gid origin %s", it ? it->origin : "?");
+	ok(it != NULL && strcmp(it->origin, want) == 0, "vmail_gid origin %s",
+	    it ? it->origin : "?");
 	it = item(items, n, "bcrypt_cost");
 	ok(it != NULL && strcmp(it->origin, "env POSTINO_BCRYPT_COST") == 0 &&
-	    strcmp(it->value, "13") == 0 && strcmp(it->default_value, "12") ==
-	    0, "bcrypt_cost origin %s", it ? it->origin : "?");
+		strcmp(it->value, "13") == 0 &&
+		strcmp(it->default_value, "12") == 0,
+	    "bcrypt_cost origin %s", it ? it->origin : "?");
 	it = item(items, n, "postinod.threads");
 	snprintf(want, sizeof(want), "%s:6", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
@@ -305,8 +335,8 @@ test_precedence(void)
 	it = item(items, n, "podop.tables.virtual");
 	snprintf(want, sizeof(want), "%s:4", cfg_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0 &&
-	    strcmp(it->value, "\"sql:/etc/postfix/cfg.cf\"") == 0 &&
-	    it->env == NULL && it->default_value == NULL && !it->is_default,
+		strcmp(it->value, "\"sql:/etc/postfix/cfg.cf\"") == 0 &&
+		it->env == NULL && it->default_value == NULL && !it->is_default,
 	    "podop.tables.virtual described");
 	it = item(items, n, "podop.tables.domains");
 	snprintf(want, sizeof(want), "%s:9", user_path);
@@ -354,14 +384,19 @@ test_missing(void)
 	setenv("POSTINO_CONFIG", path, 1);
 	is_int(conf_load(&c, NULL, &err), -1, "missing POSTINO_CONFIG fails");
 	is_str(err.msg, want, "missing POSTINO_CONFIG message");
-	ok(strstr(err.hint, "$POSTINO_CONFIG") != NULL, "hint names the "
-	    "variable: %s", err.hint);
+	ok(strstr(err.hint, "$POSTINO_CONFIG") != NULL,
+	    "hint names the "
+	    "variable: %s",
+	    err.hint);
 	unsetenv("POSTINO_CONFIG");
 
 	/* The user file is optional, but must be valid if present. */
 	write_file(user_path, "vmail_uid = nope\n");
-	is_str(load_fails(NULL), at(user_path, 1, "invalid value 'nope' "
-	    "(strings must be quoted)"), "malformed user file is an error");
+	is_str(load_fails(NULL),
+	    at(user_path, 1,
+		"invalid value 'nope' "
+		"(strings must be quoted)"),
+	    "malformed user file is an error");
 	unlink(user_path);
 }
 
@@ -369,31 +404,55 @@ static void
 test_unknown(void)
 {
 	reset_env();
-	is_str(cfg_fails("vmial_uid = 1\n"), at(cfg_path, 1, "unknown key "
-	    "'vmial_uid' (did you mean 'vmail_uid'?)"), "did you mean");
-	is_str(cfg_fails("\n[postinod]\nlisen = 'x'\n"), at(cfg_path, 3,
-	    "unknown key 'lisen' in [postinod] (did you mean 'listen'?)"),
+	is_str(cfg_fails("vmial_uid = 1\n"),
+	    at(cfg_path, 1,
+		"unknown key "
+		"'vmial_uid' (did you mean 'vmail_uid'?)"),
+	    "did you mean");
+	is_str(cfg_fails("\n[postinod]\nlisen = 'x'\n"),
+	    at(cfg_path, 3,
+		"unknown key 'lisen' in [postinod] (did you mean 'listen'?)"),
 	    "did you mean in a table");
 	is_str(cfg_fails("[postinod]\nlisten = ':1'\nvmail_uid = 5\n"),
-	    at(cfg_path, 3, "unknown key 'vmail_uid' in [postinod] "
-	    "('vmail_uid' is a top-level key: move it above the first "
-	    "[table] header)"), "top-level key under a table");
-	is_str(cfg_fails("[podop]\nthreads = 2\n"), at(cfg_path, 2,
-	    "unknown key 'threads' in [podop] ('threads' belongs in "
-	    "[postinod])"), "key under the wrong table");
-	is_str(cfg_fails("frobnicate = 1\n"), at(cfg_path, 1, "unknown key "
-	    "'frobnicate'"), "unknown key without a suggestion");
-	is_str(cfg_fails("[postinodd]\n"), at(cfg_path, 1, "unknown table "
-	    "[postinodd] (did you mean [postinod]?)"), "unknown table");
-	is_str(cfg_fails("a=1\n[foo.bar]\n"), at(cfg_path, 1, "unknown key "
-	    "'a'"), "first error wins");
-	is_str(cfg_fails("[frob.bar]\n"), at(cfg_path, 1, "unknown table "
-	    "[frob.bar]"), "unknown dotted table");
-	is_str(cfg_fails("[podop.table]\n"), at(cfg_path, 1, "unknown table "
-	    "[podop.table] (did you mean [podop.tables]?)"),
+	    at(cfg_path, 3,
+		"unknown key 'vmail_uid' in [postinod] "
+		"('vmail_uid' is a top-level key: move it above the first "
+		"[table] header)"),
+	    "top-level key under a table");
+	is_str(cfg_fails("[podop]\nthreads = 2\n"),
+	    at(cfg_path, 2,
+		"unknown key 'threads' in [podop] ('threads' belongs in "
+		"[postinod])"),
+	    "key under the wrong table");
+	is_str(cfg_fails("frobnicate = 1\n"),
+	    at(cfg_path, 1,
+		"unknown key "
+		"'frobnicate'"),
+	    "unknown key without a suggestion");
+	is_str(cfg_fails("[postinodd]\n"),
+	    at(cfg_path, 1,
+		"unknown table "
+		"[postinodd] (did you mean [postinod]?)"),
+	    "unknown table");
+	is_str(cfg_fails("a=1\n[foo.bar]\n"),
+	    at(cfg_path, 1,
+		"unknown key "
+		"'a'"),
+	    "first error wins");
+	is_str(cfg_fails("[frob.bar]\n"),
+	    at(cfg_path, 1,
+		"unknown table "
+		"[frob.bar]"),
+	    "unknown dotted table");
+	is_str(cfg_fails("[podop.table]\n"),
+	    at(cfg_path, 1,
+		"unknown table "
+		"[podop.table] (did you mean [podop.tables]?)"),
 	    "unknown podop subtable");
-	is_str(cfg_fails("[podop.tables.x]\n"), at(cfg_path, 1, "unknown "
-	    "table [podop.tables.x] (did you mean [podop.tables]?)"),
+	is_str(cfg_fails("[podop.tables.x]\n"),
+	    at(cfg_path, 1,
+		"unknown "
+		"table [podop.tables.x] (did you mean [podop.tables]?)"),
 	    "tables do not nest");
 }
 
@@ -401,51 +460,79 @@ static void
 test_types_and_ranges(void)
 {
 	reset_env();
-	is_str(cfg_fails("vmail_uid = '5'\n"), at(cfg_path, 1, "'vmail_uid' "
-	    "must be an integer, not a string"), "string for an integer");
-	is_str(cfg_fails("[postinod]\nlisten = 8443\n"), at(cfg_path, 2,
-	    "'postinod.listen' must be a string, not an integer"),
+	is_str(cfg_fails("vmail_uid = '5'\n"),
+	    at(cfg_path, 1,
+		"'vmail_uid' "
+		"must be an integer, not a string"),
+	    "string for an integer");
+	is_str(cfg_fails("[postinod]\nlisten = 8443\n"),
+	    at(cfg_path, 2,
+		"'postinod.listen' must be a string, not an integer"),
 	    "integer for a string");
-	is_str(cfg_fails("bcrypt_cost = true\n"), at(cfg_path, 1,
-	    "'bcrypt_cost' must be an integer, not a boolean"), "boolean");
-	is_str(cfg_fails("postfix_sql_dir = ['a']\n"), at(cfg_path, 1,
-	    "'postfix_sql_dir' must be a string, not an array"), "array");
-	is_str(cfg_fails("bcrypt_cost = 3\n"), at(cfg_path, 1, "'bcrypt_cost' "
-	    "must be between 4 and 31 (got 3)"), "below the range");
-	is_str(cfg_fails("\n\nbcrypt_cost = 32\n"), at(cfg_path, 3,
-	    "'bcrypt_cost' must be between 4 and 31 (got 32)"),
+	is_str(cfg_fails("bcrypt_cost = true\n"),
+	    at(cfg_path, 1, "'bcrypt_cost' must be an integer, not a boolean"),
+	    "boolean");
+	is_str(cfg_fails("postfix_sql_dir = ['a']\n"),
+	    at(cfg_path, 1, "'postfix_sql_dir' must be a string, not an array"),
+	    "array");
+	is_str(cfg_fails("bcrypt_cost = 3\n"),
+	    at(cfg_path, 1,
+		"'bcrypt_cost' "
+		"must be between 4 and 31 (got 3)"),
+	    "below the range");
+	is_str(cfg_fails("\n\nbcrypt_cost = 32\n"),
+	    at(cfg_path, 3, "'bcrypt_cost' must be between 4 and 31 (got 32)"),
 	    "above the range");
-	is_str(cfg_fails("default_quota_bytes = -1\n"), at(cfg_path, 1,
-	    "'default_quota_bytes' must be at least 0 (got -1)"),
+	is_str(cfg_fails("default_quota_bytes = -1\n"),
+	    at(cfg_path, 1,
+		"'default_quota_bytes' must be at least 0 (got -1)"),
 	    "open-ended range");
-	is_str(cfg_fails("vmail_uid = -2\n"), at(cfg_path, 1, "'vmail_uid' "
-	    "must be between -1 and 4294967294 (got -2)"), "uid range");
-	is_str(cfg_fails("[podop]\nworkers = 0\n"), at(cfg_path, 2,
-	    "'podop.workers' must be between 1 and 256 (got 0)"),
+	is_str(cfg_fails("vmail_uid = -2\n"),
+	    at(cfg_path, 1,
+		"'vmail_uid' "
+		"must be between -1 and 4294967294 (got -2)"),
+	    "uid range");
+	is_str(cfg_fails("[podop]\nworkers = 0\n"),
+	    at(cfg_path, 2,
+		"'podop.workers' must be between 1 and 256 (got 0)"),
 	    "[podop] range");
-	is_str(cfg_fails("postfix_sql_dir = ''\n"), at(cfg_path, 1,
-	    "'postfix_sql_dir' must not be empty"), "empty path");
-	is_str(cfg_fails("[podop]\nsocket_mode = '0999'\n"), at(cfg_path, 2,
-	    "'podop.socket_mode' must be an octal mode such as \"0660\" "
-	    "(got '0999')"), "socket_mode must be octal");
-	is_str(cfg_fails("identity_backend = 'ldap'\n"), at(cfg_path, 1,
-	    "'identity_backend' must be one of local, noauth, hybrid (got "
-	    "'ldap')"), "bad identity backend");
-	is_str(cfg_fails("identity_backend = 'hybird'\n"), at(cfg_path, 1,
-	    "'identity_backend' must be one of local, noauth, hybrid (got "
-	    "'hybird'; did you mean 'hybrid'?)"), "near identity backend");
-	is_str(cfg_fails("postfix_sql_engine = 'oracle'\n"), at(cfg_path, 1,
-	    "'postfix_sql_engine' must be empty or one of sqlite, mysql, "
-	    "pgsql (got 'oracle')"), "bad engine");
+	is_str(cfg_fails("postfix_sql_dir = ''\n"),
+	    at(cfg_path, 1, "'postfix_sql_dir' must not be empty"),
+	    "empty path");
+	is_str(cfg_fails("[podop]\nsocket_mode = '0999'\n"),
+	    at(cfg_path, 2,
+		"'podop.socket_mode' must be an octal mode such as \"0660\" "
+		"(got '0999')"),
+	    "socket_mode must be octal");
+	is_str(cfg_fails("identity_backend = 'ldap'\n"),
+	    at(cfg_path, 1,
+		"'identity_backend' must be one of local, noauth, hybrid (got "
+		"'ldap')"),
+	    "bad identity backend");
+	is_str(cfg_fails("identity_backend = 'hybird'\n"),
+	    at(cfg_path, 1,
+		"'identity_backend' must be one of local, noauth, hybrid (got "
+		"'hybird'; did you mean 'hybrid'?)"),
+	    "near identity backend");
+	is_str(cfg_fails("postfix_sql_engine = 'oracle'\n"),
+	    at(cfg_path, 1,
+		"'postfix_sql_engine' must be empty or one of sqlite, mysql, "
+		"pgsql (got 'oracle')"),
+	    "bad engine");
 	is_str(cfg_fails("default_password_scheme = 'PLAIN'\n"),
-	    at(cfg_path, 1, "'default_password_scheme' must be one of "
-	    "BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID, MD5-CRYPT (got "
-	    "'PLAIN')"), "bad scheme");
+	    at(cfg_path, 1,
+		"'default_password_scheme' must be one of "
+		"BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID, MD5-CRYPT (got "
+		"'PLAIN')"),
+	    "bad scheme");
 	is_str(cfg_fails("[postinod]\nlog_level = 'verbose'\n"),
-	    at(cfg_path, 2, "'postinod.log_level' must be one of debug, info, "
-	    "warn, error (got 'verbose')"), "bad log level");
-	is_str(cfg_fails("[podop]\nmode = 'dict'\n"), at(cfg_path, 2,
-	    "'podop.mode' must be one of postfix, dovecot (got 'dict')"),
+	    at(cfg_path, 2,
+		"'postinod.log_level' must be one of debug, info, "
+		"warn, error (got 'verbose')"),
+	    "bad log level");
+	is_str(cfg_fails("[podop]\nmode = 'dict'\n"),
+	    at(cfg_path, 2,
+		"'podop.mode' must be one of postfix, dovecot (got 'dict')"),
 	    "bad podop mode");
 }
 
@@ -489,7 +576,8 @@ test_values(void)
 	is_str(c.postcreation_hook, "/bin/hook \"a\"\\b\tc", "env string raw");
 	if (c.podop.ntables == 2) {
 		is_str(c.podop.tables[0].type, "url", "split at first ':'");
-		is_str(c.podop.tables[0].param, "http://127.0.0.1:8080/x?k={key}",
+		is_str(c.podop.tables[0].param,
+		    "http://127.0.0.1:8080/x?k={key}",
 		    "param keeps later colons");
 		is_str(c.podop.tables[1].param, "", "empty param allowed");
 	} else
@@ -509,25 +597,30 @@ test_values(void)
 	it = item(items, n, "vmail_uid");
 	is_str(it ? it->value : NULL, "-1", "integer rendered bare");
 	it = item(items, n, "podop.tables.web");
-	is_str(it ? it->value : NULL,
-	    "\"url:http://127.0.0.1:8080/x?k={key}\"", "table rendered");
+	is_str(it ? it->value : NULL, "\"url:http://127.0.0.1:8080/x?k={key}\"",
+	    "table rendered");
 	conf_items_free(items, n);
 	conf_release(&c);
 	unsetenv("POSTINO_POSTCREATION_HOOK");
 
-	is_str(cfg_fails("[podop.tables]\nx = 'nocolon'\n"), at(cfg_path, 2,
-	    "podop table 'x': expected \"type:param\" such as "
-	    "\"sql:/etc/postfix/virtual.cf\" (got 'nocolon')"),
+	is_str(cfg_fails("[podop.tables]\nx = 'nocolon'\n"),
+	    at(cfg_path, 2,
+		"podop table 'x': expected \"type:param\" such as "
+		"\"sql:/etc/postfix/virtual.cf\" (got 'nocolon')"),
 	    "table without type");
-	is_str(cfg_fails("[podop.tables]\nx = ':/p'\n"), at(cfg_path, 2,
-	    "podop table 'x': expected \"type:param\" such as "
-	    "\"sql:/etc/postfix/virtual.cf\" (got ':/p')"),
+	is_str(cfg_fails("[podop.tables]\nx = ':/p'\n"),
+	    at(cfg_path, 2,
+		"podop table 'x': expected \"type:param\" such as "
+		"\"sql:/etc/postfix/virtual.cf\" (got ':/p')"),
 	    "table with empty type");
-	is_str(cfg_fails("[podop.tables]\nx = 'a b:/p'\n"), at(cfg_path, 2,
-	    "podop table 'x': bad table type 'a b'"), "table type chars");
-	is_str(cfg_fails("[podop.tables]\nx = 1\n"), at(cfg_path, 2,
-	    "podop table 'x' must be a string \"type:param\", not an "
-	    "integer"), "table value type");
+	is_str(cfg_fails("[podop.tables]\nx = 'a b:/p'\n"),
+	    at(cfg_path, 2, "podop table 'x': bad table type 'a b'"),
+	    "table type chars");
+	is_str(cfg_fails("[podop.tables]\nx = 1\n"),
+	    at(cfg_path, 2,
+		"podop table 'x' must be a string \"type:param\", not an "
+		"integer"),
+	    "table value type");
 }
 
 static void
@@ -538,31 +631,43 @@ test_env(void)
 
 	reset_env();
 	setenv("POSTINO_BCRYPT_COST", "40", 1);
-	is_str(load_fails(NULL), "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
-	    "be between 4 and 31 (got 40)", "env range error");
+	is_str(load_fails(NULL),
+	    "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
+	    "be between 4 and 31 (got 40)",
+	    "env range error");
 	setenv("POSTINO_BCRYPT_COST", "5x", 1);
-	is_str(load_fails(NULL), "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
-	    "be an integer ('5x': not a decimal integer)", "env not integer");
+	is_str(load_fails(NULL),
+	    "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
+	    "be an integer ('5x': not a decimal integer)",
+	    "env not integer");
 	setenv("POSTINO_BCRYPT_COST", "010", 1);
-	is_str(load_fails(NULL), "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
+	is_str(load_fails(NULL),
+	    "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
 	    "be an integer ('010': leading zeros are not allowed)",
 	    "env leading zero");
 	setenv("POSTINO_BCRYPT_COST", "", 1);
-	is_str(load_fails(NULL), "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
-	    "be an integer ('': not a decimal integer)", "env empty integer");
+	is_str(load_fails(NULL),
+	    "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
+	    "be an integer ('': not a decimal integer)",
+	    "env empty integer");
 	setenv("POSTINO_BCRYPT_COST", " 5", 1);
-	is_str(load_fails(NULL), "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
-	    "be an integer (' 5': not a decimal integer)", "env no spaces");
+	is_str(load_fails(NULL),
+	    "env POSTINO_BCRYPT_COST: 'bcrypt_cost' must "
+	    "be an integer (' 5': not a decimal integer)",
+	    "env no spaces");
 	unsetenv("POSTINO_BCRYPT_COST");
 
 	setenv("POSTINOD_LOG_LEVEL", "loud", 1);
-	is_str(load_fails(NULL), "env POSTINOD_LOG_LEVEL: 'postinod.log_level' "
+	is_str(load_fails(NULL),
+	    "env POSTINOD_LOG_LEVEL: 'postinod.log_level' "
 	    "must be one of debug, info, warn, error (got 'loud')",
 	    "POSTINOD_ choice error");
 	unsetenv("POSTINOD_LOG_LEVEL");
 	setenv("PODOP_SOCKET", "", 1);
-	is_str(load_fails(NULL), "env PODOP_SOCKET: 'podop.socket' must not "
-	    "be empty", "PODOP_ non-empty");
+	is_str(load_fails(NULL),
+	    "env PODOP_SOCKET: 'podop.socket' must not "
+	    "be empty",
+	    "PODOP_ non-empty");
 	unsetenv("PODOP_SOCKET");
 	setenv("POSTINO_VMAIL_UID", "-1", 1);
 	setenv("PODOP_CACHE_TTL", "0", 1);
@@ -578,11 +683,15 @@ test_env(void)
 	} else
 		diag("%s", err.msg);
 	setenv("POSTINO_RECIPIENT_DELIMITER", "a\nb", 1);
-	is_str(load_fails(NULL), "env POSTINO_RECIPIENT_DELIMITER: control "
-	    "characters are not allowed", "env control character");
+	is_str(load_fails(NULL),
+	    "env POSTINO_RECIPIENT_DELIMITER: control "
+	    "characters are not allowed",
+	    "env control character");
 	setenv("POSTINO_RECIPIENT_DELIMITER", "\xff", 1);
-	is_str(load_fails(NULL), "env POSTINO_RECIPIENT_DELIMITER: invalid "
-	    "UTF-8", "env bad UTF-8");
+	is_str(load_fails(NULL),
+	    "env POSTINO_RECIPIENT_DELIMITER: invalid "
+	    "UTF-8",
+	    "env bad UTF-8");
 	reset_env();
 }
 
@@ -594,15 +703,19 @@ test_cross(void)
 	char want[1024];
 
 	reset_env();
-	write_file(cfg_path, "mlmmj_spool_dir = '/var/spool/mlmmj'\n"
+	write_file(cfg_path,
+	    "mlmmj_spool_dir = '/var/spool/mlmmj'\n"
 	    "mlmmj_uid = 5000\n");
-	snprintf(want, sizeof(want), "'mlmmj_uid' and 'mlmmj_gid' must both "
+	snprintf(want, sizeof(want),
+	    "'mlmmj_uid' and 'mlmmj_gid' must both "
 	    "be set or both be -1 when 'mlmmj_spool_dir' is set (mlmmj_uid = "
-	    "5000 from %s:2, mlmmj_gid = -1 from default)", cfg_path);
+	    "5000 from %s:2, mlmmj_gid = -1 from default)",
+	    cfg_path);
 	is_str(load_fails(cfg_path), want, "mlmmj uid without gid");
 	setenv("POSTINO_MLMMJ_GID", "5001", 1);
-	if (ok(conf_load(&c, cfg_path, &err) == 0, "gid from env completes "
-	    "the pair")) {
+	if (ok(conf_load(&c, cfg_path, &err) == 0,
+		"gid from env completes "
+		"the pair")) {
 		is_int(c.mlmmj_gid, 5001, "mlmmj_gid");
 		conf_release(&c);
 	}
@@ -617,9 +730,11 @@ test_cross(void)
 	reset_env();
 
 	write_file(cfg_path, "[postinod]\ntls_cert = '/etc/ssl/c.pem'\n");
-	snprintf(want, sizeof(want), "'postinod.tls_cert' and "
+	snprintf(want, sizeof(want),
+	    "'postinod.tls_cert' and "
 	    "'postinod.tls_key' must be set together (tls_cert from %s:2, "
-	    "tls_key from default)", cfg_path);
+	    "tls_key from default)",
+	    cfg_path);
 	is_str(load_fails(cfg_path), want, "tls_cert without tls_key");
 	setenv("POSTINOD_TLS_KEY", "/etc/ssl/k.pem", 1);
 	ok(conf_load(&c, cfg_path, &err) == 0, "tls pair complete");
@@ -675,7 +790,8 @@ test_booleans(void)
 		conf_items_free(items, n);
 		conf_release(&c);
 	}
-	write_file(cfg_path, "[podop]\nseccomp = true\n[postinod]\n"
+	write_file(cfg_path,
+	    "[podop]\nseccomp = true\n[postinod]\n"
 	    "seccomp = false\n");
 	if (ok(conf_load(&c, cfg_path, &err) == 0, "booleans from a file")) {
 		ok(c.podop.seccomp, "podop.seccomp = true");
@@ -688,25 +804,31 @@ test_booleans(void)
 		conf_release(&c);
 	} else
 		diag("%s", err.msg);
-	is_str(cfg_fails("[podop]\nseccomp = \"yes\"\n"), at(cfg_path, 2,
-	    "'podop.seccomp' must be true or false, not a string"),
+	is_str(cfg_fails("[podop]\nseccomp = \"yes\"\n"),
+	    at(cfg_path, 2,
+		"'podop.seccomp' must be true or false, not a string"),
 	    "a string is not a boolean");
-	is_str(cfg_fails("[postinod]\nseccomp = 1\n"), at(cfg_path, 2,
-	    "'postinod.seccomp' must be true or false, not an integer"),
+	is_str(cfg_fails("[postinod]\nseccomp = 1\n"),
+	    at(cfg_path, 2,
+		"'postinod.seccomp' must be true or false, not an integer"),
 	    "an integer is not a boolean");
-	is_str(cfg_fails("[podop]\nworkers = true\n"), at(cfg_path, 2,
-	    "'podop.workers' must be an integer, not a boolean"),
+	is_str(cfg_fails("[podop]\nworkers = true\n"),
+	    at(cfg_path, 2,
+		"'podop.workers' must be an integer, not a boolean"),
 	    "a boolean is not an integer");
 	unlink(cfg_path);
 	setenv("POSTINOD_SECCOMP", "true", 1);
-	if (ok(conf_load(&c, NULL, &err) == 0, "a boolean from the "
-	    "environment")) {
+	if (ok(conf_load(&c, NULL, &err) == 0,
+		"a boolean from the "
+		"environment")) {
 		ok(c.postinod.seccomp, "POSTINOD_SECCOMP=true");
 		conf_release(&c);
 	}
 	setenv("POSTINOD_SECCOMP", "1", 1);
-	is_str(load_fails(NULL), "env POSTINOD_SECCOMP: 'postinod.seccomp' "
-	    "must be true or false (got '1')", "env: only true or false");
+	is_str(load_fails(NULL),
+	    "env POSTINOD_SECCOMP: 'postinod.seccomp' "
+	    "must be true or false (got '1')",
+	    "env: only true or false");
 	reset_env();
 }
 

@@ -8,8 +8,8 @@
 #include "tap.h"
 
 static const struct {
-	const char	*raw;
-	const char	*esc;
+	const char *raw;
+	const char *esc;
 } esc_cases[] = {
 	{ "plain", "plain" },
 	{ "", "" },
@@ -26,18 +26,19 @@ test_escape(void)
 	struct buf b;
 
 	buf_init(&b, 1024);
-	for (size_t i = 0; i < sizeof(esc_cases) / sizeof(esc_cases[0]);
-	    i++) {
+	for (size_t i = 0; i < sizeof(esc_cases) / sizeof(esc_cases[0]); i++) {
 		char tmp[64];
 		size_t n;
 
 		buf_reset(&b);
-		dictproto_escape(&b, esc_cases[i].raw, strlen(esc_cases[i].raw));
+		dictproto_escape(
+		    &b, esc_cases[i].raw, strlen(esc_cases[i].raw));
 		is_str(buf_cstr(&b), esc_cases[i].esc, "escape %zu", i);
 		strcpy(tmp, esc_cases[i].esc);
 		n = dictproto_unescape(tmp, strlen(tmp));
 		ok(n == strlen(esc_cases[i].raw) &&
-		    memcmp(tmp, esc_cases[i].raw, n) == 0, "unescape %zu", i);
+			memcmp(tmp, esc_cases[i].raw, n) == 0,
+		    "unescape %zu", i);
 	}
 	buf_reset(&b);
 	dictproto_escape(&b, "a\0b", 3);
@@ -79,8 +80,9 @@ test_line_split(void)
 	    "a line of the maximum length is accepted");
 	free(big);
 
-	is_int(dictproto_split(line + 1, strlen(line) - 1, f, DICT_MAX_FIELDS,
-	    &n, &e), 0, "split");
+	is_int(dictproto_split(
+		   line + 1, strlen(line) - 1, f, DICT_MAX_FIELDS, &n, &e),
+	    0, "split");
 	is_int((int64_t)n, 2, "two fields");
 	is_str(f[0], "shared/a\tb", "field 1 unescaped");
 	is_str(f[1], "user", "field 2");
@@ -90,19 +92,20 @@ test_line_split(void)
 		char empty[] = "";
 
 		dictproto_split(empty, 0, f, DICT_MAX_FIELDS, &n, &e);
-		ok(n == 1 && f[0][0] == '\0', "an empty line is one empty "
+		ok(n == 1 && f[0][0] == '\0',
+		    "an empty line is one empty "
 		    "field");
 	}
 }
 
 /* Feed a script of lines; return the replies written, one string. */
 struct step {
-	const char		*line;
-	enum dict_act_kind	 kind;		/* expected */
-	int			 rc;		/* expected return */
-	const char		*reply;		/* for REPLY */
-	const char		*key;		/* LOOKUP key / ITERATE path */
-	const char		*user;
+	const char *line;
+	enum dict_act_kind kind; /* expected */
+	int rc;			 /* expected return */
+	const char *reply;	 /* for REPLY */
+	const char *key;	 /* LOOKUP key / ITERATE path */
+	const char *user;
 };
 
 static void
@@ -120,12 +123,12 @@ run_script(const char *name, const struct step *s, size_t n)
 		int rc;
 
 		buf_reset(&reply);
-		rc = dict_session_feed(&sess, line, strlen(line), &act, &reply,
-		    &e);
+		rc = dict_session_feed(
+		    &sess, line, strlen(line), &act, &reply, &e);
 		is_int(rc, s[i].rc, "%s: step %zu rc (%s)", name, i, e.msg);
 		if (rc == 0) {
-			is_int(act.kind, s[i].kind, "%s: step %zu kind", name,
-			    i);
+			is_int(
+			    act.kind, s[i].kind, "%s: step %zu kind", name, i);
 			if (s[i].reply != NULL)
 				is_str(buf_cstr(&reply), s[i].reply,
 				    "%s: step %zu reply", name, i);
@@ -137,8 +140,8 @@ run_script(const char *name, const struct step *s, size_t n)
 				    "%s: step %zu path", name, i);
 			if (act.kind == DICT_ACT_LOOKUP ||
 			    act.kind == DICT_ACT_ITERATE)
-				is_str(act.user, s[i].user,
-				    "%s: step %zu user", name, i);
+				is_str(act.user, s[i].user, "%s: step %zu user",
+				    name, i);
 			if (act.kind == DICT_ACT_COMMIT) {
 				struct buf ops;
 
@@ -147,8 +150,9 @@ run_script(const char *name, const struct step *s, size_t n)
 					buf_printf(&ops, "%s%c %s=%s",
 					    j ? "; " : "", act.tx->ops[j].op,
 					    act.tx->ops[j].key,
-					    act.tx->ops[j].value ?
-					    act.tx->ops[j].value : "");
+					    act.tx->ops[j].value
+						? act.tx->ops[j].value
+						: "");
 				is_str(buf_cstr(&ops), s[i].key,
 				    "%s: step %zu ops", name, i);
 				is_str(act.tx->user, s[i].user,
@@ -173,29 +177,28 @@ static const struct step v3[] = {
 	{ "I0\t0\tshared/userdb/\t*", DICT_ACT_ITERATE, 0, NULL,
 	    "shared/userdb/", "*" },
 	{ "B1\talice", DICT_ACT_NONE, 0, NULL, NULL, NULL },
-	{ "S1\tpriv/quota/storage\t12345", DICT_ACT_NONE, 0, NULL, NULL,
-	    NULL },
+	{ "S1\tpriv/quota/storage\t12345", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "A1\tpriv/quota/messages\t-3", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "U1\tpriv/quota/x", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "T1\t1700000000\t0", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "V1\tyes", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "C1", DICT_ACT_COMMIT, 0, NULL,
 	    "S priv/quota/storage=12345; A priv/quota/messages=-3; "
-	    "U priv/quota/x=", "alice" },
+	    "U priv/quota/x=",
+	    "alice" },
 	{ "C1", DICT_ACT_REPLY, 0, "F1\tunknown transaction\n", NULL, NULL },
 	{ "B2\t", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "C2", DICT_ACT_REPLY, 0, "O2\n", NULL, NULL },
 	{ "B3\t", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "S3\tpriv/x\tv", DICT_ACT_NONE, 0, NULL, NULL, NULL },
-	{ "C3", DICT_ACT_REPLY, 0,
-	    "F3\tprivate key 'priv/x' without a user\n", NULL, NULL },
+	{ "C3", DICT_ACT_REPLY, 0, "F3\tprivate key 'priv/x' without a user\n",
+	    NULL, NULL },
 	{ "B4\tbob", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "S4\tother/x\tv", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "R4", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "B5\tbob", DICT_ACT_NONE, 0, NULL, NULL, NULL },
 	{ "A5\tpriv/n\tnot-a-number", DICT_ACT_NONE, 0, NULL, NULL, NULL },
-	{ "D5", DICT_ACT_REPLY, 0, "AF5\tatomic inc: bad diff\n", NULL,
-	    NULL },
+	{ "D5", DICT_ACT_REPLY, 0, "AF5\tatomic inc: bad diff\n", NULL, NULL },
 	{ "Lbad\001", DICT_ACT_LOOKUP, 0, NULL, "bad", NULL },
 	{ "S9\tshared/x\ty", DICT_ACT_NONE, -1, NULL, NULL, NULL },
 };
@@ -211,8 +214,7 @@ static const struct step v4[] = {
 };
 
 static const struct step v2[] = {
-	{ "H2\t2\t0\tcarol@x.org\tsieve", DICT_ACT_HELLO, 0, NULL, NULL,
-	    NULL },
+	{ "H2\t2\t0\tcarol@x.org\tsieve", DICT_ACT_HELLO, 0, NULL, NULL, NULL },
 	{ "Lpriv/sieve/name/default", DICT_ACT_LOOKUP, 0, NULL,
 	    "priv/sieve/name/default", "carol@x.org" },
 	{ "I1\t0\tpriv/a/\tpriv/b/", DICT_ACT_ITERATE, 0, NULL, "priv/a/",
@@ -224,8 +226,8 @@ static const struct step v2[] = {
 
 static const struct step v22old[] = {
 	{ "H2\t0\t0\tdan\tmeta", DICT_ACT_HELLO, 0, NULL, NULL, NULL },
-	{ "I0\tshared/a/\tshared/b/", DICT_ACT_ITERATE, 0, NULL,
-	    "shared/a/", "dan" },
+	{ "I0\tshared/a/\tshared/b/", DICT_ACT_ITERATE, 0, NULL, "shared/a/",
+	    "dan" },
 };
 
 static const struct step bad[] = {
@@ -270,8 +272,8 @@ test_too_many_tx(void)
 	dict_session_feed(&sess, line, strlen(line), &act, &reply, &e);
 	for (int i = 0; i <= DICT_MAX_TX && rc == 0; i++) {
 		snprintf(line, sizeof(line), "B%d\t", i);
-		rc = dict_session_feed(&sess, line, strlen(line), &act, &reply,
-		    &e);
+		rc = dict_session_feed(
+		    &sess, line, strlen(line), &act, &reply, &e);
 	}
 	is_int(rc, -1, "more than %d open transactions closes", DICT_MAX_TX);
 	is_int(e.kind, ERR_TOOLARGE, "too many transactions: kind");
@@ -330,7 +332,8 @@ test_replies(void)
 	is_str(buf_cstr(&b), "Oshared/userdb/a\t{\"home\":\"/x\"}\n", "row");
 	buf_reset(&b);
 	dictproto_reply_row(&b, "shared/k", "");
-	is_str(buf_cstr(&b), "Oshared/k\t\n", "a row keeps its TAB when "
+	is_str(buf_cstr(&b), "Oshared/k\t\n",
+	    "a row keeps its TAB when "
 	    "the value is empty");
 	buf_reset(&b);
 	dictproto_reply_iter_end(&b, 0, NULL);
@@ -348,8 +351,8 @@ test_replies(void)
 	dictproto_reply_commit(&b, 7, false, 0, NULL);
 	is_str(buf_cstr(&b), "N7\n", "commit not found");
 
-	is_int(dictproto_key_split("shared/passdb/a", "u", &rest, &user, &e),
-	    0, "split shared");
+	is_int(dictproto_key_split("shared/passdb/a", "u", &rest, &user, &e), 0,
+	    "split shared");
 	ok(strcmp(rest, "passdb/a") == 0 && user == NULL, "shared: no user");
 	dictproto_key_split("priv/quota/storage", "u", &rest, &user, &e);
 	ok(strcmp(rest, "quota/storage") == 0 && strcmp(user, "u") == 0,

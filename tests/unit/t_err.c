@@ -5,12 +5,12 @@
 #include "tap.h"
 
 static const struct {
-	enum err_kind	 kind;
-	int		 exit_code;
-	int		 http;
-	const char	*scim;
-	const char	*sm;
-	char		 dict;
+	enum err_kind kind;
+	int exit_code;
+	int http;
+	const char *scim;
+	const char *sm;
+	char dict;
 } want[] = {
 	{ ERR_OK, 0, 200, NULL, "OK", 'O' },
 	{ ERR_NOTFOUND, 1, 404, NULL, "NOTFOUND", 'N' },

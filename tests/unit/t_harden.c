@@ -24,14 +24,14 @@
 
 /* Sanitizer builds allow what LeakSanitizer needs (harden.h). */
 #if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER	1
+#define SANITIZER 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define SANITIZER	1
+#define SANITIZER 1
 #endif
 #endif
 #ifndef SANITIZER
-#define SANITIZER	0
+#define SANITIZER 0
 #endif
 
 static char dir[] = "/tmp/t_harden.XXXXXX";
@@ -74,8 +74,8 @@ allowed(void)
 	if (pthread_create(&th, NULL, thread_main, &ts) != 0 ||
 	    pthread_join(th, &ret) != 0 || ret != &ts)
 		return 6;
-	if (nanosleep(&ts, NULL) == -1 || clock_gettime(CLOCK_MONOTONIC,
-	    &ts) == -1)
+	if (nanosleep(&ts, NULL) == -1 ||
+	    clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		return 7;
 	if ((p = malloc(8 << 20)) == NULL)
 		return 8;
@@ -98,7 +98,7 @@ do_mkdir(void)
 static int
 do_exec(void)
 {
-	char *argv[] = { (char *)(uintptr_t)"/bin/true", NULL };
+	char *argv[] = { (char *)(uintptr_t) "/bin/true", NULL };
 	char *envp[] = { NULL };
 
 	execve(argv[0], argv, envp);
@@ -140,7 +140,7 @@ do_status(void)
 	FILE *f = fopen("/proc/self/status", "r");
 
 	if (f == NULL)
-		return 0;	/* no procfs: nothing to read */
+		return 0; /* no procfs: nothing to read */
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "Seccomp:", 8) == 0)
 			seccomp = (int)strtol(line + 8, NULL, 10);
@@ -193,9 +193,11 @@ main(void)
 
 	is_int(harden_process(&e), 0, "harden_process");
 	ok(getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0 &&
-	    rl.rlim_max == 0, "no core files, and no raising the limit");
-	ok(setrlimit(RLIMIT_CORE, &(struct rlimit){ 1 << 20, 1 << 20 }) ==
-	    -1 || geteuid() == 0, "an unprivileged process cannot raise it");
+		rl.rlim_max == 0,
+	    "no core files, and no raising the limit");
+	ok(setrlimit(RLIMIT_CORE, &(struct rlimit){ 1 << 20, 1 << 20 }) == -1 ||
+		geteuid() == 0,
+	    "an unprivileged process cannot raise it");
 	is_int(harden_process(&e), 0, "harden_process twice");
 
 	if (getenv("POSTINO_TEST_UNDER_VALGRIND") != NULL) {
@@ -214,8 +216,7 @@ main(void)
 
 	is_int(confined(HARDEN_PODOP, allowed), 0,
 	    "podop: sockets, files, threads, time and memory work");
-	is_int(confined(HARDEN_POSTINOD, allowed), 0,
-	    "postinod: the same");
+	is_int(confined(HARDEN_POSTINOD, allowed), 0, "postinod: the same");
 	is_int(confined(HARDEN_PODOP, do_status), 0,
 	    "the filter is on (Seccomp: 2) with NoNewPrivs: 1");
 	is_int(confined(HARDEN_POSTINOD, do_mkdir), 0,

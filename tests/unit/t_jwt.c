@@ -22,9 +22,9 @@
 #include "../../src/postinod/jwks.c"
 #endif
 
-#define NOW	1800000000LL
-#define ISS	"https://idp.example"
-#define AUD	"postino"
+#define NOW 1800000000LL
+#define ISS "https://idp.example"
+#define AUD "postino"
 
 static EVP_PKEY *rsa, *rsa_weak, *ec, *ed;
 
@@ -67,11 +67,11 @@ sign(const char *alg, EVP_PKEY *key, const char *input, size_t *len)
 		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
 		EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
 	}
-	EVP_DigestSign(ctx, NULL, len, (const unsigned char *)input,
-	    strlen(input));
+	EVP_DigestSign(
+	    ctx, NULL, len, (const unsigned char *)input, strlen(input));
 	sig = xmalloc(*len);
-	EVP_DigestSign(ctx, sig, len, (const unsigned char *)input,
-	    strlen(input));
+	EVP_DigestSign(
+	    ctx, sig, len, (const unsigned char *)input, strlen(input));
 	EVP_MD_CTX_free(ctx);
 	if (strcmp(alg, "ES256") == 0) {
 		const unsigned char *p = sig;
@@ -115,8 +115,8 @@ static char *
 claims(long long iat, long long exp, const char *extra)
 {
 	return xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\","
-	    "\"sub\":\"client-7\",\"iat\":%lld,\"exp\":%lld%s}", iat, exp,
-	    extra);
+			 "\"sub\":\"client-7\",\"iat\":%lld,\"exp\":%lld%s}",
+	    iat, exp, extra);
 }
 
 static EVP_PKEY *
@@ -157,8 +157,8 @@ verify(const char *tok, char *why, size_t size)
 }
 
 static void
-expect(const char *what, const char *hdr, const char *payload,
-    const char *alg, EVP_PKEY *key, int want, const char *why_part)
+expect(const char *what, const char *hdr, const char *payload, const char *alg,
+    EVP_PKEY *key, int want, const char *why_part)
 {
 	char *tok = make(hdr, payload, alg, key), why[ERR_MSG_MAX + 64];
 	int rc = verify(tok, why, sizeof(why));
@@ -167,8 +167,10 @@ expect(const char *what, const char *hdr, const char *payload,
 		ok(rc == 0 && strcmp(why, "client-7") == 0, "%s (%s)", what,
 		    why);
 	else
-		ok(rc == -1 && strstr(why, why_part) != NULL, "%s: refused "
-		    "(%s)", what, why);
+		ok(rc == -1 && strstr(why, why_part) != NULL,
+		    "%s: refused "
+		    "(%s)",
+		    what, why);
 	free(tok);
 }
 
@@ -177,12 +179,12 @@ test_algorithms(void)
 {
 	char *c = claims(NOW - 10, NOW + 300, "");
 
-	expect("RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa\"}", c, "RS256",
-	    rsa, 0, NULL);
+	expect("RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa\"}", c, "RS256", rsa,
+	    0, NULL);
 	expect("PS256", "{\"alg\":\"PS256\",\"kid\":\"rsa\",\"typ\":\"JWT\"}",
 	    c, "PS256", rsa, 0, NULL);
-	expect("ES256", "{\"alg\":\"ES256\",\"kid\":\"ec\"}", c, "ES256", ec,
-	    0, NULL);
+	expect("ES256", "{\"alg\":\"ES256\",\"kid\":\"ec\"}", c, "ES256", ec, 0,
+	    NULL);
 	expect("EdDSA", "{\"alg\":\"EdDSA\",\"kid\":\"ed\",\"typ\":\"at+jwt\"}",
 	    c, "EdDSA", ed, 0, NULL);
 	expect("PKCS#1 signature under a PS256 header",
@@ -192,23 +194,27 @@ test_algorithms(void)
 	    NULL, -1, "algorithm");
 	expect("alg None", "{\"alg\":\"None\",\"kid\":\"rsa\"}", c, "none",
 	    NULL, -1, "algorithm");
-	expect("HS256", "{\"alg\":\"HS256\",\"kid\":\"rsa\"}", c, "RS256",
-	    rsa, -1, "algorithm");
-	expect("RS384", "{\"alg\":\"RS384\",\"kid\":\"rsa\"}", c, "RS256",
-	    rsa, -1, "algorithm");
-	expect("no alg", "{\"kid\":\"rsa\"}", c, "RS256", rsa, -1,
-	    "algorithm");
+	expect("HS256", "{\"alg\":\"HS256\",\"kid\":\"rsa\"}", c, "RS256", rsa,
+	    -1, "algorithm");
+	expect("RS384", "{\"alg\":\"RS384\",\"kid\":\"rsa\"}", c, "RS256", rsa,
+	    -1, "algorithm");
+	expect("no alg", "{\"kid\":\"rsa\"}", c, "RS256", rsa, -1, "algorithm");
 	expect("no kid", "{\"alg\":\"RS256\"}", c, "RS256", rsa, -1, "kid");
-	expect("empty kid", "{\"alg\":\"RS256\",\"kid\":\"\"}", c, "RS256",
-	    rsa, -1, "kid");
-	expect("unknown kid", "{\"alg\":\"RS256\",\"kid\":\"zz\"}", c,
-	    "RS256", rsa, -1, "unknown kid");
-	expect("crit", "{\"alg\":\"RS256\",\"kid\":\"rsa\",\"crit\":[\"b64\"],"
-	    "\"b64\":false}", c, "RS256", rsa, -1, "critical");
-	expect("odd typ", "{\"alg\":\"RS256\",\"kid\":\"rsa\",\"typ\":\"JOSE\"}",
-	    c, "RS256", rsa, -1, "type");
-	expect("duplicate alg", "{\"alg\":\"none\",\"alg\":\"RS256\","
-	    "\"kid\":\"rsa\"}", c, "RS256", rsa, -1, "header");
+	expect("empty kid", "{\"alg\":\"RS256\",\"kid\":\"\"}", c, "RS256", rsa,
+	    -1, "kid");
+	expect("unknown kid", "{\"alg\":\"RS256\",\"kid\":\"zz\"}", c, "RS256",
+	    rsa, -1, "unknown kid");
+	expect("crit",
+	    "{\"alg\":\"RS256\",\"kid\":\"rsa\",\"crit\":[\"b64\"],"
+	    "\"b64\":false}",
+	    c, "RS256", rsa, -1, "critical");
+	expect("odd typ",
+	    "{\"alg\":\"RS256\",\"kid\":\"rsa\",\"typ\":\"JOSE\"}", c, "RS256",
+	    rsa, -1, "type");
+	expect("duplicate alg",
+	    "{\"alg\":\"none\",\"alg\":\"RS256\","
+	    "\"kid\":\"rsa\"}",
+	    c, "RS256", rsa, -1, "header");
 	expect("EC key under RS256", "{\"alg\":\"RS256\",\"kid\":\"ec\"}", c,
 	    "ES256", ec, -1, "does not fit");
 	expect("RSA key under ES256", "{\"alg\":\"ES256\",\"kid\":\"rsa\"}", c,
@@ -226,54 +232,66 @@ test_claims(void)
 	static const char *hdr = "{\"alg\":\"ES256\",\"kid\":\"ec\"}";
 	char *c;
 
-#define CASE(payload, want, part, what) do {				\
-	c = (payload);							\
-	expect(what, hdr, c, "ES256", ec, want, part);			\
-	free(c);							\
-} while (0)
+#define CASE(payload, want, part, what)                                        \
+	do {                                                                   \
+		c = (payload);                                                 \
+		expect(what, hdr, c, "ES256", ec, want, part);                 \
+		free(c);                                                       \
+	} while (0)
 	CASE(claims(NOW, NOW + 1, ""), 0, NULL, "exp one second ahead");
 	CASE(claims(NOW - 100, NOW, ""), -1, "expired", "exp == now");
 	CASE(claims(NOW - 100, NOW - 1, ""), -1, "expired", "exp passed");
 	CASE(claims(NOW + 30, NOW + 300, ""), 0, NULL,
 	    "iat a little ahead (clock skew)");
-	CASE(claims(NOW + 600, NOW + 900, ""), -1, "future",
-	    "iat far ahead");
+	CASE(claims(NOW + 600, NOW + 900, ""), -1, "future", "iat far ahead");
 	CASE(claims(NOW - 3601, NOW + 300, ""), -1, "too old",
 	    "iat beyond the maximum age");
 	CASE(claims(NOW, NOW + 300, ",\"nbf\":1800000030"), 0, NULL,
 	    "nbf within the skew");
-	CASE(claims(NOW, NOW + 300, ",\"nbf\":1800000600"), -1,
-	    "not yet valid", "nbf ahead");
+	CASE(claims(NOW, NOW + 300, ",\"nbf\":1800000600"), -1, "not yet valid",
+	    "nbf ahead");
 	CASE(claims(NOW, NOW + 300, ",\"nbf\":\"soon\""), -1, "nbf",
 	    "nbf not a number");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":"
-	    "\"client-7\",\"iat\":%lld}", NOW), -1, "exp", "no exp");
+		       "\"client-7\",\"iat\":%lld}",
+		 NOW),
+	    -1, "exp", "no exp");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":"
-	    "\"client-7\",\"exp\":%lld}", NOW + 10), -1, "iat", "no iat");
+		       "\"client-7\",\"exp\":%lld}",
+		 NOW + 10),
+	    -1, "iat", "no iat");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":"
-	    "\"client-7\",\"iat\":%lld,\"exp\":1.9e9}", NOW - 5), 0, NULL,
-	    "exp as a real number");
+		       "\"client-7\",\"iat\":%lld,\"exp\":1.9e9}",
+		 NOW - 5),
+	    0, NULL, "exp as a real number");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":"
-	    "\"client-7\",\"iat\":%lld,\"exp\":-5}", NOW - 5), -1, "exp",
-	    "negative exp");
+		       "\"client-7\",\"iat\":%lld,\"exp\":-5}",
+		 NOW - 5),
+	    -1, "exp", "negative exp");
 	CASE(xasprintf("{\"iss\":\"https://evil\",\"aud\":\"" AUD "\","
-	    "\"sub\":\"client-7\",\"iat\":%lld,\"exp\":%lld}", NOW, NOW + 9),
+		       "\"sub\":\"client-7\",\"iat\":%lld,\"exp\":%lld}",
+		 NOW, NOW + 9),
 	    -1, "issuer", "wrong issuer");
 	CASE(xasprintf("{\"aud\":\"" AUD "\",\"sub\":\"client-7\","
-	    "\"iat\":%lld,\"exp\":%lld}", NOW, NOW + 9), -1, "issuer",
-	    "no issuer");
+		       "\"iat\":%lld,\"exp\":%lld}",
+		 NOW, NOW + 9),
+	    -1, "issuer", "no issuer");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"other\",\"sub\":"
-	    "\"client-7\",\"iat\":%lld,\"exp\":%lld}", NOW, NOW + 9), -1,
-	    "audience", "wrong audience");
+		       "\"client-7\",\"iat\":%lld,\"exp\":%lld}",
+		 NOW, NOW + 9),
+	    -1, "audience", "wrong audience");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"" AUD "\"],"
-	    "\"sub\":\"client-7\",\"iat\":%lld,\"exp\":%lld}", NOW, NOW + 9),
+		       "\"sub\":\"client-7\",\"iat\":%lld,\"exp\":%lld}",
+		 NOW, NOW + 9),
 	    0, NULL, "audience list");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":[\"x\"],\"sub\":"
-	    "\"client-7\",\"iat\":%lld,\"exp\":%lld}", NOW, NOW + 9), -1,
-	    "audience", "audience list without us");
+		       "\"client-7\",\"iat\":%lld,\"exp\":%lld}",
+		 NOW, NOW + 9),
+	    -1, "audience", "audience list without us");
 	CASE(xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":7,"
-	    "\"iat\":%lld,\"exp\":%lld}", NOW, NOW + 9), -1, "sub",
-	    "sub not a string");
+		       "\"iat\":%lld,\"exp\":%lld}",
+		 NOW, NOW + 9),
+	    -1, "sub", "sub not a string");
 #undef CASE
 }
 
@@ -286,8 +304,10 @@ test_structure(void)
 	char why[ERR_MSG_MAX + 64], *big;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok(verify(bad[i], why, sizeof(why)) == -1, "malformed '%s' "
-		    "(%s)", bad[i], why);
+		ok(verify(bad[i], why, sizeof(why)) == -1,
+		    "malformed '%s' "
+		    "(%s)",
+		    bad[i], why);
 	big = xmalloc(JWT_MAX + 10);
 	memset(big, 'A', JWT_MAX + 9);
 	big[JWT_MAX + 9] = '\0';
@@ -340,7 +360,8 @@ jwk_rsa(const char *kid, EVP_PKEY *k, const char *extra)
 	char *n = bn_b64u(k, OSSL_PKEY_PARAM_RSA_N, 0);
 	char *e = bn_b64u(k, OSSL_PKEY_PARAM_RSA_E, 0);
 	char *j = xasprintf("{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\","
-	    "\"e\":\"%s\"%s}", kid, n, e, extra);
+			    "\"e\":\"%s\"%s}",
+	    kid, n, e, extra);
 
 	free(n);
 	free(e);
@@ -357,7 +378,8 @@ jwk_ec(const char *kid, EVP_PKEY *k, bool corrupt)
 	if (corrupt)
 		y[3] = y[3] == 'A' ? 'B' : 'A';
 	j = xasprintf("{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"P-256\","
-	    "\"x\":\"%s\",\"y\":\"%s\",\"use\":\"sig\"}", kid, x, y);
+		      "\"x\":\"%s\",\"y\":\"%s\",\"use\":\"sig\"}",
+	    kid, x, y);
 	free(x);
 	free(y);
 	return j;
@@ -373,7 +395,8 @@ jwk_ed(const char *kid, EVP_PKEY *k)
 	EVP_PKEY_get_raw_public_key(k, raw, &n);
 	x = b64u(raw, n);
 	j = xasprintf("{\"kty\":\"OKP\",\"kid\":\"%s\",\"crv\":\"Ed25519\","
-	    "\"x\":\"%s\",\"key_ops\":[\"verify\"]}", kid, x);
+		      "\"x\":\"%s\",\"key_ops\":[\"verify\"]}",
+	    kid, x);
 	free(x);
 	return j;
 }
@@ -397,7 +420,8 @@ test_jwks_parse(void)
 	char *hs = jwk_rsa("hs", rsa, ",\"alg\":\"HS256\"");
 	char *ps = jwk_rsa("ps", rsa, ",\"alg\":\"PS256\"");
 	char *bad = jwk_ec("bad", ec, true), *nokid = jwk_ed("", ed);
-	char *doc = xasprintf("{\"keys\":[%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
+	char *doc = xasprintf(
+	    "{\"keys\":[%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
 	    "{\"kty\":\"oct\",\"kid\":\"o\",\"k\":\"c2VjcmV0\"},17,"
 	    "{\"kty\":\"RSA\",\"kid\":\"x\",\"n\":\"!!\",\"e\":\"AQAB\"}]}",
 	    r, e, d, w, enc, ops, hs, ps, bad, nokid);
@@ -406,18 +430,21 @@ test_jwks_parse(void)
 	struct err err = ERR_INIT;
 	struct buf got;
 
-	ok(jwks_parse(doc, strlen(doc), &keys, &n, &err) == 0, "a key set "
+	ok(jwks_parse(doc, strlen(doc), &keys, &n, &err) == 0,
+	    "a key set "
 	    "parses");
 	buf_init(&got, 0);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&got, "%s%s", i ? "," : "", keys[i].kid);
-	is_str(buf_cstr(&got), "r,e,d,ps", "only usable verification keys "
+	is_str(buf_cstr(&got), "r,e,d,ps",
+	    "only usable verification keys "
 	    "are kept");
 	buf_release(&got);
 	ok(n == 4 && jwk_usable(&keys[3], "PS256") &&
-	    !jwk_usable(&keys[3], "RS256"), "a key's alg pins it");
+		!jwk_usable(&keys[3], "RS256"),
+	    "a key's alg pins it");
 	ok(n == 4 && jwk_usable(&keys[0], "RS256") &&
-	    jwk_usable(&keys[0], "PS256") && !jwk_usable(&keys[0], "ES256"),
+		jwk_usable(&keys[0], "PS256") && !jwk_usable(&keys[0], "ES256"),
 	    "an RSA key without alg serves RS256 and PS256");
 	jwks_keys_free(keys, n);
 	ok(jwks_parse("{\"keys\":{}}", 11, &keys, &n, &err) == -1,
@@ -478,23 +505,28 @@ test_jwks_cache(void)
 	j = jwks_new(&o);
 	ok(lookup(j, "a", "RS256", 1000, &k) == 0, "first use loads the set");
 	set_file(path, a, b);
-	ok(lookup(j, "b", "ES256", 1001, &k) == 0, "a new kid forces one "
+	ok(lookup(j, "b", "ES256", 1001, &k) == 0,
+	    "a new kid forces one "
 	    "refresh");
 	set_file(path, a, c);
 	ok(lookup(j, "c", "EdDSA", 1002, &k) == -1 && k == ERR_DENIED,
 	    "a second forced refresh within %d s is not made", JWKS_FORCED_GAP);
 	ok(lookup(j, "c", "EdDSA", 1015, &k) == -1 && k == ERR_DENIED,
 	    "the unknown kid is remembered (negative cache)");
-	ok(lookup(j, "c", "EdDSA", 1040, &k) == 0, "after the negative TTL "
+	ok(lookup(j, "c", "EdDSA", 1040, &k) == 0,
+	    "after the negative TTL "
 	    "it is looked up again");
-	ok(lookup(j, "b", "ES256", 1041, &k) == -1, "a key gone from the set "
+	ok(lookup(j, "b", "ES256", 1041, &k) == -1,
+	    "a key gone from the set "
 	    "is gone");
 	ok(lookup(j, "a", "ES256", 1042, &k) == -1 && k == ERR_DENIED,
 	    "a known kid under the wrong algorithm");
 	set_file(path, c, NULL);
-	ok(lookup(j, "a", "RS256", 1043, &k) == 0, "a removed key serves "
+	ok(lookup(j, "a", "RS256", 1043, &k) == 0,
+	    "a removed key serves "
 	    "until the next refresh");
-	ok(lookup(j, "a", "RS256", 1141, &k) == -1, "... and is gone after "
+	ok(lookup(j, "a", "RS256", 1141, &k) == -1,
+	    "... and is gone after "
 	    "it");
 	jwks_free(&j);
 
@@ -503,9 +535,11 @@ test_jwks_cache(void)
 	j = jwks_new(&o);
 	ok(lookup(j, "a", "RS256", 0, &k) == 0, "loaded at 0");
 	unlink(path);
-	ok(lookup(j, "a", "RS256", 99, &k) == 0, "fresh before the refresh "
+	ok(lookup(j, "a", "RS256", 99, &k) == 0,
+	    "fresh before the refresh "
 	    "time");
-	ok(lookup(j, "a", "RS256", 120, &k) == 0, "a failed refresh keeps the "
+	ok(lookup(j, "a", "RS256", 120, &k) == 0,
+	    "a failed refresh keeps the "
 	    "stale keys");
 	ok(lookup(j, "a", "RS256", 140, &k) == 0, "still stale-served");
 	ok(lookup(j, "a", "RS256", 151, &k) == -1 && k == ERR_TEMP,
@@ -513,11 +547,13 @@ test_jwks_cache(void)
 	set_file(path, a, NULL);
 	ok(lookup(j, "a", "RS256", 152, &k) == -1 && k == ERR_TEMP,
 	    "retries wait %d s after a failure", JWKS_RETRY);
-	ok(lookup(j, "a", "RS256", 181, &k) == 0, "then the set is loaded "
+	ok(lookup(j, "a", "RS256", 181, &k) == 0,
+	    "then the set is loaded "
 	    "again");
 	set_file(path, b, NULL);
 	jwks_invalidate(j);
-	ok(lookup(j, "b", "ES256", 182, &k) == 0, "jwks_invalidate: the next "
+	ok(lookup(j, "b", "ES256", 182, &k) == 0,
+	    "jwks_invalidate: the next "
 	    "lookup reloads");
 	jwks_free(&j);
 
@@ -546,7 +582,7 @@ main(void)
 	EVP_PKEY_CTX_free(ctx);
 	ok(rsa && rsa_weak && ec && ed, "test keys generated");
 	ok(jwt_alg_allowed("RS256") && jwt_alg_allowed("EdDSA") &&
-	    !jwt_alg_allowed("none") && !jwt_alg_allowed("HS256"),
+		!jwt_alg_allowed("none") && !jwt_alg_allowed("HS256"),
 	    "the algorithm allow-list");
 	test_b64();
 	test_algorithms();

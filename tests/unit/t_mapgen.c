@@ -43,8 +43,8 @@ has(const struct mapgen_set *s, const char *path, const char *needle)
 		return 0;
 	}
 	if (strstr(buf_cstr(&f->data), needle) == NULL) {
-		printf("# %s lacks [%s]:\n%s", path, needle,
-		    buf_cstr(&f->data));
+		printf(
+		    "# %s lacks [%s]:\n%s", path, needle, buf_cstr(&f->data));
 		return 0;
 	}
 	return 1;
@@ -52,93 +52,98 @@ has(const struct mapgen_set *s, const char *path, const char *needle)
 
 /* One rendering: the options, then what must be in which file. */
 static const struct {
-	enum db_engine		 engine;
-	const char		*hosts;		/* SQLite: dbpath */
-	enum mapgen_lookups	 lookups;
-	enum mapgen_dovecot	 dovecot;
-	enum identity_backend	 identity;
-	size_t			 nfiles;
-	const char		*path;
-	const char		*needle;
+	enum db_engine engine;
+	const char *hosts; /* SQLite: dbpath */
+	enum mapgen_lookups lookups;
+	enum mapgen_dovecot dovecot;
+	enum identity_backend identity;
+	size_t nfiles;
+	const char *path;
+	const char *needle;
 } cases[] = {
 	{ DB_ENGINE_MYSQL, "unix:/run/mysqld/mysqld.sock", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
-	  "connect = host=/run/mysqld/mysqld.sock dbname=postfix user=pf "
-	  "password=s3cret\n" },
+	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14,
+	    "dovecot/dovecot-sql.conf.ext",
+	    "connect = host=/run/mysqld/mysqld.sock dbname=postfix user=pf "
+	    "password=s3cret\n" },
 	{ DB_ENGINE_MYSQL, "inet:db.example:3307", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
-	  "connect = host=db.example port=3307 dbname" },
+	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14,
+	    "dovecot/dovecot-sql.conf.ext",
+	    "connect = host=db.example port=3307 dbname" },
 	{ DB_ENGINE_MYSQL, "db.example:3307", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "postfix/sql-routes.cf",
-	  "hosts = db.example:3307\n" },
+	    IDENTITY_LOCAL, 14, "postfix/sql-routes.cf",
+	    "hosts = db.example:3307\n" },
 	{ DB_ENGINE_MYSQL, "db.example:3307", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "postfix/sql-routes.cf",
-	  "'%s' REGEXP pattern ORDER BY priority, pattern LIMIT 1" },
+	    IDENTITY_LOCAL, 14, "postfix/sql-routes.cf",
+	    "'%s' REGEXP pattern ORDER BY priority, pattern LIMIT 1" },
 	{ DB_ENGINE_MYSQL, "unix:/run/mysqld/mysqld.sock", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
-	  "dovecot/conf.d/auth-sql.conf.ext",
-	  "mysql /run/mysqld/mysqld.sock {\n  user = pf\n" },
+	    MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
+	    "dovecot/conf.d/auth-sql.conf.ext",
+	    "mysql /run/mysqld/mysqld.sock {\n  user = pf\n" },
 	{ DB_ENGINE_MYSQL, "[::1]:3307", MAPGEN_SQL, MAPGEN_DOVECOT_24,
-	  IDENTITY_LOCAL, 13, "dovecot/conf.d/auth-sql.conf.ext",
-	  "mysql ::1 {\n  port = 3307\n" },
+	    IDENTITY_LOCAL, 13, "dovecot/conf.d/auth-sql.conf.ext",
+	    "mysql ::1 {\n  port = 3307\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
-	  "CONCAT('/var/vmail/', maildir) AS home, 5000 AS uid, 5000 AS gid" },
+	    IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
+	    "CONCAT('/var/vmail/', maildir) AS home, 5000 AS uid, 5000 AS "
+	    "gid" },
 	{ DB_ENGINE_PGSQL, "unix:/run/postgresql/.s.PGSQL.5433", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
-	  "connect = host=/run/postgresql port=5433 dbname=postfix" },
+	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14,
+	    "dovecot/dovecot-sql.conf.ext",
+	    "connect = host=/run/postgresql port=5433 dbname=postfix" },
 	{ DB_ENGINE_PGSQL, "inet:db.example:6543", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
-	  "dovecot/conf.d/auth-sql.conf.ext",
-	  "pgsql db.example {\n  parameters {\n    port = 6543\n" },
+	    MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
+	    "dovecot/conf.d/auth-sql.conf.ext",
+	    "pgsql db.example {\n  parameters {\n    port = 6543\n" },
 	{ DB_ENGINE_PGSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "postfix/sql-routes.cf", "'%s' ~ pattern" },
+	    IDENTITY_LOCAL, 14, "postfix/sql-routes.cf", "'%s' ~ pattern" },
 	{ DB_ENGINE_PGSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
-	  "('/var/vmail/' || maildir) AS home" },
+	    IDENTITY_LOCAL, 14, "dovecot/dovecot-sql.conf.ext",
+	    "('/var/vmail/' || maildir) AS home" },
 	/* Dovecot 2.3 would panic with oauth2 next to pgsql. */
 	{ DB_ENGINE_PGSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_HYBRID, 14, "dovecot/conf.d/auth-sql.conf.ext",
-	  "driver = checkpassword" },
+	    IDENTITY_HYBRID, 14, "dovecot/conf.d/auth-sql.conf.ext",
+	    "driver = checkpassword" },
 	{ DB_ENGINE_PGSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_24,
-	  IDENTITY_HYBRID, 13, "dovecot/conf.d/auth-sql.conf.ext",
-	  "passdb oauth2 {" },
+	    IDENTITY_HYBRID, 13, "dovecot/conf.d/auth-sql.conf.ext",
+	    "passdb oauth2 {" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_HYBRID, 15, "dovecot/conf.d/auth-sql.conf.ext",
-	  "  result_success = return-ok\n  result_failure = continue\n"
-	  "  result_internalfail = continue\n}\npassdb {\n"
-	  "  driver = oauth2\n" },
+	    IDENTITY_HYBRID, 15, "dovecot/conf.d/auth-sql.conf.ext",
+	    "  result_success = return-ok\n  result_failure = continue\n"
+	    "  result_internalfail = continue\n}\npassdb {\n"
+	    "  driver = oauth2\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_NOAUTH, 15, "dovecot/conf.d/auth-sql.conf.ext",
-	  "result_success = continue-ok" },
+	    IDENTITY_NOAUTH, 15, "dovecot/conf.d/auth-sql.conf.ext",
+	    "result_success = continue-ok" },
 	{ DB_ENGINE_SQLITE, "/var/lib/postino/db.sqlite", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "postfix/main.cf",
-	  "transport_maps = socketmap:unix:/run/podop/podop.sock:routes,\n"
-	  "    sqlite:/etc/postfix/sql-virtual_transport_maps.cf\n" },
+	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "postfix/main.cf",
+	    "transport_maps = socketmap:unix:/run/podop/podop.sock:routes,\n"
+	    "    sqlite:/etc/postfix/sql-virtual_transport_maps.cf\n" },
 	{ DB_ENGINE_SQLITE, "/var/lib/postino/db.sqlite", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "podop/podop-postfix.toml",
-	  "[podop.tables]\nroutes = \"postfixadmin:routes\"\n" },
+	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "podop/podop-postfix.toml",
+	    "[podop.tables]\nroutes = \"postfixadmin:routes\"\n" },
 	{ DB_ENGINE_SQLITE, "/var/lib/postino/db.sqlite", MAPGEN_SQL,
-	  MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
-	  "dovecot/conf.d/auth-sql.conf.ext",
-	  "sql_driver = sqlite\nsqlite_path = /var/lib/postino/db.sqlite\n" },
+	    MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
+	    "dovecot/conf.d/auth-sql.conf.ext",
+	    "sql_driver = sqlite\nsqlite_path = /var/lib/postino/db.sqlite\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 7, "postfix/main.cf",
-	  "virtual_mailbox_maps = socketmap:unix:/run/podop/podop.sock:mailbox,"
-	  "\n    socketmap:unix:/run/podop/podop.sock:routes\n" },
+	    IDENTITY_LOCAL, 7, "postfix/main.cf",
+	    "virtual_mailbox_maps = "
+	    "socketmap:unix:/run/podop/podop.sock:mailbox,"
+	    "\n    socketmap:unix:/run/podop/podop.sock:routes\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 7, "dovecot/dovecot-dict-auth.conf.ext",
-	  "uri = proxy:/run/podop/podop-dict.sock:auth\n" },
+	    IDENTITY_LOCAL, 7, "dovecot/dovecot-dict-auth.conf.ext",
+	    "uri = proxy:/run/podop/podop-dict.sock:auth\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
-	  IDENTITY_LOCAL, 5, "dovecot/conf.d/auth-sql.conf.ext",
-	  "passdb sql {" },
+	    IDENTITY_LOCAL, 5, "dovecot/conf.d/auth-sql.conf.ext",
+	    "passdb sql {" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "postfix/master.cf",
-	  "argv=/usr/bin/mlmmj-receive -F\n  -L /var/spool/mlmmj/${domain}/"
-	  "${user}\n" },
+	    IDENTITY_LOCAL, 14, "postfix/master.cf",
+	    "argv=/usr/bin/mlmmj-receive -F\n  -L /var/spool/mlmmj/${domain}/"
+	    "${user}\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
-	  IDENTITY_LOCAL, 14, "dovecot/conf.d/90-postino.conf",
-	  "unix_listener /var/spool/postfix/private/dovecot-lmtp {" },
+	    IDENTITY_LOCAL, 14, "dovecot/conf.d/90-postino.conf",
+	    "unix_listener /var/spool/postfix/private/dovecot-lmtp {" },
 };
 
 static void
@@ -185,16 +190,16 @@ t_cases(void)
 		o.dovecot = cases[i].dovecot;
 		o.identity = cases[i].identity;
 		if (!ok(mapgen_generate(&o, NULL, NULL, &s, &err) == 0,
-		    "case %zu renders", i)) {
+			"case %zu renders", i)) {
 			printf("# %s\n", err.msg);
 			goto next;
 		}
 		is_int((int64_t)s.n, (int64_t)cases[i].nfiles,
 		    "case %zu: number of files", i);
-		ok(has(&s, cases[i].path, cases[i].needle), "case %zu: %s",
-		    i, cases[i].path);
+		ok(has(&s, cases[i].path, cases[i].needle), "case %zu: %s", i,
+		    cases[i].path);
 		mapgen_set_release(&s);
-next:
+	next:
 		db_params_release(&p);
 		conf_release(&c);
 	}
@@ -220,8 +225,8 @@ t_modes(void)
 	}
 	o.dovecot = MAPGEN_DOVECOT_24;
 	if (mapgen_generate(&o, NULL, NULL, &s, &err) == 0) {
-		const struct mapgen_file *f = find(&s,
-		    "dovecot/conf.d/auth-sql.conf.ext");
+		const struct mapgen_file *f =
+		    find(&s, "dovecot/conf.d/auth-sql.conf.ext");
 
 		ok(f != NULL && f->mode == 0640, "2.4 auth file is 0640");
 		mapgen_set_release(&s);
@@ -255,13 +260,16 @@ t_refusals(void)
 	is_int(mapgen_generate(&o, "postfix", "main_cf,sql_maps", &s, &err), 0,
 	    "--only postfix --skip main_cf,sql_maps");
 	ok(s.n == 1 && strcmp(s.v[0].path, "postfix/master.cf") == 0 &&
-	    s.partial, "... leaves master.cf alone");
+		s.partial,
+	    "... leaves master.cf alone");
 	mapgen_set_release(&s);
-	is_int(mapgen_generate(&o, "sql_mailbox,sql_routes,dovecot_lmtp",
-	    NULL, &s, &err), 0, "the Python postino's artefact names");
+	is_int(mapgen_generate(
+		   &o, "sql_mailbox,sql_routes,dovecot_lmtp", NULL, &s, &err),
+	    0, "the Python postino's artefact names");
 	ok(s.n == 3 && find(&s, "postfix/sql-virtual_mailbox_maps.cf") &&
-	    find(&s, "postfix/sql-routes.cf") &&
-	    find(&s, "dovecot/conf.d/90-postino.conf"), "... one file each");
+		find(&s, "postfix/sql-routes.cf") &&
+		find(&s, "dovecot/conf.d/90-postino.conf"),
+	    "... one file each");
 	mapgen_set_release(&s);
 	is_int(mapgen_generate(&o, "sql_maps", "sql_routes", &s, &err), 0,
 	    "--only sql_maps --skip sql_routes");
@@ -272,7 +280,8 @@ t_refusals(void)
 	is_int(mapgen_generate(&o, NULL, NULL, &s, &err), -1,
 	    "a password Dovecot's connect string cannot carry");
 	ok(strstr(err.msg, "password") != NULL &&
-	    strstr(err.msg, "with space") == NULL, "... never shown");
+		strstr(err.msg, "with space") == NULL,
+	    "... never shown");
 	err_clear(&err);
 	is_int(mapgen_generate(&o, NULL, "dovecot", &s, &err), 0,
 	    "... but fine without Dovecot");
@@ -303,12 +312,13 @@ t_no_lists(void)
 	setup(&c, &p, &o, DB_ENGINE_SQLITE, "/db");
 	set(&c.mlmmj_spool_dir, "");
 	if (ok(mapgen_generate(&o, NULL, NULL, &s, &err) == 0,
-	    "renders without lists")) {
+		"renders without lists")) {
 		ok(find(&s, "postfix/master.cf") == NULL, "no master.cf");
 		ok(find(&s, "podop/podop-postfix.toml") == NULL,
 		    "no podop for SQLite");
 		ok(strstr(buf_cstr(&find(&s, "postfix/main.cf")->data),
-		    "routes") == NULL, "no routes in main.cf");
+		       "routes") == NULL,
+		    "no routes in main.cf");
 		mapgen_set_release(&s);
 	}
 	db_params_release(&p);
@@ -319,8 +329,8 @@ static void
 t_routes(void)
 {
 	static const struct {
-		const char	*addr;
-		int		 match;
+		const char *addr;
+		int match;
 	} addrs[] = {
 		{ "team@lists.example.org", 1 },
 		{ "team+help@lists.example.org", 1 },
@@ -336,11 +346,13 @@ t_routes(void)
 	char *p = routes_list_pattern("team", "lists.example.org");
 	regex_t re;
 
-	is_str(e, "a\\.b\\*c\\+d\\?e\\(f\\)g\\[h\\]i\\{j\\}k\\|l\\^m\\$n"
-	    "\\\\o#p", "escape every ERE metacharacter");
+	is_str(e,
+	    "a\\.b\\*c\\+d\\?e\\(f\\)g\\[h\\]i\\{j\\}k\\|l\\^m\\$n"
+	    "\\\\o#p",
+	    "escape every ERE metacharacter");
 	is_str(p, "^team(\\+.+)?@lists\\.example\\.org$", "a list's pattern");
 	if (ok(regcomp(&re, p, REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0,
-	    "the pattern compiles as ERE")) {
+		"the pattern compiles as ERE")) {
 		for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
 			is_int(regexec(&re, addrs[i].addr, 0, NULL, 0) == 0,
 			    addrs[i].match, "%s", addrs[i].addr);

@@ -9,12 +9,12 @@
 #include "tap.h"
 
 static const struct {
-	const char	*in;
-	size_t		 max;
-	int		 status;
-	const char	*payload;	/* when OK */
-	size_t		 frame;		/* when OK */
-	enum err_kind	 kind;		/* when BAD */
+	const char *in;
+	size_t max;
+	int status;
+	const char *payload; /* when OK */
+	size_t frame;	     /* when OK */
+	enum err_kind kind;  /* when BAD */
 } cases[] = {
 	{ "0:,", 100, NETSTRING_OK, "", 3, ERR_OK },
 	{ "5:hello,", 100, NETSTRING_OK, "hello", 8, ERR_OK },
@@ -53,7 +53,7 @@ test_table(void)
 		is_int(st, cases[i].status, "parse '%s': status", cases[i].in);
 		if (st == NETSTRING_OK) {
 			ok(plen == strlen(cases[i].payload) &&
-			    memcmp(p, cases[i].payload, plen) == 0,
+				memcmp(p, cases[i].payload, plen) == 0,
 			    "parse '%s': payload", cases[i].in);
 			is_int((int64_t)frame, (int64_t)cases[i].frame,
 			    "parse '%s': frame length", cases[i].in);
@@ -88,16 +88,15 @@ test_stream(void)
 			for (;;) {
 				const char *p;
 				size_t plen, frame;
-				int st = netstring_parse(buf, have, 64, &p,
-				    &plen, &frame, &e);
+				int st = netstring_parse(
+				    buf, have, 64, &p, &plen, &frame, &e);
 
 				if (st != NETSTRING_OK) {
 					if (st == NETSTRING_BAD)
 						good = 0;
 					break;
 				}
-				if (got >= nwant ||
-				    plen != strlen(want[got]) ||
+				if (got >= nwant || plen != strlen(want[got]) ||
 				    memcmp(p, want[got], plen) != 0)
 					good = 0;
 				got++;
@@ -143,7 +142,8 @@ test_socketmap(void)
 	is_str(key, "user@example.com", "split: key");
 	strcpy(req, "map  key with spaces,");
 	socketmap_request_split(req, 20, &name, &key, &e);
-	is_str(key, " key with spaces", "the key is everything after the "
+	is_str(key, " key with spaces",
+	    "the key is everything after the "
 	    "first space");
 	strcpy(req, "alias ,");
 	socketmap_request_split(req, 6, &name, &key, &e);
@@ -166,7 +166,8 @@ test_socketmap(void)
 	is_str(buf_cstr(&b), "9:NOTFOUND ,", "reply not found");
 	buf_reset(&b);
 	socketmap_reply(&b, 1, "", NULL);
-	is_str(buf_cstr(&b), "9:NOTFOUND ,", "an empty value is never "
+	is_str(buf_cstr(&b), "9:NOTFOUND ,",
+	    "an empty value is never "
 	    "a bare OK");
 	buf_reset(&b);
 	err_set(&temp, ERR_DATABASE, "connection\nrefused");

@@ -13,12 +13,12 @@
 #include "../../src/postinod/timefmt.c"
 #include "../../src/postinod/scim_filter.c"
 
-#define EXT	SCIM_SCHEMA_MAILBOX ":"
+#define EXT SCIM_SCHEMA_MAILBOX ":"
 
 static const struct {
-	const char	*filter;
-	const char	*sql;		/* NULL = must be refused */
-	const char	*args;		/* values joined with '|' */
+	const char *filter;
+	const char *sql;  /* NULL = must be refused */
+	const char *args; /* values joined with '|' */
 } cases[] = {
 	{ "userName eq \"Alice@Example.ORG\"", "(((username = ?)))",
 	    "alice@example.org" },
@@ -31,8 +31,7 @@ static const struct {
 	    "a!_b!!%" },
 	{ "userName ew \"@x.org\"", "(((username LIKE ? ESCAPE '!')))",
 	    "%@x.org" },
-	{ "name.formatted eq \"Ann\"", "(((LOWER(name) = LOWER(?))))",
-	    "Ann" },
+	{ "name.formatted eq \"Ann\"", "(((LOWER(name) = LOWER(?))))", "Ann" },
 	{ "userName gt \"m\"", "(((username > ?)))", "m" },
 	{ "userName le \"m\"", "(((username <= ?)))", "m" },
 	{ "name.formatted pr", "(((name IS NOT NULL AND name <> '')))", "" },
@@ -41,8 +40,7 @@ static const struct {
 	{ "active ne false", "(((active <> ?)))", "0" },
 	{ EXT "quotaBytes ge 1024", "(((quota >= ?)))", "1024" },
 	{ EXT "quotaBytes pr", "(((quota IS NOT NULL)))", "" },
-	{ EXT "idpManaged eq true",
-	    "((((password = '{NOAUTH}') = ?)))", "1" },
+	{ EXT "idpManaged eq true", "((((password = '{NOAUTH}') = ?)))", "1" },
 	{ "meta.created gt \"2026-05-09T12:00:00Z\"", "(((created > ?)))",
 	    "2026-05-09 12:00:00" },
 	{ "meta.lastModified lt \"2026-05-09T14:00:00.25+02:00\"",
@@ -109,8 +107,8 @@ args_text(const struct scim_where *w, char *out, size_t size)
 			snprintf(v, sizeof(v), "%s", w->args[i].s);
 		else
 			snprintf(v, sizeof(v), "%lld", (long long)w->args[i].i);
-		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "|" : "",
-		    v);
+		o += (size_t)snprintf(
+		    out + o, size - o, "%s%s", i ? "|" : "", v);
 	}
 }
 
@@ -166,8 +164,8 @@ test_bounds(void)
 
 	o = (size_t)snprintf(big, sizeof(big), "userName eq \"a\"");
 	for (int i = 0; i < SCIM_FILTER_MAX_TERMS; i++)
-		o += (size_t)snprintf(big + o, sizeof(big) - o,
-		    " or userName eq \"a\"");
+		o += (size_t)snprintf(
+		    big + o, sizeof(big) - o, " or userName eq \"a\"");
 	scim_where_init(&w);
 	ok(scim_filter_compile(big, scim_user_attrs, "x", &w, &err) == -1,
 	    "more than %d comparisons are refused", SCIM_FILTER_MAX_TERMS);
@@ -182,24 +180,32 @@ test_other_maps(void)
 
 	scim_where_init(&w);
 	ok(scim_filter_compile("goto co \"x\" and domain eq \"D.org\"",
-	    scim_alias_attrs, "urn:postino:params:scim:schemas:core:2.0:Alias",
-	    &w, &err) == 0, "alias map");
-	is_str(buf_cstr(&w.sql), "(((LOWER(a.goto) LIKE LOWER(?) ESCAPE '!') "
-	    "AND (a.domain = ?)))", "alias sql");
+	       scim_alias_attrs,
+	       "urn:postino:params:scim:schemas:core:2.0:Alias", &w, &err) == 0,
+	    "alias map");
+	is_str(buf_cstr(&w.sql),
+	    "(((LOWER(a.goto) LIKE LOWER(?) ESCAPE '!') "
+	    "AND (a.domain = ?)))",
+	    "alias sql");
 	scim_where_release(&w);
 	scim_where_init(&w);
 	ok(scim_filter_compile("userName eq \"x\"", scim_alias_attrs,
-	    "urn:postino:params:scim:schemas:core:2.0:Alias", &w, &err) == -1,
+	       "urn:postino:params:scim:schemas:core:2.0:Alias", &w,
+	       &err) == -1,
 	    "a User attribute is unknown to aliases");
 	scim_where_release(&w);
 	scim_where_init(&w);
 	ok(scim_filter_compile("maxMailboxes gt 0", scim_domain_attrs,
-	    "urn:postino:params:scim:schemas:core:2.0:Domain", &w, &err) == 0,
+	       "urn:postino:params:scim:schemas:core:2.0:Domain", &w,
+	       &err) == 0,
 	    "domain map");
 	is_str(buf_cstr(&w.sql), "(((d.mailboxes > ?)))", "domain sql");
 	scim_where_release(&w);
-	ok(scim_attr_find(scim_user_attrs, "urn:ietf:params:scim:schemas:"
-	    "core:2.0:User", "META.CREATED") != NULL, "scim_attr_find ignores "
+	ok(scim_attr_find(scim_user_attrs,
+	       "urn:ietf:params:scim:schemas:"
+	       "core:2.0:User",
+	       "META.CREATED") != NULL,
+	    "scim_attr_find ignores "
 	    "case");
 	ok(scim_attr_find(scim_user_attrs, "u", "nope") == NULL,
 	    "scim_attr_find: unknown");
@@ -209,8 +215,8 @@ static void
 test_timefmt(void)
 {
 	static const struct {
-		const char	*in;
-		long long	 want;	/* -1 = refused */
+		const char *in;
+		long long want; /* -1 = refused */
 	} t[] = {
 		{ "1970-01-01T00:00:00Z", 0 },
 		{ "2026-05-09T12:00:00Z", 1778328000 },

@@ -12,10 +12,10 @@
 #include "../../src/postinod/http.c"
 #include "../../src/postinod/scim_json.c"
 
-#define USER	"\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"]"
-#define ALIAS	"\"schemas\":[\"urn:postino:params:scim:schemas:core:2.0:Alias\"]"
-#define PATCH	"\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"]"
-#define EXT	"urn:postino:params:scim:schemas:extension:mailbox:2.0:User"
+#define USER "\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"]"
+#define ALIAS "\"schemas\":[\"urn:postino:params:scim:schemas:core:2.0:Alias\"]"
+#define PATCH "\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"]"
+#define EXT "urn:postino:params:scim:schemas:extension:mailbox:2.0:User"
 
 static json_t *
 load(const char *s)
@@ -34,33 +34,40 @@ test_user(void)
 	struct err err = ERR_INIT;
 	json_t *j;
 
-	j = load("{" USER ",\"userName\":\"a@b.org\",\"name\":{\"formatted\":"
-	    "\"Ann\"},\"active\":false,\"password\":\"pw\",\"emails\":[{\"value\""
+	j = load(
+	    "{" USER ",\"userName\":\"a@b.org\",\"name\":{\"formatted\":"
+	    "\"Ann\"},\"active\":false,\"password\":\"pw\",\"emails\":[{"
+	    "\"value\""
 	    ":\"a@b.org\",\"primary\":true}],\"" EXT "\":{\"quotaBytes\":5},"
 	    "\"externalId\":\"x\"}");
-	ok(scim_json_user(j, &u, &err) == 0 && strcmp(u.user_name, "a@b.org") ==
-	    0 && u.has_name && strcmp(u.name, "Ann") == 0 && u.has_active &&
-	    !u.active && u.password != NULL && u.has_quota && u.quota == 5,
+	ok(scim_json_user(j, &u, &err) == 0 &&
+		strcmp(u.user_name, "a@b.org") == 0 && u.has_name &&
+		strcmp(u.name, "Ann") == 0 && u.has_active && !u.active &&
+		u.password != NULL && u.has_quota && u.quota == 5,
 	    "a full user");
 	json_decref(j);
 	j = load("{" USER ",\"userName\":\"a@b.org\",\"name\":{\"givenName\":"
-	    "\"Ann\",\"familyName\":\"Lee\"},\"active\":\"TRUE\"}");
+		 "\"Ann\",\"familyName\":\"Lee\"},\"active\":\"TRUE\"}");
 	ok(scim_json_user(j, &u, &err) == 0 && strcmp(u.name, "Ann Lee") == 0 &&
-	    u.active && u.password == NULL, "given + family, \"TRUE\"");
+		u.active && u.password == NULL,
+	    "given + family, \"TRUE\"");
 	json_decref(j);
 	j = load("{" USER ",\"userName\":\"a@b.org\",\"displayName\":\"D\","
-	    "\"password\":null}");
+		 "\"password\":null}");
 	ok(scim_json_user(j, &u, &err) == 0 && strcmp(u.name, "D") == 0 &&
-	    u.password == NULL, "displayName, null password");
+		u.password == NULL,
+	    "displayName, null password");
 	json_decref(j);
 
-#define BAD(text, want, what) do {					\
-	struct err e = ERR_INIT;					\
-	json_t *b = load(text);						\
-	ok(b != NULL && scim_json_user(b, &u, &e) == -1 &&		\
-	    e.kind == (want), "%s (%s)", what, e.msg);			\
-	json_decref(b);							\
-} while (0)
+#define BAD(text, want, what)                                                  \
+	do {                                                                   \
+		struct err e = ERR_INIT;                                       \
+		json_t *b = load(text);                                        \
+		ok(b != NULL && scim_json_user(b, &u, &e) == -1 &&             \
+			e.kind == (want),                                      \
+		    "%s (%s)", what, e.msg);                                   \
+		json_decref(b);                                                \
+	} while (0)
 	BAD("{\"userName\":\"a@b.org\"}", ERR_USAGE, "no schemas");
 	BAD("{\"schemas\":\"x\",\"userName\":\"a@b.org\"}", ERR_USAGE,
 	    "schemas not an array");
@@ -80,7 +87,8 @@ test_user(void)
 	BAD("{" USER ",\"userName\":\"a@b.org\",\"emails\":[{\"value\":1}]}",
 	    ERR_INVALID, "an email value a number");
 	BAD("{" USER ",\"userName\":\"a@b.org\",\"" EXT "\":{\"quotaBytes\":"
-	    "\"5\"}}", ERR_INVALID, "quota a string");
+	    "\"5\"}}",
+	    ERR_INVALID, "quota a string");
 	BAD("{" USER ",\"userName\":\"a@b.org\",\"" EXT "\":[]}", ERR_INVALID,
 	    "extension not an object");
 #undef BAD
@@ -94,9 +102,10 @@ test_alias(void)
 	json_t *j;
 
 	j = load("{" ALIAS ",\"address\":\"x@b.org\",\"goto\":[\"a@b.org\","
-	    "\"c@d.org\"],\"active\":false}");
-	ok(scim_json_alias(j, &a, &err) == 0 && strcmp(a.gotos,
-	    "a@b.org,c@d.org") == 0 && a.has_active && !a.active,
+		 "\"c@d.org\"],\"active\":false}");
+	ok(scim_json_alias(j, &a, &err) == 0 &&
+		strcmp(a.gotos, "a@b.org,c@d.org") == 0 && a.has_active &&
+		!a.active,
 	    "an alias with a goto array");
 	free(a.gotos);
 	json_decref(j);
@@ -116,8 +125,8 @@ test_alias(void)
 }
 
 static int
-patch(const char *ops, enum scim_resource res, struct scim_op *out,
-    size_t *n, struct err *err)
+patch(const char *ops, enum scim_resource res, struct scim_op *out, size_t *n,
+    struct err *err)
 {
 	char *text = xasprintf("{" PATCH ",\"Operations\":[%s]}", ops);
 	json_t *j = load(text);
@@ -145,71 +154,82 @@ test_patch(void)
 	json_t *j;
 
 	ok(patch("{\"op\":\"replace\",\"path\":\"active\",\"value\":false},"
-	    "{\"op\":\"Add\",\"path\":\"name.formatted\",\"value\":\"N\"},"
-	    "{\"op\":\"replace\",\"path\":\"password\",\"value\":\"pw\"},"
-	    "{\"op\":\"remove\",\"path\":\"password\"},"
-	    "{\"op\":\"replace\",\"path\":\"" EXT ":quotaBytes\",\"value\":9}",
-	    SCIM_RES_USER, ops, &n, &err) == 0 && n == 5,
+		 "{\"op\":\"Add\",\"path\":\"name.formatted\",\"value\":\"N\"},"
+		 "{\"op\":\"replace\",\"path\":\"password\",\"value\":\"pw\"},"
+		 "{\"op\":\"remove\",\"path\":\"password\"},"
+		 "{\"op\":\"replace\",\"path\":\"" EXT
+		 ":quotaBytes\",\"value\":9}",
+	       SCIM_RES_USER, ops, &n, &err) == 0 &&
+		n == 5,
 	    "five user operations");
 	ok(n == 5 && ops[0].kind == SOP_ACTIVE && !ops[0].flag &&
-	    ops[1].kind == SOP_NAME && strcmp(ops[1].str, "N") == 0 &&
-	    ops[2].kind == SOP_PASSWORD && ops[3].kind == SOP_RELEASE &&
-	    ops[4].kind == SOP_QUOTA && ops[4].num == 9, "... in order");
+		ops[1].kind == SOP_NAME && strcmp(ops[1].str, "N") == 0 &&
+		ops[2].kind == SOP_PASSWORD && ops[3].kind == SOP_RELEASE &&
+		ops[4].kind == SOP_QUOTA && ops[4].num == 9,
+	    "... in order");
 	ok(patch("{\"op\":\"replace\",\"value\":{\"active\":true,\"name\":"
-	    "{\"givenName\":\"A\",\"familyName\":\"B\"},\"" EXT "\":"
-	    "{\"quotaBytes\":3},\"urn:ietf:params:scim:schemas:core:2.0:User:"
-	    "displayName\":\"D\"}}", SCIM_RES_USER, ops, &n, &err) ==
-	    0 && n == 4 && ops[0].kind == SOP_ACTIVE && ops[1].kind ==
-	    SOP_NAME && strcmp(ops[1].str, "A B") == 0 && ops[2].kind ==
-	    SOP_QUOTA && ops[3].kind == SOP_NAME, "a value object without "
-	    "path (%s)", err.msg);
+		 "{\"givenName\":\"A\",\"familyName\":\"B\"},\"" EXT "\":"
+		 "{\"quotaBytes\":3},\"urn:ietf:params:scim:schemas:core:2.0:"
+		 "User:"
+		 "displayName\":\"D\"}}",
+	       SCIM_RES_USER, ops, &n, &err) == 0 &&
+		n == 4 && ops[0].kind == SOP_ACTIVE &&
+		ops[1].kind == SOP_NAME && strcmp(ops[1].str, "A B") == 0 &&
+		ops[2].kind == SOP_QUOTA && ops[3].kind == SOP_NAME,
+	    "a value object without "
+	    "path (%s)",
+	    err.msg);
 	ok(patch("{\"op\":\"replace\",\"path\":\"password\",\"value\":null},"
-	    "{\"op\":\"replace\",\"path\":\"password\",\"value\":\"\"}",
-	    SCIM_RES_USER, ops, &n, &err) == 0 && n == 2 &&
-	    ops[0].kind == SOP_RELEASE && ops[1].kind == SOP_RELEASE,
+		 "{\"op\":\"replace\",\"path\":\"password\",\"value\":\"\"}",
+	       SCIM_RES_USER, ops, &n, &err) == 0 &&
+		n == 2 && ops[0].kind == SOP_RELEASE &&
+		ops[1].kind == SOP_RELEASE,
 	    "null and \"\" passwords release");
-	ok(patch("{\"op\":\"replace\",\"path\":\"goto\",\"value\":[\"a@b.c\","
-	    "\"d@e.f\"]},{\"op\":\"replace\",\"path\":\"active\",\"value\":"
-	    "\"false\"}", SCIM_RES_ALIAS, ops, &n, &err) == 0 &&
-	    n == 2 && strcmp(ops[0].str, "a@b.c,d@e.f") == 0 &&
-	    ops[1].kind == SOP_ACTIVE && !ops[1].flag, "alias operations");
+	ok(patch(
+	       "{\"op\":\"replace\",\"path\":\"goto\",\"value\":[\"a@b.c\","
+	       "\"d@e.f\"]},{\"op\":\"replace\",\"path\":\"active\",\"value\":"
+	       "\"false\"}",
+	       SCIM_RES_ALIAS, ops, &n, &err) == 0 &&
+		n == 2 && strcmp(ops[0].str, "a@b.c,d@e.f") == 0 &&
+		ops[1].kind == SOP_ACTIVE && !ops[1].flag,
+	    "alias operations");
 
-#define BAD(text, res, want_type, what) do {				\
-	struct err e = ERR_INIT;					\
-	ok(patch(text, res, ops, &n, &e) == -1 &&			\
-	    type_is(e.kind, want_type), "%s (%s)", what, e.msg);	\
-} while (0)
+#define BAD(text, res, want_type, what)                                        \
+	do {                                                                   \
+		struct err e = ERR_INIT;                                       \
+		ok(patch(text, res, ops, &n, &e) == -1 &&                      \
+			type_is(e.kind, want_type),                            \
+		    "%s (%s)", what, e.msg);                                   \
+	} while (0)
 	BAD("{\"op\":\"replace\",\"path\":\"nickName\",\"value\":\"x\"}",
 	    SCIM_RES_USER, "invalidPath", "unknown path");
 	BAD("{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"]."
-	    "value\",\"value\":\"x\"}", SCIM_RES_USER, "invalidPath",
-	    "a filtered path");
+	    "value\",\"value\":\"x\"}",
+	    SCIM_RES_USER, "invalidPath", "a filtered path");
 	BAD("{\"op\":\"replace\",\"path\":\"goto\",\"value\":\"x\"}",
 	    SCIM_RES_USER, "invalidPath", "goto is not a user attribute");
 	BAD("{\"op\":\"replace\",\"path\":\"password\",\"value\":\"x\"}",
-	    SCIM_RES_ALIAS, "invalidPath", "password is not an alias "
+	    SCIM_RES_ALIAS, "invalidPath",
+	    "password is not an alias "
 	    "attribute");
 	BAD("{\"op\":\"replace\",\"path\":7,\"value\":\"x\"}", SCIM_RES_USER,
 	    "invalidPath", "path a number");
 	BAD("{\"op\":\"remove\"}", SCIM_RES_USER, "noTarget",
 	    "remove without path");
-	BAD("{\"op\":\"replace\",\"value\":5}", SCIM_RES_USER,
-	    "invalidValue",
+	BAD("{\"op\":\"replace\",\"value\":5}", SCIM_RES_USER, "invalidValue",
 	    "no path and a value that is no object");
 	BAD("{\"op\":\"replace\",\"path\":\"active\"}", SCIM_RES_USER,
-	    "invalidValue",
-	    "no value");
+	    "invalidValue", "no value");
 	BAD("{\"op\":\"replace\",\"path\":\"active\",\"value\":\"maybe\"}",
 	    SCIM_RES_USER, "invalidValue", "active maybe");
 	BAD("{\"op\":\"remove\",\"path\":\"active\"}", SCIM_RES_USER,
-	    "invalidValue",
-	    "active cannot be removed");
+	    "invalidValue", "active cannot be removed");
 	BAD("{\"op\":\"copy\",\"path\":\"active\",\"value\":true}",
 	    SCIM_RES_USER, "invalidSyntax", "an unknown op");
 	BAD("{\"path\":\"active\",\"value\":true}", SCIM_RES_USER,
-	    "invalidSyntax",
-	    "no op");
-	BAD("17", SCIM_RES_USER, "invalidSyntax", "an operation that is no "
+	    "invalidSyntax", "no op");
+	BAD("17", SCIM_RES_USER, "invalidSyntax",
+	    "an operation that is no "
 	    "object");
 	BAD("", SCIM_RES_USER, "invalidSyntax", "no operations");
 #undef BAD
@@ -219,13 +239,15 @@ test_patch(void)
 		for (int i = 0; i <= SCIM_PATCH_MAX; i++)
 			o += (size_t)snprintf(many + o, sizeof(many) - o,
 			    "%s{\"op\":\"replace\",\"path\":\"active\","
-			    "\"value\":true}", i ? "," : "");
+			    "\"value\":true}",
+			    i ? "," : "");
 		ok(patch(many, SCIM_RES_USER, ops, &n, &err) == -1,
 		    "more than %d operations", SCIM_PATCH_MAX);
 	}
 	j = load("{\"Operations\":[]}");
 	ok(scim_json_patch(j, SCIM_RES_USER, ops, &n, &err) == -1 &&
-	    err.kind == ERR_USAGE, "no PatchOp schema: invalidSyntax");
+		err.kind == ERR_USAGE,
+	    "no PatchOp schema: invalidSyntax");
 	json_decref(j);
 	free(ops);
 }
@@ -257,8 +279,10 @@ test_http(void)
 	http_response_init(&w);
 	http_reply_error(&w, 404, "not_found", "no \xc3\xa9");
 	is_int(w.status, 404, "error status");
-	is_str(buf_cstr(&w.body), "{\"status\":404,\"error\":\"not_found\","
-	    "\"detail\":\"no \xc3\xa9\"}", "error body");
+	is_str(buf_cstr(&w.body),
+	    "{\"status\":404,\"error\":\"not_found\","
+	    "\"detail\":\"no \xc3\xa9\"}",
+	    "error body");
 	http_reply_empty(&w, 204);
 	ok(w.body.len == 0 && w.content_type == NULL, "an empty reply");
 	http_response_release(&w);

@@ -136,10 +136,12 @@ test_file(void)
 	is_str(q(t, "bob@example.com", NULL),
 	    "bob@example.org, extra@example.org", "continuation lines");
 	is_str(q(t, "dup", NULL), "second", "the later duplicate wins");
-	is_str(q(t, "novalue", NULL), "-", "a key without value is "
+	is_str(q(t, "novalue", NULL), "-",
+	    "a key without value is "
 	    "not found");
 	is_str(q(t, "missing", NULL), "-", "missing");
-	is_str(q(t, "quota/storage", "u@x"), "42", "a private dict key is "
+	is_str(q(t, "quota/storage", "u@x"), "42",
+	    "a private dict key is "
 	    "key/user");
 	buf_init(&rows, 4096);
 	is_int(table_iterate(t, "passdb/", NULL, 0, 0, collect, &rows, &e), 0,
@@ -148,7 +150,8 @@ test_file(void)
 	    "iterate: rows under the path");
 	buf_reset(&rows);
 	table_iterate(t, "", NULL, DICT_ITER_RECURSE, 2, collect, &rows, &e);
-	is_str(buf_cstr(&rows), "alice@example.com=alice@example.org;"
+	is_str(buf_cstr(&rows),
+	    "alice@example.com=alice@example.org;"
 	    "bob@example.com=bob@example.org, extra@example.org;",
 	    "iterate: max_rows, sorted");
 	buf_release(&rows);
@@ -195,26 +198,34 @@ test_sql(void)
 	p.dbpath = dbpath;
 	p.create = true;
 	db = db_open(&p, &e);
-	exec_sql(db, "CREATE TABLE alias (address TEXT, goto TEXT, "
+	exec_sql(db,
+	    "CREATE TABLE alias (address TEXT, goto TEXT, "
 	    "active INT)");
-	exec_sql(db, "CREATE TABLE alias_domain (alias_domain TEXT, "
+	exec_sql(db,
+	    "CREATE TABLE alias_domain (alias_domain TEXT, "
 	    "target_domain TEXT, active INT)");
-	exec_sql(db, "INSERT INTO alias VALUES ('info@example.com', "
+	exec_sql(db,
+	    "INSERT INTO alias VALUES ('info@example.com', "
 	    "'alice@example.com,bob@example.com', 1)");
-	exec_sql(db, "INSERT INTO alias VALUES ('alice@example.com', "
+	exec_sql(db,
+	    "INSERT INTO alias VALUES ('alice@example.com', "
 	    "'alice@example.com', 1)");
 	exec_sql(db, "INSERT INTO alias VALUES ('off@example.com', 'x', 0)");
-	exec_sql(db, "INSERT INTO alias_domain VALUES ('alias.example', "
+	exec_sql(db,
+	    "INSERT INTO alias_domain VALUES ('alias.example', "
 	    "'example.com', 1)");
 	db_close(&db);
 
-	t = sqlmap("alias.cf", "query = SELECT goto FROM alias WHERE "
+	t = sqlmap("alias.cf",
+	    "query = SELECT goto FROM alias WHERE "
 	    "address='%s' AND active = '1'\n");
 	is_str(q(t, "info@example.com", NULL),
-	    "alice@example.com,bob@example.com", "sql: PostfixAdmin's alias "
+	    "alice@example.com,bob@example.com",
+	    "sql: PostfixAdmin's alias "
 	    "query");
 	is_str(q(t, "INFO@Example.com", NULL),
-	    "alice@example.com,bob@example.com", "sql: keys fold to lower "
+	    "alice@example.com,bob@example.com",
+	    "sql: keys fold to lower "
 	    "case");
 	is_str(q(t, "off@example.com", NULL), "-", "sql: inactive");
 	is_str(q(t, "x' OR '1'='1@example.com", NULL), "-",
@@ -222,7 +233,8 @@ test_sql(void)
 	is_str(q(t, "x' OR 1=1 --", NULL), "-", "sql: so is a comment");
 	table_close(&t);
 
-	t = sqlmap("ad.cf", "query = SELECT goto FROM alias, alias_domain "
+	t = sqlmap("ad.cf",
+	    "query = SELECT goto FROM alias, alias_domain "
 	    "WHERE alias_domain.alias_domain = '%d' AND alias.address = '%u' "
 	    "|| '@' || alias_domain.target_domain AND alias.active = 1 AND "
 	    "alias_domain.active = 1\n");
@@ -232,7 +244,8 @@ test_sql(void)
 	    "sql: %%d on a key without '@' suppresses the query");
 	table_close(&t);
 
-	t = sqlmap("mixed.cf", "query = SELECT goto FROM alias WHERE "
+	t = sqlmap("mixed.cf",
+	    "query = SELECT goto FROM alias WHERE "
 	    "address = '%u@%d'\n");
 	is_str(q(t, "alice@example.com", NULL), "alice@example.com",
 	    "sql: '%%u@%%d' inside one literal");
@@ -246,44 +259,55 @@ test_sql(void)
 	is_str(q(t, "u@com", NULL), "-", "sql: a missing label suppresses");
 	table_close(&t);
 
-	t = sqlmap("fmt.cf", "query = SELECT 'host', 'a@b'\n"
+	t = sqlmap("fmt.cf",
+	    "query = SELECT 'host', 'a@b'\n"
 	    "result_format = smtp:[%s]\n");
 	is_str(q(t, "k", NULL), "smtp:[host],smtp:[a@b]",
 	    "sql: columns and result_format");
 	table_close(&t);
-	t = sqlmap("fmtd.cf", "query = SELECT 'host' UNION ALL SELECT 'a@b'\n"
+	t = sqlmap("fmtd.cf",
+	    "query = SELECT 'host' UNION ALL SELECT 'a@b'\n"
 	    "result_format = %d/%S\n");
-	is_str(q(t, "k", NULL), "b/k", "sql: %%d suppresses values without "
+	is_str(q(t, "k", NULL), "b/k",
+	    "sql: %%d suppresses values without "
 	    "a domain; %%S is the key");
 	table_close(&t);
 
-	t = sqlmap("multi.cf", "query = SELECT 'a', 'b' UNION ALL SELECT 'c',"
+	t = sqlmap("multi.cf",
+	    "query = SELECT 'a', 'b' UNION ALL SELECT 'c',"
 	    " NULL UNION ALL SELECT '', 'd'\n");
-	is_str(q(t, "k", NULL), "a,b,c,d", "sql: every non-empty value, "
+	is_str(q(t, "k", NULL), "a,b,c,d",
+	    "sql: every non-empty value, "
 	    "comma-joined");
 	table_close(&t);
 
-	t = sqlmap("limit.cf", "query = SELECT 'a' UNION ALL SELECT 'b'\n"
+	t = sqlmap("limit.cf",
+	    "query = SELECT 'a' UNION ALL SELECT 'b'\n"
 	    "expansion_limit = 1\n");
 	is_str(q(t, "k", NULL), "!too_large", "sql: expansion_limit");
 	table_close(&t);
 
-	t = sqlmap("dom.cf", "query = SELECT 'yes'\ndomain = example.com, "
+	t = sqlmap("dom.cf",
+	    "query = SELECT 'yes'\ndomain = example.com, "
 	    "example.org\n");
 	is_str(q(t, "bob@example.org", NULL), "yes", "sql: domain listed");
 	is_str(q(t, "bob@other.net", NULL), "-", "sql: domain not listed");
-	is_str(q(t, "example.com", NULL), "-", "sql: domain: bare domains "
+	is_str(q(t, "example.com", NULL), "-",
+	    "sql: domain: bare domains "
 	    "are not looked up");
 	is_str(q(t, "@example.com", NULL), "-", "sql: domain: nor @domain");
 	table_close(&t);
 
-	t = sqlmap("pct.cf", "query = SELECT '100%%' WHERE 'a%%' LIKE 'a%%' "
+	t = sqlmap("pct.cf",
+	    "query = SELECT '100%%' WHERE 'a%%' LIKE 'a%%' "
 	    "AND %s <> ''\n");
-	is_str(q(t, "k", NULL), "100%", "sql: %%%% is a percent sign, in and "
+	is_str(q(t, "k", NULL), "100%",
+	    "sql: %%%% is a percent sign, in and "
 	    "out of strings; a bare %%s is bound too");
 	table_close(&t);
 
-	t = sqlmap("legacy.cf", "table = alias\nselect_field = goto\n"
+	t = sqlmap("legacy.cf",
+	    "table = alias\nselect_field = goto\n"
 	    "where_field = address\nadditional_conditions = AND active = 1\n");
 	is_str(q(t, "alice@example.com", NULL), "alice@example.com",
 	    "sql: the old table/select_field/where_field form");

@@ -16,41 +16,79 @@
 #include "tap.h"
 
 static const char *const seed[] = {
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('ALL', '', '', '0', '1')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('example.com', '', 'virtual', '0', '1')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('disabled.org', '', 'virtual', '0', '0')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('backup.net', '', 'relay:[mx.backup.net]', '1', '1')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('alias.example', '', 'virtual', '0', '1')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('dead.example', '', 'virtual', '0', '1')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('off.example', '', 'virtual', '0', '1')",
-	"INSERT INTO domain (domain, description, transport, backupmx, active) VALUES ('lists.example.com', '', 'virtual', '0', '1')",
-	"INSERT INTO alias_domain (alias_domain, target_domain, active) VALUES ('alias.example', 'example.com', '1')",
-	"INSERT INTO alias_domain (alias_domain, target_domain, active) VALUES ('dead.example', 'disabled.org', '1')",
-	"INSERT INTO alias_domain (alias_domain, target_domain, active) VALUES ('off.example', 'example.com', '0')",
-	"INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, active) VALUES ('alice@example.com', '{PLAIN}alicepw', 'Alice', 'example.com/alice/', 1048576, 'alice', 'example.com', '1')",
-	"INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, active) VALUES ('bob@example.com', '{PLAIN}bobpw', 'Bob', 'example.com/bob/', 0, 'bob', 'example.com', '1')",
-	"INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, active) VALUES ('carol@example.com', '{PLAIN}carolpw', 'Carol', 'example.com/carol/', 0, 'carol', 'example.com', '0')",
-	"INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, active) VALUES ('dave@disabled.org', '{PLAIN}davepw', 'Dave', 'disabled.org/dave/', 0, 'dave', 'disabled.org', '1')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('alice@example.com', 'alice@example.com', 'example.com', '1')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('bob@example.com', 'bob@example.com', 'example.com', '1')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('carol@example.com', 'carol@example.com', 'example.com', '0')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('info@example.com', 'alice@example.com,bob@example.com', 'example.com', '1')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('old@example.com', 'bob@example.com', 'example.com', '0')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('@example.com', 'alice@example.com', 'example.com', '1')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('dave@disabled.org', 'dave@disabled.org', 'disabled.org', '1')",
-	"INSERT INTO alias (address, goto, domain, active) VALUES ('owner-team@example.com', 'bob@example.com', 'example.com', '1')",
-	"INSERT INTO routes (pattern, transport, domain, priority, active) VALUES ('^team(\\+.+)?@lists\\.example\\.com$', 'mlmmj-receive:', 'lists.example.com', 50, '1')",
-	"INSERT INTO routes (pattern, transport, domain, priority, active) VALUES ('^team-bounces@lists\\.example\\.com$', 'mlmmj-bounce:', 'lists.example.com', 10, '1')",
-	"INSERT INTO routes (pattern, transport, domain, priority, active) VALUES ('^off@lists\\.example\\.com$', 'mlmmj-receive:', 'lists.example.com', 10, '0')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('ALL', '', '', '0', '1')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('example.com', '', 'virtual', '0', '1')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('disabled.org', '', 'virtual', '0', '0')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('backup.net', '', 'relay:[mx.backup.net]', '1', '1')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('alias.example', '', 'virtual', '0', '1')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('dead.example', '', 'virtual', '0', '1')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('off.example', '', 'virtual', '0', '1')",
+	"INSERT INTO domain (domain, description, transport, backupmx, active) "
+	"VALUES ('lists.example.com', '', 'virtual', '0', '1')",
+	"INSERT INTO alias_domain (alias_domain, target_domain, active) VALUES "
+	"('alias.example', 'example.com', '1')",
+	"INSERT INTO alias_domain (alias_domain, target_domain, active) VALUES "
+	"('dead.example', 'disabled.org', '1')",
+	"INSERT INTO alias_domain (alias_domain, target_domain, active) VALUES "
+	"('off.example', 'example.com', '0')",
+	"INSERT INTO mailbox (username, password, name, maildir, quota, "
+	"local_part, domain, active) VALUES ('alice@example.com', "
+	"'{PLAIN}alicepw', 'Alice', 'example.com/alice/', 1048576, 'alice', "
+	"'example.com', '1')",
+	"INSERT INTO mailbox (username, password, name, maildir, quota, "
+	"local_part, domain, active) VALUES ('bob@example.com', "
+	"'{PLAIN}bobpw', 'Bob', 'example.com/bob/', 0, 'bob', 'example.com', "
+	"'1')",
+	"INSERT INTO mailbox (username, password, name, maildir, quota, "
+	"local_part, domain, active) VALUES ('carol@example.com', "
+	"'{PLAIN}carolpw', 'Carol', 'example.com/carol/', 0, 'carol', "
+	"'example.com', '0')",
+	"INSERT INTO mailbox (username, password, name, maildir, quota, "
+	"local_part, domain, active) VALUES ('dave@disabled.org', "
+	"'{PLAIN}davepw', 'Dave', 'disabled.org/dave/', 0, 'dave', "
+	"'disabled.org', '1')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('alice@example.com', 'alice@example.com', 'example.com', '1')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('bob@example.com', 'bob@example.com', 'example.com', '1')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('carol@example.com', 'carol@example.com', 'example.com', '0')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('info@example.com', 'alice@example.com,bob@example.com', "
+	"'example.com', '1')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('old@example.com', 'bob@example.com', 'example.com', '0')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('@example.com', 'alice@example.com', 'example.com', '1')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('dave@disabled.org', 'dave@disabled.org', 'disabled.org', '1')",
+	"INSERT INTO alias (address, goto, domain, active) VALUES "
+	"('owner-team@example.com', 'bob@example.com', 'example.com', '1')",
+	"INSERT INTO routes (pattern, transport, domain, priority, active) "
+	"VALUES ('^team(\\+.+)?@lists\\.example\\.com$', 'mlmmj-receive:', "
+	"'lists.example.com', 50, '1')",
+	"INSERT INTO routes (pattern, transport, domain, priority, active) "
+	"VALUES ('^team-bounces@lists\\.example\\.com$', 'mlmmj-bounce:', "
+	"'lists.example.com', 10, '1')",
+	"INSERT INTO routes (pattern, transport, domain, priority, active) "
+	"VALUES ('^off@lists\\.example\\.com$', 'mlmmj-receive:', "
+	"'lists.example.com', 10, '0')",
 	NULL
 };
 
 /* map, key, user, expected ("-" not found) */
 static const struct {
-	const char	*map;
-	const char	*key;
-	const char	*user;
-	const char	*want;
+	const char *map;
+	const char *key;
+	const char *user;
+	const char *want;
 } cases[] = {
 	{ "alias", "alice@example.com", NULL, "alice@example.com" },
 	{ "alias", "ALICE@Example.COM", NULL, "alice@example.com" },
@@ -147,8 +185,8 @@ q(struct table *t, const char *key, const char *user)
 	else if (r == 0)
 		snprintf(out, sizeof(out), "-");
 	else
-		snprintf(out, sizeof(out), "!%s: %s", err_kind_name(e.kind),
-		    e.msg);
+		snprintf(
+		    out, sizeof(out), "!%s: %s", err_kind_name(e.kind), e.msg);
 	buf_release(&v);
 	return out;
 }
@@ -251,50 +289,53 @@ test_dovecot(void)
 	buf_reset(&rows);
 	table_iterate(t, "userdb/", NULL, 0, 1, collect, &rows, &e);
 	ok(strncmp(buf_cstr(&rows), "userdb/alice@example.com=", 25) == 0 &&
-	    strstr(buf_cstr(&rows), "bob") == NULL, "iterate: max_rows");
+		strstr(buf_cstr(&rows), "bob") == NULL,
+	    "iterate: max_rows");
 	buf_reset(&rows);
 	table_iterate(t, "passdb/", NULL, 0, 0, collect, &rows, &e);
 	is_str(buf_cstr(&rows), "", "iterate passdb/: nothing");
 	buf_release(&rows);
 
 	ops[0] = (struct table_op){ 'S', "quota/storage", "alice@example.com",
-	    "1000", 0 };
+		"1000", 0 };
 	ops[1] = (struct table_op){ 'S', "quota/messages", "alice@example.com",
-	    "3", 0 };
+		"3", 0 };
 	is_int(table_commit(t, ops, 2, &e), 1, "quota_clone set");
 	is_str(q(t, "quota/storage", "alice@example.com"), "1000",
 	    "storage stored");
 	is_str(q(t, "quota/messages", "Alice@example.com"), "3",
 	    "messages stored");
 	ops[0] = (struct table_op){ 'A', "quota/storage", "alice@example.com",
-	    "-100", -100 };
-	ops[1] = (struct table_op){ 'A', "quota/messages",
-	    "alice@example.com", "1", 1 };
-	ops[2] = (struct table_op){ 'A', "quota/messages",
-	    "alice@example.com", "1", 1 };
+		"-100", -100 };
+	ops[1] = (struct table_op){ 'A', "quota/messages", "alice@example.com",
+		"1", 1 };
+	ops[2] = (struct table_op){ 'A', "quota/messages", "alice@example.com",
+		"1", 1 };
 	is_int(table_commit(t, ops, 3, &e), 1, "quota dict increments");
 	is_str(q(t, "quota/storage", "alice@example.com"), "900",
 	    "storage incremented");
 	is_str(q(t, "quota/messages", "alice@example.com"), "5",
 	    "messages incremented twice");
 	ops[0] = (struct table_op){ 'U', "quota/storage", "alice@example.com",
-	    NULL, 0 };
+		NULL, 0 };
 	ops[1] = (struct table_op){ 'S', "quota/storage", "alice@example.com",
-	    "7", 0 };
+		"7", 0 };
 	ops[2] = (struct table_op){ 'A', "quota/storage", "bob@example.com",
-	    "5", 5 };
-	is_int(table_commit(t, ops, 3, &e), 1, "unset, set, and another "
+		"5", 5 };
+	is_int(table_commit(t, ops, 3, &e), 1,
+	    "unset, set, and another "
 	    "user");
-	is_str(q(t, "quota/storage", "alice@example.com"), "7", "unset then "
+	is_str(q(t, "quota/storage", "alice@example.com"), "7",
+	    "unset then "
 	    "set");
 	is_str(q(t, "quota/storage", "bob@example.com"), "5",
 	    "an increment creates the row");
-	ops[0] = (struct table_op){ 'S', "passdb/alice@example.com", NULL,
-	    "x", 0 };
+	ops[0] =
+	    (struct table_op){ 'S', "passdb/alice@example.com", NULL, "x", 0 };
 	is_int(table_commit(t, ops, 1, &e), -1, "other keys are read-only");
 	is_int(e.kind, ERR_UNSUPPORTED, "read-only: kind");
 	ops[0] = (struct table_op){ 'S', "quota/storage", "alice@example.com",
-	    "lots", 0 };
+		"lots", 0 };
 	is_int(table_commit(t, ops, 1, &e), -1, "a non-number is refused");
 	table_close(&t);
 }
@@ -321,7 +362,8 @@ test_generation(void)
 	p.engine = DB_ENGINE_SQLITE;
 	p.dbpath = dbpath;
 	db = db_open(&p, &e);
-	exec_sql(db, "UPDATE postino_change SET serial = serial + 1 "
+	exec_sql(db,
+	    "UPDATE postino_change SET serial = serial + 1 "
 	    "WHERE id = 1");
 	usleep(300 * 1000);
 	is_int(dbpool_poll_all(), 1, "a bumped serial moves the generation");

@@ -56,8 +56,8 @@ dump(const struct toml_doc *doc)
 }
 
 static const struct {
-	const char	*in;
-	const char	*want;
+	const char *in;
+	const char *want;
 } good[] = {
 	{ "", "[@0]" },
 	{ "# only a comment\n\n   \n\t# indented\n", "[@0]" },
@@ -86,68 +86,88 @@ static const struct {
 	{ "[a.b.c]\n", "[@0] [a@1~] [a.b@1~] [a.b.c@1]" },
 	{ "[a]\nk = 1\n[b]\nk = 2", "[@0] [a@1] k@2=i:1 [b@3] k@4=i:2" },
 	{ "a = 1\r\nb = 2\r\n\r\nc = 'x'", "[@0] a@1=i:1 b@2=i:2 c@4=s:x" },
-	{ "\xef\xbb\xbf" "a = 1", "[@0] a@1=i:1" },
+	{ "\xef\xbb\xbf"
+	  "a = 1",
+	    "[@0] a@1=i:1" },
 	{ "1-a_B = 1\ntrue = false\n123 = 'n'",
 	    "[@0] 1-a_B@1=i:1 true@2=b:false 123@3=s:n" },
-	{ "[a.b.c.d.e.f.g.h]", "[@0] [a@1~] [a.b@1~] [a.b.c@1~] "
-	  "[a.b.c.d@1~] [a.b.c.d.e@1~] [a.b.c.d.e.f@1~] [a.b.c.d.e.f.g@1~] "
-	  "[a.b.c.d.e.f.g.h@1]" },
+	{ "[a.b.c.d.e.f.g.h]",
+	    "[@0] [a@1~] [a.b@1~] [a.b.c@1~] "
+	    "[a.b.c.d@1~] [a.b.c.d.e@1~] [a.b.c.d.e.f@1~] [a.b.c.d.e.f.g@1~] "
+	    "[a.b.c.d.e.f.g.h@1]" },
 	{ "[t] # comment\nx=1#c", "[@0] [t@1] x@2=i:1" },
 };
 
-#define E	"t.toml:"
+#define E "t.toml:"
 
 static const struct {
-	const char	*in;
-	const char	*want;
+	const char *in;
+	const char *want;
 } bad[] = {
 	{ "a = 1\na = 2", E "2: duplicate key 'a' (first defined at line 1)" },
-	{ "[x]\nk = 1\n\n[x]", E "4: duplicate table [x] (first defined at "
-	  "line 1)" },
-	{ "[a.b]\n[a]\n[a]", E "3: duplicate table [a] (first defined at "
-	  "line 2)" },
-	{ "[a.b]\n[a.b]", E "2: duplicate table [a.b] (first defined at "
-	  "line 1)" },
-	{ "a = 1\n[a]", E "2: table [a] conflicts with key 'a' defined at "
-	  "line 1" },
-	{ "[a]\nb = 1\n[a.b.c]", E "3: table [a.b] conflicts with key 'b' "
-	  "defined at line 2" },
+	{ "[x]\nk = 1\n\n[x]",
+	    E "4: duplicate table [x] (first defined at "
+	      "line 1)" },
+	{ "[a.b]\n[a]\n[a]",
+	    E "3: duplicate table [a] (first defined at "
+	      "line 2)" },
+	{ "[a.b]\n[a.b]",
+	    E "2: duplicate table [a.b] (first defined at "
+	      "line 1)" },
+	{ "a = 1\n[a]",
+	    E "2: table [a] conflicts with key 'a' defined at "
+	      "line 1" },
+	{ "[a]\nb = 1\n[a.b.c]",
+	    E "3: table [a.b] conflicts with key 'b' "
+	      "defined at line 2" },
 	{ "[a.b]\n[a]\nb = 1", E "3: key 'b' conflicts with table [a.b]" },
 	{ "x = 1.5", E "1: floats are not supported" },
 	{ "\nx = 1e3", E "2: floats are not supported" },
 	{ "x = inf", E "1: floats are not supported" },
 	{ "x = -nan", E "1: floats are not supported" },
 	{ "x = 1979-05-27", E "1: dates and times are not supported" },
-	{ "x = 1979-05-27T07:32:00Z", E "1: dates and times are not "
-	  "supported" },
+	{ "x = 1979-05-27T07:32:00Z",
+	    E "1: dates and times are not "
+	      "supported" },
 	{ "x = 07:32:00", E "1: dates and times are not supported" },
-	{ "x = 0x1f", E "1: only decimal integers are supported (found "
-	  "'0x1f')" },
-	{ "x = -0o17", E "1: only decimal integers are supported (found "
-	  "'-0o17')" },
-	{ "x = 012", E "1: invalid integer '012': leading zeros are not "
-	  "allowed" },
-	{ "x = 0_1", E "1: invalid integer '0_1': leading zeros are not "
-	  "allowed" },
-	{ "x = 1__0", E "1: invalid integer '1__0': '_' must stand between "
-	  "two digits" },
-	{ "x = 1_", E "1: invalid integer '1_': '_' must stand between two "
-	  "digits" },
-	{ "x = 12abc", E "1: invalid integer '12abc': not a decimal "
-	  "integer" },
-	{ "x = 9223372036854775808", E "1: invalid integer "
-	  "'9223372036854775808': integer out of range" },
-	{ "x = -9223372036854775809", E "1: invalid integer "
-	  "'-9223372036854775809': integer out of range" },
-	{ "x = 99999999999999999999999", E "1: invalid integer "
-	  "'99999999999999999999999': integer out of range" },
+	{ "x = 0x1f",
+	    E "1: only decimal integers are supported (found "
+	      "'0x1f')" },
+	{ "x = -0o17",
+	    E "1: only decimal integers are supported (found "
+	      "'-0o17')" },
+	{ "x = 012",
+	    E "1: invalid integer '012': leading zeros are not "
+	      "allowed" },
+	{ "x = 0_1",
+	    E "1: invalid integer '0_1': leading zeros are not "
+	      "allowed" },
+	{ "x = 1__0",
+	    E "1: invalid integer '1__0': '_' must stand between "
+	      "two digits" },
+	{ "x = 1_",
+	    E "1: invalid integer '1_': '_' must stand between two "
+	      "digits" },
+	{ "x = 12abc",
+	    E "1: invalid integer '12abc': not a decimal "
+	      "integer" },
+	{ "x = 9223372036854775808",
+	    E "1: invalid integer "
+	      "'9223372036854775808': integer out of range" },
+	{ "x = -9223372036854775809",
+	    E "1: invalid integer "
+	      "'-9223372036854775809': integer out of range" },
+	{ "x = 99999999999999999999999",
+	    E "1: invalid integer "
+	      "'99999999999999999999999': integer out of range" },
 	{ "x = _1", E "1: invalid value '_1' (strings must be quoted)" },
 	{ "x = +", E "1: invalid value '+' (strings must be quoted)" },
 	{ "x = hello", E "1: invalid value 'hello' (strings must be quoted)" },
 	{ "x = True", E "1: invalid value 'True' (strings must be quoted)" },
 	{ "x = {a = 1}", E "1: inline tables are not supported" },
-	{ "x = \"\"\"a\"\"\"", E "1: multi-line strings (\"\"\") are not "
-	  "supported" },
+	{ "x = \"\"\"a\"\"\"",
+	    E "1: multi-line strings (\"\"\") are not "
+	      "supported" },
 	{ "x = '''a'''", E "1: multi-line strings (''') are not supported" },
 	{ "x = \"abc", E "1: unterminated string" },
 	{ "x = \"a\nb\"", E "1: unterminated string" },
@@ -155,18 +175,24 @@ static const struct {
 	{ "x = \"\\x41\"", E "1: invalid escape '\\x' in string" },
 	{ "x = \"\\e\"", E "1: invalid escape '\\e' in string" },
 	{ "x = \"\\ \"", E "1: invalid escape in string" },
-	{ "x = \"a\\\nb\"", E "1: a backslash at the end of a line is only "
-	  "allowed in multi-line strings, which are not supported" },
+	{ "x = \"a\\\nb\"",
+	    E "1: a backslash at the end of a line is only "
+	      "allowed in multi-line strings, which are not supported" },
 	{ "x = \"\\u12\"", E "1: '\\u' needs 4 hexadecimal digits" },
 	{ "x = \"\\U0001F60\"", E "1: '\\U' needs 8 hexadecimal digits" },
-	{ "x = \"\\u0000\"", E "1: '\\u0000' (NUL) is not allowed in "
-	  "strings" },
-	{ "x = \"\\uD800\"", E "1: '\\u' escape U+D800 is not a Unicode "
-	  "scalar value" },
-	{ "x = \"\\U00110000\"", E "1: '\\U' escape U+110000 is not a "
-	  "Unicode scalar value" },
-	{ "x = \"a\x01" "b\"", E "1: control character U+0001 is not "
-	  "allowed" },
+	{ "x = \"\\u0000\"",
+	    E "1: '\\u0000' (NUL) is not allowed in "
+	      "strings" },
+	{ "x = \"\\uD800\"",
+	    E "1: '\\u' escape U+D800 is not a Unicode "
+	      "scalar value" },
+	{ "x = \"\\U00110000\"",
+	    E "1: '\\U' escape U+110000 is not a "
+	      "Unicode scalar value" },
+	{ "x = \"a\x01"
+	  "b\"",
+	    E "1: control character U+0001 is not "
+	      "allowed" },
 	{ "\n\nx = 1\x7f", E "3: control character U+007F is not allowed" },
 	{ "# \x1b[31m", E "1: control character U+001B is not allowed" },
 	{ "a = 1\rb = 2", E "1: carriage return not followed by a newline" },
@@ -175,8 +201,9 @@ static const struct {
 	{ "a = '\xed\xa0\x80'", E "1: invalid UTF-8" },
 	{ "a = '\xf4\x90\x80\x80'", E "1: invalid UTF-8" },
 	{ "a = '\xe2\x82'", E "1: invalid UTF-8" },
-	{ "a.b = 1", E "1: dotted keys are not supported (in 'a.'); use a "
-	  "[table] header" },
+	{ "a.b = 1",
+	    E "1: dotted keys are not supported (in 'a.'); use a "
+	      "[table] header" },
 	{ "\"a\" = 1", E "1: quoted keys are not supported" },
 	{ "['a']", E "1: quoted keys are not supported in table headers" },
 	{ "[[a]]", E "1: arrays of tables ([[...]]) are not supported" },
@@ -185,14 +212,18 @@ static const struct {
 	{ "[]", E "1: expected a table name in the header, found ']'" },
 	{ "[a b]", E "1: expected '.' or ']' in the table header, found 'b'" },
 	{ "[a.]", E "1: expected a table name in the header, found ']'" },
-	{ "[a] x = 1", E "1: expected the end of the line after the table "
-	  "header, found 'x'" },
-	{ "a = 1 b = 2", E "1: expected the end of the line after the value, "
-	  "found 'b'" },
-	{ "a = [] x", E "1: expected the end of the line after the value, "
-	  "found 'x'" },
-	{ "a = 'x' 'y'", E "1: expected the end of the line after the value, "
-	  "found '''" },
+	{ "[a] x = 1",
+	    E "1: expected the end of the line after the table "
+	      "header, found 'x'" },
+	{ "a = 1 b = 2",
+	    E "1: expected the end of the line after the value, "
+	      "found 'b'" },
+	{ "a = [] x",
+	    E "1: expected the end of the line after the value, "
+	      "found 'x'" },
+	{ "a = 'x' 'y'",
+	    E "1: expected the end of the line after the value, "
+	      "found '''" },
 	{ "a", E "1: expected '=' after key 'a'" },
 	{ "a b = 1", E "1: expected '=' after key 'a', found 'b'" },
 	{ "= 1", E "1: missing key before '='" },
@@ -203,20 +234,24 @@ static const struct {
 	{ "a = [true]", E "1: arrays may hold only strings" },
 	{ "a = [\n[\"x\"]]", E "2: nested arrays are not supported" },
 	{ "a = [{}]", E "1: inline tables are not supported" },
-	{ "a = [\"x\" \"y\"]", E "1: expected ',' or ']' in array, found "
-	  "'\"'" },
+	{ "a = [\"x\" \"y\"]",
+	    E "1: expected ',' or ']' in array, found "
+	      "'\"'" },
 	{ "a = [,]", E "1: unexpected ',' in array" },
 	{ "a = [\"x\",,]", E "1: unexpected ',' in array" },
 	{ "a = [\n\"x\",\n", E "3: unterminated array (opened at line 1)" },
 	{ "a = [\n\"x\"\n# c", E "3: unterminated array (opened at line 1)" },
 	{ "a = [\"x", E "1: unterminated string" },
-	{ "[a.b.c.d.e.f.g.h.i]", E "1: table headers may have at most 8 "
-	  "parts" },
+	{ "[a.b.c.d.e.f.g.h.i]",
+	    E "1: table headers may have at most 8 "
+	      "parts" },
 	{ "@ = 1", E "1: expected a key or a [table] header, found '@'" },
-	{ "  \n a = 1\n\t[t]\n ;", E "4: expected a key or a [table] header, "
-	  "found ';'" },
-	{ "\xc3\xa9 = 1", E "1: expected a key or a [table] header, found a "
-	  "non-ASCII character" },
+	{ "  \n a = 1\n\t[t]\n ;",
+	    E "4: expected a key or a [table] header, "
+	      "found ';'" },
+	{ "\xc3\xa9 = 1",
+	    E "1: expected a key or a [table] header, found a "
+	      "non-ASCII character" },
 };
 
 static void
@@ -227,8 +262,8 @@ test_good(void)
 		struct err err = ERR_INIT;
 		int rc;
 
-		rc = toml_parse_buf(&doc, "t.toml", good[i].in,
-		    strlen(good[i].in), &err);
+		rc = toml_parse_buf(
+		    &doc, "t.toml", good[i].in, strlen(good[i].in), &err);
 		if (!ok(rc == 0, "good %zu parses", i)) {
 			diag("error: %s", err.msg);
 			continue;
@@ -250,10 +285,11 @@ test_bad(void)
 		struct err err = ERR_INIT;
 		int rc;
 
-		rc = toml_parse_buf(&doc, "t.toml", bad[i].in,
-		    strlen(bad[i].in), &err);
+		rc = toml_parse_buf(
+		    &doc, "t.toml", bad[i].in, strlen(bad[i].in), &err);
 		ok(rc == -1 && err.kind == ERR_CONFIG && doc.ntables == 0 &&
-		    doc.tables == NULL, "bad %zu is rejected", i);
+			doc.tables == NULL,
+		    "bad %zu is rejected", i);
 		is_str(err.msg, bad[i].want, "bad %zu: message", i);
 		if (rc == 0)
 			toml_release(&doc);
@@ -328,7 +364,7 @@ test_lookup(void)
 	struct err err = ERR_INIT;
 
 	if (!ok(toml_parse_buf(&doc, "t.toml", in, strlen(in), &err) == 0,
-	    "lookup doc parses"))
+		"lookup doc parses"))
 		return;
 	t = toml_table(&doc, "");
 	ok(t == &doc.tables[0], "root table is tables[0]");
@@ -350,31 +386,41 @@ static void
 test_integer(void)
 {
 	static const struct {
-		const char	*in;
-		int		 rc;
-		int64_t		 v;
+		const char *in;
+		int rc;
+		int64_t v;
 	} rows[] = {
-		{ "0", 0, 0 }, { "-1", 0, -1 }, { "+7", 0, 7 },
-		{ "1_2_3", 0, 123 }, { "", -1, 0 }, { "-", -1, 0 },
-		{ "00", -1, 0 }, { "1 ", -1, 0 }, { " 1", -1, 0 },
-		{ "0x10", -1, 0 }, { "9223372036854775807", 0, INT64_MAX },
+		{ "0", 0, 0 },
+		{ "-1", 0, -1 },
+		{ "+7", 0, 7 },
+		{ "1_2_3", 0, 123 },
+		{ "", -1, 0 },
+		{ "-", -1, 0 },
+		{ "00", -1, 0 },
+		{ "1 ", -1, 0 },
+		{ " 1", -1, 0 },
+		{ "0x10", -1, 0 },
+		{ "9223372036854775807", 0, INT64_MAX },
 		{ "-9223372036854775808", 0, INT64_MIN },
-		{ "9223372036854775808", -1, 0 }, { "1_", -1, 0 },
+		{ "9223372036854775808", -1, 0 },
+		{ "1_", -1, 0 },
 		{ "1._2", -1, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const char *why = NULL;
 		int64_t v = 42;
-		int rc = toml_parse_integer(rows[i].in, strlen(rows[i].in),
-		    &v, &why);
+		int rc = toml_parse_integer(
+		    rows[i].in, strlen(rows[i].in), &v, &why);
 
 		is_int(rc, rows[i].rc, "integer '%s': rc", rows[i].in);
 		if (rc == 0)
 			is_int(v, rows[i].v, "integer '%s': value", rows[i].in);
 		else
-			ok(why != NULL && v == 42, "integer '%s': reason given,"
-			    " value untouched", rows[i].in);
+			ok(why != NULL && v == 42,
+			    "integer '%s': reason given,"
+			    " value untouched",
+			    rows[i].in);
 	}
 }
 
@@ -426,7 +472,7 @@ test_file(void)
 	fclose(f);
 	is_int(toml_parse_file(&doc, path, &err), -1, "bad file fails");
 	ok(strncmp(err.msg, path, strlen(path)) == 0 &&
-	    strstr(err.msg, ":2: invalid value 'oops'") != NULL,
+		strstr(err.msg, ":2: invalid value 'oops'") != NULL,
 	    "file errors are PATH:LINE: %s", err.msg);
 	unlink(path);
 

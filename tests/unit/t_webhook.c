@@ -14,19 +14,19 @@
 #include "../../src/postinod/timefmt.c"
 #include "../../src/postinod/webhook.c"
 
-#define SECRET	"0123456789abcdef0123456789abcdef-zitadel"
-#define SECRET2	"fedcba9876543210fedcba9876543210-rotated"
-#define NOW	1800000000LL
+#define SECRET "0123456789abcdef0123456789abcdef-zitadel"
+#define SECRET2 "fedcba9876543210fedcba9876543210-rotated"
+#define NOW 1800000000LL
 
 static void
-hex_hmac(const char *key, size_t klen, const char *msg, size_t mlen,
-    char out[65])
+hex_hmac(
+    const char *key, size_t klen, const char *msg, size_t mlen, char out[65])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
 
-	HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen,
-	    md, &n);
+	HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, md,
+	    &n);
 	for (unsigned i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
@@ -36,8 +36,8 @@ check_sig(const struct webhook_keys *k, const char *hdr, const char *body)
 {
 	struct err err = ERR_INIT;
 
-	return webhook_check(k, hdr, body, strlen(body), (time_t)NOW, 300,
-	    &err);
+	return webhook_check(
+	    k, hdr, body, strlen(body), (time_t)NOW, 300, &err);
 }
 
 static void
@@ -49,24 +49,29 @@ test_keys(void)
 
 	ok(webhook_keys_parse(NULL, &k, &err) == -1 && err.kind == ERR_CONFIG,
 	    "unset is refused");
-	ok(webhook_keys_parse(" , ,", &k, &err) == -1, "only empties are "
+	ok(webhook_keys_parse(" , ,", &k, &err) == -1,
+	    "only empties are "
 	    "refused");
 	ok(webhook_keys_parse("short", &k, &err) == -1 &&
-	    strstr(err.msg, "shorter") != NULL && strstr(err.msg, "short,") ==
-	    NULL, "a short secret is refused, not echoed (%s)", err.msg);
+		strstr(err.msg, "shorter") != NULL &&
+		strstr(err.msg, "short,") == NULL,
+	    "a short secret is refused, not echoed (%s)", err.msg);
 	ok(webhook_keys_parse(SECRET ",0123456789", &k, &err) == -1 &&
-	    strstr(err.msg, "secret 2") != NULL, "the short one is named");
+		strstr(err.msg, "secret 2") != NULL,
+	    "the short one is named");
 	ok(webhook_keys_parse(" " SECRET " , , " SECRET2 " ", &k, &err) == 0 &&
-	    k.n == 2 && k.keys[0].len == strlen(SECRET), "two secrets, trimmed");
+		k.n == 2 && k.keys[0].len == strlen(SECRET),
+	    "two secrets, trimmed");
 	webhook_keys_release(&k);
 	memset(hex64, 'a', 64);
 	hex64[64] = '\0';
 	ok(webhook_keys_parse(hex64, &k, &err) == 0 && k.n == 2 &&
-	    k.keys[1].len == 32 && k.keys[1].data[0] == 0xaa,
+		k.keys[1].len == 32 && k.keys[1].data[0] == 0xaa,
 	    "64 hex digits are also tried decoded");
 	webhook_keys_release(&k);
-	ok(webhook_keys_parse("0123456789abcdef0123456789abcdef", &k,
-	    &err) == 0 && k.n == 1 && k.keys[0].len == 32,
+	ok(webhook_keys_parse("0123456789abcdef0123456789abcdef", &k, &err) ==
+		    0 &&
+		k.n == 1 && k.keys[0].len == 32,
 	    "32 hex digits are 32 bytes, used as text");
 	webhook_keys_release(&k);
 }
@@ -101,8 +106,8 @@ test_signatures(void)
 
 	signed_msg = xasprintf("%lld.%s", NOW - 10, body);
 	hex_hmac(SECRET, strlen(SECRET), signed_msg, strlen(signed_msg), mac);
-	hex_hmac(SECRET2, strlen(SECRET2), signed_msg, strlen(signed_msg),
-	    mac2);
+	hex_hmac(
+	    SECRET2, strlen(SECRET2), signed_msg, strlen(signed_msg), mac2);
 	snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s", NOW - 10, mac);
 	ok(check_sig(&k, hdr, body) == 0, "Zitadel t=,v1=");
 	snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s,v1=%s", NOW - 10,
@@ -118,7 +123,8 @@ test_signatures(void)
 	hex_hmac(SECRET, strlen(SECRET), signed_msg, strlen(signed_msg), mac);
 	snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s", NOW - 301, mac);
 	ok(webhook_check(&k, hdr, body, blen, (time_t)NOW, 300, &err) == -1 &&
-	    strstr(err.msg, "window") != NULL, "a stale timestamp is refused");
+		strstr(err.msg, "window") != NULL,
+	    "a stale timestamp is refused");
 	free(signed_msg);
 	signed_msg = xasprintf("%lld.%s", NOW + 301, body);
 	hex_hmac(SECRET, strlen(SECRET), signed_msg, strlen(signed_msg), mac);
@@ -140,7 +146,8 @@ test_parse(void)
 {
 	struct webhook_event ev, ev2;
 	struct err err = ERR_INIT;
-	const char *good = "{\"aggregateID\":\"42\",\"sequence\":3,"
+	const char *good =
+	    "{\"aggregateID\":\"42\",\"sequence\":3,"
 	    "\"event_type\":\"user.human.added\",\"created_at\":"
 	    "\"2027-01-15T08:00:00.123456Z\",\"userID\":\"42\","
 	    "\"event_payload\":{\"email\":\"a@b.org\",\"firstName\":\" Ann \","
@@ -149,23 +156,28 @@ test_parse(void)
 
 	ok(webhook_parse(good, strlen(good), &ev, &err) == 0, "a good event");
 	ok(ev.type == WH_ADDED && strcmp(ev.email, "a@b.org") == 0 &&
-	    strcmp(ev.name, "Ann Lee") == 0 && ev.has_name &&
-	    strcmp(ev.user_id, "42") == 0 && ev.created == (time_t)1800000000LL,
+		strcmp(ev.name, "Ann Lee") == 0 && ev.has_name &&
+		strcmp(ev.user_id, "42") == 0 &&
+		ev.created == (time_t)1800000000LL,
 	    "its fields (%s)", ev.name);
 	ok(strlen(ev.id) == 64, "a dedup id");
 	ok(webhook_parse(good, strlen(good), &ev2, &err) == 0 &&
-	    strcmp(ev.id, ev2.id) == 0, "the same event, the same id");
+		strcmp(ev.id, ev2.id) == 0,
+	    "the same event, the same id");
 	other = xstrdup(good);
 	other[strlen("{\"aggregateID\":\"42\",\"sequence\":")] = '4';
 	ok(webhook_parse(other, strlen(other), &ev2, &err) == 0 &&
-	    strcmp(ev.id, ev2.id) != 0, "another sequence, another id");
+		strcmp(ev.id, ev2.id) != 0,
+	    "another sequence, another id");
 	free(other);
 
-#define BAD(body, want, what) do {					\
-	struct err e = ERR_INIT;					\
-	ok(webhook_parse(body, strlen(body), &ev, &e) == -1 &&		\
-	    e.kind == (want), "%s (%s)", what, e.msg);			\
-} while (0)
+#define BAD(body, want, what)                                                  \
+	do {                                                                   \
+		struct err e = ERR_INIT;                                       \
+		ok(webhook_parse(body, strlen(body), &ev, &e) == -1 &&         \
+			e.kind == (want),                                      \
+		    "%s (%s)", what, e.msg);                                   \
+	} while (0)
 	BAD("{oops", ERR_USAGE, "malformed JSON");
 	BAD("[1,2]", ERR_USAGE, "not an object");
 	BAD("{\"a\":1,\"a\":2}", ERR_USAGE, "duplicate keys");
@@ -176,32 +188,36 @@ test_parse(void)
 	BAD("{\"event_type\":\"user.deactivated\",\"created_at\":\"soon\"}",
 	    ERR_INVALID, "bad created_at");
 	BAD("{\"event_type\":\"user.deactivated\",\"created_at\":"
-	    "\"2027-01-15T08:00:00Z\"}", ERR_INVALID, "no payload");
+	    "\"2027-01-15T08:00:00Z\"}",
+	    ERR_INVALID, "no payload");
 	BAD("{\"event_type\":\"user.deactivated\",\"created_at\":"
-	    "\"2027-01-15T08:00:00Z\",\"event_payload\":{}}", ERR_INVALID,
-	    "no email");
+	    "\"2027-01-15T08:00:00Z\",\"event_payload\":{}}",
+	    ERR_INVALID, "no email");
 	BAD("{\"event_type\":\"user.deactivated\",\"created_at\":"
 	    "\"2027-01-15T08:00:00Z\",\"event_payload\":{\"email\":1}}",
 	    ERR_INVALID, "email not a string");
 	BAD("{\"event_type\":\"user.deactivated\",\"created_at\":"
 	    "\"2027-01-15T08:00:00Z\",\"userID\":5,\"event_payload\":"
-	    "{\"email\":\"a@b.org\"}}", ERR_INVALID, "userID not a string");
+	    "{\"email\":\"a@b.org\"}}",
+	    ERR_INVALID, "userID not a string");
 	BAD("{\"event_type\":\"user.human.added\",\"created_at\":"
 	    "\"2027-01-15T08:00:00Z\",\"event_payload\":{\"email\":\"a@b.org\","
-	    "\"firstName\":[]}}", ERR_INVALID, "firstName not a string");
+	    "\"firstName\":[]}}",
+	    ERR_INVALID, "firstName not a string");
 #undef BAD
 	{
 		const char *u = "{\"event_type\":\"org.added\"}";
 		const char *r = "{\"event_type\":\"user.removed\","
-		    "\"created_at\":\"2027-01-15T09:00:00+01:00\","
-		    "\"event_payload\":{\"email\":\"x@y.org\"}}";
+				"\"created_at\":\"2027-01-15T09:00:00+01:00\","
+				"\"event_payload\":{\"email\":\"x@y.org\"}}";
 
 		ok(webhook_parse(u, strlen(u), &ev, &err) == 0 &&
-		    ev.type == WH_UNKNOWN, "unknown types parse, to be "
+			ev.type == WH_UNKNOWN,
+		    "unknown types parse, to be "
 		    "ignored");
 		ok(webhook_parse(r, strlen(r), &ev, &err) == 0 &&
-		    ev.type == WH_REMOVED && !ev.has_name &&
-		    ev.created == (time_t)1800000000LL,
+			ev.type == WH_REMOVED && !ev.has_name &&
+			ev.created == (time_t)1800000000LL,
 		    "user.removed with an offset time");
 	}
 }

@@ -66,9 +66,9 @@ is_str(const char *got, const char *want, const char *fmt, ...)
 	eq = (got == NULL && want == NULL) ||
 	    (got != NULL && want != NULL && strcmp(got, want) == 0);
 	if (!ok(eq, "%s", name)) {
-		printf("#   got:  %s%s%s\n#   want: %s%s%s\n",
-		    got ? "'" : "", got ? got : "NULL", got ? "'" : "",
-		    want ? "'" : "", want ? want : "NULL", want ? "'" : "");
+		printf("#   got:  %s%s%s\n#   want: %s%s%s\n", got ? "'" : "",
+		    got ? got : "NULL", got ? "'" : "", want ? "'" : "",
+		    want ? want : "NULL", want ? "'" : "");
 		return 0;
 	}
 	return 1;
