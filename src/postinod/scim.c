@@ -276,6 +276,29 @@ scim_list_reply(struct scim_req *q, const struct scim_list *l, int64_t total,
 	scim_reply(q, 200, o);
 }
 
+void
+scim_list(struct scim_req *q, const struct scim_attr *map, const char *urn,
+    scim_list_fn *fn)
+{
+	struct scim_list l;
+	struct err err = ERR_INIT;
+	json_t *res;
+	int64_t total = 0;
+
+	if (scim_list_begin(q, map, urn, &l) == -1)
+		goto out;
+	res = json_array();
+	if (scim_db(q, &err) == -1 ||
+	    fn(&q->rdb.m, &l.page, res, &total, &err) == -1) {
+		json_decref(res);
+		scim_fail(q, &err);
+		goto out;
+	}
+	scim_list_reply(q, &l, total, res);
+out:
+	scim_list_release(&l);
+}
+
 /* --- authentication ---------------------------------------------------- */
 
 static EVP_PKEY *

@@ -109,5 +109,18 @@ void scim_list_release(struct scim_list *);
 /* Send the ListResponse envelope around resources (stolen). */
 void scim_list_reply(struct scim_req *, const struct scim_list *, int64_t total,
     json_t *resources);
+/*
+ * One page of a resource type: append the JSON of each row of page to res
+ * (an array), the count of all matching rows in *total_r.  0, or -1 with
+ * err.
+ */
+typedef int scim_list_fn(struct model *, const struct scim_page *page,
+    json_t *res, int64_t *total_r, struct err *);
+/*
+ * Answer a list request (GET on a collection) whole: parameters for map
+ * and urn, the rows from fn, the ListResponse or the error.
+ */
+void scim_list(struct scim_req *, const struct scim_attr *map, const char *urn,
+    scim_list_fn *fn);
 
 #endif

@@ -48,27 +48,11 @@ list_row(void *arg, const struct alias_rec *a)
 	return 0;
 }
 
-static void
-list(struct scim_req *q)
+static int
+list_page(struct model *m, const struct scim_page *page, json_t *res,
+    int64_t *total_r, struct err *err)
 {
-	struct scim_list l;
-	struct err err = ERR_INIT;
-	json_t *res;
-	int64_t total = 0;
-
-	if (scim_list_begin(q, scim_alias_attrs, SCIM_URN_ALIAS, &l) == -1)
-		goto out;
-	res = json_array();
-	if (scim_db(q, &err) == -1 ||
-	    scim_query_aliases(
-		&q->rdb.m, &l.page, list_row, res, &total, &err) == -1) {
-		json_decref(res);
-		scim_fail(q, &err);
-		goto out;
-	}
-	scim_list_reply(q, &l, total, res);
-out:
-	scim_list_release(&l);
+	return scim_query_aliases(m, page, list_row, res, total_r, err);
 }
 
 /* The alias the URL names (release *a); answers 404 itself.  1 or -1. */
@@ -249,7 +233,8 @@ scim_aliases(struct scim_req *q)
 
 	if (q->id == NULL) {
 		if (strcmp(m, "GET") == 0)
-			list(q);
+			scim_list(
+			    q, scim_alias_attrs, SCIM_URN_ALIAS, list_page);
 		else
 			create(q);
 	} else if (strcmp(m, "GET") == 0) {

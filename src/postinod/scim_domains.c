@@ -43,14 +43,18 @@ list_row(void *arg, const struct domain_rec *d)
 	return 0;
 }
 
+static int
+list_page(struct model *m, const struct scim_page *page, json_t *res,
+    int64_t *total_r, struct err *err)
+{
+	return scim_query_domains(m, page, list_row, res, total_r, err);
+}
+
 void
 scim_domains(struct scim_req *q)
 {
 	struct domain_rec d;
-	struct scim_list l;
 	struct err err = ERR_INIT;
-	json_t *res;
-	int64_t total = 0;
 	int rc;
 
 	if (q->id != NULL) {
@@ -71,17 +75,5 @@ scim_domains(struct scim_req *q)
 		scim_fail(q, &err);
 		return;
 	}
-	if (scim_list_begin(q, scim_domain_attrs, SCIM_URN_DOMAIN, &l) == -1)
-		goto out;
-	res = json_array();
-	if (scim_db(q, &err) == -1 ||
-	    scim_query_domains(
-		&q->rdb.m, &l.page, list_row, res, &total, &err) == -1) {
-		json_decref(res);
-		scim_fail(q, &err);
-		goto out;
-	}
-	scim_list_reply(q, &l, total, res);
-out:
-	scim_list_release(&l);
+	scim_list(q, scim_domain_attrs, SCIM_URN_DOMAIN, list_page);
 }
