@@ -294,24 +294,28 @@ apply_members(
 	return 0;
 }
 
+/* "active", the same for users and aliases. */
+static int
+active_op(struct patch *p, enum patch_verb verb, json_t *v)
+{
+	struct scim_op *op;
+
+	if (verb == PV_REMOVE)
+		return err_set(p->err, ERR_INVALID, "active cannot be removed");
+	if ((op = new_op(p, SOP_ACTIVE)) == NULL)
+		return -1;
+	if (boolean(v, &op->flag) == -1)
+		return err_set(p->err, ERR_INVALID, "active must be a boolean");
+	return 0;
+}
+
 static int
 user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 {
 	struct scim_op *op;
 
-	if (str_eq_nocase(path, "active")) {
-		if (verb == PV_REMOVE)
-			return err_set(p->err, ERR_INVALID,
-			    "active cannot be "
-			    "removed");
-		if ((op = new_op(p, SOP_ACTIVE)) == NULL)
-			return -1;
-		if (boolean(v, &op->flag) == -1)
-			return err_set(p->err, ERR_INVALID,
-			    "active must be a "
-			    "boolean");
-		return 0;
-	}
+	if (str_eq_nocase(path, "active"))
+		return active_op(p, verb, v);
 	if (str_eq_nocase(path, "name.formatted") ||
 	    str_eq_nocase(path, "displayName")) {
 		if ((op = new_op(p, SOP_NAME)) == NULL)
@@ -374,19 +378,8 @@ alias_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 {
 	struct scim_op *op;
 
-	if (str_eq_nocase(path, "active")) {
-		if (verb == PV_REMOVE)
-			return err_set(p->err, ERR_INVALID,
-			    "active cannot be "
-			    "removed");
-		if ((op = new_op(p, SOP_ACTIVE)) == NULL)
-			return -1;
-		if (boolean(v, &op->flag) == -1)
-			return err_set(p->err, ERR_INVALID,
-			    "active must be a "
-			    "boolean");
-		return 0;
-	}
+	if (str_eq_nocase(path, "active"))
+		return active_op(p, verb, v);
 	if (str_eq_nocase(path, "goto")) {
 		char *g;
 
