@@ -25,18 +25,6 @@ test_cmp_f() {
 	diff -u "$1" "$2" >&2
 }
 
-# wait_until SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
-wait_until() {
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
-
 # install_gen GEN: put the generated files where postino said they go:
 # GEN/postfix/* into postfix_sql_dir (main.cf and master.cf are snippets,
 # merged by pf_config), GEN/dovecot/* into $DVDIR.

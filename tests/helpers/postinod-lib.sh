@@ -23,18 +23,6 @@ need_postinod_tools() {
 		test_skip_or_fail "python3-jwt and python3-cryptography are needed"
 }
 
-# wait_until SECONDS CMD...: retry CMD every 0.1 s.
-wait_until() {
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
-
 start_jwks() {
 	KEYS=$TEST_DIR/keys
 	$PY "$HELPERS/pjwt.py" keys "$KEYS" || return 1

@@ -177,6 +177,18 @@ free_port() {
 		print $s->sockport, "\n";'
 }
 
+# wait_until SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+wait_until() {
+	_n=$(($1 * 10))
+	shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
 # need_cmd CMD...: every CMD must be on PATH.
 need_cmd() {
 	for _c in "$@"; do
