@@ -179,14 +179,20 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 			p++;
 		nfd = open_dir_at(fd, comp);
 		if (nfd == -1 && errno == ENOENT && create) {
-			if (mkdirat(fd, comp, 0700) == -1 && errno != EEXIST) {
+			/*
+			 * Another process or thread may make it first: then
+			 * it is theirs to own and to take back, not ours.
+			 */
+			bool mine = mkdirat(fd, comp, 0700) == 0;
+
+			if (!mine && errno != EEXIST) {
 				int e = errno;
 
 				close(fd);
 				return fs_err(err, "create", sofar, e);
 			}
 			nfd = open_dir_at(fd, comp);
-			if (nfd != -1) {
+			if (nfd != -1 && mine) {
 				undo_add(undo, sofar);
 				if (lastmade_r != NULL)
 					*lastmade_r = *p == '\0';
@@ -319,6 +325,24 @@ maildir_exists(const char *base, const char *rel, struct err *err)
 	return 1;
 }
 
+static size_t
+depth(const char *rel)
+{
+	size_t n = 0;
+
+	for (; *rel != '\0'; rel++)
+		n += *rel == '/';
+	return n;
+}
+
+static int
+by_depth(const void *a, const void *b)
+{
+	size_t da = depth(*(char *const *)a), db = depth(*(char *const *)b);
+
+	return da < db ? -1 : da > db;
+}
+
 void
 maildir_undo_run(struct maildir_undo *u)
 {
@@ -326,6 +350,12 @@ maildir_undo_run(struct maildir_undo *u)
 
 	if (u->nmade == 0)
 		return;
+	/*
+	 * Deepest first.  Entries are in creation order from one thread, but
+	 * a pool's threads interleave: one may have made a parent another
+	 * one filled.
+	 */
+	qsort(u->made, u->nmade, sizeof(*u->made), by_depth);
 	basefd = open(u->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (basefd == -1)
 		return;
