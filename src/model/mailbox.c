@@ -259,9 +259,11 @@ add_tx(struct model *m, void *arg, struct err *err)
 						     : d.maxquota_bytes;
 	if (check_quota(m, &d, c->quota, NULL, err) == -1)
 		return -1;
-	if (maildir_create(m->conf->virtual_mailbox_base, c->maildir,
-		m->conf->vmail_uid, m->conf->vmail_gid, &c->existed,
-		m->defer != NULL ? m->defer->undo : &c->undo, err) == -1)
+	if (m->defer != NULL && m->defer->pool != NULL)
+		maildir_pool_add(m->defer->pool, c->maildir, m->defer->tag);
+	else if (maildir_create(m->conf->virtual_mailbox_base, c->maildir,
+		     m->conf->vmail_uid, m->conf->vmail_gid, &c->existed,
+		     m->defer != NULL ? m->defer->undo : &c->undo, err) == -1)
 		return -1;
 	{
 		struct db_arg a[] = { DB_TEXT(c->username), DB_TEXT(c->hash),

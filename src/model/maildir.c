@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -607,4 +608,222 @@ out:
 	free(f);
 	free(t);
 	return rc;
+}
+
+/* The pool. */
+
+struct pool_job {
+	char *rel;
+	long tag;
+};
+
+struct maildir_pool {
+	char *base;
+	int64_t uid, gid;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* a job was queued, or quit */
+	pthread_cond_t idle; /* the last job finished */
+	struct pool_job *q;  /* this round's jobs; [head, n) are waiting */
+	size_t n, cap, head;
+	size_t busy; /* taken, not finished */
+	bool quit;
+	struct maildir_undo made; /* what this round's jobs created */
+	bool failed;		  /* the first failure in queue order: */
+	size_t fail_at;
+	struct err fail_err;
+	pthread_t *th;
+	int nth;
+};
+
+/*
+ * Run job at, taken under the lock with its path; called and returns
+ * unlocked (p->q may move meanwhile: the path string does not).
+ */
+static void
+pool_run(struct maildir_pool *p, size_t at, const char *rel, bool skip)
+{
+	struct maildir_undo u;
+	struct err e = ERR_INIT;
+	bool existed;
+	int rc = 0;
+
+	maildir_undo_init(&u, p->base);
+	if (!skip)
+		rc = maildir_create(
+		    p->base, rel, p->uid, p->gid, &existed, &u, &e);
+	pthread_mutex_lock(&p->mu);
+	if (u.nmade > 0) {
+		p->made.made = xreallocarray(p->made.made,
+		    p->made.nmade + u.nmade, sizeof(*p->made.made));
+		memcpy(p->made.made + p->made.nmade, u.made,
+		    u.nmade * sizeof(*u.made));
+		p->made.nmade += u.nmade;
+		u.nmade = 0;
+	}
+	if (rc == -1 && (!p->failed || at < p->fail_at)) {
+		p->failed = true;
+		p->fail_at = at;
+		p->fail_err = e;
+	}
+	if (--p->busy == 0 && p->head == p->n)
+		pthread_cond_broadcast(&p->idle);
+	pthread_mutex_unlock(&p->mu);
+	maildir_undo_release(&u);
+}
+
+/* Take the next job (locked); whether to skip it goes to *skip_r. */
+static size_t
+pool_take(struct maildir_pool *p, const char **rel_r, bool *skip_r)
+{
+	size_t at = p->head++;
+
+	p->busy++;
+	*rel_r = p->q[at].rel;
+	/* Once one failed, the round is rolled back: skip what follows. */
+	*skip_r = p->failed && p->fail_at < at;
+	return at;
+}
+
+static void *
+pool_worker(void *arg)
+{
+	struct maildir_pool *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		const char *rel;
+		size_t at;
+		bool skip;
+
+		while (!p->quit && p->head == p->n)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->head == p->n)
+			break;
+		at = pool_take(p, &rel, &skip);
+		pthread_mutex_unlock(&p->mu);
+		pool_run(p, at, rel, skip);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct maildir_pool *
+maildir_pool_new(const char *base, int64_t uid, int64_t gid, int threads)
+{
+	struct maildir_pool *p = xcalloc(1, sizeof(*p));
+
+	p->base = xstrdup(base);
+	p->uid = uid;
+	p->gid = gid;
+	maildir_undo_init(&p->made, base);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	if (threads < 1)
+		threads = 1;
+	if (threads > 64)
+		threads = 64;
+	p->th = xcalloc((size_t)threads, sizeof(*p->th));
+	for (int i = 0; i < threads; i++) {
+		if (pthread_create(&p->th[i], NULL, pool_worker, p) != 0)
+			break;
+		p->nth++;
+	}
+	return p;
+}
+
+void
+maildir_pool_add(struct maildir_pool *p, const char *rel, long tag)
+{
+	const char *r;
+	size_t at;
+	bool skip;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 256;
+		p->q = xreallocarray(p->q, p->cap, sizeof(*p->q));
+	}
+	p->q[p->n].rel = xstrdup(rel);
+	p->q[p->n].tag = tag;
+	p->n++;
+	if (p->nth > 0) {
+		pthread_cond_signal(&p->work);
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
+	/* No thread could be started: the caller's does the work. */
+	at = pool_take(p, &r, &skip);
+	pthread_mutex_unlock(&p->mu);
+	pool_run(p, at, r, skip);
+}
+
+int
+maildir_pool_wait(struct maildir_pool *p, struct maildir_undo *undo,
+    long *tag_r, struct err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	/* Rather than sleep, the caller's thread helps with what is left. */
+	while (p->head < p->n) {
+		const char *rel;
+		bool skip;
+		size_t at = pool_take(p, &rel, &skip);
+
+		pthread_mutex_unlock(&p->mu);
+		pool_run(p, at, rel, skip);
+		pthread_mutex_lock(&p->mu);
+	}
+	while (p->busy > 0)
+		pthread_cond_wait(&p->idle, &p->mu);
+	if (p->made.nmade > 0) {
+		undo->made = xreallocarray(undo->made,
+		    undo->nmade + p->made.nmade, sizeof(*undo->made));
+		memcpy(undo->made + undo->nmade, p->made.made,
+		    p->made.nmade * sizeof(*p->made.made));
+		undo->nmade += p->made.nmade;
+		p->made.nmade = 0;
+	}
+	if (p->failed) {
+		*tag_r = p->q[p->fail_at].tag;
+		*err = p->fail_err;
+		p->failed = false;
+		rc = -1;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		free(p->q[i].rel);
+	p->n = p->head = 0;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+void
+maildir_pool_free(struct maildir_pool *p)
+{
+	struct maildir_undo none;
+	struct err e = ERR_INIT;
+	long tag;
+
+	if (p == NULL)
+		return;
+	/* Whatever is still queued finishes; the caller owns no undo. */
+	maildir_undo_init(&none, p->base);
+	(void)maildir_pool_wait(p, &none, &tag, &e);
+	maildir_undo_release(&none);
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->mu);
+	maildir_undo_release(&p->made);
+	free(p->q);
+	free(p->th);
+	free(p->base);
+	free(p);
 }

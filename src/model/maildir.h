@@ -72,6 +72,26 @@ int maildir_purge(const char *base, const char *grave, struct err *);
 int maildir_move(const char *base, const char *from, const char *to,
     int64_t uid, int64_t gid, struct maildir_undo *, struct err *);
 
+/*
+ * A pool of threads that create maildirs for a bulk import, so that the
+ * mkdirs, kernel time and most of an import's, run beside its SQL on the
+ * other cores.  While its transaction runs, the caller queues creations with
+ * maildir_pool_add() (tag: the caller's label for errors, e.g. a line
+ * number); before committing or rolling back it calls maildir_pool_wait():
+ * every queued creation has then finished, what the pool made has moved
+ * into the caller's undo, and the first failure in queue order is returned
+ * with its tag.  After a failure the rest of the round is skipped.  One
+ * caller thread per pool; maildir_pool_free() waits for queued work.
+ */
+struct maildir_pool;
+
+struct maildir_pool *maildir_pool_new(
+    const char *base, int64_t uid, int64_t gid, int threads);
+void maildir_pool_add(struct maildir_pool *, const char *rel, long tag);
+int maildir_pool_wait(
+    struct maildir_pool *, struct maildir_undo *, long *tag_r, struct err *);
+void maildir_pool_free(struct maildir_pool *);
+
 /* Validate a relative maildir path from the database. */
 int maildir_rel_valid(const char *rel, struct err *);
 

@@ -30,6 +30,7 @@
 typedef void model_notify_fn(void *arg, const char *msg);
 
 struct maildir_undo;
+struct maildir_pool;
 
 /*
  * Filesystem work tied to a caller's transaction spanning many operations
@@ -40,6 +41,13 @@ struct maildir_undo;
  */
 struct model_defer {
 	struct maildir_undo *undo;
+	/*
+	 * When set (owned by the caller), new maildirs are queued to it
+	 * instead of made in line, tagged with tag; the caller collects
+	 * them with maildir_pool_wait() into undo before it commits.
+	 */
+	struct maildir_pool *pool;
+	long tag;
 	char **graves, **rels; /* staged deletions */
 	size_t ngraves;
 	char **hooks; /* usernames to run the hook for */

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "domain.h"
 #include "mailbox.h"
+#include "maildir.h"
 #include "password.h"
 #include "strutil.h"
 #include "transfer.h"
@@ -916,6 +917,7 @@ struct importer {
 	const char *name;
 	struct strset keys[R__COUNT]; /* for prune */
 	struct strset domains;	      /* named domains */
+	struct maildir_pool *pool;    /* makes the maildirs */
 };
 
 static void
@@ -1360,8 +1362,12 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 		return 0;
 	}
 	model_defer_init(&d, m->conf->virtual_mailbox_base);
+	d.pool = im->pool;
 	for (int attempt = 1; attempt <= 5; attempt++) {
+		struct err perr = ERR_INIT;
+		long pline = 0;
 		size_t i;
+		int pr;
 
 		*im->st = saved;
 		err_clear(err);
@@ -1370,16 +1376,25 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 			m->defer = NULL;
 			break;
 		}
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			d.tag = recs[i].line;
 			if (apply(im, &recs[i], err) == -1)
 				break;
-		if (i == n && db_commit(m->db, err) == 0) {
+		}
+		/* The maildirs exist before the rows that name them commit. */
+		pr = d.pool != NULL
+		    ? maildir_pool_wait(d.pool, d.undo, &pline, &perr)
+		    : 0;
+		if (i == n && pr == 0 && db_commit(m->db, err) == 0) {
 			m->defer = NULL;
 			model_defer_finish(m, &d, true);
 			rc = 0;
 			break;
 		}
-		if (i < n)
+		if (pr == -1 && (i == n || pline <= recs[i].line)) {
+			*err = perr;
+			err_prefix(err, "%s:%ld", im->name, pline);
+		} else if (i < n)
 			err_prefix(err, "%s:%d", im->name, recs[i].line);
 		db_rollback(m->db);
 		m->defer = NULL;
@@ -1635,6 +1650,9 @@ transfer_import(struct model *m, FILE *in, const char *name,
 	}
 	if (rr == -1)
 		goto out;
+	if (!o->dry_run)
+		im.pool = maildir_pool_new(m->conf->virtual_mailbox_base,
+		    m->conf->vmail_uid, m->conf->vmail_gid, o->threads);
 	/* Prune works within the domains the input names. */
 	for (int t = 0; t < R__COUNT; t++) {
 		rewind(f);
@@ -1654,6 +1672,7 @@ out:
 	for (int t = 0; t < R__COUNT; t++)
 		strset_free(&im.keys[t]);
 	strset_free(&im.domains);
+	maildir_pool_free(im.pool);
 	strset_free(&k.in_file);
 	strset_free(&k.in_db);
 	strset_free(&k.not_in_db);

@@ -54,7 +54,7 @@ struct transfer_opts {
 	bool prune;
 	bool run_hooks;
 	int batch;   /* records per transaction */
-	int threads; /* for hashing plain passwords */
+	int threads; /* hashing plain passwords, making maildirs */
 	transfer_progress_fn *progress;
 	transfer_plan_fn *plan;
 	void *arg;

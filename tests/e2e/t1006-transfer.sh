@@ -164,4 +164,23 @@ test_expect_success 'a rule violation mid-import keeps earlier batches, rolls ba
 	check_eq "$(ls cap/vmail/cap.org | tr "\n" " ")" "u1 u2 "
 '
 
+test_expect_success 'a maildir that cannot be made mid-import: its line, its batch taken back' '
+	new_db fs "$POSTINO_TEST_ENGINE" &&
+	{ echo "{\"type\":\"postino-export\",\"version\":1}";
+	  echo "{\"type\":\"domain\",\"domain\":\"fs.org\"}";
+	  for i in 1 2 3 4 5 6 7; do echo "{\"type\":\"mailbox\",\"username\":\"u$i@fs.org\",\"plain_password\":\"p\"}"; done; } >fs.jsonl &&
+	mkdir -p fs/vmail/fs.org elsewhere &&
+	ln -s "$(pwd)/elsewhere" fs/vmail/fs.org/u5 &&
+	expect_code 6 postino -c fs/postino.toml import --batch 3 fs.jsonl 2>err &&
+	check_grep "fs.jsonl:7: refusing to open .fs.org/u5.: a path component is a symlink" err &&
+	postino -c fs/postino.toml user list --json >l &&
+	json "map(.username) == [\"u1@fs.org\", \"u2@fs.org\", \"u3@fs.org\"]" l &&
+	check_eq "$(ls fs/vmail/fs.org | tr "\n" " ")" "u1 u2 u3 u5 " &&
+	test -z "$(ls -A elsewhere)" &&
+	rm fs/vmail/fs.org/u5 &&
+	postino -c fs/postino.toml import --batch 3 fs.jsonl 2>err &&
+	check_eq "$(ls fs/vmail/fs.org | tr "\n" " ")" "u1 u2 u3 u4 u5 u6 u7 " &&
+	test -d fs/vmail/fs.org/u7/cur
+'
+
 test_done
