@@ -164,9 +164,14 @@ my_close(struct db *db)
 	db->handle = NULL;
 }
 
-/* Give a statement back to the cache (or close an uncached one). */
+/*
+ * Give a statement back to the cache (or close an uncached one).  settled:
+ * it ran without error and left nothing unread on the wire (no result set,
+ * or a stored one), so it can run again as it is; otherwise it is reset on
+ * the server too, one more round trip (and dropped if that fails).
+ */
 static void
-stmt_release(MYSQL_STMT *st, struct my_cached *c, bool stored)
+stmt_release(MYSQL_STMT *st, struct my_cached *c, bool stored, bool settled)
 {
 	if (c == NULL) {
 		if (stored)
@@ -175,7 +180,7 @@ stmt_release(MYSQL_STMT *st, struct my_cached *c, bool stored)
 		return;
 	}
 	mysql_stmt_free_result(st);
-	if (mysql_stmt_reset(st) != 0) {
+	if (!settled && mysql_stmt_reset(st) != 0) {
 		/* A broken statement is not worth keeping. */
 		mysql_stmt_close(st);
 		free(c->sql);
@@ -191,7 +196,8 @@ res_destroy(struct my_res *res)
 	if (res->meta != NULL)
 		mysql_free_result(res->meta);
 	if (res->stmt != NULL)
-		stmt_release(res->stmt, res->cached, res->stored);
+		stmt_release(res->stmt, res->cached, res->stored,
+		    res->stored || res->meta == NULL);
 	for (unsigned int i = 0; i < res->ncols && res->bufs != NULL; i++)
 		free(res->bufs[i]);
 	free(res->bufs);
@@ -264,7 +270,7 @@ prepared:
 		    "placeholder count mismatch "
 		    "(%lu != %zu) in: %.80s",
 		    mysql_stmt_param_count(st), nargs, sql);
-		stmt_release(st, cached, false);
+		stmt_release(st, cached, false, false);
 		return -1;
 	}
 	if (nargs > 0) {
@@ -349,7 +355,7 @@ fail:
 	if (res != NULL)
 		res_destroy(res);
 	if (st != NULL)
-		stmt_release(st, cached, false);
+		stmt_release(st, cached, false, false);
 	free(pb);
 	free(plen);
 	free(pint);
