@@ -196,21 +196,20 @@ check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
 static int
 check_free(struct model *m, const char *username, struct err *err)
 {
-	struct db_arg a[] = { DB_TEXT(username) };
+	struct db_arg a[] = { DB_TEXT(username), DB_TEXT(username) };
 	int64_t n;
 
+	/* One round trip: 2 = a mailbox, 1 = an alias, 0 = free. */
 	if (db_query_int(m->db,
-		"SELECT COUNT(*) FROM mailbox WHERE "
-		"username = ?",
-		a, 1, &n, err) == -1)
+		"SELECT CASE WHEN EXISTS (SELECT 1 FROM mailbox WHERE "
+		"username = ?) THEN 2 WHEN EXISTS (SELECT 1 FROM alias "
+		"WHERE address = ?) THEN 1 ELSE 0 END",
+		a, 2, &n, err) == -1)
 		return -1;
-	if (n > 0)
+	if (n == 2)
 		return err_set(
 		    err, ERR_EXISTS, "mailbox '%s' already exists", username);
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM alias WHERE address = ?",
-		a, 1, &n, err) == -1)
-		return -1;
-	if (n > 0) {
+	if (n == 1) {
 		err_set(
 		    err, ERR_EXISTS, "an alias '%s' already exists", username);
 		return err_hint(err,
@@ -299,6 +298,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if (model_audit(
 		m, c->domain, "postino.mailbox.create", c->username, err) == -1)
 		return -1;
+	if (c->out == NULL)
+		return 0;
 	return fetch(m, c->username, false, c->out, err) == 1 ? 0 : -1;
 }
 

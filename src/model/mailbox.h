@@ -51,6 +51,7 @@ struct mailbox_spec {
 
 typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);
 
+/* Add a mailbox; out (may be NULL) receives the row as stored. */
 int mailbox_add(struct model *, const struct mailbox_spec *,
     struct mailbox_rec *out, struct err *);
 /*

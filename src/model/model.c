@@ -80,20 +80,10 @@ model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 	return -1;
 }
 
-int
-model_audit(struct model *m, const char *domain, const char *action,
-    const char *data, struct err *err)
+/* Tell caches (podop, postinod) that the tables changed. */
+static int
+bump(struct model *m, struct err *err)
 {
-	char now[32];
-	struct db_arg a[] = { DB_TEXT(db_now(now, sizeof(now))),
-		DB_TEXT(m->actor), DB_TEXT(domain), DB_TEXT(action),
-		DB_TEXT(data) };
-
-	if (db_exec(m->db,
-		"INSERT INTO log (timestamp, username, domain, "
-		"action, data) VALUES (?, ?, ?, ?, ?)",
-		a, DB_NARGS(a), err) == -1)
-		return err_prefix(err, "cannot write the audit row");
 	if (m->has_change == -1) {
 		int r = db_table_exists(m->db, "postino_change", err);
 
@@ -108,6 +98,33 @@ model_audit(struct model *m, const char *domain, const char *action,
 		NULL, 0, err) == -1)
 		return -1;
 	return 0;
+}
+
+int
+model_audit(struct model *m, const char *domain, const char *action,
+    const char *data, struct err *err)
+{
+	char now[32];
+	struct db_arg a[] = { DB_TEXT(db_now(now, sizeof(now))),
+		DB_TEXT(m->actor), DB_TEXT(domain), DB_TEXT(action),
+		DB_TEXT(data) };
+
+	if (db_exec(m->db,
+		"INSERT INTO log (timestamp, username, domain, "
+		"action, data) VALUES (?, ?, ?, ?, ?)",
+		a, DB_NARGS(a), err) == -1)
+		return err_prefix(err, "cannot write the audit row");
+	if (m->defer != NULL) {
+		m->defer->changed = true;
+		return 0;
+	}
+	return bump(m, err);
+}
+
+int
+model_defer_bump(struct model *m, struct model_defer *d, struct err *err)
+{
+	return d->changed ? bump(m, err) : 0;
 }
 
 void

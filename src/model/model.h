@@ -52,6 +52,11 @@ struct model_defer {
 	size_t ngraves;
 	char **hooks; /* usernames to run the hook for */
 	size_t nhooks;
+	/*
+	 * Operations audited meanwhile: the change serial is bumped once,
+	 * by model_defer_bump(), just before the caller commits.
+	 */
+	bool changed;
 };
 
 struct model {
@@ -82,7 +87,10 @@ void model_notifyf(struct model *, const char *, ...)
 typedef int model_tx_fn(struct model *, void *arg, struct err *);
 int model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
 
-/* Insert the audit row and bump the change serial (inside a transaction). */
+/*
+ * Insert the audit row and bump the change serial (inside a transaction;
+ * under m->defer the bump waits for model_defer_bump()).
+ */
 int model_audit(struct model *, const char *domain, const char *action,
     const char *data, struct err *);
 
@@ -91,6 +99,8 @@ void model_defer_init(struct model_defer *, const char *base);
 void model_defer_grave(
     struct model_defer *, const char *grave, const char *rel);
 void model_defer_hook(struct model_defer *, const char *username);
+/* Bump the change serial once if anything was audited: before commit. */
+int model_defer_bump(struct model *, struct model_defer *, struct err *);
 /*
  * After the caller's transaction: committed -> purge staged deletions;
  * not committed -> restore them and remove created directories.  The hook

@@ -1079,7 +1079,7 @@ static int
 apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 {
 	struct model *m = im->m;
-	struct mailbox_rec cur, out;
+	struct mailbox_rec cur;
 	bool active = flag(r, F_ACTIVE, true);
 	int64_t quota = -1;
 	const char *pw = r->f[F_PASSWORD] != NULL ? r->f[F_PASSWORD]
@@ -1108,7 +1108,7 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 		s.prehashed = true;
 		s.active = active;
 		s.run_hook = im->o->run_hooks;
-		if (mailbox_add(m, &s, &out, err) == -1)
+		if (mailbox_add(m, &s, NULL, err) == -1)
 			return -1;
 		if (r->f[F_BYTES_USED] != NULL || r->f[F_MESSAGES] != NULL) {
 			int64_t b = 0, n = 0;
@@ -1385,7 +1385,8 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 		pr = d.pool != NULL
 		    ? maildir_pool_wait(d.pool, d.undo, &pline, &perr)
 		    : 0;
-		if (i == n && pr == 0 && db_commit(m->db, err) == 0) {
+		if (i == n && pr == 0 && model_defer_bump(m, &d, err) == 0 &&
+		    db_commit(m->db, err) == 0) {
 			m->defer = NULL;
 			model_defer_finish(m, &d, true);
 			rc = 0;
@@ -1572,6 +1573,8 @@ prune(struct importer *im, struct err *err)
 					rc =
 					    alias_domain_del(m, p.keys[i], err);
 			}
+			if (rc == 0)
+				rc = model_defer_bump(m, &d, err);
 			if (rc == 0)
 				rc = db_commit(m->db, err);
 			else
