@@ -24,7 +24,7 @@ mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 	mlmmj"
 tests="jq bc time python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
 	python3-jwt python3-cryptography python3-requests valgrind hyperfine
-	man-db zsh"
+	man-db zsh pgbouncer"
 
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086

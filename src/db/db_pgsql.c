@@ -6,6 +6,15 @@
  * "1"/"0").  Results are normalised on the way out: booleans become "1"/"0",
  * timestamps lose their fractional seconds and zone offset (the session runs
  * in the client's local zone, like PostfixAdmin's PHP does).
+ *
+ * A statement run a second time on a connection is prepared under a name and
+ * run from then on with PQexecPrepared: the server parses and plans it once,
+ * which halves its work in a bulk import.  A pooler in transaction mode
+ * (pgbouncer before 1.21) loses named statements between transactions; the
+ * first sign of that (SQLSTATE 26000 or 42P05; or 0A000, a table changed
+ * under a cached plan) turns preparing off for the connection, and a
+ * transaction it broke fails as retryable (ERR_DEADLOCK).  Streamed queries
+ * are never prepared.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -25,6 +34,20 @@
 #define PG_OID_BOOL 16
 #define PG_OID_TIMESTAMP 1114
 #define PG_OID_TIMESTAMPTZ 1184
+
+#define STMT_CACHE 48
+
+struct pg_stmt {
+	char *sql; /* as the caller wrote it: the key */
+	unsigned uses;
+	bool prepared;
+};
+
+struct pg_handle {
+	PGconn *c;
+	struct pg_stmt cache[STMT_CACHE]; /* first come; never evicted */
+	bool noprep;			  /* a pooler is in the way */
+};
 
 struct pg_res {
 	struct db_res base;
@@ -165,7 +188,12 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 		    "and that the server is running",
 		    p->source != NULL ? p->source : "the map file");
 	}
-	db->handle = c;
+	{
+		struct pg_handle *h = xcalloc(1, sizeof(*h));
+
+		h->c = c;
+		db->handle = h;
+	}
 	snprintf(db->where, sizeof(db->where), "pgsql at %s", where);
 	{
 		/*
@@ -199,8 +227,115 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 static void
 pg_close(struct db *db)
 {
-	PQfinish(db->handle);
+	struct pg_handle *h = db->handle;
+
+	for (int i = 0; i < STMT_CACHE; i++)
+		free(h->cache[i].sql);
+	PQfinish(h->c);
+	free(h);
 	db->handle = NULL;
+}
+
+/* The cache slot for sql, claiming a free one; NULL when all are taken. */
+static struct pg_stmt *
+stmt_slot(struct pg_handle *h, const char *sql, int *idx)
+{
+	for (int i = 0; i < STMT_CACHE; i++) {
+		struct pg_stmt *s = &h->cache[i];
+
+		if (s->sql == NULL) {
+			s->sql = xstrdup(sql);
+			*idx = i;
+			return s;
+		}
+		if (strcmp(s->sql, sql) == 0) {
+			*idx = i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static bool
+lost_statement(PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	return state != NULL &&
+	    (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0);
+}
+
+/*
+ * Prepared statements stopped working on this connection: give them up.
+ * Returns true when the caller may run the statement again unnamed, false
+ * when the transaction it was in is now aborted (err is set: retryable).
+ */
+static bool
+give_up_preparing(struct db *db, struct pg_handle *h, struct err *err)
+{
+	h->noprep = true;
+	if (PQtransactionStatus(h->c) != PQTRANS_INERROR)
+		return true;
+	err_set(err, ERR_DEADLOCK,
+	    "a prepared statement went missing on %s (a pooler in "
+	    "transaction mode?); the transaction is retried without them",
+	    db->where);
+	return false;
+}
+
+/*
+ * Run q (sql rewritten) with PQexecParams, or prepared when it recurs.
+ * *aborted: no result, the transaction broke (err is set).
+ */
+static PGresult *
+exec_cached(struct db *db, const char *sql, const char *q, int nargs,
+    const char *const *vals, bool *aborted, struct err *err)
+{
+	struct pg_handle *h = db->handle;
+	struct pg_stmt *s = NULL;
+	char name[24];
+	int idx = 0;
+
+	if (!h->noprep)
+		s = stmt_slot(h, sql, &idx);
+	if (s == NULL || (!s->prepared && ++s->uses < 2))
+		return PQexecParams(h->c, q, nargs, NULL, vals, NULL, NULL, 0);
+	snprintf(name, sizeof(name), "postino_%d", idx);
+	if (!s->prepared) {
+		PGresult *r = PQprepare(h->c, name, q, nargs, NULL);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (!lost_statement(r))
+				return r; /* the statement's own error */
+			PQclear(r);
+			if (!give_up_preparing(db, h, err)) {
+				*aborted = true;
+				return NULL;
+			}
+			return PQexecParams(
+			    h->c, q, nargs, NULL, vals, NULL, NULL, 0);
+		}
+		PQclear(r);
+		s->prepared = true;
+	}
+	{
+		PGresult *r =
+		    PQexecPrepared(h->c, name, nargs, vals, NULL, NULL, 0);
+
+		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		/* 0A000: the table changed under it (cached plan). */
+		if (PQresultStatus(r) != PGRES_FATAL_ERROR ||
+		    (!lost_statement(r) &&
+			(st == NULL || strcmp(st, "0A000") != 0)))
+			return r;
+		PQclear(r);
+		if (!give_up_preparing(db, h, err)) {
+			*aborted = true;
+			return NULL;
+		}
+		return PQexecParams(h->c, q, nargs, NULL, vals, NULL, NULL, 0);
+	}
 }
 
 static int
@@ -208,12 +343,14 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
     size_t nargs, int flags, struct db_res **res_r, int64_t *affected_r,
     struct err *err)
 {
-	PGconn *c = db->handle;
+	struct pg_handle *h = db->handle;
+	PGconn *c = h->c;
 	char *q = db_rewrite_dollar(sql);
 	const char **vals = NULL;
 	char(*ibuf)[24] = NULL;
 	struct pg_res *res;
 	PGresult *r = NULL;
+	bool aborted = false;
 	int rc = -1;
 
 	if (nargs > 0) {
@@ -240,7 +377,9 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 		rc = 0;
 		goto out;
 	}
-	r = PQexecParams(c, q, (int)nargs, NULL, vals, NULL, NULL, 0);
+	r = exec_cached(db, sql, q, (int)nargs, vals, &aborted, err);
+	if (aborted)
+		goto out;
 	switch (PQresultStatus(r)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK: {
@@ -391,11 +530,12 @@ pg_res_free(struct db_res *rr)
 static int
 pg_simple(struct db *db, const char *sql, struct err *err)
 {
-	PGresult *r = PQexec(db->handle, sql);
+	struct pg_handle *h = db->handle;
+	PGresult *r = PQexec(h->c, sql);
 	int rc = 0;
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = classify(db->handle, r, err);
+		rc = classify(h->c, r, err);
 	PQclear(r);
 	return rc;
 }
