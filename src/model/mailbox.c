@@ -193,23 +193,31 @@ check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
 	return 0;
 }
 
+/*
+ * Is username free for a new mailbox?  *stale_r: a quota2 row is left
+ * over from an earlier mailbox of that name (PostfixAdmin leaves them).
+ */
 static int
-check_free(struct model *m, const char *username, struct err *err)
+check_free(
+    struct model *m, const char *username, bool *stale_r, struct err *err)
 {
-	struct db_arg a[] = { DB_TEXT(username), DB_TEXT(username) };
+	struct db_arg a[] = { DB_TEXT(username), DB_TEXT(username),
+		DB_TEXT(username) };
 	int64_t n;
 
-	/* One round trip: 2 = a mailbox, 1 = an alias, 0 = free. */
+	/* One round trip: 3 mailbox, 2 alias, 1 stale quota2, 0 free. */
 	if (db_query_int(m->db,
 		"SELECT CASE WHEN EXISTS (SELECT 1 FROM mailbox WHERE "
-		"username = ?) THEN 2 WHEN EXISTS (SELECT 1 FROM alias "
-		"WHERE address = ?) THEN 1 ELSE 0 END",
-		a, 2, &n, err) == -1)
+		"username = ?) THEN 3 WHEN EXISTS (SELECT 1 FROM alias "
+		"WHERE address = ?) THEN 2 WHEN EXISTS (SELECT 1 FROM "
+		"quota2 WHERE username = ?) THEN 1 ELSE 0 END",
+		a, 3, &n, err) == -1)
 		return -1;
-	if (n == 2)
+	*stale_r = n == 1;
+	if (n == 3)
 		return err_set(
 		    err, ERR_EXISTS, "mailbox '%s' already exists", username);
-	if (n == 1) {
+	if (n == 2) {
 		err_set(
 		    err, ERR_EXISTS, "an alias '%s' already exists", username);
 		return err_hint(err,
@@ -240,6 +248,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	const struct mailbox_spec *s = c->spec;
 	struct domain_rec d;
 	char now[32];
+	bool stale = false;
 
 	/* A deadlock retry starts over: take back the last attempt's dirs. */
 	maildir_undo_run(&c->undo);
@@ -249,7 +258,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 
 	if (domain_lock(m, c->domain, &d, err) != 1)
 		return -1;
-	if (check_free(m, c->username, err) == -1 ||
+	if (check_free(m, c->username, &stale, err) == -1 ||
 	    check_mailbox_cap(m, &d, err) == -1)
 		return -1;
 	c->quota = s->quota_bytes;
@@ -282,8 +291,9 @@ add_tx(struct model *m, void *arg, struct err *err)
 			"?)",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		if (db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", q,
-			1, err) == -1 ||
+		if ((stale &&
+			db_exec(m->db, "DELETE FROM quota2 WHERE username = ?",
+			    q, 1, err) == -1) ||
 		    db_exec(m->db,
 			"INSERT INTO quota2 (username, bytes, "
 			"messages) VALUES (?, 0, 0)",
@@ -976,6 +986,7 @@ rename_tx(struct model *m, void *arg, struct err *err)
 	struct domain_rec d1, d2;
 	char now[32], data[2 * ADDR_MAX + 4];
 	int r;
+	bool stale = false;
 
 	if (c->moved) {
 		struct err e2;
@@ -1005,8 +1016,16 @@ rename_tx(struct model *m, void *arg, struct err *err)
 	if (fetch(m, c->from, true, &mb, err) != 1)
 		return -1;
 	str_copy(c->oldrel, mb.maildir, sizeof(c->oldrel));
-	if (check_free(m, c->to, err) == -1)
+	if (check_free(m, c->to, &stale, err) == -1)
 		return -1;
+	/* A stale quota2 row of the new name would block the move. */
+	if (stale) {
+		struct db_arg t[] = { DB_TEXT(c->to) };
+
+		if (db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", t,
+			1, err) == -1)
+			return -1;
+	}
 	if (strcmp(c->fdomain, c->tdomain) != 0 &&
 	    (check_mailbox_cap(m, &d2, err) == -1 ||
 		check_quota(m, &d2, mb.quota_bytes, NULL, err) == -1))

@@ -188,6 +188,16 @@ test_expect_success 'rename onto an existing mailbox exits 2 and changes nothing
 	postino user show fu@two.example >/dev/null
 '
 
+test_expect_success 'a stale quota2 row of the name neither blocks nor survives add and rename' '
+	sql "INSERT INTO quota2 (username, bytes, messages) VALUES ('"'"'st@two.example'"'"', 999, 9), ('"'"'mv@two.example'"'"', 777, 7)" &&
+	printf "pw\n" | postino user add st@two.example --password-stdin >/dev/null &&
+	check_eq "$(sql "SELECT bytes, messages FROM quota2 WHERE username = '"'"'st@two.example'"'"'")" "$(printf "0\t0")" &&
+	postino user rename st@two.example mv@two.example >/dev/null &&
+	check_eq "$(sql "SELECT bytes, messages FROM quota2 WHERE username = '"'"'mv@two.example'"'"'")" "$(printf "0\t0")" &&
+	check_eq "$(sql "SELECT COUNT(*) FROM quota2 WHERE username = '"'"'st@two.example'"'"'")" 0 &&
+	postino user del mv@two.example --yes >/dev/null
+'
+
 test_expect_success 'del removes rows and the maildir, warns about forwards' '
 	postino user del third@example.com --yes 2>err &&
 	check_grep "team@example.com" err &&
