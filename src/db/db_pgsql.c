@@ -321,7 +321,6 @@ exec_cached(struct db *db, const char *sql, const char *q, int nargs,
 	{
 		PGresult *r =
 		    PQexecPrepared(h->c, name, nargs, vals, NULL, NULL, 0);
-
 		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
 		/* 0A000: the table changed under it (cached plan). */
