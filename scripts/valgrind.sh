@@ -24,6 +24,7 @@ set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$TOP/build
+. "$TOP/tests/lib/util.sh"
 KEEP=0
 while getopts b:kh opt; do
 	case $opt in
@@ -95,18 +96,6 @@ record() {
 	printf '%-22s %s\n' "$1" "$verdict"
 }
 
-wait_for() {
-	# wait_for SECONDS CMD...: retry CMD every 0.1 s
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
-
 # stop PID: SIGTERM and wait for valgrind to finish its report; sets RC.
 stop() {
 	kill -TERM "$1" 2>/dev/null || true
@@ -153,7 +142,7 @@ $VG --log-file="$W/podop-socketmap.vg" "$PODOP" --socket "$W/sm.sock" -v \
 	>"$W/podop-socketmap.log" 2>&1 &
 P=$!
 PIDS="$PIDS $P"
-wait_for 60 test -S "$W/sm.sock" || { cat "$W/podop-socketmap.log"; exit 1; }
+wait_until 60 test -S "$W/sm.sock" || { cat "$W/podop-socketmap.log"; exit 1; }
 sm_ok=1
 if command -v postmap >/dev/null; then
 	mkdir -p "$W/pf"
@@ -184,7 +173,7 @@ $VG --log-file="$W/podop-dict.vg" "$PODOP" --socket "$W/dict.sock" -v \
 	>"$W/podop-dict.log" 2>&1 &
 P=$!
 PIDS="$PIDS $P"
-wait_for 60 test -S "$W/dict.sock" || { cat "$W/podop-dict.log"; exit 1; }
+wait_until 60 test -S "$W/dict.sock" || { cat "$W/podop-dict.log"; exit 1; }
 {
 	printf 'H3\t2\t0\t\tauth\n'
 	printf 'Lshared/passdb/alice@example.org\t\n'
@@ -212,10 +201,9 @@ if [ -x "$BUILD/src/postinod/postinod" ] &&
 	/usr/bin/python3 "$PJWT" keys "$W/keys"
 	/usr/bin/python3 "$PJWT" serve "$W/keys" "$W/jwks.port" >"$W/jwks.log" 2>&1 &
 	PIDS="$PIDS $!"
-	wait_for 10 test -s "$W/jwks.port"
+	wait_until 10 test -s "$W/jwks.port"
 	ISSUER=http://127.0.0.1:$(cat "$W/jwks.port")
-	PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
-		LocalAddr => "127.0.0.1", LocalPort => 0)->sockport')
+	PORT=$(free_port)
 	BASE=http://127.0.0.1:$PORT
 	HMAC=valgrind-secret-0123456789-abcdefghijklmnop
 	env POSTINOD_LISTEN="127.0.0.1:$PORT" POSTINOD_SCIM_ISSUER="$ISSUER" \
@@ -225,7 +213,7 @@ if [ -x "$BUILD/src/postinod/postinod" ] &&
 		>"$W/postinod.log" 2>&1 &
 	P=$!
 	PIDS="$PIDS $P"
-	wait_for 60 curl -sf "$BASE/healthz" || { cat "$W/postinod.log"; exit 1; }
+	wait_until 60 curl -sf "$BASE/healthz" || { cat "$W/postinod.log"; exit 1; }
 	TOKEN=$(/usr/bin/python3 "$PJWT" token "$W/keys" --iss "$ISSUER" \
 		--aud postino-test --sub valgrind)
 	U='urn:ietf:params:scim:schemas:core:2.0:User'

@@ -12,6 +12,7 @@
 # DIR/env holds the exported TEST_* variables for test-lib.sh.  A server
 # that cannot be started is an error (exit 1): tests never skip silently.
 set -u
+. "$(dirname "$0")/util.sh"
 
 die() {
 	echo "servers.sh: $*" >&2
@@ -26,26 +27,6 @@ die_log() {
 	fi
 	shift
 	die "$@"
-}
-
-free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(Listen => 1,
-		    LocalAddr => "127.0.0.1", LocalPort => 0, ReuseAddr => 1)
-		    or die "no free port: $!\n";
-		print $s->sockport, "\n";'
-}
-
-wait_for() {
-	# wait_for SECONDS CMD...: retry CMD until it succeeds.
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
 }
 
 as_user() {
@@ -81,7 +62,7 @@ exec "$mysqld_bin" --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \\
 	--innodb-lock-wait-timeout=30 --max-connections=500 --user="$user"
 EOS
 	sh "$d/start" >/dev/null 2>&1 &
-	wait_for 60 mariadb-admin --no-defaults --socket="$d/mysql.sock" -uroot ping ||
+	wait_until 60 mariadb-admin --no-defaults --socket="$d/mysql.sock" -uroot ping ||
 		die_log "$d/error.log" "MariaDB did not start: see $d/error.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_MYSQL_SOCKET='$d/mysql.sock'
@@ -128,7 +109,7 @@ start_redis() {
 		--unixsocketperm 777 --dir "$d" --save '' --appendonly no \
 		--daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" \
 		>/dev/null 2>&1 || die_log "$d/redis.log" "redis-server failed: see $d/redis.log"
-	wait_for 20 redis-cli -s "$d/redis.sock" ping ||
+	wait_until 20 redis-cli -s "$d/redis.sock" ping ||
 		die_log "$d/redis.log" "Redis did not start: see $d/redis.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_REDIS_SOCKET='$d/redis.sock'
@@ -144,7 +125,7 @@ kill_server() {
 	esac
 	[ -n "${pid:-}" ] || die "no $1 server running in $DIR"
 	kill -9 "$pid"
-	wait_for 30 sh -c "! kill -0 $pid"
+	wait_until 30 sh -c "! kill -0 $pid"
 }
 
 # restart_server DIR ENGINE: start it again on its data, socket and port.
@@ -152,7 +133,7 @@ restart_server() {
 	case $1 in
 	mysql)
 		sh "$DIR/mysql/start" >/dev/null 2>&1 &
-		wait_for 60 mariadb-admin --no-defaults \
+		wait_until 60 mariadb-admin --no-defaults \
 			--socket="$DIR/mysql/mysql.sock" -uroot ping ||
 			die_log "$DIR/mysql/error.log" "MariaDB did not restart"
 		;;
@@ -182,7 +163,7 @@ stop_all() {
 	# Wait for MariaDB to let go of its files.
 	if [ -f "$DIR/mysql/mysqld.pid" ]; then
 		pid=$(cat "$DIR/mysql/mysqld.pid" 2>/dev/null)
-		[ -n "$pid" ] && wait_for 30 sh -c "! kill -0 $pid"
+		[ -n "$pid" ] && wait_until 30 sh -c "! kill -0 $pid"
 	fi
 	return 0
 }

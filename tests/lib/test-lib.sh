@@ -26,6 +26,7 @@ SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRCDIR/build}
 POSTINO_TEST_ENGINE=${POSTINO_TEST_ENGINE:-sqlite}
 export BUILD_DIR SRCDIR POSTINO_TEST_ENGINE
+. "$SRCDIR/tests/lib/util.sh"
 
 # Forget anything the caller's environment might leak into the programs.
 for _v in $(env | sed -n 's/^\(POSTINO_[A-Z_]*\)=.*/\1/p;s/^\(POSTINOD_[A-Z_]*\)=.*/\1/p;s/^\(PODOP_[A-Z_]*\)=.*/\1/p'); do
@@ -167,26 +168,6 @@ check_grep() {
 		sed -e 's/^/  | /' "$2" >&2
 		return 1
 	fi
-}
-
-free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(Listen => 1,
-		    LocalAddr => "127.0.0.1", LocalPort => 0, ReuseAddr => 1)
-		    or die "no free port: $!\n";
-		print $s->sockport, "\n";'
-}
-
-# wait_until SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
-wait_until() {
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
 }
 
 # need_cmd CMD...: every CMD must be on PATH.
