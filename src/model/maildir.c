@@ -60,6 +60,20 @@ undo_add(struct maildir_undo *u, const char *rel)
 	u->made[u->nmade++] = xstrdup(rel);
 }
 
+/* Append from's entries to to's, leaving from empty. */
+static void
+undo_move(struct maildir_undo *to, struct maildir_undo *from)
+{
+	if (from->nmade == 0)
+		return;
+	to->made =
+	    xreallocarray(to->made, to->nmade + from->nmade, sizeof(*to->made));
+	memcpy(to->made + to->nmade, from->made,
+	    from->nmade * sizeof(*from->made));
+	to->nmade += from->nmade;
+	from->nmade = 0;
+}
+
 static int
 fs_err(struct err *err, const char *what, const char *path, int e)
 {
@@ -636,30 +650,30 @@ struct maildir_pool {
 };
 
 /*
- * Run job at, taken under the lock with its path; called and returns
- * unlocked (p->q may move meanwhile: the path string does not).
+ * Take the next waiting job and run it: called and returns with p->mu
+ * held, which it drops while the job runs (p->q may move meanwhile: the
+ * path string does not).
  */
 static void
-pool_run(struct maildir_pool *p, size_t at, const char *rel, bool skip)
+pool_step(struct maildir_pool *p)
 {
+	size_t at = p->head++;
+	const char *rel = p->q[at].rel;
+	/* Once one failed, the round is rolled back: skip what follows. */
+	bool skip = p->failed && p->fail_at < at;
 	struct maildir_undo u;
 	struct err e = ERR_INIT;
 	bool existed;
 	int rc = 0;
 
+	p->busy++;
+	pthread_mutex_unlock(&p->mu);
 	maildir_undo_init(&u, p->base);
 	if (!skip)
 		rc = maildir_create(
 		    p->base, rel, p->uid, p->gid, &existed, &u, &e);
 	pthread_mutex_lock(&p->mu);
-	if (u.nmade > 0) {
-		p->made.made = xreallocarray(p->made.made,
-		    p->made.nmade + u.nmade, sizeof(*p->made.made));
-		memcpy(p->made.made + p->made.nmade, u.made,
-		    u.nmade * sizeof(*u.made));
-		p->made.nmade += u.nmade;
-		u.nmade = 0;
-	}
+	undo_move(&p->made, &u);
 	if (rc == -1 && (!p->failed || at < p->fail_at)) {
 		p->failed = true;
 		p->fail_at = at;
@@ -667,21 +681,7 @@ pool_run(struct maildir_pool *p, size_t at, const char *rel, bool skip)
 	}
 	if (--p->busy == 0 && p->head == p->n)
 		pthread_cond_broadcast(&p->idle);
-	pthread_mutex_unlock(&p->mu);
 	maildir_undo_release(&u);
-}
-
-/* Take the next job (locked); whether to skip it goes to *skip_r. */
-static size_t
-pool_take(struct maildir_pool *p, const char **rel_r, bool *skip_r)
-{
-	size_t at = p->head++;
-
-	p->busy++;
-	*rel_r = p->q[at].rel;
-	/* Once one failed, the round is rolled back: skip what follows. */
-	*skip_r = p->failed && p->fail_at < at;
-	return at;
 }
 
 static void *
@@ -691,18 +691,11 @@ pool_worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		const char *rel;
-		size_t at;
-		bool skip;
-
 		while (!p->quit && p->head == p->n)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->head == p->n)
 			break;
-		at = pool_take(p, &rel, &skip);
-		pthread_mutex_unlock(&p->mu);
-		pool_run(p, at, rel, skip);
-		pthread_mutex_lock(&p->mu);
+		pool_step(p);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -736,10 +729,6 @@ maildir_pool_new(const char *base, int64_t uid, int64_t gid, int threads)
 void
 maildir_pool_add(struct maildir_pool *p, const char *rel, long tag)
 {
-	const char *r;
-	size_t at;
-	bool skip;
-
 	pthread_mutex_lock(&p->mu);
 	if (p->n == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 256;
@@ -748,15 +737,11 @@ maildir_pool_add(struct maildir_pool *p, const char *rel, long tag)
 	p->q[p->n].rel = xstrdup(rel);
 	p->q[p->n].tag = tag;
 	p->n++;
-	if (p->nth > 0) {
+	if (p->nth > 0)
 		pthread_cond_signal(&p->work);
-		pthread_mutex_unlock(&p->mu);
-		return;
-	}
-	/* No thread could be started: the caller's does the work. */
-	at = pool_take(p, &r, &skip);
+	else
+		pool_step(p); /* no thread could be started: ours works */
 	pthread_mutex_unlock(&p->mu);
-	pool_run(p, at, r, skip);
 }
 
 int
@@ -767,25 +752,11 @@ maildir_pool_wait(struct maildir_pool *p, struct maildir_undo *undo,
 
 	pthread_mutex_lock(&p->mu);
 	/* Rather than sleep, the caller's thread helps with what is left. */
-	while (p->head < p->n) {
-		const char *rel;
-		bool skip;
-		size_t at = pool_take(p, &rel, &skip);
-
-		pthread_mutex_unlock(&p->mu);
-		pool_run(p, at, rel, skip);
-		pthread_mutex_lock(&p->mu);
-	}
+	while (p->head < p->n)
+		pool_step(p);
 	while (p->busy > 0)
 		pthread_cond_wait(&p->idle, &p->mu);
-	if (p->made.nmade > 0) {
-		undo->made = xreallocarray(undo->made,
-		    undo->nmade + p->made.nmade, sizeof(*undo->made));
-		memcpy(undo->made + undo->nmade, p->made.made,
-		    p->made.nmade * sizeof(*p->made.made));
-		undo->nmade += p->made.nmade;
-		p->made.nmade = 0;
-	}
+	undo_move(undo, &p->made);
 	if (p->failed) {
 		*tag_r = p->q[p->fail_at].tag;
 		*err = p->fail_err;
