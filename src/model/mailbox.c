@@ -194,12 +194,12 @@ check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
 }
 
 /*
- * Is username free for a new mailbox?  *stale_r: a quota2 row is left
- * over from an earlier mailbox of that name (PostfixAdmin leaves them).
+ * Make username free for a new mailbox: fail if a mailbox or an alias has
+ * it; delete a quota2 row left over from an earlier mailbox of that name
+ * (PostfixAdmin leaves them), which would block the new one's.
  */
 static int
-check_free(
-    struct model *m, const char *username, bool *stale_r, struct err *err)
+claim_name(struct model *m, const char *username, struct err *err)
 {
 	struct db_arg a[] = { DB_TEXT(username), DB_TEXT(username),
 		DB_TEXT(username) };
@@ -213,7 +213,6 @@ check_free(
 		"quota2 WHERE username = ?) THEN 1 ELSE 0 END",
 		a, 3, &n, err) == -1)
 		return -1;
-	*stale_r = n == 1;
 	if (n == 3)
 		return err_set(
 		    err, ERR_EXISTS, "mailbox '%s' already exists", username);
@@ -225,6 +224,10 @@ check_free(
 		    "del %s')",
 		    username);
 	}
+	if (n == 1 &&
+	    db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", a, 1,
+		err) == -1)
+		return -1;
 	return 0;
 }
 
@@ -248,7 +251,6 @@ add_tx(struct model *m, void *arg, struct err *err)
 	const struct mailbox_spec *s = c->spec;
 	struct domain_rec d;
 	char now[32];
-	bool stale = false;
 
 	/* A deadlock retry starts over: take back the last attempt's dirs. */
 	maildir_undo_run(&c->undo);
@@ -258,7 +260,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 
 	if (domain_lock(m, c->domain, &d, err) != 1)
 		return -1;
-	if (check_free(m, c->username, &stale, err) == -1 ||
+	if (claim_name(m, c->username, err) == -1 ||
 	    check_mailbox_cap(m, &d, err) == -1)
 		return -1;
 	c->quota = s->quota_bytes;
@@ -291,10 +293,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			"?)",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		if ((stale &&
-			db_exec(m->db, "DELETE FROM quota2 WHERE username = ?",
-			    q, 1, err) == -1) ||
-		    db_exec(m->db,
+		if (db_exec(m->db,
 			"INSERT INTO quota2 (username, bytes, "
 			"messages) VALUES (?, 0, 0)",
 			q, 1, err) == -1)
@@ -986,7 +985,6 @@ rename_tx(struct model *m, void *arg, struct err *err)
 	struct domain_rec d1, d2;
 	char now[32], data[2 * ADDR_MAX + 4];
 	int r;
-	bool stale = false;
 
 	if (c->moved) {
 		struct err e2;
@@ -1016,16 +1014,8 @@ rename_tx(struct model *m, void *arg, struct err *err)
 	if (fetch(m, c->from, true, &mb, err) != 1)
 		return -1;
 	str_copy(c->oldrel, mb.maildir, sizeof(c->oldrel));
-	if (check_free(m, c->to, &stale, err) == -1)
+	if (claim_name(m, c->to, err) == -1)
 		return -1;
-	/* A stale quota2 row of the new name would block the move. */
-	if (stale) {
-		struct db_arg t[] = { DB_TEXT(c->to) };
-
-		if (db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", t,
-			1, err) == -1)
-			return -1;
-	}
 	if (strcmp(c->fdomain, c->tdomain) != 0 &&
 	    (check_mailbox_cap(m, &d2, err) == -1 ||
 		check_quota(m, &d2, mb.quota_bytes, NULL, err) == -1))
