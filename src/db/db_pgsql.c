@@ -256,13 +256,20 @@ stmt_slot(struct pg_handle *h, const char *sql, int *idx)
 	return NULL;
 }
 
+/*
+ * Did r fail because the server no longer has (or already had) our named
+ * statement?  executing: r is from PQexecPrepared, where 0A000 means a
+ * table changed under the cached plan.
+ */
 static bool
-lost_statement(PGresult *r)
+lost_statement(PGresult *r, bool executing)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
-	return state != NULL &&
-	    (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0);
+	if (PQresultStatus(r) != PGRES_FATAL_ERROR || state == NULL)
+		return false;
+	return strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0 ||
+	    (executing && strcmp(state, "0A000") == 0);
 }
 
 /*
@@ -293,6 +300,7 @@ exec_cached(struct db *db, const char *sql, const char *q, int nargs,
 {
 	struct pg_handle *h = db->handle;
 	struct pg_stmt *s = NULL;
+	PGresult *r;
 	char name[24];
 	int idx = 0;
 
@@ -302,39 +310,25 @@ exec_cached(struct db *db, const char *sql, const char *q, int nargs,
 		return PQexecParams(h->c, q, nargs, NULL, vals, NULL, NULL, 0);
 	snprintf(name, sizeof(name), "postino_%d", idx);
 	if (!s->prepared) {
-		PGresult *r = PQprepare(h->c, name, q, nargs, NULL);
-
+		r = PQprepare(h->c, name, q, nargs, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			if (!lost_statement(r))
+			if (!lost_statement(r, false))
 				return r; /* the statement's own error */
-			PQclear(r);
-			if (!give_up_preparing(db, h, err)) {
-				*aborted = true;
-				return NULL;
-			}
-			return PQexecParams(
-			    h->c, q, nargs, NULL, vals, NULL, NULL, 0);
+			goto lost;
 		}
 		PQclear(r);
 		s->prepared = true;
 	}
-	{
-		PGresult *r =
-		    PQexecPrepared(h->c, name, nargs, vals, NULL, NULL, 0);
-		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-
-		/* 0A000: the table changed under it (cached plan). */
-		if (PQresultStatus(r) != PGRES_FATAL_ERROR ||
-		    (!lost_statement(r) &&
-			(st == NULL || strcmp(st, "0A000") != 0)))
-			return r;
-		PQclear(r);
-		if (!give_up_preparing(db, h, err)) {
-			*aborted = true;
-			return NULL;
-		}
-		return PQexecParams(h->c, q, nargs, NULL, vals, NULL, NULL, 0);
+	r = PQexecPrepared(h->c, name, nargs, vals, NULL, NULL, 0);
+	if (!lost_statement(r, true))
+		return r;
+lost:
+	PQclear(r);
+	if (!give_up_preparing(db, h, err)) {
+		*aborted = true;
+		return NULL;
 	}
+	return PQexecParams(h->c, q, nargs, NULL, vals, NULL, NULL, 0);
 }
 
 static int
