@@ -122,9 +122,11 @@ model_audit(struct model *m, const char *domain, const char *action,
 }
 
 int
-model_defer_bump(struct model *m, struct model_defer *d, struct err *err)
+model_defer_commit(struct model *m, struct model_defer *d, struct err *err)
 {
-	return d->changed ? bump(m, err) : 0;
+	if (d->changed && bump(m, err) == -1)
+		return -1;
+	return db_commit(m->db, err);
 }
 
 void

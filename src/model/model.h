@@ -54,7 +54,7 @@ struct model_defer {
 	size_t nhooks;
 	/*
 	 * Operations audited meanwhile: the change serial is bumped once,
-	 * by model_defer_bump(), just before the caller commits.
+	 * by model_defer_commit().
 	 */
 	bool changed;
 };
@@ -89,7 +89,7 @@ int model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
 
 /*
  * Insert the audit row and bump the change serial (inside a transaction;
- * under m->defer the bump waits for model_defer_bump()).
+ * under m->defer the bump waits for model_defer_commit()).
  */
 int model_audit(struct model *, const char *domain, const char *action,
     const char *data, struct err *);
@@ -99,8 +99,11 @@ void model_defer_init(struct model_defer *, const char *base);
 void model_defer_grave(
     struct model_defer *, const char *grave, const char *rel);
 void model_defer_hook(struct model_defer *, const char *username);
-/* Bump the change serial once if anything was audited: before commit. */
-int model_defer_bump(struct model *, struct model_defer *, struct err *);
+/*
+ * Commit the caller's transaction, bumping the change serial once first if
+ * anything was audited in it.
+ */
+int model_defer_commit(struct model *, struct model_defer *, struct err *);
 /*
  * After the caller's transaction: committed -> purge staged deletions;
  * not committed -> restore them and remove created directories.  The hook

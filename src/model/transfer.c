@@ -1385,8 +1385,7 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 		pr = d.pool != NULL
 		    ? maildir_pool_wait(d.pool, d.undo, &pline, &perr)
 		    : 0;
-		if (i == n && pr == 0 && model_defer_bump(m, &d, err) == 0 &&
-		    db_commit(m->db, err) == 0) {
+		if (i == n && pr == 0 && model_defer_commit(m, &d, err) == 0) {
 			m->defer = NULL;
 			model_defer_finish(m, &d, true);
 			rc = 0;
@@ -1574,11 +1573,9 @@ prune(struct importer *im, struct err *err)
 					    alias_domain_del(m, p.keys[i], err);
 			}
 			if (rc == 0)
-				rc = model_defer_bump(m, &d, err);
-			if (rc == 0)
-				rc = db_commit(m->db, err);
-			else
-				db_rollback(m->db);
+				rc = model_defer_commit(m, &d, err);
+			if (rc != 0)
+				db_rollback(m->db); /* as run_batch() does */
 			m->defer = NULL;
 			model_defer_finish(m, &d, rc == 0);
 			model_defer_release(&d);
