@@ -84,8 +84,9 @@ test_expect_success 'crash during user add (maildir made, rows pending): as befo
 	sleep 0.5 || exit 1
 	(printf "pw\n" | postino user add victim@ex.org --password-stdin >out 2>err) &
 	pid=$!
+	rc=1 &&
 	wait_blocked &&
-	test -d "$MAIL_ROOT/ex.org/victim" &&
+	wait_until 60 test -d "$MAIL_ROOT/ex.org/victim" &&
 	{ crash_and_restart $pid; rc=$?; } ;
 	test $rc -eq 5 && check_grep "PostgreSQL\|MySQL\|mysql\|pgsql" err &&
 	state >after && diff before after && deep_clean
@@ -97,6 +98,7 @@ test_expect_success 'crash during user del (rows pending, maildir not yet staged
 	sleep 0.5 || exit 1
 	(postino user del keep@ex.org --yes >out 2>err) &
 	pid=$!
+	rc=1 &&
 	wait_blocked &&
 	{ crash_and_restart $pid; rc=$?; } ;
 	test $rc -eq 5 &&
@@ -109,6 +111,7 @@ test_expect_success 'crash during domain del --force: as before' '
 	sleep 0.5 || exit 1
 	(postino domain del gone.org --force --yes >out 2>err) &
 	pid=$!
+	rc=1 &&
 	wait_blocked &&
 	{ crash_and_restart $pid; rc=$?; } ;
 	test $rc -eq 5 &&
@@ -125,8 +128,9 @@ test_expect_success 'crash during import (a whole batch of maildirs made): as be
 	sleep 0.5 || exit 1
 	(postino import --batch 100 imp.jsonl >out 2>err) &
 	pid=$!
+	rc=1 &&
 	wait_blocked &&
-	test -d "$MAIL_ROOT/ex.org/imp48" &&
+	wait_until 60 test -d "$MAIL_ROOT/ex.org/imp48" &&
 	{ crash_and_restart $pid; rc=$?; } ;
 	test $rc -eq 5 &&
 	state >after && diff before after && deep_clean
