@@ -225,6 +225,7 @@ db_params_copy(struct db_params *dst, const struct db_params *src)
 	dst->dbpath = dup_or_null(src->dbpath);
 	dst->connect_timeout = src->connect_timeout;
 	dst->create = src->create;
+	dst->reader = src->reader;
 	dst->source = dup_or_null(src->source);
 }
 

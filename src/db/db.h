@@ -40,7 +40,12 @@ enum db_engine {
  * Connection parameters, as read from a Postfix *_table(5) file or a DSN.
  * hosts is the raw Postfix "hosts" value: whitespace or comma separated
  * entries of the form host, host:port, inet:host:port, unix:/path or /path;
- * the first reachable one is used.  All strings are owned by the struct.
+ * the first reachable one is used.  On PostgreSQL a writer (reader false)
+ * skips servers that take no writes (hot standbys), so a list naming the
+ * primary and its replicas in any order finds the primary, and a promoted
+ * replica, with no change of configuration; a reader takes the first that
+ * answers, so naming the nearest replica first makes it preferred.  All
+ * strings are owned by the struct.
  */
 struct db_params {
 	enum db_engine engine;
@@ -51,6 +56,7 @@ struct db_params {
 	char *dbpath;	     /* SQLite */
 	int connect_timeout; /* seconds; 0 = default */
 	bool create;	     /* SQLite: create the file if missing */
+	bool reader;	     /* reads only: a read-only replica will do */
 	char *source;	     /* where these came from, for messages */
 };
 

@@ -114,7 +114,7 @@ static PGconn *
 try_host(const struct db_params *p, const struct db_host *h, char *where,
     size_t wsize)
 {
-	const char *kw[10], *val[10];
+	const char *kw[11], *val[11];
 	char port[16], tmo[16], dir[PATH_MAX];
 	int i = 0;
 
@@ -151,42 +151,63 @@ try_host(const struct db_params *p, const struct db_host *h, char *where,
 	    p->connect_timeout > 0 ? p->connect_timeout : 10);
 	kw[i] = "connect_timeout", val[i++] = tmo;
 	kw[i] = "application_name", val[i++] = "postino";
+	/* libpq's own test: a writer never settles for a hot standby. */
+	kw[i] = "target_session_attrs",
+	val[i++] = p->reader ? "any" : "read-write";
 	kw[i] = NULL, val[i] = NULL;
 	return PQconnectdbParams(kw, val, 0);
 }
+
+static const char writer_hint[] =
+    "; a writer needs the primary (a hot standby takes no writes)";
 
 static int
 pg_open(struct db *db, const struct db_params *p, struct err *err)
 {
 	struct db_host *hosts;
 	size_t n = db_hosts_parse(p->hosts, &hosts);
-	char where[512] = "", last[ERR_MSG_MAX] = "";
+	char where[512] = "", tried[ERR_MSG_MAX] = "";
+	size_t tlen = 0, ntried = 0;
 	PGconn *c = NULL;
 
 	for (size_t i = 0; i < n; i++) {
+		char why[256];
+		size_t l;
+		int w;
+
 		if (hosts[i].port == -1)
 			continue;
 		c = try_host(p, &hosts[i], where, sizeof(where));
 		if (PQstatus(c) == CONNECTION_OK)
 			break;
-		str_copy(last, PQerrorMessage(c), sizeof(last));
+		/* Every host tried, and why it would not do, for the error. */
+		str_copy(why, PQerrorMessage(c), sizeof(why));
+		l = strlen(why);
+		while (l > 0 && (why[l - 1] == '\n' || why[l - 1] == ' '))
+			why[--l] = '\0';
+		w = snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s: %s",
+		    ntried > 0 ? "; " : "", where, why);
+		if (w > 0 && (size_t)w < sizeof(tried) - tlen)
+			tlen += (size_t)w;
+		ntried++;
 		PQfinish(c);
 		c = NULL;
 	}
 	db_hosts_free(hosts, n);
 	if (c == NULL) {
-		size_t l = strlen(last);
-
-		while (l > 0 && (last[l - 1] == '\n' || last[l - 1] == ' '))
-			last[--l] = '\0';
-		err_set(err, ERR_DATABASE,
-		    "cannot connect to PostgreSQL at "
-		    "%s: %s",
-		    where[0] ? where : "(no host)", last);
+		if (ntried == 0)
+			err_set(err, ERR_DATABASE,
+			    "cannot connect to PostgreSQL: no host to try");
+		else
+			err_set(err, ERR_DATABASE, "%s (%zu tried): %s",
+			    p->reader ? "cannot connect to PostgreSQL"
+				      : "no writable PostgreSQL server",
+			    ntried, tried);
 		return err_hint(err,
 		    "check 'hosts', 'user' and 'dbname' in %s "
-		    "and that the server is running",
-		    p->source != NULL ? p->source : "the map file");
+		    "and that the server is running%s",
+		    p->source != NULL ? p->source : "the map file",
+		    p->reader ? "" : writer_hint);
 	}
 	{
 		struct pg_handle *h = xcalloc(1, sizeof(*h));

@@ -173,6 +173,7 @@ pool_connect(struct dbpool *pool, struct err *err)
 
 	db_params_copy(&p, &pool->params);
 	p.connect_timeout = secs > 0 ? (int)secs : 1;
+	p.reader = true; /* podop only reads: a replica will do */
 	db = db_open(&p, err);
 	db_params_release(&p);
 	if (db == NULL)
