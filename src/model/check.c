@@ -30,6 +30,10 @@
  *                             credentials differ; W legacy domain map name;
  *                             every other sql-*.cf there is checked too
  *   postfix_mailbox_base    E main.cf's virtual_mailbox_base is not ours
+ *   postfix_chroot          E a chrooted smtpd/cleanup/trivial-rewrite
+ *                             cannot reach a map (socket outside the
+ *                             chroot, not proxy:); a proxy: map proxymap
+ *                             cannot use; W main.cf/master.cf unreadable
  *   password_noauth         E {NOAUTH} rows under identity_backend=local;
  *                             W local hashes under noauth
  *   password_empty          E empty passwords
@@ -87,6 +91,7 @@
 #include "maildir.h"
 #include "model.h"
 #include "password.h"
+#include "pfchroot.h"
 #include "schema.h"
 #include "strutil.h"
 #include "xalloc.h"
@@ -2032,6 +2037,47 @@ probe_mlmmj_wiring(struct ctx *c)
 	buf_release(&text);
 }
 
+/* postino's maps reachable by Postfix's chrooted daemons (pfchroot.h). */
+static void
+probe_postfix_chroot(struct ctx *c)
+{
+	char main_cf[PATH_MAX], master_cf[PATH_MAX];
+	struct err err = ERR_INIT;
+	struct pfchroot r;
+
+	postfix_file(c, "main.cf", main_cf, sizeof(main_cf));
+	postfix_file(c, "master.cf", master_cf, sizeof(master_cf));
+	if (main_cf[0] == '\0' || master_cf[0] == '\0')
+		return;
+	if (pfchroot_scan(main_cf, master_cf, &r, &err) == -1) {
+		finding(c, "postfix_chroot", CHECK_WARN,
+		    "%s; cannot tell whether Postfix reaches postino's maps",
+		    err.msg);
+		return;
+	}
+	if (r.nproblems > 0 && r.service[0] != '\0')
+		finding(c, "postfix_chroot", CHECK_ERROR,
+		    "%s runs chrooted in %s (%s:%d), and %s; write such maps "
+		    "as proxy:TYPE:... (proxymap runs outside the chroot), as "
+		    "'postino config gen' does",
+		    r.service, r.queue_dir, master_cf, r.service_line,
+		    buf_cstr(&r.problems));
+	else if (r.nproblems > 0)
+		finding(c, "postfix_chroot", CHECK_ERROR, "%s: %s", main_cf,
+		    buf_cstr(&r.problems));
+	else if (r.service[0] != '\0')
+		finding(c, "postfix_chroot", CHECK_INFO,
+		    "%s runs chrooted in %s; the %zu %s reach postino's "
+		    "lookups from there",
+		    r.service, r.queue_dir, r.nmaps,
+		    plural((int64_t)r.nmaps, "map", "maps"));
+	else
+		finding(c, "postfix_chroot", CHECK_INFO,
+		    "no daemon that reads postino's maps runs chrooted (%s)",
+		    master_cf);
+	pfchroot_release(&r);
+}
+
 /* Every list needs its "<local>-owner@<domain>" alias. */
 static void
 probe_owner_aliases(struct ctx *c)
@@ -3835,6 +3881,7 @@ static const struct probe probes[] = {
 	{ "db_grants", P_DB, probe_grants },
 	{ "postfix_sql_cf", 0, probe_sql_cf },
 	{ "postfix_mailbox_base", 0, probe_postfix_base },
+	{ "postfix_chroot", 0, probe_postfix_chroot },
 	{ "postfix-main-cf", P_MLMMJ, probe_mlmmj_wiring },
 	{ "owner-aliases", P_MLMMJ | P_SCHEMA, probe_owner_aliases },
 	{ "password_schemes", P_SCHEMA, probe_passwords },
