@@ -2,8 +2,11 @@
 # tests (t7*), sourced after tests/lib/test-lib.sh.
 #
 # The mail path runs a throw-away Postfix ("postfix -c DIR start") and
-# Dovecot ("dovecot -c FILE") as root, on free loopback ports, with the
-# files "postino config gen" wrote installed where they say they belong:
+# Dovecot ("dovecot -c FILE") as root, on free loopback ports.  For t7003
+# and t7004 they are copies of what Debian 12 installs (pf_stock, pf_chroot,
+# dv_stock, dv_local) with the files "postino config gen" wrote added as
+# postino(8) says (pf_add_gen, dv_add_gen); t7002 uses a minimal instance
+# (pf_config, dv_config, install_gen).  Either way the files live here:
 #
 #	$TEST_DIR/etc		Postfix's config_directory (main.cf, master.cf),
 #				parent of postfix_sql_dir, where check looks
