@@ -522,6 +522,13 @@ gen_main_cf(struct gen *g)
 	    "again, never here alone.\n",
 	    db_engine_name(g->p->engine), podop ? "podop" : "SQL",
 	    g->o->postfix_dir);
+	if (podop || (g->lists && g->routes_podop) ||
+	    g->p->engine != DB_ENGINE_SQLITE)
+		buf_puts(b,
+		    "#\n# proxy: maps are read by proxymap(8), outside the "
+		    "chroot Debian's smtpd,\n# cleanup and trivial-rewrite run "
+		    "in, as user postfix: keep sql-*.cf\n# root:postfix 0640, "
+		    "and these parameters in proxy_read_maps.\n");
 	buf_printf(b, "recipient_delimiter = %s\n", g->c->recipient_delimiter);
 	buf_printf(b,
 	    "# Where postino creates the maildirs (Dovecot delivers "
