@@ -98,7 +98,9 @@ test_setup 'start podop (where it answers), Postfix and Dovecot' '
 '
 
 test_expect_success 'check is clean on the running setup (shallow and deep)' '
-	expect_clean && expect_clean --deep
+	expect_clean && expect_clean --deep &&
+	finding_message postfix_chroot >m &&
+	check_grep " runs chrooted in $PFQ; the [0-9]* maps reach" m
 '
 
 test_expect_success 'Dovecot'"'"'s home is the maildir postino created' '
