@@ -22,7 +22,7 @@ servers="sqlite3 mariadb-server mariadb-client postgresql postgresql-client
 mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 	dovecot-imapd dovecot-lmtpd dovecot-mysql dovecot-pgsql dovecot-sqlite
 	mlmmj"
-tests="jq bc time python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
+tests="jq bc time cpio python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
 	python3-jwt python3-cryptography python3-requests valgrind hyperfine
 	man-db zsh pgbouncer"
 

@@ -50,6 +50,24 @@ mkdir_p(const char *path, mode_t mode, struct err *err)
 	return 0;
 }
 
+/*
+ * The maps directory and files go to group postfix when it exists and we
+ * are root: main.cf reads them through proxymap(8), which opens them as
+ * the postfix user (outside the chroot of Debian's smtpd and cleanup).
+ */
+static int
+postfix_group(const char *path, struct err *err)
+{
+	struct group *gr;
+
+	if (geteuid() != 0 || (gr = getgrnam("postfix")) == NULL)
+		return 0;
+	if (chown(path, (uid_t)-1, gr->gr_gid) == -1)
+		return err_set(err, ERR_FILESYSTEM, "cannot chgrp '%s': %s",
+		    path, strerror(errno));
+	return 0;
+}
+
 /* An absolute path without "." components or repeated slashes. */
 static char *
 absolute(const char *p)
@@ -261,14 +279,17 @@ cmd_init(struct cli *c, int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (mkdir_p(dir, 0755, &err) == -1 || mkdir_p(pfdir, 0750, &err) == -1)
+	if (mkdir_p(dir, 0755, &err) == -1 ||
+	    mkdir_p(pfdir, 0750, &err) == -1 ||
+	    postfix_group(pfdir, &err) == -1)
 		goto fail;
 	for (const struct mapgen_map *m = mapgen_maps; m->file != NULL; m++) {
 		char *path = xasprintf("%s/%s", pfdir, m->file);
 
 		buf_reset(&b);
 		if (mapgen_render(m, &p, &b, &err) == -1 ||
-		    write_file(path, buf_cstr(&b), 0640, &err) == -1) {
+		    write_file(path, buf_cstr(&b), 0640, &err) == -1 ||
+		    postfix_group(path, &err) == -1) {
 			free(path);
 			goto fail;
 		}

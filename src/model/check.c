@@ -30,11 +30,18 @@
  *                             credentials differ; W legacy domain map name;
  *                             every other sql-*.cf there is checked too
  *   postfix_mailbox_base    E main.cf's virtual_mailbox_base is not ours
+ *   postfix_chroot          E a chrooted smtpd/cleanup/trivial-rewrite
+ *                             cannot reach a map (socket outside the
+ *                             chroot, not proxy:); a proxy: map proxymap
+ *                             cannot use; W main.cf/master.cf unreadable
  *   password_noauth         E {NOAUTH} rows under identity_backend=local;
  *                             W local hashes under noauth
  *   password_empty          E empty passwords
  *   password_unprefixed     W hashes without a {SCHEME} prefix
  *   password_schemes        W mailboxes per weak scheme (the census is info)
+ *   password_dovecot24      E MD5-CRYPT/DES-CRYPT hashes while
+ *                             dovecot_conf_dir is Dovecot 2.4's and does
+ *                             not allow weak schemes
  *   db_read                 E a table could not be read
  * With mlmmj_spool_dir set:
  *   postfix-main-cf, postfix-transport-maps, postfix-transport-maps-order,
@@ -87,6 +94,7 @@
 #include "maildir.h"
 #include "model.h"
 #include "password.h"
+#include "pfchroot.h"
 #include "schema.h"
 #include "strutil.h"
 #include "xalloc.h"
@@ -2032,6 +2040,47 @@ probe_mlmmj_wiring(struct ctx *c)
 	buf_release(&text);
 }
 
+/* postino's maps reachable by Postfix's chrooted daemons (pfchroot.h). */
+static void
+probe_postfix_chroot(struct ctx *c)
+{
+	char main_cf[PATH_MAX], master_cf[PATH_MAX];
+	struct err err = ERR_INIT;
+	struct pfchroot r;
+
+	postfix_file(c, "main.cf", main_cf, sizeof(main_cf));
+	postfix_file(c, "master.cf", master_cf, sizeof(master_cf));
+	if (main_cf[0] == '\0' || master_cf[0] == '\0')
+		return;
+	if (pfchroot_scan(main_cf, master_cf, &r, &err) == -1) {
+		finding(c, "postfix_chroot", CHECK_WARN,
+		    "%s; cannot tell whether Postfix reaches postino's maps",
+		    err.msg);
+		return;
+	}
+	if (r.nproblems > 0 && r.service[0] != '\0')
+		finding(c, "postfix_chroot", CHECK_ERROR,
+		    "%s runs chrooted in %s (%s:%d), and %s; write such maps "
+		    "as proxy:TYPE:... (proxymap runs outside the chroot), as "
+		    "'postino config gen' does",
+		    r.service, r.queue_dir, master_cf, r.service_line,
+		    buf_cstr(&r.problems));
+	else if (r.nproblems > 0)
+		finding(c, "postfix_chroot", CHECK_ERROR, "%s: %s", main_cf,
+		    buf_cstr(&r.problems));
+	else if (r.service[0] != '\0')
+		finding(c, "postfix_chroot", CHECK_INFO,
+		    "%s runs chrooted in %s; the %zu %s reach postino's "
+		    "lookups from there",
+		    r.service, r.queue_dir, r.nmaps,
+		    plural((int64_t)r.nmaps, "map", "maps"));
+	else
+		finding(c, "postfix_chroot", CHECK_INFO,
+		    "no daemon that reads postino's maps runs chrooted (%s)",
+		    master_cf);
+	pfchroot_release(&r);
+}
+
 /* Every list needs its "<local>-owner@<domain>" alias. */
 static void
 probe_owner_aliases(struct ctx *c)
@@ -2364,15 +2413,62 @@ census_cmp(const void *a, const void *b)
 	return strcmp(x->scheme, y->scheme);
 }
 
+/*
+ * Whether the Dovecot configuration in dovecot_conf_dir is for 2.4 or
+ * later (its dovecot.conf starts with dovecot_config_version), and whether
+ * it sets auth_allow_weak_schemes = yes (dovecot.conf, conf.d/ *.conf).
+ */
+static bool
+dovecot_24(const struct ctx *c, bool *allow_weak, char *where, size_t size)
+{
+	char pat[PATH_MAX], line[1024];
+	bool v24 = false;
+	glob_t g;
+
+	*allow_weak = false;
+	snprintf(where, size, "%s/dovecot.conf", c->conf->dovecot_conf_dir);
+	snprintf(
+	    pat, sizeof(pat), "%s/conf.d/*.conf", c->conf->dovecot_conf_dir);
+	if (glob(pat, 0, NULL, &g) != 0)
+		g.gl_pathc = 0;
+	for (size_t i = 0; i <= g.gl_pathc; i++) {
+		FILE *f = fopen(i == 0 ? where : g.gl_pathv[i - 1], "re");
+
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			char *k = str_trim(line), *eq = strchr(k, '=');
+			int major = 0, minor = 0;
+
+			if (eq == NULL || *k == '#')
+				continue;
+			*eq = '\0';
+			k = str_trim(k);
+			if (i == 0 &&
+			    strcmp(k, "dovecot_config_version") == 0 &&
+			    sscanf(eq + 1, " %d.%d", &major, &minor) == 2)
+				v24 = major > 2 || (major == 2 && minor >= 4);
+			else if (strcmp(k, "auth_allow_weak_schemes") == 0)
+				*allow_weak =
+				    str_eq_nocase(str_trim(eq + 1), "yes");
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	if (g.gl_pathc > 0)
+		globfree(&g);
+	return v24;
+}
+
 static void
 probe_passwords(struct ctx *c)
 {
 	enum identity_backend ib = c->conf->identity_backend;
-	struct sample noauth, hashed, empty, unprefixed, weak;
+	struct sample noauth, hashed, empty, unprefixed, weak, refused;
 	struct census cs[64];
 	size_t ncs = 0;
-	int64_t nweak = 0, total = 0;
+	int64_t nweak = 0, total = 0, nrefused = 0;
 	struct buf b;
+	char where[PATH_MAX];
+	bool allow_weak, v24 = dovecot_24(c, &allow_weak, where, sizeof(where));
 
 	if (need_data(c, D_MAILBOX) == -1)
 		return;
@@ -2381,6 +2477,7 @@ probe_passwords(struct ctx *c)
 	sample_init(&empty);
 	sample_init(&unprefixed);
 	sample_init(&weak);
+	sample_init(&refused);
 	for (size_t i = 0; i < c->d.nmbxs; i++) {
 		const struct mbx *m = &c->d.mbxs[i];
 		char scheme[32];
@@ -2402,6 +2499,14 @@ probe_passwords(struct ctx *c)
 		if (password_scheme_weak(scheme)) {
 			nweak++;
 			sample_add(&weak, "'%s'", m->username);
+		}
+		/* Dovecot 2.4 refuses these at login (auth_allow_weak_schemes).
+		 */
+		if (strcmp(scheme, "MD5-CRYPT") == 0 ||
+		    strcmp(scheme, "MD5") == 0 ||
+		    strcmp(scheme, "DES-CRYPT") == 0) {
+			nrefused++;
+			sample_add(&refused, "'%s'", m->username);
 		}
 		for (k = 0; k < ncs; k++)
 			if (strcmp(cs[k].scheme, scheme) == 0)
@@ -2482,7 +2587,21 @@ probe_passwords(struct ctx *c)
 		    "%s%s%s",
 		    (long long)total, plural(total, "hash", "hashes"),
 		    b.len ? ": " : "", buf_cstr(&b));
+	if (v24 && nrefused > 0 && !allow_weak)
+		finding(c, "password_dovecot24", CHECK_ERROR,
+		    "%lld password %s MD5-CRYPT or DES-CRYPT, which Dovecot "
+		    "2.4 (%s) refuses at login unless auth_allow_weak_schemes "
+		    "= yes: %s; have those users set new passwords ('postino "
+		    "user passwd'), or allow weak schemes until they have",
+		    (long long)nrefused,
+		    plural(nrefused, "hash uses", "hashes use"), where,
+		    sample_text(&refused));
+	else if (v24)
+		finding(c, "password_dovecot24", CHECK_INFO,
+		    "Dovecot 2.4 (%s) accepts every stored scheme%s", where,
+		    nrefused > 0 ? " (auth_allow_weak_schemes = yes)" : "");
 	buf_release(&b);
+	sample_release(&refused);
 	sample_release(&noauth);
 	sample_release(&hashed);
 	sample_release(&empty);
@@ -3835,6 +3954,7 @@ static const struct probe probes[] = {
 	{ "db_grants", P_DB, probe_grants },
 	{ "postfix_sql_cf", 0, probe_sql_cf },
 	{ "postfix_mailbox_base", 0, probe_postfix_base },
+	{ "postfix_chroot", 0, probe_postfix_chroot },
 	{ "postfix-main-cf", P_MLMMJ, probe_mlmmj_wiring },
 	{ "owner-aliases", P_MLMMJ | P_SCHEMA, probe_owner_aliases },
 	{ "password_schemes", P_SCHEMA, probe_passwords },

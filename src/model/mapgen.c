@@ -466,10 +466,21 @@ concat_sep(const struct gen *g)
 	return g->p->engine == DB_ENGINE_MYSQL ? ", " : " || ";
 }
 
+/*
+ * Debian's stock master.cf runs smtpd, cleanup and trivial-rewrite
+ * chrooted in the queue directory, where neither podop's socket nor a
+ * MariaDB or PostgreSQL socket is reachable: those maps go through
+ * proxymap(8) ("proxy:"), which runs outside the chroot as the postfix
+ * user.  Postfix's default proxy_read_maps lists every parameter set here.
+ * An SQLite map stays direct: Postfix opens it as root before entering the
+ * chroot, while proxymap would need the database readable by postfix.
+ */
 static void
 map_ref(struct gen *g, struct buf *b, const char *file)
 {
-	buf_printf(b, "%s:%s/%s", g->type, g->o->postfix_dir, file);
+	buf_printf(b, "%s%s:%s/%s",
+	    g->p->engine == DB_ENGINE_SQLITE ? "" : "proxy:", g->type,
+	    g->o->postfix_dir, file);
 }
 
 static void
@@ -478,11 +489,11 @@ sock_ref(struct gen *g, struct buf *b, const char *table)
 	const char *s = g->o->podop_socket;
 
 	if (str_prefix(s, "unix:") || str_prefix(s, "inet:"))
-		buf_printf(b, "socketmap:%s:%s", s, table);
+		buf_printf(b, "proxy:socketmap:%s:%s", s, table);
 	else if (s[0] == '/')
-		buf_printf(b, "socketmap:unix:%s:%s", s, table);
+		buf_printf(b, "proxy:socketmap:unix:%s:%s", s, table);
 	else
-		buf_printf(b, "socketmap:inet:%s:%s", s, table);
+		buf_printf(b, "proxy:socketmap:inet:%s:%s", s, table);
 }
 
 /* Where virtual_mailbox_maps gets the routes map, and why. */
@@ -511,6 +522,13 @@ gen_main_cf(struct gen *g)
 	    "again, never here alone.\n",
 	    db_engine_name(g->p->engine), podop ? "podop" : "SQL",
 	    g->o->postfix_dir);
+	if (podop || (g->lists && g->routes_podop) ||
+	    g->p->engine != DB_ENGINE_SQLITE)
+		buf_puts(b,
+		    "#\n# proxy: maps are read by proxymap(8), outside the "
+		    "chroot Debian's smtpd,\n# cleanup and trivial-rewrite run "
+		    "in, as user postfix: keep sql-*.cf\n# root:postfix 0640, "
+		    "and these parameters in proxy_read_maps.\n");
 	buf_printf(b, "recipient_delimiter = %s\n", g->c->recipient_delimiter);
 	buf_printf(b,
 	    "# Where postino creates the maildirs (Dovecot delivers "

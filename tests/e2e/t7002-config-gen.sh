@@ -299,8 +299,8 @@ test_expect_success 'Dovecot 2.4 syntax' '
 test_expect_success '--lookups podop: socketmaps and LMTP, no SQL maps' '
 	gen "$G.p" --lookups podop --json >out.json &&
 	json "[.files[].path | select(startswith(\"postfix/sql-\"))] | length == 0" out.json &&
-	check_grep "^virtual_alias_maps = socketmap:unix:$TEST_DIR/podop.sock:alias$" "$G.p/postfix/main.cf" &&
-	check_grep "^transport_maps = socketmap:unix:$TEST_DIR/podop.sock:routes,$" "$G.p/postfix/main.cf" &&
+	check_grep "^virtual_alias_maps = proxy:socketmap:unix:$TEST_DIR/podop.sock:alias$" "$G.p/postfix/main.cf" &&
+	check_grep "^transport_maps = proxy:socketmap:unix:$TEST_DIR/podop.sock:routes,$" "$G.p/postfix/main.cf" &&
 	check_grep "^virtual_transport = lmtp:" "$G.p/postfix/main.cf" &&
 	check_grep "^auth = \"postfixadmin:dovecot\"$" "$G.p/podop/podop-dovecot.toml" &&
 	check_grep "^routes = \"postfixadmin:routes\"$" "$G.p/podop/podop-postfix.toml"

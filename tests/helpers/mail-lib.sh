@@ -2,8 +2,11 @@
 # tests (t7*), sourced after tests/lib/test-lib.sh.
 #
 # The mail path runs a throw-away Postfix ("postfix -c DIR start") and
-# Dovecot ("dovecot -c FILE") as root, on free loopback ports, with the
-# files "postino config gen" wrote installed where they say they belong:
+# Dovecot ("dovecot -c FILE") as root, on free loopback ports.  For t7003
+# and t7004 they are copies of what Debian 12 installs (pf_stock, pf_chroot,
+# dv_stock, dv_local) with the files "postino config gen" wrote added as
+# postino(8) says (pf_add_gen, dv_add_gen); t7002 uses a minimal instance
+# (pf_config, dv_config, install_gen).  Either way the files live here:
 #
 #	$TEST_DIR/etc		Postfix's config_directory (main.cf, master.cf),
 #				parent of postfix_sql_dir, where check looks
@@ -95,6 +98,68 @@ EOF
 	fi
 }
 
+# pf_stock SMTP_PORT: $PFETC becomes the Postfix configuration Debian 12
+# installs: master.cf as the package ships it (smtpd, cleanup,
+# trivial-rewrite, smtp, lmtp ... chrooted), main.cf as its postinst writes
+# it for "Internet Site".  Then only what keeps this instance to itself:
+# its own queue and data directories, log file and aliases, and the smtpd
+# listener on a free loopback port instead of port 25.
+pf_stock() {
+	mkdir -p "$PFETC/postfix" "$PFQ/data" &&
+	chown postfix "$PFQ/data" &&
+	cp /usr/share/postfix/master.cf.dist "$PFETC/master.cf" &&
+	cp /usr/share/postfix/main.cf.debian "$PFETC/main.cf" &&
+	if [ -r /etc/ssl/private/ssl-cert-snakeoil.key ]; then
+		cat /usr/share/postfix/main.cf.tls >>"$PFETC/main.cf"
+	fi &&
+	printf 'postmaster: root\n' >"$PFETC/aliases" &&
+	postconf -c "$PFETC" -e \
+		"smtpd_relay_restrictions=permit_mynetworks permit_sasl_authenticated defer_unauth_destination" \
+		"myhostname=mx.postino.test" \
+		"alias_maps=hash:$PFETC/aliases" \
+		"alias_database=hash:$PFETC/aliases" \
+		"mydestination=\$myhostname, localhost.localdomain, localhost" \
+		"relayhost=" \
+		"mynetworks=127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128" \
+		"mailbox_size_limit=0" "recipient_delimiter=+" \
+		"inet_interfaces=all" "inet_protocols=all" &&
+	postconf -c "$PFETC" -e "queue_directory=$PFQ" \
+		"data_directory=$PFQ/data" "inet_interfaces=loopback-only" \
+		"maillog_file=$PFQ/postfix.log" "maillog_file_prefixes=$PFQ" &&
+	postalias -c "$PFETC" "hash:$PFETC/aliases" &&
+	postconf -c "$PFETC" -M# smtp/inet &&
+	postconf -c "$PFETC" -Me \
+		"127.0.0.1:$1/inet=127.0.0.1:$1 inet n - y - - smtpd"
+}
+
+# pf_add_gen GEN: add the generated Postfix files as postino(8) says:
+# drop main.cf's own settings of the generated parameters and append the
+# generated main.cf, append master.cf, install the maps root:postfix 0640.
+pf_add_gen() {
+	_params=$(sed -n 's/^\([a-z0-9_-]*\) =.*/\1/p' "$1/postfix/main.cf")
+	# shellcheck disable=SC2086
+	postconf -c "$PFETC" -X $_params &&
+	cat "$1/postfix/main.cf" >>"$PFETC/main.cf" &&
+	if [ -e "$1/postfix/master.cf" ]; then
+		cat "$1/postfix/master.cf" >>"$PFETC/master.cf"
+	fi &&
+	for _f in "$1"/postfix/sql-*.cf; do
+		[ -e "$_f" ] || continue
+		install -o root -g postfix -m 0640 "$_f" "$PFETC/postfix/" || return 1
+	done
+}
+
+# pf_chroot: what Debian's postfix service runs before "postfix start"
+# (configure-instance.sh), on this instance: it copies the files the
+# chrooted daemons need into the queue directory.
+pf_chroot() {
+	MAIL_CONFIG=$PFETC /usr/lib/postfix/configure-instance.sh - \
+		>"$TEST_DIR/configure-instance.log" 2>&1 || {
+		cat "$TEST_DIR/configure-instance.log" >&2
+		return 1
+	}
+}
+
 # pf_start SMTP_PORT: start the instance, wait until it listens.
 pf_start() {
 	postfix -c "$PFETC" start >"$TEST_DIR/postfix-start.log" 2>&1 || {
@@ -148,6 +213,58 @@ service auth {
 # postino config gen
 !include conf.d/$2
 !include conf.d/90-postino.conf
+EOF
+}
+
+# dv_stock: $DVDIR becomes a copy of Debian 12's /etc/dovecot as the
+# package installs it (dovecot.conf, conf.d/*, the *.conf.ext examples).
+dv_stock() {
+	mkdir -p "$DVDIR" &&
+	cp -R /etc/dovecot/dovecot.conf /etc/dovecot/conf.d "$DVDIR/" &&
+	cp /etc/dovecot/*.conf.ext "$DVDIR/"
+}
+
+# dv_add_gen GEN AUTHFILE: add the generated Dovecot files as postino(8)
+# says: copy them into the configuration directory (the ones holding a
+# password root:dovecot 0640), and in conf.d/10-auth.conf include AUTHFILE
+# instead of auth-system.conf.ext.
+dv_add_gen() {
+	(cd "$1/dovecot" && find . -type f) | while read -r _f; do
+		_m=$(stat -c %a "$1/dovecot/$_f")
+		install -D -o root -g dovecot -m "$_m" "$1/dovecot/$_f" "$DVDIR/$_f" || exit 1
+	done &&
+	sed -i 's/^!include auth-system.conf.ext/#&/' "$DVDIR/conf.d/10-auth.conf" &&
+	printf '!include %s\n' "$2" >>"$DVDIR/conf.d/10-auth.conf"
+}
+
+# dv_local IMAP_PORT: the stock dovecot.conf's local.conf, with only what
+# keeps this instance to itself: its base_dir, state, log and instance
+# name, IMAP on a free loopback port, no IMAPS; and 10-ssl.conf's
+# certificate (which Dovecot reads even when overridden, and which only
+# exists where ssl-cert made one) is a throw-away one.
+dv_local() {
+	mkdir -p "$DVDIR/run" "$DVDIR/state" "$DVDIR/private" &&
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		-subj /CN=mx.postino.test -keyout "$DVDIR/private/test.key" \
+		-out "$DVDIR/private/test.pem" >/dev/null 2>&1 &&
+	sed -i "s|^ssl_cert = <.*|ssl_cert = <$DVDIR/private/test.pem|; \
+		s|^ssl_key = <.*|ssl_key = <$DVDIR/private/test.key|" \
+		"$DVDIR/conf.d/10-ssl.conf" &&
+	cat >"$DVDIR/local.conf" <<EOF
+# the test instance
+base_dir = $DVDIR/run
+state_dir = $DVDIR/state
+instance_name = postino-$TEST_NAME-$$
+log_path = $DVDIR/dovecot.log
+listen = 127.0.0.1
+service imap-login {
+  inet_listener imap {
+    port = $1
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
 EOF
 }
 

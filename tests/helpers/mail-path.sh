@@ -10,7 +10,8 @@
 # address must land in the maildir postino created, and the user must log
 # in with the password postino set.
 
-need_cmd jq postfix postconf dovecot doveconf doveadm "$PY" /usr/bin/mlmmj-receive
+need_cmd jq postfix postconf postalias dovecot doveconf doveadm openssl "$PY" \
+	/usr/bin/mlmmj-receive /usr/lib/postfix/configure-instance.sh
 [ "$(id -u)" -eq 0 ] || test_skip_or_fail "the mail path runs Postfix and Dovecot as root"
 if [ "$LOOKUPS" = podop ] || [ "$POSTINO_TEST_ENGINE" = sqlite ]; then
 	need_cmd podop
@@ -53,15 +54,21 @@ test_setup 'postino: domains, mailboxes, alias, catch-all, a list' '
 	echo "$SMTP_PORT" >"$SPOOL/lists.example.org/team/control/smtpport"
 '
 
-test_setup "config gen --lookups $LOOKUPS, installed where it says" '
+test_setup "config gen --lookups $LOOKUPS, added to Debian's stock configuration as postino(8) says" '
 	set -- --out "$GEN" --queue-dir "$PFQ" --lookups "$LOOKUPS" \
 		--podop-socket "unix:$TEST_DIR/podop.sock" \
 		--podop-dict-socket "unix:$TEST_DIR/podop-dict.sock" &&
 	postino config gen "$@" --json >gen.json &&
 	json ".files | length > 0" gen.json &&
-	install_gen "$GEN" &&
-	pf_config "$GEN" "$SMTP_PORT" &&
-	dv_config "$IMAP_PORT" "$AUTH"
+	pf_stock "$SMTP_PORT" && pf_add_gen "$GEN" && pf_chroot &&
+	dv_stock && dv_add_gen "$GEN" "$AUTH" && dv_local "$IMAP_PORT"
+'
+
+test_expect_success 'the stock master.cf runs smtpd, cleanup and trivial-rewrite chrooted' '
+	postconf -c "$PFETC" -F "127.0.0.1:$SMTP_PORT/inet/chroot" \
+		cleanup/unix/chroot rewrite/unix/chroot >c.out &&
+	check_eq "$(sed "s/.* = //" c.out | sort -u)" y &&
+	test -s "$PFQ/etc/services"
 '
 
 test_expect_success 'Postfix parses the generated main.cf and master.cf' '
@@ -91,7 +98,9 @@ test_setup 'start podop (where it answers), Postfix and Dovecot' '
 '
 
 test_expect_success 'check is clean on the running setup (shallow and deep)' '
-	expect_clean && expect_clean --deep
+	expect_clean && expect_clean --deep &&
+	finding_message postfix_chroot >m &&
+	check_grep " runs chrooted in $PFQ; the [0-9]* maps reach" m
 '
 
 test_expect_success 'Dovecot'"'"'s home is the maildir postino created' '

@@ -117,8 +117,9 @@ static const struct {
 	    "result_success = continue-ok" },
 	{ DB_ENGINE_SQLITE, "/var/lib/postino/db.sqlite", MAPGEN_SQL,
 	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "postfix/main.cf",
-	    "transport_maps = socketmap:unix:/run/podop/podop.sock:routes,\n"
-	    "    sqlite:/etc/postfix/sql-virtual_transport_maps.cf\n" },
+	    "transport_maps = proxy:socketmap:unix:/run/podop/podop.sock:"
+	    "routes,\n    "
+	    "sqlite:/etc/postfix/sql-virtual_transport_maps.cf\n" },
 	{ DB_ENGINE_SQLITE, "/var/lib/postino/db.sqlite", MAPGEN_SQL,
 	    MAPGEN_DOVECOT_23, IDENTITY_LOCAL, 14, "podop/podop-postfix.toml",
 	    "[podop.tables]\nroutes = \"postfixadmin:routes\"\n" },
@@ -129,8 +130,13 @@ static const struct {
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
 	    IDENTITY_LOCAL, 7, "postfix/main.cf",
 	    "virtual_mailbox_maps = "
-	    "socketmap:unix:/run/podop/podop.sock:mailbox,"
-	    "\n    socketmap:unix:/run/podop/podop.sock:routes\n" },
+	    "proxy:socketmap:unix:/run/podop/podop.sock:mailbox,"
+	    "\n    proxy:socketmap:unix:/run/podop/podop.sock:routes\n" },
+	/* Chrooted smtpd cannot reach a database socket: proxymap can. */
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
+	    IDENTITY_LOCAL, 14, "postfix/main.cf",
+	    "virtual_mailbox_domains = "
+	    "proxy:mysql:/etc/postfix/sql-virtual_domains.cf\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
 	    IDENTITY_LOCAL, 7, "dovecot/dovecot-dict-auth.conf.ext",
 	    "uri = proxy:/run/podop/podop-dict.sock:auth\n" },
