@@ -1,0 +1,108 @@
+#!/bin/sh
+# engines: all
+# Coming from Python postino: what its users typed and scripted keeps
+# working, or stops with a message that says what to do.  Password prompts
+# on a real terminal (Ctrl-C, Ctrl-D, kill), piped confirmations and
+# passwords, Python's configuration values.
+. "$(dirname "$0")/../lib/test-lib.sh"
+
+need_cmd /usr/bin/python3 doveadm setsid
+setup_postino
+export POSTINO_BCRYPT_COST=4
+
+verify_hash() {
+	hash=$(sql "SELECT password FROM mailbox WHERE username = '$1'") &&
+	doveadm -O pw -t "$hash" -p "$2" >/dev/null 2>&1
+}
+PTY="/usr/bin/python3 $SRCDIR/tests/helpers/pty-run.py"
+
+test_expect_success 'setup' '
+	postino domain add example.com >/dev/null &&
+	printf "pw\n" | postino user add keep@example.com --password-stdin >/dev/null &&
+	postino alias add a1@example.com keep@example.com >/dev/null &&
+	postino alias add a2@example.com keep@example.com >/dev/null
+'
+
+test_expect_success 'Ctrl-C at Password: kills the command and echo is back on' '
+	$PTY expect:Password: send:"\\x03" -- postino user add c@example.com >out &&
+	check_grep "^status=signal:SIGINT$" out &&
+	check_grep "^echo=on$" out &&
+	expect_code 1 postino user show c@example.com
+'
+
+test_expect_success 'Ctrl-C at the confirmation, Ctrl-\\ and a kill: echo is back on' '
+	$PTY expect:Password: send:"secret\\n" expect:confirmation send:"\\x03" \
+		-- postino user add c@example.com >out &&
+	check_grep "^status=signal:SIGINT$" out &&
+	check_grep "^echo=on$" out &&
+	$PTY expect:Password: send:"\\x1c" -- postino user add c@example.com >out &&
+	check_grep "^status=signal:SIGQUIT$" out &&
+	check_grep "^echo=on$" out &&
+	$PTY expect:Password: kill:TERM -- postino user add c@example.com >out &&
+	check_grep "^status=signal:SIGTERM$" out &&
+	check_grep "^echo=on$" out &&
+	$PTY expect:Password: kill:HUP -- postino user add c@example.com >out &&
+	check_grep "^status=signal:SIGHUP$" out &&
+	check_grep "^echo=on$" out &&
+	expect_code 1 postino user show c@example.com
+'
+
+test_expect_success 'Ctrl-D at Password: aborts with exit 4 and a message' '
+	$PTY expect:Password: send:"\\x04" -- postino user add c@example.com >out &&
+	check_grep "^status=exit:4$" out &&
+	check_grep "end of input at the password prompt" out &&
+	check_grep "^echo=on$" out &&
+	$PTY expect:"password:" send:"secret\\n" expect:confirmation send:"\\x04" \
+		-- postino user passwd keep@example.com >out &&
+	check_grep "^status=exit:4$" out &&
+	check_grep "end of input" out &&
+	expect_code 1 postino user show c@example.com
+'
+
+test_expect_success 'the terminal prompt still works after all that' '
+	$PTY expect:Password: send:"tty-pass\\n" expect:confirmation send:"tty-pass\\n" \
+		-- postino user add t@example.com >out &&
+	check_grep "^status=exit:0$" out &&
+	! grep -q tty-pass out &&
+	verify_hash t@example.com tty-pass
+'
+
+test_expect_success 'a piped confirmation is read, as Python read it' '
+	echo y | postino alias del a1@example.com 2>err &&
+	check_grep "Delete alias a1@example.com?" err &&
+	expect_code 1 postino alias show a1@example.com &&
+	echo yes | postino alias del a2@example.com &&
+	expect_code 1 postino alias show a2@example.com
+'
+
+test_expect_success 'a piped no, or nothing, declines: exit 1, nothing deleted' '
+	postino alias add a3@example.com keep@example.com >/dev/null &&
+	echo n | expect_code 1 postino alias del a3@example.com 2>err &&
+	check_grep "not confirmed" err &&
+	expect_code 1 postino alias del a3@example.com </dev/null &&
+	postino alias show a3@example.com >/dev/null
+'
+
+test_expect_success 'a confirmation at the terminal' '
+	$PTY expect:"[y/N]" send:"y\\n" -- postino alias del a3@example.com >out &&
+	check_grep "^status=exit:0$" out &&
+	expect_code 1 postino alias show a3@example.com
+'
+
+test_expect_success 'no terminal: the password and its confirmation from stdin' '
+	printf "pipe-pw\npipe-pw\n" | setsid -w postino user add p@example.com >out 2>err &&
+	check_grep "no terminal" err &&
+	verify_hash p@example.com pipe-pw &&
+	printf "new-pw\nnew-pw\n" | setsid -w postino user passwd p@example.com 2>err &&
+	verify_hash p@example.com new-pw
+'
+
+test_expect_success 'no terminal: a mismatch or a missing second line changes nothing' '
+	expect_code 4 sh -c "printf \"one\ntwo\n\" | setsid -w postino user add q@example.com" 2>err &&
+	check_grep "differ" err &&
+	expect_code 4 sh -c "printf \"one\n\" | setsid -w postino user add q@example.com" 2>err &&
+	check_grep "no confirmation line" err &&
+	expect_code 1 postino user show q@example.com
+'
+
+test_done
