@@ -132,7 +132,7 @@ domain_row(void *arg, const struct domain_rec *d)
 			limit_str(d->aliases, b, sizeof(b)),
 			quota_format(d->maxquota_bytes, q1, sizeof(q1)),
 			quota_format(d->default_quota_bytes, q2, sizeof(q2)),
-			domain_transport_kind(d->transport),
+			d->transport, /* whole, as domain show prints it */
 			d->active ? "active" : "disabled", d->description };
 		int colors[] = { 0, 0, 0, 0, 0, 0, d->active ? 1 : 2, 4 };
 

@@ -892,6 +892,44 @@ parse_opts(struct cli *c, int argc, char **argv)
 
 /* --- bootstrap -------------------------------------------------------- */
 
+/*
+ * Python postino's Typer options: completion is not written into the
+ * user's shell startup files; it comes with the package.  Say where.
+ */
+static void
+print_completion_where(const char *opt)
+{
+	static const char bash[] = POSTINO_BASHCOMPDIR,
+			  zsh[] = POSTINO_ZSHCOMPDIR;
+
+	printf(
+	    "postino: %s is not needed: completion comes with postino.\n", opt);
+	if (strcmp(bash, "no") != 0)
+		printf("bash: %s/postino (loaded by bash-completion on first "
+		       "use; without it: . %s/postino)\n",
+		    bash, bash);
+	if (strcmp(zsh, "no") != 0)
+		printf(
+		    "zsh:  %s/_postino (in $fpath; compinit loads it)\n", zsh);
+	if (strcmp(bash, "no") == 0 && strcmp(zsh, "no") == 0)
+		printf("this build installs no completion files "
+		       "(see etc/completion/ in the sources)\n");
+}
+
+/* A misspelt variable is otherwise silently ignored. */
+static void
+env_unknown_cb(void *arg, const char *name, const char *near)
+{
+	if (near != NULL)
+		cli_warnf(arg,
+		    "%s is not a postino variable and is ignored "
+		    "(did you mean %s?)",
+		    name, near);
+	else
+		cli_warnf(
+		    arg, "%s is not a postino variable and is ignored", name);
+}
+
 int
 cli_need_conf(struct cli *c, struct err *err)
 {
@@ -900,6 +938,7 @@ cli_need_conf(struct cli *c, struct err *err)
 	if (conf_load(&c->conf, c->config_path, err) == -1)
 		return -1;
 	c->conf_loaded = true;
+	conf_env_unknown("POSTINO_", env_unknown_cb, c);
 	return 0;
 }
 
@@ -1164,7 +1203,13 @@ main(int argc, char **argv)
 			c.config_path = a + 9;
 		else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
 			version = true;
-		else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) &&
+		else if ((strcmp(a, "--install-completion") == 0 ||
+			     strcmp(a, "--show-completion") == 0) &&
+		    nrest == 1) {
+			print_completion_where(a);
+			rc = 0;
+			goto out;
+		} else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) &&
 		    nrest == 1)
 			help = true;
 		else

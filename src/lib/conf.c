@@ -854,6 +854,46 @@ apply_env(struct postino_conf *c, struct err *err)
 	return 0;
 }
 
+/* Variables read outside the key table. */
+static const char *const env_other[] = { "POSTINO_CONFIG", "POSTINO_MODULE_DIR",
+	"POSTINO_COMPLETE_NO_DB", "POSTINOD_ZITADEL_HMAC_SECRET",
+	"POSTINOD_ZITADEL_REPLAY_WINDOW_SEC", NULL };
+
+void
+conf_env_unknown(const char *prefix,
+    void (*fn)(void *, const char *, const char *), void *arg)
+{
+	extern char **environ;
+	const char *cand[NKEYS + sizeof(env_other) / sizeof(env_other[0])];
+	size_t n = 0, plen = strlen(prefix);
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strncmp(keys[i].env, prefix, plen) == 0)
+			cand[n++] = keys[i].env;
+	for (size_t i = 0; env_other[i] != NULL; i++)
+		if (strncmp(env_other[i], prefix, plen) == 0)
+			cand[n++] = env_other[i];
+	cand[n] = NULL;
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		char name[128];
+		bool known = false;
+
+		if (eq == NULL || strncmp(*e, prefix, plen) != 0 ||
+		    (size_t)(eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (strncmp(name, "POSTINO_TEST_", 13) == 0 ||
+		    strncmp(name, "POSTINO_FUZZ_", 13) == 0)
+			continue;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(cand[i], name) == 0;
+		if (!known)
+			fn(arg, name, str_nearest(name, cand));
+	}
+}
+
 static const char *
 origin_of(const struct postino_conf *c, const char *name)
 {

@@ -105,4 +105,54 @@ test_expect_success 'no terminal: a mismatch or a missing second line changes no
 	expect_code 1 postino user show q@example.com
 '
 
+test_expect_success 'arguments are checked before the password is asked' '
+	$PTY -- postino user add "bad addr@example.com" >out &&
+	check_grep "^status=exit:4$" out &&
+	! grep -q "assword" out &&
+	$PTY -- postino user add x@nothere.example >out &&
+	check_grep "^status=exit:1$" out &&
+	check_grep "postino domain add nothere.example" out &&
+	! grep -q "assword:" out &&
+	$PTY -- postino user add KEEP@example.com >out &&
+	check_grep "^status=exit:2$" out &&
+	! grep -q "assword:" out &&
+	$PTY -- postino user add y@example.com --quota lots >out &&
+	check_grep "^status=exit:4$" out &&
+	! grep -q "assword:" out
+'
+
+test_expect_success 'under local, user passwd on a {NOAUTH} mailbox needs --claim (exit 2)' '
+	sql "UPDATE mailbox SET password = '"'"'{NOAUTH}'"'"' WHERE username = '"'"'p@example.com'"'"'" &&
+	expect_code 2 sh -c "printf \"x\\n\" | postino user passwd p@example.com --password-stdin" 2>err &&
+	check_grep "claim" err &&
+	check_eq "$(sql "SELECT password FROM mailbox WHERE username = '"'"'p@example.com'"'"'")" "{NOAUTH}" &&
+	printf "claimed-pw\n" | postino user passwd p@example.com --claim --password-stdin &&
+	verify_hash p@example.com claimed-pw
+'
+
+test_expect_success 'domain list shows the transport as domain show does' '
+	postino domain add lmtp.example --transport lmtp >/dev/null &&
+	postino domain show lmtp.example >show &&
+	check_grep "lmtp:unix:private/dovecot-lmtp" show &&
+	postino domain list >list &&
+	check_grep "^lmtp.example .*lmtp:unix:private/dovecot-lmtp" list
+'
+
+test_expect_success 'a misspelt POSTINO_ variable is warned about, with did-you-mean' '
+	POSTINO_VMAIL_UIDD=5 postino domain list >/dev/null 2>err &&
+	check_grep "POSTINO_VMAIL_UIDD is not a postino variable.*did you mean POSTINO_VMAIL_UID" err &&
+	POSTINO_FROBNICATE=1 postino domain list >/dev/null 2>err &&
+	check_grep "POSTINO_FROBNICATE is not a postino variable" err &&
+	POSTINO_VMAIL_UID=$VMAIL_UID postino domain list >/dev/null 2>err &&
+	! grep -q "not a postino variable" err
+'
+
+test_expect_success '--install-completion says where the completion files are' '
+	postino --install-completion >out 2>&1 &&
+	check_grep "bash-completion/completions/postino" out &&
+	check_grep "_postino" out &&
+	postino --show-completion >out 2>&1 &&
+	check_grep "completion comes with postino" out
+'
+
 test_done
