@@ -165,7 +165,8 @@ static const struct conf_key keys[] = {
 	{ SUB(postinod, tls_key), STR(""), .env = "POSTINOD_TLS_KEY",
 	    .desc = "TLS private key file" },
 	{ SUB(postinod, user), STR(""), .env = "POSTINOD_USER",
-	    .desc = "user to run as after binding; empty = do not switch" },
+	    .desc = "user to run as after binding; empty = postinod as root "
+		    "(refused if there is no such user)" },
 	{ SUB(postinod, threads), INT(4, 1, 256), .env = "POSTINOD_THREADS",
 	    .desc = "HTTP worker threads" },
 	{ SUB(postinod, seccomp), BOOL(false), .env = "POSTINOD_SECCOMP",
