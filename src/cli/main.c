@@ -172,6 +172,22 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "mlmmj-user", O_MLMMJ_USER, "USER",
 	    "who runs mlmmj (default: mlmmj_uid's name, or mlmmj)" },
 	{ "dry-run", O_DRY_RUN, NULL, "list the files, write nothing" },
+	/* Python postino's options, with their meaning in postino's model. */
+	{ "vmail-uid", O_VMAIL_UID, "UID",
+	    "owner of the maildirs, for Dovecot (default vmail_uid)" },
+	{ "vmail-gid", O_VMAIL_GID, "GID",
+	    "group of the maildirs, for Dovecot (default vmail_gid)" },
+	{ "mlmmj-spool", O_MLMMJ_SPOOL, "DIR",
+	    "the mlmmj spool (default mlmmj_spool_dir)" },
+	{ "mlmmj-uid", O_MLMMJ_USER, "USER", "the same as --mlmmj-user" },
+	{ "mlmmj-gid", O_MLMMJ_GID, "GROUP",
+	    "taken and unused, as in Python postino" },
+	{ "no-preflight", O_NO_PREFLIGHT, NULL,
+	    "taken; there is no preflight to skip" },
+	{ "no-postcheck", O_NO_POSTCHECK, NULL,
+	    "taken; there is no post-check to skip" },
+	{ "db-url", O_DB_URL, "URL",
+	    "refused: the database is the one of the Postfix maps" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt list_add_opts[] = {

@@ -155,4 +155,22 @@ test_expect_success '--install-completion says where the completion files are' '
 	check_grep "completion comes with postino" out
 '
 
+test_expect_success 'config gen takes Python postino options' '
+	postino config gen --out gen --vmail-uid 5123 --vmail-gid 5124 \
+		--mlmmj-spool /srv/lists --mlmmj-uid listrunner --mlmmj-gid lists \
+		--no-preflight --no-postcheck >out 2>err || { cat err; exit 1; }
+	grep -rq "5123" gen/dovecot &&
+	grep -rq "5124" gen/dovecot &&
+	grep -q "user=listrunner" gen/postfix/master.cf &&
+	grep -q "/srv/lists" gen/postfix/master.cf
+'
+
+test_expect_success 'config gen --db-url is refused with what to do instead' '
+	expect_code 64 postino config gen --out gen2 \
+		--db-url "mysql+pymysql://u@localhost/postfix" 2>err &&
+	check_grep "sql-virtual_mailbox_maps.cf" err &&
+	check_grep "postino init" err &&
+	! test -e gen2
+'
+
 test_done
