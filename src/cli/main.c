@@ -224,7 +224,8 @@ static const struct cli_opt init_opts[] = {
 	    "local (default), noauth, hybrid" },
 	{ "no-schema", O_NO_SCHEMA, NULL,
 	    "do not create or migrate the schema" },
-	{ "force", O_FORCE, NULL, "overwrite existing files" },
+	{ "force", O_FORCE, NULL,
+	    "rewrite the maps (old ones kept as .bak); postino.toml is kept" },
 	{ NULL, 0, NULL, NULL }
 };
 

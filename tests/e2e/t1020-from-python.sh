@@ -173,4 +173,45 @@ test_expect_success 'config gen --db-url is refused with what to do instead' '
 	! test -e gen2
 '
 
+test_expect_success 'init --force keeps postino.toml and backs up the maps it replaces' '
+	postino init --dir fresh --vmail-uid "$VMAIL_UID" --vmail-gid "$VMAIL_GID" >/dev/null &&
+	printf "postcreation_hook = \"/bin/true\"\n[postinod]\nthreads = 2\n" >>fresh/postino.toml &&
+	cp fresh/postino.toml toml.before &&
+	echo "# hand-edited" >>fresh/postfix/sql-virtual_alias_maps.cf &&
+	cp fresh/postfix/sql-virtual_alias_maps.cf alias.before &&
+	cp fresh/postfix/sql-virtual_domains.cf domains.before &&
+	postino init --dir fresh --vmail-uid "$VMAIL_UID" --vmail-gid "$VMAIL_GID" --force >out &&
+	cmp toml.before fresh/postino.toml &&
+	check_grep "kept .*postino.toml" out &&
+	cmp alias.before fresh/postfix/sql-virtual_alias_maps.cf.bak &&
+	! grep -q "hand-edited" fresh/postfix/sql-virtual_alias_maps.cf &&
+	check_grep "sql-virtual_alias_maps.cf.bak" out &&
+	cmp domains.before fresh/postfix/sql-virtual_domains.cf &&
+	! test -e fresh/postfix/sql-virtual_domains.cf.bak &&
+	echo "# again" >>fresh/postfix/sql-virtual_alias_maps.cf &&
+	postino init --dir fresh --vmail-uid "$VMAIL_UID" --vmail-gid "$VMAIL_GID" --force >/dev/null &&
+	cmp alias.before fresh/postfix/sql-virtual_alias_maps.cf.bak &&
+	check_grep "# again" fresh/postfix/sql-virtual_alias_maps.cf.bak.1 &&
+	POSTINO_CONFIG=$TEST_DIR/fresh/postino.toml postino config show -n >show &&
+	check_grep "threads = 2" show
+'
+
+test_expect_success 'init asks for the database password only once the arguments are good' '
+	$PTY -- postino init --dir bad --engine pgsql --user u --dbname d --vmail-uid nope >out &&
+	check_grep "^status=exit:4$" out &&
+	! grep -q "assword" out
+'
+
+test_expect_success 'check names the smallest step for a missing map, and it works' '
+	export POSTINO_CONFIG=$TEST_DIR/fresh/postino.toml &&
+	rm fresh/postfix/sql-virtual_domains.cf &&
+	postino check >out 2>&1
+	check_grep "postino config gen --only sql_domains --out DIR" out &&
+	postino config gen --only sql_domains --out step >/dev/null &&
+	install -m 0640 step/postfix/sql-virtual_domains.cf fresh/postfix/ &&
+	postino check >out 2>&1
+	! grep -q "sql-virtual_domains.cf.* is missing" out &&
+	check_grep "sql-virtual_domains.cf: mode 0640" out
+'
+
 test_done
