@@ -152,8 +152,12 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	sigemptyset(&act.sa_mask);
 	for (size_t i = 0; i < TTY_NSIGNALS; i++)
 		sigaddset(&act.sa_mask, tty_signals[i]);
-	for (size_t i = 0; i < TTY_NSIGNALS; i++)
-		(void)sigaction(tty_signals[i], &act, &tty_oldact[i]);
+	for (size_t i = 0; i < TTY_NSIGNALS; i++) {
+		(void)sigaction(tty_signals[i], NULL, &tty_oldact[i]);
+		/* An ignored signal (nohup, a background job) stays ignored. */
+		if (tty_oldact[i].sa_handler != SIG_IGN)
+			(void)sigaction(tty_signals[i], &act, NULL);
+	}
 	tty_saved_fd = fd;
 	if (tcsetattr(fd, TCSANOW, &tty_noecho) == -1)
 		n = -1;

@@ -59,6 +59,14 @@ test_expect_success 'Ctrl-D at Password: aborts with exit 4 and a message' '
 	expect_code 1 postino user show c@example.com
 '
 
+test_expect_success 'an ignored Ctrl-C (nohup, a background job) stays ignored at the prompt' '
+	$PTY expect:Password: send:"\\x03" send:"ign-pw\\n" expect:confirmation \
+		send:"ign-pw\\n" -- sh -c "trap \"\" INT; exec postino user add i@example.com" >out &&
+	check_grep "^status=exit:0$" out &&
+	check_grep "^echo=on$" out &&
+	verify_hash i@example.com ign-pw
+'
+
 test_expect_success 'the terminal prompt still works after all that' '
 	$PTY expect:Password: send:"tty-pass\\n" expect:confirmation send:"tty-pass\\n" \
 		-- postino user add t@example.com >out &&
