@@ -155,6 +155,13 @@ cmd_user_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
+	if (!cli_flag(c, 'y')) {
+		/* Nothing to ask about what does not exist. */
+		struct mailbox_rec m;
+
+		if (mailbox_get(&c->model, argv[0], &m, &err) != 1)
+			return cli_fail(c, &err);
+	}
 	if (!cli_flag(c, 'y') &&
 	    !cli_confirm(c, "Delete mailbox %s%s?", argv[0],
 		cli_flag(c, O_KEEP_MAILDIR) ? "" : " and its mail")) {

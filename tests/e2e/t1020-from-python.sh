@@ -91,6 +91,17 @@ test_expect_success 'a piped no, or nothing, declines: exit 1, nothing deleted' 
 	postino alias show a3@example.com >/dev/null
 '
 
+test_expect_success 'deleting what does not exist says so before asking' '
+	for w in "alias del nope@example.com" "user del nope@example.com" \
+		"domain del nope.example" "domain alias del nope.example"; do
+		# shellcheck disable=SC2086
+		$PTY -- postino $w >out &&
+		check_grep "^status=exit:1$" out &&
+		check_grep "does not exist" out &&
+		! grep -q "y/N" out || { echo "$w:"; cat out; exit 1; }
+	done
+'
+
 test_expect_success 'a confirmation at the terminal' '
 	$PTY expect:"[y/N]" send:"y\\n" -- postino alias del a3@example.com >out &&
 	check_grep "^status=exit:0$" out &&
