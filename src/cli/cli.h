@@ -95,6 +95,11 @@ enum {
 	O_PODOP_SOCKET,
 	O_PODOP_DICT_SOCKET,
 	O_MLMMJ_USER,
+	O_MLMMJ_SPOOL, /* config gen: Python postino's spellings */
+	O_MLMMJ_GID,
+	O_NO_PREFLIGHT,
+	O_NO_POSTCHECK,
+	O_DB_URL,
 	O__MAX
 };
 

@@ -207,6 +207,14 @@ cmd_alias_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
+	if (!cli_flag(c, 'y')) {
+		/* Nothing to ask about what does not exist. */
+		struct alias_rec a;
+
+		if (alias_get(&c->model, argv[0], &a, &err) != 1)
+			return cli_fail(c, &err);
+		alias_rec_release(&a);
+	}
 	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete alias %s?", argv[0])) {
 		cli_errorf(c,
 		    "not confirmed; nothing deleted (pass --yes to "

@@ -6,6 +6,7 @@
  */
 #include <libgen.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,8 @@ print_files(struct cli *c, const struct mapgen_set *set, const char *out,
 int
 cmd_config_gen(struct cli *c, int argc, char **argv)
 {
-	const struct postino_conf *conf = &c->conf;
+	struct postino_conf over = c->conf; /* shallow: options override */
+	const struct postino_conf *conf = &over;
 	const char *v, *out = opt_or(c, O_OUT, DEFAULT_OUT);
 	struct mapgen_opts o;
 	struct mapgen_set set;
@@ -109,6 +111,29 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 
 	if (argc > 0)
 		return cli_usage(c, "unexpected argument '%s'", argv[0]);
+	if (cli_opt(c, O_DB_URL) != NULL) {
+		/* Python's URL carried the password on the command line. */
+		err_set(&err, ERR_USAGE,
+		    "--db-url is not taken: config gen uses the "
+		    "database of %s/sql-virtual_mailbox_maps.cf, as every "
+		    "postino command does",
+		    c->conf.postfix_sql_dir);
+		err_hint(&err,
+		    "write that map with 'postino init' (the password from "
+		    "stdin, never argv), or point -c at a postino.toml "
+		    "whose postfix_sql_dir holds it");
+		return cli_fail(c, &err);
+	}
+	if ((v = cli_opt(c, O_VMAIL_UID)) != NULL &&
+	    cli_int(c, "--vmail-uid", v, -1, 4294967294LL, &over.vmail_uid,
+		&err) == -1)
+		return cli_fail(c, &err);
+	if ((v = cli_opt(c, O_VMAIL_GID)) != NULL &&
+	    cli_int(c, "--vmail-gid", v, -1, 4294967294LL, &over.vmail_gid,
+		&err) == -1)
+		return cli_fail(c, &err);
+	if ((v = cli_opt(c, O_MLMMJ_SPOOL)) != NULL)
+		over.mlmmj_spool_dir = (char *)(uintptr_t)v;
 	memset(&o, 0, sizeof(o));
 	o.conf = conf;
 	o.db = &c->db->params;

@@ -132,7 +132,7 @@ domain_row(void *arg, const struct domain_rec *d)
 			limit_str(d->aliases, b, sizeof(b)),
 			quota_format(d->maxquota_bytes, q1, sizeof(q1)),
 			quota_format(d->default_quota_bytes, q2, sizeof(q2)),
-			domain_transport_kind(d->transport),
+			d->transport, /* whole, as domain show prints it */
 			d->active ? "active" : "disabled", d->description };
 		int colors[] = { 0, 0, 0, 0, 0, 0, d->active ? 1 : 2, 4 };
 
@@ -220,6 +220,13 @@ cmd_domain_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
+	if (!cli_flag(c, 'y')) {
+		/* Nothing to ask about what does not exist. */
+		struct domain_rec d;
+
+		if (domain_get(&c->model, argv[0], &d, &err) != 1)
+			return cli_fail(c, &err);
+	}
 	if (!cli_flag(c, 'y') &&
 	    !cli_confirm(c, "Delete domain %s%s?", argv[0],
 		cli_flag(c, O_FORCE) ? " and everything in it" : "")) {
@@ -399,6 +406,12 @@ cmd_adom_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
+	if (!cli_flag(c, 'y')) {
+		struct alias_domain_rec ad;
+
+		if (alias_domain_get(&c->model, argv[0], &ad, &err) != 1)
+			return cli_fail(c, &err);
+	}
 	if (!cli_flag(c, 'y') &&
 	    !cli_confirm(c, "Delete alias domain %s?", argv[0])) {
 		cli_errorf(c,

@@ -139,6 +139,71 @@ write_file(const char *path, const char *data, mode_t mode, struct err *err)
 	return 0;
 }
 
+/*
+ * Before path is replaced: keep what it holds as path.bak (or .bak.1,
+ * .bak.2 ... if that is taken), a hard link, so nothing is copied and the
+ * old file survives the rename over it.  *same_r tells the caller that
+ * the file already holds data (nothing to write, nothing to keep).
+ */
+static int
+backup_file(struct cli *c, const char *path, const char *data, bool *same_r,
+    struct err *err)
+{
+	struct stat st;
+	char *old = NULL, *bak = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	*same_r = false;
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT
+		    ? 0
+		    : err_set(err, ERR_FILESYSTEM, "cannot stat '%s': %s", path,
+			  strerror(errno));
+	if (S_ISREG(st.st_mode) && (f = fopen(path, "re")) != NULL) {
+		old = xmalloc((size_t)st.st_size + 1);
+		len = fread(old, 1, (size_t)st.st_size, f);
+		fclose(f);
+		old[len] = '\0';
+		*same_r = len == strlen(data) && memcmp(old, data, len) == 0;
+		free(old);
+		if (*same_r)
+			return 0;
+	}
+	for (int i = 0; i < 100; i++) {
+		free(bak);
+		bak = i == 0 ? xasprintf("%s.bak", path)
+			     : xasprintf("%s.bak.%d", path, i);
+		if (link(path, bak) == 0) {
+			if (!c->quiet && !c->json)
+				printf(
+				    "kept the previous %s as %s\n", path, bak);
+			free(bak);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	err_set(err, ERR_FILESYSTEM, "cannot keep '%s' as '%s': %s", path, bak,
+	    strerror(errno));
+	free(bak);
+	return -1;
+}
+
+/* write_file, keeping any different file it replaces (backup_file). */
+static int
+replace_file(struct cli *c, const char *path, const char *data, mode_t mode,
+    struct err *err)
+{
+	bool same;
+
+	if (backup_file(c, path, data, &same, err) == -1)
+		return -1;
+	if (same)
+		return 0;
+	return write_file(path, data, mode, err);
+}
+
 /* TOML basic string. */
 static void
 toml_str(struct buf *b, const char *s)
@@ -187,6 +252,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	char pw[PASSWORD_INPUT_MAX + 2] = "";
 	const char *engine_s = cli_opt(c, O_ENGINE), *v, *ib;
 	int64_t uid, gid;
+	bool keep_toml = false;
 	int rc = -1;
 
 	(void)argv;
@@ -240,11 +306,6 @@ cmd_init(struct cli *c, int argc, char **argv)
 							: "localhost");
 		p.user = xstrdup(cli_opt(c, O_USER));
 		p.dbname = xstrdup(cli_opt(c, O_DBNAME));
-		if (cli_read_secret(c, cli_flag(c, O_PASSWORD_STDIN),
-			"Database password", pw, sizeof(pw), &err) == -1)
-			goto fail;
-		p.password = xstrdup(pw);
-		explicit_bzero(pw, sizeof(pw));
 	}
 	p.source = xasprintf("%s/sql-virtual_mailbox_maps.cf", pfdir);
 	if ((v = cli_opt(c, O_VMAIL_UID)) != NULL) {
@@ -267,17 +328,30 @@ cmd_init(struct cli *c, int argc, char **argv)
 		if (cli_opt(c, O_VMAIL_GID) == NULL)
 			gid = dg;
 	}
-	/* Refuse to clobber an existing setup unless asked to. */
-	if (!cli_flag(c, O_FORCE)) {
+	/*
+	 * Refuse to clobber an existing setup unless asked to; asked to, an
+	 * existing postino.toml is kept and every other file replaced is
+	 * kept as FILE.bak.
+	 */
+	{
 		struct stat st;
 
-		if (stat(toml, &st) == 0) {
+		keep_toml = stat(toml, &st) == 0;
+		if (keep_toml && !cli_flag(c, O_FORCE)) {
 			err_set(&err, ERR_EXISTS, "'%s' already exists", toml);
 			err_hint(&err,
-			    "pass --force to overwrite it and the "
-			    "maps");
+			    "pass --force to rewrite the maps (the old ones "
+			    "kept as .bak; postino.toml is left as it is)");
 			goto fail;
 		}
+	}
+	/* Last, once every argument is known to be good. */
+	if (p.engine != DB_ENGINE_SQLITE) {
+		if (cli_read_secret(c, cli_flag(c, O_PASSWORD_STDIN),
+			"Database password", pw, sizeof(pw), &err) == -1)
+			goto fail;
+		p.password = xstrdup(pw);
+		explicit_bzero(pw, sizeof(pw));
 	}
 	if (mkdir_p(dir, 0755, &err) == -1 ||
 	    mkdir_p(pfdir, 0750, &err) == -1 ||
@@ -288,7 +362,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 
 		buf_reset(&b);
 		if (mapgen_render(m, &p, &b, &err) == -1 ||
-		    write_file(path, buf_cstr(&b), 0640, &err) == -1 ||
+		    replace_file(c, path, buf_cstr(&b), 0640, &err) == -1 ||
 		    postfix_group(path, &err) == -1) {
 			free(path);
 			goto fail;
@@ -326,7 +400,13 @@ cmd_init(struct cli *c, int argc, char **argv)
 		buf_putc(&b, '\n');
 		free(h);
 	}
-	if (write_file(toml, buf_cstr(&b), 0644, &err) == -1)
+	if (keep_toml) {
+		/* Its settings (hook, ids, [postinod], ...) are the admin's. */
+		if (!c->quiet && !c->json)
+			printf(
+			    "kept %s as it is (move it away for a new one)\n",
+			    toml);
+	} else if (write_file(toml, buf_cstr(&b), 0644, &err) == -1)
 		goto fail;
 	if (!cli_flag(c, O_NO_SCHEMA)) {
 		struct schema_status st;

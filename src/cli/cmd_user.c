@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "cli.h"
+#include "domain.h"
 #include "mailbox.h"
 #include "password.h"
 #include "banned.h"
@@ -63,6 +65,36 @@ need_args(struct cli *c, int argc, int want)
 	return 0;
 }
 
+/*
+ * Everything that can be told before asking for a password: the address,
+ * its domain, a mailbox already there.  mailbox_add checks them again, in
+ * its transaction.
+ */
+static int
+precheck_new(struct cli *c, const char *username, struct err *err)
+{
+	char norm[ADDR_MAX], local[ADDR_MAX], dom[ADDR_MAX];
+	struct domain_rec d;
+	struct mailbox_rec m;
+	int rc;
+
+	if (addr_address("mailbox", username, norm, local, dom, err) == -1)
+		return -1;
+	if ((rc = domain_get(&c->model, dom, &d, err)) != 1) {
+		if (rc == 0)
+			err_hint(err,
+			    "add it first with 'postino domain add %s'", dom);
+		return -1;
+	}
+	if ((rc = mailbox_get(&c->model, norm, &m, err)) == 1)
+		return err_set(
+		    err, ERR_EXISTS, "mailbox '%s' already exists", norm);
+	if (rc == -1)
+		return -1;
+	err_clear(err);
+	return 0;
+}
+
 int
 cmd_user_add(struct cli *c, int argc, char **argv)
 {
@@ -102,6 +134,8 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 		    "identity_backend=hybrid");
 		return cli_fail(c, &err);
 	}
+	if (precheck_new(c, s.username, &err) == -1)
+		return cli_fail(c, &err);
 	if (cli_read_password(c, cli_flag(c, O_PASSWORD_STDIN), "Password", pw,
 		sizeof(pw), &err) == -1)
 		return cli_fail(c, &err);
@@ -121,6 +155,13 @@ cmd_user_del(struct cli *c, int argc, char **argv)
 
 	if ((rc = need_args(c, argc, 1)) != 0)
 		return rc;
+	if (!cli_flag(c, 'y')) {
+		/* Nothing to ask about what does not exist. */
+		struct mailbox_rec m;
+
+		if (mailbox_get(&c->model, argv[0], &m, &err) != 1)
+			return cli_fail(c, &err);
+	}
 	if (!cli_flag(c, 'y') &&
 	    !cli_confirm(c, "Delete mailbox %s%s?", argv[0],
 		cli_flag(c, O_KEEP_MAILDIR) ? "" : " and its mail")) {
@@ -245,11 +286,12 @@ cmd_user_passwd(struct cli *c, int argc, char **argv)
 	/* Fail on a missing mailbox before asking for a password. */
 	if (mailbox_get(&c->model, argv[0], &m, &err) != 1)
 		return cli_fail(c, &err);
-	if (m.idp_managed && c->conf.identity_backend == IDENTITY_HYBRID &&
-	    !cli_flag(c, O_CLAIM)) {
+	/* As Python postino: a {NOAUTH} row is taken over only on purpose,
+	 * under local as under hybrid (exit 2). */
+	if (m.idp_managed && !cli_flag(c, O_CLAIM)) {
 		err_set(&err, ERR_EXISTS,
 		    "mailbox '%s' is managed by the "
-		    "identity provider",
+		    "identity provider ({NOAUTH})",
 		    m.username);
 		err_hint(&err, "pass --claim to move it to a local password");
 		return cli_fail(c, &err);

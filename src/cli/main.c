@@ -172,6 +172,22 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "mlmmj-user", O_MLMMJ_USER, "USER",
 	    "who runs mlmmj (default: mlmmj_uid's name, or mlmmj)" },
 	{ "dry-run", O_DRY_RUN, NULL, "list the files, write nothing" },
+	/* Python postino's options, with their meaning in postino's model. */
+	{ "vmail-uid", O_VMAIL_UID, "UID",
+	    "owner of the maildirs, for Dovecot (default vmail_uid)" },
+	{ "vmail-gid", O_VMAIL_GID, "GID",
+	    "group of the maildirs, for Dovecot (default vmail_gid)" },
+	{ "mlmmj-spool", O_MLMMJ_SPOOL, "DIR",
+	    "the mlmmj spool (default mlmmj_spool_dir)" },
+	{ "mlmmj-uid", O_MLMMJ_USER, "USER", "the same as --mlmmj-user" },
+	{ "mlmmj-gid", O_MLMMJ_GID, "GROUP",
+	    "taken and unused, as in Python postino" },
+	{ "no-preflight", O_NO_PREFLIGHT, NULL,
+	    "taken; there is no preflight to skip" },
+	{ "no-postcheck", O_NO_POSTCHECK, NULL,
+	    "taken; there is no post-check to skip" },
+	{ "db-url", O_DB_URL, "URL",
+	    "refused: the database is the one of the Postfix maps" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt list_add_opts[] = {
@@ -208,7 +224,8 @@ static const struct cli_opt init_opts[] = {
 	    "local (default), noauth, hybrid" },
 	{ "no-schema", O_NO_SCHEMA, NULL,
 	    "do not create or migrate the schema" },
-	{ "force", O_FORCE, NULL, "overwrite existing files" },
+	{ "force", O_FORCE, NULL,
+	    "rewrite the maps (old ones kept as .bak); postino.toml is kept" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -892,6 +909,44 @@ parse_opts(struct cli *c, int argc, char **argv)
 
 /* --- bootstrap -------------------------------------------------------- */
 
+/*
+ * Python postino's Typer options: completion is not written into the
+ * user's shell startup files; it comes with the package.  Say where.
+ */
+static void
+print_completion_where(const char *opt)
+{
+	static const char bash[] = POSTINO_BASHCOMPDIR,
+			  zsh[] = POSTINO_ZSHCOMPDIR;
+
+	printf(
+	    "postino: %s is not needed: completion comes with postino.\n", opt);
+	if (strcmp(bash, "no") != 0)
+		printf("bash: %s/postino (loaded by bash-completion on first "
+		       "use; without it: . %s/postino)\n",
+		    bash, bash);
+	if (strcmp(zsh, "no") != 0)
+		printf(
+		    "zsh:  %s/_postino (in $fpath; compinit loads it)\n", zsh);
+	if (strcmp(bash, "no") == 0 && strcmp(zsh, "no") == 0)
+		printf("this build installs no completion files "
+		       "(see etc/completion/ in the sources)\n");
+}
+
+/* A misspelt variable is otherwise silently ignored. */
+static void
+env_unknown_cb(void *arg, const char *name, const char *near)
+{
+	if (near != NULL)
+		cli_warnf(arg,
+		    "%s is not a postino variable and is ignored "
+		    "(did you mean %s?)",
+		    name, near);
+	else
+		cli_warnf(
+		    arg, "%s is not a postino variable and is ignored", name);
+}
+
 int
 cli_need_conf(struct cli *c, struct err *err)
 {
@@ -900,6 +955,7 @@ cli_need_conf(struct cli *c, struct err *err)
 	if (conf_load(&c->conf, c->config_path, err) == -1)
 		return -1;
 	c->conf_loaded = true;
+	conf_env_unknown("POSTINO_", env_unknown_cb, c);
 	return 0;
 }
 
@@ -1164,7 +1220,13 @@ main(int argc, char **argv)
 			c.config_path = a + 9;
 		else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
 			version = true;
-		else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) &&
+		else if ((strcmp(a, "--install-completion") == 0 ||
+			     strcmp(a, "--show-completion") == 0) &&
+		    nrest == 1) {
+			print_completion_where(a);
+			rc = 0;
+			goto out;
+		} else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) &&
 		    nrest == 1)
 			help = true;
 		else

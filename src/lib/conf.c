@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ enum conf_type {
 enum conf_flags {
 	CONF_NONEMPTY = 1 << 0, /* "" is not a valid value */
 	CONF_OCTAL = 1 << 1,	/* a file mode such as "0660" */
+	CONF_SECONDS = 1 << 2,	/* seconds: a float is taken, rounded up */
 };
 
 struct conf_key {
@@ -43,6 +45,7 @@ struct conf_key {
 	int64_t min;
 	int64_t max;
 	const char *const *choices; /* NULL-terminated */
+	const char *const *aliases; /* pairs: other name, its choice; NULL */
 	unsigned flags;
 	const char *env;
 	size_t off;
@@ -72,6 +75,9 @@ static const char *const scheme_names[] = { "BLF-CRYPT", "SHA512-CRYPT",
 	"ARGON2I", "ARGON2ID", "MD5-CRYPT", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "error",
 	NULL };
+/* Python's logging names, as Python postinod's log_level took them. */
+static const char *const log_level_aliases[] = { "warning", "warn", "critical",
+	"error", "fatal", "error", NULL };
 static const char *const podop_modes[] = { "postfix", "dovecot", NULL };
 
 static const struct conf_key keys[] = {
@@ -93,7 +99,7 @@ static const struct conf_key keys[] = {
 	{ TOP(postcreation_hook), STR(""), .env = "POSTINO_POSTCREATION_HOOK",
 	    .desc = "program run after a mailbox is created; empty = none" },
 	{ TOP(postcreation_hook_timeout), INT(30, 1, 3600),
-	    .env = "POSTINO_POSTCREATION_HOOK_TIMEOUT",
+	    .flags = CONF_SECONDS, .env = "POSTINO_POSTCREATION_HOOK_TIMEOUT",
 	    .desc = "seconds the post-creation hook may run" },
 	{ TOP(vmail_uid), INT(-1, -1, UID_MAX_), .env = "POSTINO_VMAIL_UID",
 	    .desc = "owner of new maildirs; -1 = do not chown" },
@@ -131,8 +137,9 @@ static const struct conf_key keys[] = {
 	    .env = "POSTINOD_LISTEN",
 	    .desc = "HTTP listen address, host:port" },
 	{ SUB(postinod, log_level), CHOICE("info", log_levels),
-	    .env = "POSTINOD_LOG_LEVEL",
-	    .desc = "least severe level logged: debug, info, warn or error" },
+	    .aliases = log_level_aliases, .env = "POSTINOD_LOG_LEVEL",
+	    .desc = "least severe level logged: debug, info, warn or error "
+		    "(Python's warning, critical and fatal are taken)" },
 	{ SUB(postinod, zitadel_issuer), STR(""),
 	    .env = "POSTINOD_ZITADEL_ISSUER",
 	    .desc = "Zitadel instance URL, for the Actions webhook" },
@@ -148,17 +155,18 @@ static const struct conf_key keys[] = {
 	    .env = "POSTINOD_SCIM_JWKS_FILE",
 	    .desc = "read the JWKS from this file instead of a URL" },
 	{ SUB(postinod, scim_jwks_refresh_seconds), INT(3600, 1, WEEK),
-	    .env = "POSTINOD_SCIM_JWKS_REFRESH_SECONDS",
+	    .flags = CONF_SECONDS, .env = "POSTINOD_SCIM_JWKS_REFRESH_SECONDS",
 	    .desc = "seconds between JWKS refreshes" },
 	{ SUB(postinod, scim_max_token_age_seconds), INT(3600, 1, 86400),
-	    .env = "POSTINOD_SCIM_MAX_TOKEN_AGE_SECONDS",
+	    .flags = CONF_SECONDS, .env = "POSTINOD_SCIM_MAX_TOKEN_AGE_SECONDS",
 	    .desc = "oldest bearer token (by iat) accepted, in seconds" },
 	{ SUB(postinod, tls_cert), STR(""), .env = "POSTINOD_TLS_CERT",
 	    .desc = "TLS certificate file; empty = plain HTTP" },
 	{ SUB(postinod, tls_key), STR(""), .env = "POSTINOD_TLS_KEY",
 	    .desc = "TLS private key file" },
 	{ SUB(postinod, user), STR(""), .env = "POSTINOD_USER",
-	    .desc = "user to run as after binding; empty = do not switch" },
+	    .desc = "user to run as after binding; empty = postinod as root "
+		    "(refused if there is no such user)" },
 	{ SUB(postinod, threads), INT(4, 1, 256), .env = "POSTINOD_THREADS",
 	    .desc = "HTTP worker threads" },
 	{ SUB(postinod, seccomp), BOOL(false), .env = "POSTINOD_SECCOMP",
@@ -237,6 +245,9 @@ static int table_put(struct postino_conf *, const struct toml_entry *,
     const char *, struct err *);
 static int unknown_key(
     const char *, const struct toml_entry *, const char *, struct err *);
+static char *render_toml(const struct toml_value *);
+static int core_table(
+    const struct toml_doc *, const struct toml_table *, struct err *);
 static int apply_doc(
     struct postino_conf *, const struct toml_doc *, struct err *);
 static int apply_env(struct postino_conf *, struct err *);
@@ -464,6 +475,10 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 		break;
 	case CONF_CHOICE:
 	case CONF_IDENTITY:
+		for (const char *const *a = k->aliases; a != NULL && *a != NULL;
+		     a += 2)
+			if (str_eq_nocase(s, a[0]))
+				s = a[1];
 		for (ch = k->choices; *ch != NULL; ch++)
 			if (str_eq_nocase(s, *ch))
 				break;
@@ -500,15 +515,63 @@ static const char *
 a_type(enum toml_type t)
 {
 	return t == TOML_INTEGER ? "an integer"
+	    : t == TOML_FLOAT	 ? "a float"
 	    : t == TOML_ARRAY	 ? "an array"
 	    : t == TOML_BOOLEAN	 ? "a boolean"
 				 : "a string";
+}
+
+/*
+ * A float where an integer is wanted: seconds (Python postino took
+ * postcreation_hook_timeout = 30.0) are rounded up to whole seconds; for
+ * anything else the message says what to write.
+ */
+static int
+set_float(struct postino_conf *c, const struct conf_key *k, double f,
+    const char *where, struct err *err)
+{
+	double up;
+
+	if (!isfinite(f))
+		return err_set(err, ERR_CONFIG,
+		    "%s: '%s' must be a number of %s, not %s", where, k->name,
+		    (k->flags & CONF_SECONDS) ? "seconds" : "units",
+		    isnan(f) ? "nan" : "inf");
+	if (f < -1e15 || f > 1e15)
+		up = f; /* out of every range below */
+	else {
+		up = (double)(int64_t)f;
+		if (up < f)
+			up += 1; /* rounded up: a timeout never shrinks */
+	}
+	if (!(k->flags & CONF_SECONDS)) {
+		if (up == f && f >= -1e15 && f <= 1e15) {
+			bool env = strncmp(where, "env ", 4) == 0;
+
+			return err_set(err, ERR_CONFIG,
+			    "%s: '%s' must be an integer, not a float "
+			    "(write %s%s%.0f)",
+			    where, k->name, env ? k->env : leaf(k),
+			    env ? "=" : " = ", f);
+		}
+		return err_set(err, ERR_CONFIG,
+		    "%s: '%s' must be an integer, not a float (got %g)", where,
+		    k->name, f);
+	}
+	if (up < (double)k->min || up > (double)k->max)
+		return err_set(err, ERR_CONFIG,
+		    "%s: '%s' must be between %" PRId64 " and %" PRId64
+		    " seconds (got %g)",
+		    where, k->name, k->min, k->max, f);
+	return set_value(c, k, NULL, (int64_t)up, where, err);
 }
 
 static int
 set_from_toml(struct postino_conf *c, const struct conf_key *k,
     const struct toml_value *v, const char *where, struct err *err)
 {
+	if (k->type == CONF_INTEGER && v->type == TOML_FLOAT)
+		return set_float(c, k, v->f, where, err);
 	if (k->type == CONF_INTEGER && v->type != TOML_INTEGER)
 		return err_set(err, ERR_CONFIG,
 		    "%s: '%s' must be an integer, "
@@ -543,11 +606,17 @@ set_from_env(struct postino_conf *c, const struct conf_key *k, const char *text,
 	if (toml_check_text(text, strlen(text), &why) == -1)
 		return err_set(err, ERR_CONFIG, "%s: %s", where, why);
 	if (k->type == CONF_INTEGER &&
-	    toml_parse_integer(text, strlen(text), &i, &why) == -1)
+	    toml_parse_integer(text, strlen(text), &i, &why) == -1) {
+		double f;
+		const char *fwhy;
+
+		if (toml_parse_float(text, strlen(text), &f, &fwhy) == 0)
+			return set_float(c, k, f, where, err);
 		return err_set(err, ERR_CONFIG,
 		    "%s: '%s' must be an integer "
 		    "('%.40s': %s)",
 		    where, k->name, text, why);
+	}
 	if (k->type == CONF_BOOLEAN) {
 		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
 			return err_set(err, ERR_CONFIG,
@@ -653,11 +722,82 @@ unknown_key(const char *section, const struct toml_entry *e, const char *where,
 	    err, ERR_CONFIG, "%s: unknown key '%.40s'%s", where, e->key, in);
 }
 
+/* A TOML value as it would be written in a file. */
+static char *
+render_toml(const struct toml_value *v)
+{
+	struct buf b;
+
+	switch (v->type) {
+	case TOML_STRING:
+		return render_string(v->s);
+	case TOML_INTEGER:
+		return xasprintf("%" PRId64, v->i);
+	case TOML_BOOLEAN:
+		return xstrdup(v->b ? "true" : "false");
+	case TOML_FLOAT:
+		return xasprintf("%g", v->f);
+	case TOML_ARRAY:
+		break;
+	}
+	buf_init(&b, 0);
+	buf_putc(&b, '[');
+	for (size_t i = 0; i < v->nitems; i++) {
+		char *s = render_string(v->items[i]);
+
+		buf_printf(&b, "%s%s", i > 0 ? ", " : "", s);
+		free(s);
+	}
+	buf_putc(&b, ']');
+	return buf_detach(&b);
+}
+
+/*
+ * [core]: Python postino's README showed "[core] identity_backend = ...",
+ * but its loader silently dropped every table, so such a key was never
+ * read.  Refuse it, saying what to write: the same lines at the top level.
+ */
+static int
+core_table(
+    const struct toml_doc *doc, const struct toml_table *tb, struct err *err)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < tb->nentries && i < 4; i++) {
+		char *v = render_toml(&tb->entries[i].value);
+
+		buf_printf(
+		    &b, "%s%s = %s", i > 0 ? "; " : "", tb->entries[i].key, v);
+		free(v);
+	}
+	if (tb->nentries > 4)
+		buf_printf(&b, "; ...");
+	if (tb->nentries == 0)
+		err_set(err, ERR_CONFIG,
+		    "%s:%d: there is no [core] table (Python postino ignored "
+		    "it): delete the [core] line",
+		    doc->name, tb->line);
+	else
+		err_set(err, ERR_CONFIG,
+		    "%s:%d: there is no [core] table (Python postino ignored "
+		    "it, so its keys were never read): delete the [core] line "
+		    "and write %s at the top of the file, above any [table] "
+		    "header (unless already there)",
+		    doc->name, tb->line, buf_cstr(&b));
+	buf_release(&b);
+	return -1;
+}
+
 static int
 apply_doc(struct postino_conf *c, const struct toml_doc *doc, struct err *err)
 {
 	char where[4096];
 
+	/* First: it explains errors about its keys' values elsewhere. */
+	for (size_t t = 0; t < doc->ntables; t++)
+		if (strcmp(doc->tables[t].name, "core") == 0)
+			return core_table(doc, &doc->tables[t], err);
 	for (size_t t = 0; t < doc->ntables; t++) {
 		const struct toml_table *tb = &doc->tables[t];
 		bool is_section = false, is_tables;
@@ -713,6 +853,46 @@ apply_env(struct postino_conf *c, struct err *err)
 			return -1;
 	}
 	return 0;
+}
+
+/* Variables read outside the key table. */
+static const char *const env_other[] = { "POSTINO_CONFIG", "POSTINO_MODULE_DIR",
+	"POSTINO_COMPLETE_NO_DB", "POSTINOD_ZITADEL_HMAC_SECRET",
+	"POSTINOD_ZITADEL_REPLAY_WINDOW_SEC", NULL };
+
+void
+conf_env_unknown(const char *prefix,
+    void (*fn)(void *, const char *, const char *), void *arg)
+{
+	extern char **environ;
+	const char *cand[NKEYS + sizeof(env_other) / sizeof(env_other[0])];
+	size_t n = 0, plen = strlen(prefix);
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strncmp(keys[i].env, prefix, plen) == 0)
+			cand[n++] = keys[i].env;
+	for (size_t i = 0; env_other[i] != NULL; i++)
+		if (strncmp(env_other[i], prefix, plen) == 0)
+			cand[n++] = env_other[i];
+	cand[n] = NULL;
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		char name[128];
+		bool known = false;
+
+		if (eq == NULL || strncmp(*e, prefix, plen) != 0 ||
+		    (size_t)(eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (strncmp(name, "POSTINO_TEST_", 13) == 0 ||
+		    strncmp(name, "POSTINO_FUZZ_", 13) == 0)
+			continue;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(cand[i], name) == 0;
+		if (!known)
+			fn(arg, name, str_nearest(name, cand));
+	}
 }
 
 static const char *

@@ -112,6 +112,14 @@ struct postino_conf {
  * Returns 0, or -1 with err (ERR_CONFIG, message "file:line: ...").
  */
 int conf_load(struct postino_conf *, const char *explicit_path, struct err *);
+/*
+ * Variables of the environment whose name starts with prefix ("POSTINO_")
+ * but that nothing reads, as a misspelt one would be: fn(arg, name, near)
+ * for each, near being the variable probably meant, or NULL.  The test
+ * suite's POSTINO_TEST_* are not reported.
+ */
+void conf_env_unknown(const char *prefix,
+    void (*fn)(void *, const char *name, const char *near), void *arg);
 /* Defaults only, no files or environment (for tests and init). */
 void conf_defaults(struct postino_conf *);
 void conf_release(struct postino_conf *);

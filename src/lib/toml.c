@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,8 @@ toml_type_name(enum toml_type t)
 		return "boolean";
 	case TOML_ARRAY:
 		return "array";
+	case TOML_FLOAT:
+		return "float";
 	}
 	return "value";
 }
@@ -211,6 +214,92 @@ toml_parse_integer(const char *s, size_t len, int64_t *v_r, const char **why_r)
 		    acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
 	else
 		*v_r = (int64_t)acc;
+	return 0;
+}
+
+/* Digits with single '_' between them, at s[*i]; at least one. */
+static bool
+digits_(const char *s, size_t len, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < len) {
+		if (s[*i] >= '0' && s[*i] <= '9')
+			(*i)++;
+		else if (s[*i] == '_' && *i > start && *i + 1 < len &&
+		    s[*i + 1] >= '0' && s[*i + 1] <= '9')
+			(*i)++;
+		else
+			break;
+	}
+	return *i > start;
+}
+
+int
+toml_parse_float(const char *s, size_t len, double *v_r, const char **why_r)
+{
+	char tmp[128], *end;
+	size_t i = 0, n = 0;
+	bool frac = false, exp = false;
+	double v;
+
+	if (len > 0 && (s[0] == '+' || s[0] == '-'))
+		i++;
+	if (len - i == 3 && memcmp(s + i, "inf", 3) == 0) {
+		*v_r = s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+		return 0;
+	}
+	if (len - i == 3 && memcmp(s + i, "nan", 3) == 0) {
+		*v_r = NAN;
+		return 0;
+	}
+	if (i < len && s[i] == '0' && i + 1 < len && s[i + 1] >= '0' &&
+	    s[i + 1] <= '9') {
+		*why_r = "leading zeros are not allowed";
+		return -1;
+	}
+	if (!digits_(s, len, &i)) {
+		*why_r = "a float starts with a digit (write 0.5, not .5)";
+		return -1;
+	}
+	if (i < len && s[i] == '.') {
+		i++;
+		if (!digits_(s, len, &i)) {
+			*why_r =
+			    "a digit must follow the '.' (write 1.0, not 1.)";
+			return -1;
+		}
+		frac = true;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (!digits_(s, len, &i)) {
+			*why_r = "the exponent needs digits";
+			return -1;
+		}
+		exp = true;
+	}
+	if (i != len || (!frac && !exp)) {
+		*why_r = "not a float";
+		return -1;
+	}
+	if (len >= sizeof(tmp)) {
+		*why_r = "too long";
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		if (s[i] != '_')
+			tmp[n++] = s[i];
+	tmp[n] = '\0';
+	errno = 0;
+	v = strtod(tmp, &end);
+	if (*end != '\0' || (errno == ERANGE && isinf(v))) {
+		*why_r = "float out of range";
+		return -1;
+	}
+	*v_r = v;
 	return 0;
 }
 
@@ -818,8 +907,11 @@ parse_token(struct parser *ps, struct toml_value *v)
 		u++;
 		un--;
 	}
-	if ((un == 3 && (memcmp(u, "inf", 3) == 0 || memcmp(u, "nan", 3) == 0)))
-		return perr(ps, "floats are not supported");
+	if ((un == 3 &&
+		(memcmp(u, "inf", 3) == 0 || memcmp(u, "nan", 3) == 0))) {
+		v->type = TOML_FLOAT;
+		return toml_parse_float(t, n, &v->f, &why);
+	}
 	if (un >= 2 && u[0] == '0' &&
 	    (u[1] == 'x' || u[1] == 'o' || u[1] == 'b'))
 		return perr(ps,
@@ -831,8 +923,13 @@ parse_token(struct parser *ps, struct toml_value *v)
 		    (n >= 5 && all_digits(t, 4) && t[4] == '-'))
 			return perr(ps, "dates and times are not supported");
 		if (memchr(t, '.', n) != NULL || memchr(t, 'e', n) != NULL ||
-		    memchr(t, 'E', n) != NULL)
-			return perr(ps, "floats are not supported");
+		    memchr(t, 'E', n) != NULL) {
+			v->type = TOML_FLOAT;
+			if (toml_parse_float(t, n, &v->f, &why) == -1)
+				return perr(ps, "invalid float '%.*s': %s",
+				    (int)(n < SHOW ? n : SHOW), t, why);
+			return 0;
+		}
 		v->type = TOML_INTEGER;
 		if (toml_parse_integer(t, n, &v->i, &why) == -1)
 			return perr(ps, "invalid integer '%.*s': %s",

@@ -7,9 +7,10 @@
  * (A-Za-z0-9_-), "[table]" and dotted "[a.b]" headers, and these values:
  * basic strings "..." with the TOML escapes \" \\ \b \t \n \f \r \uXXXX
  * \UXXXXXXXX, literal strings '...', decimal integers (optional sign, '_'
- * between digits, no leading zeros, 64-bit range), true and false, and
- * arrays of strings (which may span lines, hold comments and end with a
- * comma).  Everything else TOML allows (floats, dates, inline tables,
+ * between digits, no leading zeros, 64-bit range), floats (as TOML writes
+ * them: 30.0, 1e3, 2.5E-1, inf, nan; Python postino's seconds), true and
+ * false, and arrays of strings (which may span lines, hold comments and
+ * end with a comma).  Everything else TOML allows (dates, inline tables,
  * arrays of tables, multi-line strings, quoted and dotted keys, mixed
  * arrays) is rejected with a message that names it, as are duplicate keys
  * and tables, raw control characters, invalid UTF-8, an escaped NUL, input
@@ -43,6 +44,7 @@ enum toml_type {
 	TOML_INTEGER,
 	TOML_BOOLEAN,
 	TOML_ARRAY, /* of strings */
+	TOML_FLOAT,
 };
 
 struct toml_value {
@@ -50,6 +52,7 @@ struct toml_value {
 	char *s;      /* TOML_STRING */
 	int64_t i;    /* TOML_INTEGER */
 	bool b;	      /* TOML_BOOLEAN */
+	double f;     /* TOML_FLOAT */
 	char **items; /* TOML_ARRAY */
 	size_t nitems;
 };
@@ -92,7 +95,7 @@ const struct toml_table *toml_table(const struct toml_doc *, const char *name);
 /* The entry for key in t, or NULL.  Lent; valid until toml_release(). */
 const struct toml_entry *toml_get(const struct toml_table *, const char *key);
 
-/* "string", "integer", "boolean", "array". */
+/* "string", "integer", "boolean", "array", "float". */
 const char *toml_type_name(enum toml_type);
 
 /*
@@ -103,6 +106,13 @@ const char *toml_type_name(enum toml_type);
  */
 int toml_parse_integer(
     const char *, size_t len, int64_t *v_r, const char **why_r);
+
+/*
+ * The float rules, likewise: a decimal integer part, then a fraction
+ * (".5") and/or an exponent ("e-3"), '_' between digits; or [+-]inf/nan.
+ * Returns 0, or -1 with *why_r.
+ */
+int toml_parse_float(const char *, size_t len, double *v_r, const char **why_r);
 
 /*
  * Whether len bytes are text a TOML string may hold: valid UTF-8, no

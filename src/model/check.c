@@ -1628,8 +1628,10 @@ check_cf_file(struct ctx *c, const char *file, const char *shown)
 		    *cf_get(&cf, "query") == '\0')
 			finding(c, name, CHECK_ERROR,
 			    "'%s' has no 'query'; "
-			    "regenerate it ('postino init --force')",
-			    path);
+			    "regenerate it with 'postino config gen --only "
+			    "sql_maps --out DIR' and copy DIR/postfix/%s over "
+			    "it",
+			    path, file);
 		else if (db_params_from_cf(&p, &cf,
 			     c->have_params ? c->params.engine : DB_ENGINE_NONE,
 			     &err) == -1)
@@ -1749,12 +1751,14 @@ probe_sql_cf(struct ctx *c)
 		if (need == CF_ALWAYS ||
 		    (need == CF_ALIAS_DOMAINS && nadoms > 0))
 			finding(c, name, CHECK_ERROR,
-			    "'%s/%s' is missing%s; "
-			    "'postino init --force' writes every map",
+			    "'%s/%s' is missing%s; write it with 'postino "
+			    "config gen --only %s --out DIR' and copy "
+			    "DIR/postfix/%s there (mode 0640)",
 			    c->conf->postfix_sql_dir, m->file,
 			    need == CF_ALIAS_DOMAINS ? " but alias domains "
 						       "exist"
-						     : "");
+						     : "",
+			    m->artefact, m->file);
 	}
 	sql_cf_others(c);
 }

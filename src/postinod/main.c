@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -105,7 +106,7 @@ next_signal(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: postinod [-t] [-c config]\n");
+	fprintf(stderr, "usage: postinod [-t] [--allow-root] [-c config]\n");
 }
 
 static int
@@ -188,13 +189,40 @@ check_schema(struct pool *pool, struct err *err)
 	return 0;
 }
 
+/* The user postinod switches to, as root, when [postinod] user is unset:
+ * the one Python postino's service ran as (User=postinod), which the
+ * package creates. */
+#define DEFAULT_USER "postinod"
+
+/*
+ * Switch to [postinod] user.  Serving as root is never silent: unset, as
+ * root, postinod becomes DEFAULT_USER if that user exists, and otherwise
+ * refuses unless told (user = "root", or --allow-root).
+ */
 static int
-drop_privileges(const char *user, struct err *err)
+drop_privileges(const char *user, bool allow_root, struct err *err)
 {
 	struct passwd *pw;
 
-	if (user == NULL || *user == '\0')
-		return 0;
+	if (user == NULL || *user == '\0') {
+		if (geteuid() != 0 || allow_root)
+			return 0;
+		errno = 0;
+		if (getpwnam(DEFAULT_USER) == NULL) {
+			err_set(err, ERR_CONFIG,
+			    "postinod will not serve as root: [postinod] "
+			    "user is unset and there is no user '%s'",
+			    DEFAULT_USER);
+			return err_hint(err,
+			    "set user = \"NAME\" in [postinod] (the owner "
+			    "of the maildirs), create the system user '%s', "
+			    "or serve as root on purpose with user = "
+			    "\"root\" or --allow-root",
+			    DEFAULT_USER);
+		}
+		user = DEFAULT_USER;
+		log_info("[postinod] user is unset: switching to '%s'", user);
+	}
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL)
 		return err_set(
@@ -212,7 +240,7 @@ drop_privileges(const char *user, struct err *err)
 		    "cannot switch to user '%s': "
 		    "%s",
 		    user, strerror(errno));
-	if (setuid(0) != -1)
+	if (pw->pw_uid != 0 && setuid(0) != -1)
 		return err_set(err, ERR_INTERNAL,
 		    "could regain root after "
 		    "switching to '%s'",
@@ -246,11 +274,19 @@ main(int argc, char **argv)
 	const char *config = NULL;
 	char *url = NULL;
 	bool test_only = false, have_conf = false, have_params = false;
+	bool allow_root = false;
+	static const struct option longopts[] = {
+		{ "allow-root", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int c, sig, rc = 0, level;
 
 	maildir_note_umask(); /* before any thread: see maildir.h */
-	while ((c = getopt(argc, argv, "c:htV")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:htV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'R':
+			allow_root = true;
+			break;
 		case 'c':
 			config = optarg;
 			break;
@@ -343,7 +379,7 @@ main(int argc, char **argv)
 	so.handler = postinod_handle;
 	so.arg = &d;
 	if ((srv = http_server_new(&so, &err)) == NULL ||
-	    drop_privileges(conf.postinod.user, &err) == -1 ||
+	    drop_privileges(conf.postinod.user, allow_root, &err) == -1 ||
 	    http_server_start(srv, &err) == -1)
 		goto fail;
 	if (conf.postinod.seccomp) {

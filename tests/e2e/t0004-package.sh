@@ -5,6 +5,8 @@
 # machine with dpkg, used from PATH (postino --version, postino init and a
 # domain on SQLite, the other programs, "man postino", bash completion,
 # the systemd units), then removed, leaving none of its files behind.
+# Before that, in a private "dpkg --root" tree, it replaces a stand-in for
+# il-postino, the Python postino package, which ships postinod.service too.
 #
 # It needs root, debhelper and the Build-Depends, and it will not touch a
 # machine where a postino package is already installed.  The package build
@@ -55,6 +57,50 @@ test_setup 'dpkg-buildpackage builds the packages from the tree' '
 	build_packages
 '
 
+# The Python package's name and the file both ship; built here, as
+# dpkg-deb makes it, since the real one is not in Debian.
+build_il_postino() {
+	mkdir -p il/DEBIAN il/lib/systemd/system &&
+	printf '%s\n' "[Unit]" "Description=Python postinod" "[Service]" \
+		"User=postinod" "ExecStart=/usr/bin/postinod" \
+		>il/lib/systemd/system/postinod.service &&
+	printf '%s\n' "Package: il-postino" "Version: 0.12.3-1" \
+		"Architecture: all" "Maintainer: test <test@example.org>" \
+		"Description: stand-in for the Python postino package" \
+		" It ships postinod.service, as the real one does." \
+		>il/DEBIAN/control &&
+	dpkg-deb --root-owner-group --build il il-postino.deb >/dev/null
+}
+
+# pdpkg ARGS: dpkg on the private tree $ROOT.  Maintainer scripts run
+# outside it with DPKG_ROOT set (there is no shell inside); dependencies
+# on the system's libraries are not there to be met.
+pdpkg() {
+	dpkg --root="$ROOT" --log=/dev/null --force-script-chrootless \
+		--force-depends "$@"
+}
+
+pstatus() {
+	dpkg-query --admindir="$ROOT/var/lib/dpkg" -W \
+		-f '${db:Status-Status}' "$1" 2>/dev/null || echo not-installed
+}
+
+test_expect_success 'postino replaces il-postino (Python) in a private dpkg --root tree' '
+	build_il_postino &&
+	ROOT=$TEST_DIR/root &&
+	mkdir -p "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates" &&
+	: >"$ROOT/var/lib/dpkg/status" &&
+	pdpkg -i il-postino.deb >il.log 2>&1 || { cat il.log; exit 1; }
+	check_eq "$(pstatus il-postino)" installed &&
+	check_grep "Python postinod" "$ROOT/lib/systemd/system/postinod.service" &&
+	pdpkg -i pkg/postino_*.deb >up.log 2>&1 || { cat up.log; exit 1; }
+	check_eq "$(pstatus postino)" installed &&
+	check_eq "$(pstatus il-postino)" not-installed &&
+	check_grep "postino SCIM and Zitadel webhook service" \
+		"$ROOT/lib/systemd/system/postinod.service" &&
+	test -x "$ROOT/usr/sbin/postino"
+'
+
 test_expect_success 'lintian finds nothing the overrides do not explain' '
 	if ! command -v lintian >/dev/null 2>&1; then
 		echo "# lintian is not installed; not run"
@@ -68,6 +114,11 @@ test_expect_success 'lintian finds nothing the overrides do not explain' '
 
 test_setup 'dpkg installs them' '
 	install_packages
+'
+
+test_expect_success 'the package made the system user postinod runs as' '
+	getent passwd postinod >/dev/null &&
+	getent group postinod >/dev/null
 '
 
 test_expect_success 'the three programs run from PATH' '

@@ -6,6 +6,7 @@
  * inputs also go through toml_parse_integer, checked against printf.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,19 @@ render(const struct toml_doc *doc, struct buf *b)
 			case TOML_BOOLEAN:
 				buf_puts(b, v->b ? "true" : "false");
 				break;
+			case TOML_FLOAT: {
+				char f[64];
+
+				if (isnan(v->f))
+					snprintf(f, sizeof(f), "nan");
+				else
+					snprintf(f, sizeof(f), "%.17g", v->f);
+				if (strpbrk(f, ".eni") == NULL)
+					buf_printf(b, "%s.0", f);
+				else
+					buf_puts(b, f);
+				break;
+			}
 			case TOML_ARRAY:
 				buf_putc(b, '[');
 				for (size_t j = 0; j < v->nitems; j++) {
@@ -94,6 +108,8 @@ same_value(const struct toml_value *a, const struct toml_value *b)
 		return a->i == b->i;
 	case TOML_BOOLEAN:
 		return a->b == b->b;
+	case TOML_FLOAT:
+		return (isnan(a->f) && isnan(b->f)) || a->f == b->f;
 	case TOML_ARRAY:
 		if (a->nitems != b->nitems)
 			return 0;

@@ -67,7 +67,7 @@ start_postinod() {
 	env POSTINOD_LISTEN="127.0.0.1:$PORT" POSTINOD_SCIM_ISSUER="$ISSUER" \
 		POSTINOD_SCIM_AUDIENCE="$AUD" POSTINOD_THREADS=4 \
 		POSTINOD_ZITADEL_HMAC_SECRET="$HMAC_SECRET" "$@" \
-		postinod >>"$TEST_DIR/postinod.log" 2>&1 &
+		postinod --allow-root >>"$TEST_DIR/postinod.log" 2>&1 &
 	POSTINOD_PID=$!
 	test_at_exit "stop_pid $POSTINOD_PID"
 	if ! wait_until 15 curl -sfk "$_scheme://127.0.0.1:$PORT/healthz"; then

@@ -832,6 +832,96 @@ test_booleans(void)
 	reset_env();
 }
 
+/* What a working Python postino configuration held is taken, or the
+ * refusal says what to write instead. */
+static void
+test_python_values(void)
+{
+	struct postino_conf c;
+	struct err err = ERR_INIT;
+
+	reset_env();
+	write_file(cfg_path,
+	    "postcreation_hook_timeout = 30.0\n"
+	    "[postinod]\n"
+	    "log_level = \"WARNING\"\n"
+	    "scim_jwks_refresh_seconds = 1.5e3\n"
+	    "scim_max_token_age_seconds = 59.2\n");
+	if (ok(conf_load(&c, cfg_path, &err) == 0, "python floats load")) {
+		is_int(c.postcreation_hook_timeout, 30, "30.0 seconds");
+		is_int(c.postinod.scim_jwks_refresh_seconds, 1500, "1.5e3");
+		is_int(c.postinod.scim_max_token_age_seconds, 60,
+		    "fractions are rounded up");
+		is_str(c.postinod.log_level, "warn", "WARNING is warn");
+		conf_release(&c);
+	} else
+		diag("%s", err.msg);
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const in[] = { "CRITICAL", "fatal",
+			"Error" };
+		char text[128];
+
+		snprintf(text, sizeof(text), "[postinod]\nlog_level = '%s'\n",
+		    in[i]);
+		write_file(cfg_path, text);
+		err_clear(&err);
+		if (ok(conf_load(&c, cfg_path, &err) == 0, "log level %s",
+			in[i])) {
+			is_str(c.postinod.log_level, "error", "%s is error",
+			    in[i]);
+			conf_release(&c);
+		}
+	}
+	setenv("POSTINO_POSTCREATION_HOOK_TIMEOUT", "2.5", 1);
+	setenv("POSTINOD_LOG_LEVEL", "critical", 1);
+	err_clear(&err);
+	if (ok(conf_load(&c, NULL, &err) == 0, "python values in env")) {
+		is_int(c.postcreation_hook_timeout, 3, "env 2.5 seconds");
+		is_str(c.postinod.log_level, "error", "env critical");
+		conf_release(&c);
+	}
+	reset_env();
+	is_str(cfg_fails("vmail_uid = 5000.0\n"),
+	    at(cfg_path, 1,
+		"'vmail_uid' must be an integer, not a float (write "
+		"vmail_uid = 5000)"),
+	    "a float uid says what to write");
+	is_str(cfg_fails("[podop]\nworkers = 2.0\n"),
+	    at(cfg_path, 2,
+		"'podop.workers' must be an integer, not a float (write "
+		"workers = 2)"),
+	    "in a table: the key as written there");
+	is_str(cfg_fails("vmail_uid = 1.5\n"),
+	    at(cfg_path, 1,
+		"'vmail_uid' must be an integer, not a float (got 1.5)"),
+	    "a fractional uid");
+	is_str(cfg_fails("postcreation_hook_timeout = 0.0\n"),
+	    at(cfg_path, 1,
+		"'postcreation_hook_timeout' must be between 1 and 3600 "
+		"seconds (got 0)"),
+	    "seconds out of range");
+	is_str(cfg_fails("postcreation_hook_timeout = inf\n"),
+	    at(cfg_path, 1,
+		"'postcreation_hook_timeout' must be a number of seconds, "
+		"not inf"),
+	    "infinite seconds");
+	is_str(cfg_fails("vmail_gid = 'x'\n[core]\nidentity_backend = "
+			 "\"local\"\nvmail_uid = 5000\n"),
+	    at(cfg_path, 2,
+		"there is no [core] table (Python postino ignored it, so its "
+		"keys were never read): delete the [core] line and write "
+		"identity_backend = \"local\"; vmail_uid = 5000 at the top "
+		"of the file, above any [table] header (unless already "
+		"there)"),
+	    "[core] says what to write, before any other check");
+	setenv("POSTINO_VMAIL_UID", "5000.0", 1);
+	is_str(load_fails(NULL),
+	    "env POSTINO_VMAIL_UID: 'vmail_uid' must be an integer, not a "
+	    "float (write POSTINO_VMAIL_UID=5000)",
+	    "env: a float uid says what to write");
+	reset_env();
+}
+
 int
 main(void)
 {
@@ -865,6 +955,7 @@ main(void)
 	test_booleans();
 	test_cross();
 	test_misc();
+	test_python_values();
 
 	reset_env();
 	rmdir(dir);

@@ -42,6 +42,9 @@ dump(const struct toml_doc *doc)
 			case TOML_BOOLEAN:
 				buf_printf(&b, "b:%s", v->b ? "true" : "false");
 				break;
+			case TOML_FLOAT:
+				buf_printf(&b, "f:%g", v->f);
+				break;
 			case TOML_ARRAY:
 				buf_puts(&b, "a:(");
 				for (size_t j = 0; j < v->nitems; j++)
@@ -77,6 +80,11 @@ static const struct {
 	    "i5@5=i:9223372036854775807 i6@6=i:-9223372036854775808 "
 	    "i7@7=i:-1" },
 	{ "t = true\nf = false # no", "[@0] t@1=b:true f@2=b:false" },
+	{ "f1 = 30.0\nf2 = -1.5\nf3 = 1e3\nf4 = 2.5E-1\nf5 = +1_000.000_1\n"
+	  "f6 = 0.5\nf7 = inf\nf8 = -inf\nf9 = nan\nf10 = 5e+2",
+	    "[@0] f1@1=f:30 f2@2=f:-1.5 f3@3=f:1000 f4@4=f:0.25 "
+	    "f5@5=f:1000 f6@6=f:0.5 f7@7=f:inf f8@8=f:-inf f9@9=f:nan "
+	    "f10@10=f:500" },
 	{ "a = []\nb = [\"x\"]\nc = [ \"x\", 'y', ]\n"
 	  "d = [\n  \"one\", # comment\n  # another\n\n  'two'\n]\ne = 1",
 	    "[@0] a@1=a:() b@2=a:(x) c@3=a:(x|y) d@4=a:(one|two) e@10=i:1" },
@@ -121,10 +129,16 @@ static const struct {
 	    E "3: table [a.b] conflicts with key 'b' "
 	      "defined at line 2" },
 	{ "[a.b]\n[a]\nb = 1", E "3: key 'b' conflicts with table [a.b]" },
-	{ "x = 1.5", E "1: floats are not supported" },
-	{ "\nx = 1e3", E "2: floats are not supported" },
-	{ "x = inf", E "1: floats are not supported" },
-	{ "x = -nan", E "1: floats are not supported" },
+	{ "x = 1.",
+	    E "1: invalid float '1.': a digit must follow the '.' "
+	      "(write 1.0, not 1.)" },
+	{ "\nx = 01.5",
+	    E "2: invalid float '01.5': leading zeros are not "
+	      "allowed" },
+	{ "x = 1e", E "1: invalid float '1e': the exponent needs digits" },
+	{ "x = 1__0.5", E "1: invalid float '1__0.5': not a float" },
+	{ "x = 1.5_", E "1: invalid float '1.5_': not a float" },
+	{ "x = 1e999", E "1: invalid float '1e999': float out of range" },
 	{ "x = 1979-05-27", E "1: dates and times are not supported" },
 	{ "x = 1979-05-27T07:32:00Z",
 	    E "1: dates and times are not "
