@@ -364,6 +364,46 @@ secret_plain(const char *what, const char *v, struct err *err)
 	return 0;
 }
 
+/*
+ * A database credential for Dovecot 2.4, which has no connect string: any
+ * character a quoted value can hold, which is all but control characters.
+ */
+static int
+secret_24(const char *what, const char *v, struct err *err)
+{
+	for (const char *p = v; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f) {
+			err_set(err, ERR_INVALID,
+			    "the database %s contains a control character, "
+			    "which a Dovecot setting cannot carry",
+			    what);
+			return err_hint(err,
+			    "use a password without control characters, or "
+			    "--skip dovecot");
+		}
+	return 0;
+}
+
+/*
+ * v as a Dovecot 2.4 quoted value: '"' and '\' escaped with '\', and a
+ * run of '%' before '{' one longer, since 2.4 expands %{...} in settings
+ * and reads "%%{" as a literal "%{" (other '%' stand for themselves).
+ */
+static void
+quote_24(struct buf *b, const char *v)
+{
+	buf_putc(b, '"');
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '%' && (p == v || p[-1] != '%') &&
+		    p[strspn(p, "%")] == '{')
+			buf_putc(b, '%');
+		if (*p == '"' || *p == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, '"');
+}
+
 static const char *
 engine_regexp(enum db_engine e)
 {
@@ -734,7 +774,7 @@ connect_23(struct gen *g, struct buf *b)
 static void
 connect_24(struct gen *g, struct buf *b)
 {
-	const char *engine = db_engine_name(g->p->engine);
+	const char *engine = db_engine_name(g->p->engine), *indent;
 	struct host h;
 	size_t n;
 
@@ -755,22 +795,20 @@ connect_24(struct gen *g, struct buf *b)
 		buf_printf(b, "mysql %s {\n", h.name);
 		if (h.port > 0)
 			buf_printf(b, "  port = %d\n", h.port);
-		buf_printf(b,
-		    "  user = %s\n  password = %s\n  dbname = %s\n"
-		    "}\n",
-		    g->p->user ? g->p->user : "",
-		    g->p->password ? g->p->password : "",
-		    g->p->dbname ? g->p->dbname : "");
-		return;
+		indent = "  ";
+	} else {
+		buf_printf(b, "pgsql %s {\n  parameters {\n", h.name);
+		if (h.port > 0)
+			buf_printf(b, "    port = %d\n", h.port);
+		indent = "    ";
 	}
-	buf_printf(b, "pgsql %s {\n  parameters {\n", h.name);
-	if (h.port > 0)
-		buf_printf(b, "    port = %d\n", h.port);
-	buf_printf(b,
-	    "    user = %s\n    password = %s\n    dbname = %s\n"
-	    "  }\n}\n",
-	    g->p->user ? g->p->user : "", g->p->password ? g->p->password : "",
-	    g->p->dbname ? g->p->dbname : "");
+	buf_printf(b, "%suser = ", indent);
+	quote_24(b, g->p->user ? g->p->user : "");
+	buf_printf(b, "\n%spassword = ", indent);
+	quote_24(b, g->p->password ? g->p->password : "");
+	buf_printf(b, "\n%sdbname = ", indent);
+	quote_24(b, g->p->dbname ? g->p->dbname : "");
+	buf_puts(b, g->p->engine == DB_ENGINE_MYSQL ? "\n}\n" : "\n  }\n}\n");
 }
 
 /* result_* of the first passdb: how the chain goes on after it. */
@@ -943,6 +981,9 @@ gen_dovecot_24(struct gen *g)
 		 0640)) == NULL)
 		return;
 	auth_header(g, b);
+	buf_puts(b,
+	    "# Include it from conf.d/10-auth.conf ('!include "
+	    "auth-sql.conf.ext'),\n# in place of auth-system.conf.ext.\n");
 	buf_printf(b,
 	    "# It holds the database password: keep it mode 0640, "
 	    "root:dovecot.\n# home is the maildir postino creates; {NOAUTH} "
@@ -981,7 +1022,11 @@ gen_dovecot_mail(struct gen *g)
 	    "Maildir/ below it.\n",
 	    g->v24 ? "2.4" : "2.3", "virtual_mailbox_base");
 	if (g->v24)
-		buf_puts(b, "mail_driver = maildir\nmail_path = ~\n");
+		buf_puts(b,
+		    "mail_driver = maildir\nmail_path = ~\n"
+		    "# INBOX is the maildir itself, not the mbox a stock "
+		    "10-mail.conf names\n# (Debian 13: mail_inbox_path = "
+		    "/var/mail/%{user}).\nmail_inbox_path = ~\n");
 	else
 		buf_puts(b, "mail_location = maildir:~\n");
 	if (g->c->vmail_uid < 0 || g->c->vmail_gid < 0)
@@ -1021,6 +1066,12 @@ gen_dovecot_mail(struct gen *g)
 		    h.name, h.port > 0 ? h.port : 24);
 	}
 	buf_puts(b, "}\n");
+	if (g->v24)
+		buf_puts(b,
+		    "# LMTP looks the recipient up by the whole address "
+		    "(a stock 20-lmtp.conf\n# keeps only the local part: "
+		    "%{user | username | lower}).\nprotocol lmtp {\n"
+		    "  auth_username_format = %{user | lower}\n}\n");
 }
 
 static void
@@ -1121,6 +1172,7 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 		[DB_ENGINE_PGSQL] = "pgsql" };
 	const struct postino_conf *c = o->conf;
 	struct gen g;
+	int (*secret)(const char *, const char *, struct err *);
 	size_t n;
 
 	memset(set, 0, sizeof(*set));
@@ -1173,14 +1225,15 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 		    o->podop_dict_socket);
 		return err_hint(err, "give --podop-dict-socket unix:/PATH");
 	}
+	secret = g.v24 ? secret_24 : secret_plain;
 	if ((selected(&g, "dovecot_sql") || selected(&g, "dovecot_auth")) &&
 	    !g.dict_auth && o->db->engine != DB_ENGINE_SQLITE &&
 	    ((o->db->password != NULL &&
-		 secret_plain("password", o->db->password, err) == -1) ||
+		 secret("password", o->db->password, err) == -1) ||
 		(o->db->user != NULL &&
-		    secret_plain("user", o->db->user, err) == -1) ||
+		    secret("user", o->db->user, err) == -1) ||
 		(o->db->dbname != NULL &&
-		    secret_plain("name", o->db->dbname, err) == -1)))
+		    secret("name", o->db->dbname, err) == -1)))
 		return -1;
 	gen_main_cf(&g);
 	gen_master_cf(&g);
