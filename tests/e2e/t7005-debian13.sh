@@ -182,7 +182,7 @@ test_setup 'Postfix: the stock main.cf and master.cf plus the generated lines' '
 	if [ -e "$GEN/postfix/master.cf" ]; then
 		cat "$GEN/postfix/master.cf" >>"$ROOT/etc/postfix/master.cf"
 	fi &&
-	sed -i -e "/^[a-z_]* = /s/\([ ,=]\)\(sqlite\|mysql\|socketmap\):/\1proxy:\2:/g" \
+	sed -i -e "/^[[:space:]]*#/!s/\(^\|[[:space:],=]\)\(sqlite\|mysql\|socketmap\):/\1proxy:\2:/g" \
 		"$ROOT/etc/postfix/main.cf" &&
 	in_root postconf -e "maillog_file_prefixes = /var /dev/stdout $TEST_DIR" \
 		"maillog_file = $TEST_DIR/postfix.log" &&
