@@ -179,13 +179,16 @@ const struct mapgen_artefact mapgen_artefacts[] = {
 	{ "dovecot_lmtp",
 	    "the same as dovecot_mail (the Python postino's "
 	    "name)" },
+	{ "dovecot_quota",
+	    "dovecot/conf.d/91-postino-podop.conf: quota_clone "
+	    "(and METADATA) through podop's dict (--lookups podop)" },
 	{ "podop", "every podop file below" },
 	{ "podop_postfix",
 	    "podop/podop-postfix.toml: podop's socketmap for "
 	    "Postfix" },
 	{ "podop_dovecot",
 	    "podop/podop-dovecot.toml: podop's dict for "
-	    "Dovecot 2.3" },
+	    "Dovecot (2.3: passdb, userdb; quota_clone)" },
 	{ NULL, NULL }
 };
 
@@ -1074,6 +1077,64 @@ gen_dovecot_mail(struct gen *g)
 		    "  auth_username_format = %{user | lower}\n}\n");
 }
 
+/*
+ * --lookups podop: Dovecot clones each mailbox's usage into quota2 through
+ * podop's dict (the "auth" dict of podop-dovecot.toml, whose
+ * postfixadmin:dovecot table takes priv/quota/storage and
+ * priv/quota/messages).  That table stores nothing else, so IMAP METADATA
+ * is left commented out: it needs a table that can (redis:, url:).
+ */
+static void
+gen_dovecot_quota(struct gen *g)
+{
+	const char *s = g->o->podop_dict_socket;
+	struct buf *b;
+
+	if (g->o->lookups != MAPGEN_PODOP ||
+	    (b = add_file(g, "dovecot_quota",
+		 "dovecot/conf.d/91-postino-podop.conf", 0644)) == NULL)
+		return;
+	if (str_prefix(s, "unix:"))
+		s += 5;
+	buf_printf(b,
+	    "# Dovecot %s: mailbox usage copied into PostfixAdmin's quota2 "
+	    "table through\n# podop's dict (podop-dovecot.toml), written by "
+	    "'postino config gen'.\n# The limit is the userdb's %s.\n",
+	    g->v24 ? "2.4" : "2.3",
+	    g->v24 ? "quota_storage_size" : "quota_rule");
+	if (g->v24) {
+		buf_printf(b,
+		    "mail_plugins {\n  quota = yes\n  quota_clone = yes\n}\n"
+		    "quota \"User quota\" {\n  driver = count\n}\n"
+		    "quota_clone {\n  dict proxy {\n"
+		    "    dict_proxy_socket_path = %s\n"
+		    "    dict_proxy_name = auth\n  }\n}\n",
+		    s);
+		buf_printf(b,
+		    "# IMAP METADATA needs a podop table that stores any key "
+		    "(redis: or url:),\n# EDIT: add it to podop-dovecot.toml "
+		    "as \"metadata\", then uncomment:\n"
+		    "#mail_attribute {\n#  dict proxy {\n"
+		    "#    dict_proxy_socket_path = %s\n"
+		    "#    dict_proxy_name = metadata\n#  }\n#}\n"
+		    "#protocol imap {\n#  imap_metadata = yes\n#}\n",
+		    s);
+		return;
+	}
+	buf_printf(b,
+	    "mail_plugins = $mail_plugins quota quota_clone\nplugin {\n"
+	    "  quota = count:User quota\n  quota_vsizes = yes\n"
+	    "  quota_clone_dict = proxy:%s:auth\n}\n",
+	    s);
+	buf_printf(b,
+	    "# IMAP METADATA needs a podop table that stores any key "
+	    "(redis: or url:),\n# EDIT: add it to podop-dovecot.toml as "
+	    "\"metadata\", then uncomment:\n"
+	    "#mail_attribute_dict = proxy:%s:metadata\n"
+	    "#protocol imap {\n#  imap_metadata = yes\n#}\n",
+	    s);
+}
+
 static void
 podop_common(struct gen *g, struct buf *b, const char *socket, const char *mode,
     const char *owner)
@@ -1119,13 +1180,15 @@ gen_podop(struct gen *g)
 				buf_printf(b, "%s = \"postfixadmin:%s\"\n",
 				    tables[i], tables[i]);
 	}
-	if (g->dict_auth &&
+	if (g->o->lookups == MAPGEN_PODOP &&
 	    (b = add_file(g, "podop_dovecot", "podop/podop-dovecot.toml",
 		 0644)) != NULL) {
 		buf_printf(b,
-		    "# podop for Dovecot 2.3 (dict passdb/userdb), "
+		    "# podop for Dovecot %s (%squota_clone), "
 		    "written by 'postino config gen'.\n# Run: podop -c <this "
-		    "file>.\n");
+		    "file>.\n",
+		    g->v24 ? "2.4" : "2.3",
+		    g->dict_auth ? "dict passdb/userdb, " : "");
 		podop_common(
 		    g, b, g->o->podop_dict_socket, "dovecot", "dovecot");
 		buf_puts(b, "auth = \"postfixadmin:dovecot\"\n");
@@ -1217,7 +1280,8 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 	    (o->db->dbpath != NULL &&
 		plain("database path", o->db->dbpath, err) == -1))
 		return -1;
-	if (g.dict_auth && !str_prefix(o->podop_dict_socket, "unix:") &&
+	if (o->lookups == MAPGEN_PODOP &&
+	    !str_prefix(o->podop_dict_socket, "unix:") &&
 	    o->podop_dict_socket[0] != '/') {
 		err_set(err, ERR_INVALID,
 		    "Dovecot reaches a dict over a UNIX "
@@ -1244,6 +1308,7 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 	else
 		gen_dovecot_23(&g);
 	gen_dovecot_mail(&g);
+	gen_dovecot_quota(&g);
 	gen_podop(&g);
 	if (postcheck(set, err) == -1)
 		goto fail;

@@ -303,4 +303,37 @@ test_expect_success 'postmap -q answers for every generated map' '
 	test $n -ge 8
 '
 
+# --lookups podop: Dovecot 2.4 copies mailbox usage into quota2 through
+# podop's dict (quota_clone), with the file config gen adds for it.
+test_setup 'config gen --lookups podop: podop-dovecot.toml and 91-postino-podop.conf' '
+	PATH=$TEST_DIR/bin:$PATH postino config gen --out "$GEN.p" --lookups podop \
+		--postfix-dir /etc/postfix --dovecot-dir /etc/dovecot \
+		--queue-dir /var/spool/postfix --podop-socket "unix:$TEST_DIR/podop.sock" \
+		--podop-dict-socket "unix:$TEST_DIR/podop-dict.sock" >/dev/null 2>&1 &&
+	test -e "$GEN.p/dovecot/conf.d/91-postino-podop.conf" &&
+	podop -c "$GEN.p/podop/podop-dovecot.toml" >podop-dict.log 2>&1 &
+	echo $! >podop-dict.pid &&
+	test_at_exit "kill $(cat podop-dict.pid)" &&
+	wait_until 10 test -S "$TEST_DIR/podop-dict.sock" || { cat podop-dict.log; false; }
+'
+
+test_expect_success 'doveconf -n is clean with quota_clone through podop' '
+	chmod 666 "$TEST_DIR/podop-dict.sock" &&
+	cp "$GEN.p/dovecot/conf.d/91-postino-podop.conf" "$ROOT/etc/dovecot/conf.d/" &&
+	in_root doveconf -n >d.out 2>d.err &&
+	! grep -i "warning\|error" d.err &&
+	check_grep "dict_proxy_name = auth\|  name = auth" d.out
+'
+
+bob_counted() {
+	[ "$(sql "SELECT messages FROM quota2 WHERE username = 'bob@example.org'")" -ge 2 ]
+}
+test_expect_success 'a delivery updates quota2 through podop (quota_clone)' '
+	in_root doveadm reload &&
+	sleep 1 &&
+	lmtp_send bob@example.org quota-1 >l.out 2>&1 || { cat l.out; tail -5 "$TEST_DIR/dovecot.log"; false; } &&
+	wait_until 20 bob_counted || {
+		sql "SELECT * FROM quota2"; tail -5 "$TEST_DIR/dovecot.log"; cat podop-dict.log; false; }
+'
+
 test_done

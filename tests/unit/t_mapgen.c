@@ -127,16 +127,28 @@ static const struct {
 	    "dovecot/conf.d/auth-sql.conf.ext",
 	    "sql_driver = sqlite\nsqlite_path = /var/lib/postino/db.sqlite\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
-	    IDENTITY_LOCAL, 7, "postfix/main.cf",
+	    IDENTITY_LOCAL, 8, "postfix/main.cf",
 	    "virtual_mailbox_maps = "
 	    "socketmap:unix:/run/podop/podop.sock:mailbox,"
 	    "\n    socketmap:unix:/run/podop/podop.sock:routes\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
-	    IDENTITY_LOCAL, 7, "dovecot/dovecot-dict-auth.conf.ext",
+	    IDENTITY_LOCAL, 8, "dovecot/dovecot-dict-auth.conf.ext",
 	    "uri = proxy:/run/podop/podop-dict.sock:auth\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
-	    IDENTITY_LOCAL, 5, "dovecot/conf.d/auth-sql.conf.ext",
+	    IDENTITY_LOCAL, 7, "dovecot/conf.d/auth-sql.conf.ext",
 	    "passdb sql {" },
+	/* --lookups podop: quota_clone through podop's dict, both syntaxes. */
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
+	    IDENTITY_LOCAL, 7, "dovecot/conf.d/91-postino-podop.conf",
+	    "quota_clone {\n  dict proxy {\n"
+	    "    dict_proxy_socket_path = /run/podop/podop-dict.sock\n"
+	    "    dict_proxy_name = auth\n" },
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
+	    IDENTITY_LOCAL, 7, "podop/podop-dovecot.toml",
+	    "auth = \"postfixadmin:dovecot\"\n" },
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
+	    IDENTITY_LOCAL, 8, "dovecot/conf.d/91-postino-podop.conf",
+	    "  quota_clone_dict = proxy:/run/podop/podop-dict.sock:auth\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
 	    IDENTITY_LOCAL, 14, "postfix/master.cf",
 	    "argv=/usr/bin/mlmmj-receive -F\n  -L /var/spool/mlmmj/${domain}/"
