@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "mapgen.h"
 #include "mlmmj.h"
+#include "password.h"
 #include "strutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -146,6 +147,41 @@ dovecot_syntax(const char *version)
 						       : MAPGEN_DOVECOT_23;
 }
 
+/*
+ * How many mailbox passwords are hashes in a scheme Dovecot 2.4 refuses
+ * unless auth_allow_weak_schemes is set (plain text is not refused).
+ */
+static long long
+weak_hashes(struct cli *c)
+{
+	struct db_res *res = NULL;
+	struct err err = ERR_INIT;
+	long long n = 0;
+
+	if (db_query(c->db, "SELECT password FROM mailbox", NULL, 0, 0, &res,
+		&err) == -1) {
+		err_clear(&err);
+		return 0;
+	}
+	while (db_next(res, &err) == 1) {
+		const char *pw = db_col(res, 0);
+		char scheme[32];
+
+		if (pw == NULL)
+			continue;
+		password_scheme_of(pw, scheme, sizeof(scheme));
+		if (password_scheme_weak(scheme) &&
+		    strcmp(scheme, "PLAIN") != 0 &&
+		    strcmp(scheme, "CLEAR") != 0 &&
+		    strcmp(scheme, "CLEARTEXT") != 0 &&
+		    strcmp(scheme, "UNPREFIXED") != 0)
+			n++;
+	}
+	err_clear(&err);
+	db_res_free(&res);
+	return n;
+}
+
 static void
 print_files(struct cli *c, const struct mapgen_set *set, const char *out,
     const char *backup, bool dry)
@@ -269,6 +305,8 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	bindir = mlmmj_bindir();
 	o.mlmmj_bindir = bindir;
 
+	if (o.dovecot == MAPGEN_DOVECOT_24 && o.identity != IDENTITY_NOAUTH)
+		o.weak_hashes = weak_hashes(c);
 	if (mapgen_generate(
 		&o, cli_opt(c, O_ONLY), cli_opt(c, O_SKIP), &set, &err) == -1) {
 		rc = cli_fail(c, &err);
@@ -281,6 +319,13 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 		    "its commands as list+keyword: add '+' to it in "
 		    "postino.toml",
 		    conf->recipient_delimiter);
+	if (o.weak_hashes > 0)
+		cli_warnf(c,
+		    "%lld mailbox password%s a scheme Dovecot 2.4 "
+		    "refuses as weak (MD5-CRYPT...): set them again with "
+		    "'postino user passwd', or set auth_allow_weak_schemes = "
+		    "yes in Dovecot (see conf.d/auth-sql.conf.ext)",
+		    o.weak_hashes, o.weak_hashes == 1 ? " uses" : "s use");
 	if (cli_flag(c, O_DRY_RUN))
 		print_files(c, &set, out, NULL, true);
 	else if (mapgen_write(

@@ -992,6 +992,15 @@ gen_dovecot_24(struct gen *g)
 	    "root:dovecot.\n# home is the maildir postino creates; {NOAUTH} "
 	    "marks IdP-managed mailboxes.\n");
 	connect_24(g, b);
+	if (g->o->weak_hashes > 0)
+		buf_printf(b,
+		    "# %lld mailbox%s a password hash in a scheme Dovecot "
+		    "2.4 refuses as weak\n# (MD5-CRYPT...): they cannot log "
+		    "in until their passwords are set again\n# ('postino user "
+		    "passwd'), unless weak schemes are allowed:\n"
+		    "#auth_allow_weak_schemes = yes\n",
+		    g->o->weak_hashes,
+		    g->o->weak_hashes == 1 ? " has" : "es have");
 	buf_puts(b,
 	    "passdb sql {\n  default_password_scheme = CRYPT\n"
 	    "  query = ");

@@ -114,10 +114,13 @@ test_setup 'postino: one mailbox per password scheme' '
 	for _s in $SCHEMES; do
 		_u=$(echo "$_s" | tr "A-Z" "a-z" | tr -d -)
 		printf "%s\n" "$PW" | postino user add "$_u@example.org" \
-			--password-stdin --scheme "$_s" --force >/dev/null 2>&1 ||
-		printf "%s\n" "$PW" | postino user add "$_u@example.org" \
-			--password-stdin --scheme "$_s" >/dev/null || return 1
+			--password-stdin --scheme "$_s" >/dev/null 2>"add-$_s.err" || return 1
 	done
+'
+
+test_expect_success 'defect 5: user add --scheme MD5-CRYPT warns about Dovecot 2.4' '
+	check_grep "MD5-CRYPT is a weak scheme.*auth_allow_weak_schemes = yes" add-MD5-CRYPT.err &&
+	test ! -s add-BLF-CRYPT.err && test ! -s add-ARGON2ID.err
 '
 
 test_setup 'config gen finds Dovecot 2.4 by itself' '
@@ -130,6 +133,11 @@ test_setup 'config gen finds Dovecot 2.4 by itself' '
 	test -e "$GEN/dovecot/conf.d/auth-sql.conf.ext" &&
 	check_grep "^dovecot_config_version\|^sql_driver" "$GEN/dovecot/conf.d/auth-sql.conf.ext" &&
 	test ! -e "$GEN/dovecot/dovecot-sql.conf.ext"
+'
+
+test_expect_success 'defect 5: config gen says what to set for the weak hash' '
+	check_grep "1 mailbox password uses a scheme Dovecot 2.4 refuses.*auth_allow_weak_schemes = yes" gen.err &&
+	check_grep "^#auth_allow_weak_schemes = yes$" "$GEN/dovecot/conf.d/auth-sql.conf.ext"
 '
 
 # As postino(8) says: the conf.d files into /etc/dovecot/conf.d, and
@@ -263,6 +271,14 @@ test_expect_success 'IMAP login with the password postino set, both messages in 
 	m.logout()
 	EOF
 	check_grep "^Subject: lmtp-1" imap.out && check_grep "^Subject: via-postfix" imap.out
+'
+
+test_expect_success 'defect 5: with auth_allow_weak_schemes = yes, MD5-CRYPT logs in' '
+	echo "auth_allow_weak_schemes = yes" >>"$ROOT/etc/dovecot/local.conf" &&
+	in_root doveadm reload && sleep 1 &&
+	wait_until 10 in_root doveadm auth test md5crypt@example.org "$PW" &&
+	in_root doveadm auth test md5crypt@example.org "$PW" >a.out 2>&1 &&
+	check_grep "auth succeeded" a.out
 '
 
 test_expect_success 'doveadm user: home is the maildir postino made' '
