@@ -91,18 +91,17 @@ test_setup 'a database password with blanks, quotes, #, %, $ and backslash' '
 			psql -h "$TEST_PG_HOST" -p "$TEST_PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 ;;
 	mysql)
 		_q=$(printf "%s" "$WEIRD" | sed -e "s/\\\\/\\\\\\\\/g" -e "s/'"'"'/'"''"'/g") &&
-		printf "ALTER USER '"'"'%s'"'"'@'"'"'%s'"'"' IDENTIFIED BY '"'"'%s'"'"';\n" \
-			"$DB_USER" localhost "$_q" "$DB_USER" 127.0.0.1 "$_q" |
-			sed -n "1p" >alter.sql &&
-		printf "ALTER USER '"'"'%s'"'"'@'"'"'127.0.0.1'"'"' IDENTIFIED BY '"'"'%s'"'"';\n" \
-			"$DB_USER" "$_q" >>alter.sql &&
+		for _h in localhost 127.0.0.1; do
+			printf "ALTER USER '"'"'%s'"'"'@'"'"'%s'"'"' IDENTIFIED BY '"'"'%s'"'"';\n" \
+				"$DB_USER" "$_h" "$_q"
+		done >alter.sql &&
 		mariadb --no-defaults --socket="$TEST_MYSQL_SOCKET" -uroot <alter.sql ;;
 	*) true ;;
 	esac &&
 	if [ "$POSTINO_TEST_ENGINE" != sqlite ]; then
 		for _f in "$TEST_DIR"/etc/postfix/sql-*.cf; do
 			PW_NEW=$WEIRD awk "/^password *=/ { print \"password = \" ENVIRON[\"PW_NEW\"]; next } { print }" \
-				"$_f" >"$_f.new" && mv "$_f.new" "$_f" || return 1
+				"$_f" >"$_f.new" && cat "$_f.new" >"$_f" && rm "$_f.new" || return 1
 		done
 	fi &&
 	postino domain list >/dev/null
