@@ -818,7 +818,7 @@ connect_24(struct gen *g, struct buf *b)
 static void
 chain_results(struct gen *g, struct buf *b, const char *indent)
 {
-	if (!g->idp)
+	if (!g->idp || g->v24)
 		return;
 	buf_printf(b,
 	    "%sresult_success = %s\n%sresult_failure = continue\n"
@@ -872,7 +872,13 @@ auth_header(struct gen *g, struct buf *b)
 	    "'postino config gen'.\n# identity_backend = %s: %s.\n",
 	    g->v24 ? "2.4" : "2.3", identity_backend_name(g->o->identity),
 	    why[g->o->identity]);
-	if (g->idp)
+	if (g->idp && g->v24)
+		buf_printf(b,
+		    "# Dovecot 2.4 checks the IdP's tokens in its OAUTHBEARER "
+		    "and XOAUTH2\n# mechanisms (auth_mechanisms and oauth2 "
+		    "below), not in a passdb: its oauth2\n# passdb only does "
+		    "password grants.\n");
+	else if (g->idp)
 		buf_printf(b,
 		    "# The IdP's passdb comes second; any non-SQL "
 		    "passdb (oauth2, ldap,\n# checkpassword...) may take its "
@@ -1009,9 +1015,17 @@ gen_dovecot_24(struct gen *g)
 	chain_results(g, b, "  ");
 	buf_puts(b, "}\n");
 	if (g->idp) {
-		buf_puts(b, "passdb oauth2 {\n  oauth2 {\n");
-		oauth2_settings(g, b, "    ");
-		buf_puts(b, "  }\n}\n");
+		buf_puts(b,
+		    "auth_mechanisms {\n  oauthbearer = yes\n"
+		    "  xoauth2 = yes\n}\noauth2 {\n");
+		oauth2_settings(g, b, "  ");
+		buf_puts(b,
+		    "}\n# Passwords checked by the IdP need its password grant "
+		    "(Zitadel has none):\n# EDIT: the token endpoint and this "
+		    "server's client, then uncomment.\n#passdb oauth2 {\n"
+		    "#  oauth2 {\n#    grant_url = https://idp.example.invalid/"
+		    "oauth/v2/token\n#    client_id = ID\n#    client_secret = "
+		    "SECRET\n#  }\n#}\n");
 	}
 	buf_puts(b, "userdb sql {\n  query = ");
 	user_query(g, b);

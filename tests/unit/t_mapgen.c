@@ -106,7 +106,8 @@ static const struct {
 	    "driver = checkpassword" },
 	{ DB_ENGINE_PGSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_24,
 	    IDENTITY_HYBRID, 13, "dovecot/conf.d/auth-sql.conf.ext",
-	    "passdb oauth2 {" },
+	    "auth_mechanisms {\n  oauthbearer = yes\n  xoauth2 = yes\n}\n"
+	    "oauth2 {\n  # EDIT" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
 	    IDENTITY_HYBRID, 15, "dovecot/conf.d/auth-sql.conf.ext",
 	    "  result_success = return-ok\n  result_failure = continue\n"
