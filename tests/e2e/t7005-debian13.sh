@@ -351,4 +351,88 @@ test_expect_success 'a delivery updates quota2 through podop (quota_clone)' '
 		sql "SELECT * FROM quota2"; tail -5 "$TEST_DIR/dovecot.log"; cat podop-dict.log; false; }
 '
 
+# identity_backend hybrid on Dovecot 2.4 (defect 4): local passwords in
+# SQL, the IdP's tokens through the OAUTHBEARER/XOAUTH2 mechanisms and the
+# global oauth2 { } block, checked here against a stand-in introspection
+# endpoint on a free port ("tok-alice" is alice's token, nothing else is
+# active).  A wrong password is a plain failure, not a temporary one.
+IDP_PORT=$(free_port)
+test_setup 'a stand-in IdP introspection endpoint' '
+	python3 - "$IDP_PORT" >idp.log 2>&1 <<-\EOF &
+	import http.server, json, sys, urllib.parse
+	class H(http.server.BaseHTTPRequestHandler):
+	    def do_POST(self):
+	        n = int(self.headers.get("Content-Length") or 0)
+	        form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+	        tok = (form.get("token") or [""])[0]
+	        body = {"active": True, "email": "alice@example.org"} \
+	            if tok == "tok-alice" else {"active": False}
+	        data = json.dumps(body).encode()
+	        self.send_response(200)
+	        self.send_header("Content-Type", "application/json")
+	        self.send_header("Content-Length", str(len(data)))
+	        self.end_headers()
+	        self.wfile.write(data)
+	http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+	EOF
+	echo $! >idp.pid &&
+	test_at_exit "kill $(cat idp.pid)" &&
+	wait_until 10 python3 -c "import socket; socket.create_connection((\"127.0.0.1\", $IDP_PORT), 1)"
+'
+
+test_setup 'config gen --identity-backend hybrid, the endpoint filled in' '
+	PATH=$TEST_DIR/bin:$PATH postino config gen --out "$GEN.h" --identity-backend hybrid \
+		--postfix-dir /etc/postfix --dovecot-dir /etc/dovecot \
+		--queue-dir /var/spool/postfix >/dev/null 2>&1 &&
+	A=$GEN.h/dovecot/conf.d/auth-sql.conf.ext &&
+	sed -i "s|^  introspection_url = .*|  introspection_url = http://127.0.0.1:$IDP_PORT/introspect|" "$A" &&
+	cp "$A" "$ROOT/etc/dovecot/conf.d/auth-sql.conf.ext" &&
+	in_root doveconf -n >d.out 2>d.err && ! grep -i "warning\|error" d.err &&
+	in_root doveadm reload && sleep 1
+'
+
+test_expect_success 'defect 4: 2.4 hybrid: token mechanisms and oauth2 { }, no oauth2 passdb' '
+	check_grep "^  oauthbearer = yes$" "$A" && check_grep "^oauth2 {$" "$A" &&
+	! grep "^passdb oauth2" "$A"
+'
+
+test_expect_success 'defect 4: hybrid: local password yes, wrong password a plain failure' '
+	wait_until 10 in_root doveadm auth test alice@example.org secret-1 &&
+	expect_code 77 in_root doveadm auth test alice@example.org wrong >a.out 2>&1 ||
+		{ cat a.out; tail -5 "$TEST_DIR/dovecot.log"; false; }
+'
+
+test_expect_success 'defect 4: hybrid: the IdP token logs in over IMAP (XOAUTH2, OAUTHBEARER)' '
+	python3 - "$IMAP_PORT" >imap.out 2>&1 <<-\EOF || { cat imap.out; tail -5 "$TEST_DIR/dovecot.log"; false; }
+	import imaplib, sys
+	port = int(sys.argv[1])
+	for mech, fmt in (("XOAUTH2", "user=%s\x01auth=Bearer %s\x01\x01"),
+	                  ("OAUTHBEARER", "n,a=%s,\x01auth=Bearer %s\x01\x01")):
+	    m = imaplib.IMAP4("127.0.0.1", port)
+	    m.authenticate(mech, lambda _: (fmt % ("alice@example.org", "tok-alice")).encode())
+	    print(mech, m.select("INBOX", readonly=True)[0])
+	    m.logout()
+	m = imaplib.IMAP4("127.0.0.1", port)
+	try:
+	    m.authenticate("XOAUTH2", lambda _: b"user=alice@example.org\x01auth=Bearer nope\x01\x01")
+	    sys.exit("a bad token logged in")
+	except imaplib.IMAP4.error:
+	    print("bad token refused")
+	EOF
+	check_grep "^XOAUTH2 OK" imap.out && check_grep "^OAUTHBEARER OK" imap.out &&
+	check_grep "^bad token refused" imap.out
+'
+
+test_expect_success 'defect 4: check --deep accepts the 2.4 token setup, refuses the old passdb' '
+	toml_set dovecot_conf_dir "\"$ROOT/etc/dovecot\"" &&
+	toml_set identity_backend "\"hybrid\"" &&
+	run_check --deep &&
+	json "[.findings[] | select(.name == \"dovecot_passdb_chain\")] | length == 1 and .[0].severity == \"info\"" check.json &&
+	printf "passdb oauth2 {\n  oauth2 {\n    introspection_url = http://127.0.0.1/x\n  }\n}\n" \
+		>>"$ROOT/etc/dovecot/conf.d/auth-sql.conf.ext" &&
+	run_check --deep &&
+	json "[.findings[] | select(.name == \"dovecot_passdb_chain\")] | .[0].severity == \"error\"" check.json &&
+	grep "grant_url" check.txt
+'
+
 test_done
