@@ -871,7 +871,11 @@ auth_header(struct gen *g, struct buf *b)
 	    "# Dovecot %s passdb and userdb for postino, written by "
 	    "'postino config gen'.\n# identity_backend = %s: %s.\n",
 	    g->v24 ? "2.4" : "2.3", identity_backend_name(g->o->identity),
-	    why[g->o->identity]);
+	    g->v24 && g->o->identity == IDENTITY_HYBRID
+		? "a local password is checked in\n# the database; "
+		  "mailboxes without one ({NOAUTH}) log in with the IdP's "
+		  "tokens"
+		: why[g->o->identity]);
 	if (g->idp && g->v24)
 		buf_printf(b,
 		    "# Dovecot 2.4 checks the IdP's tokens in its OAUTHBEARER "
