@@ -351,6 +351,28 @@ test_expect_success 'a delivery updates quota2 through podop (quota_clone)' '
 		sql "SELECT * FROM quota2"; tail -5 "$TEST_DIR/dovecot.log"; cat podop-dict.log; false; }
 '
 
+test_expect_success 'postmap -q through podop'"'"'s socketmap for the maps config gen names' '
+	podop -c "$GEN.p/podop/podop-postfix.toml" >podop.log 2>&1 &
+	echo $! >podop.pid &&
+	test_at_exit "kill $(cat podop.pid)" &&
+	{ wait_until 10 test -S "$TEST_DIR/podop.sock" || { cat podop.log; false; }; } &&
+	grep -o "socketmap:unix:[^ ,]*" "$GEN.p/postfix/main.cf" | sort -u >maps &&
+	test "$(wc -l <maps)" -ge 5 &&
+	while read -r m; do
+		case ${m##*:} in
+		domain) k=example.org want=. ;;
+		mailbox) k=alice@example.org want=example.org/alice/ ;;
+		alias) k=info@example.net want=alice@example.org ;;
+		sender_login) k=alice@example.org want=alice@example.org ;;
+		transport) k=example.org want=. ;;
+		routes) continue ;;
+		*) echo "no key for $m" >&2; return 1 ;;
+		esac
+		got=$(in_root postmap -q "$k" "$m") &&
+		echo "$got" | grep -q -- "$want" || { echo "$m $k: [$got]" >&2; return 1; }
+	done <maps
+'
+
 # identity_backend hybrid on Dovecot 2.4 (defect 4): local passwords in
 # SQL, the IdP's tokens through the OAUTHBEARER/XOAUTH2 mechanisms and the
 # global oauth2 { } block, checked here against a stand-in introspection
