@@ -25,6 +25,9 @@ mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 tests="jq bc time cpio python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
 	python3-jwt python3-cryptography python3-requests valgrind hyperfine
 	man-db zsh pgbouncer"
+# t7005 builds a Debian 13 root (tests/lib/debian-root.sh) to judge the
+# generated Dovecot 2.4 configuration with Debian 13's own packages.
+tests="$tests debootstrap"
 
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086

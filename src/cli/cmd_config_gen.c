@@ -4,16 +4,23 @@
  * output directory of its own.  The database is the one postino uses; its
  * schema must be in place, since the generated queries read it.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "mapgen.h"
 #include "mlmmj.h"
+#include "password.h"
 #include "strutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -50,6 +57,129 @@ mlmmj_bindir(void)
 	if (mlmmj_program("mlmmj-receive", path, sizeof(path)) == NULL)
 		return xstrdup("/usr/bin");
 	return xstrdup(dirname(path));
+}
+
+/* Where the Dovecot programs usually are, after the caller's PATH. */
+#define SBIN_PATH "/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin"
+
+/*
+ * What "dovecot --version" prints ("2.4.1-4 (7d8c0e5759)"), from the
+ * dovecot on the caller's PATH or in the usual places; false when there is
+ * none or it says nothing within a few seconds.
+ */
+static bool
+dovecot_version(char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char *search, *save = NULL, prog[512], envpath[4096];
+	char *const argv[] = { prog, (char *)(uintptr_t) "--version", NULL };
+	char *env[] = { envpath, (char *)(uintptr_t) "LANG=C", NULL };
+	size_t n = 0;
+	int pfd[2], status;
+	bool found = false;
+	pid_t pid;
+
+	snprintf(envpath, sizeof(envpath), "PATH=%s%s" SBIN_PATH,
+	    path != NULL ? path : "", path != NULL && *path ? ":" : "");
+	search = xstrdup(envpath + 5);
+	for (char *d = strtok_r(search, ":", &save); d != NULL && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		snprintf(prog, sizeof(prog), "%s/dovecot", d);
+		found = d[0] == '/' && access(prog, X_OK) == 0;
+	}
+	free(search);
+	if (!found || pipe(pfd) == -1)
+		return false;
+	(void)fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return false;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		if (devnull != -1) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		dup2(pfd[1], STDOUT_FILENO);
+		execve(prog, argv, env);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if ((r = read(pfd[0], out + n, size - 1 - n)) <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			break;
+		}
+		if ((n += (size_t)r) == size - 1)
+			break;
+	}
+	out[n] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	out[strcspn(out, " \n")] = '\0';
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && out[0] >= '0' &&
+	    out[0] <= '9';
+}
+
+/* 2.4 syntax for Dovecot 2.4 and later, 2.3 for anything older. */
+static enum mapgen_dovecot
+dovecot_syntax(const char *version)
+{
+	long major, minor = 0;
+	char *end;
+
+	major = strtol(version, &end, 10);
+	if (*end == '.')
+		minor = strtol(end + 1, NULL, 10);
+	return major > 2 || (major == 2 && minor >= 4) ? MAPGEN_DOVECOT_24
+						       : MAPGEN_DOVECOT_23;
+}
+
+/*
+ * How many mailbox passwords are hashes in a scheme Dovecot 2.4 refuses
+ * unless auth_allow_weak_schemes is set (plain text is not refused).
+ */
+static long long
+weak_hashes(struct cli *c)
+{
+	struct db_res *res = NULL;
+	struct err err = ERR_INIT;
+	long long n = 0;
+
+	if (db_query(c->db, "SELECT password FROM mailbox", NULL, 0, 0, &res,
+		&err) == -1) {
+		err_clear(&err);
+		return 0;
+	}
+	while (db_next(res, &err) == 1) {
+		const char *pw = db_col(res, 0);
+		char scheme[32];
+
+		if (pw == NULL)
+			continue;
+		password_scheme_of(pw, scheme, sizeof(scheme));
+		if (password_scheme_weak(scheme) &&
+		    strcmp(scheme, "PLAIN") != 0 &&
+		    strcmp(scheme, "CLEAR") != 0 &&
+		    strcmp(scheme, "CLEARTEXT") != 0 &&
+		    strcmp(scheme, "UNPREFIXED") != 0)
+			n++;
+	}
+	err_clear(&err);
+	db_res_free(&res);
+	return n;
 }
 
 static void
@@ -159,7 +289,19 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	else
 		return cli_usage(
 		    c, "unknown --lookups '%s' (use sql or podop)", v);
-	v = opt_or(c, O_DOVECOT, "2.3");
+	if ((v = cli_opt(c, O_DOVECOT)) == NULL) {
+		char version[64];
+
+		v = "2.3";
+		if (dovecot_version(version, sizeof(version)) &&
+		    dovecot_syntax(version) == MAPGEN_DOVECOT_24) {
+			v = "2.4";
+			cli_infof(c,
+			    "Dovecot %s is installed: writing Dovecot 2.4 "
+			    "syntax (--dovecot 2.3 for the older one)",
+			    version);
+		}
+	}
 	if (strcmp(v, "2.3") == 0)
 		o.dovecot = MAPGEN_DOVECOT_23;
 	else if (strcmp(v, "2.4") == 0)
@@ -187,6 +329,8 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	bindir = mlmmj_bindir();
 	o.mlmmj_bindir = bindir;
 
+	if (o.dovecot == MAPGEN_DOVECOT_24 && o.identity != IDENTITY_NOAUTH)
+		o.weak_hashes = weak_hashes(c);
 	if (mapgen_generate(
 		&o, cli_opt(c, O_ONLY), cli_opt(c, O_SKIP), &set, &err) == -1) {
 		rc = cli_fail(c, &err);
@@ -199,6 +343,13 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 		    "its commands as list+keyword: add '+' to it in "
 		    "postino.toml",
 		    conf->recipient_delimiter);
+	if (o.weak_hashes > 0)
+		cli_warnf(c,
+		    "%lld mailbox password%s a scheme Dovecot 2.4 "
+		    "refuses as weak (MD5-CRYPT...): set them again with "
+		    "'postino user passwd', or set auth_allow_weak_schemes = "
+		    "yes in Dovecot (see conf.d/auth-sql.conf.ext)",
+		    o.weak_hashes, o.weak_hashes == 1 ? " uses" : "s use");
 	if (cli_flag(c, O_DRY_RUN))
 		print_files(c, &set, out, NULL, true);
 	else if (mapgen_write(

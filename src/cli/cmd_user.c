@@ -1,4 +1,5 @@
 /* postino user ... */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,31 @@
 #include "mailbox.h"
 #include "password.h"
 #include "banned.h"
+
+/*
+ * A hash in a scheme Dovecot 2.4 refuses by default (MD5-CRYPT): the
+ * mailbox cannot log in there until auth_allow_weak_schemes = yes.
+ */
+static void
+warn_weak(struct cli *c, const char *scheme)
+{
+	char up[32];
+	size_t i;
+
+	if (scheme == NULL)
+		scheme = c->conf.default_password_scheme;
+	if (scheme == NULL)
+		return;
+	for (i = 0; scheme[i] != '\0' && i + 1 < sizeof(up); i++)
+		up[i] = (char)toupper((unsigned char)scheme[i]);
+	up[i] = '\0';
+	if (!password_scheme_weak(up))
+		return;
+	cli_warnf(c,
+	    "%s is a weak scheme: Dovecot 2.4 refuses such logins unless "
+	    "auth_allow_weak_schemes = yes; prefer BLF-CRYPT or ARGON2ID",
+	    up);
+}
 
 static json_t *
 mailbox_json(const struct mailbox_rec *m)
@@ -144,6 +170,7 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 	explicit_bzero(pw, sizeof(pw));
 	if (rc == -1)
 		return cli_fail(c, &err);
+	warn_weak(c, s.scheme);
 	return mailbox_print(c, &m);
 }
 
@@ -304,6 +331,7 @@ cmd_user_passwd(struct cli *c, int argc, char **argv)
 	explicit_bzero(pw, sizeof(pw));
 	if (rc == -1)
 		return cli_fail(c, &err);
+	warn_weak(c, scheme);
 	if (claimed)
 		cli_infof(c, "%s claimed into SQL auth.", m.username);
 	else

@@ -150,7 +150,8 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "lookups", O_LOOKUPS, "HOW",
 	    "sql (default: sql-*.cf maps, Dovecot "
 	    "SQL) or podop" },
-	{ "dovecot", O_DOVECOT, "VERSION", "2.3 (default) or 2.4 syntax" },
+	{ "dovecot", O_DOVECOT, "VERSION",
+	    "2.3 or 2.4 syntax (default: the installed Dovecot's)" },
 	{ "only", O_ONLY, "NAMES",
 	    "only these, comma-separated: postfix, "
 	    "dovecot, podop, or one file's name (main_cf, sql_maps, "

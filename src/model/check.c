@@ -3722,17 +3722,61 @@ struct passdb {
 	char result_failure[32];
 	char result_internalfail[32];
 	char where[PATH_MAX + 16];
-	bool skip; /* master or deny passdb: not in the chain */
+	bool skip;  /* master or deny passdb: not in the chain */
+	bool grant; /* 2.4 oauth2: grant_url set */
 };
 
 struct dovecot {
 	struct passdb v[32];
 	size_t n;
+	/* Dovecot 2.4 checks IdP tokens in its mechanisms, not a passdb. */
+	bool v24;	 /* dovecot_config_version set */
+	bool mech_oauth; /* auth_mechanisms has oauthbearer or xoauth2 */
+	bool oauth2_url; /* oauth2 { introspection_url or tokeninfo_url } */
 	size_t nfiles;
 	struct sample files;
 };
 
 static void dovecot_file(struct dovecot *, const char *, int);
+
+static bool
+has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
+		if ((p == list || strchr(" \t,", p[-1]) != NULL) &&
+		    strchr(" \t,", p[n]) != NULL)
+			return true;
+	return false;
+}
+
+/* What Dovecot 2.4 token logins need, outside any passdb. */
+static void
+dovecot_24_key(struct dovecot *dc, int depth, const char *top, const char *key,
+    const char *val)
+{
+	bool yes = str_eq_nocase(val, "yes");
+
+	if (depth == 0 && strcmp(key, "dovecot_config_version") == 0)
+		dc->v24 = true;
+	else if (depth == 0 && strcmp(key, "auth_mechanisms") == 0)
+		dc->mech_oauth = dc->mech_oauth ||
+		    has_word(val, "oauthbearer") || has_word(val, "xoauth2");
+	else if (depth == 1 && strcmp(top, "auth_mechanisms") == 0 && yes &&
+	    (strcmp(key, "oauthbearer") == 0 || strcmp(key, "xoauth2") == 0))
+		dc->mech_oauth = true;
+	else if (val[0] != '\0' &&
+	    ((depth == 1 && strcmp(top, "oauth2") == 0 &&
+		 (strcmp(key, "introspection_url") == 0 ||
+		     strcmp(key, "tokeninfo_url") == 0 ||
+		     (strcmp(key, "introspection_mode") == 0 &&
+			 strcmp(val, "local") == 0))) ||
+		(depth == 0 &&
+		    (strcmp(key, "oauth2_introspection_url") == 0 ||
+			strcmp(key, "oauth2_tokeninfo_url") == 0))))
+		dc->oauth2_url = true;
+}
 
 /* !include / !include_try: paths relative to the including file. */
 static void
@@ -3763,7 +3807,7 @@ static void
 dovecot_file(struct dovecot *dc, const char *path, int depth)
 {
 	struct passdb *cur = NULL;
-	char line[4096], key[64], val[256];
+	char line[4096], key[64], val[256], top[32] = "";
 	int depth_braces = 0, passdb_depth = -1, lineno = 0;
 	FILE *f;
 
@@ -3800,6 +3844,8 @@ dovecot_file(struct dovecot *dc, const char *path, int depth)
 			next_word(p, w2, sizeof(w2));
 			if (strcmp(w2, "{") == 0)
 				w2[0] = '\0';
+			if (depth_braces == 0)
+				str_copy(top, w1, sizeof(top));
 			depth_braces++;
 			if (strcmp(w1, "passdb") == 0 && cur == NULL &&
 			    dc->n < sizeof(dc->v) / sizeof(dc->v[0])) {
@@ -3823,12 +3869,18 @@ dovecot_file(struct dovecot *dc, const char *path, int depth)
 				depth_braces--;
 			continue;
 		}
-		if (cur == NULL || depth_braces != passdb_depth ||
-		    (eq = strchr(s, '=')) == NULL)
+		if ((eq = strchr(s, '=')) == NULL)
 			continue;
 		*eq = '\0';
 		snprintf(key, sizeof(key), "%s", str_trim(s));
 		snprintf(val, sizeof(val), "%s", str_trim(eq + 1));
+		dovecot_24_key(dc, depth_braces, top, key, val);
+		if (cur != NULL && val[0] != '\0' &&
+		    (strcmp(key, "grant_url") == 0 ||
+			strcmp(key, "oauth2_grant_url") == 0))
+			cur->grant = true;
+		if (cur == NULL || depth_braces != passdb_depth)
+			continue;
 		if (strcmp(key, "driver") == 0)
 			str_copy(cur->driver, val, sizeof(cur->driver));
 		else if (strcmp(key, "result_failure") == 0)
@@ -3861,6 +3913,7 @@ probe_dovecot(struct ctx *c)
 	struct dovecot dc;
 	struct passdb *chain[32];
 	size_t n = 0, first_sql = SIZE_MAX, nonsql = SIZE_MAX;
+	const struct passdb *grantless = NULL;
 	struct buf b;
 	struct stat st;
 
@@ -3899,7 +3952,36 @@ probe_dovecot(struct ctx *c)
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&b, "%s%s", i ? " -> " : "",
 		    chain[i]->driver[0] ? chain[i]->driver : "?");
-	if (nonsql == SIZE_MAX)
+	for (size_t i = 0; dc.v24 && i < n && grantless == NULL; i++)
+		if (strcmp(chain[i]->driver, "oauth2") == 0 && !chain[i]->grant)
+			grantless = chain[i];
+	if (grantless != NULL)
+		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
+		    "the oauth2 passdb at %s has no grant_url: Dovecot 2.4's "
+		    "oauth2 passdb only does password grants, so every "
+		    "password it is asked about fails temporarily; remove it "
+		    "(tokens are checked by the oauthbearer and xoauth2 "
+		    "mechanisms with oauth2 { introspection_url }) or give it "
+		    "grant_url, client_id and client_secret",
+		    grantless->where);
+	else if (dc.v24 && dc.mech_oauth && dc.oauth2_url &&
+	    !(ib == IDENTITY_HYBRID && first_sql == SIZE_MAX))
+		finding(c, "dovecot_passdb_chain", CHECK_INFO,
+		    "Dovecot 2.4: IdP tokens through the oauthbearer/xoauth2 "
+		    "mechanisms and oauth2 { }, passdb chain %s (from %s)",
+		    buf_cstr(&b), sample_text(&dc.files));
+	else if (dc.v24 && nonsql == SIZE_MAX)
+		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
+		    "Dovecot 2.4 with only SQL passdbs (%s) and %s, so "
+		    "IdP-managed ({NOAUTH}) mailboxes cannot log in under "
+		    "identity_backend=%s; set auth_mechanisms { oauthbearer = "
+		    "yes  xoauth2 = yes } and oauth2 { introspection_url = ... "
+		    "}",
+		    buf_cstr(&b),
+		    dc.mech_oauth ? "no oauth2 { introspection_url }"
+				  : "no oauthbearer/xoauth2 mechanism",
+		    identity_backend_name(ib));
+	else if (nonsql == SIZE_MAX)
 		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
 		    "only SQL "
 		    "passdbs (%s), so IdP-managed ({NOAUTH}) mailboxes cannot "

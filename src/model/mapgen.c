@@ -179,13 +179,16 @@ const struct mapgen_artefact mapgen_artefacts[] = {
 	{ "dovecot_lmtp",
 	    "the same as dovecot_mail (the Python postino's "
 	    "name)" },
+	{ "dovecot_quota",
+	    "dovecot/conf.d/91-postino-podop.conf: quota_clone "
+	    "(and METADATA) through podop's dict (--lookups podop)" },
 	{ "podop", "every podop file below" },
 	{ "podop_postfix",
 	    "podop/podop-postfix.toml: podop's socketmap for "
 	    "Postfix" },
 	{ "podop_dovecot",
 	    "podop/podop-dovecot.toml: podop's dict for "
-	    "Dovecot 2.3" },
+	    "Dovecot (2.3: passdb, userdb; quota_clone)" },
 	{ NULL, NULL }
 };
 
@@ -362,6 +365,46 @@ secret_plain(const char *what, const char *v, struct err *err)
 			    "--skip dovecot");
 		}
 	return 0;
+}
+
+/*
+ * A database credential for Dovecot 2.4, which has no connect string: any
+ * character a quoted value can hold, which is all but control characters.
+ */
+static int
+secret_24(const char *what, const char *v, struct err *err)
+{
+	for (const char *p = v; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f) {
+			err_set(err, ERR_INVALID,
+			    "the database %s contains a control character, "
+			    "which a Dovecot setting cannot carry",
+			    what);
+			return err_hint(err,
+			    "use a password without control characters, or "
+			    "--skip dovecot");
+		}
+	return 0;
+}
+
+/*
+ * v as a Dovecot 2.4 quoted value: '"' and '\' escaped with '\', and a
+ * run of '%' before '{' one longer, since 2.4 expands %{...} in settings
+ * and reads "%%{" as a literal "%{" (other '%' stand for themselves).
+ */
+static void
+quote_24(struct buf *b, const char *v)
+{
+	buf_putc(b, '"');
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '%' && (p == v || p[-1] != '%') &&
+		    p[strspn(p, "%")] == '{')
+			buf_putc(b, '%');
+		if (*p == '"' || *p == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, '"');
 }
 
 static const char *
@@ -752,7 +795,7 @@ connect_23(struct gen *g, struct buf *b)
 static void
 connect_24(struct gen *g, struct buf *b)
 {
-	const char *engine = db_engine_name(g->p->engine);
+	const char *engine = db_engine_name(g->p->engine), *indent;
 	struct host h;
 	size_t n;
 
@@ -773,29 +816,27 @@ connect_24(struct gen *g, struct buf *b)
 		buf_printf(b, "mysql %s {\n", h.name);
 		if (h.port > 0)
 			buf_printf(b, "  port = %d\n", h.port);
-		buf_printf(b,
-		    "  user = %s\n  password = %s\n  dbname = %s\n"
-		    "}\n",
-		    g->p->user ? g->p->user : "",
-		    g->p->password ? g->p->password : "",
-		    g->p->dbname ? g->p->dbname : "");
-		return;
+		indent = "  ";
+	} else {
+		buf_printf(b, "pgsql %s {\n  parameters {\n", h.name);
+		if (h.port > 0)
+			buf_printf(b, "    port = %d\n", h.port);
+		indent = "    ";
 	}
-	buf_printf(b, "pgsql %s {\n  parameters {\n", h.name);
-	if (h.port > 0)
-		buf_printf(b, "    port = %d\n", h.port);
-	buf_printf(b,
-	    "    user = %s\n    password = %s\n    dbname = %s\n"
-	    "  }\n}\n",
-	    g->p->user ? g->p->user : "", g->p->password ? g->p->password : "",
-	    g->p->dbname ? g->p->dbname : "");
+	buf_printf(b, "%suser = ", indent);
+	quote_24(b, g->p->user ? g->p->user : "");
+	buf_printf(b, "\n%spassword = ", indent);
+	quote_24(b, g->p->password ? g->p->password : "");
+	buf_printf(b, "\n%sdbname = ", indent);
+	quote_24(b, g->p->dbname ? g->p->dbname : "");
+	buf_puts(b, g->p->engine == DB_ENGINE_MYSQL ? "\n}\n" : "\n  }\n}\n");
 }
 
 /* result_* of the first passdb: how the chain goes on after it. */
 static void
 chain_results(struct gen *g, struct buf *b, const char *indent)
 {
-	if (!g->idp)
+	if (!g->idp || g->v24)
 		return;
 	buf_printf(b,
 	    "%sresult_success = %s\n%sresult_failure = continue\n"
@@ -848,8 +889,18 @@ auth_header(struct gen *g, struct buf *b)
 	    "# Dovecot %s passdb and userdb for postino, written by "
 	    "'postino config gen'.\n# identity_backend = %s: %s.\n",
 	    g->v24 ? "2.4" : "2.3", identity_backend_name(g->o->identity),
-	    why[g->o->identity]);
-	if (g->idp)
+	    g->v24 && g->o->identity == IDENTITY_HYBRID
+		? "a local password is checked in\n# the database; "
+		  "mailboxes without one ({NOAUTH}) log in with the IdP's "
+		  "tokens"
+		: why[g->o->identity]);
+	if (g->idp && g->v24)
+		buf_printf(b,
+		    "# Dovecot 2.4 checks the IdP's tokens in its OAUTHBEARER "
+		    "and XOAUTH2\n# mechanisms (auth_mechanisms and oauth2 "
+		    "below), not in a passdb: its oauth2\n# passdb only does "
+		    "password grants.\n");
+	else if (g->idp)
 		buf_printf(b,
 		    "# The IdP's passdb comes second; any non-SQL "
 		    "passdb (oauth2, ldap,\n# checkpassword...) may take its "
@@ -961,11 +1012,23 @@ gen_dovecot_24(struct gen *g)
 		 0640)) == NULL)
 		return;
 	auth_header(g, b);
+	buf_puts(b,
+	    "# Include it from conf.d/10-auth.conf ('!include "
+	    "auth-sql.conf.ext'),\n# in place of auth-system.conf.ext.\n");
 	buf_printf(b,
 	    "# It holds the database password: keep it mode 0640, "
 	    "root:dovecot.\n# home is the maildir postino creates; {NOAUTH} "
 	    "marks IdP-managed mailboxes.\n");
 	connect_24(g, b);
+	if (g->o->weak_hashes > 0)
+		buf_printf(b,
+		    "# %lld mailbox%s a password hash in a scheme Dovecot "
+		    "2.4 refuses as weak\n# (MD5-CRYPT...): they cannot log "
+		    "in until their passwords are set again\n# ('postino user "
+		    "passwd'), unless weak schemes are allowed:\n"
+		    "#auth_allow_weak_schemes = yes\n",
+		    g->o->weak_hashes,
+		    g->o->weak_hashes == 1 ? " has" : "es have");
 	buf_puts(b,
 	    "passdb sql {\n  default_password_scheme = CRYPT\n"
 	    "  query = ");
@@ -974,9 +1037,17 @@ gen_dovecot_24(struct gen *g)
 	chain_results(g, b, "  ");
 	buf_puts(b, "}\n");
 	if (g->idp) {
-		buf_puts(b, "passdb oauth2 {\n  oauth2 {\n");
-		oauth2_settings(g, b, "    ");
-		buf_puts(b, "  }\n}\n");
+		buf_puts(b,
+		    "auth_mechanisms {\n  oauthbearer = yes\n"
+		    "  xoauth2 = yes\n}\noauth2 {\n");
+		oauth2_settings(g, b, "  ");
+		buf_puts(b,
+		    "}\n# Passwords checked by the IdP need its password grant "
+		    "(Zitadel has none):\n# EDIT: the token endpoint and this "
+		    "server's client, then uncomment.\n#passdb oauth2 {\n"
+		    "#  oauth2 {\n#    grant_url = https://idp.example.invalid/"
+		    "oauth/v2/token\n#    client_id = ID\n#    client_secret = "
+		    "SECRET\n#  }\n#}\n");
 	}
 	buf_puts(b, "userdb sql {\n  query = ");
 	user_query(g, b);
@@ -999,7 +1070,11 @@ gen_dovecot_mail(struct gen *g)
 	    "Maildir/ below it.\n",
 	    g->v24 ? "2.4" : "2.3", "virtual_mailbox_base");
 	if (g->v24)
-		buf_puts(b, "mail_driver = maildir\nmail_path = ~\n");
+		buf_puts(b,
+		    "mail_driver = maildir\nmail_path = ~\n"
+		    "# INBOX is the maildir itself, not the mbox a stock "
+		    "10-mail.conf names\n# (Debian 13: mail_inbox_path = "
+		    "/var/mail/%{user}).\nmail_inbox_path = ~\n");
 	else
 		buf_puts(b, "mail_location = maildir:~\n");
 	if (g->c->vmail_uid < 0 || g->c->vmail_gid < 0)
@@ -1039,6 +1114,70 @@ gen_dovecot_mail(struct gen *g)
 		    h.name, h.port > 0 ? h.port : 24);
 	}
 	buf_puts(b, "}\n");
+	if (g->v24)
+		buf_puts(b,
+		    "# LMTP looks the recipient up by the whole address "
+		    "(a stock 20-lmtp.conf\n# keeps only the local part: "
+		    "%{user | username | lower}).\nprotocol lmtp {\n"
+		    "  auth_username_format = %{user | lower}\n}\n");
+}
+
+/*
+ * --lookups podop: Dovecot clones each mailbox's usage into quota2 through
+ * podop's dict (the "auth" dict of podop-dovecot.toml, whose
+ * postfixadmin:dovecot table takes priv/quota/storage and
+ * priv/quota/messages).  That table stores nothing else, so IMAP METADATA
+ * is left commented out: it needs a table that can (redis:, url:).
+ */
+static void
+gen_dovecot_quota(struct gen *g)
+{
+	const char *s = g->o->podop_dict_socket;
+	struct buf *b;
+
+	if (g->o->lookups != MAPGEN_PODOP ||
+	    (b = add_file(g, "dovecot_quota",
+		 "dovecot/conf.d/91-postino-podop.conf", 0644)) == NULL)
+		return;
+	if (str_prefix(s, "unix:"))
+		s += 5;
+	buf_printf(b,
+	    "# Dovecot %s: mailbox usage copied into PostfixAdmin's quota2 "
+	    "table through\n# podop's dict (podop-dovecot.toml), written by "
+	    "'postino config gen'.\n# The limit is the userdb's %s.\n",
+	    g->v24 ? "2.4" : "2.3",
+	    g->v24 ? "quota_storage_size" : "quota_rule");
+	if (g->v24) {
+		buf_printf(b,
+		    "mail_plugins {\n  quota = yes\n  quota_clone = yes\n}\n"
+		    "quota \"User quota\" {\n  driver = count\n}\n"
+		    "quota_clone {\n  dict proxy {\n"
+		    "    dict_proxy_socket_path = %s\n"
+		    "    dict_proxy_name = auth\n  }\n}\n",
+		    s);
+		buf_printf(b,
+		    "# IMAP METADATA needs a podop table that stores any key "
+		    "(redis: or url:),\n# EDIT: add it to podop-dovecot.toml "
+		    "as \"metadata\", then uncomment:\n"
+		    "#mail_attribute {\n#  dict proxy {\n"
+		    "#    dict_proxy_socket_path = %s\n"
+		    "#    dict_proxy_name = metadata\n#  }\n#}\n"
+		    "#protocol imap {\n#  imap_metadata = yes\n#}\n",
+		    s);
+		return;
+	}
+	buf_printf(b,
+	    "mail_plugins = $mail_plugins quota quota_clone\nplugin {\n"
+	    "  quota = count:User quota\n  quota_vsizes = yes\n"
+	    "  quota_clone_dict = proxy:%s:auth\n}\n",
+	    s);
+	buf_printf(b,
+	    "# IMAP METADATA needs a podop table that stores any key "
+	    "(redis: or url:),\n# EDIT: add it to podop-dovecot.toml as "
+	    "\"metadata\", then uncomment:\n"
+	    "#mail_attribute_dict = proxy:%s:metadata\n"
+	    "#protocol imap {\n#  imap_metadata = yes\n#}\n",
+	    s);
 }
 
 static void
@@ -1086,13 +1225,15 @@ gen_podop(struct gen *g)
 				buf_printf(b, "%s = \"postfixadmin:%s\"\n",
 				    tables[i], tables[i]);
 	}
-	if (g->dict_auth &&
+	if (g->o->lookups == MAPGEN_PODOP &&
 	    (b = add_file(g, "podop_dovecot", "podop/podop-dovecot.toml",
 		 0644)) != NULL) {
 		buf_printf(b,
-		    "# podop for Dovecot 2.3 (dict passdb/userdb), "
+		    "# podop for Dovecot %s (%squota_clone), "
 		    "written by 'postino config gen'.\n# Run: podop -c <this "
-		    "file>.\n");
+		    "file>.\n",
+		    g->v24 ? "2.4" : "2.3",
+		    g->dict_auth ? "dict passdb/userdb, " : "");
 		podop_common(
 		    g, b, g->o->podop_dict_socket, "dovecot", "dovecot");
 		buf_puts(b, "auth = \"postfixadmin:dovecot\"\n");
@@ -1139,6 +1280,7 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 		[DB_ENGINE_PGSQL] = "pgsql" };
 	const struct postino_conf *c = o->conf;
 	struct gen g;
+	int (*secret)(const char *, const char *, struct err *);
 	size_t n;
 
 	memset(set, 0, sizeof(*set));
@@ -1183,7 +1325,8 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 	    (o->db->dbpath != NULL &&
 		plain("database path", o->db->dbpath, err) == -1))
 		return -1;
-	if (g.dict_auth && !str_prefix(o->podop_dict_socket, "unix:") &&
+	if (o->lookups == MAPGEN_PODOP &&
+	    !str_prefix(o->podop_dict_socket, "unix:") &&
 	    o->podop_dict_socket[0] != '/') {
 		err_set(err, ERR_INVALID,
 		    "Dovecot reaches a dict over a UNIX "
@@ -1191,14 +1334,15 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 		    o->podop_dict_socket);
 		return err_hint(err, "give --podop-dict-socket unix:/PATH");
 	}
+	secret = g.v24 ? secret_24 : secret_plain;
 	if ((selected(&g, "dovecot_sql") || selected(&g, "dovecot_auth")) &&
 	    !g.dict_auth && o->db->engine != DB_ENGINE_SQLITE &&
 	    ((o->db->password != NULL &&
-		 secret_plain("password", o->db->password, err) == -1) ||
+		 secret("password", o->db->password, err) == -1) ||
 		(o->db->user != NULL &&
-		    secret_plain("user", o->db->user, err) == -1) ||
+		    secret("user", o->db->user, err) == -1) ||
 		(o->db->dbname != NULL &&
-		    secret_plain("name", o->db->dbname, err) == -1)))
+		    secret("name", o->db->dbname, err) == -1)))
 		return -1;
 	gen_main_cf(&g);
 	gen_master_cf(&g);
@@ -1209,6 +1353,7 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 	else
 		gen_dovecot_23(&g);
 	gen_dovecot_mail(&g);
+	gen_dovecot_quota(&g);
 	gen_podop(&g);
 	if (postcheck(set, err) == -1)
 		goto fail;

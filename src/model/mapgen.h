@@ -78,6 +78,7 @@ struct mapgen_opts {
 	const char *podop_dict_socket; /* unix:/path */
 	const char *mlmmj_user;	       /* master.cf pipe user= */
 	const char *mlmmj_bindir;      /* the mlmmj programs' dir */
+	long long weak_hashes;	       /* mailboxes 2.4 refuses (MD5-CRYPT) */
 };
 
 struct mapgen_file {

@@ -292,8 +292,10 @@ test_expect_success 'Dovecot 2.4 syntax' '
 	sqlite) check_grep "^sqlite_path = $SQLITE_DB$" "$A" ;;
 	esac &&
 	gen "$G.24p" --dovecot 2.4 --lookups podop >out.json --json &&
-	json "[.files[].path] | index(\"podop/podop-dovecot.toml\") == null" out.json &&
-	json "[.files[].path] | index(\"podop/podop-postfix.toml\") != null" out.json
+	json "[.files[].path] | index(\"podop/podop-dovecot.toml\") != null" out.json &&
+	json "[.files[].path] | index(\"podop/podop-postfix.toml\") != null" out.json &&
+	check_grep "^    dict_proxy_name = auth$" "$G.24p/dovecot/conf.d/91-postino-podop.conf" &&
+	check_grep "^auth = \"postfixadmin:dovecot\"$" "$G.24p/podop/podop-dovecot.toml"
 '
 
 test_expect_success '--lookups podop: socketmaps and LMTP, no SQL maps' '

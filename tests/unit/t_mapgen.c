@@ -79,7 +79,7 @@ static const struct {
 	{ DB_ENGINE_MYSQL, "unix:/run/mysqld/mysqld.sock", MAPGEN_SQL,
 	    MAPGEN_DOVECOT_24, IDENTITY_LOCAL, 13,
 	    "dovecot/conf.d/auth-sql.conf.ext",
-	    "mysql /run/mysqld/mysqld.sock {\n  user = pf\n" },
+	    "mysql /run/mysqld/mysqld.sock {\n  user = \"pf\"\n" },
 	{ DB_ENGINE_MYSQL, "[::1]:3307", MAPGEN_SQL, MAPGEN_DOVECOT_24,
 	    IDENTITY_LOCAL, 13, "dovecot/conf.d/auth-sql.conf.ext",
 	    "mysql ::1 {\n  port = 3307\n" },
@@ -106,7 +106,8 @@ static const struct {
 	    "driver = checkpassword" },
 	{ DB_ENGINE_PGSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_24,
 	    IDENTITY_HYBRID, 13, "dovecot/conf.d/auth-sql.conf.ext",
-	    "passdb oauth2 {" },
+	    "auth_mechanisms {\n  oauthbearer = yes\n  xoauth2 = yes\n}\n"
+	    "oauth2 {\n  # EDIT" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
 	    IDENTITY_HYBRID, 15, "dovecot/conf.d/auth-sql.conf.ext",
 	    "  result_success = return-ok\n  result_failure = continue\n"
@@ -128,7 +129,7 @@ static const struct {
 	    "dovecot/conf.d/auth-sql.conf.ext",
 	    "sql_driver = sqlite\nsqlite_path = /var/lib/postino/db.sqlite\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
-	    IDENTITY_LOCAL, 7, "postfix/main.cf",
+	    IDENTITY_LOCAL, 8, "postfix/main.cf",
 	    "virtual_mailbox_maps = "
 	    "proxy:socketmap:unix:/run/podop/podop.sock:mailbox,"
 	    "\n    proxy:socketmap:unix:/run/podop/podop.sock:routes\n" },
@@ -138,11 +139,23 @@ static const struct {
 	    "virtual_mailbox_domains = "
 	    "proxy:mysql:/etc/postfix/sql-virtual_domains.cf\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
-	    IDENTITY_LOCAL, 7, "dovecot/dovecot-dict-auth.conf.ext",
+	    IDENTITY_LOCAL, 8, "dovecot/dovecot-dict-auth.conf.ext",
 	    "uri = proxy:/run/podop/podop-dict.sock:auth\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
-	    IDENTITY_LOCAL, 5, "dovecot/conf.d/auth-sql.conf.ext",
+	    IDENTITY_LOCAL, 7, "dovecot/conf.d/auth-sql.conf.ext",
 	    "passdb sql {" },
+	/* --lookups podop: quota_clone through podop's dict, both syntaxes. */
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
+	    IDENTITY_LOCAL, 7, "dovecot/conf.d/91-postino-podop.conf",
+	    "quota_clone {\n  dict proxy {\n"
+	    "    dict_proxy_socket_path = /run/podop/podop-dict.sock\n"
+	    "    dict_proxy_name = auth\n" },
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_24,
+	    IDENTITY_LOCAL, 7, "podop/podop-dovecot.toml",
+	    "auth = \"postfixadmin:dovecot\"\n" },
+	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_PODOP, MAPGEN_DOVECOT_23,
+	    IDENTITY_LOCAL, 8, "dovecot/conf.d/91-postino-podop.conf",
+	    "  quota_clone_dict = proxy:/run/podop/podop-dict.sock:auth\n" },
 	{ DB_ENGINE_MYSQL, "localhost", MAPGEN_SQL, MAPGEN_DOVECOT_23,
 	    IDENTITY_LOCAL, 14, "postfix/master.cf",
 	    "argv=/usr/bin/mlmmj-receive -F\n  -L /var/spool/mlmmj/${domain}/"
@@ -368,6 +381,58 @@ t_routes(void)
 	free(p);
 }
 
+/*
+ * Dovecot 2.4 in a stock Debian 13 tree: INBOX is the maildir (not the
+ * stock mail_inbox_path), LMTP looks up the whole address (not the stock
+ * local part), credentials are quoted rather than refused.
+ */
+static void
+t_dovecot24(void)
+{
+	struct postino_conf c;
+	struct db_params p;
+	struct mapgen_opts o;
+	struct mapgen_set s;
+	struct err err = ERR_INIT;
+	const char *m = "dovecot/conf.d/90-postino.conf",
+		   *a = "dovecot/conf.d/auth-sql.conf.ext";
+
+	setup(&c, &p, &o, DB_ENGINE_PGSQL, "localhost");
+	o.dovecot = MAPGEN_DOVECOT_24;
+	set(&p.password, "a b\"c'd#e%f%{user}g%%{h}$i\\j");
+	set(&p.user, "u s");
+	is_int(mapgen_generate(&o, NULL, NULL, &s, &err), 0,
+	    "2.4: a password with blanks, quotes, #, %% and $");
+	ok(has(&s, a,
+	       "    password = \"a b\\\"c'd#e%f%%{user}g%%%{h}$i\\\\j\"\n"),
+	    "... quoted, %%{ doubled");
+	ok(has(&s, a, "    user = \"u s\"\n"), "... and the user");
+	ok(has(&s, a, "('!include auth-sql.conf.ext')"),
+	    "... says where to include it");
+	ok(has(&s, m, "\nmail_inbox_path = ~\n"), "INBOX is the maildir");
+	ok(has(&s, m,
+	       "protocol lmtp {\n  auth_username_format = %{user | lower}\n"),
+	    "LMTP looks up the whole address");
+	mapgen_set_release(&s);
+	set(&p.password, "line\nbreak");
+	is_int(mapgen_generate(&o, NULL, NULL, &s, &err), -1,
+	    "2.4: a control character is still refused");
+	ok(strstr(err.msg, "line") == NULL, "... never shown");
+	err_clear(&err);
+	o.dovecot = MAPGEN_DOVECOT_23;
+	set(&p.password, "ok");
+	set(&p.user, "pf");
+	is_int(mapgen_generate(&o, NULL, NULL, &s, &err), 0, "2.3");
+	ok(find(&s, m) != NULL &&
+		strstr(buf_cstr(&find(&s, m)->data), "mail_inbox_path") ==
+		    NULL &&
+		strstr(buf_cstr(&find(&s, m)->data), "protocol lmtp") == NULL,
+	    "... has neither 2.4 setting");
+	mapgen_set_release(&s);
+	db_params_release(&p);
+	conf_release(&c);
+}
+
 int
 main(void)
 {
@@ -376,5 +441,6 @@ main(void)
 	t_refusals();
 	t_no_lists();
 	t_routes();
+	t_dovecot24();
 	return done_testing();
 }
