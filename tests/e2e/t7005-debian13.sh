@@ -17,15 +17,15 @@
 # same path, so the generated paths hold inside) are mounted over the
 # cached root there and vanish with the namespace; the root itself is never
 # changed.  Nothing listens on a fixed port.
-if [ -z "${POSTINO_T7005_NS:-}" ] && [ "$(id -u)" -eq 0 ] &&
+if [ -z "${T7005_IN_NS:-}" ] && [ "$(id -u)" -eq 0 ] &&
 	command -v unshare >/dev/null 2>&1; then
-	POSTINO_T7005_NS=1 exec unshare --mount --propagation private sh "$0" "$@"
+	T7005_IN_NS=1 exec unshare --mount --propagation private sh "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRCDIR/tests/lib/check-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || test_skip_or_fail "a Debian 13 root needs root (debootstrap, chroot, mount)"
-[ -n "${POSTINO_T7005_NS:-}" ] || test_skip_or_fail "unshare (util-linux) not installed"
+[ -n "${T7005_IN_NS:-}" ] || test_skip_or_fail "unshare (util-linux) not installed"
 need_cmd debootstrap chroot mount python3 jq
 if [ "$POSTINO_TEST_ENGINE" = sqlite ]; then
 	need_cmd podop
