@@ -19,7 +19,9 @@ cat >data.json <<'EOF_DATA'
       "obj@x.org": {"to": ["b@x.org"], "n": 1},
       "num@x.org": 42,
       "nul@x.org": null,
-      "slow@x.org": "late@x.org"
+      "slow@x.org": "late@x.org",
+      "new": "moved@x.org",
+      "empty@x.org": ""
     },
     "domain": {"x.org": "x.org"}
   },
@@ -33,9 +35,14 @@ cat >data.json <<'EOF_DATA'
     "postfix/alias/boom@x.org": 500,
     "postfix/alias/teapot@x.org": 418,
     "postfix/alias/forbidden@x.org": 403,
+    "postfix/alias/bad@x.org": 400,
+    "postfix/alias/gone@x.org": 410,
     "dovecot/passdb/boom@x.org": 503
   },
-  "sleep": {"postfix/alias/slow@x.org": 3}
+  "sleep": {"postfix/alias/slow@x.org": 3},
+  "redirect": {"postfix/alias/old@x.org": "/internal/postfix/alias/new",
+               "postfix/alias/loop@x.org": "/internal/postfix/alias/loop@x.org",
+               "postfix/alias/away@x.org": "http://localhost:1/internal/x"}
 }
 EOF_DATA
 
@@ -72,11 +79,29 @@ test_expect_success 'other JSON is compact JSON; null is not found' '
 	expect_code 1 pq nul@x.org alias
 '
 
-test_expect_success '404 and other 4xx are not found' '
-	expect_code 1 pq nobody@x.org alias &&
-	expect_code 1 pq teapot@x.org alias &&
-	expect_code 1 pq forbidden@x.org alias 2>err &&
+test_expect_success '404 and 410 are not found, silently' '
+	expect_code 1 pq nobody@x.org alias 2>err &&
+	expect_code 1 pq gone@x.org alias 2>>err &&
+	expect_code 1 pq empty@x.org alias 2>>err &&
 	test ! -s err
+'
+
+test_expect_success 'every other 4xx is a temporary failure, as in Podop' '
+	for k in bad teapot forbidden; do
+		expect_code 1 pq $k@x.org alias 2>err &&
+		check_grep "temporary error: HTTP" err || return 1
+	done
+'
+
+test_expect_success 'a redirect on the same origin is followed' '
+	check_eq "$(pq old@x.org alias)" moved@x.org
+'
+
+test_expect_success 'a redirect loop or one to another origin is TEMP' '
+	expect_code 1 pq loop@x.org alias 2>err &&
+	check_grep "temporary error: HTTP 302" err &&
+	expect_code 1 pq away@x.org alias 2>err &&
+	check_grep "temporary error: HTTP 302" err
 '
 
 test_expect_success '5xx is a temporary failure, never not-found' '

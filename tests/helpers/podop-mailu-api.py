@@ -10,9 +10,11 @@ the answers by rewriting it:
     {"postfix": {"alias": {"a@x.org": "b@x.org"}, ...},
      "dovecot": {"passdb": {"u@x.org": {...}}, "userdb": {...}},
      "status": {"postfix/alias/boom@x.org": 500}, "sleep": {...},
-     "headers": {"postfix/alias/k": {"Cache-Control": "no-store"}}}
+     "headers": {"postfix/alias/k": {"Cache-Control": "no-store"}},
+     "redirect": {"postfix/alias/old@x.org": "/internal/postfix/alias/new"}}
 
-GET /internal/<area>/<table>/<key> answers 200 with the JSON value or 404;
+GET /internal/<area>/<table>/<key> answers 200 with the JSON value or 404
+(a "redirect" entry answers 302 with that Location instead);
 GET /internal/dovecot/<table>/ answers the JSON list of keys;
 POST stores the JSON body under its path in memory (see /stats);
 DELETE forgets it; GET /stats answers the counters (connections,
@@ -80,6 +82,9 @@ class Handler(BaseHTTPRequestHandler):
         if rel is None:
             return self.reply(404)
         status, headers = self.special(data, rel)
+        where = data.get("redirect", {}).get(rel)
+        if where:
+            return self.reply(302, None, {"Location": where})
         if status:
             return self.reply(status, {"error": "as configured"}, headers)
         parts = rel.split("/", 2)
