@@ -96,7 +96,8 @@ struct postino_conf {
 		int64_t cache_negative_ttl; /* 10 seconds */
 		int64_t cache_stale_ttl;    /* 300 seconds */
 		int64_t cache_size;	    /* 1000000 entries */
-		bool seccomp;		    /* false */
+		char *table_cache; /* "" or "NAME=TTL[/NEG[/STALE]] ..." */
+		bool seccomp;	   /* false */
 		struct conf_table *tables;
 		size_t ntables;
 	} podop;

@@ -220,6 +220,12 @@ table_generation(struct table *t)
 }
 
 bool
+table_tracked(struct table *t)
+{
+	return t->backend->tracked != NULL && t->backend->tracked(t);
+}
+
+bool
 table_can_iterate(const struct table *t)
 {
 	return t->backend->iterate != NULL;

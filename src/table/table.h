@@ -109,6 +109,12 @@ struct table_backend {
 	 * data is known to have changed (see dbpool.h).  NULL: always 0.
 	 */
 	uint64_t (*generation)(struct table *);
+	/*
+	 * Whether generation() really moves with every change (the source
+	 * has postino's change serial), so that answers may be cached by
+	 * default.  NULL: never.
+	 */
+	bool (*tracked)(struct table *);
 	void (*close)(struct table *);
 };
 
@@ -146,6 +152,8 @@ int table_iterate(struct table *, const char *path, const char *user,
 int table_commit(
     struct table *, const struct table_op *, size_t n, struct err *);
 uint64_t table_generation(struct table *);
+/* Whether cached answers of this table can be invalidated (tracked). */
+bool table_tracked(struct table *);
 bool table_can_iterate(const struct table *);
 /* Whether lookups may run on an event loop thread (TABLE_F_INLINE). */
 bool table_is_inline(const struct table *);

@@ -40,6 +40,8 @@ cat >data.json <<'EOF_DATA'
     "dovecot/passdb/boom@x.org": 503
   },
   "sleep": {"postfix/alias/slow@x.org": 3},
+  "limit": {"postfix/senderrate/u@x.org": [2, "450 4.2.1 too fast"],
+            "postfix/senderrate/w@x.org": [2, "450 4.2.1 too fast"]},
   "redirect": {"postfix/alias/old@x.org": "/internal/postfix/alias/new",
                "postfix/alias/loop@x.org": "/internal/postfix/alias/loop@x.org",
                "postfix/alias/away@x.org": "http://localhost:1/internal/x"}
@@ -179,11 +181,52 @@ test_expect_success 'dict: commit POSTs the JSON value to key/user' '
 	check_eq "$(jq -c ".posts[\"dovecot/note/u@x.org\"]" stats)" "\"plain text\""
 '
 
-test_setup 'start podop with a short cache and a long stale bound' '
-	start_podop cached --socket "$TEST_DIR/cached.sock" --mode postfix \
-		--timeout 1000 --cache-ttl 1 --cache-negative-ttl 1 \
-		--cache-stale-ttl 60 -v \
+test_setup 'start podop with the default cache settings' '
+	start_podop defcache --socket "$TEST_DIR/defcache.sock" --mode postfix \
+		--timeout 1000 -v \
+		--name senderrate --type url --param "$API/postfix/senderrate/§" \
 		--name alias --type url --param "$API/postfix/alias/§"
+'
+
+test_expect_success 'by default a url table is asked on every lookup (rate limit)' '
+	expect_code 1 pq u@x.org senderrate "$TEST_DIR/defcache.sock" &&
+	expect_code 1 pq u@x.org senderrate "$TEST_DIR/defcache.sock" &&
+	check_eq "$(pq u@x.org senderrate "$TEST_DIR/defcache.sock")" \
+		"450 4.2.1 too fast" &&
+	curl -s "http://127.0.0.1:$(cat api.port)/stats" >stats &&
+	check_eq "$(jq ".hits[\"postfix/senderrate/u@x.org\"]" stats)" 3
+'
+
+test_expect_success 'by default a change in the service is seen at once' '
+	check_eq "$(pq a@x.org alias "$TEST_DIR/defcache.sock")" "b@x.org,c@x.org" &&
+	sed -i "s/\"b@x.org,c@x.org\"/\"d@x.org\"/" data.json &&
+	check_eq "$(pq a@x.org alias "$TEST_DIR/defcache.sock")" d@x.org &&
+	sed -i "s/\"d@x.org\"/\"b@x.org,c@x.org\"/" data.json
+'
+
+test_setup 'start podop with a short cache and a long stale bound for alias' '
+	start_podop cached --socket "$TEST_DIR/cached.sock" --mode postfix \
+		--timeout 1000 --table-cache alias=1/1/60 \
+		--table-cache senderrate=off -v \
+		--name senderrate --type url --param "$API/postfix/senderrate/§" \
+		--name alias --type url --param "$API/postfix/alias/§"
+'
+
+test_expect_success 'a table with its own TTLs is cached; senderrate=off is not' '
+	check_eq "$(pq a@x.org alias "$TEST_DIR/cached.sock")" "b@x.org,c@x.org" &&
+	sed -i "s/\"b@x.org,c@x.org\"/\"d@x.org\"/" data.json &&
+	check_eq "$(pq a@x.org alias "$TEST_DIR/cached.sock")" "b@x.org,c@x.org" &&
+	sed -i "s/\"d@x.org\"/\"b@x.org,c@x.org\"/" data.json &&
+	expect_code 1 pq w@x.org senderrate "$TEST_DIR/cached.sock" &&
+	expect_code 1 pq w@x.org senderrate "$TEST_DIR/cached.sock" &&
+	check_eq "$(pq w@x.org senderrate "$TEST_DIR/cached.sock")" \
+		"450 4.2.1 too fast"
+'
+
+test_expect_success 'a --table-cache for an unknown table is a usage error' '
+	expect_code 64 podop --socket "$TEST_DIR/x.sock" --table-cache nope=5 \
+		--name alias --type url --param "$API/postfix/alias/§" 2>err &&
+	check_grep "no table .nope." err
 '
 
 test_expect_success 'the cache answers; a stale answer is served while the service is down' '
