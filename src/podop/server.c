@@ -950,6 +950,8 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 	atomic_fetch_add_explicit(&srv->st.requests, 1, memory_order_relaxed);
 	if (table_is_inline(t) || strlen(key) > TABLE_KEY_MAX) {
 		rc = table_lookup(t, key, user, &l->scratch, NULL, &e);
+		if (rc == -1 && e.kind == ERR_TOOLARGE && err_log_ok(srv))
+			log_warnx("lookup map=%s refused: %s", t->name, e.msg);
 		if (log_tracing())
 			log_trace("lookup map=%s key=%s result=%s inline",
 			    t->name, key,

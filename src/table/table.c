@@ -159,6 +159,15 @@ table_close(struct table **tp)
 	*tp = NULL;
 }
 
+/* Refuse a key over the limit: an error, never "not found". */
+static int
+key_too_long(const struct table *t, const char *key, struct err *err)
+{
+	return err_set(err, ERR_TOOLARGE,
+	    "table '%s': a key of %zu bytes is longer than the %d allowed",
+	    t->name, strlen(key), TABLE_KEY_MAX);
+}
+
 int
 table_lookup(struct table *t, const char *key, const char *user,
     struct buf *value_r, int64_t *ttl_ms_r, struct err *err)
@@ -169,9 +178,8 @@ table_lookup(struct table *t, const char *key, const char *user,
 	buf_reset(value_r);
 	if (ttl_ms_r != NULL)
 		*ttl_ms_r = -1;
-	/* A key Postfix could never have in a table is simply not there. */
 	if (strlen(key) > TABLE_KEY_MAX)
-		return 0;
+		return key_too_long(t, key, err);
 	if (t->backend->lookup == NULL)
 		return err_set(err, ERR_CONFIG,
 		    "table '%s' (%s) cannot look "
@@ -190,6 +198,8 @@ table_iterate(struct table *t, const char *path, const char *user,
     unsigned int flags, uint64_t max_rows, table_row_fn *fn, void *arg,
     struct err *err)
 {
+	if (strlen(path) > TABLE_KEY_MAX)
+		return key_too_long(t, path, err);
 	if (t->backend->iterate == NULL)
 		return err_set(err, ERR_UNSUPPORTED,
 		    "table '%s' (%s) cannot "
@@ -210,6 +220,9 @@ table_commit(
 		    t->name, t->type);
 	if (n == 0)
 		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].key != NULL && strlen(ops[i].key) > TABLE_KEY_MAX)
+			return key_too_long(t, ops[i].key, err);
 	return t->backend->commit(t, ops, n, err);
 }
 

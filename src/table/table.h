@@ -49,7 +49,8 @@
 #include "buf.h"
 #include "err.h"
 
-#define TABLE_KEY_MAX 4096 /* longer keys are not found, never queried */
+/* Longer keys are refused (ERR_TOOLARGE: PERM, F), never queried. */
+#define TABLE_KEY_MAX (64 * 1024)
 
 /* Settings every table may use (postino.toml and podop's command line). */
 struct table_env {
