@@ -7,7 +7,8 @@
  * (SELECT N), password_file=/path (AUTH with the file's first line).  A
  * private dict key is "key/user" (table.h).  Dict commits run in one
  * MULTI/EXEC: S is SET, U DEL, A INCRBY, P APPEND.  Iteration SCANs for
- * prefix+path*.
+ * prefix+path*; a private one (a user given) for prefix+path*\/user only,
+ * and rows are keys without the "/user": a user never sees another's keys.
  *
  * Each thread takes a connection from a pool and gives it back.  Network
  * waits are bounded by table_env.timeout_ms; a connection that fails is
@@ -348,13 +349,20 @@ redis_iterate(struct table *t, const char *path, const char *user,
 	uint64_t rows = 0;
 	int ret = 0;
 
-	(void)user;
+	size_t ulen = user != NULL ? strlen(user) + 1 : 0;
+	struct buf rel;
+
 	buf_init(&pat, TABLE_KEY_MAX * 3);
+	buf_init(&rel, TABLE_KEY_MAX * 3);
 	buf_init(&val, 64 * 1024 * 1024);
 	buf_init(&cursor, 64);
 	glob_escape(&pat, r->prefix);
 	glob_escape(&pat, path);
 	buf_putc(&pat, '*');
+	if (user != NULL) {
+		buf_putc(&pat, '/');
+		glob_escape(&pat, user);
+	}
 	buf_puts(&cursor, "0");
 	do {
 		const char *argv[6] = { "SCAN", cursor.data, "MATCH", pat.data,
@@ -379,14 +387,21 @@ redis_iterate(struct table *t, const char *path, const char *user,
 		for (size_t i = 0; i < rep->element[1]->elements && ret == 0;
 		     i++) {
 			redisReply *k = rep->element[1]->element[i];
-			const char *rel;
 			int found;
 
-			if (k->type != REDIS_REPLY_STRING || k->len < plen ||
+			if (k->type != REDIS_REPLY_STRING ||
+			    k->len < plen + ulen ||
 			    memchr(k->str, '\0', k->len) != NULL)
 				continue;
-			rel = k->str + plen;
-			if (!table_iter_match(path, rel, flags))
+			/* A private row must end in "/user" exactly. */
+			if (user != NULL &&
+			    (k->str[k->len - ulen] != '/' ||
+				memcmp(k->str + k->len - ulen + 1, user,
+				    ulen - 1) != 0))
+				continue;
+			buf_reset(&rel);
+			buf_append(&rel, k->str + plen, k->len - plen - ulen);
+			if (!table_iter_match(path, buf_cstr(&rel), flags))
 				continue;
 			if (max_rows > 0 && rows >= max_rows) {
 				buf_reset(&cursor);
@@ -397,13 +412,15 @@ redis_iterate(struct table *t, const char *path, const char *user,
 			if (found == -1)
 				ret = -1;
 			else if (found == 1) {
-				ret = fn(arg, rel, buf_cstr(&val), err);
+				ret = fn(
+				    arg, buf_cstr(&rel), buf_cstr(&val), err);
 				rows++;
 			}
 		}
 		freeReplyObject(rep);
 	} while (ret == 0 && strcmp(cursor.data, "0") != 0);
 	buf_release(&pat);
+	buf_release(&rel);
 	buf_release(&val);
 	buf_release(&cursor);
 	return ret;

@@ -70,6 +70,25 @@ test_expect_success 'dict iter scans the prefix' '
 	check_eq "$(grep -c ^shared/ out)" 2
 '
 
+test_expect_success 'a private iteration sees only that user'"'"'s keys' '
+	dd dict set -u alice@x.org $D priv/meta/a "alice a" &&
+	dd dict set -u alice@x.org $D priv/meta/sub/b "alice b" &&
+	dd dict set -u bob@x.org $D priv/meta/a "bob a" &&
+	dd dict set -u xbob@x.org $D priv/meta/a "xbob a" &&
+	dd dict iter -R -u bob@x.org $D priv/ >out &&
+	cat out &&
+	check_grep "^priv/meta/a[[:space:]]*bob a" out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	! grep -q alice out &&
+	dd dict iter -R -u alice@x.org $D priv/meta/ >out &&
+	check_eq "$(grep -c ^priv/ out)" 2 &&
+	check_grep "^priv/meta/sub/b[[:space:]]*alice b" out &&
+	! grep -q bob out &&
+	dd dict iter -u alice@x.org $D priv/meta/ >out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	check_grep "^priv/meta/a[[:space:]]*alice a" out
+'
+
 test_setup 'start podop on a Redis that is not there' '
 	start_podop gone --socket "$TEST_DIR/gone.sock" --mode postfix \
 		--table "alias=redis:unix:$TEST_DIR/no-redis.sock"
