@@ -803,7 +803,7 @@ job_commit(struct pool_job *pj)
 			op->key, j->tx->user, &rest, &user, &e) == -1)
 			r = -1;
 		ops[i] = (struct table_op){ op->op, rest, user, op->value,
-			op->diff };
+			op->diff, j->tx->expire_secs };
 	}
 	atomic_fetch_add_explicit(&j->srv->st.backend, 1, memory_order_relaxed);
 	if (r == 1)

@@ -88,7 +88,8 @@ struct dict_op {
 
 struct dict_tx {
 	unsigned long id;
-	char *user; /* NULL if none */
+	char *user;	     /* NULL if none */
+	int64_t expire_secs; /* 2.4's B <expire_secs>; 0 = none */
 	struct dict_op *ops;
 	size_t nops;
 	size_t bytes;

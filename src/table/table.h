@@ -68,11 +68,12 @@ void table_env_release(struct table_env *);
 
 /* One write of a dict transaction. */
 struct table_op {
-	char op;	   /* 'S' set, 'U' unset, 'A' add, 'P' append */
-	const char *key;   /* without "shared/" or "priv/" */
-	const char *user;  /* NULL for shared keys */
-	const char *value; /* S, P */
-	int64_t diff;	   /* A */
+	char op;	     /* 'S' set, 'U' unset, 'A' add, 'P' append */
+	const char *key;     /* without "shared/" or "priv/" */
+	const char *user;    /* NULL for shared keys */
+	const char *value;   /* S, P */
+	int64_t diff;	     /* A */
+	int64_t expire_secs; /* > 0: the key expires (Dovecot 2.4) */
 };
 
 /*

@@ -6,8 +6,10 @@
  * OPTIONS are '&'-separated: prefix=P (prepended to every key), db=N
  * (SELECT N), password_file=/path (AUTH with the file's first line).  A
  * private dict key is "key/user" (table.h).  Dict commits run in one
- * MULTI/EXEC: S is SET, U DEL, A INCRBY, P APPEND.  Iteration SCANs for
- * prefix+path*; a private one (a user given) for prefix+path*\/user only,
+ * MULTI/EXEC: S is SET, U DEL, A INCRBY, P APPEND, each written key
+ * followed by EXPIRE when the transaction has an expiry (Dovecot 2.4's
+ * "doveadm dict set -e", as Dovecot's own Redis dict does).  Iteration SCANs
+ * for prefix+path*; a private one (a user given) for prefix+path*\/user only,
  * and rows are keys without the "/user": a user never sees another's keys.
  *
  * Each thread takes a connection from a pool and gives it back.  Network
@@ -435,6 +437,7 @@ redis_commit(
 	redisReply *rep;
 	struct buf k;
 	int ret = 1;
+	size_t nexp = 0;
 	char w[300];
 
 	/* Writes are not retried: a lost EXEC reply leaves them unknown. */
@@ -462,10 +465,15 @@ redis_commit(
 			    (long long)ops[i].diff);
 			break;
 		}
+		if (ops[i].op != 'U' && ops[i].expire_secs > 0) {
+			redisAppendCommand(c, "EXPIRE %b %lld", k.data, k.len,
+			    (long long)ops[i].expire_secs);
+			nexp++;
+		}
 	}
 	redisAppendCommand(c, "EXEC");
 	buf_release(&k);
-	for (size_t i = 0; i < n + 2; i++) {
+	for (size_t i = 0; i < n + nexp + 2; i++) {
 		void *v = NULL;
 
 		if (redisGetReply(c, &v) != REDIS_OK) {
@@ -475,12 +483,12 @@ redis_commit(
 			return -1;
 		}
 		rep = v;
-		if (i == n + 1 && (rep->type != REDIS_REPLY_ARRAY))
+		if (i == n + nexp + 1 && (rep->type != REDIS_REPLY_ARRAY))
 			ret = err_set(err, ERR_TEMP, "EXEC failed: %s",
 			    rep->type == REDIS_REPLY_ERROR
 				? rep->str
 				: "transaction aborted");
-		else if (i == n + 1) {
+		else if (i == n + nexp + 1) {
 			for (size_t j = 0; j < rep->elements; j++)
 				if (rep->element[j]->type ==
 				    REDIS_REPLY_ERROR) {
