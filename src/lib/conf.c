@@ -198,6 +198,9 @@ static const struct conf_key keys[] = {
 	    .desc = "per-table cache: \"NAME=TTL[/NEGATIVE[/STALE]] ...\"; "
 		    "only tables with postino's change serial cache by "
 		    "default" },
+	{ SUB(podop, dns_resolver), STR(""), .env = "PODOP_DNS_RESOLVER",
+	    .desc = "resolver of dns tables, \"host:port[,...]\"; empty = "
+		    "the system's" },
 	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },

@@ -75,6 +75,7 @@ struct opts {
 	size_t nparams;
 	char **tables; /* "name=type:param" */
 	size_t ntables;
+	char *dns_resolver;
 	char **tcache; /* --table-cache "name=ttl[/neg[/stale]]" */
 	size_t ntcache;
 };
@@ -99,6 +100,7 @@ enum {
 	OPT_CACHE_SIZE,
 	OPT_NO_CACHE,
 	OPT_TABLE_CACHE,
+	OPT_DNS_RESOLVER,
 	OPT_SECCOMP,
 	OPT_VERSION,
 	OPT_HELP,
@@ -124,6 +126,7 @@ static const struct option longopts[] = { { "socket", required_argument, NULL,
 	{ "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
 	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 	{ "table-cache", required_argument, NULL, OPT_TABLE_CACHE },
+	{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "config", required_argument, NULL, 'c' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -142,7 +145,8 @@ usage(FILE *fp)
 	      "             [--cache-ttl S] [--cache-negative-ttl S] "
 	      "[--cache-stale-ttl S]\n"
 	      "             [--cache-size N] [--no-cache] [--seccomp]\n"
-	      "             [--table-cache NAME=TTL[/NEGATIVE[/STALE]]]...\n"
+	      "             [--table-cache NAME=TTL[/NEGATIVE[/STALE]]]... "
+	      "[--dns-resolver HOST:PORT]\n"
 	      "             [--name NAME --type TYPE --param PARAM]... "
 	      "[--table NAME=TYPE:PARAM]...\n"
 	      "       podop query [-c config] [--mode postfix|dovecot] "
@@ -181,6 +185,7 @@ opts_release(struct opts *o)
 	strv_free(o->params, o->nparams);
 	strv_free(o->tables, o->ntables);
 	strv_free(o->tcache, o->ntcache);
+	free(o->dns_resolver);
 }
 
 static void
@@ -287,6 +292,9 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 			break;
 		case OPT_TABLE_CACHE:
 			push(&o->tcache, &o->ntcache, optarg);
+			break;
+		case OPT_DNS_RESOLVER:
+			set_str(&o->dns_resolver, optarg);
 			break;
 		case OPT_SECCOMP:
 			o->seccomp = true;
@@ -478,6 +486,9 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	s->env.sql_dir = xstrdup(c->postfix_sql_dir);
 	free(s->env.sql_engine);
 	s->env.sql_engine = xstrdup(c->postfix_sql_engine);
+	free(s->env.dns_resolver);
+	s->env.dns_resolver = xstrdup(
+	    o->dns_resolver != NULL ? o->dns_resolver : c->podop.dns_resolver);
 
 	/* Tables named on the command line replace those of the file. */
 	for (size_t i = 0; i < o->nnames; i++)
@@ -552,6 +563,8 @@ cmd_query(int argc, char **argv)
 	    tableset_open(&ts, s.specs, s.nspecs, &s.env, &e) == -1) {
 		fprintf(stderr, "podop: %s%s%s%s\n", e.msg,
 		    e.hint[0] ? " (" : "", e.hint, e.hint[0] ? ")" : "");
+		setup_release(&s);
+		opts_release(&o);
 		return e.kind == ERR_USAGE ? 64 : err_exit_code(e.kind);
 	}
 	if ((t = tableset_find(ts, map, NULL)) == NULL) {

@@ -21,6 +21,8 @@ env_copy(struct table_env *dst, const struct table_env *src)
 	dst->sql_dir = xstrdup(src->sql_dir != NULL ? src->sql_dir : "");
 	dst->sql_engine =
 	    xstrdup(src->sql_engine != NULL ? src->sql_engine : "");
+	dst->dns_resolver =
+	    xstrdup(src->dns_resolver != NULL ? src->dns_resolver : "");
 }
 
 static void

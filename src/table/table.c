@@ -21,6 +21,9 @@ static const struct table_backend *const backends[] = { &table_backend_static,
 #ifdef HAVE_CURL
 	&table_backend_url,
 #endif
+#ifdef HAVE_CARES
+	&table_backend_dns,
+#endif
 	&table_backend_sql, &table_backend_mysql, &table_backend_pgsql,
 	&table_backend_sqlite, &table_backend_postfixadmin, NULL };
 
@@ -54,6 +57,7 @@ table_env_init(struct table_env *env)
 	env->vmail_gid = -1;
 	env->sql_dir = xstrdup("/etc/postfix");
 	env->sql_engine = xstrdup("");
+	env->dns_resolver = xstrdup("");
 }
 
 void
@@ -63,6 +67,7 @@ table_env_release(struct table_env *env)
 	free(env->mailbox_base);
 	free(env->sql_dir);
 	free(env->sql_engine);
+	free(env->dns_resolver);
 	memset(env, 0, sizeof(*env));
 }
 
@@ -98,6 +103,9 @@ table_open(struct table **t_r, const char *name, const char *type,
 #endif
 #ifdef HAVE_CURL
 		    ", url"
+#endif
+#ifdef HAVE_CARES
+		    ", dns"
 #endif
 		);
 	}

@@ -10,6 +10,7 @@
  *	sql:[ENGINE:]/x.cf	a Postfix mysql/pgsql/sqlite map file, as is;
  *				also mysql:/x.cf, pgsql:/x.cf, sqlite:/x.cf
  *	postfixadmin:KIND[:SRC]	native lookups on the PostfixAdmin schema
+ *	dns:mx=HOST[,HOST]	domains whose MX points to us (c-ares)
  *
  * Each backend is a const struct table_backend in table_<name>.c, listed in
  * the registry in table.c (optional ones under #ifdef HAVE_*).  table.c does
@@ -59,8 +60,9 @@ struct table_env {
 	char *mailbox_base;	   /* Dovecot home = base/maildir */
 	int64_t vmail_uid;	   /* -1 = leave to Dovecot */
 	int64_t vmail_gid;
-	char *sql_dir;	  /* postfix_sql_dir */
-	char *sql_engine; /* "" = from the map file */
+	char *sql_dir;	    /* postfix_sql_dir */
+	char *sql_engine;   /* "" = from the map file */
+	char *dns_resolver; /* "" = the system's; "host:port[,...]" */
 };
 
 void table_env_init(struct table_env *); /* built-in defaults */

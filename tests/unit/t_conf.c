@@ -149,6 +149,7 @@ test_defaults(void)
 		"podop.cache_stale_ttl",
 		"podop.cache_size",
 		"podop.table_cache",
+		"podop.dns_resolver",
 		"podop.seccomp",
 	};
 	size_t nn = sizeof(names) / sizeof(names[0]);
@@ -343,7 +344,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 45 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 46 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
