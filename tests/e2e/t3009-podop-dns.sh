@@ -46,6 +46,7 @@ server:
   zonelistfile: "$TEST_DIR/dns/zone.list"
   logfile: "$TEST_DIR/dns/nsd.log"
   server-count: 1
+  rrl-ratelimit: 0
 remote-control:
   control-enable: no
 zone:
