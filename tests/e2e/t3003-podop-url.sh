@@ -29,7 +29,9 @@ cat >data.json <<'EOF_DATA'
     "passdb": {"u@x.org": {"password": "{PLAIN}pw", "nopassword": null}},
     "userdb": {"u@x.org": {"quota_rule": "*:bytes=100"},
                "v@x.org": {"quota_rule": "*:bytes=200"}},
-    "sieve": {"data/default/u@x.org": "require \"fileinto\";\nkeep;\n"}
+    "sieve": {"data/default/u@x.org": "require \"fileinto\";\nkeep;\n"},
+    "meta": {"a": "shared a", "b": "shared b", "a/u@x.org": "u a",
+             "a/v@x.org": "v a", "b/v@x.org": "v b"}
   },
   "status": {
     "postfix/alias/boom@x.org": 500,
@@ -170,6 +172,19 @@ test_expect_success 'dict: iteration asks for the list, then each key' '
 	dd dict iter $D shared/userdb/ >out &&
 	check_grep "^shared/userdb/u@x.org" out &&
 	check_grep "^shared/userdb/v@x.org" out
+'
+
+test_expect_success 'dict: a private iteration sees only that user'"'"'s values' '
+	dd dict iter -u u@x.org $D priv/meta/ >out &&
+	cat out &&
+	check_grep "^priv/meta/a[[:space:]]*u a" out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	dd dict iter -u v@x.org $D priv/meta/ >out &&
+	check_grep "^priv/meta/a[[:space:]]*v a" out &&
+	check_grep "^priv/meta/b[[:space:]]*v b" out &&
+	check_eq "$(grep -c ^priv/ out)" 2 &&
+	dd dict iter -R -u u@x.org $D priv/meta/ >out &&
+	! grep -q "v a\|v b" out
 '
 
 test_expect_success 'dict: commit POSTs the JSON value to key/user' '
