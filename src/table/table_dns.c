@@ -8,6 +8,10 @@
  *	mx-ip=ADDR[,ADDR...]	an MX host of the key has one of these IPv4 or
  *				IPv6 addresses (A/AAAA)
  *
+ * followed by "?ad" to require DNSSEC: the query asks for the AD bit and
+ * an answer without it (the resolver did not validate it) is a temporary
+ * error, so that an unsigned or forged MX never makes a domain local.
+ *
  * The value of a found key is the key itself.  A domain with no MX
  * records is not found: the implicit MX of RFC 5321 section 5.1 (the
  * domain's own address) is not applied, since a domain that wants our
@@ -47,6 +51,7 @@
 
 struct dnstab {
 	bool by_ip;
+	bool ad;		  /* require validated (AD) answers */
 	char *want[DNS_MAX_LIST]; /* host names (no final dot), or addresses */
 	size_t nwant;
 	int64_t timeout_ms;
@@ -102,7 +107,7 @@ dnstab_free(struct dnstab *d)
 static int
 dns_open(struct table *t, struct err *err)
 {
-	const char *p = t->param, *list;
+	const char *p = t->param, *list, *q;
 	struct dnstab *d = xcalloc(1, sizeof(*d));
 	char *copy, *tok, *save = NULL;
 
@@ -117,7 +122,17 @@ dns_open(struct table *t, struct err *err)
 		    err, ERR_CONFIG, "dns table '%s': unknown parameter", p);
 		return err_hint(err, "mx=HOST[,HOST] or mx-ip=ADDR[,ADDR]");
 	}
-	copy = xstrdup(list);
+	if ((q = strchr(list, '?')) != NULL) {
+		if (strcmp(q, "?ad") != 0) {
+			free(d);
+			err_set(err, ERR_CONFIG,
+			    "dns table '%s': unknown option '%s'", p, q + 1);
+			return err_hint(err, "the only option is ?ad");
+		}
+		d->ad = true;
+		copy = xstrndup(list, (size_t)(q - list));
+	} else
+		copy = xstrdup(list);
 	for (char *s = copy; (tok = strtok_r(s, ", ", &save)) != NULL;
 	     s = NULL) {
 		char *w =
@@ -356,17 +371,58 @@ query_failed(const char *name, const char *what, int status, struct err *err)
 	}
 }
 
+/*
+ * A query with the AD bit set (RFC 6840 section 5.7) and EDNS, sent as
+ * is: the answer's RCODE and AD bit are then ours to read.
+ */
+static int
+send_ad(ares_channel ch, const char *name, int type, struct qres *q)
+{
+	unsigned char *buf;
+	int len;
+
+	if (ares_create_query(name, C_IN, type, 0, 1, &buf, &len, 1232) !=
+	    ARES_SUCCESS)
+		return -1;
+	buf[3] |= 0x20; /* AD */
+	ares_send(ch, buf, len, on_answer, q);
+	ares_free_string(buf);
+	return 0;
+}
+
 /* Query name/type; 1 with q filled, 0 not found, -1 error. */
 static int
-query(ares_channel ch, const char *name, int type, const char *what,
+query(ares_channel ch, bool ad, const char *name, int type, const char *what,
     int64_t deadline, struct qres *q, struct err *err)
 {
 	memset(q, 0, sizeof(*q));
-	ares_query(ch, name, C_IN, type, on_answer, q);
+	if (!ad)
+		ares_query(ch, name, C_IN, type, on_answer, q);
+	else if (send_ad(ch, name, type, q) == -1)
+		return err_set(err, ERR_TEMP, "DNS %s %s: cannot make a query",
+		    what, name);
 	run_until(ch, q, deadline);
 	if (!q->done)
 		return err_set(
 		    err, ERR_TEMP, "DNS %s %s: no answer in time", what, name);
+	if (q->status == ARES_SUCCESS && ad) {
+		/* ares_send() leaves the RCODE and the AD bit to us. */
+		int rcode = q->alen >= HFIXEDSZ ? q->abuf[3] & 0x0f : -1;
+
+		if (rcode == 3)
+			q->status = ARES_ENOTFOUND;
+		else if (rcode != 0)
+			q->status = ARES_ESERVFAIL;
+		else if (!(q->abuf[3] & 0x20)) {
+			free(q->abuf);
+			q->abuf = NULL;
+			return err_set(err, ERR_TEMP,
+			    "DNS %s %s: the answer is not DNSSEC-validated "
+			    "(no AD bit)",
+			    what, name);
+		} else if (DNS_HEADER_ANCOUNT(q->abuf) == 0)
+			q->status = ARES_ENODATA;
+	}
 	if (q->status != ARES_SUCCESS) {
 		free(q->abuf);
 		q->abuf = NULL;
@@ -396,8 +452,8 @@ host_has_addr(struct dnstab *d, ares_channel ch, const char *host,
 		struct qres q;
 		unsigned char bin[16];
 		char txt[INET6_ADDRSTRLEN];
-		int r = query(
-		    ch, host, types[k], k ? "AAAA" : "A", deadline, &q, err);
+		int r = query(ch, d->ad, host, types[k], k ? "AAAA" : "A",
+		    deadline, &q, err);
 
 		if (r == -1)
 			return -1;
@@ -459,7 +515,7 @@ dns_lookup(struct table *t, const char *key, const char *user,
 		return 0;
 	if ((ch = get_channel(d)) == NULL)
 		return err_set(err, ERR_TEMP, "cannot set up a resolver");
-	r = query(ch, key, T_MX, "MX", deadline, &q, err);
+	r = query(ch, d->ad, key, T_MX, "MX", deadline, &q, err);
 	if (r == 1) {
 		ttl = answer_ttl(q.abuf, q.alen, T_MX);
 		if (ares_parse_mx_reply(q.abuf, q.alen, &mx) != ARES_SUCCESS)

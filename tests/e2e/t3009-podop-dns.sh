@@ -77,11 +77,41 @@ while True:
 	wait_until 10 test -s sink.port
 '
 
+# A stand-in for a validating resolver: forwards to NSD and sets the AD
+# bit of every answer (NSD, authoritative, never sets it).
+test_setup 'start a forwarder that marks answers validated (AD)' '
+	/usr/bin/python3 -c "
+import os, socket, sys
+up = (\"127.0.0.1\", int(sys.argv[2]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((\"127.0.0.1\", 0))
+open(sys.argv[1] + \".tmp\", \"w\").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + \".tmp\", sys.argv[1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(2)
+while True:
+    q, peer = s.recvfrom(4096)
+    u.sendto(q, up)
+    a = bytearray(u.recv(4096))
+    a[3] |= 0x20
+    s.sendto(bytes(a), peer)
+" "$TEST_DIR/ad.port" "$PORT" &
+	echo $! >ad.pid &&
+	test_at_exit "kill $(cat ad.pid)" &&
+	wait_until 10 test -s ad.port
+'
+
 test_setup 'start podop with dns tables on NSD and on the sink' '
 	start_podop sm --socket "$TEST_DIR/sm.sock" --mode postfix -v \
 		--timeout 1000 --dns-resolver "127.0.0.1:$PORT" \
 		--table "local=dns:mx=mail.example.net,mx2.example.net" \
 		--table "byip=dns:mx-ip=2001:0db8::7,192.0.2.99" &&
+	start_podop ad --socket "$TEST_DIR/ad.sock" --mode postfix \
+		--timeout 1000 --dns-resolver "127.0.0.1:$(cat ad.port)" \
+		--table "local=dns:mx=mail.example.net?ad" &&
+	start_podop noad --socket "$TEST_DIR/noad.sock" --mode postfix \
+		--timeout 1000 --dns-resolver "127.0.0.1:$PORT" \
+		--table "local=dns:mx=mail.example.net?ad" &&
 	start_podop mute --socket "$TEST_DIR/mute.sock" --mode postfix \
 		--timeout 500 --dns-resolver "127.0.0.1:$(cat sink.port)" \
 		--table "local=dns:mx=mail.example.net"
@@ -120,6 +150,16 @@ test_expect_success 'mx-ip: an MX host with one of our addresses (AAAA or A)' '
 	check_eq "$(pq ip.example.test byip)" ip.example.test &&
 	expect_code 1 pq ip4.example.test byip 2>err && test ! -s err &&
 	expect_code 1 pq good.example.test byip
+'
+
+test_expect_success '?ad: a validated answer counts, an unvalidated one is TEMP' '
+	check_eq "$(pq good.example.test local "$TEST_DIR/ad.sock")" good.example.test &&
+	expect_code 1 pq other.example.test local "$TEST_DIR/ad.sock" 2>err &&
+	test ! -s err &&
+	expect_code 1 pq missing.example.test local "$TEST_DIR/ad.sock" 2>err &&
+	test ! -s err &&
+	expect_code 1 pq good.example.test local "$TEST_DIR/noad.sock" 2>err &&
+	check_grep "not DNSSEC-validated" err
 '
 
 test_expect_success 'answers are cached (the DNS TTL bounds them)' '
