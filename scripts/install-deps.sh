@@ -16,7 +16,7 @@ build="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 	clang-format mandoc git ca-certificates debhelper"
 libs="libsqlite3-dev libmariadb-dev libpq-dev libcrypt-dev libargon2-dev
 	libssl-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
-	libhiredis-dev libseccomp-dev"
+	libhiredis-dev libseccomp-dev libc-ares-dev"
 servers="sqlite3 mariadb-server mariadb-client postgresql postgresql-client
 	redis-server redis-tools"
 mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
@@ -24,7 +24,7 @@ mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 	mlmmj"
 tests="jq bc time cpio python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
 	python3-jwt python3-cryptography python3-requests valgrind hyperfine
-	man-db zsh pgbouncer"
+	man-db zsh pgbouncer nsd"
 # t7005 builds a Debian 13 root (tests/lib/debian-root.sh) to judge the
 # generated Dovecot 2.4 configuration with Debian 13's own packages.
 tests="$tests debootstrap"

@@ -202,6 +202,13 @@ static const struct conf_key keys[] = {
 	{ SUB(podop, cache_size), INT(1000000, 0, 100000000),
 	    .env = "PODOP_CACHE_SIZE",
 	    .desc = "most answers kept in the cache" },
+	{ SUB(podop, table_cache), STR(""), .env = "PODOP_TABLE_CACHE",
+	    .desc = "per-table cache: \"NAME=TTL[/NEGATIVE[/STALE]] ...\"; "
+		    "only tables with postino's change serial cache by "
+		    "default" },
+	{ SUB(podop, dns_resolver), STR(""), .env = "PODOP_DNS_RESOLVER",
+	    .desc = "resolver of dns tables, \"host:port[,...]\"; empty = "
+		    "the system's" },
 	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },

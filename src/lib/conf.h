@@ -96,7 +96,9 @@ struct postino_conf {
 		int64_t cache_negative_ttl; /* 10 seconds */
 		int64_t cache_stale_ttl;    /* 300 seconds */
 		int64_t cache_size;	    /* 1000000 entries */
-		bool seccomp;		    /* false */
+		char *table_cache;  /* "" or "NAME=TTL[/NEG[/STALE]] ..." */
+		char *dns_resolver; /* "" = the system's; "host:port,..." */
+		bool seccomp;	    /* false */
 		struct conf_table *tables;
 		size_t ntables;
 	} podop;

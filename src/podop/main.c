@@ -75,6 +75,9 @@ struct opts {
 	size_t nparams;
 	char **tables; /* "name=type:param" */
 	size_t ntables;
+	char *dns_resolver;
+	char **tcache; /* --table-cache "name=ttl[/neg[/stale]]" */
+	size_t ntcache;
 };
 
 enum {
@@ -96,6 +99,8 @@ enum {
 	OPT_CACHE_STALE,
 	OPT_CACHE_SIZE,
 	OPT_NO_CACHE,
+	OPT_TABLE_CACHE,
+	OPT_DNS_RESOLVER,
 	OPT_SECCOMP,
 	OPT_VERSION,
 	OPT_HELP,
@@ -120,6 +125,8 @@ static const struct option longopts[] = { { "socket", required_argument, NULL,
 	{ "cache-stale-ttl", required_argument, NULL, OPT_CACHE_STALE },
 	{ "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
 	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "table-cache", required_argument, NULL, OPT_TABLE_CACHE },
+	{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "config", required_argument, NULL, 'c' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -138,6 +145,8 @@ usage(FILE *fp)
 	      "             [--cache-ttl S] [--cache-negative-ttl S] "
 	      "[--cache-stale-ttl S]\n"
 	      "             [--cache-size N] [--no-cache] [--seccomp]\n"
+	      "             [--table-cache NAME=TTL[/NEGATIVE[/STALE]]]... "
+	      "[--dns-resolver HOST:PORT]\n"
 	      "             [--name NAME --type TYPE --param PARAM]... "
 	      "[--table NAME=TYPE:PARAM]...\n"
 	      "       podop query [-c config] [--mode postfix|dovecot] "
@@ -175,6 +184,8 @@ opts_release(struct opts *o)
 	strv_free(o->types, o->ntypes);
 	strv_free(o->params, o->nparams);
 	strv_free(o->tables, o->ntables);
+	strv_free(o->tcache, o->ntcache);
+	free(o->dns_resolver);
 }
 
 static void
@@ -279,6 +290,12 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 		case OPT_NO_CACHE:
 			o->no_cache = true;
 			break;
+		case OPT_TABLE_CACHE:
+			push(&o->tcache, &o->ntcache, optarg);
+			break;
+		case OPT_DNS_RESOLVER:
+			set_str(&o->dns_resolver, optarg);
+			break;
 		case OPT_SECCOMP:
 			o->seccomp = true;
 			break;
@@ -333,11 +350,71 @@ static int
 add_spec(struct setup *s, const char *name, const char *type, const char *param)
 {
 	s->specs = xreallocarray(s->specs, s->nspecs + 1, sizeof(*s->specs));
+	memset(&s->specs[s->nspecs], 0, sizeof(s->specs[0]));
 	s->specs[s->nspecs].name = xstrdup(name);
 	s->specs[s->nspecs].type = xstrdup(type);
 	s->specs[s->nspecs].param = xstrdup(param);
 	s->nspecs++;
 	return 0;
+}
+
+/* One "NAME=TTL[/NEGATIVE[/STALE]]" (seconds; "off" = 0/0/0). */
+static int
+table_cache_one(
+    struct setup *s, const char *item, const char *what, struct err *err)
+{
+	const char *eq = strchr(item, '=');
+	int64_t v[3] = { 0, -1, 0 };
+	struct tspec *t = NULL;
+	char *rest, *p, *tok, *save = NULL;
+	int n = 0;
+
+	if (eq == NULL || eq == item)
+		return err_set(err, ERR_USAGE,
+		    "%s '%s' is not NAME=TTL[/NEGATIVE[/STALE]]", what, item);
+	for (size_t i = 0; i < s->nspecs; i++)
+		if (strlen(s->specs[i].name) == (size_t)(eq - item) &&
+		    strncmp(s->specs[i].name, item, (size_t)(eq - item)) == 0)
+			t = &s->specs[i];
+	if (t == NULL)
+		return err_set(err, ERR_USAGE, "%s '%s': no table '%.*s'", what,
+		    item, (int)(eq - item), item);
+	rest = xstrdup(eq + 1);
+	if (strcmp(rest, "off") != 0)
+		for (p = rest; (tok = strtok_r(p, "/", &save)) != NULL;
+		     p = NULL) {
+			if (n == 3 || str_to_i64(tok, &v[n]) == -1 ||
+			    v[n] < 0 || v[n] > 604800) {
+				free(rest);
+				return err_set(err, ERR_USAGE,
+				    "%s '%s': TTL[/NEGATIVE[/STALE]] are "
+				    "seconds from 0 to 604800",
+				    what, item);
+			}
+			n++;
+		}
+	free(rest);
+	t->cache.set = true;
+	t->cache.ttl_ms = v[0] * 1000;
+	t->cache.negative_ttl_ms = (v[1] >= 0 ? v[1] : v[0]) * 1000;
+	t->cache.stale_ms = v[2] * 1000;
+	return 0;
+}
+
+/* A space- or comma-separated list of them. */
+static int
+table_cache_list(
+    struct setup *s, const char *list, const char *what, struct err *err)
+{
+	char *copy = xstrdup(list != NULL ? list : ""), *p, *tok;
+	char *save = NULL;
+	int r = 0;
+
+	for (p = copy; r == 0 && (tok = strtok_r(p, " \t,", &save)) != NULL;
+	     p = NULL)
+		r = table_cache_one(s, tok, what, err);
+	free(copy);
+	return r;
 }
 
 static int
@@ -394,8 +471,8 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 				     : c->podop.cache_stale_ttl);
 	s->sc.cache.max_entries =
 	    (size_t)(o->cache_size > 0 ? o->cache_size : c->podop.cache_size);
-	s->sc.cache_on = !o->no_cache && s->sc.cache.max_entries > 0 &&
-	    (s->sc.cache.ttl_ms > 0 || s->sc.cache.negative_ttl_ms > 0);
+	/* Which tables cache is decided per table (tableset.h). */
+	s->sc.cache_on = !o->no_cache && s->sc.cache.max_entries > 0;
 
 	table_env_init(&s->env);
 	s->env.timeout_ms = s->sc.timeout_ms;
@@ -409,6 +486,9 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	s->env.sql_dir = xstrdup(c->postfix_sql_dir);
 	free(s->env.sql_engine);
 	s->env.sql_engine = xstrdup(c->postfix_sql_engine);
+	free(s->env.dns_resolver);
+	s->env.dns_resolver = xstrdup(
+	    o->dns_resolver != NULL ? o->dns_resolver : c->podop.dns_resolver);
 
 	/* Tables named on the command line replace those of the file. */
 	for (size_t i = 0; i < o->nnames; i++)
@@ -437,6 +517,13 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 		return err_set(err, ERR_USAGE,
 		    "no tables: give --name, --type "
 		    "and --param, or [podop.tables] in postino.toml");
+	/* Per-table cache settings: the file's, then the command line's. */
+	if (table_cache_list(s, c->podop.table_cache, "table_cache", err) == -1)
+		return -1;
+	for (size_t i = 0; i < o->ntcache; i++)
+		if (table_cache_one(s, o->tcache[i], "--table-cache", err) ==
+		    -1)
+			return -1;
 	return 0;
 }
 
@@ -476,6 +563,8 @@ cmd_query(int argc, char **argv)
 	    tableset_open(&ts, s.specs, s.nspecs, &s.env, &e) == -1) {
 		fprintf(stderr, "podop: %s%s%s%s\n", e.msg,
 		    e.hint[0] ? " (" : "", e.hint, e.hint[0] ? ")" : "");
+		setup_release(&s);
+		opts_release(&o);
 		return e.kind == ERR_USAGE ? 64 : err_exit_code(e.kind);
 	}
 	if ((t = tableset_find(ts, map, NULL)) == NULL) {
@@ -592,6 +681,8 @@ cmd_serve(int argc, char **argv)
 	if (build_setup(&s, &o, &e) == -1) {
 		if (e.kind == ERR_USAGE) {
 			fprintf(stderr, "podop: %s\n", e.msg);
+			setup_release(&s);
+			opts_release(&o);
 			return 64;
 		}
 		die_err(&e);
@@ -613,6 +704,8 @@ cmd_serve(int argc, char **argv)
 	if (server_listen(&srv, &s.sc, &e) == -1)
 		die_err(&e);
 	drop_privileges(s.user);
+	/* Know which databases have the change serial before serving. */
+	(void)dbpool_poll_all();
 	server_start(srv, ts);
 	if (pthread_create(&pth, NULL, poller, NULL) != 0)
 		fatalx("cannot start the change poller");

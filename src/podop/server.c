@@ -136,7 +136,8 @@ struct job {
 	char *user;
 	char *ckey;
 	size_t cklen;
-	bool cached; /* leads a cache flight */
+	bool cached;		/* leads a cache flight */
+	struct table_cache pol; /* how long its answer may be kept */
 	struct done *leader;
 	unsigned int flags; /* iterate */
 	uint64_t max_rows;
@@ -671,10 +672,17 @@ job_lookup(struct pool_job *pj)
 			    j->key, e.msg);
 	}
 	if (j->cached) {
-		if (r >= 0)
-			ws = cache_complete(srv->cache, j->ckey, j->cklen, gen,
-			    now, r == 1, buf_cstr(&val), ttl);
-		else {
+		if (r >= 0) {
+			int64_t keep =
+			    r == 1 ? j->pol.ttl_ms : j->pol.negative_ttl_ms;
+
+			/* The backend may shorten it (Cache-Control). */
+			if (ttl >= 0 && (!j->pol.set || ttl < keep))
+				keep = ttl;
+			ws = cache_complete_ttl(srv->cache, j->ckey, j->cklen,
+			    gen, now, r == 1, buf_cstr(&val), keep,
+			    j->pol.stale_ms);
+		} else {
 			bool found;
 
 			ws = cache_fail(srv->cache, j->ckey, j->cklen);
@@ -795,7 +803,7 @@ job_commit(struct pool_job *pj)
 			op->key, j->tx->user, &rest, &user, &e) == -1)
 			r = -1;
 		ops[i] = (struct table_op){ op->op, rest, user, op->value,
-			op->diff };
+			op->diff, j->tx->expire_secs };
 	}
 	atomic_fetch_add_explicit(&j->srv->st.backend, 1, memory_order_relaxed);
 	if (r == 1)
@@ -899,6 +907,30 @@ loop_flush_jobs(struct loop *l)
 	l->submit_tail = &l->submit;
 }
 
+/*
+ * How a lookup on table tidx may be cached: its own settings, or the
+ * global ones if its source has postino's change serial; false when it
+ * must not be cached at all (every lookup asks the backend, as Podop).
+ */
+static bool
+cache_policy(const struct server *srv, struct tableset *ts, size_t tidx,
+    struct table_cache *pol_r)
+{
+	if (!srv->conf.cache_on)
+		return false;
+	if (ts->cache[tidx].set)
+		*pol_r = ts->cache[tidx];
+	else if (table_tracked(ts->t[tidx])) {
+		pol_r->set = false;
+		pol_r->ttl_ms = srv->conf.cache.ttl_ms;
+		pol_r->negative_ttl_ms = srv->conf.cache.negative_ttl_ms;
+		pol_r->stale_ms = srv->conf.cache.stale_ms;
+	} else
+		return false;
+	return pol_r->ttl_ms > 0 || pol_r->negative_ttl_ms > 0 ||
+	    pol_r->stale_ms > 0;
+}
+
 static void
 start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
     const char *key, const char *user)
@@ -911,12 +943,15 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 	struct done *d;
 	struct req *r;
 	struct job *j;
-	bool found;
+	struct table_cache pol = { 0 };
+	bool found, cached;
 	int rc;
 
 	atomic_fetch_add_explicit(&srv->st.requests, 1, memory_order_relaxed);
 	if (table_is_inline(t) || strlen(key) > TABLE_KEY_MAX) {
 		rc = table_lookup(t, key, user, &l->scratch, NULL, &e);
+		if (rc == -1 && e.kind == ERR_TOOLARGE && err_log_ok(srv))
+			log_warnx("lookup map=%s refused: %s", t->name, e.msg);
 		if (log_tracing())
 			log_trace("lookup map=%s key=%s result=%s inline",
 			    t->name, key,
@@ -926,7 +961,8 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 		answer_lookup(c, NULL, kind, rc, buf_cstr(&l->scratch), &e);
 		return;
 	}
-	if (srv->conf.cache_on) {
+	cached = cache_policy(srv, ts, tidx, &pol);
+	if (cached) {
 		ckey_build(&l->ckey, ts, tidx, key, user);
 		if (cache_lookup(srv->cache, l->ckey.data, l->ckey.len,
 			table_generation(t), l->now, NULL, &found,
@@ -946,7 +982,8 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 	j = job_new(c, r, kind, ts, tidx);
 	j->key = xstrdup(key);
 	j->user = user != NULL ? xstrdup(user) : NULL;
-	if (srv->conf.cache_on) {
+	j->pol = pol;
+	if (cached) {
 		r->ckey = xmalloc(l->ckey.len);
 		memcpy(r->ckey, l->ckey.data, l->ckey.len);
 		r->cklen = l->ckey.len;

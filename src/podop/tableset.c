@@ -21,6 +21,8 @@ env_copy(struct table_env *dst, const struct table_env *src)
 	dst->sql_dir = xstrdup(src->sql_dir != NULL ? src->sql_dir : "");
 	dst->sql_engine =
 	    xstrdup(src->sql_engine != NULL ? src->sql_engine : "");
+	dst->dns_resolver =
+	    xstrdup(src->dns_resolver != NULL ? src->dns_resolver : "");
 }
 
 static void
@@ -29,6 +31,7 @@ tableset_free(struct tableset *ts)
 	for (size_t i = 0; i < ts->n; i++)
 		table_close(&ts->t[i]);
 	free(ts->t);
+	free(ts->cache);
 	free(ts->inflight);
 	table_env_release(&ts->env);
 	free(ts);
@@ -43,6 +46,7 @@ tableset_open(struct tableset **ts_r, const struct tspec *specs, size_t n,
 	*ts_r = NULL;
 	env_copy(&ts->env, env);
 	ts->t = xcalloc(n > 0 ? n : 1, sizeof(*ts->t));
+	ts->cache = xcalloc(n > 0 ? n : 1, sizeof(*ts->cache));
 	ts->inflight = xcalloc(n > 0 ? n : 1, sizeof(*ts->inflight));
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < i; j++)
@@ -58,6 +62,7 @@ tableset_open(struct tableset **ts_r, const struct tspec *specs, size_t n,
 			tableset_free(ts);
 			return -1;
 		}
+		ts->cache[ts->n] = specs[i].cache;
 		ts->n++;
 	}
 	atomic_store(&ts->refs, 1);

@@ -14,16 +14,30 @@
 #define PODOP_TABLESET_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 #include "table.h"
 
+/*
+ * A table's own cache settings (--table-cache, table_cache).  A table
+ * without them caches with the global settings if its source has
+ * postino's change serial (table_tracked()), and not at all otherwise.
+ */
+struct table_cache {
+	bool set;
+	int64_t ttl_ms;		 /* found answers */
+	int64_t negative_ttl_ms; /* not-found answers */
+	int64_t stale_ms;	 /* served while the backend fails */
+};
+
 struct tspec {
 	char *name;
 	char *type;
 	char *param;
+	struct table_cache cache;
 };
 
 struct tableset {
@@ -31,7 +45,8 @@ struct tableset {
 	uint32_t epoch;
 	struct table_env env;
 	struct table **t;
-	_Atomic int *inflight; /* backend calls per table */
+	struct table_cache *cache; /* per table, from the specs */
+	_Atomic int *inflight;	   /* backend calls per table */
 	size_t n;
 };
 

@@ -319,6 +319,15 @@ struct cache_waiter *
 cache_complete(struct cache *c, const void *key, size_t klen, uint64_t gen,
     int64_t now_ms, bool found, const char *value, int64_t ttl_ms)
 {
+	return cache_complete_ttl(
+	    c, key, klen, gen, now_ms, found, value, ttl_ms, -1);
+}
+
+struct cache_waiter *
+cache_complete_ttl(struct cache *c, const void *key, size_t klen, uint64_t gen,
+    int64_t now_ms, bool found, const char *value, int64_t ttl_ms,
+    int64_t stale_ms)
+{
 	uint64_t h64 = hash_key(key, klen);
 	uint32_t h = (uint32_t)h64;
 	struct shard *s = shard_of(c, h64);
@@ -326,13 +335,14 @@ cache_complete(struct cache *c, const void *key, size_t klen, uint64_t gen,
 	int64_t ttl = ttl_ms >= 0 ? ttl_ms
 	    : found		  ? c->p.ttl_ms
 				  : c->p.negative_ttl_ms;
+	int64_t stale = stale_ms >= 0 ? stale_ms : c->p.stale_ms;
 	struct entry *e, **pp;
 	struct cache_waiter *w;
 
 	e = xmalloc(sizeof(*e) + klen + vlen + 1);
 	e->gen = gen;
 	e->fresh_until = now_ms + ttl;
-	e->stale_until = now_ms + ttl + c->p.stale_ms;
+	e->stale_until = now_ms + ttl + stale;
 	e->hash = h;
 	e->klen = (uint32_t)klen;
 	e->vlen = (uint32_t)vlen;
@@ -347,7 +357,7 @@ cache_complete(struct cache *c, const void *key, size_t klen, uint64_t gen,
 	pp = find_slot(s, h, key, klen);
 	if (*pp != NULL)
 		entry_remove(s, pp);
-	if (ttl <= 0 && c->p.stale_ms <= 0) {
+	if (ttl <= 0 && stale <= 0) {
 		free(e);
 	} else {
 		pp = &s->buckets[h & (s->nbuckets - 1)];

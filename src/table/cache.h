@@ -88,6 +88,14 @@ struct cache_waiter *cache_complete(struct cache *, const void *key,
     int64_t ttl_ms);
 
 /*
+ * cache_complete() with this answer's stale bound too: stale_ms >= 0
+ * overrides cache_params.stale_ms (per-table cache settings).
+ */
+struct cache_waiter *cache_complete_ttl(struct cache *, const void *key,
+    size_t klen, uint64_t gen, int64_t now_ms, bool found, const char *value,
+    int64_t ttl_ms, int64_t stale_ms);
+
+/*
  * End a flight whose backend call failed.  The old entry, if any, stays.
  * Returns the queued waiters.
  */

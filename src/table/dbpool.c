@@ -29,6 +29,7 @@ struct dbpool {
 	size_t cap;
 
 	_Atomic uint64_t gen;
+	_Atomic bool tracked; /* a serial was read, the table is there */
 	/* Poll state, touched only by the polling thread. */
 	pthread_mutex_t poll_lock;
 	bool polled; /* a serial has been read */
@@ -305,6 +306,12 @@ dbpool_generation(struct dbpool *pool)
 	return atomic_load_explicit(&pool->gen, memory_order_acquire);
 }
 
+bool
+dbpool_tracked(struct dbpool *pool)
+{
+	return atomic_load_explicit(&pool->tracked, memory_order_acquire);
+}
+
 void
 dbpool_bump(struct dbpool *pool)
 {
@@ -357,6 +364,7 @@ poll_one(struct dbpool *pool, int64_t now)
 		return 0;
 	}
 	if (dbpool_run(pool, poll_fn, &pa, &err) == 0) {
+		atomic_store(&pool->tracked, !pa.absent);
 		if (pa.absent) {
 			pool->absent = true;
 			pool->next_poll_ms = now + DBPOOL_ABSENT_RECHECK_MS;

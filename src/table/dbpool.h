@@ -70,6 +70,11 @@ int dbpool_run_read(struct dbpool *, dbpool_fn *, void *arg, struct err *);
 
 /* The current generation (>= 1). */
 uint64_t dbpool_generation(struct dbpool *);
+/*
+ * Whether the database has postino's change serial (the last poll read
+ * it), so that cached answers from it can be invalidated.
+ */
+bool dbpool_tracked(struct dbpool *);
 /* Bump it by hand (tests, reload). */
 void dbpool_bump(struct dbpool *);
 

@@ -331,6 +331,13 @@ feed_begin(struct dict_session *s, char **f, size_t n, struct err *err)
 	tx = xcalloc(1, sizeof(*tx));
 	tx->id = id;
 	tx->user = user != NULL ? xstrdup(user) : NULL;
+	/* 2.4: B <id> <user> <expire_secs>; anything odd means none. */
+	if (n >= 3 && s->major >= 4) {
+		int64_t secs;
+
+		if (str_to_i64(f[2], &secs) == 0 && secs > 0)
+			tx->expire_secs = secs;
+	}
 	s->tx = xreallocarray(s->tx, s->ntx + 1, sizeof(*s->tx));
 	s->tx[s->ntx++] = tx;
 	return 0;

@@ -34,7 +34,8 @@
 #include "buf.h"
 #include "err.h"
 
-#define DICT_LINE_MAX (64 * 1024) /* as Dovecot's own server */
+/* A key up to TABLE_KEY_MAX (64 KiB), even all escaped, and a user. */
+#define DICT_LINE_MAX (192 * 1024)
 #define DICT_MAX_FIELDS 16
 #define DICT_MAX_PATHS 8 /* I with several paths (2.2) */
 #define DICT_MAX_TX 64	 /* open transactions per connection */
@@ -87,7 +88,8 @@ struct dict_op {
 
 struct dict_tx {
 	unsigned long id;
-	char *user; /* NULL if none */
+	char *user;	     /* NULL if none */
+	int64_t expire_secs; /* 2.4's B <expire_secs>; 0 = none */
 	struct dict_op *ops;
 	size_t nops;
 	size_t bytes;

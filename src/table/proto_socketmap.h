@@ -18,8 +18,12 @@
 #include "buf.h"
 #include "err.h"
 
-/* Request payloads above this close the connection (Postfix sends <= 10k). */
-#define SOCKETMAP_REQUEST_MAX (64 * 1024)
+/*
+ * Request payloads above this close the connection.  It leaves room for a
+ * map name and a key up to TABLE_KEY_MAX (64 KiB), and for a somewhat
+ * longer key to be refused with PERM rather than a closed connection.
+ */
+#define SOCKETMAP_REQUEST_MAX (128 * 1024)
 /* Postfix's limit on a reply payload. */
 #define SOCKETMAP_REPLY_MAX 100000
 

@@ -21,6 +21,9 @@ static const struct table_backend *const backends[] = { &table_backend_static,
 #ifdef HAVE_CURL
 	&table_backend_url,
 #endif
+#ifdef HAVE_CARES
+	&table_backend_dns,
+#endif
 	&table_backend_sql, &table_backend_mysql, &table_backend_pgsql,
 	&table_backend_sqlite, &table_backend_postfixadmin, NULL };
 
@@ -54,6 +57,7 @@ table_env_init(struct table_env *env)
 	env->vmail_gid = -1;
 	env->sql_dir = xstrdup("/etc/postfix");
 	env->sql_engine = xstrdup("");
+	env->dns_resolver = xstrdup("");
 }
 
 void
@@ -63,6 +67,7 @@ table_env_release(struct table_env *env)
 	free(env->mailbox_base);
 	free(env->sql_dir);
 	free(env->sql_engine);
+	free(env->dns_resolver);
 	memset(env, 0, sizeof(*env));
 }
 
@@ -98,6 +103,9 @@ table_open(struct table **t_r, const char *name, const char *type,
 #endif
 #ifdef HAVE_CURL
 		    ", url"
+#endif
+#ifdef HAVE_CARES
+		    ", dns"
 #endif
 		);
 	}
@@ -159,6 +167,15 @@ table_close(struct table **tp)
 	*tp = NULL;
 }
 
+/* Refuse a key over the limit: an error, never "not found". */
+static int
+key_too_long(const struct table *t, const char *key, struct err *err)
+{
+	return err_set(err, ERR_TOOLARGE,
+	    "table '%s': a key of %zu bytes is longer than the %d allowed",
+	    t->name, strlen(key), TABLE_KEY_MAX);
+}
+
 int
 table_lookup(struct table *t, const char *key, const char *user,
     struct buf *value_r, int64_t *ttl_ms_r, struct err *err)
@@ -169,9 +186,8 @@ table_lookup(struct table *t, const char *key, const char *user,
 	buf_reset(value_r);
 	if (ttl_ms_r != NULL)
 		*ttl_ms_r = -1;
-	/* A key Postfix could never have in a table is simply not there. */
 	if (strlen(key) > TABLE_KEY_MAX)
-		return 0;
+		return key_too_long(t, key, err);
 	if (t->backend->lookup == NULL)
 		return err_set(err, ERR_CONFIG,
 		    "table '%s' (%s) cannot look "
@@ -190,6 +206,8 @@ table_iterate(struct table *t, const char *path, const char *user,
     unsigned int flags, uint64_t max_rows, table_row_fn *fn, void *arg,
     struct err *err)
 {
+	if (strlen(path) > TABLE_KEY_MAX)
+		return key_too_long(t, path, err);
 	if (t->backend->iterate == NULL)
 		return err_set(err, ERR_UNSUPPORTED,
 		    "table '%s' (%s) cannot "
@@ -210,6 +228,9 @@ table_commit(
 		    t->name, t->type);
 	if (n == 0)
 		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].key != NULL && strlen(ops[i].key) > TABLE_KEY_MAX)
+			return key_too_long(t, ops[i].key, err);
 	return t->backend->commit(t, ops, n, err);
 }
 
@@ -217,6 +238,12 @@ uint64_t
 table_generation(struct table *t)
 {
 	return t->backend->generation != NULL ? t->backend->generation(t) : 0;
+}
+
+bool
+table_tracked(struct table *t)
+{
+	return t->backend->tracked != NULL && t->backend->tracked(t);
 }
 
 bool

@@ -10,6 +10,7 @@
  *	sql:[ENGINE:]/x.cf	a Postfix mysql/pgsql/sqlite map file, as is;
  *				also mysql:/x.cf, pgsql:/x.cf, sqlite:/x.cf
  *	postfixadmin:KIND[:SRC]	native lookups on the PostfixAdmin schema
+ *	dns:mx=HOST[,HOST]	domains whose MX points to us (c-ares)
  *
  * Each backend is a const struct table_backend in table_<name>.c, listed in
  * the registry in table.c (optional ones under #ifdef HAVE_*).  table.c does
@@ -49,7 +50,8 @@
 #include "buf.h"
 #include "err.h"
 
-#define TABLE_KEY_MAX 4096 /* longer keys are not found, never queried */
+/* Longer keys are refused (ERR_TOOLARGE: PERM, F), never queried. */
+#define TABLE_KEY_MAX (64 * 1024)
 
 /* Settings every table may use (postino.toml and podop's command line). */
 struct table_env {
@@ -58,8 +60,9 @@ struct table_env {
 	char *mailbox_base;	   /* Dovecot home = base/maildir */
 	int64_t vmail_uid;	   /* -1 = leave to Dovecot */
 	int64_t vmail_gid;
-	char *sql_dir;	  /* postfix_sql_dir */
-	char *sql_engine; /* "" = from the map file */
+	char *sql_dir;	    /* postfix_sql_dir */
+	char *sql_engine;   /* "" = from the map file */
+	char *dns_resolver; /* "" = the system's; "host:port[,...]" */
 };
 
 void table_env_init(struct table_env *); /* built-in defaults */
@@ -67,11 +70,12 @@ void table_env_release(struct table_env *);
 
 /* One write of a dict transaction. */
 struct table_op {
-	char op;	   /* 'S' set, 'U' unset, 'A' add, 'P' append */
-	const char *key;   /* without "shared/" or "priv/" */
-	const char *user;  /* NULL for shared keys */
-	const char *value; /* S, P */
-	int64_t diff;	   /* A */
+	char op;	     /* 'S' set, 'U' unset, 'A' add, 'P' append */
+	const char *key;     /* without "shared/" or "priv/" */
+	const char *user;    /* NULL for shared keys */
+	const char *value;   /* S, P */
+	int64_t diff;	     /* A */
+	int64_t expire_secs; /* > 0: the key expires (Dovecot 2.4) */
 };
 
 /*
@@ -109,6 +113,12 @@ struct table_backend {
 	 * data is known to have changed (see dbpool.h).  NULL: always 0.
 	 */
 	uint64_t (*generation)(struct table *);
+	/*
+	 * Whether generation() really moves with every change (the source
+	 * has postino's change serial), so that answers may be cached by
+	 * default.  NULL: never.
+	 */
+	bool (*tracked)(struct table *);
 	void (*close)(struct table *);
 };
 
@@ -146,6 +156,8 @@ int table_iterate(struct table *, const char *path, const char *user,
 int table_commit(
     struct table *, const struct table_op *, size_t n, struct err *);
 uint64_t table_generation(struct table *);
+/* Whether cached answers of this table can be invalidated (tracked). */
+bool table_tracked(struct table *);
 bool table_can_iterate(const struct table *);
 /* Whether lookups may run on an event loop thread (TABLE_F_INLINE). */
 bool table_is_inline(const struct table *);

@@ -210,22 +210,40 @@ file_iterate(struct table *t, const char *path, const char *user,
 	const struct fmap *m = t->handle;
 	uint64_t rows = 0;
 	char *p = str_lower(xstrdup(path));
+	char *u = user != NULL ? str_lower(xstrdup(user)) : NULL;
+	size_t ulen = u != NULL ? strlen(u) + 1 : 0;
+	struct buf rel;
 	int r = 0;
 
-	(void)user;
+	/*
+	 * A private iteration sees only the user's "key/user" rows, as
+	 * "key": never another user's keys.
+	 */
+	buf_init(&rel, TABLE_KEY_MAX * 2);
 	for (size_t i = lower_bound(m, p); i < m->n; i++) {
-		if (strncmp(m->v[i].key, p, strlen(p)) != 0)
+		const char *k = m->v[i].key;
+		size_t klen = strlen(k);
+
+		if (strncmp(k, p, strlen(p)) != 0)
 			break;
-		if (!table_iter_match(p, m->v[i].key, flags))
+		if (u != NULL &&
+		    (klen < ulen || k[klen - ulen] != '/' ||
+			strcmp(k + klen - ulen + 1, u) != 0))
+			continue;
+		buf_reset(&rel);
+		buf_append(&rel, k, klen - ulen);
+		if (!table_iter_match(p, buf_cstr(&rel), flags))
 			continue;
 		if (max_rows > 0 && rows >= max_rows)
 			break;
-		if (fn(arg, m->v[i].key, m->v[i].value, err) == -1) {
+		if (fn(arg, buf_cstr(&rel), m->v[i].value, err) == -1) {
 			r = -1;
 			break;
 		}
 		rows++;
 	}
+	buf_release(&rel);
+	free(u);
 	free(p);
 	return r;
 }

@@ -390,6 +390,12 @@ pfa_generation(struct table *t)
 	return dbpool_generation(((struct pfa *)t->handle)->pool);
 }
 
+static bool
+pfa_tracked(struct table *t)
+{
+	return dbpool_tracked(((struct pfa *)t->handle)->pool);
+}
+
 static void
 pfa_close(struct table *t)
 {
@@ -409,5 +415,6 @@ const struct table_backend table_backend_postfixadmin = {
 	.iterate = pfa_iterate,
 	.commit = pfa_commit,
 	.generation = pfa_generation,
+	.tracked = pfa_tracked,
 	.close = pfa_close,
 };

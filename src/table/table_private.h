@@ -15,6 +15,9 @@ extern const struct table_backend table_backend_redis;
 #ifdef HAVE_CURL
 extern const struct table_backend table_backend_url;
 #endif
+#ifdef HAVE_CARES
+extern const struct table_backend table_backend_dns;
+#endif
 extern const struct table_backend table_backend_sql;
 extern const struct table_backend table_backend_mysql;
 extern const struct table_backend table_backend_pgsql;

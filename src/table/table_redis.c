@@ -6,8 +6,11 @@
  * OPTIONS are '&'-separated: prefix=P (prepended to every key), db=N
  * (SELECT N), password_file=/path (AUTH with the file's first line).  A
  * private dict key is "key/user" (table.h).  Dict commits run in one
- * MULTI/EXEC: S is SET, U DEL, A INCRBY, P APPEND.  Iteration SCANs for
- * prefix+path*.
+ * MULTI/EXEC: S is SET, U DEL, A INCRBY, P APPEND, each written key
+ * followed by EXPIRE when the transaction has an expiry (Dovecot 2.4's
+ * "doveadm dict set -e", as Dovecot's own Redis dict does).  Iteration SCANs
+ * for prefix+path*; a private one (a user given) for prefix+path*\/user only,
+ * and rows are keys without the "/user": a user never sees another's keys.
  *
  * Each thread takes a connection from a pool and gives it back.  Network
  * waits are bounded by table_env.timeout_ms; a connection that fails is
@@ -348,13 +351,20 @@ redis_iterate(struct table *t, const char *path, const char *user,
 	uint64_t rows = 0;
 	int ret = 0;
 
-	(void)user;
+	size_t ulen = user != NULL ? strlen(user) + 1 : 0;
+	struct buf rel;
+
 	buf_init(&pat, TABLE_KEY_MAX * 3);
+	buf_init(&rel, TABLE_KEY_MAX * 3);
 	buf_init(&val, 64 * 1024 * 1024);
 	buf_init(&cursor, 64);
 	glob_escape(&pat, r->prefix);
 	glob_escape(&pat, path);
 	buf_putc(&pat, '*');
+	if (user != NULL) {
+		buf_putc(&pat, '/');
+		glob_escape(&pat, user);
+	}
 	buf_puts(&cursor, "0");
 	do {
 		const char *argv[6] = { "SCAN", cursor.data, "MATCH", pat.data,
@@ -379,14 +389,21 @@ redis_iterate(struct table *t, const char *path, const char *user,
 		for (size_t i = 0; i < rep->element[1]->elements && ret == 0;
 		     i++) {
 			redisReply *k = rep->element[1]->element[i];
-			const char *rel;
 			int found;
 
-			if (k->type != REDIS_REPLY_STRING || k->len < plen ||
+			if (k->type != REDIS_REPLY_STRING ||
+			    k->len < plen + ulen ||
 			    memchr(k->str, '\0', k->len) != NULL)
 				continue;
-			rel = k->str + plen;
-			if (!table_iter_match(path, rel, flags))
+			/* A private row must end in "/user" exactly. */
+			if (user != NULL &&
+			    (k->str[k->len - ulen] != '/' ||
+				memcmp(k->str + k->len - ulen + 1, user,
+				    ulen - 1) != 0))
+				continue;
+			buf_reset(&rel);
+			buf_append(&rel, k->str + plen, k->len - plen - ulen);
+			if (!table_iter_match(path, buf_cstr(&rel), flags))
 				continue;
 			if (max_rows > 0 && rows >= max_rows) {
 				buf_reset(&cursor);
@@ -397,13 +414,15 @@ redis_iterate(struct table *t, const char *path, const char *user,
 			if (found == -1)
 				ret = -1;
 			else if (found == 1) {
-				ret = fn(arg, rel, buf_cstr(&val), err);
+				ret = fn(
+				    arg, buf_cstr(&rel), buf_cstr(&val), err);
 				rows++;
 			}
 		}
 		freeReplyObject(rep);
 	} while (ret == 0 && strcmp(cursor.data, "0") != 0);
 	buf_release(&pat);
+	buf_release(&rel);
 	buf_release(&val);
 	buf_release(&cursor);
 	return ret;
@@ -418,6 +437,7 @@ redis_commit(
 	redisReply *rep;
 	struct buf k;
 	int ret = 1;
+	size_t nexp = 0;
 	char w[300];
 
 	/* Writes are not retried: a lost EXEC reply leaves them unknown. */
@@ -445,10 +465,15 @@ redis_commit(
 			    (long long)ops[i].diff);
 			break;
 		}
+		if (ops[i].op != 'U' && ops[i].expire_secs > 0) {
+			redisAppendCommand(c, "EXPIRE %b %lld", k.data, k.len,
+			    (long long)ops[i].expire_secs);
+			nexp++;
+		}
 	}
 	redisAppendCommand(c, "EXEC");
 	buf_release(&k);
-	for (size_t i = 0; i < n + 2; i++) {
+	for (size_t i = 0; i < n + nexp + 2; i++) {
 		void *v = NULL;
 
 		if (redisGetReply(c, &v) != REDIS_OK) {
@@ -458,12 +483,12 @@ redis_commit(
 			return -1;
 		}
 		rep = v;
-		if (i == n + 1 && (rep->type != REDIS_REPLY_ARRAY))
+		if (i == n + nexp + 1 && (rep->type != REDIS_REPLY_ARRAY))
 			ret = err_set(err, ERR_TEMP, "EXEC failed: %s",
 			    rep->type == REDIS_REPLY_ERROR
 				? rep->str
 				: "transaction aborted");
-		else if (i == n + 1) {
+		else if (i == n + nexp + 1) {
 			for (size_t j = 0; j < rep->elements; j++)
 				if (rep->element[j]->type ==
 				    REDIS_REPLY_ERROR) {

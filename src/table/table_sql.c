@@ -643,6 +643,12 @@ sql_generation(struct table *t)
 	return dbpool_generation(((struct sqlmap *)t->handle)->pool);
 }
 
+static bool
+sql_tracked(struct table *t)
+{
+	return dbpool_tracked(((struct sqlmap *)t->handle)->pool);
+}
+
 static void
 sql_close(struct table *t)
 {
@@ -655,6 +661,7 @@ const struct table_backend table_backend_sql = {
 	.open = sql_open,
 	.lookup = sql_lookup,
 	.generation = sql_generation,
+	.tracked = sql_tracked,
 	.close = sql_close,
 };
 
@@ -663,6 +670,7 @@ const struct table_backend table_backend_mysql = {
 	.open = mysql_open,
 	.lookup = sql_lookup,
 	.generation = sql_generation,
+	.tracked = sql_tracked,
 	.close = sql_close,
 };
 
@@ -671,6 +679,7 @@ const struct table_backend table_backend_pgsql = {
 	.open = pgsql_open,
 	.lookup = sql_lookup,
 	.generation = sql_generation,
+	.tracked = sql_tracked,
 	.close = sql_close,
 };
 
@@ -679,5 +688,6 @@ const struct table_backend table_backend_sqlite = {
 	.open = sqlite_open,
 	.lookup = sql_lookup,
 	.generation = sql_generation,
+	.tracked = sql_tracked,
 	.close = sql_close,
 };

@@ -6,11 +6,14 @@
  * digits, "_.-~" and "/" stay, everything else becomes %XX); a private dict
  * key is "key/user" before encoding.  A lookup is a GET:
  *
- *	200 with a JSON body	found: a JSON string is the value as is,
+ *	2xx with a JSON body	found: a JSON string is the value as is,
  *				anything else its compact JSON text; null
- *				means not found
- *	204, 404, other 4xx	not found
- *	5xx, 3xx, no answer	temporary failure
+ *				and "" mean not found
+ *	204, 404, 410		not found
+ *	3xx			the redirect is followed, on the same
+ *				origin only, at most URL_REDIRECTS times
+ *	anything else		temporary failure (as Podop: Mailu answers
+ *				400 on purpose to have mail deferred)
  *
  * A "Cache-Control: no-store / no-cache / max-age=N" response header sets
  * how long podop may cache the answer.  A dict commit POSTs each set value
@@ -43,9 +46,11 @@
 #include "banned.h"
 
 #define URL_BODY_MAX (4 * 1024 * 1024)
+#define URL_REDIRECTS 5
 #define SECTION_SIGN "\xc2\xa7"
 
 struct urltab {
+	char *origin; /* "scheme://host[:port]" of the template */
 	char *prefix; /* template before the hole */
 	char *suffix; /* and after it */
 	struct table_hpool handles;
@@ -89,6 +94,12 @@ url_open(struct table *t, struct err *err)
 	pthread_once(&curl_once, curl_init_once);
 	u = xcalloc(1, sizeof(*u));
 	u->prefix = xstrndup(p, (size_t)(hole - p));
+	{
+		const char *host = strstr(p, "://") + 3;
+		size_t olen = strcspn(host, "/?#");
+
+		u->origin = xstrndup(p, (size_t)(host - p) + olen);
+	}
 	u->suffix = xstrdup(hole + holelen);
 	u->timeout_ms = t->env->timeout_ms > 0 ? t->env->timeout_ms : 5000;
 	table_hpool_init(&u->handles);
@@ -110,6 +121,7 @@ url_close(struct table *t)
 	if (u == NULL)
 		return;
 	table_hpool_release(&u->handles, destroy_handle);
+	free(u->origin);
 	free(u->prefix);
 	free(u->suffix);
 	free(u);
@@ -215,14 +227,25 @@ retryable(CURLcode rc)
 	    rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
 }
 
+/* Whether url is on the template's origin (a redirect we may follow). */
+static bool
+same_origin(const struct urltab *u, const char *url)
+{
+	size_t n = strlen(u->origin);
+
+	return strncasecmp(url, u->origin, n) == 0 &&
+	    (url[n] == '\0' || url[n] == '/' || url[n] == '?');
+}
+
 /*
  * One request.  method NULL = GET, else "POST" (with body) or "DELETE".
- * Returns 0 with *status_r, or -1 with err (ERR_TEMP) when there was no
- * HTTP answer.
+ * Redirects are not followed here; redirect_r (if not NULL) gets the
+ * Location of a 3xx answer, resolved.  Returns 0 with *status_r, or -1 with err
+ * (ERR_TEMP) when there was no HTTP answer.
  */
 static int
 request(struct urltab *u, const char *url, const char *method, const char *body,
-    struct xfer *x, long *status_r, struct err *err)
+    struct xfer *x, long *status_r, struct buf *redirect_r, struct err *err)
 {
 	struct curl_slist *hdr = NULL;
 	CURLcode rc = CURLE_OK;
@@ -248,8 +271,18 @@ request(struct urltab *u, const char *url, const char *method, const char *body,
 		if (rc == CURLE_OK || !retryable(rc))
 			break;
 	}
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
+		char *loc = NULL;
+
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status_r);
+		if (redirect_r != NULL) {
+			buf_reset(redirect_r);
+			if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) ==
+				CURLE_OK &&
+			    loc != NULL)
+				(void)buf_puts(redirect_r, loc);
+		}
+	}
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdr);
@@ -303,25 +336,49 @@ get_json(struct urltab *u, const char *url, json_t **j_r, int64_t *ttl_r,
 {
 	struct xfer x;
 	json_error_t je;
+	struct buf next;
 	long status = 0;
 
 	*j_r = NULL;
 	buf_init(&x.body, URL_BODY_MAX);
-	if (request(u, url, NULL, NULL, &x, &status, err) == -1) {
-		buf_release(&x.body);
-		return -1;
+	buf_init(&next, TABLE_KEY_MAX * 4);
+	for (int hops = 0;; hops++) {
+		if (request(u, url, NULL, NULL, &x, &status, &next, err) ==
+		    -1) {
+			buf_release(&x.body);
+			buf_release(&next);
+			return -1;
+		}
+		if (status < 300 || status >= 400)
+			break;
+		if (hops == URL_REDIRECTS || next.len == 0 ||
+		    !same_origin(u, buf_cstr(&next))) {
+			err_set(err, ERR_TEMP,
+			    "HTTP %ld from %s: redirect %s'%.200s' not "
+			    "followed",
+			    status, u->prefix,
+			    hops == URL_REDIRECTS ? "loop at " : "to ",
+			    buf_cstr(&next));
+			buf_release(&x.body);
+			buf_release(&next);
+			return -1;
+		}
+		url = buf_cstr(&next);
 	}
 	if (ttl_r != NULL)
 		*ttl_r = x.ttl_ms;
-	if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
+	if (status == 204 || status == 404 || status == 410) {
 		buf_release(&x.body);
+		buf_release(&next);
+		return 0;
+	}
+	if (status < 200 || status >= 300) {
+		buf_release(&x.body);
+		buf_release(&next);
 		return err_set(
 		    err, ERR_TEMP, "HTTP %ld from %s", status, u->prefix);
 	}
-	if (status >= 400 || status == 204) {
-		buf_release(&x.body);
-		return 0;
-	}
+	buf_release(&next);
 	*j_r = json_loadb(buf_cstr(&x.body), x.body.len,
 	    JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 	buf_release(&x.body);
@@ -467,7 +524,7 @@ url_commit(
 		}
 		if (request(u, buf_cstr(&url),
 			ops[i].op == 'S' ? "POST" : "DELETE", body, &x, &status,
-			err) == -1)
+			NULL, err) == -1)
 			r = -1;
 		else if (status < 200 || status >= 300)
 			r = err_set(err, status >= 500 ? ERR_TEMP : ERR_INVALID,

@@ -96,7 +96,7 @@ test_expect_success 'a 1 MB frame is refused before it is read' '
 	{ printf "1000000:alias "; head -c 999994 /dev/zero | tr "\0" a; printf ","; } |
 		probe -k >out 2>err &&
 	test ! -s out && check_grep closed err &&
-	check_grep "exceeds the 65536 byte limit" "$TEST_DIR/sm.log"
+	check_grep "exceeds the 131072 byte limit" "$TEST_DIR/sm.log"
 '
 
 test_expect_success 'a request with no space gets PERM, the connection lives' '

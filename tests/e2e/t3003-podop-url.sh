@@ -19,7 +19,9 @@ cat >data.json <<'EOF_DATA'
       "obj@x.org": {"to": ["b@x.org"], "n": 1},
       "num@x.org": 42,
       "nul@x.org": null,
-      "slow@x.org": "late@x.org"
+      "slow@x.org": "late@x.org",
+      "new": "moved@x.org",
+      "empty@x.org": ""
     },
     "domain": {"x.org": "x.org"}
   },
@@ -27,15 +29,24 @@ cat >data.json <<'EOF_DATA'
     "passdb": {"u@x.org": {"password": "{PLAIN}pw", "nopassword": null}},
     "userdb": {"u@x.org": {"quota_rule": "*:bytes=100"},
                "v@x.org": {"quota_rule": "*:bytes=200"}},
-    "sieve": {"data/default/u@x.org": "require \"fileinto\";\nkeep;\n"}
+    "sieve": {"data/default/u@x.org": "require \"fileinto\";\nkeep;\n"},
+    "meta": {"a": "shared a", "b": "shared b", "a/u@x.org": "u a",
+             "a/v@x.org": "v a", "b/v@x.org": "v b"}
   },
   "status": {
     "postfix/alias/boom@x.org": 500,
     "postfix/alias/teapot@x.org": 418,
     "postfix/alias/forbidden@x.org": 403,
+    "postfix/alias/bad@x.org": 400,
+    "postfix/alias/gone@x.org": 410,
     "dovecot/passdb/boom@x.org": 503
   },
-  "sleep": {"postfix/alias/slow@x.org": 3}
+  "sleep": {"postfix/alias/slow@x.org": 3},
+  "limit": {"postfix/senderrate/u@x.org": [2, "450 4.2.1 too fast"],
+            "postfix/senderrate/w@x.org": [2, "450 4.2.1 too fast"]},
+  "redirect": {"postfix/alias/old@x.org": "/internal/postfix/alias/new",
+               "postfix/alias/loop@x.org": "/internal/postfix/alias/loop@x.org",
+               "postfix/alias/away@x.org": "http://localhost:1/internal/x"}
 }
 EOF_DATA
 
@@ -72,11 +83,29 @@ test_expect_success 'other JSON is compact JSON; null is not found' '
 	expect_code 1 pq nul@x.org alias
 '
 
-test_expect_success '404 and other 4xx are not found' '
-	expect_code 1 pq nobody@x.org alias &&
-	expect_code 1 pq teapot@x.org alias &&
-	expect_code 1 pq forbidden@x.org alias 2>err &&
+test_expect_success '404 and 410 are not found, silently' '
+	expect_code 1 pq nobody@x.org alias 2>err &&
+	expect_code 1 pq gone@x.org alias 2>>err &&
+	expect_code 1 pq empty@x.org alias 2>>err &&
 	test ! -s err
+'
+
+test_expect_success 'every other 4xx is a temporary failure, as in Podop' '
+	for k in bad teapot forbidden; do
+		expect_code 1 pq $k@x.org alias 2>err &&
+		check_grep "temporary error: HTTP" err || return 1
+	done
+'
+
+test_expect_success 'a redirect on the same origin is followed' '
+	check_eq "$(pq old@x.org alias)" moved@x.org
+'
+
+test_expect_success 'a redirect loop or one to another origin is TEMP' '
+	expect_code 1 pq loop@x.org alias 2>err &&
+	check_grep "temporary error: HTTP 302" err &&
+	expect_code 1 pq away@x.org alias 2>err &&
+	check_grep "temporary error: HTTP 302" err
 '
 
 test_expect_success '5xx is a temporary failure, never not-found' '
@@ -145,6 +174,19 @@ test_expect_success 'dict: iteration asks for the list, then each key' '
 	check_grep "^shared/userdb/v@x.org" out
 '
 
+test_expect_success 'dict: a private iteration sees only that user'"'"'s values' '
+	dd dict iter -u u@x.org $D priv/meta/ >out &&
+	cat out &&
+	check_grep "^priv/meta/a[[:space:]]*u a" out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	dd dict iter -u v@x.org $D priv/meta/ >out &&
+	check_grep "^priv/meta/a[[:space:]]*v a" out &&
+	check_grep "^priv/meta/b[[:space:]]*v b" out &&
+	check_eq "$(grep -c ^priv/ out)" 2 &&
+	dd dict iter -R -u u@x.org $D priv/meta/ >out &&
+	! grep -q "v a\|v b" out
+'
+
 test_expect_success 'dict: commit POSTs the JSON value to key/user' '
 	dd dict set -u u@x.org $D priv/quota/storage 12345 &&
 	curl -s "http://127.0.0.1:$(cat api.port)/stats" >stats &&
@@ -154,11 +196,52 @@ test_expect_success 'dict: commit POSTs the JSON value to key/user' '
 	check_eq "$(jq -c ".posts[\"dovecot/note/u@x.org\"]" stats)" "\"plain text\""
 '
 
-test_setup 'start podop with a short cache and a long stale bound' '
-	start_podop cached --socket "$TEST_DIR/cached.sock" --mode postfix \
-		--timeout 1000 --cache-ttl 1 --cache-negative-ttl 1 \
-		--cache-stale-ttl 60 -v \
+test_setup 'start podop with the default cache settings' '
+	start_podop defcache --socket "$TEST_DIR/defcache.sock" --mode postfix \
+		--timeout 1000 -v \
+		--name senderrate --type url --param "$API/postfix/senderrate/§" \
 		--name alias --type url --param "$API/postfix/alias/§"
+'
+
+test_expect_success 'by default a url table is asked on every lookup (rate limit)' '
+	expect_code 1 pq u@x.org senderrate "$TEST_DIR/defcache.sock" &&
+	expect_code 1 pq u@x.org senderrate "$TEST_DIR/defcache.sock" &&
+	check_eq "$(pq u@x.org senderrate "$TEST_DIR/defcache.sock")" \
+		"450 4.2.1 too fast" &&
+	curl -s "http://127.0.0.1:$(cat api.port)/stats" >stats &&
+	check_eq "$(jq ".hits[\"postfix/senderrate/u@x.org\"]" stats)" 3
+'
+
+test_expect_success 'by default a change in the service is seen at once' '
+	check_eq "$(pq a@x.org alias "$TEST_DIR/defcache.sock")" "b@x.org,c@x.org" &&
+	sed -i "s/\"b@x.org,c@x.org\"/\"d@x.org\"/" data.json &&
+	check_eq "$(pq a@x.org alias "$TEST_DIR/defcache.sock")" d@x.org &&
+	sed -i "s/\"d@x.org\"/\"b@x.org,c@x.org\"/" data.json
+'
+
+test_setup 'start podop with a short cache and a long stale bound for alias' '
+	start_podop cached --socket "$TEST_DIR/cached.sock" --mode postfix \
+		--timeout 1000 --table-cache alias=1/1/60 \
+		--table-cache senderrate=off -v \
+		--name senderrate --type url --param "$API/postfix/senderrate/§" \
+		--name alias --type url --param "$API/postfix/alias/§"
+'
+
+test_expect_success 'a table with its own TTLs is cached; senderrate=off is not' '
+	check_eq "$(pq a@x.org alias "$TEST_DIR/cached.sock")" "b@x.org,c@x.org" &&
+	sed -i "s/\"b@x.org,c@x.org\"/\"d@x.org\"/" data.json &&
+	check_eq "$(pq a@x.org alias "$TEST_DIR/cached.sock")" "b@x.org,c@x.org" &&
+	sed -i "s/\"d@x.org\"/\"b@x.org,c@x.org\"/" data.json &&
+	expect_code 1 pq w@x.org senderrate "$TEST_DIR/cached.sock" &&
+	expect_code 1 pq w@x.org senderrate "$TEST_DIR/cached.sock" &&
+	check_eq "$(pq w@x.org senderrate "$TEST_DIR/cached.sock")" \
+		"450 4.2.1 too fast"
+'
+
+test_expect_success 'a --table-cache for an unknown table is a usage error' '
+	expect_code 64 podop --socket "$TEST_DIR/x.sock" --table-cache nope=5 \
+		--name alias --type url --param "$API/postfix/alias/§" 2>err &&
+	check_grep "no table .nope." err
 '
 
 test_expect_success 'the cache answers; a stale answer is served while the service is down' '

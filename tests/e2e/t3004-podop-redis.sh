@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRCDIR/tests/helpers/podop-lib.sh"
 
-need_cmd postmap doveadm podop redis-cli
+need_cmd postmap doveadm podop podop-probe redis-cli
 need_server redis
 postfix_conf
 doveadm_conf
@@ -68,6 +68,43 @@ test_expect_success 'dict iter scans the prefix' '
 	check_grep "^shared/userdb/u@x.org" out &&
 	check_grep "^shared/userdb/w@x.org" out &&
 	check_eq "$(grep -c ^shared/ out)" 2
+'
+
+test_expect_success 'a private iteration sees only that user'"'"'s keys' '
+	dd dict set -u alice@x.org $D priv/meta/a "alice a" &&
+	dd dict set -u alice@x.org $D priv/meta/sub/b "alice b" &&
+	dd dict set -u bob@x.org $D priv/meta/a "bob a" &&
+	dd dict set -u xbob@x.org $D priv/meta/a "xbob a" &&
+	dd dict iter -R -u bob@x.org $D priv/ >out &&
+	cat out &&
+	check_grep "^priv/meta/a[[:space:]]*bob a" out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	! grep -q alice out &&
+	dd dict iter -R -u alice@x.org $D priv/meta/ >out &&
+	check_eq "$(grep -c ^priv/ out)" 2 &&
+	check_grep "^priv/meta/sub/b[[:space:]]*alice b" out &&
+	! grep -q bob out &&
+	dd dict iter -u alice@x.org $D priv/meta/ >out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	check_grep "^priv/meta/a[[:space:]]*alice a" out
+'
+
+test_expect_success 'Dovecot 2.4: a transaction expiry becomes EXPIRE' '
+	printf "H4\t0\t0\t\tmeta\nB1\tu@x.org\t60\nS1\tpriv/exp\tv\nA1\tpriv/cnt\t2\nC1\n" |
+		podop-probe -w 2500 "$TEST_DIR/dict.sock" >out &&
+	printf "O1\n" >want && same want out &&
+	check_eq "$(rc GET "t3004:dict:exp/u@x.org")" v &&
+	ttl=$(rc TTL "t3004:dict:exp/u@x.org") &&
+	echo "TTL $ttl" && test "$ttl" -gt 0 && test "$ttl" -le 60 &&
+	ttl=$(rc TTL "t3004:dict:cnt/u@x.org") &&
+	echo "TTL $ttl" && test "$ttl" -gt 0 && test "$ttl" -le 60
+'
+
+test_expect_success 'without an expiry a key does not expire' '
+	printf "H4\t0\t0\t\tmeta\nB1\tu@x.org\t0\nS1\tpriv/noexp\tv\nC1\n" |
+		podop-probe -w 2500 "$TEST_DIR/dict.sock" >out &&
+	printf "O1\n" >want && same want out &&
+	check_eq "$(rc TTL "t3004:dict:noexp/u@x.org")" -1
 '
 
 test_setup 'start podop on a Redis that is not there' '

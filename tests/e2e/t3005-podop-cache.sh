@@ -89,13 +89,22 @@ test_expect_success 'a change behind postino waits for the TTL' '
 	check_eq "$(pq info@example.com alias)" carol@example.com
 '
 
-test_setup 'a database without postino_change, a 2 s TTL' '
+test_setup 'a database without postino_change: one podop with defaults, one with a 2 s TTL' '
 	sql "DROP TABLE postino_change" &&
+	start_podop plain --socket "$TEST_DIR/plain.sock" --mode postfix -v \
+		--cache-ttl 3600 --table alias=postfixadmin:alias &&
 	start_podop ttl --socket "$TEST_DIR/ttl.sock" --mode postfix -v \
-		--cache-ttl 2 --table alias=postfixadmin:alias
+		--table-cache alias=2 --table alias=postfixadmin:alias
 '
 
-test_expect_success 'without postino_change only the TTL bounds staleness' '
+test_expect_success 'without postino_change nothing is cached by default' '
+	check_eq "$(pq info@example.com alias "$TEST_DIR/plain.sock")" y@example.com &&
+	sql "UPDATE alias SET goto = '"'"'w@example.com'"'"' WHERE address = '"'"'info@example.com'"'"'" &&
+	check_eq "$(pq info@example.com alias "$TEST_DIR/plain.sock")" w@example.com &&
+	sql "UPDATE alias SET goto = '"'"'y@example.com'"'"' WHERE address = '"'"'info@example.com'"'"'"
+'
+
+test_expect_success 'without postino_change a table TTL bounds staleness' '
 	check_eq "$(pq info@example.com alias "$TEST_DIR/ttl.sock")" y@example.com &&
 	sql "UPDATE alias SET goto = '"'"'z@example.com'"'"' WHERE address = '"'"'info@example.com'"'"'" &&
 	sleep 0.6 &&

@@ -15,6 +15,8 @@ GIDN=$VMAIL_GID
 
 cat >meta.txt <<'EOF_MAP'
 sieve/name/default/alice@example.com	default
+sieve/name/other/alice@example.com	other
+sieve/name/default/bob@example.com	bobs
 shared-thing	a value
 EOF_MAP
 
@@ -49,6 +51,18 @@ test_expect_success 'iteration lists every active mailbox' '
 	check_grep "^shared/userdb/dave@disabled.org" out &&
 	! grep -q carol out &&
 	check_eq "$(grep -c ^shared/ out)" 3
+'
+
+test_expect_success 'a private iteration sees only that user'"'"'s keys' '
+	dd dict iter -R -u bob@example.com $D:meta priv/ >out &&
+	cat out &&
+	check_grep "^priv/sieve/name/default[[:space:]]*bobs" out &&
+	check_eq "$(grep -c ^priv/ out)" 1 &&
+	dd dict iter -u alice@example.com $D:meta priv/sieve/name/ >out &&
+	check_eq "$(grep -c ^priv/ out)" 2 &&
+	! grep -q bobs out &&
+	dd dict iter -R -u bob@example.com $D:auth priv/ >out &&
+	check_eq "$(grep -c ^priv/ out)" 0
 '
 
 test_expect_success 'quota_clone: set writes quota2' '

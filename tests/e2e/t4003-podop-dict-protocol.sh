@@ -108,7 +108,7 @@ test_expect_success 'a 1 MB line closes the connection' '
 	{ printf "${H3}Lshared/k\t\nLshared/"; head -c 1048576 /dev/zero | tr "\0" x; printf "\t\n"; } |
 		probe -k >out 2>err &&
 	printf "Ov\n" >want && same want out && check_grep closed err &&
-	check_grep "longer than 65536 bytes" dict.log
+	check_grep "longer than 196608 bytes" dict.log
 '
 
 test_expect_success 'an unknown transaction id closes the connection' '

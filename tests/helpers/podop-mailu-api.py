@@ -10,9 +10,14 @@ the answers by rewriting it:
     {"postfix": {"alias": {"a@x.org": "b@x.org"}, ...},
      "dovecot": {"passdb": {"u@x.org": {...}}, "userdb": {...}},
      "status": {"postfix/alias/boom@x.org": 500}, "sleep": {...},
-     "headers": {"postfix/alias/k": {"Cache-Control": "no-store"}}}
+     "headers": {"postfix/alias/k": {"Cache-Control": "no-store"}},
+     "redirect": {"postfix/alias/old@x.org": "/internal/postfix/alias/new"},
+     "limit": {"postfix/senderrate/u@x.org": [2, "450 4.2.1 too fast"]}}
 
-GET /internal/<area>/<table>/<key> answers 200 with the JSON value or 404;
+GET /internal/<area>/<table>/<key> answers 200 with the JSON value or 404
+(a "redirect" entry answers 302 with that Location instead; a "limit"
+entry [N, VALUE] is a rate limiter: 404 for the first N requests, then
+200 with VALUE, as Mailu's senderrate);
 GET /internal/dovecot/<table>/ answers the JSON list of keys;
 POST stores the JSON body under its path in memory (see /stats);
 DELETE forgets it; GET /stats answers the counters (connections,
@@ -27,7 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DATA = sys.argv[1]
 LOCK = threading.Lock()
-STATS = {"connections": 0, "requests": 0, "posts": {}, "paths": []}
+STATS = {"connections": 0, "requests": 0, "posts": {}, "paths": [],
+         "hits": {}}
 
 
 def load():
@@ -80,6 +86,16 @@ class Handler(BaseHTTPRequestHandler):
         if rel is None:
             return self.reply(404)
         status, headers = self.special(data, rel)
+        with LOCK:
+            STATS["hits"][rel] = STATS["hits"].get(rel, 0) + 1
+            hits = STATS["hits"][rel]
+        limit = data.get("limit", {}).get(rel)
+        if limit:
+            return self.reply(404) if hits <= limit[0] \
+                else self.reply(200, limit[1])
+        where = data.get("redirect", {}).get(rel)
+        if where:
+            return self.reply(302, None, {"Location": where})
         if status:
             return self.reply(status, {"error": "as configured"}, headers)
         parts = rel.split("/", 2)

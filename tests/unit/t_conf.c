@@ -148,6 +148,8 @@ test_defaults(void)
 		"podop.cache_negative_ttl",
 		"podop.cache_stale_ttl",
 		"podop.cache_size",
+		"podop.table_cache",
+		"podop.dns_resolver",
 		"podop.seccomp",
 	};
 	size_t nn = sizeof(names) / sizeof(names[0]);
@@ -342,7 +344,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 44 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 46 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 

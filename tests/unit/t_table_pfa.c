@@ -297,31 +297,31 @@ test_dovecot(void)
 	buf_release(&rows);
 
 	ops[0] = (struct table_op){ 'S', "quota/storage", "alice@example.com",
-		"1000", 0 };
+		"1000", 0, 0 };
 	ops[1] = (struct table_op){ 'S', "quota/messages", "alice@example.com",
-		"3", 0 };
+		"3", 0, 0 };
 	is_int(table_commit(t, ops, 2, &e), 1, "quota_clone set");
 	is_str(q(t, "quota/storage", "alice@example.com"), "1000",
 	    "storage stored");
 	is_str(q(t, "quota/messages", "Alice@example.com"), "3",
 	    "messages stored");
 	ops[0] = (struct table_op){ 'A', "quota/storage", "alice@example.com",
-		"-100", -100 };
+		"-100", -100, 0 };
 	ops[1] = (struct table_op){ 'A', "quota/messages", "alice@example.com",
-		"1", 1 };
+		"1", 1, 0 };
 	ops[2] = (struct table_op){ 'A', "quota/messages", "alice@example.com",
-		"1", 1 };
+		"1", 1, 0 };
 	is_int(table_commit(t, ops, 3, &e), 1, "quota dict increments");
 	is_str(q(t, "quota/storage", "alice@example.com"), "900",
 	    "storage incremented");
 	is_str(q(t, "quota/messages", "alice@example.com"), "5",
 	    "messages incremented twice");
 	ops[0] = (struct table_op){ 'U', "quota/storage", "alice@example.com",
-		NULL, 0 };
+		NULL, 0, 0 };
 	ops[1] = (struct table_op){ 'S', "quota/storage", "alice@example.com",
-		"7", 0 };
+		"7", 0, 0 };
 	ops[2] = (struct table_op){ 'A', "quota/storage", "bob@example.com",
-		"5", 5 };
+		"5", 5, 0 };
 	is_int(table_commit(t, ops, 3, &e), 1,
 	    "unset, set, and another "
 	    "user");
@@ -330,12 +330,12 @@ test_dovecot(void)
 	    "set");
 	is_str(q(t, "quota/storage", "bob@example.com"), "5",
 	    "an increment creates the row");
-	ops[0] =
-	    (struct table_op){ 'S', "passdb/alice@example.com", NULL, "x", 0 };
+	ops[0] = (struct table_op){ 'S', "passdb/alice@example.com", NULL, "x",
+		0, 0 };
 	is_int(table_commit(t, ops, 1, &e), -1, "other keys are read-only");
 	is_int(e.kind, ERR_UNSUPPORTED, "read-only: kind");
 	ops[0] = (struct table_op){ 'S', "quota/storage", "alice@example.com",
-		"lots", 0 };
+		"lots", 0, 0 };
 	is_int(table_commit(t, ops, 1, &e), -1, "a non-number is refused");
 	table_close(&t);
 }
