@@ -360,6 +360,16 @@ route(struct scim_req *q, const char *rest)
 		q->id = slash + 1;
 		if (*q->id == '\0' || strchr(q->id, '/') != NULL)
 			goto notfound;
+		/*
+		 * "victim@example.org%00.evil" must not become the victim:
+		 * the unescaper leaves control bytes escaped, refused here.
+		 */
+		if (http_has_control(q->id)) {
+			err_set(&err, ERR_INVALID,
+			    "the resource id contains a control character");
+			scim_fail(q, &err);
+			return;
+		}
 	}
 	if (strcmp(res, "Users") == 0 || strcmp(res, "Aliases") == 0) {
 		if (q->id == NULL && !is(q, "GET") && !is(q, "POST"))

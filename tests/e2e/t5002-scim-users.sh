@@ -213,6 +213,22 @@ test_expect_success 'DELETE /Users/{id}: 204, rows gone, maildir kept (= user de
 	test -d "$MAIL_ROOT/example.org/gone"
 '
 
+test_expect_success 'a control byte in a path id is 400 for every method, never truncated' '
+	expect_status 201 scim POST /Users "$(user_body victim@example.org "Victim" pw-victim-1)" &&
+	for m in GET DELETE; do
+		expect_status 400 scim $m "/Users/victim@example.org%00.evil" &&
+		json ".status == \"400\"" out || return 1
+	done &&
+	expect_status 400 scim PATCH "/Users/victim@example.org%00.evil" "$(patch_body "{\"op\":\"replace\",\"path\":\"active\",\"value\":false}")" &&
+	expect_status 400 scim PUT "/Users/victim@example.org%00.evil" "$(user_body victim@example.org)" &&
+	expect_status 400 scim DELETE "/Users/victim@example.org%0a" &&
+	expect_status 400 scim DELETE "/Users/victim@example.org%7F" &&
+	expect_status 400 scim DELETE "/Aliases/victim@example.org%00x" &&
+	expect_status 200 scim GET /Users/victim@example.org &&
+	json ".active == true" out &&
+	check_eq "$(sql "SELECT COUNT(*) FROM mailbox WHERE username = '"'"'victim@example.org'"'"'")" 1
+'
+
 test_expect_success 'concurrent requests on the pool: 40 creates and reads in parallel' '
 	for i in $(seq 1 40); do echo $i; done |
 	xargs -P 8 -I{} sh -c "curl -s -o /dev/null -w \"%{http_code}\n\" -X POST \
