@@ -372,11 +372,15 @@ route(struct scim_req *q, const char *rest)
 		}
 	}
 	if (strcmp(res, "Users") == 0 || strcmp(res, "Aliases") == 0) {
+		bool put = res[0] == 'U' && is(q, "PUT");
+
 		if (q->id == NULL && !is(q, "GET") && !is(q, "POST"))
 			not_allowed(q, "GET, POST");
 		else if (q->id != NULL && !is(q, "GET") && !is(q, "PATCH") &&
-		    !is(q, "DELETE"))
-			not_allowed(q, "GET, PATCH, DELETE");
+		    !is(q, "DELETE") && !put)
+			not_allowed(q,
+			    res[0] == 'U' ? "GET, PUT, PATCH, DELETE"
+					  : "GET, PATCH, DELETE");
 		else if (res[0] == 'U')
 			scim_users(q);
 		else

@@ -148,9 +148,9 @@ test_expect_success 'PATCH is atomic across backends rules too (release under a 
 '
 
 test_expect_success 'PATCH errors: invalidPath, noTarget, invalidSyntax, 404' '
-	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"nickName\",\"value\":\"x\"}")" &&
+	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"frobnicate\",\"value\":\"x\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&
-	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"].value\",\"value\":\"x@example.org\"}")" &&
+	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"frob[type eq \\\"work\\\"].value\",\"value\":\"x@example.org\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"userName\",\"value\":\"new@example.org\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&

@@ -121,7 +121,7 @@ test_expect_success 'value paths and URN-qualified attribute names' '
 
 test_expect_success 'unknown attributes and wrong types are 400 invalidFilter' '
 	bad_filter "nickName eq \"x\"" &&
-	bad_filter "externalId eq \"x\"" &&
+	bad_filter "title eq \"x\"" &&
 	bad_filter "password eq \"x\"" &&
 	bad_filter "urn:example:other:userName eq \"x\"" &&
 	bad_filter "active eq \"yes\"" &&
