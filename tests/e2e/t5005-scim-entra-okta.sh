@@ -146,6 +146,21 @@ test_expect_success 'Entra: [Replace active "False", Replace title] disables the
 	check_eq "$(active_of ada@example.org)" 0
 '
 
+test_expect_success 'attributes= and excludedAttributes= are honoured, or 400' '
+	expect_status 200 scim GET "/Users/ada@example.org?attributes=userName" &&
+	json "keys == [\"id\",\"schemas\",\"userName\"]" out &&
+	expect_status 200 scim_get_q /Users "filter=externalId eq \"ada-new-id\"" "attributes=urn:ietf:params:scim:schemas:core:2.0:User:externalId,active" &&
+	json ".totalResults == 1 and (.Resources[0] | keys) == [\"active\",\"externalId\",\"id\",\"schemas\"]" out &&
+	expect_status 200 scim_get_q /Users/ada@example.org "excludedAttributes=name,emails,urn:postino:params:scim:schemas:extension:mailbox:2.0:User:quotaBytes" &&
+	json "has(\"name\") or has(\"emails\") | not" out &&
+	json ".active == false and .userName == \"ada@example.org\"" out &&
+	json ".[\"urn:postino:params:scim:schemas:extension:mailbox:2.0:User\"] | has(\"quotaBytes\") | not" out &&
+	expect_status 400 scim_get_q /Users "attributes=user\"Name" &&
+	json ".scimType == \"invalidValue\"" out &&
+	expect_status 400 scim_get_q /Users attributes=userName excludedAttributes=name &&
+	check_eq "$(active_of ada@example.org)" 0
+'
+
 test_expect_success 'Entra: DELETE removes the mailbox and its externalId' '
 	expect_status 204 scim DELETE /Users/ada@example.org &&
 	check_eq "$(external_of ada@example.org)" "" &&
