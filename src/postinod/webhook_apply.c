@@ -25,6 +25,7 @@ struct apply_ctx {
 	const struct webhook_event *ev;
 	char username[ADDR_MAX]; /* the mailbox the event applied to */
 	bool duplicate;
+	bool recorded_before; /* a concurrent delivery recorded it */
 };
 
 /*
@@ -151,8 +152,19 @@ created_tx(struct model *m, void *arg, struct err *err)
 			ev->has_last ? ev->last : "", err) == -1)
 			return -1;
 	}
-	/* A concurrent delivery may have recorded it first: that is fine. */
-	return event_record(m, ev->id, err) == -1 ? -1 : 0;
+	/*
+	 * A concurrent delivery may have recorded it first: that is fine, but
+	 * on PostgreSQL the duplicate lost this transaction, so roll it back.
+	 */
+	switch (event_record(m, ev->id, err)) {
+	case -1:
+		return -1;
+	case 0:
+		c->recorded_before = true;
+		return err_set(err, ERR_EXISTS, "duplicate event");
+	default:
+		return 0;
+	}
 }
 
 static int
@@ -200,7 +212,14 @@ create(
 		c->duplicate = ev->subject[0] == '\0';
 	}
 	str_copy(c->username, rec.username, sizeof(c->username));
-	return model_tx(m, created_tx, c, err);
+	c->recorded_before = false;
+	if (model_tx(m, created_tx, c, err) == -1) {
+		if (!c->recorded_before)
+			return -1;
+		err_clear(err);
+		c->duplicate = true;
+	}
+	return 0;
 }
 
 static void
