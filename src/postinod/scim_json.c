@@ -322,6 +322,22 @@ active_op(struct patch *p, enum patch_verb verb, json_t *v)
  * (always the userName), and the enterprise extension: a PATCH of them is
  * accepted and changes nothing.  path may go on with ".sub" or "[...]".
  */
+/* Attributes no client may change: id, meta (and its parts), schemas. */
+static bool
+readonly_attr(const char *path)
+{
+	static const char *const names[] = { "id", "meta", "schemas", NULL };
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncasecmp(path, names[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
 static bool
 unkept_attr(const char *path)
 {
@@ -432,6 +448,23 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 			op->str = op->buf;
 		return 0;
 	}
+	if (str_eq_nocase(path, "userName")) {
+		if (verb == PV_REMOVE || !json_is_string(v))
+			return err_set(p->err, ERR_READONLY,
+			    "userName is the mailbox address: it cannot be "
+			    "removed or renamed through SCIM");
+		if ((op = new_op(p, SOP_USERNAME)) == NULL)
+			return -1;
+		op->str = op->buf;
+		if (strlen(json_string_value(v)) >= sizeof(op->buf))
+			return err_set(
+			    p->err, ERR_INVALID, "userName is too long");
+		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
+		return 0;
+	}
+	if (readonly_attr(path))
+		return err_set(
+		    p->err, ERR_READONLY, "'%.100s' is read-only", path);
 	if (unkept_attr(path))
 		return 0;
 	if (str_eq_nocase(path, "password")) {

@@ -16,7 +16,9 @@
  * into the struct's own buffers) and live as long as the document.
  * Errors: ERR_USAGE for a body that is not the message asked for
  * (invalidSyntax), ERR_INVALID for a wrong value (invalidValue); for
- * PATCH also ERR_BADPATH (invalidPath) and ERR_NOTARGET (noTarget).
+ * PATCH also ERR_BADPATH (invalidPath), ERR_NOTARGET (noTarget) and
+ * ERR_READONLY (mutability: id, meta, schemas; userName other than the
+ * user's own).
  */
 #ifndef POSTINOD_SCIM_JSON_H
 #define POSTINOD_SCIM_JSON_H
@@ -61,6 +63,7 @@ enum scim_op_kind {
 	SOP_GIVEN,    /* str: the first word of the name (user) */
 	SOP_FAMILY,   /* str: the rest of the name (user) */
 	SOP_EXTERNAL, /* str: externalId, NULL = remove (user) */
+	SOP_USERNAME, /* str: must be the user's own (no renames) */
 };
 
 struct scim_op {

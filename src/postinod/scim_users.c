@@ -252,6 +252,14 @@ patch_tx(struct model *m, void *arg, struct err *err)
 			rc = identity_set(
 			    m, IDENTITY_SCIM, c->user, op->str, err);
 			break;
+		case SOP_USERNAME:
+			rc = str_eq_nocase(op->str, c->user)
+			    ? 0
+			    : err_set(err, ERR_READONLY,
+				  "userName '%.320s' is not this user's: a "
+				  "mailbox is not renamed through SCIM",
+				  op->str);
+			break;
 		default:
 			rc = err_set(err, ERR_INVALID, "not a user change");
 			break;

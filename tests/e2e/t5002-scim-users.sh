@@ -147,13 +147,13 @@ test_expect_success 'PATCH is atomic across backends rules too (release under a 
 	check_eq "$(sql "SELECT CASE WHEN password = '"'"'{NOAUTH}'"'"' THEN 1 ELSE 0 END FROM mailbox WHERE username = '"'"'atom@q.org'"'"'")" 0
 '
 
-test_expect_success 'PATCH errors: invalidPath, noTarget, invalidSyntax, 404' '
+test_expect_success 'PATCH errors: invalidPath, mutability, noTarget, invalidSyntax, 404' '
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"frobnicate\",\"value\":\"x\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"frob[type eq \\\"work\\\"].value\",\"value\":\"x@example.org\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"userName\",\"value\":\"new@example.org\"}")" &&
-	json ".scimType == \"invalidPath\"" out &&
+	json ".scimType == \"mutability\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"remove\"}")" &&
 	json ".scimType == \"noTarget\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "{\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":true}]}" &&

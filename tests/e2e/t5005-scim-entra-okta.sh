@@ -146,6 +146,15 @@ test_expect_success 'Entra: [Replace active "False", Replace title] disables the
 	check_eq "$(active_of ada@example.org)" 0
 '
 
+test_expect_success 'read-only attributes are 400 mutability; userName unchanged is fine' '
+	expect_status 200 scim PATCH /Users/ada@example.org "{\"schemas\":[\"$P\"],\"Operations\":[{\"op\":\"Replace\",\"path\":\"userName\",\"value\":\"Ada@Example.org\"}]}" &&
+	for path in userName id meta.created schemas; do
+		expect_status 400 scim PATCH /Users/ada@example.org "{\"schemas\":[\"$P\"],\"Operations\":[{\"op\":\"Replace\",\"path\":\"$path\",\"value\":\"other@example.org\"}]}" &&
+		json ".scimType == \"mutability\" and .status == \"400\"" out || return 1
+	done &&
+	check_eq "$(sql "SELECT COUNT(*) FROM mailbox WHERE username = $(q ada@example.org)")" 1
+'
+
 test_expect_success 'attributes= and excludedAttributes= are honoured, or 400' '
 	expect_status 200 scim GET "/Users/ada@example.org?attributes=userName" &&
 	json "keys == [\"id\",\"schemas\",\"userName\"]" out &&
