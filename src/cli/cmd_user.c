@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "domain.h"
+#include "identity.h"
 #include "mailbox.h"
 #include "password.h"
 #include "banned.h"
@@ -273,9 +274,27 @@ cmd_user_list(struct cli *c, int argc, char **argv)
 	return rc == -1 ? cli_fail(c, &err) : 0;
 }
 
+#define SHOW_IDENTITIES 16
+
+struct show_ids {
+	struct identity_rec v[SHOW_IDENTITIES];
+	size_t n;
+};
+
+static int
+show_identity(void *arg, const struct identity_rec *r)
+{
+	struct show_ids *ids = arg;
+
+	if (ids->n < SHOW_IDENTITIES)
+		ids->v[ids->n++] = *r;
+	return 0;
+}
+
 int
 cmd_user_show(struct cli *c, int argc, char **argv)
 {
+	struct show_ids ids;
 	struct mailbox_rec m;
 	struct err err = ERR_INIT;
 	int rc;
@@ -284,7 +303,40 @@ cmd_user_show(struct cli *c, int argc, char **argv)
 		return rc;
 	if (mailbox_get(&c->model, argv[0], &m, &err) != 1)
 		return cli_fail(c, &err);
-	return mailbox_print(c, &m);
+	memset(&ids, 0, sizeof(ids));
+	if (identity_foreach(
+		&c->model, m.username, show_identity, &ids, &err) == -1)
+		return cli_fail(c, &err);
+	if (c->json) {
+		json_t *o = mailbox_json(&m), *a = json_array();
+
+		for (size_t i = 0; i < ids.n; i++) {
+			json_t *e = json_object();
+
+			json_object_set_new(
+			    e, "issuer", out_jstr(ids.v[i].issuer));
+			json_object_set_new(
+			    e, "subject", out_jstr(ids.v[i].subject));
+			json_object_set_new(
+			    e, "created", out_time(ids.v[i].created));
+			json_array_append_new(a, e);
+		}
+		json_object_set_new(o, "identities", a);
+		out_json(c, o);
+	} else {
+		static const char *const keys[] = { "identity", NULL };
+
+		mailbox_human(c, &m);
+		for (size_t i = 0; i < ids.n; i++) {
+			char line[IDENTITY_ISSUER_MAX + IDENTITY_SUBJECT_MAX];
+			const char *vals[] = { line };
+
+			snprintf(line, sizeof(line), "%s %s", ids.v[i].issuer,
+			    ids.v[i].subject);
+			out_kv(c, keys, vals);
+		}
+	}
+	return 0;
 }
 
 int

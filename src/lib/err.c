@@ -44,6 +44,8 @@ static const struct err_info table[ERR__COUNT] = {
 	    "PERM", 'F' },
 	[ERR_NOTARGET] = { ERR_NOTARGET, "no_target", 4, 400, "noTarget",
 	    "PERM", 'F' },
+	[ERR_READONLY] = { ERR_READONLY, "read_only", 4, 400, "mutability",
+	    "PERM", 'F' },
 	[ERR_INTERNAL] = { ERR_INTERNAL, "internal", 99, 500, NULL, "TEMP",
 	    'F' },
 };

@@ -39,6 +39,7 @@ enum err_kind {
 	ERR_BADFILTER,	 /* a SCIM filter that cannot be evaluated */
 	ERR_BADPATH,	 /* a SCIM PATCH path that cannot be applied */
 	ERR_NOTARGET,	 /* a SCIM PATCH operation without a target */
+	ERR_READONLY,	 /* a SCIM attribute that cannot be changed */
 	ERR_INTERNAL,	 /* a bug: an invariant did not hold */
 	ERR__COUNT
 };

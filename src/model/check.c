@@ -90,6 +90,7 @@
 #include "check.h"
 #include "db.h"
 #include "domain.h"
+#include "identity.h"
 #include "mapgen.h"
 #include "maildir.h"
 #include "model.h"
@@ -4031,6 +4032,45 @@ probe_deep_skipped(struct ctx *c)
 		    c->skipped, plural((int64_t)c->skipped, "probe", "probes"));
 }
 
+/* IdP subjects (identity.h): rows without a mailbox, mailboxes twice. */
+static void
+probe_identity(struct ctx *c)
+{
+	struct identity_problems p;
+	struct err err = ERR_INIT;
+	int r = db_table_exists(c->db, "postino_identity", &err);
+
+	if (r == 0)
+		return; /* schema_version says to migrate */
+	if (r == -1 || identity_problems(c->db, &p, &err) == -1) {
+		finding(c, "identity_rows", CHECK_ERROR,
+		    "cannot read postino_identity: %s", err.msg);
+		return;
+	}
+	if (p.dangling > 0)
+		finding(c, "identity_rows", CHECK_WARN,
+		    "%zu identity %s no mailbox: %s; delete them from "
+		    "postino_identity (the IdP's events for them answer 404)",
+		    p.dangling,
+		    plural((int64_t)p.dangling, "row has", "rows have"),
+		    p.dangling_sample);
+	else
+		finding(c, "identity_rows", CHECK_INFO,
+		    "every identity row belongs to a mailbox");
+	if (p.doubled > 0)
+		finding(c, "identity_claims", CHECK_ERROR,
+		    "%zu %s claimed by several subjects of one identity "
+		    "provider: %s; keep one row per mailbox and issuer in "
+		    "postino_identity",
+		    p.doubled,
+		    plural((int64_t)p.doubled, "mailbox is", "mailboxes are"),
+		    p.doubled_sample);
+	else
+		finding(c, "identity_claims", CHECK_INFO,
+		    "no mailbox is claimed by two subjects of one identity "
+		    "provider");
+}
+
 static const struct probe probes[] = {
 	{ "db_reachable", 0, probe_db },
 	{ "schema_tables", P_DB, probe_schema },
@@ -4047,6 +4087,7 @@ static const struct probe probes[] = {
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },
+	{ "identity_rows", P_DEEP | P_SCHEMA, probe_identity },
 	{ "mailbox_self_alias", P_DEEP | P_SCHEMA, probe_self_alias },
 	{ "alias_destinations", P_DEEP | P_SCHEMA, probe_destinations },
 	{ "alias_domain_chain", P_DEEP | P_SCHEMA, probe_alias_domains },

@@ -420,6 +420,8 @@ del_tx(struct model *m, void *arg, struct err *err)
 		"DELETE FROM vacation_notification WHERE on_vacation IN "
 		"(SELECT email FROM vacation WHERE domain = ?)",
 		"DELETE FROM vacation WHERE domain = ?",
+		"DELETE FROM postino_identity WHERE username IN "
+		"(SELECT username FROM mailbox WHERE domain = ?)",
 		"DELETE FROM mailbox WHERE domain = ?",
 		"DELETE FROM domain_admins WHERE domain = ?",
 		"DELETE FROM fetchmail WHERE domain = ?",

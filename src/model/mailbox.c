@@ -4,6 +4,7 @@
 
 #include "domain.h"
 #include "hook.h"
+#include "identity.h"
 #include "mailbox.h"
 #include "maildir.h"
 #include "password.h"
@@ -304,6 +305,10 @@ add_tx(struct model *m, void *arg, struct err *err)
 			al, DB_NARGS(al), err) == -1)
 			return -1;
 	}
+	if (s->idp_subject != NULL &&
+	    identity_link(m, s->idp_issuer, s->idp_subject, c->username, err) ==
+		-1)
+		return -1;
 	if (model_audit(
 		m, c->domain, "postino.mailbox.create", c->username, err) == -1)
 		return -1;
@@ -325,7 +330,8 @@ compensate_tx(struct model *m, void *arg, struct err *err)
 	    db_exec(m->db, "DELETE FROM alias WHERE address = ?", a, 1, err) ==
 		-1 ||
 	    db_exec(m->db, "DELETE FROM mailbox WHERE username = ?", a, 1,
-		err) == -1)
+		err) == -1 ||
+	    identity_drop(m, c->username, err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s hook_failed", c->username);
 	return model_audit(
@@ -538,7 +544,8 @@ del_tx(struct model *m, void *arg, struct err *err)
 	    db_exec(m->db, "DELETE FROM vacation WHERE email = ?", a, 1, err) ==
 		-1 ||
 	    db_exec(m->db, "DELETE FROM mailbox WHERE username = ?", a, 1,
-		err) == -1)
+		err) == -1 ||
+	    identity_drop(m, c->username, err) == -1)
 		return -1;
 	/* Aliases elsewhere that still deliver here: tell, keep them. */
 	snprintf(like, sizeof(like), "%%%s%%", c->username);
@@ -1052,7 +1059,8 @@ rename_tx(struct model *m, void *arg, struct err *err)
 		    db_exec(m->db,
 			"UPDATE vacation SET email = ?, domain = ? "
 			"WHERE email = ?",
-			vu, DB_NARGS(vu), err) == -1)
+			vu, DB_NARGS(vu), err) == -1 ||
+		    identity_rename(m, c->from, c->to, err) == -1)
 			return -1;
 	}
 	if (rename_aliases(m, c, now, err) == -1)

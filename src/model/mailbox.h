@@ -47,6 +47,9 @@ struct mailbox_spec {
 	bool prehashed;
 	bool active;   /* normally true */
 	bool run_hook; /* normally true */
+	/* An IdP subject to tie to the new mailbox (identity.h), or NULL. */
+	const char *idp_issuer;
+	const char *idp_subject;
 };
 
 typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);

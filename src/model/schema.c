@@ -692,6 +692,49 @@ static const char *const event_pgsql[] = {
 	NULL
 };
 
+/* Who a mailbox is at an identity provider (identity.h). */
+static const char *const identity_sqlite[] = {
+	"CREATE TABLE postino_identity ("
+	" `issuer` varchar(128) NOT NULL,"
+	" `subject` varchar(255) NOT NULL,"
+	" `username` varchar(255) NOT NULL,"
+	" `given_name` varchar(255) DEFAULT NULL,"
+	" `family_name` varchar(255) DEFAULT NULL,"
+	" `created` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+	" PRIMARY KEY (`issuer`, `subject`))",
+	"CREATE UNIQUE INDEX postino_identity_username_idx"
+	" ON postino_identity (username, issuer)",
+	NULL
+};
+static const char *const identity_mysql[] = {
+	"CREATE TABLE `postino_identity` ("
+	" `issuer` varchar(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+	" NOT NULL,"
+	" `subject` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+	" NOT NULL,"
+	" `username` varchar(255) NOT NULL,"
+	" `given_name` varchar(255)" MY_UTF8 " DEFAULT NULL,"
+	" `family_name` varchar(255)" MY_UTF8 " DEFAULT NULL,"
+	" `created` datetime NOT NULL DEFAULT current_timestamp(),"
+	" PRIMARY KEY (`issuer`, `subject`),"
+	" UNIQUE KEY `postino_identity_username_idx` (`username`, "
+	"`issuer`))" MY_TABLE " COMMENT='postino - identity provider subjects'",
+	NULL
+};
+static const char *const identity_pgsql[] = {
+	"CREATE TABLE postino_identity ("
+	" issuer varchar(128) NOT NULL,"
+	" subject varchar(255) NOT NULL,"
+	" username varchar(255) NOT NULL,"
+	" given_name varchar(255) DEFAULT NULL,"
+	" family_name varchar(255) DEFAULT NULL,"
+	" created timestamp with time zone NOT NULL DEFAULT now(),"
+	" PRIMARY KEY (issuer, subject))",
+	"CREATE UNIQUE INDEX postino_identity_username_idx"
+	" ON postino_identity (username, issuer)",
+	NULL
+};
+
 static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "routes table", "routes", NULL, routes_sqlite, routes_mysql,
 	    routes_pgsql },
@@ -705,6 +748,8 @@ static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	    domext_mysql, domext_pgsql },
 	{ "postino_event table", "postino_event", NULL, event_sqlite,
 	    event_mysql, event_pgsql },
+	{ "postino_identity table", "postino_identity", NULL, identity_sqlite,
+	    identity_mysql, identity_pgsql },
 };
 
 static const char *const *

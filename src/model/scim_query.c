@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "identity.h"
 #include "password.h"
 #include "scim_query.h"
 #include "strutil.h"
@@ -10,6 +11,10 @@
 #include "banned.h"
 
 #define EXT SCIM_SCHEMA_MAILBOX ":"
+/* The SCIM client's externalId, kept in postino_identity (identity.h). */
+#define USER_EXTERNAL_ID                                                       \
+	"(SELECT x.subject FROM postino_identity x WHERE x.issuer = "          \
+	"'" IDENTITY_SCIM "' AND x.username = mailbox.username)"
 
 const struct scim_attr scim_user_attrs[] = {
 	{ "id", "username", SCIM_T_STRING, SCIM_A_LOWER },
@@ -26,6 +31,7 @@ const struct scim_attr scim_user_attrs[] = {
 	{ EXT "quotaBytes", "quota", SCIM_T_INTEGER, 0 },
 	{ EXT "idpManaged", "(password = '" PASSWORD_NOAUTH "')",
 	    SCIM_T_BOOLEAN, 0 },
+	{ "externalId", USER_EXTERNAL_ID, SCIM_T_STRING, 0 },
 	{ NULL, NULL, SCIM_T_STRING, 0 },
 };
 
@@ -74,7 +80,7 @@ copy_str(char *dst, size_t size, const char *v)
 /* --- users ----------------------------------------------------------- */
 
 struct user_ctx {
-	mailbox_each_fn *fn;
+	scim_user_each_fn *fn;
 	void *arg;
 };
 
@@ -98,12 +104,12 @@ user_row(struct model *m, struct db_res *r, void *ctx)
 	copy_str(mb.modified, sizeof(mb.modified), db_col(r, 8));
 	mb.idp_managed = pw != NULL && strcmp(pw, PASSWORD_NOAUTH) == 0;
 	password_scheme_of(pw, mb.scheme, sizeof(mb.scheme));
-	return c->fn(c->arg, &mb);
+	return c->fn(c->arg, &mb, db_col(r, 10));
 }
 
 static const struct source users = {
 	"username, name, maildir, quota, local_part, domain, active, created, "
-	"modified, password",
+	"modified, password, " USER_EXTERNAL_ID,
 	" FROM mailbox",
 	"1 = 1",
 	"username",
@@ -260,7 +266,7 @@ out:
 
 int
 scim_query_users(struct model *m, const struct scim_page *p,
-    mailbox_each_fn *fn, void *arg, int64_t *total_r, struct err *err)
+    scim_user_each_fn *fn, void *arg, int64_t *total_r, struct err *err)
 {
 	struct user_ctx c = { fn, arg };
 

@@ -72,8 +72,11 @@ struct scim_page {
  * self-alias rows of mailboxes (as "postino alias list" does); domains
  * exclude PostfixAdmin's "ALL".  Returns 0, or -1 with err.
  */
+/* A user row and its SCIM externalId (NULL: none). */
+typedef int scim_user_each_fn(
+    void *arg, const struct mailbox_rec *, const char *external_id);
 int scim_query_users(struct model *, const struct scim_page *,
-    mailbox_each_fn *fn, void *arg, int64_t *total_r, struct err *);
+    scim_user_each_fn *fn, void *arg, int64_t *total_r, struct err *);
 int scim_query_aliases(struct model *, const struct scim_page *,
     alias_each_fn *fn, void *arg, int64_t *total_r, struct err *);
 int scim_query_domains(struct model *, const struct scim_page *,

@@ -11,6 +11,7 @@
 #include "alias.h"
 #include "buf.h"
 #include "domain.h"
+#include "identity.h"
 #include "mailbox.h"
 #include "maildir.h"
 #include "password.h"
@@ -50,6 +51,7 @@ enum field {
 	F_ACTIVE,
 	F_CREATED,
 	F_MODIFIED,
+	F_IDENTITIES,
 	F__COUNT
 };
 
@@ -58,7 +60,7 @@ static const char *const field_names[F__COUNT] = { "type", "domain",
 	"default_quota_bytes", "domain_quota_bytes", "transport", "backupmx",
 	"alias_domain", "target_domain", "username", "name", "password",
 	"plain_password", "quota_bytes", "bytes_used", "messages", "address",
-	"goto", "active", "created", "modified" };
+	"goto", "active", "created", "modified", "identities" };
 
 /* Which fields each type accepts (bit per field). */
 #define B(f) (1u << (f))
@@ -71,7 +73,7 @@ static const unsigned type_fields[R__COUNT] = {
 	    B(F_ACTIVE) | B(F_CREATED) | B(F_MODIFIED),
 	[R_MAILBOX] = B(F_TYPE) | B(F_USERNAME) | B(F_NAME) | B(F_PASSWORD) |
 	    B(F_PLAIN_PASSWORD) | B(F_QUOTA) | B(F_BYTES_USED) | B(F_MESSAGES) |
-	    B(F_ACTIVE) | B(F_CREATED) | B(F_MODIFIED),
+	    B(F_ACTIVE) | B(F_CREATED) | B(F_MODIFIED) | B(F_IDENTITIES),
 	[R_ALIAS] = B(F_TYPE) | B(F_ADDRESS) | B(F_GOTO) | B(F_ACTIVE) |
 	    B(F_CREATED) | B(F_MODIFIED),
 };
@@ -271,9 +273,59 @@ bool_s(const char *v)
 	return model_bool(v) ? "true" : "false";
 }
 
+/* Every identity row, sorted by username, for the mailbox pass. */
+struct idlist {
+	struct identity_rec *v;
+	size_t n, cap;
+};
+
+static int
+idlist_add(void *arg, const struct identity_rec *r)
+{
+	struct idlist *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = *r;
+	return 0;
+}
+
+static int
+idlist_cmp(const void *a, const void *b)
+{
+	const struct identity_rec *x = a, *y = b;
+	int c = strcmp(x->username, y->username);
+
+	return c != 0 ? c : strcmp(x->issuer, y->issuer);
+}
+
+/* The "identities" value of username into out ("" when none). */
+static const char *
+idlist_value(
+    const struct idlist *l, const char *username, char *out, size_t size)
+{
+	size_t lo = 0, hi = l->n;
+
+	out[0] = '\0';
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(l->v[mid].username, username) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < l->n && strcmp(l->v[lo].username, username) == 0; lo++)
+		(void)identity_encode(
+		    out, size, l->v[lo].issuer, l->v[lo].subject);
+	return out[0] != '\0' ? out : NULL;
+}
+
 static int
 export_query(struct model *m, struct out *o, enum rtype t, const char *sql,
-    const char *domain, struct err *err)
+    const char *domain, const struct idlist *ids, struct err *err)
 {
 	struct db_arg a[] = { DB_TEXT(domain), DB_TEXT(domain) };
 	/* Only the alias-domain query names the domain twice. */
@@ -285,7 +337,7 @@ export_query(struct model *m, struct out *o, enum rtype t, const char *sql,
 		return -1;
 	while ((rc = db_next(r, err)) == 1) {
 		const char *v[F__COUNT] = { NULL };
-		char n1[32], n2[32], n3[32];
+		char n1[32], n2[32], n3[32], idv[TRANSFER_LINE_MAX / 4];
 
 		v[F_TYPE] = rtype_names[t];
 		switch (t) {
@@ -328,6 +380,8 @@ export_query(struct model *m, struct out *o, enum rtype t, const char *sql,
 			v[F_MODIFIED] = db_col(r, 6);
 			v[F_BYTES_USED] = db_col(r, 7);
 			v[F_MESSAGES] = db_col(r, 8);
+			v[F_IDENTITIES] =
+			    idlist_value(ids, db_col(r, 0), idv, sizeof(idv));
 			break;
 		default:
 			v[F_ADDRESS] = db_col(r, 0);
@@ -353,6 +407,7 @@ transfer_export(struct model *m, const char *domain, enum transfer_format fmt,
 	char norm[ADDR_MAX], sql[4][768];
 	const char *d = NULL;
 	struct out o = { fmt, write, arg, { NULL, 0, 0, 0 } };
+	struct idlist ids = { NULL, 0, 0 };
 	int rc = -1;
 
 	if (domain != NULL) {
@@ -408,11 +463,17 @@ transfer_export(struct model *m, const char *domain, enum transfer_format fmt,
 		    strerror(errno));
 		goto out;
 	}
+	if (identity_foreach(m, NULL, idlist_add, &ids, err) == -1)
+		goto out;
+	if (ids.n > 1)
+		qsort(ids.v, ids.n, sizeof(*ids.v), idlist_cmp);
 	for (int t = 0; t < R__COUNT; t++)
-		if (export_query(m, &o, (enum rtype)t, sql[t], d, err) == -1)
+		if (export_query(m, &o, (enum rtype)t, sql[t], d, &ids, err) ==
+		    -1)
 			goto out;
 	rc = 0;
 out:
+	free(ids.v);
 	buf_release(&o.line);
 	return rc;
 }
@@ -772,6 +833,38 @@ domain_known(struct model *m, struct known *k, const char *d, struct err *err)
 }
 
 /* Validate one record; fills r->key.  Messages carry name:line. */
+/* Whether an "identities" value decodes (identity.h). */
+static int
+identities_check(const char *v)
+{
+	char iss[IDENTITY_ISSUER_MAX], sub[IDENTITY_SUBJECT_MAX];
+	struct err e = ERR_INIT;
+	int r;
+
+	while ((r = identity_decode_next(
+		    &v, iss, sizeof(iss), sub, sizeof(sub))) == 1)
+		if (identity_valid(iss, sub, &e) == -1)
+			return -1;
+	return r;
+}
+
+/* Tie the record's identities to its mailbox. */
+static int
+apply_identities(struct model *m, const struct rec *r, struct err *err)
+{
+	char iss[IDENTITY_ISSUER_MAX], sub[IDENTITY_SUBJECT_MAX];
+	const char *v = r->f[F_IDENTITIES];
+	int d;
+
+	if (v == NULL)
+		return 0;
+	while ((d = identity_decode_next(
+		    &v, iss, sizeof(iss), sub, sizeof(sub))) == 1)
+		if (identity_set(m, iss, r->key, sub, err) == -1)
+			return -1;
+	return d == -1 ? err_set(err, ERR_INVALID, "bad identities") : 0;
+}
+
 static int
 validate(struct model *m, struct rec *r, const char *name, struct known *k,
     struct err *err)
@@ -860,6 +953,12 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 			    "%s:%d: empty "
 			    "plain_password",
 			    name, r->line);
+		else if (r->f[F_IDENTITIES] != NULL &&
+		    identities_check(r->f[F_IDENTITIES]) == -1)
+			return err_set(err, ERR_INVALID,
+			    "%s:%d: the identities of '%s' are not "
+			    "\"issuer subject\" pairs",
+			    name, r->line, r->key);
 		else {
 			if ((kr = domain_known(m, k, dom, err)) != 1) {
 				if (kr == -1)
@@ -1108,7 +1207,8 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 		s.prehashed = true;
 		s.active = active;
 		s.run_hook = im->o->run_hooks;
-		if (mailbox_add(m, &s, NULL, err) == -1)
+		if (mailbox_add(m, &s, NULL, err) == -1 ||
+		    apply_identities(m, r, err) == -1)
 			return -1;
 		if (r->f[F_BYTES_USED] != NULL || r->f[F_MESSAGES] != NULL) {
 			int64_t b = 0, n = 0;
@@ -1129,6 +1229,9 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 		}
 		return set_times(m, "mailbox", "username", r, err);
 	}
+	if (im->o->update && !im->o->dry_run &&
+	    apply_identities(m, r, err) == -1)
+		return -1;
 	if (im->o->update) {
 		bool name_d =
 		    r->f[F_NAME] != NULL && strcmp(cur.name, r->f[F_NAME]) != 0;

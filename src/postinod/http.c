@@ -149,3 +149,63 @@ http_reason(int status)
 		return "";
 	}
 }
+
+static int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte of the escape at s ("%HH"), or -1 when s is not one. */
+static int
+escape_at(const char *s)
+{
+	int hi, lo;
+
+	if (s[0] != '%' || (hi = hex_digit((unsigned char)s[1])) < 0 ||
+	    (lo = hex_digit((unsigned char)s[2])) < 0)
+		return -1;
+	return hi << 4 | lo;
+}
+
+static bool
+is_control(int c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+size_t
+http_unescape(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r != '\0';) {
+		int c = escape_at(r);
+
+		if (c >= 0 && !is_control(c)) {
+			*w++ = (char)c;
+			r += 3;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+bool
+http_has_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		int c = escape_at(s);
+
+		if (is_control((unsigned char)*s) || (c >= 0 && is_control(c)))
+			return true;
+	}
+	return false;
+}

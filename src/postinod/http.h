@@ -91,4 +91,14 @@ json_t *http_json_str(const char *s);
 /* The reason phrase for a status ("Not Found"). */
 const char *http_reason(int status);
 
+/*
+ * Decode the %HH escapes of s in place, as libmicrohttpd's own unescaper
+ * does, except those of control bytes (00-1f, 7f): they stay escaped, so
+ * that a decoded path or argument is never cut short by a NUL.  Returns
+ * the new length.  server.c installs it for every request.
+ */
+size_t http_unescape(char *s);
+/* Whether s holds a control byte, raw or as an escape http_unescape left. */
+bool http_has_control(const char *s);
+
 #endif

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 
 #include "log.h"
 #include "scim.h"
+#include "scim_json.h"
 #include "scim_filter.h"
 #include "strutil.h"
 #include "timefmt.h"
@@ -16,9 +18,140 @@
 
 /* --- replies ----------------------------------------------------------- */
 
+/* --- attributes / excludedAttributes (RFC 7644 3.9) ----------------- */
+
+#define PROJ_MAX 32
+
+/* Whether list (comma-separated) names key, or key:sub / key.sub. */
+static bool
+listed(const char *list, const char *key, const char **sub_r)
+{
+	size_t kl = strlen(key);
+
+	*sub_r = NULL;
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		const char *item = p;
+		size_t il = n;
+
+		while (il > 0 && *item == ' ')
+			item++, il--;
+		while (il > 0 && item[il - 1] == ' ')
+			il--;
+		/* The core schema's URN in front names the same attribute. */
+		if (il > strlen(SCIM_URN_USER) + 1 &&
+		    strncasecmp(item, SCIM_URN_USER ":",
+			strlen(SCIM_URN_USER) + 1) == 0) {
+			item += strlen(SCIM_URN_USER) + 1;
+			il -= strlen(SCIM_URN_USER) + 1;
+		}
+		if (il >= kl && strncasecmp(item, key, kl) == 0 &&
+		    (il == kl || item[kl] == '.' || item[kl] == ':')) {
+			if (il > kl)
+				*sub_r = item + kl + 1;
+			return true;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* Cut one resource down to what the request asked for. */
+static void
+project(json_t *res, const char *attrs, const char *excluded)
+{
+	const char *key, *sub;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(res, tmp, key, v)
+	{
+		if (strcmp(key, "schemas") == 0 || strcmp(key, "id") == 0)
+			continue; /* returned always */
+		if (attrs != NULL && !listed(attrs, key, &sub))
+			json_object_del(res, key);
+		else if (excluded != NULL && listed(excluded, key, &sub)) {
+			if (sub == NULL || !json_is_object(v))
+				json_object_del(res, key);
+			else {
+				char one[128];
+				size_t n = strcspn(sub, ",");
+
+				snprintf(one, sizeof(one), "%.*s",
+				    (int)(n < sizeof(one) ? n
+							  : sizeof(one) - 1),
+				    sub);
+				json_object_del(v, one);
+			}
+		}
+	}
+}
+
+/*
+ * attributes= and excludedAttributes=: attribute paths, comma-separated.
+ * 0, or -1 (with err) for a value postino cannot honour.
+ */
+static int
+projection(struct scim_req *q, const char **attrs, const char **excluded,
+    struct err *err)
+{
+	*attrs = http_query(q->r, "attributes");
+	*excluded = http_query(q->r, "excludedAttributes");
+	if (http_query_count(q->r, "attributes") > 1 ||
+	    http_query_count(q->r, "excludedAttributes") > 1 ||
+	    (*attrs != NULL && *excluded != NULL))
+		return err_set(err, ERR_INVALID,
+		    "give attributes or excludedAttributes, once");
+	for (int i = 0; i < 2; i++) {
+		const char *l = i == 0 ? *attrs : *excluded;
+
+		if (l == NULL)
+			continue;
+		if (*l == '\0' || strlen(l) > 1024)
+			return err_set(err, ERR_INVALID,
+			    "%s must list attribute names",
+			    i == 0 ? "attributes" : "excludedAttributes");
+		for (const char *p = l; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) &&
+			    strchr(",.:_-$ ", *p) == NULL)
+				return err_set(err, ERR_INVALID,
+				    "%s: '%c' cannot be in an attribute "
+				    "name",
+				    i == 0 ? "attributes"
+					   : "excludedAttributes",
+				    *p);
+	}
+	return 0;
+}
+
 void
 scim_reply(struct scim_req *q, int status, json_t *doc)
 {
+	const char *attrs = NULL, *excluded = NULL;
+	struct err err = ERR_INIT;
+
+	if (status < 300 && doc != NULL &&
+	    (projection(q, &attrs, &excluded, &err) == 0) &&
+	    (attrs != NULL || excluded != NULL)) {
+		json_t *list = json_object_get(doc, "Resources"), *r;
+		size_t i;
+
+		if (scim_json_has_schema(doc, SCIM_URN_LIST) &&
+		    json_is_array(list)) {
+			json_array_foreach(list, i, r)
+			{
+				if (json_is_object(r) &&
+				    !scim_json_has_schema(r, SCIM_URN_SCHEMA) &&
+				    !scim_json_has_schema(r, SCIM_URN_RTYPE))
+					project(r, attrs, excluded);
+			}
+		} else if (!scim_json_has_schema(doc, SCIM_URN_SPC) &&
+		    !scim_json_has_schema(doc, SCIM_URN_SCHEMA) &&
+		    !scim_json_has_schema(doc, SCIM_URN_RTYPE))
+			project(doc, attrs, excluded);
+	}
 	http_reply_json(q->w, status, SCIM_MEDIA, doc);
 }
 
@@ -360,13 +493,27 @@ route(struct scim_req *q, const char *rest)
 		q->id = slash + 1;
 		if (*q->id == '\0' || strchr(q->id, '/') != NULL)
 			goto notfound;
+		/*
+		 * "victim@example.org%00.evil" must not become the victim:
+		 * the unescaper leaves control bytes escaped, refused here.
+		 */
+		if (http_has_control(q->id)) {
+			err_set(&err, ERR_INVALID,
+			    "the resource id contains a control character");
+			scim_fail(q, &err);
+			return;
+		}
 	}
 	if (strcmp(res, "Users") == 0 || strcmp(res, "Aliases") == 0) {
+		bool put = res[0] == 'U' && is(q, "PUT");
+
 		if (q->id == NULL && !is(q, "GET") && !is(q, "POST"))
 			not_allowed(q, "GET, POST");
 		else if (q->id != NULL && !is(q, "GET") && !is(q, "PATCH") &&
-		    !is(q, "DELETE"))
-			not_allowed(q, "GET, PATCH, DELETE");
+		    !is(q, "DELETE") && !put)
+			not_allowed(q,
+			    res[0] == 'U' ? "GET, PUT, PATCH, DELETE"
+					  : "GET, PATCH, DELETE");
 		else if (res[0] == 'U')
 			scim_users(q);
 		else
@@ -409,6 +556,15 @@ scim_dispatch(
 	if (authenticate(&q, &err) == -1) {
 		scim_fail(&q, &err);
 		return;
+	}
+	{
+		const char *a, *x;
+
+		/* Refused before anything changes, never silently ignored. */
+		if (projection(&q, &a, &x, &err) == -1) {
+			scim_fail(&q, &err);
+			return;
+		}
 	}
 	route(&q, r->path + strlen(SCIM_BASE "/"));
 	if (q.have_db)

@@ -41,7 +41,10 @@ struct parser {
 	char prefix[PATH_MAX_LEN + 2]; /* "emails." */
 };
 
-static int parse_or(struct parser *);
+/* What a parse step produced (see parse_level). */
+enum shape { SH_ATOM, SH_NOT, SH_OR, SH_AND };
+
+static int parse_or(struct parser *, enum shape *);
 
 void
 scim_where_init(struct scim_where *w)
@@ -78,11 +81,21 @@ scim_attr_find(const struct scim_attr *map, const char *urn, const char *path)
 static int
 fail(struct parser *p, const char *fmt, const char *what)
 {
-	char w[64];
+	/* Room for a whole attribute path (full in parse_attr). */
+	char w[2 * PATH_MAX_LEN + 4];
 
 	str_copy(w, what != NULL ? what : "", sizeof(w));
 	err_set(p->err, ERR_INVALID, fmt, w);
 	return -1;
+}
+
+static int
+too_deep(struct parser *p)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", SCIM_FILTER_MAX_DEPTH);
+	return fail(p, "the filter nests more than %s levels deep", n);
 }
 
 static void
@@ -355,7 +368,7 @@ present(struct parser *p, const struct scim_attr *a)
 
 /* attr "[" filter "]" / attr "pr" / attr op value */
 static int
-parse_attr(struct parser *p)
+parse_attr(struct parser *p, enum shape *shape)
 {
 	char name[PATH_MAX_LEN], full[2 * PATH_MAX_LEN + 4], opw[8];
 	const struct scim_attr *a;
@@ -374,11 +387,11 @@ parse_attr(struct parser *p)
 			return fail(p, "filters cannot nest inside '%s[...]'",
 			    p->prefix);
 		if (++p->depth > SCIM_FILTER_MAX_DEPTH)
-			return fail(p, "the filter nests too deeply%s", "");
+			return too_deep(p);
 		str_copy(saved, p->prefix, sizeof(saved));
 		snprintf(p->prefix, sizeof(p->prefix), "%s.", name);
 		p->pos++;
-		if (emit(p, "(") == -1 || parse_or(p) == -1)
+		if (parse_or(p, shape) == -1)
 			return -1;
 		skip_ws(p);
 		if (p->s[p->pos] != ']')
@@ -386,8 +399,9 @@ parse_attr(struct parser *p)
 		p->pos++;
 		str_copy(p->prefix, saved, sizeof(p->prefix));
 		p->depth--;
-		return emit(p, ")");
+		return 0;
 	}
+	*shape = SH_ATOM;
 	if ((a = scim_attr_find(p->map, p->urn, full)) == NULL)
 		return fail(p, "unknown or unfilterable attribute '%s'", full);
 	skip_ws(p);
@@ -410,95 +424,129 @@ parse_attr(struct parser *p)
 	return rc;
 }
 
+/*
+ * Nesting in the SQL costs parser stack (SQLite's is about 100 entries),
+ * so the SQL nests only where the filter's meaning needs it: a group of one
+ * term is that term, and a group of ORs inside an OR (ANDs inside an AND)
+ * is spliced into it.  Each step says what it produced.
+ */
+/* Put "(" before what starts at start and ")" after it. */
 static int
-parse_unary(struct parser *p)
+wrap(struct parser *p, size_t start)
+{
+	struct buf *b = &p->w->sql;
+
+	if (buf_putc(b, ' ') == -1 || buf_putc(b, ')') == -1)
+		return fail(p, "the filter is too complex%s", "");
+	memmove(b->data + start + 1, b->data + start, b->len - 2 - start);
+	b->data[start] = '(';
+	return 0;
+}
+
+/* Take off the "(" ")" around what starts at start (a wrapped group). */
+static void
+unwrap(struct parser *p, size_t start)
+{
+	struct buf *b = &p->w->sql;
+
+	memmove(b->data + start, b->data + start + 1, b->len - start - 2);
+	buf_truncate(b, b->len - 2);
+}
+
+static int
+parse_unary(struct parser *p, enum shape *shape)
 {
 	size_t save;
-	int rc;
+	enum shape inner;
+	bool negate = false;
 
 	skip_ws(p);
-	if (++p->depth > SCIM_FILTER_MAX_DEPTH)
-		return fail(p, "the filter nests too deeply%s", "");
 	save = p->pos;
 	if (keyword(p, "not")) {
 		skip_ws(p);
 		if (p->s[p->pos] != '(') {
 			/* An attribute that happens to be called "not...". */
 			p->pos = save;
-			goto attr;
+			return parse_attr(p, shape);
 		}
-		p->pos++;
-		if (emit(p, "(NOT (") == -1 || parse_or(p) == -1)
-			return -1;
-		skip_ws(p);
-		if (p->s[p->pos] != ')')
-			return fail(p, "')' is missing%s", "");
-		p->pos++;
-		rc = emit(p, "))");
-		goto out;
+		negate = true;
 	}
-	if (p->s[p->pos] == '(') {
-		p->pos++;
-		if (emit(p, "(") == -1 || parse_or(p) == -1)
-			return -1;
-		skip_ws(p);
-		if (p->s[p->pos] != ')')
-			return fail(p, "')' is missing%s", "");
-		p->pos++;
-		rc = emit(p, ")");
-		goto out;
-	}
-attr:
-	rc = parse_attr(p);
-out:
+	if (p->s[p->pos] != '(')
+		return parse_attr(p, shape);
+	/* A group: "(" filter ")" or "not" "(" filter ")". */
+	if (++p->depth > SCIM_FILTER_MAX_DEPTH)
+		return too_deep(p);
+	p->pos++;
+	if ((negate && emit(p, "NOT ") == -1) ||
+	    parse_or(p, negate ? &inner : shape) == -1)
+		return -1;
+	skip_ws(p);
+	if (p->s[p->pos] != ')')
+		return fail(p, "')' is missing%s", "");
+	p->pos++;
+	if (negate)
+		*shape = SH_NOT;
 	p->depth--;
-	return rc;
+	return 0;
 }
 
+/*
+ * One level: terms of parse_term joined by keyword, as sql; a single term
+ * stays as it is, several are wrapped once, and terms that are themselves
+ * groups of the same operator are spliced in.
+ */
 static int
-parse_and(struct parser *p)
+parse_level(struct parser *p, const char *keyword_name, const char *sql,
+    enum shape same, int (*parse_term)(struct parser *, enum shape *),
+    enum shape *shape)
 {
-	if (emit(p, "(") == -1 || parse_unary(p) == -1)
+	size_t start = p->w->sql.len, first_start = start;
+	enum shape first, sh;
+	size_t n = 1;
+
+	if (parse_term(p, &first) == -1)
 		return -1;
 	for (;;) {
-		size_t save;
+		size_t save, at;
 
 		skip_ws(p);
 		save = p->pos;
-		if (!keyword(p, "and"))
+		if (!keyword(p, keyword_name))
 			break;
 		if (p->s[p->pos] != ' ' && p->s[p->pos] != '(' &&
 		    p->s[p->pos] != '\t') {
 			p->pos = save;
 			break;
 		}
-		if (emit(p, " AND ") == -1 || parse_unary(p) == -1)
+		if (n == 1 && first == same)
+			unwrap(p, first_start);
+		if (emit(p, "%s", sql) == -1)
 			return -1;
+		at = p->w->sql.len;
+		if (parse_term(p, &sh) == -1)
+			return -1;
+		if (sh == same)
+			unwrap(p, at);
+		n++;
 	}
-	return emit(p, ")");
+	if (n == 1) {
+		*shape = first;
+		return 0;
+	}
+	*shape = same;
+	return wrap(p, start);
 }
 
 static int
-parse_or(struct parser *p)
+parse_and(struct parser *p, enum shape *shape)
 {
-	if (emit(p, "(") == -1 || parse_and(p) == -1)
-		return -1;
-	for (;;) {
-		size_t save;
+	return parse_level(p, "and", " AND ", SH_AND, parse_unary, shape);
+}
 
-		skip_ws(p);
-		save = p->pos;
-		if (!keyword(p, "or"))
-			break;
-		if (p->s[p->pos] != ' ' && p->s[p->pos] != '(' &&
-		    p->s[p->pos] != '\t') {
-			p->pos = save;
-			break;
-		}
-		if (emit(p, " OR ") == -1 || parse_and(p) == -1)
-			return -1;
-	}
-	return emit(p, ")");
+static int
+parse_or(struct parser *p, enum shape *shape)
+{
+	return parse_level(p, "or", " OR ", SH_OR, parse_and, shape);
 }
 
 int
@@ -506,6 +554,7 @@ scim_filter_compile(const char *filter, const struct scim_attr *map,
     const char *urn, struct scim_where *w, struct err *err)
 {
 	struct parser p;
+	enum shape shape;
 
 	memset(&p, 0, sizeof(p));
 	p.s = filter;
@@ -518,7 +567,7 @@ scim_filter_compile(const char *filter, const struct scim_attr *map,
 		    "the filter is longer than "
 		    "%d bytes",
 		    SCIM_FILTER_MAX_LEN);
-	if (parse_or(&p) == -1)
+	if (parse_or(&p, &shape) == -1)
 		return -1;
 	skip_ws(&p);
 	if (p.s[p.pos] != '\0')

@@ -25,8 +25,12 @@
  * so '%' and '_' in a value match themselves.  Case-insensitive attributes
  * compare LOWER() of both sides.
  *
- * Bounds: SCIM_FILTER_MAX_LEN bytes, SCIM_FILTER_MAX_DEPTH levels of
- * nesting, SCIM_FILTER_MAX_TERMS comparisons.
+ * Bounds: SCIM_FILTER_MAX_LEN bytes, SCIM_FILTER_MAX_DEPTH nested groups
+ * ("(...)", "not (...)", "attr[...]"), SCIM_FILTER_MAX_TERMS comparisons.
+ * The SQL nests only where the meaning needs it (see parse_level), so
+ * that the deepest filter allowed, alternating and, or and not at every
+ * level, stays within SQLite's parser stack (it overflows past about 20
+ * such levels; MariaDB and PostgreSQL allow far more).
  *
  * A struct scim_where owns its SQL text and the strings its arguments
  * point to; release it with scim_where_release().
@@ -42,7 +46,7 @@
 #include "scim_query.h"
 
 #define SCIM_FILTER_MAX_LEN 4096
-#define SCIM_FILTER_MAX_DEPTH 32
+#define SCIM_FILTER_MAX_DEPTH 16
 #define SCIM_FILTER_MAX_TERMS 64
 
 struct scim_where {

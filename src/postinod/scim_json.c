@@ -163,6 +163,14 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 		    "emails must "
 		    "hold objects with a string value");
 	}
+	if ((v = json_object_get(root, "externalId")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_string(v))
+			return err_set(
+			    err, ERR_INVALID, "externalId must be a string");
+		if (*json_string_value(v) != '\0')
+			u->external_id = json_string_value(v);
+	}
 	if ((ext = json_object_get(root, SCIM_SCHEMA_MAILBOX)) != NULL &&
 	    !json_is_null(ext)) {
 		if (!json_is_object(ext))
@@ -309,6 +317,51 @@ active_op(struct patch *p, enum patch_verb verb, json_t *v)
 	return 0;
 }
 
+/*
+ * Core User attributes (RFC 7643 4.1) postino keeps nowhere, emails
+ * (always the userName), and the enterprise extension: a PATCH of them is
+ * accepted and changes nothing.  path may go on with ".sub" or "[...]".
+ */
+/* Attributes no client may change: id, meta (and its parts), schemas. */
+static bool
+readonly_attr(const char *path)
+{
+	static const char *const names[] = { "id", "meta", "schemas", NULL };
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncasecmp(path, names[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static bool
+unkept_attr(const char *path)
+{
+	static const char *const names[] = { "emails", "nickName", "profileUrl",
+		"title", "userType", "preferredLanguage", "locale", "timezone",
+		"phoneNumbers", "ims", "photos", "addresses", "groups",
+		"entitlements", "roles", "x509Certificates", "name.middleName",
+		"name.honorificPrefix", "name.honorificSuffix", NULL };
+	static const char ent[] =
+	    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+	if (strncasecmp(path, ent, sizeof(ent) - 1) == 0 &&
+	    (path[sizeof(ent) - 1] == '\0' || path[sizeof(ent) - 1] == ':'))
+		return true;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncasecmp(path, names[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '.' || path[n] == '['))
+			return true;
+	}
+	return false;
+}
+
 static int
 user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 {
@@ -332,6 +385,21 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
 		return 0;
 	}
+	if (str_eq_nocase(path, "name") && json_is_object(v) &&
+	    verb != PV_REMOVE && json_object_get(v, "formatted") == NULL &&
+	    (json_object_get(v, "givenName") != NULL ||
+		json_object_get(v, "familyName") != NULL)) {
+		/* Only the parts sent change: the others keep their value. */
+		if (json_object_get(v, "givenName") != NULL &&
+		    user_path(p, verb, "name.givenName",
+			json_object_get(v, "givenName")) == -1)
+			return -1;
+		if (json_object_get(v, "familyName") != NULL &&
+		    user_path(p, verb, "name.familyName",
+			json_object_get(v, "familyName")) == -1)
+			return -1;
+		return 0;
+	}
 	if (str_eq_nocase(path, "name")) {
 		if ((op = new_op(p, SOP_NAME)) == NULL)
 			return -1;
@@ -348,6 +416,57 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 			return 0;
 		}
 	}
+	if (str_eq_nocase(path, "name.givenName") ||
+	    str_eq_nocase(path, "name.familyName")) {
+		bool given = strlen(path) == strlen("name.givenName");
+
+		if ((op = new_op(p, given ? SOP_GIVEN : SOP_FAMILY)) == NULL)
+			return -1;
+		op->str = op->buf;
+		if (verb == PV_REMOVE || json_is_null(v))
+			return 0;
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) >= sizeof(op->buf))
+			return err_set(p->err, ERR_INVALID,
+			    "%.40s must be a string", path);
+		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
+		return 0;
+	}
+	if (str_eq_nocase(path, "externalId")) {
+		if ((op = new_op(p, SOP_EXTERNAL)) == NULL)
+			return -1;
+		if (verb == PV_REMOVE || json_is_null(v))
+			return 0;
+		if (!json_is_string(v))
+			return err_set(
+			    p->err, ERR_INVALID, "externalId must be a string");
+		if (strlen(json_string_value(v)) >= sizeof(op->buf))
+			return err_set(
+			    p->err, ERR_INVALID, "externalId is too long");
+		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
+		if (op->buf[0] != '\0')
+			op->str = op->buf;
+		return 0;
+	}
+	if (str_eq_nocase(path, "userName")) {
+		if (verb == PV_REMOVE || !json_is_string(v))
+			return err_set(p->err, ERR_READONLY,
+			    "userName is the mailbox address: it cannot be "
+			    "removed or renamed through SCIM");
+		if ((op = new_op(p, SOP_USERNAME)) == NULL)
+			return -1;
+		op->str = op->buf;
+		if (strlen(json_string_value(v)) >= sizeof(op->buf))
+			return err_set(
+			    p->err, ERR_INVALID, "userName is too long");
+		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
+		return 0;
+	}
+	if (readonly_attr(path))
+		return err_set(
+		    p->err, ERR_READONLY, "'%.100s' is read-only", path);
+	if (unkept_attr(path))
+		return 0;
 	if (str_eq_nocase(path, "password")) {
 		if (verb == PV_REMOVE || json_is_null(v) ||
 		    (json_is_string(v) && *json_string_value(v) == '\0'))
@@ -411,6 +530,8 @@ apply_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 	size_t ul = strlen(urn);
 
 	if (strchr(path, '[') != NULL) {
+		if (p->res == SCIM_RES_USER && unkept_attr(path))
+			return 0;
 		return err_set(p->err, ERR_BADPATH,
 		    "filtered paths are not "
 		    "supported: '%.100s'",

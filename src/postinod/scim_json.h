@@ -5,14 +5,20 @@
  * Types are checked strictly (a string where a string is due, a boolean
  * where a boolean is due; the one leniency is "True"/"False" strings for
  * `active`, which Microsoft Entra sends).  Unknown attributes are ignored,
- * as RFC 7644 allows.  Values are not validated here beyond their type:
- * addresses, names and quotas are the model's to judge.
+ * as RFC 7644 allows; so are, in a PATCH, the core User attributes postino
+ * does not keep (title, addresses, phoneNumbers ..., and value paths into
+ * them such as addresses[type eq "work"].locality), emails (derived from
+ * userName) and the enterprise extension, as Entra ID and Okta send them.
+ * Values are not validated here beyond their type: addresses, names and quotas
+ * are the model's to judge.
  *
  * Strings in the structs are borrowed from the JSON document (or point
  * into the struct's own buffers) and live as long as the document.
  * Errors: ERR_USAGE for a body that is not the message asked for
  * (invalidSyntax), ERR_INVALID for a wrong value (invalidValue); for
- * PATCH also ERR_BADPATH (invalidPath) and ERR_NOTARGET (noTarget).
+ * PATCH also ERR_BADPATH (invalidPath), ERR_NOTARGET (noTarget) and
+ * ERR_READONLY (mutability: id, meta, schemas; userName other than the
+ * user's own).
  */
 #ifndef POSTINOD_SCIM_JSON_H
 #define POSTINOD_SCIM_JSON_H
@@ -37,6 +43,7 @@ struct scim_user_in {
 	bool has_active;
 	int64_t quota;
 	bool has_quota;
+	const char *external_id; /* NULL = none */
 };
 
 struct scim_alias_in {
@@ -53,6 +60,10 @@ enum scim_op_kind {
 	SOP_RELEASE,  /* hand the password back to the IdP */
 	SOP_QUOTA,    /* num (user) */
 	SOP_GOTO,     /* str (alias) */
+	SOP_GIVEN,    /* str: the first word of the name (user) */
+	SOP_FAMILY,   /* str: the rest of the name (user) */
+	SOP_EXTERNAL, /* str: externalId, NULL = remove (user) */
+	SOP_USERNAME, /* str: must be the user's own (no renames) */
 };
 
 struct scim_op {

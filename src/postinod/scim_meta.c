@@ -33,9 +33,12 @@ static const struct attr_def name_sub[] = {
 	{ "formatted", "string", false, false, "readWrite", "default", NULL,
 	    NULL, "the full name, stored as the mailbox name" },
 	{ "givenName", "string", false, false, "writeOnly", "never", NULL, NULL,
-	    "joined with familyName when formatted is absent" },
+	    "the first word of the name; joined with familyName when "
+	    "formatted is absent" },
 	{ "familyName", "string", false, false, "writeOnly", "never", NULL,
-	    NULL, "joined with givenName when formatted is absent" },
+	    NULL,
+	    "the rest of the name; joined with givenName when formatted "
+	    "is absent" },
 	END
 };
 
@@ -57,6 +60,9 @@ static const struct attr_def user_attrs[] = {
 	    NULL, "the same as name.formatted" },
 	{ "emails", "complex", true, false, "readOnly", "default", NULL,
 	    email_sub, "the mailbox address" },
+	{ "externalId", "string", false, false, "readWrite", "default",
+	    "server", NULL,
+	    "the provisioning client's id for the person, compared exactly" },
 	{ "active", "boolean", false, false, "readWrite", "default", NULL, NULL,
 	    "whether the mailbox receives mail and may log in" },
 	{ "password", "string", false, false, "writeOnly", "never", NULL, NULL,

@@ -6,6 +6,8 @@
  *   POST   /Users          mailbox_add, as "postino user add" (maildir,
  *                          hook, audit); no password = {NOAUTH}
  *   PATCH  /Users/{id}     every operation in one transaction
+ *   PUT    /Users/{id}     replace what a user has (Okta's update): the
+ *                          same operations as PATCH, in one transaction
  *   DELETE /Users/{id}     mailbox_del keeping the maildir, as
  *                          "postino user del --keep-maildir"
  */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity.h"
 #include "log.h"
 #include "mailbox.h"
 #include "scim.h"
@@ -22,7 +25,7 @@
 #include "banned.h"
 
 static json_t *
-user_json(const struct mailbox_rec *mb)
+user_json(const struct mailbox_rec *mb, const char *external_id)
 {
 	json_t *o = json_object(), *s = json_array(), *ems = json_array();
 	json_t *em = json_object(), *ext = json_object();
@@ -32,6 +35,9 @@ user_json(const struct mailbox_rec *mb)
 	json_array_append_new(s, json_string(SCIM_SCHEMA_MAILBOX));
 	json_object_set_new(o, "schemas", s);
 	json_object_set_new(o, "id", http_json_str(mb->username));
+	if (external_id != NULL && *external_id != '\0')
+		json_object_set_new(
+		    o, "externalId", http_json_str(external_id));
 	json_object_set_new(o, "userName", http_json_str(mb->username));
 	if (mb->name[0] != '\0') {
 		json_t *n = json_object();
@@ -57,9 +63,9 @@ user_json(const struct mailbox_rec *mb)
 }
 
 static int
-list_row(void *arg, const struct mailbox_rec *mb)
+list_row(void *arg, const struct mailbox_rec *mb, const char *external_id)
 {
-	json_array_append_new(arg, user_json(mb));
+	json_array_append_new(arg, user_json(mb, external_id));
 	return 0;
 }
 
@@ -94,10 +100,19 @@ fetch(struct scim_req *q, struct mailbox_rec *mb)
 static void
 reply_user(struct scim_req *q, int status, const struct mailbox_rec *mb)
 {
+	char ext[IDENTITY_SUBJECT_MAX];
+	struct err err = ERR_INIT;
+	int r;
+
+	if ((r = identity_subject(&q->rdb.m, IDENTITY_SCIM, mb->username, ext,
+		 sizeof(ext), &err)) == -1) {
+		scim_fail(q, &err);
+		return;
+	}
 	if (status == 201)
 		scim_location("Users", mb->username, q->w->location,
 		    sizeof(q->w->location));
-	scim_reply(q, status, user_json(mb));
+	scim_reply(q, status, user_json(mb, r == 1 ? ext : NULL));
 }
 
 static void
@@ -124,6 +139,10 @@ create(struct scim_req *q)
 	s.password = in.password;
 	s.active = in.has_active ? in.active : true;
 	s.run_hook = true;
+	if (in.external_id != NULL) {
+		s.idp_issuer = IDENTITY_SCIM;
+		s.idp_subject = in.external_id;
+	}
 	if (mailbox_add(&q->rdb.m, &s, &mb, &err) == -1) {
 		/* The domain the address names is missing: a bad value. */
 		if (err.kind == ERR_NOTFOUND)
@@ -147,18 +166,65 @@ struct patch_ctx {
 	bool claimed;
 };
 
+/*
+ * Replace the first word of the name (given) or the rest (family): postino
+ * keeps one name, "given family", as PostfixAdmin does.
+ */
+static int
+set_name_part(struct model *m, const char *user, bool given, const char *v,
+    struct err *err)
+{
+	struct mailbox_rec mb;
+	char first[SCIM_NAME_MAX], rest[SCIM_NAME_MAX], name[2 * SCIM_NAME_MAX];
+	const char *sp;
+
+	if (mailbox_get(m, user, &mb, err) != 1)
+		return -1;
+	sp = strchr(mb.name, ' ');
+	str_copy(first, mb.name,
+	    sp != NULL ? (size_t)(sp - mb.name) + 1 : sizeof(first));
+	str_copy(rest, sp != NULL ? sp + 1 : "", sizeof(rest));
+	snprintf(
+	    name, sizeof(name), "%s %s", given ? v : first, given ? rest : v);
+	return mailbox_set_name(m, user, str_trim(name), err);
+}
+
 /* Every operation, inside the one transaction model_tx() opened. */
 static int
 patch_tx(struct model *m, void *arg, struct err *err)
 {
 	struct patch_ctx *c = arg;
 
+	const struct scim_op *given = NULL, *family = NULL;
+
 	c->claimed = false;
+	/* Both halves of the name in one PATCH: one name, in that order. */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->ops[i].kind == SOP_GIVEN)
+			given = &c->ops[i];
+		else if (c->ops[i].kind == SOP_FAMILY)
+			family = &c->ops[i];
 	for (size_t i = 0; i < c->n; i++) {
 		const struct scim_op *op = &c->ops[i];
 		bool flag = false;
 		int rc;
 
+		if (given != NULL && family != NULL &&
+		    (op->kind == SOP_GIVEN || op->kind == SOP_FAMILY)) {
+			char name[2 * SCIM_NAME_MAX];
+
+			if (op != given && op != family)
+				continue;
+			if ((op == given && family < given) ||
+			    (op == family && given < family))
+				continue; /* done at the first of the two */
+			snprintf(name, sizeof(name), "%s %s", given->str,
+			    family->str);
+			if (mailbox_set_name(m, c->user, str_trim(name), err) ==
+			    -1)
+				return err_prefix(err, "operation %zu", i + 1);
+			continue;
+		}
 		switch (op->kind) {
 		case SOP_ACTIVE:
 			rc = mailbox_set_active(m, c->user, op->flag, err);
@@ -176,6 +242,23 @@ patch_tx(struct model *m, void *arg, struct err *err)
 			break;
 		case SOP_QUOTA:
 			rc = mailbox_set_quota(m, c->user, op->num, err);
+			break;
+		case SOP_GIVEN:
+		case SOP_FAMILY:
+			rc = set_name_part(
+			    m, c->user, op->kind == SOP_GIVEN, op->str, err);
+			break;
+		case SOP_EXTERNAL:
+			rc = identity_set(
+			    m, IDENTITY_SCIM, c->user, op->str, err);
+			break;
+		case SOP_USERNAME:
+			rc = str_eq_nocase(op->str, c->user)
+			    ? 0
+			    : err_set(err, ERR_READONLY,
+				  "userName '%.320s' is not this user's: a "
+				  "mailbox is not renamed through SCIM",
+				  op->str);
 			break;
 		default:
 			rc = err_set(err, ERR_INVALID, "not a user change");
@@ -224,6 +307,67 @@ fail:
 	scim_fail(q, &err);
 }
 
+/* PUT: every mutable attribute takes the body's value, or its default. */
+static void
+replace(struct scim_req *q)
+{
+	struct scim_user_in in;
+	struct scim_op *ops;
+	struct patch_ctx c;
+	struct mailbox_rec mb;
+	struct err err = ERR_INIT;
+	json_t *root = NULL;
+	size_t n = 0;
+
+	if (fetch(q, &mb) != 1)
+		return;
+	ops = xcalloc(8, sizeof(*ops));
+	if (scim_body(q, &root, &err) == -1 ||
+	    scim_json_user(root, &in, &err) == -1)
+		goto fail;
+	if (!str_eq_nocase(in.user_name, mb.username)) {
+		err_set(&err, ERR_INVALID,
+		    "userName '%.320s' is not this user's: a mailbox is not "
+		    "renamed through SCIM",
+		    in.user_name);
+		goto fail;
+	}
+	ops[n].kind = SOP_NAME;
+	str_copy(ops[n].buf, in.has_name ? in.name : "", sizeof(ops[n].buf));
+	ops[n].str = ops[n].buf;
+	n++;
+	ops[n].kind = SOP_ACTIVE;
+	ops[n++].flag = in.has_active ? in.active : true;
+	ops[n].kind = SOP_EXTERNAL;
+	ops[n++].str = in.external_id;
+	if (in.has_quota) {
+		ops[n].kind = SOP_QUOTA;
+		ops[n++].num = in.quota;
+	}
+	/* password is writeOnly: a PUT without one keeps it. */
+	if (in.password != NULL) {
+		ops[n].kind = SOP_PASSWORD;
+		ops[n++].str = in.password;
+	}
+	c.user = mb.username;
+	c.ops = ops;
+	c.n = n;
+	c.claimed = false;
+	if (model_tx(&q->rdb.m, patch_tx, &c, &err) == -1)
+		goto fail;
+	if (mailbox_get(&q->rdb.m, mb.username, &mb, &err) != 1)
+		goto fail;
+	log_info("scim: %s replaced %s", q->r->subject, mb.username);
+	reply_user(q, 200, &mb);
+	json_decref(root);
+	free(ops);
+	return;
+fail:
+	json_decref(root);
+	free(ops);
+	scim_fail(q, &err);
+}
+
 static void
 del(struct scim_req *q)
 {
@@ -257,6 +401,8 @@ scim_users(struct scim_req *q)
 			reply_user(q, 200, &mb);
 	} else if (strcmp(m, "PATCH") == 0)
 		patch(q);
+	else if (strcmp(m, "PUT") == 0)
+		replace(q);
 	else
 		del(q);
 }

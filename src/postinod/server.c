@@ -418,6 +418,15 @@ on_completed(void *arg, struct MHD_Connection *c, void **state,
 	atomic_fetch_sub(&s->inflight, 1);
 }
 
+/* Percent-decoding that never yields a control byte (http.h). */
+static size_t
+unescape(void *arg, struct MHD_Connection *c, char *s)
+{
+	(void)arg;
+	(void)c;
+	return http_unescape(s);
+}
+
 int
 http_server_start(struct http_server *s, struct err *err)
 {
@@ -434,6 +443,7 @@ http_server_start(struct http_server *s, struct err *err)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    s->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (s->mhd == NULL)

@@ -22,6 +22,7 @@ static const struct {
 	enum webhook_type type;
 } types[] = {
 	{ "user.human.added", WH_ADDED },
+	{ "user.human.selfregistered", WH_ADDED },
 	{ "user.human.profile.changed", WH_PROFILE },
 	{ "user.human.email.changed", WH_EMAIL },
 	{ "user.deactivated", WH_DEACTIVATED },
@@ -280,17 +281,17 @@ opt_string(json_t *o, const char *name, const char **v)
 }
 
 static void
-event_id(struct webhook_event *ev, json_t *root)
+event_id(struct webhook_event *ev, json_t *root, bool with_time)
 {
 	static const char *const fields[] = { "instanceID", "aggregateID",
-		"aggregateType", "sequence", "event_type", "created_at",
-		"userID", NULL };
+		"sequence", "event_type", "created_at", "userID", NULL };
+	size_t nf = with_time ? 6 : 4;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	struct buf b;
 
 	buf_init(&b, 0);
-	for (size_t i = 0; fields[i] != NULL; i++) {
+	for (size_t i = 0; i < nf; i++) {
 		json_t *j = json_object_get(root, fields[i]);
 
 		if (json_is_string(j))
@@ -300,20 +301,146 @@ event_id(struct webhook_event *ev, json_t *root)
 			    &b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
 		buf_putc(&b, 0x1f);
 	}
+	if (with_time)
+		buf_puts(&b, ev->email);
 	EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
 	buf_release(&b);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(ev->id + 2 * i, 3, "%02x", md[i]);
 }
 
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decode base64 (standard or URL alphabet, padding optional) into a new
+ * buffer; NULL when s is not base64.
+ */
+static unsigned char *
+b64decode(const char *s, size_t len, size_t *outlen)
+{
+	unsigned char *out = xmalloc(len / 4 * 3 + 3);
+	unsigned acc = 0;
+	int bits = 0;
+	size_t n = 0, pad = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int v;
+
+		if (s[i] == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || (v = b64val((unsigned char)s[i])) < 0) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (pad > 2 || bits >= 6) {
+		free(out);
+		return NULL;
+	}
+	*outlen = n;
+	return out;
+}
+
+/*
+ * The event's data: absent or null (events without data: an empty
+ * object), an object, or that object's JSON base64-encoded (older Zitadel
+ * declared the field as bytes).  A new reference, or NULL.
+ */
+static json_t *
+payload_of(json_t *root)
+{
+	json_t *p = json_object_get(root, "event_payload"), *o;
+	unsigned char *raw;
+	size_t n = 0;
+
+	if (p == NULL || json_is_null(p))
+		return json_object();
+	if (json_is_object(p))
+		return json_incref(p);
+	if (!json_is_string(p))
+		return NULL;
+	raw = b64decode(json_string_value(p), json_string_length(p), &n);
+	if (raw == NULL)
+		return NULL;
+	o = n > 0
+	    ? json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL)
+	    : NULL;
+	free(raw);
+	if (o != NULL && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* A trimmed name field into out: 1 present, 0 absent, -1 bad. */
+static int
+name_field(json_t *payload, const char *field, char *out, size_t size)
+{
+	const char *v;
+	char tmp[256];
+	int r = opt_string(payload, field, &v);
+
+	if (r != 1)
+		return r;
+	if (strlen(v) >= sizeof(tmp) || size < sizeof(tmp))
+		return -1;
+	str_copy(tmp, v, sizeof(tmp));
+	str_copy(out, str_trim(tmp), size);
+	return 1;
+}
+
+/* A short string member into out ("" when absent); -1 when bad. */
+static int
+short_string(json_t *root, const char *field, char *out, size_t size)
+{
+	const char *v;
+	int r = opt_string(root, field, &v);
+
+	out[0] = '\0';
+	if (r == -1 || (r == 1 && strlen(v) >= size))
+		return -1;
+	if (r == 1)
+		str_copy(out, v, size);
+	for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
+	return 0;
+}
+
 int
 webhook_parse(
     const char *body, size_t len, struct webhook_event *ev, struct err *err)
 {
-	json_t *root, *payload;
+	json_t *root, *payload = NULL;
 	json_error_t jerr;
-	const char *type, *created, *user, *email, *first, *last;
-	int rc = -1;
+	const char *type, *created, *email;
+	char instance[128];
+	json_t *seq;
+	int rc = -1, rf, rl;
 
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL || len == 0)
@@ -346,67 +473,97 @@ webhook_parse(
 		goto out;
 	}
 	str_copy(ev->created_at, created, sizeof(ev->created_at));
-	if (opt_string(root, "userID", &user) == -1 ||
-	    (user != NULL && strlen(user) >= sizeof(ev->user_id))) {
+	if (short_string(root, "userID", ev->user_id, sizeof(ev->user_id)) ==
+	    -1) {
 		err_set(err, ERR_INVALID, "userID: must be a short string");
 		goto out;
 	}
-	str_copy(ev->user_id, user != NULL ? user : "", sizeof(ev->user_id));
-	payload = json_object_get(root, "event_payload");
-	if (!json_is_object(payload)) {
+	if (short_string(
+		root, "aggregateID", ev->subject, sizeof(ev->subject)) == -1 ||
+	    short_string(root, "instanceID", instance, sizeof(instance)) ==
+		-1) {
 		err_set(err, ERR_INVALID,
-		    "event_payload: an object is "
-		    "required");
+		    "aggregateID and instanceID must be "
+		    "short strings");
 		goto out;
 	}
-	if (opt_string(payload, "email", &email) != 1 || *email == '\0' ||
-	    strlen(email) >= sizeof(ev->email)) {
+	snprintf(ev->issuer, sizeof(ev->issuer), "%s%s", WEBHOOK_ISSUER_PREFIX,
+	    instance);
+	seq = json_object_get(root, "sequence");
+	if (seq != NULL && !json_is_integer(seq) && !json_is_null(seq)) {
+		err_set(err, ERR_INVALID, "sequence: must be a number");
+		goto out;
+	}
+	if ((payload = payload_of(root)) == NULL) {
+		err_set(err, ERR_INVALID,
+		    "event_payload: an object (or its JSON "
+		    "in base64) is required");
+		goto out;
+	}
+	if ((rc = opt_string(payload, "email", &email)) == -1 ||
+	    (rc == 1 &&
+		(*email == '\0' || strlen(email) >= sizeof(ev->email)))) {
+		rc = -1;
+		err_set(err, ERR_INVALID,
+		    "event_payload.email: must be an "
+		    "address");
+		goto out;
+	}
+	rc = -1;
+	if (email != NULL)
+		str_copy(ev->email, email, sizeof(ev->email));
+	if ((ev->type == WH_ADDED || ev->type == WH_EMAIL) &&
+	    ev->email[0] == '\0') {
 		err_set(err, ERR_INVALID,
 		    "event_payload.email: an address is "
 		    "required");
 		goto out;
 	}
-	str_copy(ev->email, email, sizeof(ev->email));
-	if (opt_string(payload, "firstName", &first) == -1 ||
-	    opt_string(payload, "lastName", &last) == -1) {
+	if (ev->subject[0] == '\0' && ev->email[0] == '\0') {
 		err_set(err, ERR_INVALID,
-		    "event_payload: firstName and "
-		    "lastName must be strings");
+		    "aggregateID: the Zitadel user id is "
+		    "required (or, from postino's own sender, "
+		    "event_payload.email)");
 		goto out;
 	}
-	if (first != NULL || last != NULL) {
-		char f[256], l[256], *ft, *lt;
-		size_t fl, ll;
-
-		if (strlen(first != NULL ? first : "") >= sizeof(f) ||
-		    strlen(last != NULL ? last : "") >= sizeof(l)) {
-			err_set(err, ERR_INVALID,
-			    "event_payload: the name is "
-			    "too long");
-			goto out;
-		}
-		str_copy(f, first != NULL ? first : "", sizeof(f));
-		str_copy(l, last != NULL ? last : "", sizeof(l));
-		ft = str_trim(f);
-		lt = str_trim(l);
-		fl = strlen(ft);
-		ll = strlen(lt);
-		if (fl + ll + 1 >= sizeof(ev->name)) {
-			err_set(err, ERR_INVALID,
-			    "event_payload: the name is "
-			    "too long");
-			goto out;
-		}
-		memcpy(ev->name, ft, fl);
-		if (fl > 0 && ll > 0)
-			ev->name[fl++] = ' ';
-		memcpy(ev->name + fl, lt, ll);
-		ev->name[fl + ll] = '\0';
-		ev->has_name = true;
+	rf = name_field(payload, "firstName", ev->first, sizeof(ev->first));
+	rl = name_field(payload, "lastName", ev->last, sizeof(ev->last));
+	if (rf == -1 || rl == -1) {
+		err_set(err, ERR_INVALID,
+		    "event_payload: firstName and "
+		    "lastName must be short strings");
+		goto out;
 	}
-	event_id(ev, root);
+	ev->has_first = rf == 1;
+	ev->has_last = rl == 1;
+	ev->has_name = ev->has_first || ev->has_last;
+	if (webhook_join_name(
+		ev->first, ev->last, ev->name, sizeof(ev->name)) == -1) {
+		err_set(
+		    err, ERR_INVALID, "event_payload: the name is too long");
+		goto out;
+	}
+	event_id(ev, root,
+	    !json_is_integer(seq) || json_integer_value(seq) == 0 ||
+		ev->subject[0] == '\0');
 	rc = 0;
 out:
+	json_decref(payload);
 	json_decref(root);
 	return rc;
+}
+
+int
+webhook_join_name(const char *first, const char *last, char *out, size_t size)
+{
+	size_t fl = strlen(first), ll = strlen(last);
+
+	if (fl + ll + 2 > size)
+		return -1;
+	memcpy(out, first, fl);
+	if (fl > 0 && ll > 0)
+		out[fl++] = ' ';
+	memcpy(out + fl, last, ll);
+	out[fl + ll] = '\0';
+	return 0;
 }

@@ -13,19 +13,36 @@
  * digits is also tried in decoded form (postino 0.12 used that form).
  * Every comparison is constant-time.
  *
- * Then, in order: the body is parsed (400 on bad JSON or a bad envelope);
- * an unknown event_type is acknowledged and ignored (200); the payload is
- * checked; created_at must lie within the replay window (400); an event
- * recorded before is acknowledged without effect (200, the record is in
- * the database's postino_event table, so replicas share it); finally the
- * event is applied through the model, as the CLI would:
+ * Then, in order: the body is parsed (400 on bad JSON or a bad envelope;
+ * event_payload may be absent, an object, or that object base64-encoded
+ * as older Zitadel sent it); an unknown event_type is acknowledged and
+ * ignored (200); created_at must lie within the replay window (400); an
+ * event recorded before is acknowledged without effect (200, the record is
+ * in the database's postino_event table, so replicas share it); finally
+ * the event is applied through the model, as the CLI would.
  *
- *   user.human.added            create the mailbox, no password ({NOAUTH})
- *   user.human.profile.changed  set the mailbox name ("first last")
+ * The person is the event's aggregateID (the Zitadel user id), under the
+ * issuer "zitadel:<instanceID>" in postino_identity (identity.h):
+ *
+ *   user.human.added,           create the mailbox named by the payload's
+ *   user.human.selfregistered   email, no password ({NOAUTH}), and tie
+ *                               the aggregateID to it (an existing
+ *                               mailbox is adopted)
+ *   user.human.profile.changed  set the name from firstName/lastName,
+ *                               keeping the one not sent
  *   user.human.email.changed    refused (403): addresses are not renamed
  *   user.deactivated            disable the mailbox
  *   user.reactivated            enable it
  *   user.removed                disable it (mail is never deleted)
+ *
+ * The last four find the mailbox through the aggregateID alone (Zitadel
+ * sends no email with them); an aggregateID tied to no mailbox is 404 and
+ * the event is not recorded, so a redelivery after the create applies.
+ * Only postino's own older sender put an email into those payloads: with
+ * no aggregateID tied, that email names the mailbox.  Machine users
+ * (user.machine.*) have no mailbox and are ignored.  An event is
+ * identified by instanceID, aggregateID, sequence and event_type (and,
+ * without a sequence, by its time, creator and payload email too).
  *
  * The audit actor is "zitadel:<userID>".  The pure parts (secret parsing,
  * signature checking, event parsing) are separate functions so unit tests
@@ -67,16 +84,23 @@ enum webhook_type {
 	WH_REMOVED,
 };
 
+#define WEBHOOK_ISSUER_PREFIX "zitadel:"
+
 struct webhook_event {
 	enum webhook_type type;
 	char type_name[128];
-	char user_id[128];
+	char user_id[128]; /* userID: who caused the event */
+	char subject[128]; /* aggregateID: the Zitadel user it is about */
+	char issuer[160];  /* "zitadel:<instanceID>" (identity.h) */
 	char created_at[64];
 	time_t created;
-	char email[ADDR_MAX];
-	char name[256]; /* "first last", trimmed */
-	bool has_name;
-	char id[65]; /* dedup key: SHA-256 hex */
+	char email[ADDR_MAX]; /* "" when the payload has none */
+	char first[256];      /* firstName, trimmed, when has_first */
+	char last[256];	      /* lastName, trimmed, when has_last */
+	bool has_first, has_last;
+	char name[256]; /* "first last" of what the payload has */
+	bool has_name;	/* either name field was sent */
+	char id[65];	/* dedup key: SHA-256 hex */
 };
 
 /*
@@ -100,6 +124,10 @@ int webhook_check(const struct webhook_keys *, const char *header,
  */
 int webhook_parse(
     const char *body, size_t len, struct webhook_event *, struct err *);
+
+/* "first last" (either may be empty) into out; -1 when it does not fit. */
+int webhook_join_name(
+    const char *first, const char *last, char *out, size_t size);
 
 struct postinod;
 void webhook_handle(

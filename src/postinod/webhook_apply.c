@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "identity.h"
 #include "log.h"
 #include "mailbox.h"
 #include "postinod.h"
@@ -22,8 +23,77 @@
 
 struct apply_ctx {
 	const struct webhook_event *ev;
+	char username[ADDR_MAX]; /* the mailbox the event applied to */
 	bool duplicate;
+	bool recorded_before; /* a concurrent delivery recorded it */
 };
+
+/*
+ * The mailbox an event is about: through its aggregateID, else (postino's
+ * own older sender only) the payload's email.  1 found, -1 with err.
+ */
+static int
+resolve(struct model *m, const struct webhook_event *ev, char *username,
+    size_t size, bool *linked, struct err *err)
+{
+	int r = 0;
+
+	*linked = false;
+	if (ev->subject[0] != '\0' &&
+	    (r = identity_find(
+		 m, ev->issuer, ev->subject, username, size, err)) == -1)
+		return -1;
+	if (r == 1) {
+		*linked = true;
+		return 1;
+	}
+	if (ev->email[0] != '\0') {
+		str_copy(username, ev->email, size);
+		return 1;
+	}
+	err_set(err, ERR_NOTFOUND,
+	    "no mailbox belongs to Zitadel user '%s' (%s); it was not "
+	    "created through user.human.added, or its mailbox was deleted",
+	    ev->subject, ev->issuer);
+	return -1;
+}
+
+/* The new name of a profile change: the stored half keeps its value. */
+static int
+profile_name(struct model *m, const struct webhook_event *ev,
+    const char *username, bool linked, char *name, size_t size, struct err *err)
+{
+	char given[256], family[256];
+	int r = 0;
+
+	given[0] = family[0] = '\0';
+	if (linked &&
+	    (r = identity_names(m, ev->issuer, ev->subject, given, family,
+		 sizeof(given), err)) == -1)
+		return -1;
+	if ((!ev->has_first && given[0] == '\0') ||
+	    (!ev->has_last && family[0] == '\0')) {
+		struct mailbox_rec mb;
+		char cur[256], *sp;
+
+		/* Nothing stored yet: split the current name at its first
+		 * space. */
+		if (mailbox_get(m, username, &mb, err) != 1)
+			return -1;
+		str_copy(cur, mb.name, sizeof(cur));
+		sp = strchr(cur, ' ');
+		if (!ev->has_first && given[0] == '\0')
+			str_copy(given, cur,
+			    sp != NULL ? (size_t)(sp - cur) + 1
+				       : sizeof(given));
+		if (!ev->has_last && family[0] == '\0' && sp != NULL)
+			str_copy(family, sp + 1, sizeof(family));
+	}
+	if (webhook_join_name(ev->has_first ? ev->first : given,
+		ev->has_last ? ev->last : family, name, size) == -1)
+		return err_set(err, ERR_INVALID, "the name is too long");
+	return 0;
+}
 
 /* Record the event and apply it in one transaction. */
 static int
@@ -31,6 +101,8 @@ apply_tx(struct model *m, void *arg, struct err *err)
 {
 	struct apply_ctx *c = arg;
 	const struct webhook_event *ev = c->ev;
+	char name[256];
+	bool linked;
 	int r;
 
 	if ((r = event_record(m, ev->id, err)) == -1)
@@ -39,29 +111,80 @@ apply_tx(struct model *m, void *arg, struct err *err)
 		c->duplicate = true;
 		return err_set(err, ERR_EXISTS, "duplicate event");
 	}
+	if (resolve(m, ev, c->username, sizeof(c->username), &linked, err) ==
+	    -1)
+		return -1;
 	switch (ev->type) {
 	case WH_PROFILE:
 		/* A profile change without a name change changes nothing. */
 		if (!ev->has_name)
 			return 0;
-		return mailbox_set_name(m, ev->email, ev->name, err);
+		if (profile_name(m, ev, c->username, linked, name, sizeof(name),
+			err) == -1 ||
+		    mailbox_set_name(m, c->username, name, err) == -1)
+			return -1;
+		return linked ? identity_set_names(m, ev->issuer, ev->subject,
+				    ev->has_first ? ev->first : NULL,
+				    ev->has_last ? ev->last : NULL, err)
+			      : 0;
 	case WH_DEACTIVATED:
 	case WH_REMOVED:
-		return mailbox_set_active(m, ev->email, false, err);
+		return mailbox_set_active(m, c->username, false, err);
 	case WH_REACTIVATED:
-		return mailbox_set_active(m, ev->email, true, err);
+		return mailbox_set_active(m, c->username, true, err);
 	default:
 		return err_set(err, ERR_INTERNAL, "unexpected event type");
 	}
 }
 
+/* After the create: tie the subject, keep the names, record the event. */
 static int
-create(struct postinod *d, struct model *m, const struct webhook_event *ev,
-    bool *duplicate, struct err *err)
+created_tx(struct model *m, void *arg, struct err *err)
 {
+	struct apply_ctx *c = arg;
+	const struct webhook_event *ev = c->ev;
+
+	if (ev->subject[0] != '\0') {
+		if (identity_link(
+			m, ev->issuer, ev->subject, c->username, err) == -1 ||
+		    identity_set_names(m, ev->issuer, ev->subject,
+			ev->has_first ? ev->first : "",
+			ev->has_last ? ev->last : "", err) == -1)
+			return -1;
+	}
+	/*
+	 * A concurrent delivery may have recorded it first: that is fine, but
+	 * on PostgreSQL the duplicate lost this transaction, so roll it back.
+	 */
+	switch (event_record(m, ev->id, err)) {
+	case -1:
+		return -1;
+	case 0:
+		c->recorded_before = true;
+		return err_set(err, ERR_EXISTS, "duplicate event");
+	default:
+		return 0;
+	}
+}
+
+static int
+create(
+    struct postinod *d, struct model *m, struct apply_ctx *c, struct err *err)
+{
+	const struct webhook_event *ev = c->ev;
 	struct mailbox_spec s;
 	struct mailbox_rec rec;
+	int r = 0;
 
+	/* A subject tied already (a redelivery, or renamed since): done. */
+	if (ev->subject[0] != '\0' &&
+	    (r = identity_find(m, ev->issuer, ev->subject, c->username,
+		 sizeof(c->username), err)) == -1)
+		return -1;
+	if (r == 1) {
+		c->duplicate = true;
+		return event_record(m, ev->id, err) == -1 ? -1 : 0;
+	}
 	memset(&s, 0, sizeof(s));
 	s.username = ev->email;
 	s.name = ev->name;
@@ -71,21 +194,32 @@ create(struct postinod *d, struct model *m, const struct webhook_event *ev,
 	s.password = NULL;
 	s.active = true;
 	s.run_hook = true;
+	if (ev->subject[0] != '\0') {
+		s.idp_issuer = ev->issuer;
+		s.idp_subject = ev->subject;
+	}
 	if (mailbox_add(m, &s, &rec, err) == -1) {
 		struct err e2 = ERR_INIT;
 
 		/*
 		 * The mailbox exists already (an alias of that name does not
-		 * count): the event is applied.
+		 * count): it is adopted, unless another subject has it.
 		 */
 		if (err->kind != ERR_EXISTS ||
 		    mailbox_get(m, ev->email, &rec, &e2) != 1)
 			return -1;
 		err_clear(err);
-		*duplicate = true;
+		c->duplicate = ev->subject[0] == '\0';
 	}
-	/* A concurrent delivery may have recorded it first: that is fine. */
-	return event_record(m, ev->id, err) == -1 ? -1 : 0;
+	str_copy(c->username, rec.username, sizeof(c->username));
+	c->recorded_before = false;
+	if (model_tx(m, created_tx, c, err) == -1) {
+		if (!c->recorded_before)
+			return -1;
+		err_clear(err);
+		c->duplicate = true;
+	}
+	return 0;
 }
 
 static void
@@ -195,7 +329,7 @@ webhook_handle(
 		rc = 0;
 	} else if (rc == 0) {
 		if (ev.type == WH_ADDED)
-			rc = create(d, &rdb.m, &ev, &c.duplicate, &err);
+			rc = create(d, &rdb.m, &c, &err);
 		else if ((rc = model_tx(&rdb.m, apply_tx, &c, &err)) == -1 &&
 		    c.duplicate) {
 			err_clear(&err);
@@ -205,12 +339,16 @@ webhook_handle(
 	if (rc == 0) {
 		maybe_prune(d, &rdb.m, now);
 		log_info("zitadel: %s %s%s", ev.type_name,
-		    log_safe(ev.email, safe, sizeof(safe)),
+		    log_safe(c.username[0] != '\0' ? c.username : ev.email,
+			safe, sizeof(safe)),
 		    c.duplicate ? " (duplicate)" : "");
 		reply_ok(w, c.duplicate ? "duplicate" : NULL);
 	} else {
 		if (err_info(err.kind)->http_status >= 500)
 			log_error("zitadel: %s: %s", ev.type_name, err.msg);
+		else
+			log_warn("zitadel: %s not applied: %s", ev.type_name,
+			    log_safe(err.msg, safe, sizeof(safe)));
 		reply_err(w, &err);
 	}
 	postinod_db_close(d, &rdb, rc == 0 ? NULL : &err);

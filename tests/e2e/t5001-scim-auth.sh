@@ -158,8 +158,10 @@ test_expect_success 'unknown paths are 404, wrong methods 405 with Allow' '
 	check_eq "$(curl -s -o out -w "%{http_code}" "$BASE/nope")" 404 &&
 	expect_status 404 scim GET /Nope &&
 	json ".status == \"404\"" out &&
-	expect_status 405 scim PUT /Users/a@example.org "{}" &&
+	expect_status 405 scim PUT /Aliases/a@example.org "{}" &&
 	grep -qi "^allow: GET, PATCH, DELETE" hdr &&
+	expect_status 405 scim POST /Users/a@example.org "{}" &&
+	grep -qi "^allow: GET, PUT, PATCH, DELETE" hdr &&
 	expect_status 405 scim DELETE /Users &&
 	expect_status 405 scim POST /Domains "{}" &&
 	expect_status 405 scim PATCH /ServiceProviderConfig "{}" &&

@@ -147,13 +147,13 @@ test_expect_success 'PATCH is atomic across backends rules too (release under a 
 	check_eq "$(sql "SELECT CASE WHEN password = '"'"'{NOAUTH}'"'"' THEN 1 ELSE 0 END FROM mailbox WHERE username = '"'"'atom@q.org'"'"'")" 0
 '
 
-test_expect_success 'PATCH errors: invalidPath, noTarget, invalidSyntax, 404' '
-	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"nickName\",\"value\":\"x\"}")" &&
+test_expect_success 'PATCH errors: invalidPath, mutability, noTarget, invalidSyntax, 404' '
+	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"frobnicate\",\"value\":\"x\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&
-	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"].value\",\"value\":\"x@example.org\"}")" &&
+	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"frob[type eq \\\"work\\\"].value\",\"value\":\"x@example.org\"}")" &&
 	json ".scimType == \"invalidPath\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"replace\",\"path\":\"userName\",\"value\":\"new@example.org\"}")" &&
-	json ".scimType == \"invalidPath\"" out &&
+	json ".scimType == \"mutability\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "$(patch_body "{\"op\":\"remove\"}")" &&
 	json ".scimType == \"noTarget\"" out &&
 	expect_status 400 scim PATCH /Users/scim1@example.org "{\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":true}]}" &&
@@ -211,6 +211,22 @@ test_expect_success 'DELETE /Users/{id}: 204, rows gone, maildir kept (= user de
 	diff -u cli.state scim.state &&
 	check_grep postino.mailbox.delete scim.state &&
 	test -d "$MAIL_ROOT/example.org/gone"
+'
+
+test_expect_success 'a control byte in a path id is 400 for every method, never truncated' '
+	expect_status 201 scim POST /Users "$(user_body victim@example.org "Victim" pw-victim-1)" &&
+	for m in GET DELETE; do
+		expect_status 400 scim $m "/Users/victim@example.org%00.evil" &&
+		json ".status == \"400\"" out || return 1
+	done &&
+	expect_status 400 scim PATCH "/Users/victim@example.org%00.evil" "$(patch_body "{\"op\":\"replace\",\"path\":\"active\",\"value\":false}")" &&
+	expect_status 400 scim PUT "/Users/victim@example.org%00.evil" "$(user_body victim@example.org)" &&
+	expect_status 400 scim DELETE "/Users/victim@example.org%0a" &&
+	expect_status 400 scim DELETE "/Users/victim@example.org%7F" &&
+	expect_status 400 scim DELETE "/Aliases/victim@example.org%00x" &&
+	expect_status 200 scim GET /Users/victim@example.org &&
+	json ".active == true" out &&
+	check_eq "$(sql "SELECT COUNT(*) FROM mailbox WHERE username = '"'"'victim@example.org'"'"'")" 1
 '
 
 test_expect_success 'concurrent requests on the pool: 40 creates and reads in parallel' '

@@ -121,7 +121,7 @@ test_expect_success 'value paths and URN-qualified attribute names' '
 
 test_expect_success 'unknown attributes and wrong types are 400 invalidFilter' '
 	bad_filter "nickName eq \"x\"" &&
-	bad_filter "externalId eq \"x\"" &&
+	bad_filter "title eq \"x\"" &&
 	bad_filter "password eq \"x\"" &&
 	bad_filter "urn:example:other:userName eq \"x\"" &&
 	bad_filter "active eq \"yes\"" &&
@@ -169,6 +169,51 @@ test_expect_success 'bounds: length, nesting depth and number of terms' '
 	many="userName pr" &&
 	for i in $(seq 1 70); do many="$many or userName pr"; done &&
 	bad_filter "$many"
+'
+
+# nest N KIND: a filter N groups deep.  KIND "paren": plain parentheses;
+# "or": or (...) at every level; "not": not (...); "mixed": not (x or
+# not (y and not (...))), the deepest SQL a filter can ask for.
+nest() {
+	_f="userName sw \"u0\""
+	_i=0
+	while [ "$_i" -lt "$1" ]; do
+		case $2 in
+		paren) _f="($_f)" ;;
+		or) _f="userName eq \"u$_i@a.org\" or ($_f)" ;;
+		not) _f="not ($_f)" ;;
+		mixed)
+			if [ $((_i % 2)) -eq 0 ]; then
+				_f="not (userName eq \"u$_i@a.org\" or $_f)"
+			else
+				_f="not (active eq true and $_f)"
+			fi ;;
+		esac
+		_i=$((_i + 1))
+	done
+	printf "%s" "$_f"
+}
+
+test_expect_success 'nesting up to the documented limit answers on every engine; one more is 400' '
+	limit=$(sed -n "s/^Filters are at most 4096 bytes, \([0-9]*\) levels deep.*/\1/p" "$SRCDIR/man/postinod.8") &&
+	check_eq "$limit" 16 &&
+	for kind in paren or not mixed; do
+		expect_status 200 scim_get_q /Users "filter=$(nest "$limit" $kind)" || return 1
+	done &&
+	check_eq "$(total "$(nest "$limit" paren)")" 9 &&
+	check_eq "$(total "$(nest "$limit" not)")" 9 &&
+	for kind in paren or not mixed; do
+		bad_filter "$(nest $((limit + 1)) $kind)" &&
+		check_grep "more than $limit levels" out || return 1
+	done &&
+	bad_filter "emails[$(nest "$limit" paren)]"
+'
+
+test_expect_success 'an error names the whole attribute path' '
+	bad_filter "urn:postino:params:scim:schemas:extension:mailbox:2.0:User:quotaBytes co \"1\"" &&
+	check_grep "urn:postino:params:scim:schemas:extension:mailbox:2.0:User:quotaBytes" out &&
+	bad_filter "urn:postino:params:scim:schemas:extension:mailbox:2.0:User:nosuchattribute eq 1" &&
+	check_grep "User:nosuchattribute" out
 '
 
 test_expect_success 'paging: startIndex and count, done by the database' '

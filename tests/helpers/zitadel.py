@@ -3,14 +3,22 @@
 
   zitadel.py URL --secret S --type user.human.added --email a@b [options]
 
-Builds an event the way Zitadel's Actions v2 does (aggregateID, sequence,
-event_type, created_at, userID, event_payload), signs the raw body and
-POSTs it.  --form v1 (default) signs like Zitadel ("t=<unix>,v1=<hex of
-HMAC(t.body)>"), --form hex like postino's own sender (bare hex HMAC of the
-body).  Prints "<status> <body>" on one line.
+Builds an event the way Zitadel's Actions v2 does (internal/execution:
+the ContextInfoEvent fields in their order, compact, omitempty, created_at
+in RFC 3339 with nanoseconds), signs the raw body and POSTs it.  The
+subject is --subject (aggregateID), the creator --creator (userID); both
+default to --user-id.  event_payload holds what the options give (as
+Zitadel: userName/names/displayName/preferredLanguage/email for
+user.human.added and selfregistered, only the changed names for a profile
+change); --no-payload leaves it out (Zitadel does for user.deactivated,
+reactivated, removed), --base64 sends it as older Zitadel did.  --form v1
+(default) signs like Zitadel ("t=<unix>,v1=<hex of HMAC(t.body)>"), --form
+hex like postino's own sender (bare hex HMAC of the body).  Prints
+"<status> <body>" on one line.
 """
 
 import argparse
+import base64
 import datetime
 import hashlib
 import hmac
@@ -34,6 +42,11 @@ def main():
     p.add_argument("--first", default=None)
     p.add_argument("--last", default=None)
     p.add_argument("--user-id", default="2718281828")
+    p.add_argument("--subject", default=None, help="aggregateID")
+    p.add_argument("--creator", default=None, help="userID")
+    p.add_argument("--instance", default="27182")
+    p.add_argument("--no-payload", action="store_true")
+    p.add_argument("--base64", action="store_true")
     p.add_argument("--seq", type=int, default=1)
     p.add_argument("--created-offset", type=int, default=0,
                    help="seconds added to created_at")
@@ -52,19 +65,42 @@ def main():
                 datetime.timedelta(seconds=a.created_offset)
             created = t.isoformat(timespec="microseconds").replace(
                 "+00:00", "Z")
+        if a.created is None:
+            # Go's RFC3339Nano: nanoseconds, trailing zeros dropped.
+            frac = ("%09d" % (t.microsecond * 1000)).rstrip("0")
+            created = t.strftime("%Y-%m-%dT%H:%M:%S") + \
+                ("." + frac if frac else "") + "Z"
+        human_add = a.type in ("user.human.added",
+                               "user.human.selfregistered")
         payload = {}
-        if a.email is not None:
-            payload["email"] = a.email
+        if human_add:
+            payload["userName"] = a.email or ""
         if a.first is not None:
             payload["firstName"] = a.first
         if a.last is not None:
             payload["lastName"] = a.last
-        ev = {"aggregateID": a.user_id, "aggregateType": "user",
-              "resourceOwner": "31415", "instanceID": "27182",
+        if human_add:
+            payload["displayName"] = " ".join(
+                x for x in (a.first, a.last) if x)
+            payload["preferredLanguage"] = "en"
+        if a.email is not None:
+            payload["email"] = a.email
+        subject = a.subject if a.subject is not None else a.user_id
+        creator = a.creator if a.creator is not None else a.user_id
+        ev = {"aggregateID": subject, "aggregateType": "user",
+              "resourceOwner": "31415", "instanceID": a.instance,
               "version": "v2", "sequence": a.seq, "event_type": a.type,
-              "created_at": created, "userID": a.user_id,
-              "event_payload": payload}
-        body = json.dumps(ev).encode()
+              "created_at": created, "userID": creator}
+        raw = json.dumps(payload, separators=(",", ":"))
+        if a.no_payload:
+            pass
+        elif a.base64:
+            ev["event_payload"] = base64.b64encode(raw.encode()).decode()
+        else:
+            ev["event_payload"] = payload
+        # omitempty, as encoding/json does
+        ev = {k: v for k, v in ev.items() if v not in ("", 0, None)}
+        body = json.dumps(ev, separators=(",", ":")).encode()
 
     key = a.secret.encode()
     headers = {"Content-Type": "application/json"}

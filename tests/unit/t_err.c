@@ -32,6 +32,7 @@ static const struct {
 	{ ERR_BADFILTER, 4, 400, "invalidFilter", "PERM", 'F' },
 	{ ERR_BADPATH, 4, 400, "invalidPath", "PERM", 'F' },
 	{ ERR_NOTARGET, 4, 400, "noTarget", "PERM", 'F' },
+	{ ERR_READONLY, 4, 400, "mutability", "PERM", 'F' },
 	{ ERR_INTERNAL, 99, 500, NULL, "TEMP", 'F' },
 };
 

@@ -173,9 +173,10 @@ test_patch(void)
 		 "User:"
 		 "displayName\":\"D\"}}",
 	       SCIM_RES_USER, ops, &n, &err) == 0 &&
-		n == 4 && ops[0].kind == SOP_ACTIVE &&
-		ops[1].kind == SOP_NAME && strcmp(ops[1].str, "A B") == 0 &&
-		ops[2].kind == SOP_QUOTA && ops[3].kind == SOP_NAME,
+		n == 5 && ops[0].kind == SOP_ACTIVE &&
+		ops[1].kind == SOP_GIVEN && strcmp(ops[1].str, "A") == 0 &&
+		ops[2].kind == SOP_FAMILY && strcmp(ops[2].str, "B") == 0 &&
+		ops[3].kind == SOP_QUOTA && ops[4].kind == SOP_NAME,
 	    "a value object without "
 	    "path (%s)",
 	    err.msg);
@@ -201,11 +202,34 @@ test_patch(void)
 			type_is(e.kind, want_type),                            \
 		    "%s (%s)", what, e.msg);                                   \
 	} while (0)
-	BAD("{\"op\":\"replace\",\"path\":\"nickName\",\"value\":\"x\"}",
+	BAD("{\"op\":\"replace\",\"path\":\"frobnicate\",\"value\":\"x\"}",
 	    SCIM_RES_USER, "invalidPath", "unknown path");
-	BAD("{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"]."
+	BAD("{\"op\":\"replace\",\"path\":\"frob[type eq \\\"work\\\"]."
 	    "value\",\"value\":\"x\"}",
 	    SCIM_RES_USER, "invalidPath", "a filtered path");
+	ok(patch("{\"op\":\"Replace\",\"path\":\"emails[type eq "
+		 "\\\"work\\\"].value\",\"value\":\"x@y.org\"},{\"op\":"
+		 "\"Add\",\"path\":\"addresses[type eq \\\"work\\\"]."
+		 "locality\",\"value\":\"L\"},{\"op\":\"Replace\",\"path\":"
+		 "\"title\",\"value\":\"T\"},{\"op\":\"Replace\",\"path\":"
+		 "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:"
+		 "User:department\",\"value\":\"D\"},{\"op\":\"Replace\","
+		 "\"path\":\"active\",\"value\":\"False\"}",
+	       SCIM_RES_USER, ops, &n, &err) == 0 &&
+		n == 1 && ops[0].kind == SOP_ACTIVE && !ops[0].flag,
+	    "Entra: value paths, title and the enterprise extension are "
+	    "accepted and change nothing (%s)",
+	    err.msg);
+	ok(patch("{\"op\":\"replace\",\"path\":\"externalId\",\"value\":"
+		 "\"e-1\"},{\"op\":\"remove\",\"path\":\"externalId\"},{"
+		 "\"op\":\"replace\",\"path\":\"name.familyName\",\"value\":"
+		 "\"F\"}",
+	       SCIM_RES_USER, ops, &n, &err) == 0 &&
+		n == 3 && ops[0].kind == SOP_EXTERNAL &&
+		strcmp(ops[0].str, "e-1") == 0 && ops[1].kind == SOP_EXTERNAL &&
+		ops[1].str == NULL && ops[2].kind == SOP_FAMILY &&
+		strcmp(ops[2].str, "F") == 0,
+	    "externalId and name.familyName (%s)", err.msg);
 	BAD("{\"op\":\"replace\",\"path\":\"goto\",\"value\":\"x\"}",
 	    SCIM_RES_USER, "invalidPath", "goto is not a user attribute");
 	BAD("{\"op\":\"replace\",\"path\":\"password\",\"value\":\"x\"}",

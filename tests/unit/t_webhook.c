@@ -220,6 +220,68 @@ test_parse(void)
 			ev.created == (time_t)1800000000LL,
 		    "user.removed with an offset time");
 	}
+	{
+		/* As Zitadel sends them: no event_payload, or base64. */
+		const char *d1 =
+		    "{\"aggregateID\":\"100\",\"aggregateType\":"
+		    "\"user\",\"resourceOwner\":\"9\",\"instanceID\":"
+		    "\"7\",\"version\":\"v2\",\"sequence\":5,"
+		    "\"event_type\":\"user.deactivated\",\"created_at"
+		    "\":\"2027-01-15T08:00:00.5Z\",\"userID\":\"1\"}";
+		const char *d2 =
+		    "{\"aggregateID\":\"200\",\"aggregateType\":"
+		    "\"user\",\"resourceOwner\":\"9\",\"instanceID\":"
+		    "\"7\",\"version\":\"v2\",\"sequence\":5,"
+		    "\"event_type\":\"user.deactivated\",\"created_at"
+		    "\":\"2027-01-15T08:00:00.5Z\",\"userID\":\"1\"}";
+		/* {"lastName":"Lee"} */
+		const char *b64 =
+		    "{\"aggregateID\":\"100\",\"instanceID\":"
+		    "\"7\",\"sequence\":6,\"event_type\":"
+		    "\"user.human.profile.changed\",\"created_at\":"
+		    "\"2027-01-15T08:00:00Z\",\"event_payload\":"
+		    "\"eyJsYXN0TmFtZSI6IkxlZSJ9\"}";
+		const char *bad64 =
+		    "{\"aggregateID\":\"100\",\"event_type\":"
+		    "\"user.removed\",\"created_at\":"
+		    "\"2027-01-15T08:00:00Z\",\"event_payload\":"
+		    "\"!!\"}";
+
+		ok(webhook_parse(d1, strlen(d1), &ev, &err) == 0 &&
+			ev.type == WH_DEACTIVATED &&
+			strcmp(ev.subject, "100") == 0 &&
+			strcmp(ev.issuer, "zitadel:7") == 0 &&
+			strcmp(ev.user_id, "1") == 0 && ev.email[0] == '\0',
+		    "user.deactivated without event_payload");
+		ok(webhook_parse(d2, strlen(d2), &ev2, &err) == 0 &&
+			strcmp(ev.id, ev2.id) != 0,
+		    "two people, the same second and creator: two ids");
+		ok(webhook_parse(b64, strlen(b64), &ev, &err) == 0 &&
+			ev.type == WH_PROFILE && ev.has_last && !ev.has_first &&
+			strcmp(ev.last, "Lee") == 0,
+		    "a base64 event_payload is decoded");
+		ok(webhook_parse(bad64, strlen(bad64), &ev, &err) == -1 &&
+			err.kind == ERR_INVALID,
+		    "a payload string that is not base64: refused");
+		err_clear(&err);
+	}
+	{
+		const char *m = "{\"aggregateID\":\"5\",\"event_type\":"
+				"\"user.machine.added\",\"created_at\":"
+				"\"2027-01-15T08:00:00Z\",\"event_payload\":"
+				"{\"userName\":\"svc\",\"name\":\"svc\"}}";
+		const char *sr = "{\"aggregateID\":\"6\",\"event_type\":"
+				 "\"user.human.selfregistered\",\"created_at\":"
+				 "\"2027-01-15T08:00:00Z\",\"event_payload\":"
+				 "{\"userName\":\"u\",\"email\":\"u@b.org\"}}";
+
+		ok(webhook_parse(m, strlen(m), &ev, &err) == 0 &&
+			ev.type == WH_UNKNOWN,
+		    "machine users are ignored");
+		ok(webhook_parse(sr, strlen(sr), &ev, &err) == 0 &&
+			ev.type == WH_ADDED && strcmp(ev.email, "u@b.org") == 0,
+		    "user.human.selfregistered creates");
+	}
 }
 
 int
