@@ -5,7 +5,14 @@ set -eu
 
 export DEBIAN_FRONTEND=noninteractive
 SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "install-deps.sh: installing packages needs root, and sudo is not installed;" >&2
+		echo "run as root: su -c '$0'" >&2
+		exit 77
+	}
+	SUDO=sudo
+fi
 
 # Postfix asks a debconf question at install time; answer it so the
 # install never prompts and never writes a live /etc/postfix/main.cf.
@@ -25,8 +32,12 @@ mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 tests="jq bc time python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
 	python3-jwt python3-cryptography python3-requests valgrind hyperfine
 	man-db zsh pgbouncer"
+# Commands the tests, scripts and benches call: curl (the postinod tests),
+# systemd-analyze and lintian (t0004), wrk (bench/postinod/run), stress-ng
+# (tests/run --stress), debootstrap (scripts/fresh-check).
+tools="curl systemd lintian wrk stress-ng debootstrap"
 
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends \
-	$build $libs $servers $mail $tests >/dev/null
+	$build $libs $servers $mail $tests $tools >/dev/null
