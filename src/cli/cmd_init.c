@@ -188,11 +188,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 	if (strcmp(ib, "local") != 0 && strcmp(ib, "noauth") != 0 &&
 	    strcmp(ib, "hybrid") != 0)
 		return cli_usage(c, "unknown identity backend '%s'", ib);
-	if (!db_engine_available(p.engine)) {
-		err_set(&err, ERR_CONFIG, "this postino was built without %s",
-		    db_engine_name(p.engine));
+	if (db_engine_usable(p.engine, &err) == -1)
 		return cli_fail(c, &err);
-	}
 	dir = absolute(cli_opt(c, O_DIR));
 	pfdir = xasprintf("%s/postfix", dir);
 	toml = xasprintf("%s/postino.toml", dir);

@@ -644,10 +644,25 @@ print_group_help(int argc, char **argv, bool need_help)
 static void
 print_version(void)
 {
+	bool missing = false;
+
+	/* Only the engines whose drivers load: a module its package did not
+	 * install is named apart, with that package. */
 	printf("postino %s\nengines:", POSTINO_VERSION);
 	for (int e = DB_ENGINE_SQLITE; e <= DB_ENGINE_PGSQL; e++)
-		if (db_engine_built((enum db_engine)e))
+		if (db_engine_available((enum db_engine)e))
 			printf(" %s", db_engine_name((enum db_engine)e));
+		else if (db_engine_built((enum db_engine)e))
+			missing = true;
+	if (missing) {
+		printf("\nnot installed:");
+		for (int e = DB_ENGINE_SQLITE; e <= DB_ENGINE_PGSQL; e++)
+			if (db_engine_built((enum db_engine)e) &&
+			    !db_engine_available((enum db_engine)e))
+				printf(" %s (package %s)",
+				    db_engine_name((enum db_engine)e),
+				    db_engine_package((enum db_engine)e));
+	}
 	printf("\nfeatures:");
 #ifdef HAVE_REDIS
 	printf(" redis");
