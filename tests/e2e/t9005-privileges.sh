@@ -53,6 +53,11 @@ undumpable() {
 	! $AS_NOBODY cat "/proc/$1/environ" >/dev/null 2>&1
 }
 
+# runs PID NAME: PID runs the program NAME (it has exec'd it).
+runs() {
+	test "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2"
+}
+
 # A command prefix (not a function: "$AS_NOBODY cmd &" must leave the
 # pid of cmd itself in $!).
 AS_NOBODY="setpriv --reuid=$NOBODY --regid=$NOGROUP --clear-groups"
@@ -88,7 +93,7 @@ test_setup 'a control: an ordinary process of nobody' '
 	$AS_NOBODY sleep 60 &
 	echo $! >control.pid &&
 	test_at_exit "kill $(cat control.pid)" &&
-	sleep 0.2
+	wait_until 30 runs "$(cat control.pid)" sleep
 '
 
 test_expect_success 'the control is dumpable (so the checks below can fail)' '
@@ -111,8 +116,8 @@ test_setup 'start podop and postinod straight as nobody' '
 		postinod >n-postinod.log 2>&1 &
 	echo $! >n-postinod.pid
 	test_at_exit "kill $(cat n-postinod.pid)"
-	wait_until 10 test -S "$TEST_DIR/run/n.sock" &&
-	wait_until 15 curl -sf "http://127.0.0.1:$PORT2/healthz"
+	wait_until 60 test -S "$TEST_DIR/run/n.sock" &&
+	wait_until 60 curl -sf "http://127.0.0.1:$PORT2/healthz"
 '
 
 test_expect_success 'podop and postinod make themselves undumpable, no core' '
@@ -128,8 +133,10 @@ test_expect_success 'postino, waiting for a password on stdin, is undumpable, no
 		<pw.fifo >init.out 2>&1 & } &&
 	pid=$! &&
 	exec 7>pw.fifo &&
-	sleep 0.3 &&
-	undumpable "$pid" && no_core "$pid"
+	# Judged once postino runs (setpriv has executed it) and has had the
+	# time to protect itself, however long the machine makes that.
+	wait_until 30 runs "$pid" postino &&
+	{ wait_until 30 undumpable "$pid"; undumpable "$pid"; } && no_core "$pid"
 	rc=$?
 	exec 7>&-
 	wait "$pid"
@@ -138,7 +145,7 @@ test_expect_success 'postino, waiting for a password on stdin, is undumpable, no
 
 test_expect_success 'the daemons stop cleanly' '
 	kill "$(cat n.pid)" "$(cat n-postinod.pid)" &&
-	wait_until 10 sh -c "! kill -0 $(cat n.pid) && ! kill -0 $(cat n-postinod.pid)" &&
+	wait_until 60 sh -c "! kill -0 $(cat n.pid) && ! kill -0 $(cat n-postinod.pid)" &&
 	podop_stop_all_clean &&
 	! grep -E "AddressSanitizer|LeakSanitizer|runtime error:" n.log n-postinod.log
 '
