@@ -126,23 +126,18 @@ read_pw(struct cli *c, bool from_stdin, const char *label, char *buf,
 	if (from_stdin) {
 		if (isatty(STDIN_FILENO)) {
 			err_set(err, ERR_INVALID,
-			    "refusing to read a password "
-			    "from an interactive stdin with --password-stdin");
+			    "refusing to read a password from an interactive stdin with --password-stdin");
 			return err_hint(err,
-			    "pipe it in (printf '%%s\\n' \"$PW\" "
-			    "| postino ...), or drop --password-stdin to be "
-			    "prompted");
+			    "pipe it in (printf '%%s\\n' \"$PW\" | postino ...), or drop --password-stdin to be prompted");
 		}
 		n = read_line(STDIN_FILENO, buf, size);
 		if (n == -2)
 			return err_set(err, ERR_INVALID,
-			    "the password is "
-			    "longer than %d bytes",
+			    "the password is longer than %d bytes",
 			    PASSWORD_INPUT_MAX);
 		if (n < 0 || (n == 0 && !allow_empty))
-			return err_set(err, ERR_INVALID,
-			    "empty password on "
-			    "stdin");
+			return err_set(
+			    err, ERR_INVALID, "empty password on stdin");
 		return 0;
 	}
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -196,8 +191,7 @@ cli_int(struct cli *c, const char *field, const char *val, int64_t min,
 	(void)c;
 	if (str_to_i64(val, out) == -1 || *out < min || *out > max)
 		return err_set(err, ERR_INVALID,
-		    "invalid %s '%.32s': expected "
-		    "an integer from %lld to %lld",
+		    "invalid %s '%.32s': expected an integer from %lld to %lld",
 		    field, val, (long long)min, (long long)max);
 	return 0;
 }

@@ -383,8 +383,7 @@ bad:
 	db_params_release(p);
 	err_set(err, ERR_CONFIG, "cannot parse database DSN '%s'", "(hidden)");
 	return err_hint(err,
-	    "use sqlite:/path/to/db, "
-	    "mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
+	    "use sqlite:/path/to/db, mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
 }
 
 struct db *
