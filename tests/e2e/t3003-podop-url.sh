@@ -122,7 +122,7 @@ slow_asked_at_least() {
 test_expect_success 'a slow request stalls neither other connections nor tables' '
 	base=$(slow_asked) &&
 	for i in 1 2; do
-		(ns "alias slow@x.org" | podop-probe "$TEST_DIR/sm.sock" >"slow.$i.tmp" 2>&1
+		(ns "alias slow@x.org" | podop-probe -w 60000 "$TEST_DIR/sm.sock" >"slow.$i.tmp" 2>&1
 		 mv "slow.$i.tmp" "slow.$i") &
 	done &&
 	wait_until 30 slow_asked_at_least "$((base + 2))" &&
