@@ -83,7 +83,8 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	struct termios old, raw;
 	ssize_t n;
 
-	(void)!write(fd, label, strlen(label));
+	/* Echo goes off before the prompt shows: what is typed once it is
+	 * visible is never echoed. */
 	if (tcgetattr(fd, &old) == -1)
 		return -1;
 	raw = old;
@@ -91,6 +92,7 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	raw.c_lflag |= ICANON;
 	if (tcsetattr(fd, TCSANOW, &raw) == -1)
 		return -1;
+	(void)!write(fd, label, strlen(label));
 	n = read_line(fd, buf, size);
 	(void)tcsetattr(fd, TCSANOW, &old);
 	(void)!write(fd, "\n", 1);
