@@ -1,16 +1,10 @@
 #!/bin/sh
 # Install every Debian 12 package postino needs to build, test and benchmark.
-# Idempotent; run as root (or through sudo). Starts no services.
+# Idempotent; run as root (or through sudo) when something is missing; with
+# everything installed it needs neither.  Starts no services.
 set -eu
 
 export DEBIAN_FRONTEND=noninteractive
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-
-# Postfix asks a debconf question at install time; answer it so the
-# install never prompts and never writes a live /etc/postfix/main.cf.
-echo "postfix postfix/main_mailer_type select No configuration" |
-	$SUDO debconf-set-selections
 
 build="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 	clang-format mandoc git ca-certificates debhelper"
@@ -25,11 +19,36 @@ mail="postfix postfix-mysql postfix-pgsql postfix-sqlite dovecot-core
 tests="jq bc time cpio python3-sqlalchemy python3-click perl procps psmisc iproute2 util-linux openssl python3
 	python3-jwt python3-cryptography python3-requests valgrind hyperfine
 	man-db zsh pgbouncer nsd"
-# t7005 builds a Debian 13 root (tests/lib/debian-root.sh) to judge the
-# generated Dovecot 2.4 configuration with Debian 13's own packages.
-tests="$tests debootstrap"
+# Commands the tests, scripts and benches call: curl (the postinod tests),
+# systemd-analyze and lintian (t0004), wrk (bench/postinod/run), stress-ng
+# (tests/run --stress), debootstrap (scripts/fresh-check, and t7005's
+# Debian 13 root, tests/lib/debian-root.sh).
+tools="curl systemd lintian wrk stress-ng debootstrap"
+
+missing=
+for p in $build $libs $servers $mail $tests $tools; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q "install ok installed" || missing="$missing $p"
+done
+[ -n "$missing" ] || exit 0
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "install-deps.sh: missing:$missing" >&2
+		echo "installing them needs root, and sudo is not installed;" \
+			"run as root: su -c '$0'" >&2
+		exit 77
+	}
+	SUDO=sudo
+fi
+
+# Postfix asks a debconf question at install time; answer it so the
+# install never prompts and never writes a live /etc/postfix/main.cf.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	$SUDO debconf-set-selections
 
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends \
-	$build $libs $servers $mail $tests >/dev/null
+	$build $libs $servers $mail $tests $tools >/dev/null

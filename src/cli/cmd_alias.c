@@ -217,8 +217,7 @@ cmd_alias_del(struct cli *c, int argc, char **argv)
 	}
 	if (!cli_flag(c, 'y') && !cli_confirm(c, "Delete alias %s?", argv[0])) {
 		cli_errorf(c,
-		    "not confirmed; nothing deleted (pass --yes to "
-		    "skip the question)");
+		    "not confirmed; nothing deleted (pass --yes to skip the question)");
 		return 1;
 	}
 	if (alias_del(&c->model, argv[0], &err) == -1)

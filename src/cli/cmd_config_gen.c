@@ -277,8 +277,7 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 			o.identity = IDENTITY_HYBRID;
 		else
 			return cli_usage(c,
-			    "unknown identity backend '%s' "
-			    "(use local, noauth or hybrid)",
+			    "unknown identity backend '%s' (use local, noauth or hybrid)",
 			    v);
 	}
 	v = opt_or(c, O_LOOKUPS, "sql");
@@ -307,10 +306,8 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	else if (strcmp(v, "2.4") == 0)
 		o.dovecot = MAPGEN_DOVECOT_24;
 	else
-		return cli_usage(c,
-		    "unknown --dovecot '%s' (use 2.3 or "
-		    "2.4)",
-		    v);
+		return cli_usage(
+		    c, "unknown --dovecot '%s' (use 2.3 or 2.4)", v);
 	o.postfix_dir = opt_or(c, O_POSTFIX_DIR, conf->postfix_sql_dir);
 	o.dovecot_dir = opt_or(c, O_DOVECOT_DIR, conf->dovecot_conf_dir);
 	o.queue_dir = opt_or(c, O_QUEUE_DIR, DEFAULT_QUEUE_DIR);
@@ -339,9 +336,7 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	if (conf->mlmmj_spool_dir[0] != '\0' &&
 	    strchr(conf->recipient_delimiter, '+') == NULL)
 		cli_warnf(c,
-		    "recipient_delimiter is '%s' but mlmmj addresses "
-		    "its commands as list+keyword: add '+' to it in "
-		    "postino.toml",
+		    "recipient_delimiter is '%s' but mlmmj addresses its commands as list+keyword: add '+' to it in postino.toml",
 		    conf->recipient_delimiter);
 	if (o.weak_hashes > 0)
 		cli_warnf(c,
@@ -363,9 +358,7 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 		if (strcmp(set.v[i].path, "podop/podop-postfix.toml") == 0 &&
 		    o.lookups == MAPGEN_SQL)
 			cli_infof(c,
-			    "%s has no regular expressions, so "
-			    "Postfix asks podop for the list routes: run "
-			    "'podop -c %s/%s'",
+			    "%s has no regular expressions, so Postfix asks podop for the list routes: run 'podop -c %s/%s'",
 			    db_engine_name(o.db->engine), out, set.v[i].path);
 	mapgen_set_release(&set);
 	rc = 0;

@@ -231,8 +231,7 @@ cmd_domain_del(struct cli *c, int argc, char **argv)
 	    !cli_confirm(c, "Delete domain %s%s?", argv[0],
 		cli_flag(c, O_FORCE) ? " and everything in it" : "")) {
 		cli_errorf(c,
-		    "not confirmed; nothing deleted (pass --yes to "
-		    "skip the question)");
+		    "not confirmed; nothing deleted (pass --yes to skip the question)");
 		return 1;
 	}
 	if (domain_del(&c->model, argv[0], cli_flag(c, O_FORCE),
@@ -415,8 +414,7 @@ cmd_adom_del(struct cli *c, int argc, char **argv)
 	if (!cli_flag(c, 'y') &&
 	    !cli_confirm(c, "Delete alias domain %s?", argv[0])) {
 		cli_errorf(c,
-		    "not confirmed; nothing deleted (pass --yes to "
-		    "skip the question)");
+		    "not confirmed; nothing deleted (pass --yes to skip the question)");
 		return 1;
 	}
 	if (alias_domain_del(&c->model, argv[0], &err) == -1)

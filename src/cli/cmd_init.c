@@ -41,9 +41,7 @@ mkdir_p(const char *path, mode_t mode, struct err *err)
 		tmp[i] = '\0';
 		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
 			return err_set(err, ERR_FILESYSTEM,
-			    "cannot create "
-			    "'%s': %s",
-			    tmp, strerror(errno));
+			    "cannot create '%s': %s", tmp, strerror(errno));
 		if (i < n)
 			tmp[i] = '/';
 	}
@@ -238,8 +236,7 @@ default_vmail(int64_t *uid, int64_t *gid, struct cli *c)
 	}
 	*uid = *gid = -1;
 	cli_warnf(c,
-	    "no 'vmail' user: maildirs will not be chowned (set "
-	    "vmail_uid and vmail_gid in postino.toml)");
+	    "no 'vmail' user: maildirs will not be chowned (set vmail_uid and vmail_gid in postino.toml)");
 }
 
 int
@@ -265,18 +262,14 @@ cmd_init(struct cli *c, int argc, char **argv)
 	p.engine = db_engine_parse(engine_s != NULL ? engine_s : "sqlite");
 	if (p.engine == DB_ENGINE_NONE)
 		return cli_usage(c,
-		    "unknown engine '%s' (use sqlite, mysql or "
-		    "pgsql)",
+		    "unknown engine '%s' (use sqlite, mysql or pgsql)",
 		    engine_s);
 	ib = cli_opt(c, O_IDENTITY) != NULL ? cli_opt(c, O_IDENTITY) : "local";
 	if (strcmp(ib, "local") != 0 && strcmp(ib, "noauth") != 0 &&
 	    strcmp(ib, "hybrid") != 0)
 		return cli_usage(c, "unknown identity backend '%s'", ib);
-	if (!db_engine_available(p.engine)) {
-		err_set(&err, ERR_CONFIG, "this postino was built without %s",
-		    db_engine_name(p.engine));
+	if (db_engine_usable(p.engine, &err) == -1)
 		return cli_fail(c, &err);
-	}
 	dir = absolute(cli_opt(c, O_DIR));
 	pfdir = xasprintf("%s/postfix", dir);
 	toml = xasprintf("%s/postino.toml", dir);
@@ -298,8 +291,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	} else {
 		if (cli_opt(c, O_DBNAME) == NULL || cli_opt(c, O_USER) == NULL)
 			return cli_usage(c,
-			    "--user and --dbname are required "
-			    "for %s",
+			    "--user and --dbname are required for %s",
 			    db_engine_name(p.engine));
 		p.hosts =
 		    xstrdup(cli_opt(c, O_HOSTS) != NULL ? cli_opt(c, O_HOSTS)
@@ -340,8 +332,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 		if (keep_toml && !cli_flag(c, O_FORCE)) {
 			err_set(&err, ERR_EXISTS, "'%s' already exists", toml);
 			err_hint(&err,
-			    "pass --force to rewrite the maps (the old ones "
-			    "kept as .bak; postino.toml is left as it is)");
+			    "pass --force to rewrite the maps (the old ones kept as .bak; postino.toml is left as it is)");
 			goto fail;
 		}
 	}
@@ -379,9 +370,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	buf_reset(&b);
 	buf_printf(&b,
-	    "# postino.toml, written by 'postino init'.  See "
-	    "postino.toml(5).\n# Database credentials live in the Postfix "
-	    "maps under postfix_sql_dir.\n\n");
+	    "# postino.toml, written by 'postino init'.  See postino.toml(5).\n# Database credentials live in the Postfix maps under postfix_sql_dir.\n\n");
 	buf_printf(&b, "identity_backend = ");
 	toml_str(&b, ib);
 	buf_printf(&b, "\npostfix_sql_dir = ");

@@ -75,9 +75,9 @@ list_print(struct cli *c, const struct mlmmj_list *l, bool members)
 	vals[1] = owners;
 	vals[2] = count;
 	vals[3] = l->spool_dir ? l->spool_dir : "";
-	vals[4] = l->routed ? "yes"
-			    : "no (mail to it bounces; 'postino "
-			      "list rm' and 'list add' again)";
+	vals[4] = l->routed
+	    ? "yes"
+	    : "no (mail to it bounces; 'postino list rm' and 'list add' again)";
 	out_kv(c, keys, vals);
 	free(owners);
 	if (members)
@@ -244,8 +244,7 @@ cmd_list_rm(struct cli *c, int argc, char **argv)
 	    !cli_confirm(c, "Delete list %s%s?", argv[0],
 		cli_flag(c, O_FORCE) ? " with its subscribers" : "")) {
 		cli_errorf(c,
-		    "not confirmed; nothing deleted (pass --yes to "
-		    "skip the question)");
+		    "not confirmed; nothing deleted (pass --yes to skip the question)");
 		return 1;
 	}
 	if (mlmmj_rm(&c->model, argv[0], cli_flag(c, O_FORCE), &err) == -1)

@@ -119,9 +119,8 @@ cmd_export(struct cli *c, int argc, char **argv)
 		if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 			if (rc == 0)
 				err_set(&err, ERR_FILESYSTEM,
-				    "cannot write "
-				    "'%s': %s",
-				    path, strerror(errno));
+				    "cannot write '%s': %s", path,
+				    strerror(errno));
 			rc = -1;
 		}
 		fclose(f);
@@ -202,8 +201,7 @@ cmd_import(struct cli *c, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(c,
-		    argc == 0 ? "missing FILE (or - for "
-				"stdin)"
+		    argc == 0 ? "missing FILE (or - for stdin)"
 			      : "unexpected argument");
 	path = argv[0];
 	memset(&o, 0, sizeof(o));
@@ -261,15 +259,13 @@ cmd_import(struct cli *c, int argc, char **argv)
 	if (rc == -1)
 		return cli_fail(c, &err);
 	cli_infof(c,
-	    "%s%lld records: %lld created, %lld updated, %lld pruned, "
-	    "%lld unchanged",
+	    "%s%lld records: %lld created, %lld updated, %lld pruned, %lld unchanged",
 	    o.dry_run ? "dry run, nothing changed: " : "",
 	    (long long)st.records, (long long)st.created, (long long)st.updated,
 	    (long long)st.pruned, (long long)st.unchanged);
 	if (st.hooks_failed > 0) {
 		err_set(&err, ERR_HOOK,
-		    "the post-creation hook failed for %lld "
-		    "mailboxes (they were not created)",
+		    "the post-creation hook failed for %lld mailboxes (they were not created)",
 		    (long long)st.hooks_failed);
 		return cli_fail(c, &err);
 	}

@@ -148,17 +148,14 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 		err_set(&err, ERR_INVALID, "unknown password scheme '%s'",
 		    s.scheme);
 		err_hint(&err,
-		    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID "
-		    "or MD5-CRYPT");
+		    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID or MD5-CRYPT");
 		return cli_fail(c, &err);
 	}
 	if (c->conf.identity_backend == IDENTITY_NOAUTH) {
 		err_set(&err, ERR_UNSUPPORTED,
-		    "identity_backend=noauth: "
-		    "mailboxes are provisioned by the identity provider");
+		    "identity_backend=noauth: mailboxes are provisioned by the identity provider");
 		err_hint(&err,
-		    "use postinod (SCIM or the Zitadel webhook), or "
-		    "identity_backend=hybrid");
+		    "use postinod (SCIM or the Zitadel webhook), or identity_backend=hybrid");
 		return cli_fail(c, &err);
 	}
 	if (precheck_new(c, s.username, &err) == -1)
@@ -194,8 +191,7 @@ cmd_user_del(struct cli *c, int argc, char **argv)
 	    !cli_confirm(c, "Delete mailbox %s%s?", argv[0],
 		cli_flag(c, O_KEEP_MAILDIR) ? "" : " and its mail")) {
 		cli_errorf(c,
-		    "not confirmed; nothing deleted (pass --yes to "
-		    "skip the question)");
+		    "not confirmed; nothing deleted (pass --yes to skip the question)");
 		return 1;
 	}
 	if (mailbox_del(&c->model, argv[0],
@@ -358,8 +354,7 @@ cmd_user_passwd(struct cli *c, int argc, char **argv)
 	}
 	if (c->conf.identity_backend == IDENTITY_NOAUTH) {
 		err_set(&err, ERR_UNSUPPORTED,
-		    "identity_backend=noauth: "
-		    "passwords belong to the identity provider");
+		    "identity_backend=noauth: passwords belong to the identity provider");
 		return cli_fail(c, &err);
 	}
 	/* Fail on a missing mailbox before asking for a password. */
@@ -369,8 +364,7 @@ cmd_user_passwd(struct cli *c, int argc, char **argv)
 	 * under local as under hybrid (exit 2). */
 	if (m.idp_managed && !cli_flag(c, O_CLAIM)) {
 		err_set(&err, ERR_EXISTS,
-		    "mailbox '%s' is managed by the "
-		    "identity provider ({NOAUTH})",
+		    "mailbox '%s' is managed by the identity provider ({NOAUTH})",
 		    m.username);
 		err_hint(&err, "pass --claim to move it to a local password");
 		return cli_fail(c, &err);

@@ -114,8 +114,7 @@ static const struct cli_opt quota_opts[] = {
 };
 static const struct cli_opt check_opts[] = {
 	{ "deep", 'd', NULL,
-	    "also check rows, maildirs, spools and Dovecot "
-	    "passdbs" },
+	    "also check rows, maildirs, spools and Dovecot passdbs" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt export_opts[] = {
@@ -138,8 +137,7 @@ static const struct cli_opt import_opts[] = {
 };
 static const struct cli_opt config_show_opts[] = {
 	{ "nondefault", 'n', NULL,
-	    "only settings that differ from the "
-	    "defaults" },
+	    "only settings that differ from the defaults" },
 	{ "defaults", 'd', NULL, "the built-in defaults" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -148,14 +146,11 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "in-place", O_IN_PLACE, NULL,
 	    "replace an existing DIR, keeping it as DIR.bak" },
 	{ "lookups", O_LOOKUPS, "HOW",
-	    "sql (default: sql-*.cf maps, Dovecot "
-	    "SQL) or podop" },
+	    "sql (default: sql-*.cf maps, Dovecot SQL) or podop" },
 	{ "dovecot", O_DOVECOT, "VERSION",
 	    "2.3 or 2.4 syntax (default: the installed Dovecot's)" },
 	{ "only", O_ONLY, "NAMES",
-	    "only these, comma-separated: postfix, "
-	    "dovecot, podop, or one file's name (main_cf, sql_maps, "
-	    "sql_mailbox, dovecot_auth...)" },
+	    "only these, comma-separated: postfix, dovecot, podop, or one file's name (main_cf, sql_maps, sql_mailbox, dovecot_auth...)" },
 	{ "skip", O_SKIP, "NAMES", "all but these" },
 	{ "identity-backend", O_IDENTITY, "B",
 	    "local, noauth or hybrid (default from postino.toml)" },
@@ -168,8 +163,7 @@ static const struct cli_opt config_gen_opts[] = {
 	{ "podop-socket", O_PODOP_SOCKET, "SOCKET",
 	    "podop's socketmap for Postfix (default [podop] socket)" },
 	{ "podop-dict-socket", O_PODOP_DICT_SOCKET, "SOCKET",
-	    "podop's dict for Dovecot (default "
-	    "unix:/run/podop/podop-dict.sock)" },
+	    "podop's dict for Dovecot (default unix:/run/podop/podop-dict.sock)" },
 	{ "mlmmj-user", O_MLMMJ_USER, "USER",
 	    "who runs mlmmj (default: mlmmj_uid's name, or mlmmj)" },
 	{ "dry-run", O_DRY_RUN, NULL, "list the files, write nothing" },
@@ -193,8 +187,7 @@ static const struct cli_opt config_gen_opts[] = {
 };
 static const struct cli_opt list_add_opts[] = {
 	{ "owner", O_OWNER, "ADDRESS",
-	    "a list owner (repeat for more; at "
-	    "least one)" },
+	    "a list owner (repeat for more; at least one)" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt list_ls_opts[] = {
@@ -240,8 +233,7 @@ const struct cli_cmd cli_commands[] = {
 	    0 },
 	{ "domain add", cmd_domain_add, "DOMAIN", "add a mail domain",
 	    domain_add_opts,
-	    "postino domain add example.org "
-	    "--max-mailboxes 100 --default-quota 5G --max-quota 50G",
+	    "postino domain add example.org --max-mailboxes 100 --default-quota 5G --max-quota 50G",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "domain list", cmd_domain_list, "", "list domains", no_opts,
 	    "postino domain list --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
@@ -325,9 +317,7 @@ const struct cli_cmd cli_commands[] = {
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "alias add", cmd_alias_add, "ADDRESS DEST[,DEST...]",
 	    "add an alias (ADDRESS may be @domain for a catch-all)", no_opts,
-	    "postino alias add info@example.org alice@example.org,"
-	    "bob@example.org\n  postino alias add @example.org "
-	    "alice@example.org",
+	    "postino alias add info@example.org alice@example.org,bob@example.org\n  postino alias add @example.org alice@example.org",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "alias edit", cmd_alias_edit, "ADDRESS DEST[,DEST...]",
 	    "replace an alias's destinations", no_opts,
@@ -378,20 +368,16 @@ const struct cli_cmd cli_commands[] = {
 	{ "status", cmd_status, "", "row counts of the mail database", no_opts,
 	    "postino status --json", CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "check", cmd_check, "",
-	    "validate the database, Postfix maps, "
-	    "maildirs and list spools",
+	    "validate the database, Postfix maps, maildirs and list spools",
 	    check_opts, "postino check --deep", CMD_CONF },
 	{ "export", cmd_export, "",
-	    "write domains, mailboxes and aliases as "
-	    "JSON lines or CSV",
+	    "write domains, mailboxes and aliases as JSON lines or CSV",
 	    export_opts,
 	    "postino export -o /root/mail.jsonl\n"
 	    "  postino export --domain example.org --format csv",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "import", cmd_import, "FILE|-",
-	    "create (and update) what a file "
-	    "describes",
-	    import_opts,
+	    "create (and update) what a file describes", import_opts,
 	    "postino import --dry-run mail.jsonl\n"
 	    "  postino import --update mail.jsonl",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
@@ -495,8 +481,7 @@ cli_fail(struct cli *c, const struct err *e)
 {
 	if (e->kind == ERR_INTERNAL)
 		cli_errorf(c,
-		    "internal error (a bug in postino; please report "
-		    "it): %s",
+		    "internal error (a bug in postino; please report it): %s",
 		    e->msg);
 	else
 		cli_error(c, e);
@@ -556,16 +541,14 @@ static const struct cli_opt global_opts[] = {
 	{ "no-color", 256, NULL, "no colours (also NO_COLOR=1)" },
 	{ "config", 'c', "FILE", "use FILE instead of $POSTINO_CONFIG" },
 	{ "help", 'h', NULL,
-	    "this help ('postino CMD --help' for one "
-	    "command)" },
+	    "this help ('postino CMD --help' for one command)" },
 	{ "version", 'V', NULL, "version and built-in features" },
 	{ NULL, 0, NULL, NULL }
 };
 static const struct cli_opt help_opts[] = {
 	{ "commands", 256, NULL, "list every command, one per line" },
 	{ "options", 256, NULL,
-	    "list the options of COMMAND (without one: "
-	    "the global options), one spelling per line" },
+	    "list the options of COMMAND (without one: the global options), one spelling per line" },
 	{ "args", 256, NULL, "print the arguments COMMAND takes" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -580,8 +563,8 @@ print_cmd_help(const struct cli_cmd *cmd)
 		for (const struct cli_opt *o = cmd->opts; o->name != NULL; o++)
 			print_opt_help(stdout, o);
 	}
-	printf("\nGlobal options: --json, --quiet, --no-color, "
-	       "-c/--config FILE (see 'postino --help').\n");
+	printf(
+	    "\nGlobal options: --json, --quiet, --no-color, -c/--config FILE (see 'postino --help').\n");
 	printf("\nExample:\n  %s\n", cmd->example);
 }
 
@@ -590,11 +573,11 @@ print_main_help(void)
 {
 	char group[32] = "";
 
-	printf("usage: %s [--json] [--quiet] [--no-color] [-c FILE] COMMAND "
-	       "[ARGS]\n\n",
+	printf(
+	    "usage: %s [--json] [--quiet] [--no-color] [-c FILE] COMMAND [ARGS]\n\n",
 	    progname);
-	printf("Administer Postfix and Dovecot mail on the PostfixAdmin SQL "
-	       "schema.\n\nCommands:\n");
+	printf(
+	    "Administer Postfix and Dovecot mail on the PostfixAdmin SQL schema.\n\nCommands:\n");
 	for (const struct cli_cmd *c = cli_commands; c->name != NULL; c++) {
 		char g[32];
 
@@ -606,16 +589,12 @@ print_main_help(void)
 		printf("  %-24s %s\n", c->name, c->summary);
 	}
 	printf("\n  %-24s %s\n", "help [COMMAND]",
-	    "this help, or one "
-	    "command's with an example");
+	    "this help, or one command's with an example");
 	printf("\nGlobal options:\n");
 	for (const struct cli_opt *o = global_opts; o->name != NULL; o++)
 		print_opt_help(stdout, o);
-	printf("\nExit status: 0 ok, 1 not found, 2 already exists, 3 capacity,"
-	       " 4 configuration\nor invalid input, 5 database, 6 filesystem, "
-	       "7 hook, 8 deadlock, 9 mlmmj,\n10 rule violation, 64 usage, "
-	       "75 temporary failure, 77 denied, 99 internal\nerror.  "
-	       "See postino(8).\n");
+	printf(
+	    "\nExit status: 0 ok, 1 not found, 2 already exists, 3 capacity, 4 configuration\nor invalid input, 5 database, 6 filesystem, 7 hook, 8 deadlock, 9 mlmmj,\n10 rule violation, 64 usage, 75 temporary failure, 77 denied, 99 internal\nerror.  See postino(8).\n");
 }
 
 /*
@@ -662,10 +641,25 @@ print_group_help(int argc, char **argv, bool need_help)
 static void
 print_version(void)
 {
+	bool missing = false;
+
+	/* Only the engines whose drivers load: a module its package did not
+	 * install is named apart, with that package. */
 	printf("postino %s\nengines:", POSTINO_VERSION);
 	for (int e = DB_ENGINE_SQLITE; e <= DB_ENGINE_PGSQL; e++)
-		if (db_engine_built((enum db_engine)e))
+		if (db_engine_available((enum db_engine)e))
 			printf(" %s", db_engine_name((enum db_engine)e));
+		else if (db_engine_built((enum db_engine)e))
+			missing = true;
+	if (missing) {
+		printf("\nnot installed:");
+		for (int e = DB_ENGINE_SQLITE; e <= DB_ENGINE_PGSQL; e++)
+			if (db_engine_built((enum db_engine)e) &&
+			    !db_engine_available((enum db_engine)e))
+				printf(" %s (package %s)",
+				    db_engine_name((enum db_engine)e),
+				    db_engine_package((enum db_engine)e));
+	}
 	printf("\nfeatures:");
 #ifdef HAVE_REDIS
 	printf(" redis");
@@ -735,9 +729,8 @@ print_listing(struct cli *c, int argc, char **argv)
 
 	if (strcmp(what, "--commands") == 0) {
 		if (argc > 1)
-			return cli_usage(c,
-			    "'help --commands' takes no "
-			    "argument");
+			return cli_usage(
+			    c, "'help --commands' takes no argument");
 		for (const struct cli_cmd *k = cli_commands; k->name; k++)
 			printf("%s\n", k->name);
 		printf("help\n");
@@ -843,8 +836,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 			near = str_nearest(word, option_names(c->cmd));
 			if (near != NULL)
 				return cli_usage(c,
-					   "unknown option '--%s' "
-					   "(did you mean '--%s'?)",
+					   "unknown option '--%s' (did you mean '--%s'?)",
 					   word, near),
 				       -1;
 			return cli_usage(c, "unknown option '--%s'", word), -1;
@@ -888,10 +880,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 		if (ch == '?') {
 			if (optopt > 0 && optopt < 256)
 				return cli_usage(c,
-					   "unknown option '-%c' (use "
-					   "'--' before arguments that start "
-					   "with "
-					   "'-')",
+					   "unknown option '-%c' (use '--' before arguments that start with '-')",
 					   optopt),
 				       -1;
 			return cli_usage(
@@ -1033,21 +1022,17 @@ need_schema(struct cli *c, struct err *err)
 	}
 	if (st.missing_pfa > 0) {
 		err_set(err, ERR_DATABASE,
-		    "the PostfixAdmin schema in %s lacks "
-		    "tables: %s",
+		    "the PostfixAdmin schema in %s lacks tables: %s",
 		    db_where(c->db), st.missing);
 		return err_hint(err,
-		    "run PostfixAdmin's upgrade, then "
-		    "'postino schema migrate'");
+		    "run PostfixAdmin's upgrade, then 'postino schema migrate'");
 	}
 	if (st.postino_version < SCHEMA_POSTINO_VERSION) {
 		err_set(err, ERR_DATABASE,
-		    "the database is at postino schema "
-		    "version %d, this postino needs %d",
+		    "the database is at postino schema version %d, this postino needs %d",
 		    st.postino_version, SCHEMA_POSTINO_VERSION);
 		return err_hint(err,
-		    "run 'postino schema migrate' (it only "
-		    "adds tables and indexes)");
+		    "run 'postino schema migrate' (it only adds tables and indexes)");
 	}
 	return 0;
 }
@@ -1170,9 +1155,8 @@ unknown_command(struct cli *c, int argc, char **argv)
 	near = str_nearest(argv[depth], words);
 	if (near != NULL)
 		return cli_usage(c,
-		    "unknown command '%s%s%s' (did you mean "
-		    "'%s%s%s'?)",
-		    prefix, prefix[0] ? " " : "", argv[depth], prefix,
+		    "unknown command '%s%s%s' (did you mean '%s%s%s'?)", prefix,
+		    prefix[0] ? " " : "", argv[depth], prefix,
 		    prefix[0] ? " " : "", near);
 	return cli_usage(c, "unknown command '%s%s%s'", prefix,
 	    prefix[0] ? " " : "", argv[depth]);

@@ -141,7 +141,6 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 	struct sigaction act;
 	ssize_t n;
 
-	(void)!write(fd, label, strlen(label));
 	if (tcgetattr(fd, &tty_saved) == -1)
 		return -1;
 	tty_noecho = tty_saved;
@@ -159,10 +158,14 @@ prompt_noecho(int fd, const char *label, char *buf, size_t size)
 			(void)sigaction(tty_signals[i], &act, NULL);
 	}
 	tty_saved_fd = fd;
+	/* Echo goes off before the prompt shows: what is typed once it is
+	 * visible is never echoed. */
 	if (tcsetattr(fd, TCSANOW, &tty_noecho) == -1)
 		n = -1;
-	else
+	else {
+		(void)!write(fd, label, strlen(label));
 		n = read_line(fd, buf, size);
+	}
 	(void)tcsetattr(fd, TCSANOW, &tty_saved);
 	tty_saved_fd = -1;
 	for (size_t i = 0; i < TTY_NSIGNALS; i++)
@@ -256,23 +259,18 @@ read_pw(struct cli *c, bool from_stdin, const char *label, char *buf,
 	if (from_stdin) {
 		if (isatty(STDIN_FILENO)) {
 			err_set(err, ERR_INVALID,
-			    "refusing to read a password "
-			    "from an interactive stdin with --password-stdin");
+			    "refusing to read a password from an interactive stdin with --password-stdin");
 			return err_hint(err,
-			    "pipe it in (printf '%%s\\n' \"$PW\" "
-			    "| postino ...), or drop --password-stdin to be "
-			    "prompted");
+			    "pipe it in (printf '%%s\\n' \"$PW\" | postino ...), or drop --password-stdin to be prompted");
 		}
 		n = read_line(STDIN_FILENO, buf, size);
 		if (n == -2)
 			return err_set(err, ERR_INVALID,
-			    "the password is "
-			    "longer than %d bytes",
+			    "the password is longer than %d bytes",
 			    PASSWORD_INPUT_MAX);
 		if (n < 0 || (n == 0 && !allow_empty))
-			return err_set(err, ERR_INVALID,
-			    "empty password on "
-			    "stdin");
+			return err_set(
+			    err, ERR_INVALID, "empty password on stdin");
 		return 0;
 	}
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -333,8 +331,7 @@ cli_int(struct cli *c, const char *field, const char *val, int64_t min,
 	(void)c;
 	if (str_to_i64(val, out) == -1 || *out < min || *out > max)
 		return err_set(err, ERR_INVALID,
-		    "invalid %s '%.32s': expected "
-		    "an integer from %lld to %lld",
+		    "invalid %s '%.32s': expected an integer from %lld to %lld",
 		    field, val, (long long)min, (long long)max);
 	return 0;
 }

@@ -24,17 +24,29 @@ struct module {
 	enum db_engine engine;
 	const char *file;
 	const char *symbol;
+	const char *package; /* the Debian package that installs it */
 };
 
 static const struct module modules[] = {
 #ifdef HAVE_MYSQL
-	{ DB_ENGINE_MYSQL, "postino-db-mysql.so", "db_driver_mysql" },
+	{ DB_ENGINE_MYSQL, "postino-db-mysql.so", "db_driver_mysql",
+	    "postino-mysql" },
 #endif
 #ifdef HAVE_PGSQL
-	{ DB_ENGINE_PGSQL, "postino-db-pgsql.so", "db_driver_pgsql" },
+	{ DB_ENGINE_PGSQL, "postino-db-pgsql.so", "db_driver_pgsql",
+	    "postino-pgsql" },
 #endif
-	{ DB_ENGINE_NONE, NULL, NULL }
+	{ DB_ENGINE_NONE, NULL, NULL, NULL }
 };
+
+static const struct module *
+module_for(enum db_engine e)
+{
+	for (size_t i = 0; modules[i].file != NULL; i++)
+		if (modules[i].engine == e)
+			return &modules[i];
+	return NULL;
+}
 
 static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 static const struct db_driver *loaded[DB_ENGINE_PGSQL + 1];
@@ -195,6 +207,41 @@ db_engine_available(enum db_engine e)
 	return driver_for(e) != NULL;
 }
 
+const char *
+db_engine_package(enum db_engine e)
+{
+	const struct module *m = module_for(e);
+
+	return m != NULL ? m->package : NULL;
+}
+
+int
+db_engine_usable(enum db_engine e, struct err *err)
+{
+	const struct module *m;
+
+	if (e == DB_ENGINE_NONE) {
+		err_set(err, ERR_CONFIG, "no database engine configured");
+		return err_hint(
+		    err, "set postfix_sql_engine to sqlite, mysql or pgsql");
+	}
+	if (driver_for(e) != NULL)
+		return 0;
+	m = module_for(e);
+	if (m != NULL) {
+		err_set(err, ERR_CONFIG,
+		    "the %s driver is not installed (package %s): %s",
+		    db_engine_name(e), m->package, load_error);
+		return err_hint(err,
+		    "install the %s package, or set POSTINO_MODULE_DIR to the directory holding %s",
+		    m->package, m->file);
+	}
+	err_set(err, ERR_CONFIG, "this postino was built without %s support",
+	    db_engine_name(e));
+	return err_hint(
+	    err, "install the client library's -dev package and rebuild");
+}
+
 void
 db_params_release(struct db_params *p)
 {
@@ -337,8 +384,7 @@ bad:
 	db_params_release(p);
 	err_set(err, ERR_CONFIG, "cannot parse database DSN '%s'", "(hidden)");
 	return err_hint(err,
-	    "use sqlite:/path/to/db, "
-	    "mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
+	    "use sqlite:/path/to/db, mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
 }
 
 struct db *
@@ -347,30 +393,9 @@ db_open(const struct db_params *p, struct err *err)
 	const struct db_driver *drv;
 	struct db *db;
 
-	if (p->engine == DB_ENGINE_NONE) {
-		err_set(err, ERR_CONFIG, "no database engine configured");
-		err_hint(err,
-		    "set postfix_sql_engine to sqlite, mysql or "
-		    "pgsql");
-		return NULL;
-	}
 	drv = driver_for(p->engine);
-	if (drv == NULL && db_engine_built(p->engine)) {
-		err_set(err, ERR_CONFIG, "cannot load the %s driver: %s",
-		    db_engine_name(p->engine), load_error);
-		err_hint(err,
-		    "reinstall postino, or point POSTINO_MODULE_DIR "
-		    "at the directory holding %s modules",
-		    db_engine_name(p->engine));
-		return NULL;
-	}
 	if (drv == NULL) {
-		err_set(err, ERR_CONFIG,
-		    "this postino was built without %s support",
-		    db_engine_name(p->engine));
-		err_hint(err,
-		    "install the client library's -dev package "
-		    "and rebuild");
+		(void)db_engine_usable(p->engine, err);
 		return NULL;
 	}
 	db = xcalloc(1, sizeof(*db));

@@ -69,6 +69,13 @@ enum db_engine db_engine_parse(const char *);
 bool db_engine_available(enum db_engine);
 /* Whether the engine was built (without loading anything). */
 bool db_engine_built(enum db_engine);
+/* The package that installs the engine's driver module, or NULL when the
+ * engine is linked in or not built. */
+const char *db_engine_package(enum db_engine);
+/* 0 when a driver for the engine can be used; else -1 with ERR_CONFIG
+ * saying why: no engine, its module not installed (naming the package
+ * that installs it) or not built. */
+int db_engine_usable(enum db_engine, struct err *);
 /* The engine's regular-expression operator ("REGEXP", "~"), or NULL. */
 const char *db_engine_regexp_op(enum db_engine);
 

@@ -25,9 +25,7 @@ db_params_from_cf(struct db_params *p, const struct cf *cf,
 	if (engine == DB_ENGINE_SQLITE) {
 		if (dbpath == NULL || *dbpath == '\0') {
 			err_set(err, ERR_CONFIG,
-			    "%s: no 'dbpath' for the "
-			    "SQLite engine",
-			    cf->path);
+			    "%s: no 'dbpath' for the SQLite engine", cf->path);
 			db_params_release(p);
 			return -1;
 		}
@@ -36,9 +34,7 @@ db_params_from_cf(struct db_params *p, const struct cf *cf,
 	}
 	if ((v = cf_get(cf, "dbname")) == NULL || *v == '\0') {
 		err_set(err, ERR_CONFIG,
-		    "%s: missing required parameter "
-		    "'dbname'",
-		    cf->path);
+		    "%s: missing required parameter 'dbname'", cf->path);
 		db_params_release(p);
 		return -1;
 	}

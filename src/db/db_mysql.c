@@ -75,14 +75,11 @@ classify_code(unsigned int code, const char *msg, struct err *err)
 	case ER_SPECIFIC_ACCESS_DENIED_ERROR:
 		err_set(err, ERR_DATABASE, "mysql: %s", msg);
 		return err_hint(err,
-		    "the database user lacks a privilege; "
-		    "see 'postino check' for the grants postino needs");
+		    "the database user lacks a privilege; see 'postino check' for the grants postino needs");
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST:
-		return err_set(err, ERR_DATABASE,
-		    "lost connection to MySQL: "
-		    "%s",
-		    msg);
+		return err_set(
+		    err, ERR_DATABASE, "lost connection to MySQL: %s", msg);
 	default:
 		return err_set(err, ERR_DATABASE, "mysql: %s", msg);
 	}
@@ -135,8 +132,7 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 		err_set(err, ERR_DATABASE, "cannot connect to MySQL at %s: %s",
 		    where[0] ? where : "(no host)", last);
 		return err_hint(err,
-		    "check 'hosts', 'user' and 'dbname' in %s "
-		    "and that the server is running",
+		    "check 'hosts', 'user' and 'dbname' in %s and that the server is running",
 		    p->source != NULL ? p->source : "the map file");
 	}
 	{
@@ -246,9 +242,7 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 		if (mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR ||
 		    mysql_stmt_errno(st) == CR_SERVER_LOST)
 			err_set(err, ERR_DATABASE,
-			    "lost connection to MySQL "
-			    "(%s)",
-			    db->where);
+			    "lost connection to MySQL (%s)", db->where);
 		else
 			classify_stmt(st, err);
 		mysql_stmt_close(st);
@@ -267,8 +261,7 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 prepared:
 	if (mysql_stmt_param_count(st) != nargs) {
 		err_set(err, ERR_INTERNAL,
-		    "placeholder count mismatch "
-		    "(%lu != %zu) in: %.80s",
+		    "placeholder count mismatch (%lu != %zu) in: %.80s",
 		    mysql_stmt_param_count(st), nargs, sql);
 		stmt_release(st, cached, false, false);
 		return -1;

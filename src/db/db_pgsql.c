@@ -83,9 +83,7 @@ classify(PGconn *c, PGresult *r, struct err *err)
 		if (strcmp(state, "42501") == 0) {
 			err_set(err, ERR_DATABASE, "pgsql: %s", clean);
 			return err_hint(err,
-			    "the database user lacks a "
-			    "privilege; see 'postino check' for the grants "
-			    "postino needs");
+			    "the database user lacks a privilege; see 'postino check' for the grants postino needs");
 		}
 	}
 	return err_set(err, ERR_DATABASE, "pgsql: %s", clean);
@@ -204,8 +202,7 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 				      : "no writable PostgreSQL server",
 			    ntried, tried);
 		return err_hint(err,
-		    "check 'hosts', 'user' and 'dbname' in %s "
-		    "and that the server is running%s",
+		    "check 'hosts', 'user' and 'dbname' in %s and that the server is running%s",
 		    p->source != NULL ? p->source : "the map file",
 		    p->reader ? "" : writer_hint);
 	}
@@ -305,8 +302,7 @@ give_up_preparing(struct db *db, struct pg_handle *h, struct err *err)
 	if (PQtransactionStatus(h->c) != PQTRANS_INERROR)
 		return true;
 	err_set(err, ERR_DEADLOCK,
-	    "a prepared statement went missing on %s (a pooler in "
-	    "transaction mode?); the transaction is retried without them",
+	    "a prepared statement went missing on %s (a pooler in transaction mode?); the transaction is retried without them",
 	    db->where);
 	return false;
 }
@@ -416,9 +412,7 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 	default:
 		if (PQstatus(c) != CONNECTION_OK)
 			err_set(err, ERR_DATABASE,
-			    "lost connection to "
-			    "PostgreSQL (%s)",
-			    db->where);
+			    "lost connection to PostgreSQL (%s)", db->where);
 		else
 			classify(c, r, err);
 		break;

@@ -89,21 +89,16 @@ sq_open(struct db *db, const struct db_params *p, struct err *err)
 	 */
 	if (!p->create && stat(p->dbpath, &st) == -1) {
 		err_set(err, ERR_DATABASE,
-		    "SQLite database '%s' does not "
-		    "exist",
-		    p->dbpath);
+		    "SQLite database '%s' does not exist", p->dbpath);
 		return err_hint(err,
-		    "create it with 'postino schema init' or "
-		    "'postino init'");
+		    "create it with 'postino schema init' or 'postino init'");
 	}
 	rc = sqlite3_open_v2(p->dbpath, &h,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	    NULL);
 	if (rc != SQLITE_OK) {
 		err_set(err, ERR_DATABASE,
-		    "cannot open SQLite database "
-		    "'%s': %s",
-		    p->dbpath,
+		    "cannot open SQLite database '%s': %s", p->dbpath,
 		    h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 		sqlite3_close(h);
 		return -1;
@@ -227,8 +222,7 @@ sq_query(struct db *db, const char *sql, const struct db_arg *args,
 	if ((size_t)sqlite3_bind_parameter_count(st) != nargs) {
 		sq_release(st, cached);
 		return err_set(err, ERR_INTERNAL,
-		    "placeholder count mismatch "
-		    "(%d != %zu) in: %.80s",
+		    "placeholder count mismatch (%d != %zu) in: %.80s",
 		    sqlite3_bind_parameter_count(st), nargs, sql);
 	}
 	rc = sq_bind(st, args, nargs);

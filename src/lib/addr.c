@@ -49,26 +49,21 @@ addr_domain(const char *field, const char *in, char *out, struct err *err)
 
 		if (c >= 0x80) {
 			err_set(err, ERR_INVALID,
-			    "invalid %s '%.64s': "
-			    "non-ASCII domain",
-			    field, in);
+			    "invalid %s '%.64s': non-ASCII domain", field, in);
 			return err_hint(err,
-			    "give internationalised domains "
-			    "as A-labels (xn--...), e.g. from 'idn2'");
+			    "give internationalised domains as A-labels (xn--...), e.g. from 'idn2'");
 		}
 	}
 	str_copy(out, in, ADDR_MAX);
 	str_lower(out);
 	if (strcmp(out, "all") == 0)
 		return bad(err, field, in,
-		    "'ALL' is PostfixAdmin's "
-		    "super-admin marker, not a domain");
+		    "'ALL' is PostfixAdmin's super-admin marker, not a domain");
 	if (out[len - 1] == '.')
 		return bad(err, field, in, "trailing dot");
 	if (strchr(out, '.') == NULL)
 		return bad(err, field, in,
-		    "a mail domain needs at least two "
-		    "labels (like example.org)");
+		    "a mail domain needs at least two labels (like example.org)");
 	for (size_t i = 0; i <= len; i++) {
 		char c = out[i];
 
@@ -77,12 +72,10 @@ addr_domain(const char *field, const char *in, char *out, struct err *err)
 				return bad(err, field, in, "empty label");
 			if (label > 63)
 				return bad(err, field, in,
-				    "a label is longer "
-				    "than 63 characters");
+				    "a label is longer than 63 characters");
 			if (out[i - 1] == '-' || out[i - label] == '-')
 				return bad(err, field, in,
-				    "a label starts or "
-				    "ends with '-'");
+				    "a label starts or ends with '-'");
 			if (c == '.')
 				alldigits = true; /* a new label starts */
 			label = 0;
@@ -90,8 +83,7 @@ addr_domain(const char *field, const char *in, char *out, struct err *err)
 		}
 		if (!is_ldh(c))
 			return bad(err, field, in,
-			    "only letters, digits, '-' "
-			    "and '.' are allowed");
+			    "only letters, digits, '-' and '.' are allowed");
 		if (c < '0' || c > '9')
 			alldigits = false;
 		label++;
@@ -122,14 +114,12 @@ check_local(const char *field, const char *in, const char *local,
 	if (len == 0)
 		return bad(err, field, in, "empty local part");
 	if (len > LOCAL_MAX)
-		return bad(err, field, in,
-		    "local part longer than 64 "
-		    "characters");
+		return bad(
+		    err, field, in, "local part longer than 64 characters");
 	if (local[0] == '.' || local[len - 1] == '.' ||
 	    strstr(local, "..") != NULL)
 		return bad(err, field, in,
-		    "dots may not lead, trail or "
-		    "repeat in a local part");
+		    "dots may not lead, trail or repeat in a local part");
 	for (size_t i = 0; i < len; i++) {
 		if (local[i] == '.')
 			continue;
@@ -139,9 +129,7 @@ check_local(const char *field, const char *in, const char *local,
 			return bad(err, field, in,
 			    local[i] == '/'
 				? "'/' is not allowed in a local part"
-				: "a local part may hold only letters, digits "
-				  "and "
-				  "!$%&'*+=?^_`{|}~- and dots");
+				: "a local part may hold only letters, digits and !$%&'*+=?^_`{|}~- and dots");
 	}
 	return 0;
 }
@@ -325,8 +313,7 @@ quota_parse(
 syntax:
 	bad(err, field, in, "not a quota");
 	return err_hint(err,
-	    "use 0 (unlimited), a byte count, or a number "
-	    "with K, M, G or T (binary units), e.g. 500M or 5G");
+	    "use 0 (unlimited), a byte count, or a number with K, M, G or T (binary units), e.g. 500M or 5G");
 }
 
 const char *

@@ -69,9 +69,7 @@ cf_logical(
 	eq = strchr(text, '=');
 	if (eq == NULL) {
 		err_set(err, ERR_CONFIG,
-		    "%s:%d: missing '=' "
-		    "(expected 'name = value')",
-		    name, line);
+		    "%s:%d: missing '=' (expected 'name = value')", name, line);
 		return -1;
 	}
 	*eq = '\0';
@@ -125,8 +123,7 @@ cf_parse_buf(struct cf *cf, const char *name, const char *data, size_t len,
 			/* continuation of the previous logical line */
 			if (logical == NULL) {
 				err_set(err, ERR_CONFIG,
-				    "%s:%d: continuation "
-				    "line without a preceding parameter",
+				    "%s:%d: continuation line without a preceding parameter",
 				    name, line);
 				rc = -1;
 				break;
@@ -186,9 +183,7 @@ cf_parse_file(struct cf *cf, const char *path, struct err *err)
 			err_set(
 			    err, ERR_CONFIG, "map file '%s' not found", path);
 			return err_hint(err,
-			    "set postfix_sql_dir to the "
-			    "directory holding your Postfix sql-*.cf files, "
-			    "or create them with 'postino init'");
+			    "set postfix_sql_dir to the directory holding your Postfix sql-*.cf files, or create them with 'postino init'");
 		}
 		return err_set(err, ERR_CONFIG, "cannot open '%s': %s", path,
 		    strerror(errno));

@@ -87,12 +87,12 @@ static const struct conf_key keys[] = {
 	    .desc = "who owns passwords: local, noauth or hybrid" },
 	{ TOP(postfix_sql_dir), STR("/etc/postfix"), .flags = CONF_NONEMPTY,
 	    .env = "POSTINO_POSTFIX_SQL_DIR",
-	    .desc = "directory of the Postfix sql-*.cf map files (database "
-		    "credentials)" },
+	    .desc =
+		"directory of the Postfix sql-*.cf map files (database credentials)" },
 	{ TOP(postfix_sql_engine), CHOICE("", engine_names),
 	    .env = "POSTINO_POSTFIX_SQL_ENGINE",
-	    .desc = "SQL engine of the map files: sqlite, mysql or pgsql; "
-		    "empty = from the files" },
+	    .desc =
+		"SQL engine of the map files: sqlite, mysql or pgsql; empty = from the files" },
 	{ TOP(virtual_mailbox_base), STR("/var/vmail"), .flags = CONF_NONEMPTY,
 	    .env = "POSTINO_VIRTUAL_MAILBOX_BASE",
 	    .desc = "root directory of the maildirs" },
@@ -112,8 +112,8 @@ static const struct conf_key keys[] = {
 	    .desc = "cost (log2 rounds) of new BLF-CRYPT hashes" },
 	{ TOP(default_quota_bytes), INT(0, 0, INT64_MAX),
 	    .env = "POSTINO_DEFAULT_QUOTA_BYTES",
-	    .desc = "quota of mailboxes postinod creates; 0 = the domain's "
-		    "default" },
+	    .desc =
+		"quota of mailboxes postinod creates; 0 = the domain's default" },
 	{ TOP(lmtp_destination), STR("unix:private/dovecot-lmtp"),
 	    .flags = CONF_NONEMPTY, .env = "POSTINO_LMTP_DESTINATION",
 	    .desc = "where transport lmtp delivers (as lmtp:DESTINATION)" },
@@ -197,8 +197,8 @@ static const struct conf_key keys[] = {
 	    .desc = "seconds a not-found answer is cached" },
 	{ SUB(podop, cache_stale_ttl), INT(300, 0, WEEK),
 	    .env = "PODOP_CACHE_STALE_TTL",
-	    .desc = "seconds an expired answer may serve while a backend is "
-		    "down" },
+	    .desc =
+		"seconds an expired answer may serve while a backend is down" },
 	{ SUB(podop, cache_size), INT(1000000, 0, 100000000),
 	    .env = "PODOP_CACHE_SIZE",
 	    .desc = "most answers kept in the cache" },
@@ -452,13 +452,12 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 		if (i < k->min || i > k->max) {
 			if (k->max == INT64_MAX)
 				return err_set(err, ERR_CONFIG,
-				    "%s: '%s' must "
-				    "be at least %" PRId64 " (got %" PRId64 ")",
+				    "%s: '%s' must be at least %" PRId64
+				    " (got %" PRId64 ")",
 				    where, k->name, k->min, i);
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' must be "
-			    "between %" PRId64 " and %" PRId64 " (got %" PRId64
-			    ")",
+			    "%s: '%s' must be between %" PRId64 " and %" PRId64
+			    " (got %" PRId64 ")",
 			    where, k->name, k->min, k->max, i);
 		}
 		*int_at(c, k) = i;
@@ -469,13 +468,10 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 	case CONF_STRING:
 		if ((k->flags & CONF_NONEMPTY) && *s == '\0')
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' must not "
-			    "be empty",
-			    where, k->name);
+			    "%s: '%s' must not be empty", where, k->name);
 		if ((k->flags & CONF_OCTAL) && !is_octal_mode(s))
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' must be an "
-			    "octal mode such as \"0660\" (got '%.40s')",
+			    "%s: '%s' must be an octal mode such as \"0660\" (got '%.40s')",
 			    where, k->name, s);
 		free(*str_at(c, k));
 		*str_at(c, k) = xstrdup(s);
@@ -495,13 +491,11 @@ set_value(struct postino_conf *c, const struct conf_key *k, const char *s,
 			choices_text(k, what, sizeof(what));
 			if (near != NULL && *near != '\0')
 				return err_set(err, ERR_CONFIG,
-				    "%s: '%s' %s "
-				    "(got '%.40s'; did you mean '%s'?)",
+				    "%s: '%s' %s (got '%.40s'; did you mean '%s'?)",
 				    where, k->name, what, s, near);
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' %s (got "
-			    "'%.40s')",
-			    where, k->name, what, s);
+			    "%s: '%s' %s (got '%.40s')", where, k->name, what,
+			    s);
 		}
 		if (k->type == CONF_IDENTITY)
 			*ident_at(c, k) =
@@ -581,22 +575,19 @@ set_from_toml(struct postino_conf *c, const struct conf_key *k,
 		return set_float(c, k, v->f, where, err);
 	if (k->type == CONF_INTEGER && v->type != TOML_INTEGER)
 		return err_set(err, ERR_CONFIG,
-		    "%s: '%s' must be an integer, "
-		    "not %s",
-		    where, k->name, a_type(v->type));
+		    "%s: '%s' must be an integer, not %s", where, k->name,
+		    a_type(v->type));
 	if (k->type == CONF_BOOLEAN) {
 		if (v->type != TOML_BOOLEAN)
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' must be true "
-			    "or false, not %s",
-			    where, k->name, a_type(v->type));
+			    "%s: '%s' must be true or false, not %s", where,
+			    k->name, a_type(v->type));
 		return set_value(c, k, NULL, v->b ? 1 : 0, where, err);
 	}
 	if (k->type != CONF_INTEGER && v->type != TOML_STRING)
 		return err_set(err, ERR_CONFIG,
-		    "%s: '%s' must be a string, "
-		    "not %s",
-		    where, k->name, a_type(v->type));
+		    "%s: '%s' must be a string, not %s", where, k->name,
+		    a_type(v->type));
 	return set_value(c, k, v->s, v->i, where, err);
 }
 
@@ -620,15 +611,13 @@ set_from_env(struct postino_conf *c, const struct conf_key *k, const char *text,
 		if (toml_parse_float(text, strlen(text), &f, &fwhy) == 0)
 			return set_float(c, k, f, where, err);
 		return err_set(err, ERR_CONFIG,
-		    "%s: '%s' must be an integer "
-		    "('%.40s': %s)",
-		    where, k->name, text, why);
+		    "%s: '%s' must be an integer ('%.40s': %s)", where, k->name,
+		    text, why);
 	}
 	if (k->type == CONF_BOOLEAN) {
 		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' must be true "
-			    "or false (got '%.40s')",
+			    "%s: '%s' must be true or false (got '%.40s')",
 			    where, k->name, text);
 		i = strcmp(text, "true") == 0;
 	}
@@ -647,22 +636,18 @@ table_put(struct postino_conf *c, const struct toml_entry *e, const char *where,
 
 	if (e->value.type != TOML_STRING)
 		return err_set(err, ERR_CONFIG,
-		    "%s: podop table '%s' must be "
-		    "a string \"type:param\", not %s",
+		    "%s: podop table '%s' must be a string \"type:param\", not %s",
 		    where, e->key, a_type(e->value.type));
 	colon = strchr(v, ':');
 	if (colon == NULL || colon == v)
 		return err_set(err, ERR_CONFIG,
-		    "%s: podop table '%s': "
-		    "expected \"type:param\" such as "
-		    "\"sql:/etc/postfix/virtual.cf\" (got '%.40s')",
+		    "%s: podop table '%s': expected \"type:param\" such as \"sql:/etc/postfix/virtual.cf\" (got '%.40s')",
 		    where, e->key, v);
 	for (const char *p = v; p < colon; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			(*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
 			return err_set(err, ERR_CONFIG,
-			    "%s: podop table "
-			    "'%s': bad table type '%.*s'",
+			    "%s: podop table '%s': bad table type '%.*s'",
 			    where, e->key,
 			    (int)(colon - v > 40 ? 40 : colon - v), v);
 	for (i = 0; i < c->podop.ntables; i++)
@@ -706,9 +691,8 @@ unknown_key(const char *section, const struct toml_entry *e, const char *where,
 		snprintf(in, sizeof(in), " in [%s]", section);
 	if ((near = str_nearest(e->key, cand)) != NULL)
 		return err_set(err, ERR_CONFIG,
-		    "%s: unknown key '%.40s'%s "
-		    "(did you mean '%s'?)",
-		    where, e->key, in, near);
+		    "%s: unknown key '%.40s'%s (did you mean '%s'?)", where,
+		    e->key, in, near);
 
 	/* A key written under the wrong header is a common slip. */
 	for (const char *const *s = sections; *s != NULL; s++) {
@@ -716,14 +700,11 @@ unknown_key(const char *section, const struct toml_entry *e, const char *where,
 			continue;
 		if (**s == '\0')
 			return err_set(err, ERR_CONFIG,
-			    "%s: unknown key "
-			    "'%s'%s ('%s' is a top-level key: move it above "
-			    "the first [table] header)",
+			    "%s: unknown key '%s'%s ('%s' is a top-level key: move it above the first [table] header)",
 			    where, e->key, in, e->key);
 		return err_set(err, ERR_CONFIG,
-		    "%s: unknown key '%s'%s ('%s' "
-		    "belongs in [%s])",
-		    where, e->key, in, e->key, *s);
+		    "%s: unknown key '%s'%s ('%s' belongs in [%s])", where,
+		    e->key, in, e->key, *s);
 	}
 	return err_set(
 	    err, ERR_CONFIG, "%s: unknown key '%.40s'%s", where, e->key, in);
@@ -822,13 +803,10 @@ apply_doc(struct postino_conf *c, const struct toml_doc *doc, struct err *err)
 			    where, sizeof(where), "%s:%d", doc->name, tb->line);
 			if (near != NULL)
 				return err_set(err, ERR_CONFIG,
-				    "%s: unknown "
-				    "table [%.40s] (did you mean [%s]?)",
+				    "%s: unknown table [%.40s] (did you mean [%s]?)",
 				    where, tb->name, near);
 			return err_set(err, ERR_CONFIG,
-			    "%s: unknown table "
-			    "[%.40s]",
-			    where, tb->name);
+			    "%s: unknown table [%.40s]", where, tb->name);
 		}
 		for (size_t i = 0; i < tb->nentries; i++) {
 			const struct toml_entry *e = &tb->entries[i];
@@ -919,22 +897,17 @@ check_all(struct postino_conf *c, struct err *err)
 	if (c->mlmmj_spool_dir[0] != '\0' &&
 	    (c->mlmmj_uid >= 0) != (c->mlmmj_gid >= 0)) {
 		err_set(err, ERR_CONFIG,
-		    "'mlmmj_uid' and 'mlmmj_gid' must "
-		    "both be set or both be -1 when 'mlmmj_spool_dir' is set "
-		    "(mlmmj_uid = %" PRId64 " from %s, mlmmj_gid = %" PRId64
-		    " from %s)",
+		    "'mlmmj_uid' and 'mlmmj_gid' must both be set or both be -1 when 'mlmmj_spool_dir' is set (mlmmj_uid = %" PRId64
+		    " from %s, mlmmj_gid = %" PRId64 " from %s)",
 		    c->mlmmj_uid, origin_of(c, "mlmmj_uid"), c->mlmmj_gid,
 		    origin_of(c, "mlmmj_gid"));
 		return err_hint(err,
-		    "set both to the owner of the mlmmj "
-		    "spool, or both to -1 to leave ownership alone");
+		    "set both to the owner of the mlmmj spool, or both to -1 to leave ownership alone");
 	}
 	if ((c->postinod.tls_cert[0] == '\0') !=
 	    (c->postinod.tls_key[0] == '\0'))
 		return err_set(err, ERR_CONFIG,
-		    "'postinod.tls_cert' and "
-		    "'postinod.tls_key' must be set together (tls_cert from "
-		    "%s, tls_key from %s)",
+		    "'postinod.tls_cert' and 'postinod.tls_key' must be set together (tls_cert from %s, tls_key from %s)",
 		    origin_of(c, "postinod.tls_cert"),
 		    origin_of(c, "postinod.tls_key"));
 	return 0;
@@ -994,14 +967,11 @@ conf_load(struct postino_conf *c, const char *explicit_path, struct err *err)
 	env = getenv("POSTINO_CONFIG");
 	if (explicit_path != NULL) {
 		if (load_file(c, explicit_path, true,
-			"check the path given "
-			"with -c",
-			err) == -1)
+			"check the path given with -c", err) == -1)
 			goto fail;
 	} else if (env != NULL && *env != '\0') {
 		if (load_file(c, env, true,
-			"check $POSTINO_CONFIG, or unset "
-			"it to use the default locations",
+			"check $POSTINO_CONFIG, or unset it to use the default locations",
 			err) == -1)
 			goto fail;
 	}

@@ -216,17 +216,14 @@ harden_seccomp(enum harden_profile profile, struct err *err)
 	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
 	    add_rules(ctx, profile) == -1) {
 		seccomp_release(ctx);
-		return err_set(err, ERR_INTERNAL,
-		    "cannot build the seccomp "
-		    "filter");
+		return err_set(
+		    err, ERR_INTERNAL, "cannot build the seccomp filter");
 	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0)
 		return err_set(err, ERR_INTERNAL,
-		    "cannot install the seccomp "
-		    "filter: %s",
-		    strerror(-rc));
+		    "cannot install the seccomp filter: %s", strerror(-rc));
 	return 0;
 }
 
@@ -243,11 +240,9 @@ harden_seccomp(enum harden_profile profile, struct err *err)
 {
 	(void)profile;
 	err_set(err, ERR_CONFIG,
-	    "seccomp was asked for, but this build has "
-	    "no libseccomp");
+	    "seccomp was asked for, but this build has no libseccomp");
 	return err_hint(err,
-	    "rebuild with libseccomp (meson -Dseccomp="
-	    "enabled), or set seccomp = false");
+	    "rebuild with libseccomp (meson -Dseccomp=enabled), or set seccomp = false");
 }
 
 #endif

@@ -22,22 +22,18 @@ netstring_parse(const char *buf, size_t len, size_t max, const char **payload_r,
 			break;
 		if (c < '0' || c > '9') {
 			err_set(err, ERR_INVALID,
-			    "netstring: unexpected byte "
-			    "0x%02x in length",
-			    c);
+			    "netstring: unexpected byte 0x%02x in length", c);
 			return NETSTRING_BAD;
 		}
 		if (i >= NETSTRING_MAX_DIGITS) {
 			err_set(err, ERR_TOOLARGE,
-			    "netstring: length has too "
-			    "many digits");
+			    "netstring: length has too many digits");
 			return NETSTRING_BAD;
 		}
 		n = n * 10 + (size_t)(c - '0');
 		if (n > max) {
 			err_set(err, ERR_TOOLARGE,
-			    "netstring: length exceeds "
-			    "the %zu byte limit",
+			    "netstring: length exceeds the %zu byte limit",
 			    max);
 			return NETSTRING_BAD;
 		}

@@ -450,9 +450,8 @@ expect_eol(struct parser *ps, const char *after)
 	skip_comment(ps);
 	if (!at_eol(ps))
 		return perr(ps,
-		    "expected the end of the line after %s, "
-		    "found %s",
-		    after, show_char(ps, tmp, sizeof(tmp)));
+		    "expected the end of the line after %s, found %s", after,
+		    show_char(ps, tmp, sizeof(tmp)));
 	skip_newline(ps);
 	return 0;
 }
@@ -479,27 +478,22 @@ parse_header(struct parser *ps)
 
 	ps->p++;
 	if (ps->p < ps->end && *ps->p == '[')
-		return perr(ps,
-		    "arrays of tables ([[...]]) are not "
-		    "supported");
+		return perr(ps, "arrays of tables ([[...]]) are not supported");
 	for (;;) {
 		skip_ws(ps);
 		if (ps->p < ps->end && (*ps->p == '"' || *ps->p == '\''))
 			return perr(ps,
-			    "quoted keys are not supported in "
-			    "table headers");
+			    "quoted keys are not supported in table headers");
 		if (depth == TOML_MAX_DEPTH)
 			return perr(ps,
-			    "table headers may have at most %d "
-			    "parts",
+			    "table headers may have at most %d parts",
 			    TOML_MAX_DEPTH);
 		part[depth] = ps->p;
 		if ((plen[depth] = bare_key(ps)) == 0) {
 			if (at_eol(ps))
 				return perr(ps, "unterminated table header");
 			return perr(ps,
-			    "expected a table name in the header, "
-			    "found %s",
+			    "expected a table name in the header, found %s",
 			    show_char(ps, tmp, sizeof(tmp)));
 		}
 		depth++;
@@ -515,8 +509,7 @@ parse_header(struct parser *ps)
 		if (at_eol(ps))
 			return perr(ps, "unterminated table header");
 		return perr(ps,
-		    "expected '.' or ']' in the table header, "
-		    "found %s",
+		    "expected '.' or ']' in the table header, found %s",
 		    show_char(ps, tmp, sizeof(tmp)));
 	}
 
@@ -536,8 +529,7 @@ parse_header(struct parser *ps)
 		buf_append(&name, part[d], plen[d]);
 		if ((e = toml_get(&ps->doc->tables[parent], key)) != NULL)
 			rc = perr(ps,
-			    "table [%.*s] conflicts with key '%s' "
-			    "defined at line %d",
+			    "table [%.*s] conflicts with key '%s' defined at line %d",
 			    (int)name.len, buf_cstr(&name), key, e->line);
 		free(key);
 		if (rc == -1)
@@ -556,8 +548,7 @@ parse_header(struct parser *ps)
 
 			if (!tb->implicit)
 				rc = perr(ps,
-				    "duplicate table [%s] (first "
-				    "defined at line %d)",
+				    "duplicate table [%s] (first defined at line %d)",
 				    tb->name, tb->line);
 			tb->implicit = false;
 			tb->line = ps->line;
@@ -587,8 +578,7 @@ parse_keyval(struct parser *ps)
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == '.') {
 		perr(ps,
-		    "dotted keys are not supported (in '%.*s.'); use a "
-		    "[table] header",
+		    "dotted keys are not supported (in '%.*s.'); use a [table] header",
 		    SHOW, key);
 		goto fail;
 	}
@@ -708,8 +698,7 @@ parse_escape(struct parser *ps, struct buf *b)
 	ps->p++;
 	if (at_eol(ps))
 		return perr(ps,
-		    "a backslash at the end of a line is only "
-		    "allowed in multi-line strings, which are not supported");
+		    "a backslash at the end of a line is only allowed in multi-line strings, which are not supported");
 	c = *ps->p++;
 	switch (c) {
 	case 'b':
@@ -751,9 +740,8 @@ parse_escape(struct parser *ps, struct buf *b)
 		    ps, "'\\%c0000' (NUL) is not allowed in strings", c);
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return perr(ps,
-		    "'\\%c' escape U+%04X is not a Unicode scalar "
-		    "value",
-		    c, (unsigned)cp);
+		    "'\\%c' escape U+%04X is not a Unicode scalar value", c,
+		    (unsigned)cp);
 	put_utf8(b, cp);
 	return 0;
 }
@@ -764,9 +752,8 @@ parse_basic(struct parser *ps, char **s_r)
 	struct buf b;
 
 	if (ps->end - ps->p >= 3 && memcmp(ps->p, "\"\"\"", 3) == 0)
-		return perr(ps,
-		    "multi-line strings (\"\"\") are not "
-		    "supported");
+		return perr(
+		    ps, "multi-line strings (\"\"\") are not supported");
 	ps->p++;
 	buf_init(&b, TOML_MAX_SIZE);
 	for (;;) {
@@ -915,8 +902,7 @@ parse_token(struct parser *ps, struct toml_value *v)
 	if (un >= 2 && u[0] == '0' &&
 	    (u[1] == 'x' || u[1] == 'o' || u[1] == 'b'))
 		return perr(ps,
-		    "only decimal integers are supported (found "
-		    "'%.*s')",
+		    "only decimal integers are supported (found '%.*s')",
 		    (int)(n < SHOW ? n : SHOW), t);
 	if (un > 0 && u[0] >= '0' && u[0] <= '9') {
 		if (memchr(t, ':', n) != NULL ||
@@ -971,10 +957,8 @@ toml_parse_buf(struct toml_doc *doc, const char *name, const char *data,
 			if (data[i] == '\n')
 				ps.line++;
 		if ((c < 0x20 && c != '\r') || c == 0x7f)
-			return perr(&ps,
-			    "control character U+%04X is not "
-			    "allowed",
-			    c);
+			return perr(
+			    &ps, "control character U+%04X is not allowed", c);
 		return perr(&ps, "%s", why);
 	}
 	doc->name = xstrdup(name);
@@ -997,8 +981,7 @@ toml_parse_buf(struct toml_doc *doc, const char *name, const char *data,
 			rc = perr(&ps, "missing key before '='");
 		else
 			rc = perr(&ps,
-			    "expected a key or a [table] header, "
-			    "found %s",
+			    "expected a key or a [table] header, found %s",
 			    show_char(&ps, tmp, sizeof(tmp)));
 	}
 	if (rc == -1)
@@ -1043,9 +1026,8 @@ toml_parse_file(struct toml_doc *doc, const char *path, struct err *err)
 			break;
 		if (buf_append(&b, chunk, (size_t)n) == -1) {
 			rc = err_set(err, ERR_CONFIG,
-			    "'%s' is larger than %d "
-			    "bytes",
-			    path, TOML_MAX_SIZE);
+			    "'%s' is larger than %d bytes", path,
+			    TOML_MAX_SIZE);
 			goto out;
 		}
 	}

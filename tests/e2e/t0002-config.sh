@@ -133,4 +133,27 @@ test_expect_success '--version names the engines built in' '
 	check_grep "sqlite" out
 '
 
+# The base package alone (no postino-mysql, no postino-pgsql): a copy of
+# the program where it finds no driver modules.  --version must not list
+# the engines it cannot load, and init must name the package to install.
+test_expect_success 'without the driver packages: --version and init name them' '
+	moddir=$(postino --version | sed -n "s/^modules: //p") &&
+	test -n "$moddir" &&
+	test ! -e "$moddir/postino-db-pgsql.so" &&
+	mkdir -p base/bin &&
+	cp "$(command -v postino)" base/bin/postino &&
+	env -u POSTINO_MODULE_DIR base/bin/postino --version >out &&
+	cat out &&
+	check_grep "^engines: sqlite$" out &&
+	check_grep "^not installed:.* pgsql (package postino-pgsql)" out &&
+	check_grep "^not installed:.* mysql (package postino-mysql)" out &&
+	expect_code 4 env -u POSTINO_MODULE_DIR base/bin/postino init \
+		--dir "$TEST_DIR/base/etc" --engine pgsql --hosts 127.0.0.1:1 \
+		--user u --dbname d --password-stdin </dev/null 2>err &&
+	cat err &&
+	check_grep "pgsql driver is not installed (package postino-pgsql)" err &&
+	check_grep "install the postino-pgsql package" err &&
+	test ! -e "$TEST_DIR/base/etc/postino.toml"
+'
+
 test_done

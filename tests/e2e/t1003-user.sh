@@ -106,8 +106,7 @@ test_expect_success 'password input: empty line, terminal stdin, no terminal' '
 
 test_expect_success 'password prompt on the terminal, twice, no echo' '
 	# Type after each prompt appears, as a person would.
-	(sleep 1; printf "tty-pass\n"; sleep 1; printf "tty-pass\n") |
-		script -qec "postino user add t@two.example" /dev/null >out 2>&1 &&
+	tty_answer out "postino user add t@two.example" tty-pass tty-pass &&
 	check_grep "Password:" out &&
 	! grep -q "tty-pass" out &&
 	verify_hash t@two.example tty-pass

@@ -78,7 +78,9 @@ test_expect_success 'a hanging hook is killed at the timeout: exit 7, clean' '
 	state >before &&
 	start=$(date +%s) &&
 	expect_code 7 add slow@example.com 2>err &&
-	test $(( $(date +%s) - start )) -lt 15 &&
+	# Killed at the 2 s timeout, not waited for: the bound is half of
+	# the 60 s the hook sleeps, which a loaded machine does not reach.
+	test $(( $(date +%s) - start )) -lt 30 &&
 	check_grep "did not finish within 2 s" err &&
 	state >after && diff before after &&
 	! pgrep -f "$TEST_DIR/hook-hang.sh" &&

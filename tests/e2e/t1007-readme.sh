@@ -11,8 +11,10 @@ export POSTINO_BCRYPT_COST=4
 type_pw() {
 	pw=$1
 	shift
-	(sleep 1; printf '%s\n' "$pw"; sleep 1; printf '%s\n' "$pw") |
-		script -qec "$*" /dev/null
+	tty_answer "$TEST_DIR/typed.out" "$*" "$pw" "$pw"
+	_rc=$?
+	cat "$TEST_DIR/typed.out"
+	return $_rc
 }
 
 test_expect_success 'domain examples' '

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRCDIR/tests/helpers/podop-lib.sh"
 
-need_cmd postmap podop curl /usr/bin/python3
+need_cmd postmap podop curl jq /usr/bin/python3
 postfix_conf
 
 printf 'a@x.org\tone\n' >map.txt
@@ -35,7 +35,7 @@ test_expect_success 'the [podop] table says socket, mode and tables' '
 test_expect_success 'SIGHUP reloads the tables' '
 	printf "a@x.org\ttwo\n" >map.txt &&
 	kill -HUP "$(cat cfg.pid)" &&
-	for i in $(seq 1 50); do
+	for i in $(seq 1 300); do
 		[ "$(pq a@x.org alias "$TEST_DIR/cfg.sock")" = two ] && break
 		sleep 0.05
 	done &&
@@ -46,14 +46,13 @@ test_expect_success 'SIGHUP reloads the tables' '
 test_expect_success 'a reload that fails keeps the tables that work' '
 	sed -i "s|file:$TEST_DIR/map.txt|file:$TEST_DIR/missing.txt|" podop.toml &&
 	kill -HUP "$(cat cfg.pid)" &&
-	sleep 0.3 &&
-	check_grep "reload failed, keeping the current tables" cfg.log &&
+	wait_until 30 grep -q "reload failed, keeping the current tables" cfg.log &&
 	check_eq "$(pq a@x.org alias "$TEST_DIR/cfg.sock")" two
 '
 
 test_expect_success 'SIGUSR1 logs counters' '
-	kill -USR1 "$(cat cfg.pid)" && sleep 0.2 &&
-	check_grep "stats requests=" cfg.log
+	kill -USR1 "$(cat cfg.pid)" &&
+	wait_until 30 grep -q "stats requests=" cfg.log
 '
 
 test_expect_success 'SIGTERM: exits and removes its socket' '
@@ -82,7 +81,7 @@ test_expect_success 'the process runs as nobody after binding' '
 
 cat >data.json <<'EOF_DATA'
 {"postfix": {"alias": {"slow@x.org": "late@x.org", "boom@x.org": "x"}},
- "sleep": {"postfix/alias/slow@x.org": 1.5},
+ "sleep": {"postfix/alias/slow@x.org": 3},
  "status": {"postfix/alias/boom@x.org": 500}}
 EOF_DATA
 
@@ -91,15 +90,28 @@ test_setup 'start the HTTP service and podop on it' '
 		"$TEST_DIR/data.json" "$TEST_DIR/api.port" >api.log 2>&1 &
 	echo $! >api.pid &&
 	test_at_exit "kill $(cat api.pid)" &&
-	for i in $(seq 1 100); do [ -s api.port ] && break; sleep 0.05; done &&
+	wait_until 30 test -s api.port &&
 	API=http://127.0.0.1:$(cat api.port)/internal &&
 	start_podop slow --socket "$TEST_DIR/slow.sock" --no-cache \
 		--name alias --type url --param "$API/postfix/alias/§"
 '
 
+# slow_asked: how many times the service has been asked for slow@x.org.
+slow_asked() {
+	curl -s "http://127.0.0.1:$(cat api.port)/stats" |
+		jq "[.paths[] | select(test(\"slow\"))] | length"
+}
+
+# slow_asked_at_least N: for wait_until.
+slow_asked_at_least() {
+	test "$(slow_asked)" -ge "$1"
+}
+
+# SIGTERM comes once the service has the request (it answers 3 s later).
 test_expect_success 'SIGTERM drains: the pending answer still goes out' '
+	base=$(slow_asked) || exit 1
 	(pq slow@x.org alias "$TEST_DIR/slow.sock" >late.out 2>&1) &
-	sleep 0.4 &&
+	wait_until 30 slow_asked_at_least "$((base + 1))" &&
 	kill "$(cat slow.pid)" &&
 	wait &&
 	check_eq "$(cat late.out)" late@x.org &&

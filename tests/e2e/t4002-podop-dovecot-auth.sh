@@ -56,7 +56,7 @@ test_setup 'seed, start podop and a private Dovecot' '
 		--socket-mode 0666 --table auth=postfixadmin:dovecot -v &&
 	dovecot -c "$DV/dovecot.conf" &&
 	test_at_exit "doveadm -c \"$DV/dovecot.conf\" stop" &&
-	for i in $(seq 1 50); do
+	for i in $(seq 1 600); do
 		[ -S "$DV/run/auth-userdb" ] && break
 		sleep 0.1
 	done &&

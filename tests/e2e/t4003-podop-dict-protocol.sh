@@ -20,14 +20,17 @@ test_setup 'start an HTTP service and podop' '
 		"$TEST_DIR/data.json" "$TEST_DIR/api.port" >api.log 2>&1 &
 	echo $! >api.pid &&
 	test_at_exit "kill $(cat api.pid)" &&
-	for i in $(seq 1 100); do [ -s api.port ] && break; sleep 0.05; done &&
+	wait_until 30 test -s api.port &&
 	start_podop dict --socket "$TEST_DIR/dict.sock" --mode dovecot -v \
 		--no-cache --table "meta=file:$TEST_DIR/meta.txt" \
 		--table "web=url:http://127.0.0.1:$(cat api.port)/internal/dovecot/t/§"
 '
 
+# podop closes the connection once it has answered (a client that shut
+# its side down, or a broken frame); -w, the wait for more bytes, only
+# ends a probe when it does not, and must outlast a loaded machine.
 probe() {
-	podop-probe -w 2500 "$@" "$TEST_DIR/dict.sock"
+	podop-probe -w 30000 "$@" "$TEST_DIR/dict.sock"
 }
 
 H3='H3\t2\t0\t\tmeta\n'

@@ -135,7 +135,7 @@ test_setup 'on SQLite, start podop for the routes' '
 		podop -c "$G/podop/podop-postfix.toml" >podop.log 2>&1 &
 		echo $! >podop.pid
 		test_at_exit "kill $(cat podop.pid)"
-		wait_until 10 test -S "$TEST_DIR/podop.sock" || { cat podop.log; false; }
+		wait_until 60 test -S "$TEST_DIR/podop.sock" || { cat podop.log; false; }
 	fi
 '
 
@@ -216,7 +216,7 @@ EOF
 # and a wrong password, stop it.
 auth_run() {
 	dovecot -c "$1/auth.conf" &&
-	wait_until 10 test -S "$1/run/auth-userdb" &&
+	wait_until 60 test -S "$1/run/auth-userdb" &&
 	doveadm -c "$1/auth.conf" auth test alice@example.org secret-1 >a.out 2>&1 &&
 	check_grep "auth succeeded" a.out &&
 	expect_code 77 doveadm -c "$1/auth.conf" auth test alice@example.org wrong >a.out 2>&1 &&
@@ -235,7 +235,7 @@ test_expect_success 'hybrid: local passwords still log in through the chain' '
 test_expect_success 'hybrid through podop'"'"'s dict, with the oauth2 passdb' '
 	podop -c "$G.podop/podop/podop-dovecot.toml" >pd.log 2>&1 &
 	pid=$!
-	wait_until 10 test -S "$TEST_DIR/podop-dict.sock" &&
+	wait_until 60 test -S "$TEST_DIR/podop-dict.sock" &&
 	auth_conf "$G.podop" auth-dict.conf.ext &&
 	auth_run "$G.podop"
 	rc=$?

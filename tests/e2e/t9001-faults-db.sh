@@ -36,6 +36,15 @@ hold() {
 	HOLDER=$!
 }
 
+# held: the holder took its lock and sleeps (an event, not a time).
+held() {
+	case $POSTINO_TEST_ENGINE in
+	mysql) n=$(sql "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(600)%'") ;;
+	pgsql) n=$(sql "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(600)%'") ;;
+	esac
+	[ "${n:-0}" -ge 1 ]
+}
+
 # waiting: how many sessions wait for a lock right now.
 waiting() {
 	case $POSTINO_TEST_ENGINE in
@@ -48,7 +57,7 @@ wait_blocked() {
 	n=0
 	while [ "$(waiting)" -lt 1 ]; do
 		n=$((n + 1))
-		[ $n -lt 200 ] || { echo "postino never blocked"; return 1; }
+		[ $n -lt 600 ] || { echo "postino never blocked"; return 1; }
 		sleep 0.1
 	done
 }
@@ -81,7 +90,7 @@ test_expect_success 'setup' '
 test_expect_success 'crash during user add (maildir made, rows pending): as before' '
 	state >before &&
 	hold "INSERT INTO alias (address, goto, domain) VALUES ('"'"'victim@ex.org'"'"', '"'"'x@y.org'"'"', '"'"'ex.org'"'"')" &&
-	sleep 0.5 || exit 1
+	wait_until 60 held || exit 1
 	(printf "pw\n" | postino user add victim@ex.org --password-stdin >out 2>err) &
 	pid=$!
 	rc=1 &&
@@ -95,7 +104,7 @@ test_expect_success 'crash during user add (maildir made, rows pending): as befo
 test_expect_success 'crash during user del (rows pending, maildir not yet staged): as before' '
 	state >before &&
 	hold "SELECT * FROM quota2 WHERE username = '"'"'keep@ex.org'"'"' FOR UPDATE" &&
-	sleep 0.5 || exit 1
+	wait_until 60 held || exit 1
 	(postino user del keep@ex.org --yes >out 2>err) &
 	pid=$!
 	rc=1 &&
@@ -108,7 +117,7 @@ test_expect_success 'crash during user del (rows pending, maildir not yet staged
 test_expect_success 'crash during domain del --force: as before' '
 	state >before &&
 	hold "SELECT * FROM mailbox WHERE username = '"'"'a@gone.org'"'"' FOR UPDATE" &&
-	sleep 0.5 || exit 1
+	wait_until 60 held || exit 1
 	(postino domain del gone.org --force --yes >out 2>err) &
 	pid=$!
 	rc=1 &&
@@ -125,7 +134,7 @@ test_expect_success 'crash during import (a whole batch of maildirs made): as be
 		i=$((i + 1)); done; } >imp.jsonl &&
 	state >before &&
 	hold "INSERT INTO alias (address, goto, domain) VALUES ('"'"'imp49@ex.org'"'"', '"'"'x@y.org'"'"', '"'"'ex.org'"'"')" &&
-	sleep 0.5 || exit 1
+	wait_until 60 held || exit 1
 	(postino import --batch 100 imp.jsonl >out 2>err) &
 	pid=$!
 	rc=1 &&

@@ -53,9 +53,28 @@ undumpable() {
 	! $AS_NOBODY cat "/proc/$1/environ" >/dev/null 2>&1
 }
 
+# runs PID NAME: PID runs the program NAME (it has exec'd it).
+runs() {
+	test "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2"
+}
+
 # A command prefix (not a function: "$AS_NOBODY cmd &" must leave the
 # pid of cmd itself in $!).
 AS_NOBODY="setpriv --reuid=$NOBODY --regid=$NOGROUP --clear-groups"
+
+# NB: where nobody runs the programs from.  The build tree, when nobody can
+# reach it; else (a clone in root's home: /root is 0700) copies in the
+# test directory, with the database driver modules beside them.
+NB=
+if ! $AS_NOBODY test -x "$(command -v podop)"; then
+	mkdir -p "$TEST_DIR/nobody/bin" "$TEST_DIR/nobody/db" &&
+	cp "$(command -v podop)" "$(command -v postinod)" \
+		"$(command -v postino)" "$TEST_DIR/nobody/bin/" &&
+	cp "$BUILD_DIR"/src/db/*.so "$TEST_DIR/nobody/db/" &&
+	chmod -R o+rX "$TEST_DIR/nobody" ||
+	test_skip_or_fail "cannot copy the programs where nobody can run them"
+	NB=$TEST_DIR/nobody/bin/
+fi
 
 test_setup 'start podop as root: user nobody, socket nobody:nogroup 0660' '
 	seed_podop &&
@@ -88,7 +107,7 @@ test_setup 'a control: an ordinary process of nobody' '
 	$AS_NOBODY sleep 60 &
 	echo $! >control.pid &&
 	test_at_exit "kill $(cat control.pid)" &&
-	sleep 0.2
+	wait_until 30 runs "$(cat control.pid)" sleep
 '
 
 test_expect_success 'the control is dumpable (so the checks below can fail)' '
@@ -100,7 +119,7 @@ test_setup 'start podop and postinod straight as nobody' '
 	chmod o+rx "$TEST_DIR/etc" "$TEST_DIR/etc/postfix" &&
 	chmod o+r "$TEST_DIR"/etc/postfix/*.cf "$POSTINO_CONFIG" &&
 	chown nobody run
-	$AS_NOBODY podop --socket "$TEST_DIR/run/n.sock" \
+	$AS_NOBODY "${NB}podop" --socket "$TEST_DIR/run/n.sock" \
 		--table alias=postfixadmin:alias >n.log 2>&1 &
 	echo $! >n.pid
 	test_at_exit "kill $(cat n.pid)"
@@ -108,11 +127,11 @@ test_setup 'start podop and postinod straight as nobody' '
 	$AS_NOBODY env POSTINOD_LISTEN="127.0.0.1:$PORT2" \
 		POSTINOD_SCIM_ISSUER="$ISSUER" POSTINOD_SCIM_AUDIENCE="$AUD" \
 		POSTINOD_ZITADEL_HMAC_SECRET="$HMAC_SECRET" \
-		postinod >n-postinod.log 2>&1 &
+		"${NB}postinod" >n-postinod.log 2>&1 &
 	echo $! >n-postinod.pid
 	test_at_exit "kill $(cat n-postinod.pid)"
-	wait_until 10 test -S "$TEST_DIR/run/n.sock" &&
-	wait_until 15 curl -sf "http://127.0.0.1:$PORT2/healthz"
+	wait_until 60 test -S "$TEST_DIR/run/n.sock" &&
+	wait_until 60 curl -sf "http://127.0.0.1:$PORT2/healthz"
 '
 
 test_expect_success 'podop and postinod make themselves undumpable, no core' '
@@ -123,13 +142,15 @@ test_expect_success 'podop and postinod make themselves undumpable, no core' '
 test_expect_success 'postino, waiting for a password on stdin, is undumpable, no core' '
 	mkfifo pw.fifo &&
 	chmod 666 pw.fifo &&
-	{ $AS_NOBODY postino init --dir "$TEST_DIR/run/x" --engine pgsql \
+	{ $AS_NOBODY "${NB}postino" init --dir "$TEST_DIR/run/x" --engine pgsql \
 		--user u --dbname d --hosts inet:127.0.0.1:1 --password-stdin \
 		<pw.fifo >init.out 2>&1 & } &&
 	pid=$! &&
 	exec 7>pw.fifo &&
-	sleep 0.3 &&
-	undumpable "$pid" && no_core "$pid"
+	# Judged once postino runs (setpriv has executed it) and has had the
+	# time to protect itself, however long the machine makes that.
+	wait_until 30 runs "$pid" postino &&
+	{ wait_until 30 undumpable "$pid"; undumpable "$pid"; } && no_core "$pid"
 	rc=$?
 	exec 7>&-
 	wait "$pid"
@@ -138,7 +159,7 @@ test_expect_success 'postino, waiting for a password on stdin, is undumpable, no
 
 test_expect_success 'the daemons stop cleanly' '
 	kill "$(cat n.pid)" "$(cat n-postinod.pid)" &&
-	wait_until 10 sh -c "! kill -0 $(cat n.pid) && ! kill -0 $(cat n-postinod.pid)" &&
+	wait_until 60 sh -c "! kill -0 $(cat n.pid) && ! kill -0 $(cat n-postinod.pid)" &&
 	podop_stop_all_clean &&
 	! grep -E "AddressSanitizer|LeakSanitizer|runtime error:" n.log n-postinod.log
 '

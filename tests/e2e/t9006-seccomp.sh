@@ -91,7 +91,8 @@ test_expect_success 'socketmap, dict, SCIM and webhook: a whole cycle' '
 test_expect_success 'SIGHUP: podop reopens its tables, postinod fetches the keys again' '
 	before=$(wc -l <"$KEYS/hits") &&
 	kill -HUP "$(cat sm.pid)" "$(cat dict.pid)" "$POSTINOD_PID" &&
-	sleep 0.5 &&
+	wait_until 30 grep -q "reloaded" sm.log &&
+	wait_until 30 grep -q "reloaded" dict.log &&
 	cycle 2 222 &&
 	check_grep "reloaded" sm.log && check_grep "reloaded" dict.log &&
 	test "$(wc -l <"$KEYS/hits")" -gt "$before" &&
@@ -107,7 +108,7 @@ if [ "$POSTINO_TEST_ENGINE" != sqlite ]; then
 		expect_code 1 pq "gone@example.com" mailbox &&
 		check_eq "$(curl -s -o /dev/null -w "%{http_code}" "$BASE/readyz")" 503 &&
 		restart_private_server &&
-		wait_until 15 sh -c "test \"\$(curl -s -o /dev/null -w %{http_code} $BASE/readyz)\" = 200" &&
+		wait_until 60 sh -c "test \"\$(curl -s -o /dev/null -w %{http_code} $BASE/readyz)\" = 200" &&
 		cycle 3 333 &&
 		alive
 	'

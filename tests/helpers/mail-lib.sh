@@ -167,7 +167,7 @@ pf_start() {
 		return 1
 	}
 	test_at_exit "pf_stop"
-	wait_until 20 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" || {
+	wait_until 60 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" || {
 		echo "postfix does not listen on $1" >&2
 		cat "$PFQ/postfix.log" >&2
 		return 1
@@ -177,7 +177,7 @@ pf_start() {
 pf_stop() {
 	_pid=$(cat "$PFQ/pid/master.pid" 2>/dev/null | tr -d ' ')
 	postfix -c "$PFETC" stop >/dev/null 2>&1
-	[ -n "$_pid" ] && wait_until 10 sh -c "! kill -0 $_pid"
+	[ -n "$_pid" ] && wait_until 60 sh -c "! kill -0 $_pid"
 	return 0
 }
 
@@ -275,7 +275,7 @@ dv_start() {
 		return 1
 	}
 	test_at_exit "dv_stop"
-	wait_until 20 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" || {
+	wait_until 60 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" || {
 		echo "dovecot does not listen on $1" >&2
 		cat "$DVDIR/dovecot.log" >&2
 		return 1
@@ -285,7 +285,7 @@ dv_start() {
 dv_stop() {
 	_pid=$(cat "$DVDIR/run/master.pid" 2>/dev/null)
 	doveadm -c "$DVDIR/dovecot.conf" stop >/dev/null 2>&1
-	[ -n "$_pid" ] && wait_until 10 sh -c "! kill -0 $_pid"
+	[ -n "$_pid" ] && wait_until 60 sh -c "! kill -0 $_pid"
 	return 0
 }
 

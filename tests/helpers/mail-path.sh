@@ -34,7 +34,7 @@ start_podop_conf() {
 	podop -c "$2" >"$TEST_DIR/$1.log" 2>&1 &
 	echo $! >"$TEST_DIR/$1.pid"
 	test_at_exit "kill $(cat "$TEST_DIR/$1.pid")"
-	wait_until 10 test -S "$3" || {
+	wait_until 60 test -S "$3" || {
 		cat "$TEST_DIR/$1.log" >&2
 		return 1
 	}

@@ -21,7 +21,7 @@ start_podop() {
 	podop "$@" >"$TEST_DIR/$_n.log" 2>&1 &
 	echo $! >"$TEST_DIR/$_n.pid"
 	test_at_exit "kill $(cat "$TEST_DIR/$_n.pid")"
-	for _i in $(seq 1 100); do
+	for _i in $(seq 1 600); do
 		if [ -S "$TEST_DIR/$_n.sock" ] ||
 		    grep -q "listening on" "$TEST_DIR/$_n.log" 2>/dev/null; then
 			return 0
@@ -37,7 +37,7 @@ start_podop() {
 stop_podop() {
 	_p=$(cat "$TEST_DIR/$1.pid")
 	kill "$_p" 2>/dev/null
-	for _i in $(seq 1 100); do
+	for _i in $(seq 1 600); do
 		kill -0 "$_p" 2>/dev/null || return 0
 		sleep 0.05
 	done

@@ -31,24 +31,24 @@ start_jwks() {
 		>"$TEST_DIR/jwks.log" 2>&1 &
 	JWKS_PID=$!
 	test_at_exit "kill $JWKS_PID"
-	wait_until 10 test -s "$TEST_DIR/jwks.port" || return 1
+	wait_until 60 test -s "$TEST_DIR/jwks.port" || return 1
 	JWKS_PORT=$(cat "$TEST_DIR/jwks.port")
 	ISSUER=http://127.0.0.1:$JWKS_PORT
 	export KEYS ISSUER
 }
 
-# stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL.  The exit status
+# stop_pid PID: SIGTERM, wait up to 60 s, then SIGKILL.  The exit status
 # of a child of this shell is left in STOP_RC.
 stop_pid() {
 	STOP_RC=
 	kill -TERM "$1" 2>/dev/null
-	(sleep 10; kill -KILL "$1" 2>/dev/null) >/dev/null 2>&1 &
+	(sleep 60; kill -KILL "$1" 2>/dev/null) >/dev/null 2>&1 &
 	_w=$!
 	wait "$1" 2>/dev/null
 	STOP_RC=$?
 	if [ "$STOP_RC" -eq 127 ]; then
 		STOP_RC=
-		wait_until 10 sh -c "! kill -0 $1"
+		wait_until 60 sh -c "! kill -0 $1"
 	fi
 	kill "$_w" 2>/dev/null
 	return 0
@@ -70,7 +70,7 @@ start_postinod() {
 		postinod --allow-root >>"$TEST_DIR/postinod.log" 2>&1 &
 	POSTINOD_PID=$!
 	test_at_exit "stop_pid $POSTINOD_PID"
-	if ! wait_until 15 curl -sfk "$_scheme://127.0.0.1:$PORT/healthz"; then
+	if ! wait_until 60 curl -sfk "$_scheme://127.0.0.1:$PORT/healthz"; then
 		sed 's/^/# /' "$TEST_DIR/postinod.log"
 		return 1
 	fi

@@ -109,7 +109,7 @@ start_redis() {
 		--unixsocketperm 777 --dir "$d" --save '' --appendonly no \
 		--daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" \
 		>/dev/null 2>&1 || die_log "$d/redis.log" "redis-server failed: see $d/redis.log"
-	wait_until 20 redis-cli -s "$d/redis.sock" ping ||
+	wait_until 60 redis-cli -s "$d/redis.sock" ping ||
 		die_log "$d/redis.log" "Redis did not start: see $d/redis.log"
 	cat >>"$DIR/env" <<EOV
 export TEST_REDIS_SOCKET='$d/redis.sock'

@@ -170,6 +170,32 @@ check_grep() {
 	fi
 }
 
+# tty_answer OUT CMD ANSWER...: run the command line CMD on a terminal
+# (script(1)), its output in OUT, and type each ANSWER once one more
+# password prompt ("...: ") has appeared, as a person would, not at a
+# guessed moment: a busy machine may take seconds to print one.  The
+# status is CMD's; a CMD not done after 120 s (waiting for answers that
+# ran out) is ended, so that a failure cannot hang the suite.
+tty_answer() {
+	_out=$1
+	_cmd=$2
+	shift 2
+	: >"$_out"
+	(
+		_seen=0
+		for _a in "$@"; do
+			_seen=$((_seen + 1))
+			wait_until 60 prompts_seen "$_out" "$_seen" || exit 1
+			printf '%s\n' "$_a"
+		done
+	) | script -qec "timeout --foreground 120 $_cmd" /dev/null >"$_out" 2>&1
+}
+
+# prompts_seen FILE N: FILE shows at least N password prompts.
+prompts_seen() {
+	test "$(grep -oE "(assword|confirmation): " "$1" | wc -l)" -ge "$2"
+}
+
 # need_cmd CMD...: every CMD must be on PATH.
 need_cmd() {
 	for _c in "$@"; do

@@ -9,61 +9,15 @@
 #include "err.h"
 #include "proto_dict.h"
 #include "table.h"
-#include "tap.h"
-
-static char dir[] = "/tmp/t_table.XXXXXX";
-static struct table_env env;
+#include "fixture.h"
 
 static void
 write_file(const char *name, const char *text)
 {
-	char path[256];
-	FILE *fp;
+	FILE *fp = fopen(fx_path(name), "w");
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
 	fputs(text, fp);
 	fclose(fp);
-}
-
-static char *
-path_of(const char *name)
-{
-	static char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return path;
-}
-
-/* Look key up; "!" + message for errors, "-" for not found. */
-static const char *
-q(struct table *t, const char *key, const char *user)
-{
-	static char out[4096];
-	struct err e = ERR_INIT;
-	struct buf v;
-	int r;
-
-	buf_init(&v, 1024 * 1024);
-	r = table_lookup(t, key, user, &v, NULL, &e);
-	if (r == 1)
-		snprintf(out, sizeof(out), "%s", buf_cstr(&v));
-	else if (r == 0)
-		snprintf(out, sizeof(out), "-");
-	else
-		snprintf(out, sizeof(out), "!%s", err_kind_name(e.kind));
-	buf_release(&v);
-	return out;
-}
-
-static int
-collect(void *arg, const char *key, const char *value, struct err *err)
-{
-	struct buf *b = arg;
-
-	(void)err;
-	buf_printf(b, "%s=%s;", key, value);
-	return 0;
 }
 
 static void
@@ -75,12 +29,12 @@ test_registry(void)
 	ok(table_backend_find("static") != NULL, "static is registered");
 	ok(table_backend_find("postfixadmin") != NULL, "postfixadmin too");
 	ok(table_backend_find("nope") == NULL, "unknown type");
-	is_int(table_open(&t, "x", "mysqll", "", &env, &e), -1,
+	is_int(table_open(&t, "x", "mysqll", "", &fx_env, &e), -1,
 	    "open an unknown type");
 	is_str(e.hint, "did you mean 'mysql'?", "with a suggestion");
-	is_int(table_open_spec(&t, "x", "static", &env, &e), -1,
+	is_int(table_open_spec(&t, "x", "static", &fx_env, &e), -1,
 	    "a spec without ':'");
-	is_int(table_open(&t, "a b", "static", "v", &env, &e), -1,
+	is_int(table_open(&t, "a b", "static", "v", &fx_env, &e), -1,
 	    "a name with a space");
 	ok(table_iter_match("userdb/", "userdb/a", 0), "iter: direct child");
 	ok(!table_iter_match("userdb/", "userdb/a/b", 0),
@@ -98,15 +52,16 @@ test_static(void)
 	struct table *t;
 	struct err e = ERR_INIT;
 
-	is_int(table_open_spec(&t, "s", "static:{OK fine}", &env, &e), 0,
+	is_int(table_open_spec(&t, "s", "static:{OK fine}", &fx_env, &e), 0,
 	    "open static");
-	is_str(q(t, "anything", NULL), "OK fine", "static answers any key");
-	is_str(q(t, "", NULL), "OK fine", "even the empty one");
+	is_str(fx_lookup(t, "anything", NULL), "OK fine",
+	    "static answers any key");
+	is_str(fx_lookup(t, "", NULL), "OK fine", "even the empty one");
 	ok(!table_can_iterate(t) && !table_can_commit(t),
 	    "static cannot iterate or commit");
 	table_close(&t);
 	ok(t == NULL, "close clears the pointer");
-	is_int(table_open(&t, "s", "static", "", &env, &e), -1,
+	is_int(table_open(&t, "s", "static", "", &fx_env, &e), -1,
 	    "static needs a value");
 }
 
@@ -128,46 +83,38 @@ test_file(void)
 	    "passdb/u@x {\"password\":\"{PLAIN}p\"}\n"
 	    "quota/storage/u@x 42\n"
 	    "novalue\n");
-	is_int(table_open(&t, "f", "file", path_of("map.txt"), &env, &e), 0,
+	is_int(table_open(&t, "f", "file", fx_path("map.txt"), &fx_env, &e), 0,
 	    "open file");
-	is_str(q(t, "alice@example.com", NULL), "alice@example.org", "found");
-	is_str(q(t, "ALICE@example.com", NULL), "alice@example.org",
+	is_str(fx_lookup(t, "alice@example.com", NULL), "alice@example.org",
+	    "found");
+	is_str(fx_lookup(t, "ALICE@example.com", NULL), "alice@example.org",
 	    "keys fold to lower case");
-	is_str(q(t, "bob@example.com", NULL),
+	is_str(fx_lookup(t, "bob@example.com", NULL),
 	    "bob@example.org, extra@example.org", "continuation lines");
-	is_str(q(t, "dup", NULL), "second", "the later duplicate wins");
-	is_str(q(t, "novalue", NULL), "-",
+	is_str(fx_lookup(t, "dup", NULL), "second", "the later duplicate wins");
+	is_str(fx_lookup(t, "novalue", NULL), "-",
 	    "a key without value is "
 	    "not found");
-	is_str(q(t, "missing", NULL), "-", "missing");
-	is_str(q(t, "quota/storage", "u@x"), "42",
+	is_str(fx_lookup(t, "missing", NULL), "-", "missing");
+	is_str(fx_lookup(t, "quota/storage", "u@x"), "42",
 	    "a private dict key is "
 	    "key/user");
 	buf_init(&rows, 4096);
-	is_int(table_iterate(t, "passdb/", NULL, 0, 0, collect, &rows, &e), 0,
-	    "iterate");
+	is_int(table_iterate(t, "passdb/", NULL, 0, 0, fx_collect, &rows, &e),
+	    0, "iterate");
 	is_str(buf_cstr(&rows), "passdb/u@x={\"password\":\"{PLAIN}p\"};",
 	    "iterate: rows under the path");
 	buf_reset(&rows);
-	table_iterate(t, "", NULL, DICT_ITER_RECURSE, 2, collect, &rows, &e);
+	table_iterate(t, "", NULL, DICT_ITER_RECURSE, 2, fx_collect, &rows, &e);
 	is_str(buf_cstr(&rows),
 	    "alice@example.com=alice@example.org;"
 	    "bob@example.com=bob@example.org, extra@example.org;",
 	    "iterate: max_rows, sorted");
 	buf_release(&rows);
 	table_close(&t);
-	is_int(table_open(&t, "f", "file", path_of("absent"), &env, &e), -1,
+	is_int(table_open(&t, "f", "file", fx_path("absent"), &fx_env, &e), -1,
 	    "a missing file fails to open");
 	is_int(e.kind, ERR_CONFIG, "as a config error");
-}
-
-static void
-exec_sql(struct db *db, const char *sql)
-{
-	struct err e = ERR_INIT;
-
-	if (db_exec(db, sql, NULL, 0, &e) == -1)
-		diag("sql failed: %s: %s", sql, e.msg);
 }
 
 static struct table *
@@ -177,9 +124,10 @@ sqlmap(const char *name, const char *body)
 	struct err e = ERR_INIT;
 	char text[2048];
 
-	snprintf(text, sizeof(text), "dbpath = %s/db.sqlite\n%s", dir, body);
+	snprintf(
+	    text, sizeof(text), "dbpath = %s\n%s", fx_path("db.sqlite"), body);
 	write_file(name, text);
-	if (table_open(&t, name, "sqlite", path_of(name), &env, &e) == -1)
+	if (table_open(&t, name, "sqlite", fx_path(name), &fx_env, &e) == -1)
 		diag("open %s: %s", name, e.msg);
 	return t;
 }
@@ -191,27 +139,27 @@ test_sql(void)
 	struct err e = ERR_INIT;
 	struct table *t;
 	struct db *db;
-	char dbpath[256];
+	char dbpath[300];
 
-	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	snprintf(dbpath, sizeof(dbpath), "%s", fx_path("db.sqlite"));
 	p.engine = DB_ENGINE_SQLITE;
 	p.dbpath = dbpath;
 	p.create = true;
 	db = db_open(&p, &e);
-	exec_sql(db,
+	fx_sql(db,
 	    "CREATE TABLE alias (address TEXT, goto TEXT, "
 	    "active INT)");
-	exec_sql(db,
+	fx_sql(db,
 	    "CREATE TABLE alias_domain (alias_domain TEXT, "
 	    "target_domain TEXT, active INT)");
-	exec_sql(db,
+	fx_sql(db,
 	    "INSERT INTO alias VALUES ('info@example.com', "
 	    "'alice@example.com,bob@example.com', 1)");
-	exec_sql(db,
+	fx_sql(db,
 	    "INSERT INTO alias VALUES ('alice@example.com', "
 	    "'alice@example.com', 1)");
-	exec_sql(db, "INSERT INTO alias VALUES ('off@example.com', 'x', 0)");
-	exec_sql(db,
+	fx_sql(db, "INSERT INTO alias VALUES ('off@example.com', 'x', 0)");
+	fx_sql(db,
 	    "INSERT INTO alias_domain VALUES ('alias.example', "
 	    "'example.com', 1)");
 	db_close(&db);
@@ -219,18 +167,18 @@ test_sql(void)
 	t = sqlmap("alias.cf",
 	    "query = SELECT goto FROM alias WHERE "
 	    "address='%s' AND active = '1'\n");
-	is_str(q(t, "info@example.com", NULL),
+	is_str(fx_lookup(t, "info@example.com", NULL),
 	    "alice@example.com,bob@example.com",
 	    "sql: PostfixAdmin's alias "
 	    "query");
-	is_str(q(t, "INFO@Example.com", NULL),
+	is_str(fx_lookup(t, "INFO@Example.com", NULL),
 	    "alice@example.com,bob@example.com",
 	    "sql: keys fold to lower "
 	    "case");
-	is_str(q(t, "off@example.com", NULL), "-", "sql: inactive");
-	is_str(q(t, "x' OR '1'='1@example.com", NULL), "-",
+	is_str(fx_lookup(t, "off@example.com", NULL), "-", "sql: inactive");
+	is_str(fx_lookup(t, "x' OR '1'='1@example.com", NULL), "-",
 	    "sql: a quote in the key is data, not SQL");
-	is_str(q(t, "x' OR 1=1 --", NULL), "-", "sql: so is a comment");
+	is_str(fx_lookup(t, "x' OR 1=1 --", NULL), "-", "sql: so is a comment");
 	table_close(&t);
 
 	t = sqlmap("ad.cf",
@@ -238,37 +186,38 @@ test_sql(void)
 	    "WHERE alias_domain.alias_domain = '%d' AND alias.address = '%u' "
 	    "|| '@' || alias_domain.target_domain AND alias.active = 1 AND "
 	    "alias_domain.active = 1\n");
-	is_str(q(t, "alice@alias.example", NULL), "alice@example.com",
+	is_str(fx_lookup(t, "alice@alias.example", NULL), "alice@example.com",
 	    "sql: the alias-domain query with %%u and %%d");
-	is_str(q(t, "alias.example", NULL), "-",
+	is_str(fx_lookup(t, "alias.example", NULL), "-",
 	    "sql: %%d on a key without '@' suppresses the query");
 	table_close(&t);
 
 	t = sqlmap("mixed.cf",
 	    "query = SELECT goto FROM alias WHERE "
 	    "address = '%u@%d'\n");
-	is_str(q(t, "alice@example.com", NULL), "alice@example.com",
+	is_str(fx_lookup(t, "alice@example.com", NULL), "alice@example.com",
 	    "sql: '%%u@%%d' inside one literal");
-	is_str(q(t, "@example.com", NULL), "-",
+	is_str(fx_lookup(t, "@example.com", NULL), "-",
 	    "sql: %%u with an empty local part suppresses the query");
 	table_close(&t);
 
 	t = sqlmap("labels.cf", "query = SELECT '%2-%1'\n");
-	is_str(q(t, "u@mail.example.com", NULL), "example-com",
+	is_str(fx_lookup(t, "u@mail.example.com", NULL), "example-com",
 	    "sql: %%1 and %%2 are the rightmost labels");
-	is_str(q(t, "u@com", NULL), "-", "sql: a missing label suppresses");
+	is_str(fx_lookup(t, "u@com", NULL), "-",
+	    "sql: a missing label suppresses");
 	table_close(&t);
 
 	t = sqlmap("fmt.cf",
 	    "query = SELECT 'host', 'a@b'\n"
 	    "result_format = smtp:[%s]\n");
-	is_str(q(t, "k", NULL), "smtp:[host],smtp:[a@b]",
+	is_str(fx_lookup(t, "k", NULL), "smtp:[host],smtp:[a@b]",
 	    "sql: columns and result_format");
 	table_close(&t);
 	t = sqlmap("fmtd.cf",
 	    "query = SELECT 'host' UNION ALL SELECT 'a@b'\n"
 	    "result_format = %d/%S\n");
-	is_str(q(t, "k", NULL), "b/k",
+	is_str(fx_lookup(t, "k", NULL), "b/k",
 	    "sql: %%d suppresses values without "
 	    "a domain; %%S is the key");
 	table_close(&t);
@@ -276,7 +225,7 @@ test_sql(void)
 	t = sqlmap("multi.cf",
 	    "query = SELECT 'a', 'b' UNION ALL SELECT 'c',"
 	    " NULL UNION ALL SELECT '', 'd'\n");
-	is_str(q(t, "k", NULL), "a,b,c,d",
+	is_str(fx_lookup(t, "k", NULL), "a,b,c,d",
 	    "sql: every non-empty value, "
 	    "comma-joined");
 	table_close(&t);
@@ -284,24 +233,27 @@ test_sql(void)
 	t = sqlmap("limit.cf",
 	    "query = SELECT 'a' UNION ALL SELECT 'b'\n"
 	    "expansion_limit = 1\n");
-	is_str(q(t, "k", NULL), "!too_large", "sql: expansion_limit");
+	is_str(fx_lookup(t, "k", NULL), "!too_large", "sql: expansion_limit");
 	table_close(&t);
 
 	t = sqlmap("dom.cf",
 	    "query = SELECT 'yes'\ndomain = example.com, "
 	    "example.org\n");
-	is_str(q(t, "bob@example.org", NULL), "yes", "sql: domain listed");
-	is_str(q(t, "bob@other.net", NULL), "-", "sql: domain not listed");
-	is_str(q(t, "example.com", NULL), "-",
+	is_str(
+	    fx_lookup(t, "bob@example.org", NULL), "yes", "sql: domain listed");
+	is_str(
+	    fx_lookup(t, "bob@other.net", NULL), "-", "sql: domain not listed");
+	is_str(fx_lookup(t, "example.com", NULL), "-",
 	    "sql: domain: bare domains "
 	    "are not looked up");
-	is_str(q(t, "@example.com", NULL), "-", "sql: domain: nor @domain");
+	is_str(fx_lookup(t, "@example.com", NULL), "-",
+	    "sql: domain: nor @domain");
 	table_close(&t);
 
 	t = sqlmap("pct.cf",
 	    "query = SELECT '100%%' WHERE 'a%%' LIKE 'a%%' "
 	    "AND %s <> ''\n");
-	is_str(q(t, "k", NULL), "100%",
+	is_str(fx_lookup(t, "k", NULL), "100%",
 	    "sql: %%%% is a percent sign, in and "
 	    "out of strings; a bare %%s is bound too");
 	table_close(&t);
@@ -309,7 +261,7 @@ test_sql(void)
 	t = sqlmap("legacy.cf",
 	    "table = alias\nselect_field = goto\n"
 	    "where_field = address\nadditional_conditions = AND active = 1\n");
-	is_str(q(t, "alice@example.com", NULL), "alice@example.com",
+	is_str(fx_lookup(t, "alice@example.com", NULL), "alice@example.com",
 	    "sql: the old table/select_field/where_field form");
 	table_close(&t);
 
@@ -326,18 +278,11 @@ test_sql(void)
 int
 main(void)
 {
-	char cmd[300];
-
-	if (mkdtemp(dir) == NULL)
+	if (fixture_start() == -1)
 		return 1;
-	table_env_init(&env);
 	test_registry();
 	test_static();
 	test_file();
 	test_sql();
-	table_env_release(&env);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		diag("cannot remove %s", dir);
-	return done_testing();
+	return fixture_end();
 }

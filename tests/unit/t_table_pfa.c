@@ -13,7 +13,7 @@
 #include "err.h"
 #include "schema.h"
 #include "table.h"
-#include "tap.h"
+#include "fixture.h"
 
 static const char *const seed[] = {
 	"INSERT INTO domain (domain, description, transport, backupmx, active) "
@@ -166,30 +166,7 @@ static const struct {
 	{ "alias", "alice@example.com", "alice@example.com", "-" },
 };
 
-static char dir[] = "/tmp/t_table_pfa.XXXXXX";
 static char dbpath[300];
-static struct table_env env;
-
-static const char *
-q(struct table *t, const char *key, const char *user)
-{
-	static char out[4096];
-	struct err e = ERR_INIT;
-	struct buf v;
-	int r;
-
-	buf_init(&v, 1024 * 1024);
-	r = table_lookup(t, key, user, &v, NULL, &e);
-	if (r == 1)
-		snprintf(out, sizeof(out), "%s", buf_cstr(&v));
-	else if (r == 0)
-		snprintf(out, sizeof(out), "-");
-	else
-		snprintf(
-		    out, sizeof(out), "!%s: %s", err_kind_name(e.kind), e.msg);
-	buf_release(&v);
-	return out;
-}
 
 static struct table *
 open_kind(const char *kind)
@@ -199,28 +176,9 @@ open_kind(const char *kind)
 	char param[400];
 
 	snprintf(param, sizeof(param), "%s:sqlite:%s", kind, dbpath);
-	if (table_open(&t, kind, "postfixadmin", param, &env, &e) == -1)
+	if (table_open(&t, kind, "postfixadmin", param, &fx_env, &e) == -1)
 		diag("open %s: %s", kind, e.msg);
 	return t;
-}
-
-static int
-collect(void *arg, const char *key, const char *value, struct err *err)
-{
-	struct buf *b = arg;
-
-	(void)err;
-	buf_printf(b, "%s=%s;", key, value);
-	return 0;
-}
-
-static void
-exec_sql(struct db *db, const char *sql)
-{
-	struct err e = ERR_INIT;
-
-	if (db_exec(db, sql, NULL, 0, &e) == -1)
-		diag("sql failed: %s: %s", sql, e.msg);
 }
 
 static void
@@ -233,7 +191,7 @@ test_lookups(void)
 			ok(0, "open %s", cases[i].map);
 			continue;
 		}
-		is_str(q(t, cases[i].key, cases[i].user), cases[i].want,
+		is_str(fx_lookup(t, cases[i].key, cases[i].user), cases[i].want,
 		    "%s %s%s%s", cases[i].map, cases[i].key,
 		    cases[i].user ? " user " : "",
 		    cases[i].user ? cases[i].user : "");
@@ -246,24 +204,25 @@ test_delimiters(void)
 {
 	struct table *t;
 
-	free(env.recipient_delimiter);
-	env.recipient_delimiter = strdup("+-");
+	free(fx_env.recipient_delimiter);
+	fx_env.recipient_delimiter = strdup("+-");
 	t = open_kind("alias");
-	is_str(q(t, "alice-x@example.com", NULL), "alice-x@example.com",
+	is_str(fx_lookup(t, "alice-x@example.com", NULL), "alice-x@example.com",
 	    "two delimiters: '-' splits too");
-	is_str(q(t, "owner-team@example.com", NULL), "bob@example.com",
+	is_str(fx_lookup(t, "owner-team@example.com", NULL), "bob@example.com",
 	    "owner-* is never split");
-	is_str(q(t, "alice-request@example.com", NULL), "alice@example.com",
+	is_str(fx_lookup(t, "alice-request@example.com", NULL),
+	    "alice@example.com",
 	    "*-request is never split (catch-all answers)");
 	table_close(&t);
-	free(env.recipient_delimiter);
-	env.recipient_delimiter = strdup("");
+	free(fx_env.recipient_delimiter);
+	fx_env.recipient_delimiter = strdup("");
 	t = open_kind("alias");
-	is_str(q(t, "alice+x@example.com", NULL), "alice@example.com",
+	is_str(fx_lookup(t, "alice+x@example.com", NULL), "alice@example.com",
 	    "no delimiter: no stripping (catch-all answers)");
 	table_close(&t);
-	free(env.recipient_delimiter);
-	env.recipient_delimiter = strdup("+");
+	free(fx_env.recipient_delimiter);
+	fx_env.recipient_delimiter = strdup("+");
 }
 
 static void
@@ -275,8 +234,8 @@ test_dovecot(void)
 	struct buf rows;
 
 	buf_init(&rows, 65536);
-	is_int(table_iterate(t, "userdb/", NULL, 0, 0, collect, &rows, &e), 0,
-	    "iterate userdb");
+	is_int(table_iterate(t, "userdb/", NULL, 0, 0, fx_collect, &rows, &e),
+	    0, "iterate userdb");
 	is_str(buf_cstr(&rows),
 	    "userdb/alice@example.com={\"gid\":\"5000\",\"home\":"
 	    "\"/var/vmail/example.com/alice/\",\"quota_rule\":"
@@ -287,12 +246,12 @@ test_dovecot(void)
 	    "\"/var/vmail/disabled.org/dave/\",\"uid\":\"5000\"};",
 	    "iterate: every active mailbox");
 	buf_reset(&rows);
-	table_iterate(t, "userdb/", NULL, 0, 1, collect, &rows, &e);
+	table_iterate(t, "userdb/", NULL, 0, 1, fx_collect, &rows, &e);
 	ok(strncmp(buf_cstr(&rows), "userdb/alice@example.com=", 25) == 0 &&
 		strstr(buf_cstr(&rows), "bob") == NULL,
 	    "iterate: max_rows");
 	buf_reset(&rows);
-	table_iterate(t, "passdb/", NULL, 0, 0, collect, &rows, &e);
+	table_iterate(t, "passdb/", NULL, 0, 0, fx_collect, &rows, &e);
 	is_str(buf_cstr(&rows), "", "iterate passdb/: nothing");
 	buf_release(&rows);
 
@@ -301,9 +260,9 @@ test_dovecot(void)
 	ops[1] = (struct table_op){ 'S', "quota/messages", "alice@example.com",
 		"3", 0, 0 };
 	is_int(table_commit(t, ops, 2, &e), 1, "quota_clone set");
-	is_str(q(t, "quota/storage", "alice@example.com"), "1000",
+	is_str(fx_lookup(t, "quota/storage", "alice@example.com"), "1000",
 	    "storage stored");
-	is_str(q(t, "quota/messages", "Alice@example.com"), "3",
+	is_str(fx_lookup(t, "quota/messages", "Alice@example.com"), "3",
 	    "messages stored");
 	ops[0] = (struct table_op){ 'A', "quota/storage", "alice@example.com",
 		"-100", -100, 0 };
@@ -312,9 +271,9 @@ test_dovecot(void)
 	ops[2] = (struct table_op){ 'A', "quota/messages", "alice@example.com",
 		"1", 1, 0 };
 	is_int(table_commit(t, ops, 3, &e), 1, "quota dict increments");
-	is_str(q(t, "quota/storage", "alice@example.com"), "900",
+	is_str(fx_lookup(t, "quota/storage", "alice@example.com"), "900",
 	    "storage incremented");
-	is_str(q(t, "quota/messages", "alice@example.com"), "5",
+	is_str(fx_lookup(t, "quota/messages", "alice@example.com"), "5",
 	    "messages incremented twice");
 	ops[0] = (struct table_op){ 'U', "quota/storage", "alice@example.com",
 		NULL, 0, 0 };
@@ -325,10 +284,10 @@ test_dovecot(void)
 	is_int(table_commit(t, ops, 3, &e), 1,
 	    "unset, set, and another "
 	    "user");
-	is_str(q(t, "quota/storage", "alice@example.com"), "7",
+	is_str(fx_lookup(t, "quota/storage", "alice@example.com"), "7",
 	    "unset then "
 	    "set");
-	is_str(q(t, "quota/storage", "bob@example.com"), "5",
+	is_str(fx_lookup(t, "quota/storage", "bob@example.com"), "5",
 	    "an increment creates the row");
 	ops[0] = (struct table_op){ 'S', "passdb/alice@example.com", NULL, "x",
 		0, 0 };
@@ -362,7 +321,7 @@ test_generation(void)
 	p.engine = DB_ENGINE_SQLITE;
 	p.dbpath = dbpath;
 	db = db_open(&p, &e);
-	exec_sql(db,
+	fx_sql(db,
 	    "UPDATE postino_change SET serial = serial + 1 "
 	    "WHERE id = 1");
 	usleep(300 * 1000);
@@ -370,10 +329,10 @@ test_generation(void)
 	g1 = table_generation(t);
 	ok(g1 > g0, "moved (%llu -> %llu)", (unsigned long long)g0,
 	    (unsigned long long)g1);
-	exec_sql(db, "DROP TABLE postino_change");
+	fx_sql(db, "DROP TABLE postino_change");
 	usleep(300 * 1000);
 	is_int(dbpool_poll_all(), 0, "without the table nothing moves");
-	is_str(q(t, "alice@example.com", NULL), "alice@example.com",
+	is_str(fx_lookup(t, "alice@example.com", NULL), "alice@example.com",
 	    "and lookups still work");
 	db_close(&db);
 	table_close(&t);
@@ -386,11 +345,9 @@ main(void)
 	struct db_params p = { 0 };
 	struct err e = ERR_INIT;
 	struct db *db;
-	char cmd[400];
-
-	if (mkdtemp(dir) == NULL)
+	if (fixture_start() == -1)
 		return 1;
-	snprintf(dbpath, sizeof(dbpath), "%s/pfa.sqlite", dir);
+	snprintf(dbpath, sizeof(dbpath), "%s", fx_path("pfa.sqlite"));
 	p.engine = DB_ENGINE_SQLITE;
 	p.dbpath = dbpath;
 	p.create = true;
@@ -401,18 +358,13 @@ main(void)
 		return done_testing();
 	}
 	for (size_t i = 0; seed[i] != NULL; i++)
-		exec_sql(db, seed[i]);
+		fx_sql(db, seed[i]);
 	db_close(&db);
-	table_env_init(&env);
-	env.vmail_uid = 5000;
-	env.vmail_gid = 5000;
+	fx_env.vmail_uid = 5000;
+	fx_env.vmail_gid = 5000;
 	test_lookups();
 	test_delimiters();
 	test_dovecot();
 	test_generation();
-	table_env_release(&env);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		diag("cannot remove %s", dir);
-	return done_testing();
+	return fixture_end();
 }
