@@ -224,9 +224,9 @@ scim_reply(struct scim_req *q, int status, json_t *doc)
 	http_reply_json(q->w, status, SCIM_MEDIA, doc);
 }
 
-static void
-envelope(
-    struct scim_req *q, int status, const char *scim_type, const char *detail)
+void
+scim_reply_error(struct http_response *w, int status, const char *scim_type,
+    const char *detail)
 {
 	json_t *o = json_object(), *s = json_array();
 	char code[8];
@@ -238,7 +238,14 @@ envelope(
 	if (scim_type != NULL)
 		json_object_set_new(o, "scimType", json_string(scim_type));
 	json_object_set_new(o, "detail", http_json_str(detail));
-	scim_reply(q, status, o);
+	http_reply_json(w, status, SCIM_MEDIA, o);
+}
+
+static void
+envelope(
+    struct scim_req *q, int status, const char *scim_type, const char *detail)
+{
+	scim_reply_error(q->w, status, scim_type, detail);
 }
 
 void
