@@ -172,6 +172,9 @@ static const struct conf_key keys[] = {
 	{ SUB(postinod, seccomp), BOOL(false), .env = "POSTINOD_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },
+	{ SUB(postinod, public_url), STR(""), .env = "POSTINOD_PUBLIC_URL",
+	    .desc = "public base URL of SCIM locations; empty = from the "
+		    "request's Host" },
 
 	{ SUB(podop, socket), STR("unix:/run/podop/podop.sock"),
 	    .flags = CONF_NONEMPTY, .env = "PODOP_SOCKET",
@@ -891,6 +894,32 @@ origin_of(const struct postino_conf *c, const char *name)
 }
 
 /* Rules that tie settings together, checked once every layer is in. */
+/*
+ * "" or http(s)://HOST[:PORT][/PATH] with no query, fragment, userinfo,
+ * blank or control byte: it is pasted before every SCIM location.
+ */
+static bool
+public_url_ok(const char *u)
+{
+	const char *p;
+
+	if (*u == '\0')
+		return true;
+	if (strncmp(u, "https://", 8) == 0)
+		u += 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		u += 7;
+	else
+		return false;
+	if (*u == '\0' || *u == '/' || *u == ':' || strlen(u) > 200)
+		return false;
+	for (p = u; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f ||
+		    strchr("?#@\\\"<>", *p) != NULL)
+			return false;
+	return true;
+}
+
 static int
 check_all(struct postino_conf *c, struct err *err)
 {
@@ -910,6 +939,13 @@ check_all(struct postino_conf *c, struct err *err)
 		    "'postinod.tls_cert' and 'postinod.tls_key' must be set together (tls_cert from %s, tls_key from %s)",
 		    origin_of(c, "postinod.tls_cert"),
 		    origin_of(c, "postinod.tls_key"));
+	if (!public_url_ok(c->postinod.public_url)) {
+		err_set(err, ERR_CONFIG,
+		    "'postinod.public_url' (from %s) is not an http or https "
+		    "URL without query or fragment",
+		    origin_of(c, "postinod.public_url"));
+		return err_hint(err, "write it as https://HOST[:PORT][/PATH]");
+	}
 	return 0;
 }
 

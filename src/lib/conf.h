@@ -78,9 +78,10 @@ struct postino_conf {
 		int64_t scim_max_token_age_seconds; /* 3600 */
 		char *tls_cert;			    /* "" = plain HTTP */
 		char *tls_key;			    /* "" */
-		char *user;	 /* "" = do not drop privileges */
-		int64_t threads; /* 4, 1..256 */
-		bool seccomp;	 /* false */
+		char *user;	  /* "" = do not drop privileges */
+		int64_t threads;  /* 4, 1..256 */
+		bool seccomp;	  /* false */
+		char *public_url; /* "" = scheme://Host of each request */
 	} postinod;
 
 	/* [podop] (env PODOP_<KEY>) and [podop.tables] */

@@ -53,7 +53,7 @@ struct http_response {
 	int status;
 	const char *content_type; /* static string, NULL = none */
 	struct buf body;
-	char location[512];
+	char location[1024];
 	char www_authenticate[256];
 	char allow[64];
 };

@@ -377,6 +377,7 @@ main(int argc, char **argv)
 	so.tls_cert_file = conf.postinod.tls_cert;
 	so.tls_key_file = conf.postinod.tls_key;
 	so.handler = postinod_handle;
+	so.refuse = postinod_refuse;
 	so.arg = &d;
 	if ((srv = http_server_new(&so, &err)) == NULL ||
 	    drop_privileges(conf.postinod.user, allow_root, &err) == -1 ||

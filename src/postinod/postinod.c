@@ -73,6 +73,18 @@ not_allowed(struct http_response *w, const char *allow)
 }
 
 void
+postinod_refuse(void *arg, const char *path, struct http_response *w,
+    int status, const char *detail)
+{
+	(void)arg;
+	if (path != NULL && str_prefix(path, SCIM_BASE "/"))
+		scim_reply_error(w, status, NULL, detail);
+	else
+		http_reply_error(
+		    w, status, status == 413 ? "too_large" : "error", detail);
+}
+
+void
 postinod_handle(void *arg, struct http_request *r, struct http_response *w)
 {
 	struct postinod *d = arg;

@@ -50,5 +50,8 @@ void postinod_db_close(struct postinod *, struct reqdb *, const struct err *);
 
 /* The server's handler: arg is the struct postinod. */
 void postinod_handle(void *arg, struct http_request *, struct http_response *);
+/* The server's refuse hook: the SCIM error envelope under /scim/v2/. */
+void postinod_refuse(void *arg, const char *path, struct http_response *,
+    int status, const char *detail);
 
 #endif

@@ -126,12 +126,81 @@ projection(struct scim_req *q, const char **attrs, const char **excluded,
 	return 0;
 }
 
+/*
+ * The absolute base of locations: public_url, else the listener's scheme
+ * and the request's Host (the listen address when Host is missing or not
+ * a plain host[:port]).
+ */
+static void
+base_url(const struct scim_req *q, char *out, size_t size)
+{
+	const char *pub = q->d->conf->postinod.public_url;
+	const char *host = http_header(q->r, "Host");
+	size_t n;
+
+	if (pub != NULL && *pub != '\0') {
+		str_copy(out, pub, size);
+		n = strlen(out);
+		while (n > 0 && out[n - 1] == '/')
+			out[--n] = '\0';
+		return;
+	}
+	if (host == NULL || *host == '\0' || strlen(host) > 255 ||
+	    strspn(host,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789.-:[]") != strlen(host))
+		host = q->d->conf->postinod.listen;
+	snprintf(out, size, "%s://%s",
+	    q->d->conf->postinod.tls_cert[0] != '\0' ? "https" : "http", host);
+}
+
+/* meta.location of one resource made absolute (RFC 7643 section 3.1). */
+static void
+absolute_location(json_t *o, const char *base)
+{
+	json_t *loc = json_object_get(json_object_get(o, "meta"), "location");
+	char *s;
+
+	if (!json_is_string(loc) || json_string_value(loc)[0] != '/')
+		return;
+	s = xasprintf("%s%s", base, json_string_value(loc));
+	json_object_set_new(
+	    json_object_get(o, "meta"), "location", http_json_str(s));
+	free(s);
+}
+
+static void
+absolute_locations(struct scim_req *q, json_t *doc)
+{
+	char base[320];
+	json_t *list = json_object_get(doc, "Resources"), *r;
+	size_t i;
+
+	base_url(q, base, sizeof(base));
+	if (json_is_array(list))
+		json_array_foreach(list, i, r)
+		{
+			absolute_location(r, base);
+		}
+	else
+		absolute_location(doc, base);
+	if (q->w->location[0] == '/') {
+		char rel[sizeof(q->w->location)];
+
+		str_copy(rel, q->w->location, sizeof(rel));
+		snprintf(
+		    q->w->location, sizeof(q->w->location), "%s%s", base, rel);
+	}
+}
+
 void
 scim_reply(struct scim_req *q, int status, json_t *doc)
 {
 	const char *attrs = NULL, *excluded = NULL;
 	struct err err = ERR_INIT;
 
+	if (status < 300 && doc != NULL)
+		absolute_locations(q, doc);
 	if (status < 300 && doc != NULL &&
 	    (projection(q, &attrs, &excluded, &err) == 0) &&
 	    (attrs != NULL || excluded != NULL)) {
@@ -155,9 +224,9 @@ scim_reply(struct scim_req *q, int status, json_t *doc)
 	http_reply_json(q->w, status, SCIM_MEDIA, doc);
 }
 
-static void
-envelope(
-    struct scim_req *q, int status, const char *scim_type, const char *detail)
+void
+scim_reply_error(struct http_response *w, int status, const char *scim_type,
+    const char *detail)
 {
 	json_t *o = json_object(), *s = json_array();
 	char code[8];
@@ -169,7 +238,14 @@ envelope(
 	if (scim_type != NULL)
 		json_object_set_new(o, "scimType", json_string(scim_type));
 	json_object_set_new(o, "detail", http_json_str(detail));
-	scim_reply(q, status, o);
+	http_reply_json(w, status, SCIM_MEDIA, o);
+}
+
+static void
+envelope(
+    struct scim_req *q, int status, const char *scim_type, const char *detail)
+{
+	scim_reply_error(q->w, status, scim_type, detail);
 }
 
 void

@@ -77,6 +77,12 @@ void scim_meta(struct scim_req *, const char *endpoint);
  * the error-kind table (lib/err.h).
  */
 void scim_fail(struct scim_req *, const struct err *);
+/*
+ * The SCIM error envelope (RFC 7644 section 3.12) on w, for errors
+ * answered outside a request (the server's 413).  scim_type may be NULL.
+ */
+void scim_reply_error(struct http_response *w, int status,
+    const char *scim_type, const char *detail);
 /* Answer status with doc (stolen) as application/scim+json. */
 void scim_reply(struct scim_req *, int status, json_t *doc);
 /* Borrow the database for this request (actor = the token's sub). */

@@ -293,16 +293,36 @@ compare_string(
 	return push_arg(p, DB_TEXT(val), val);
 }
 
+static int present(struct parser *, const struct scim_attr *);
+
+/* "eq null": the attribute has no value, the negation of "pr". */
+static int
+absent(struct parser *p, const struct scim_attr *a)
+{
+	switch (a->type) {
+	case SCIM_T_STRING:
+		return emit(p, "(%s IS NULL OR %s = '')", a->sql, a->sql);
+	case SCIM_T_BOOLEAN:
+		return emit(p, "(1 = 0)");
+	default:
+		return emit(p, "(%s IS NULL)", a->sql);
+	}
+}
+
 static int
 compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 {
 	const char *col = a->sql;
 
-	if (json_is_null(v))
+	/* RFC 7644's compValue includes null: eq null = not pr. */
+	if (json_is_null(v)) {
+		if (op == OP_EQ)
+			return absent(p, a);
+		if (op == OP_NE)
+			return present(p, a);
 		return fail(p,
-		    "null is not a value to compare '%s' with; use "
-		    "'pr'",
-		    a->name);
+		    "'%s' can only be compared with null by eq or ne", a->name);
+	}
 	switch (a->type) {
 	case SCIM_T_STRING:
 		return compare_string(p, a, op, v);

@@ -317,6 +317,19 @@ send_reply(struct MHD_Connection *c, struct conn *cn, const char *method,
 	return rc;
 }
 
+#define TOO_LARGE "the request body exceeds 65536 bytes"
+
+/* An error answered before the handler, in the application's envelope. */
+static void
+refuse(struct http_server *s, const char *path, struct http_response *w,
+    int status, const char *detail)
+{
+	if (s->opts.refuse != NULL)
+		s->opts.refuse(s->opts.arg, path, w, status, detail);
+	else
+		http_reply_error(w, status, "too_large", detail);
+}
+
 static enum MHD_Result
 on_request(void *arg, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -354,9 +367,7 @@ on_request(void *arg, struct MHD_Connection *c, const char *url,
 				str_eq_nocase(ex, "100-continue"))) {
 				/* Answer before reading a byte of it. */
 				http_response_init(&w);
-				http_reply_error(&w, 413, "too_large",
-				    "the "
-				    "request body exceeds 65536 bytes");
+				refuse(s, url, &w, 413, TOO_LARGE);
 				rc = send_reply(c, cn, method, url, &w);
 				http_response_release(&w);
 				return rc;
@@ -380,9 +391,7 @@ on_request(void *arg, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	http_response_init(&w);
 	if (cn->too_large) {
-		http_reply_error(&w, 413, "too_large",
-		    "the request body "
-		    "exceeds 65536 bytes");
+		refuse(s, url, &w, 413, TOO_LARGE);
 	} else {
 		cn->req.method = method;
 		cn->req.path = url;

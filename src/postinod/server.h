@@ -20,6 +20,12 @@
 
 typedef void http_handler_fn(
     void *arg, struct http_request *, struct http_response *);
+/*
+ * The body of an error the server answers itself before the handler runs
+ * (413): the application picks the envelope by path.  NULL = plain JSON.
+ */
+typedef void http_refuse_fn(void *arg, const char *path, struct http_response *,
+    int status, const char *detail);
 
 struct http_server_opts {
 	const char *listen; /* "host:port", "[v6]:port", "*:port" */
@@ -27,6 +33,7 @@ struct http_server_opts {
 	const char *tls_cert_file; /* NULL or "" = plain HTTP */
 	const char *tls_key_file;
 	http_handler_fn *handler;
+	http_refuse_fn *refuse; /* may be NULL */
 	void *arg;
 };
 

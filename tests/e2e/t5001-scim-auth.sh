@@ -146,6 +146,7 @@ test_expect_success 'a body over 64 KiB is refused with 413, read or not' '
 		-H "Expect: 100-continue" --data-binary @big "$BASE/scim/v2/Users")" 413 &&
 	head -c 65537 big >big2 &&
 	check_eq "$(curl -s -o out -w "%{http_code}" -X POST --data-binary @big2 "$BASE/zitadel/events")" 413 &&
+	json ".error == \"too_large\"" out &&
 	head -c 65536 big >big3 &&
 	check_eq "$(curl -s -o out -w "%{http_code}" -X POST -H "Authorization: Bearer $TOKEN" \
 		--data-binary @big3 "$BASE/scim/v2/Users")" 400 &&
@@ -153,6 +154,21 @@ test_expect_success 'a body over 64 KiB is refused with 413, read or not' '
 	code=$(curl -s -o out -w "%{http_code}" -X POST --data-binary @huge "$BASE/zitadel/events") &&
 	case $code in 413|000) ;; *) echo "20 MB body: $code" >&2; exit 1 ;; esac &&
 	curl -sf "$BASE/healthz" >/dev/null
+'
+
+test_expect_success 'a 413 under /scim/v2 is the SCIM error envelope, read or not' '
+	TOKEN=$(token) && E=urn:ietf:params:scim:api:messages:2.0:Error &&
+	check_eq "$(curl -s -o out -D hdr -w "%{http_code}" -X POST -H "Authorization: Bearer $TOKEN" \
+		-H "Content-Type: application/scim+json" --data-binary @big "$BASE/scim/v2/Users")" 413 &&
+	grep -qi "^content-type: application/scim+json" hdr &&
+	json ".schemas == [\"$E\"] and .status == \"413\" and (.detail | test(\"65536\"))" out &&
+	check_eq "$(curl -s -o out -D hdr -w "%{http_code}" -X PUT -H "Authorization: Bearer $TOKEN" \
+		-H "Transfer-Encoding: chunked" --data-binary @big "$BASE/scim/v2/Users/x@example.org")" 413 &&
+	json ".schemas == [\"$E\"] and .status == \"413\"" out &&
+	check_eq "$(curl -s -o out -D hdr -w "%{http_code}" -X POST -H "Authorization: Bearer $TOKEN" \
+		-H "Expect: 100-continue" --data-binary @big "$BASE/scim/v2/Users")" 413 &&
+	grep -qi "^content-type: application/scim+json" hdr &&
+	json ".schemas == [\"$E\"] and .status == \"413\"" out
 '
 
 test_expect_success 'malformed JSON is 400 invalidSyntax' '

@@ -44,7 +44,8 @@ test_setup 'start postinod (hybrid)' '
 
 test_expect_success 'POST /Users with a password: 201, Location, no password echoed' '
 	expect_status 201 scim POST /Users "$(user_body scim1@example.org "Same Name" pw-one-1)" &&
-	grep -qi "^location: /scim/v2/Users/scim1@example.org" hdr &&
+	grep -qi "^location: http://127.0.0.1:$PORT/scim/v2/Users/scim1@example.org" hdr &&
+	json ".meta.location == \"http://127.0.0.1:$PORT/scim/v2/Users/scim1@example.org\"" out &&
 	grep -qi "^content-type: application/scim+json" hdr &&
 	json ".id == \"scim1@example.org\" and .userName == \"scim1@example.org\" and .active == true" out &&
 	json ".name.formatted == \"Same Name\" and .emails[0].value == \"scim1@example.org\"" out &&
@@ -296,6 +297,28 @@ test_expect_success 'a failing hook is 500 and the mailbox is taken back (as the
 	check_eq "$(sql "SELECT COUNT(*) FROM mailbox WHERE username = '"'"'hook@example.org'"'"'")" 0 &&
 	check_eq "$(sql "SELECT action FROM log WHERE data LIKE '"'"'hook@example.org%'"'"' ORDER BY id DESC LIMIT 1")" \
 		postino.mailbox.create_rollback
+'
+
+test_expect_success 'meta.location is absolute, from Host (RFC 7643 3.1)' '
+	expect_status 200 curl -s -o out -w "%{http_code}" -H "Host: idp.example.net:9443" \
+		-H "Authorization: Bearer $TOKEN" "$BASE/scim/v2/Users?count=1" &&
+	json ".Resources[0].meta.location | startswith(\"http://idp.example.net:9443/scim/v2/Users/\")" out &&
+	expect_status 200 curl -s -o out -w "%{http_code}" -H "Host: a/b<c>" \
+		-H "Authorization: Bearer $TOKEN" "$BASE/scim/v2/ServiceProviderConfig" &&
+	json ".meta.location == \"http://127.0.0.1:$PORT/scim/v2/ServiceProviderConfig\"" out
+'
+
+test_setup 'restart with public_url' '
+	stop_postinod &&
+	start_postinod POSTINOD_PUBLIC_URL=https://mail.example.org/idp/
+'
+
+test_expect_success 'public_url is the base of meta.location and Location' '
+	expect_status 200 scim GET "/Users?count=1" &&
+	json ".Resources[0].meta.location | startswith(\"https://mail.example.org/idp/scim/v2/Users/\")" out &&
+	expect_status 201 scim POST /Users "$(user_body pub@example.org "P U" pub-pw-123)" &&
+	grep -qi "^location: https://mail.example.org/idp/scim/v2/Users/pub@example.org" hdr &&
+	json ".meta.location == \"https://mail.example.org/idp/scim/v2/Users/pub@example.org\"" out
 '
 
 test_setup 'stop postinod' '

@@ -73,6 +73,9 @@ test_expect_success 'co, sw, ew' '
 test_expect_success 'pr and not (pr)' '
 	check_eq "$(total "name.formatted pr")" 26 &&
 	check_eq "$(total "not (name.formatted pr)")" 2 &&
+	check_eq "$(total "name.formatted eq null")" 2 &&
+	check_eq "$(total "name.formatted ne null")" 26 &&
+	check_eq "$(total "not (displayName eq null)")" 26 &&
 	check_eq "$(total "active pr")" 28 &&
 	check_eq "$(total "$X:quotaBytes pr")" 28
 '
@@ -130,7 +133,8 @@ test_expect_success 'unknown attributes and wrong types are 400 invalidFilter' '
 	bad_filter "$X:quotaBytes eq 1.5" &&
 	bad_filter "meta.created gt \"yesterday\"" &&
 	bad_filter "userName eq 42" &&
-	bad_filter "userName eq null"
+	bad_filter "userName gt null" &&
+	bad_filter "name.formatted co null"
 '
 
 test_expect_success 'syntax errors are 400 invalidFilter' '

@@ -36,7 +36,7 @@ test_setup 'domains, a mailbox, and postinod' '
 
 test_expect_success 'POST /Aliases = "postino alias add"' '
 	expect_status 201 scim POST /Aliases "$(alias_body fwd@example.org "\"box@example.org,ext@other.example\"")" &&
-	grep -qi "^location: /scim/v2/Aliases/fwd@example.org" hdr &&
+	grep -qi "^location: http://127.0.0.1:$PORT/scim/v2/Aliases/fwd@example.org" hdr &&
 	json ".id == \"fwd@example.org\" and .address == \"fwd@example.org\" and .active == true" out &&
 	json ".goto == \"box@example.org,ext@other.example\" and .meta.resourceType == \"Alias\"" out &&
 	postino alias add fwd2@example.org box@example.org ext@other.example >/dev/null &&

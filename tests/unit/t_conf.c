@@ -137,6 +137,7 @@ test_defaults(void)
 		"postinod.user",
 		"postinod.threads",
 		"postinod.seccomp",
+		"postinod.public_url",
 		"podop.socket",
 		"podop.mode",
 		"podop.user",
@@ -344,7 +345,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 46 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 47 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
@@ -742,6 +743,34 @@ test_cross(void)
 	ok(conf_load(&c, cfg_path, &err) == 0, "tls pair complete");
 	conf_release(&c);
 	reset_env();
+
+	/* public_url: an http(s) base, never a query or fragment. */
+	{
+		static const char *const bad[] = { "mail.example.org",
+			"ftp://mail.example.org", "https://",
+			"https://mail.example.org/?a=b",
+			"https://mail.example.org/#top",
+			"https://u@mail.example.org", "https://a b.org" };
+		size_t i;
+
+		write_file(cfg_path, "");
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			setenv("POSTINOD_PUBLIC_URL", bad[i], 1);
+			ok(strstr(load_fails(cfg_path),
+			       "'postinod.public_url' (from env "
+			       "POSTINOD_PUBLIC_URL)") != NULL,
+			    "public_url %s is refused", bad[i]);
+		}
+		setenv("POSTINOD_PUBLIC_URL",
+		    "https://mail.example.org:8443/idp/", 1);
+		if (ok(conf_load(&c, cfg_path, &err) == 0,
+			"public_url with port and path")) {
+			is_str(c.postinod.public_url,
+			    "https://mail.example.org:8443/idp/", "public_url");
+			conf_release(&c);
+		}
+		reset_env();
+	}
 }
 
 static void
