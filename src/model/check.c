@@ -50,6 +50,8 @@
  *   maildir_duplicates, maildir_ownership, maildirpp_skeleton,
  *   maildir_symlinks        E
  *   mailbox_self_alias      W (E when the domain has a catch-all)
+ *   self_alias_state        E active mailbox, inactive alias row;
+ *                             W the reverse
  *   quota2_orphans, self_alias_orphans, domain_limits, mailbox_maxquota,
  *   domain_quota_total, maildir_permissions, orphan_maildirs,
  *   orphan_domain_maildirs, maildir_artefacts  W
@@ -2608,13 +2610,15 @@ static void
 probe_self_alias(struct ctx *c)
 {
 	struct data *d = &c->d;
-	struct sample miss, orphans;
+	struct sample miss, orphans, dead, live;
 	bool swallowed = false;
 
 	if (need_data(c, D_DOMAIN | D_MAILBOX | D_ALIAS) == -1)
 		return;
 	sample_init(&miss);
 	sample_init(&orphans);
+	sample_init(&dead);
+	sample_init(&live);
 	for (size_t i = 0; i < d->nalss; i++) {
 		const struct als *a = &d->alss[i];
 		size_t k;
@@ -2627,8 +2631,13 @@ probe_self_alias(struct ctx *c)
 		const struct mbx *m = &d->mbxs[i];
 		size_t k;
 
-		if (smap_get(&d->als_ix, m->username, NULL))
+		if (smap_get(&d->als_ix, m->username, &k)) {
+			if (m->active && !d->alss[k].active)
+				sample_add(&dead, "'%s'", m->username);
+			else if (!m->active && d->alss[k].active)
+				sample_add(&live, "'%s'", m->username);
 			continue;
+		}
 		if (smap_get(&d->dom_ix, domain_of(m->username), &k) &&
 		    d->doms[k].catchall) {
 			swallowed = true;
@@ -2661,6 +2670,25 @@ probe_self_alias(struct ctx *c)
 		finding(c, "mailbox_self_alias", CHECK_INFO,
 		    "every mailbox "
 		    "has its self-alias");
+	if (dead.n > 0)
+		finding(c, "self_alias_state", CHECK_ERROR,
+		    "%zu active %s an inactive alias row, so Postfix "
+		    "sends their mail to a catch-all or bounces it: %s; "
+		    "run 'postino user enable' on them",
+		    dead.n,
+		    plural((int64_t)dead.n, "mailbox has", "mailboxes have"),
+		    sample_text(&dead));
+	if (live.n > 0)
+		finding(c, "self_alias_state", CHECK_WARN,
+		    "%zu disabled %s an active alias row, so their "
+		    "forwards and vacation replies go on: %s; run 'postino "
+		    "user disable' on them",
+		    live.n,
+		    plural((int64_t)live.n, "mailbox has", "mailboxes have"),
+		    sample_text(&live));
+	if (dead.n == 0 && live.n == 0)
+		finding(c, "self_alias_state", CHECK_INFO,
+		    "every mailbox's alias row is as active as the mailbox");
 	if (orphans.n > 0)
 		finding(c, "self_alias_orphans", CHECK_WARN,
 		    "%zu %s to "
@@ -2676,6 +2704,8 @@ probe_self_alias(struct ctx *c)
 		    "has its mailbox");
 	sample_release(&miss);
 	sample_release(&orphans);
+	sample_release(&dead);
+	sample_release(&live);
 }
 
 /* Whether addr (lower or mixed case) is an address this system accepts. */

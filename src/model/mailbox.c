@@ -654,17 +654,22 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		struct db_arg a[] = { DB_BOOL(c->active), DB_TEXT(now),
 			DB_TEXT(c->username) };
 		struct db_arg b[] = { DB_BOOL(c->active), DB_TEXT(now),
-			DB_TEXT(c->username), DB_TEXT(c->username) };
+			DB_TEXT(c->username) };
 
 		if (db_exec(m->db,
 			"UPDATE mailbox SET active = ?, modified = ?"
 			" WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		/* Keep the self-alias in step, as PostfixAdmin does. */
+		/*
+		 * Keep the mailbox's alias row in step whatever its goto
+		 * (forwards, vacation), as PostfixAdmin's MailboxHandler
+		 * does: a disabled mailbox must not keep forwarding, and
+		 * an enabled one must not leave its mail to a catch-all.
+		 */
 		if (db_exec(m->db,
 			"UPDATE alias SET active = ?, modified = ? "
-			"WHERE address = ? AND goto = ?",
+			"WHERE address = ?",
 			b, DB_NARGS(b), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s=%s", c->username,
