@@ -35,6 +35,7 @@
  *   password_empty          E empty passwords
  *   password_unprefixed     W hashes without a {SCHEME} prefix
  *   password_schemes        W mailboxes per weak scheme (the census is info)
+ *   password_expired        info: passwords past mailbox.password_expiry
  *   db_read                 E a table could not be read
  * With mlmmj_spool_dir set:
  *   postfix-main-cf, postfix-transport-maps, postfix-transport-maps-order,
@@ -2492,6 +2493,62 @@ probe_passwords(struct ctx *c)
 	sample_release(&weak);
 }
 
+/*
+ * Passwords past mailbox.password_expiry on domains that set expiry days:
+ * the passdb query PostfixAdmin documents refuses them.  Information only:
+ * expiry is a policy, not a fault.
+ */
+static void
+probe_expiry(struct ctx *c)
+{
+	struct err err = ERR_INIT;
+	struct sample exp;
+	struct db_res *r;
+	const char *now;
+	char sql[384];
+	int rc;
+
+	rc = db_column_exists(c->db, "mailbox", "password_expiry", &err);
+	if (rc == 1)
+		rc = db_column_exists(c->db, "domain", "password_expiry", &err);
+	if (rc == -1)
+		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
+		    err.msg);
+	if (rc != 1)
+		return;
+	now =
+	    db_engine(c->db) == DB_ENGINE_SQLITE ? "datetime('now')" : "now()";
+	snprintf(sql, sizeof(sql),
+	    "SELECT m.username FROM mailbox m JOIN domain d ON "
+	    "d.domain = m.domain WHERE d.password_expiry > 0 AND "
+	    "m.password_expiry <= %s ORDER BY m.username",
+	    now);
+	if (db_query(c->db, sql, NULL, 0, 0, &r, &err) == -1) {
+		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
+		    err.msg);
+		return;
+	}
+	sample_init(&exp);
+	while ((rc = db_next(r, &err)) == 1)
+		sample_add(&exp, "'%s'", col(r, 0));
+	db_res_free(&r);
+	if (rc == -1)
+		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
+		    err.msg);
+	else if (exp.n > 0)
+		finding(c, "password_expired", CHECK_INFO,
+		    "%zu %s expired under the domain's password_expiry "
+		    "days, so PostfixAdmin's passdb query refuses them: %s; "
+		    "'postino user passwd' sets a new one",
+		    exp.n,
+		    plural((int64_t)exp.n, "password has", "passwords have"),
+		    sample_text(&exp));
+	else
+		finding(c, "password_expired", CHECK_INFO,
+		    "no password has expired");
+	sample_release(&exp);
+}
+
 /* --- deep: rows that refer to each other ---------------------------------- */
 
 static void
@@ -3868,6 +3925,7 @@ static const struct probe probes[] = {
 	{ "postfix-main-cf", P_MLMMJ, probe_mlmmj_wiring },
 	{ "owner-aliases", P_MLMMJ | P_SCHEMA, probe_owner_aliases },
 	{ "password_schemes", P_SCHEMA, probe_passwords },
+	{ "password_expired", P_SCHEMA, probe_expiry },
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },

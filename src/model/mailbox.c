@@ -231,6 +231,52 @@ claim_name(struct model *m, const char *username, struct err *err)
 	return 0;
 }
 
+/*
+ * mailbox.password_expiry after a password set, as PostfixAdmin writes it:
+ * the database's now plus the domain's password_expiry days, or plus 365
+ * days (PostfixAdmin's own default) when the domain sets none.  Dovecot's
+ * documented passdb query and PostfixAdmin's "expired" mark read it.
+ */
+static int
+set_expiry(struct model *m, const char *username, struct err *err)
+{
+	struct db_arg a[] = { DB_TEXT(username) };
+	const char *sql;
+
+	if (m->has_pw_expiry == -1) {
+		int r =
+		    db_column_exists(m->db, "mailbox", "password_expiry", err);
+
+		if (r == -1)
+			return -1;
+		m->has_pw_expiry = r;
+	}
+	if (!m->has_pw_expiry)
+		return 0;
+	switch (db_engine(m->db)) {
+	case DB_ENGINE_MYSQL:
+		sql = "UPDATE mailbox m JOIN domain d ON d.domain = m.domain "
+		      "SET m.password_expiry = NOW() + INTERVAL (CASE WHEN "
+		      "d.password_expiry > 0 THEN d.password_expiry ELSE 365 "
+		      "END) DAY WHERE m.username = ?";
+		break;
+	case DB_ENGINE_PGSQL:
+		sql = "UPDATE mailbox m SET password_expiry = now() + (CASE "
+		      "WHEN d.password_expiry > 0 THEN d.password_expiry ELSE "
+		      "365 END) * interval '1 day' FROM domain d WHERE "
+		      "d.domain = m.domain AND m.username = ?";
+		break;
+	default:
+		sql = "UPDATE mailbox SET password_expiry = datetime('now', "
+		      "'+' || (SELECT CASE WHEN d.password_expiry > 0 THEN "
+		      "d.password_expiry ELSE 365 END FROM domain d WHERE "
+		      "d.domain = mailbox.domain) || ' days') WHERE "
+		      "username = ?";
+		break;
+	}
+	return db_exec(m->db, sql, a, 1, err);
+}
+
 struct add_ctx {
 	const struct mailbox_spec *spec;
 	char username[ADDR_MAX];
@@ -304,6 +350,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 			al, DB_NARGS(al), err) == -1)
 			return -1;
 	}
+	if (set_expiry(m, c->username, err) == -1)
+		return -1;
 	if (model_audit(
 		m, c->domain, "postino.mailbox.create", c->username, err) == -1)
 		return -1;
@@ -726,7 +774,8 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		if (db_exec(m->db,
 			"UPDATE mailbox SET password = ?, "
 			"modified = ? WHERE username = ?",
-			a, DB_NARGS(a), err) == -1)
+			a, DB_NARGS(a), err) == -1 ||
+		    set_expiry(m, c->username, err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s", c->username);
 		action = "postino.mailbox.set_password";

@@ -50,4 +50,48 @@ test_expect_success 'check --deep: a disabled mailbox whose alias row still forw
 		--deep
 '
 
+# expiry_days USER: whole days from the database's now to the mailbox's
+# password_expiry.
+expiry_days() {
+	case $POSTINO_TEST_ENGINE in
+	sqlite) sql "SELECT CAST(round(julianday(password_expiry) - julianday('now')) AS INTEGER) FROM mailbox WHERE username = $(q "$1")" ;;
+	mysql) sql "SELECT ROUND(TIMESTAMPDIFF(SECOND, NOW(), password_expiry) / 86400) FROM mailbox WHERE username = $(q "$1")" ;;
+	pgsql) sql "SELECT round(extract(epoch FROM password_expiry - now()) / 86400) FROM mailbox WHERE username = $(q "$1")" ;;
+	esac
+}
+
+# The passdb query PostfixAdmin documents for Dovecot (DOCUMENTS/DOVECOT.txt).
+pfa_passdb() {
+	now="now()"
+	[ "$POSTINO_TEST_ENGINE" = sqlite ] && now="datetime('now')"
+	sql "SELECT m.username FROM mailbox m JOIN domain d ON d.domain = m.domain WHERE m.username = $(q "$1") AND m.active = $T AND (m.password_expiry > $now OR d.password_expiry = 0)"
+}
+
+test_expect_success 'user add and passwd set password_expiry to now + the domain days' '
+	sql "UPDATE domain SET password_expiry = 30 WHERE domain = $(q example.org)" &&
+	printf "secret-3\n" | postino user add carol@example.org --password-stdin >/dev/null &&
+	check_eq "$(expiry_days carol@example.org)" 30 &&
+	check_eq "$(pfa_passdb carol@example.org)" carol@example.org &&
+	sql "UPDATE mailbox SET password_expiry = $(q "2000-01-01 00:00:00") WHERE username = $(q carol@example.org)" &&
+	check_eq "$(pfa_passdb carol@example.org)" "" &&
+	printf "secret-4\n" | postino user passwd carol@example.org --password-stdin >/dev/null &&
+	check_eq "$(expiry_days carol@example.org)" 30 &&
+	check_eq "$(pfa_passdb carol@example.org)" carol@example.org
+'
+
+test_expect_success 'a domain without expiry days gets PostfixAdmin default of a year' '
+	postino domain add example.com >/dev/null &&
+	printf "secret-5\n" | postino user add erin@example.com --password-stdin >/dev/null &&
+	check_eq "$(expiry_days erin@example.com)" 365
+'
+
+test_expect_success 'check reports an expired password as information only' '
+	sql "UPDATE mailbox SET password_expiry = $(q "2000-01-01 00:00:00") WHERE username = $(q carol@example.org)" &&
+	expect_clean &&
+	finding_message password_expired | grep "carol@example.org" &&
+	printf "secret-6\n" | postino user passwd carol@example.org --password-stdin >/dev/null &&
+	run_check &&
+	check_eq "$(finding_message password_expired)" "no password has expired"
+'
+
 test_done
