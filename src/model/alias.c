@@ -235,8 +235,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(
-			m, c->domain, "postino.alias.edit", data, err) == -1)
+		if (model_audit(m, c->domain, "edit_alias", data, err) == -1)
 			return -1;
 	} else {
 		struct db_arg a[] = { DB_TEXT(c->address), DB_TEXT(c->gotos),
@@ -274,8 +273,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 			    c->address, c->gotos);
 			snprintf(
 			    data, sizeof(data), "%s->%s", c->address, both);
-			if (model_audit(m, c->domain, "postino.alias.create",
-				data, err) == -1)
+			if (model_audit(
+				m, c->domain, "edit_alias", data, err) == -1)
 				return -1;
 			return fetch(m, c->address, false, c->out, err) == 1
 			    ? 0
@@ -305,8 +304,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			return -1;
 		}
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(
-			m, c->domain, "postino.alias.create", data, err) == -1)
+		if (model_audit(m, c->domain, "create_alias", data, err) == -1)
 			return -1;
 	}
 	return fetch(m, c->address, false, c->out, err) == 1 ? 0 : -1;
@@ -408,8 +406,8 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			    "'%s' is a mailbox: its forwards were "
 			    "removed, its mail stays in the mailbox",
 			    c->address);
-			n = model_audit(m, cur.domain, "postino.alias.delete",
-			    c->address, err);
+			n = model_audit(
+			    m, cur.domain, "edit_alias", c->address, err);
 			alias_rec_release(&cur);
 			return (int)n;
 		}
@@ -418,8 +416,7 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			alias_rec_release(&cur);
 			return -1;
 		}
-		n = model_audit(
-		    m, cur.domain, "postino.alias.delete", c->address, err);
+		n = model_audit(m, cur.domain, "delete_alias", c->address, err);
 		alias_rec_release(&cur);
 		return (int)n;
 	}
@@ -438,7 +435,7 @@ simple_tx(struct model *m, void *arg, struct err *err)
 	}
 	snprintf(data, sizeof(data), "%s=%s", c->address,
 	    c->op == 1 ? "ACTIVE" : "DISABLED");
-	n = model_audit(m, cur.domain, "postino.alias.set_status", data, err);
+	n = model_audit(m, cur.domain, "edit_alias_state", data, err);
 	alias_rec_release(&cur);
 	return (int)n;
 }

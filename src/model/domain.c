@@ -235,8 +235,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 		" VALUES (?, ?)",
 		p, DB_NARGS(p), err) == -1)
 		return -1;
-	if (model_audit(m, c->name, "postino.domain.create", c->name, err) ==
-	    -1)
+	if (model_audit(m, c->name, "create_domain", c->name, err) == -1)
 		return -1;
 	return fetch(m, c->name, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -328,8 +327,7 @@ update_tx(struct model *m, void *arg, struct err *err)
 		" VALUES (?, ?)",
 		p, DB_NARGS(p), err) == -1)
 		return -1;
-	if (model_audit(
-		m, u->a.name, "postino.domain.update", u->a.name, err) == -1)
+	if (model_audit(m, u->a.name, "edit_domain", u->a.name, err) == -1)
 		return -1;
 	return u->a.out != NULL
 	    ? (fetch(m, u->a.name, false, u->a.out, err) == 1 ? 0 : -1)
@@ -376,7 +374,7 @@ status_tx(struct model *m, void *arg, struct err *err)
 		    err, ERR_NOTFOUND, "domain '%s' does not exist", c->name);
 	snprintf(data, sizeof(data), "%s=%s", c->name,
 	    c->active ? "ACTIVE" : "DISABLED");
-	return model_audit(m, c->name, "postino.domain.set_status", data, err);
+	return model_audit(m, c->name, "edit_domain", data, err);
 }
 
 int
@@ -471,7 +469,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 	}
 	snprintf(data, sizeof(data), "%s force=%s keep_maildir=%s", c->name,
 	    c->force ? "true" : "false", c->keep_maildir ? "true" : "false");
-	if (model_audit(m, c->name, "postino.domain.delete", data, err) == -1)
+	if (model_audit(m, c->name, "delete_domain", data, err) == -1)
 		return -1;
 	if (!c->keep_maildir) {
 		free(c->grave);
@@ -737,8 +735,7 @@ ad_add_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	}
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(m, c->alias, "postino.alias_domain.add", data, err) ==
-	    -1)
+	if (model_audit(m, c->alias, "create_alias_domain", data, err) == -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -780,8 +777,7 @@ ad_retarget_tx(struct model *m, void *arg, struct err *err)
 		a, DB_NARGS(a), err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(
-		m, c->alias, "postino.alias_domain.retarget", data, err) == -1)
+	if (model_audit(m, c->alias, "edit_alias_domain", data, err) == -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -825,7 +821,7 @@ ad_simple_tx(struct model *m, void *arg, struct err *err)
 			del, 1, err) == -1)
 			return -1;
 		return model_audit(
-		    m, c->alias, "postino.alias_domain.delete", c->alias, err);
+		    m, c->alias, "delete_alias_domain", c->alias, err);
 	}
 	if (db_exec(m->db,
 		"UPDATE alias_domain SET active = ?, modified = ? "
@@ -834,8 +830,7 @@ ad_simple_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	snprintf(data, sizeof(data), "%s=%s", c->alias,
 	    c->op == 1 ? "ACTIVE" : "DISABLED");
-	return model_audit(
-	    m, c->alias, "postino.alias_domain.set_status", data, err);
+	return model_audit(m, c->alias, "edit_alias_domain_state", data, err);
 }
 
 int

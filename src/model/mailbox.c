@@ -352,8 +352,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	}
 	if (set_expiry(m, c->username, err) == -1)
 		return -1;
-	if (model_audit(
-		m, c->domain, "postino.mailbox.create", c->username, err) == -1)
+	if (model_audit(m, c->domain, "create_mailbox", c->username, err) == -1)
 		return -1;
 	if (c->out == NULL)
 		return 0;
@@ -376,8 +375,7 @@ compensate_tx(struct model *m, void *arg, struct err *err)
 		err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s hook_failed", c->username);
-	return model_audit(
-	    m, c->domain, "postino.mailbox.create_rollback", data, err);
+	return model_audit(m, c->domain, "delete_mailbox", data, err);
 }
 
 static int
@@ -621,8 +619,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 	db_res_free(&r);
 	if (rc == -1)
 		return -1;
-	if (model_audit(
-		m, mb.domain, "postino.mailbox.delete", c->username, err) == -1)
+	if (model_audit(m, mb.domain, "delete_mailbox", c->username, err) == -1)
 		return -1;
 	if (!c->keep_maildir) {
 		if (maildir_rel_valid(c->maildir, err) == -1) {
@@ -722,7 +719,7 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			return -1;
 		snprintf(data, sizeof(data), "%s=%s", c->username,
 		    c->active ? "ACTIVE" : "DISABLED");
-		action = "postino.mailbox.set_status";
+		action = "edit_mailbox_state";
 		break;
 	}
 	case UPD_QUOTA: {
@@ -738,9 +735,9 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			"WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		snprintf(data, sizeof(data), "%s=%lld", c->username,
+		snprintf(data, sizeof(data), "%s quota=%lld", c->username,
 		    (long long)c->quota);
-		action = "postino.mailbox.set_quota";
+		action = "edit_mailbox";
 		break;
 	}
 	case UPD_NAME: {
@@ -752,8 +749,8 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			"WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		snprintf(data, sizeof(data), "%s", c->username);
-		action = "postino.mailbox.set_name";
+		snprintf(data, sizeof(data), "%s name", c->username);
+		action = "edit_mailbox";
 		break;
 	}
 	case UPD_PASSWORD: {
@@ -778,7 +775,7 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		    set_expiry(m, c->username, err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s", c->username);
-		action = "postino.mailbox.set_password";
+		action = "edit_password";
 		break;
 	}
 	case UPD_RELEASE: {
@@ -794,8 +791,8 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			"modified = ? WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		snprintf(data, sizeof(data), "%s", c->username);
-		action = "postino.mailbox.release";
+		snprintf(data, sizeof(data), "%s released", c->username);
+		action = "edit_mailbox";
 		break;
 	}
 	default:
@@ -1037,7 +1034,7 @@ rename_tx(struct model *m, void *arg, struct err *err)
 	struct rename_ctx *c = arg;
 	struct mailbox_rec mb;
 	struct domain_rec d1, d2;
-	char now[32], data[2 * ADDR_MAX + 4];
+	char now[32], data[2 * ADDR_MAX + 16];
 	int r;
 
 	if (c->moved) {
@@ -1134,9 +1131,8 @@ rename_tx(struct model *m, void *arg, struct err *err)
 				return -1;
 		}
 	}
-	snprintf(data, sizeof(data), "%s->%s", c->from, c->to);
-	if (model_audit(m, c->tdomain, "postino.mailbox.rename", data, err) ==
-	    -1)
+	snprintf(data, sizeof(data), "%s renamed->%s", c->from, c->to);
+	if (model_audit(m, c->tdomain, "edit_mailbox", data, err) == -1)
 		return -1;
 	if (maildir_rel_valid(c->oldrel, err) == 0) {
 		r = maildir_exists(

@@ -7,6 +7,8 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRCDIR/tests/lib/check-lib.sh"
 need_cmd jq
+PFA_LANG=/usr/share/postfixadmin/languages/en.lang
+[ -r "$PFA_LANG" ] || test_skip_or_fail "PostfixAdmin (Debian package postfixadmin) not installed"
 
 setup_check
 T=$(sql_true)
@@ -92,6 +94,32 @@ test_expect_success 'check reports an expired password as information only' '
 	printf "secret-6\n" | postino user passwd carol@example.org --password-stdin >/dev/null &&
 	run_check &&
 	check_eq "$(finding_message password_expired)" "no password has expired"
+'
+
+test_expect_success 'every audit row uses an action PostfixAdmin log viewer names' '
+	postino user quota alice@example.org --set 1G >/dev/null &&
+	postino user rename erin@example.com frank@example.com >/dev/null &&
+	postino alias add sales@example.org alice@example.org >/dev/null &&
+	postino alias edit sales@example.org bob@example.org >/dev/null &&
+	postino alias disable sales@example.org >/dev/null &&
+	postino alias del sales@example.org --yes >/dev/null &&
+	postino domain alias disable example.net >/dev/null &&
+	postino domain alias del example.net --yes >/dev/null &&
+	postino domain disable example.com >/dev/null &&
+	postino user del frank@example.com --yes >/dev/null &&
+	postino domain del example.com --yes >/dev/null &&
+	sed -n "s/^\$PALANG\[.pViewlog_action_\([a-z_]*\).\] = .*/\1/p" "$PFA_LANG" | sort -u >known &&
+	test -s known &&
+	sql "SELECT DISTINCT action FROM log" | sort >used &&
+	comm -23 used known >unknown &&
+	if test -s unknown; then echo "actions PostfixAdmin does not know:"; cat unknown; false; fi &&
+	for a in create_mailbox edit_mailbox delete_mailbox edit_mailbox_state edit_password \
+		create_alias edit_alias edit_alias_state delete_alias create_domain edit_domain \
+		delete_domain edit_alias_domain_state delete_alias_domain; do
+		grep -qx "$a" used || { echo "no $a row"; return 1; }
+	done &&
+	check_eq "$(sql "SELECT data FROM log WHERE action = $(q edit_mailbox) AND data LIKE $(q "%renamed%")")" \
+		"erin@example.com renamed->frank@example.com"
 '
 
 test_done
