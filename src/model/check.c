@@ -53,6 +53,7 @@
  *   mailbox_self_alias      W (E when the domain has a catch-all)
  *   self_alias_state        E active mailbox, inactive alias row;
  *                             W the reverse
+ *   mailbox_row_orphans     W fetchmail/vacation/quota rows, no mailbox
  *   quota2_orphans, self_alias_orphans, domain_limits, mailbox_maxquota,
  *   domain_quota_total, maildir_permissions, orphan_maildirs,
  *   orphan_domain_maildirs, maildir_artefacts  W
@@ -1059,7 +1060,8 @@ static const struct {
 	{ "domain_admins", PRIV_SELECT | PRIV_DELETE },
 	{ "vacation", PRIV_SELECT | PRIV_UPDATE | PRIV_DELETE },
 	{ "vacation_notification", PRIV_SELECT | PRIV_DELETE },
-	{ "fetchmail", PRIV_SELECT | PRIV_DELETE },
+	{ "fetchmail", PRIV_SELECT | PRIV_UPDATE | PRIV_DELETE },
+	{ "quota", PRIV_SELECT | PRIV_UPDATE | PRIV_DELETE },
 	{ "config", PRIV_SELECT },
 	{ "routes", PRIV_DATA },
 	{ "postino_domain", PRIV_DATA },
@@ -2637,6 +2639,70 @@ probe_quota2(struct ctx *c)
 	sample_release(&miss);
 }
 
+/*
+ * PostfixAdmin's other per-mailbox rows (fetchmail jobs, vacation, its
+ * notifications, the old quota table) whose mailbox is gone: a fetchmail
+ * job still polls into nothing, a vacation row would answer again for a
+ * re-created address.
+ */
+static void
+probe_mailbox_rows(struct ctx *c)
+{
+	static const struct {
+		const char *table, *col;
+	} t[] = {
+		{ "fetchmail", "mailbox" },
+		{ "vacation", "email" },
+		{ "vacation_notification", "on_vacation" },
+		{ "quota", "username" },
+	};
+	struct sample orph;
+	struct err err = ERR_INIT;
+	char sql[256];
+
+	sample_init(&orph);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct db_res *r;
+		int rc = db_table_exists(c->db, t[i].table, &err);
+
+		if (rc == 0)
+			continue;
+		if (rc == 1) {
+			snprintf(sql, sizeof(sql),
+			    "SELECT DISTINCT %s FROM %s WHERE %s NOT IN "
+			    "(SELECT username FROM mailbox) ORDER BY %s",
+			    t[i].col, t[i].table, t[i].col, t[i].col);
+			rc = db_query(c->db, sql, NULL, 0, 0, &r, &err);
+		}
+		if (rc == -1) {
+			finding(c, "mailbox_row_orphans", CHECK_INFO,
+			    "not checked: %s", err.msg);
+			sample_release(&orph);
+			return;
+		}
+		while ((rc = db_next(r, &err)) == 1)
+			sample_add(&orph, "%s '%s'", t[i].table, col(r, 0));
+		db_res_free(&r);
+		if (rc == -1) {
+			finding(c, "mailbox_row_orphans", CHECK_INFO,
+			    "not checked: %s", err.msg);
+			sample_release(&orph);
+			return;
+		}
+	}
+	if (orph.n > 0)
+		finding(c, "mailbox_row_orphans", CHECK_WARN,
+		    "%zu PostfixAdmin %s no mailbox: %s; delete them "
+		    "(postino does on 'user del')",
+		    orph.n, plural((int64_t)orph.n, "row has", "rows have"),
+		    sample_text(&orph));
+	else
+		finding(c, "mailbox_row_orphans", CHECK_INFO,
+		    "every fetchmail, vacation and quota row belongs to a "
+		    "mailbox");
+	sample_release(&orph);
+}
+
 /* Whether the comma-separated list has addr (case-insensitive). */
 static bool
 goto_has(const char *list, const char *addr)
@@ -3929,6 +3995,7 @@ static const struct probe probes[] = {
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },
+	{ "mailbox_row_orphans", P_DEEP | P_SCHEMA, probe_mailbox_rows },
 	{ "mailbox_self_alias", P_DEEP | P_SCHEMA, probe_self_alias },
 	{ "alias_destinations", P_DEEP | P_SCHEMA, probe_destinations },
 	{ "alias_domain_chain", P_DEEP | P_SCHEMA, probe_alias_domains },

@@ -583,6 +583,11 @@ del_tx(struct model *m, void *arg, struct err *err)
 		a, 1, err) == -1 ||
 	    db_exec(m->db, "DELETE FROM vacation WHERE email = ?", a, 1, err) ==
 		-1 ||
+	    /* The rest of what PostfixAdmin keeps per mailbox. */
+	    db_exec(m->db, "DELETE FROM fetchmail WHERE mailbox = ?", a, 1,
+		err) == -1 ||
+	    db_exec(m->db, "DELETE FROM quota WHERE username = ?", a, 1, err) ==
+		-1 ||
 	    db_exec(m->db, "DELETE FROM mailbox WHERE username = ?", a, 1,
 		err) == -1)
 		return -1;
@@ -1103,7 +1108,15 @@ rename_tx(struct model *m, void *arg, struct err *err)
 		    db_exec(m->db,
 			"UPDATE vacation SET email = ?, domain = ? "
 			"WHERE email = ?",
-			vu, DB_NARGS(vu), err) == -1)
+			vu, DB_NARGS(vu), err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE fetchmail SET mailbox = ?, domain = ? "
+			"WHERE mailbox = ?",
+			vu, DB_NARGS(vu), err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE quota SET username = ? WHERE "
+			"username = ?",
+			q, DB_NARGS(q), err) == -1)
 			return -1;
 	}
 	if (rename_aliases(m, c, now, err) == -1)

@@ -122,4 +122,47 @@ test_expect_success 'every audit row uses an action PostfixAdmin log viewer name
 		"erin@example.com renamed->frank@example.com"
 '
 
+# pfa_rows USER: the per-mailbox rows PostfixAdmin keeps besides mailbox,
+# alias and quota2, one count per table.
+pfa_rows() {
+	sql "SELECT (SELECT COUNT(*) FROM fetchmail WHERE mailbox = $(q "$1")), (SELECT COUNT(*) FROM vacation WHERE email = $(q "$1")), (SELECT COUNT(*) FROM vacation_notification WHERE on_vacation = $(q "$1")), (SELECT COUNT(*) FROM quota WHERE username = $(q "$1"))"
+}
+
+add_pfa_rows() {
+	# PostgreSQL has no vacation.cache; MariaDB has no default for it.
+	_c=", cache" _cv=", $(q "")"
+	[ "$POSTINO_TEST_ENGINE" = pgsql ] && _c= _cv=
+	sql "INSERT INTO fetchmail (domain, mailbox, src_server, src_auth, protocol, src_user, src_password, src_folder, mda) VALUES ($(q "${1#*@}"), $(q "$1"), $(q pop.remote.example), $(q password), $(q POP3), $(q u), $(q p), $(q INBOX), $(q ""))" &&
+	sql "INSERT INTO vacation (email, subject, body, domain$_c) VALUES ($(q "$1"), $(q away), $(q "back soon"), $(q "${1#*@}")$_cv)" &&
+	sql "INSERT INTO vacation_notification (on_vacation, notified) VALUES ($(q "$1"), $(q someone@remote.example))" &&
+	sql "INSERT INTO quota (username, path, current) VALUES ($(q "$1"), $(q quota/storage), 10)"
+}
+
+test_expect_success 'user rename moves fetchmail, vacation and quota rows' '
+	printf "secret-7\n" | postino user add gina@example.org --password-stdin >/dev/null &&
+	add_pfa_rows gina@example.org &&
+	postino user rename gina@example.org hana@example.org >/dev/null &&
+	check_eq "$(pfa_rows gina@example.org)" "$(printf "0\t0\t0\t0")" &&
+	check_eq "$(pfa_rows hana@example.org)" "$(printf "1\t1\t0\t1")" &&
+	check_eq "$(sql "SELECT domain FROM fetchmail WHERE mailbox = $(q hana@example.org)")" example.org &&
+	expect_clean --deep
+'
+
+test_expect_success 'user del removes every per-mailbox row PostfixAdmin keeps' '
+	add_pfa_rows ines@example.org &&
+	printf "secret-8\n" | postino user add ines@example.org --password-stdin >/dev/null &&
+	postino user del ines@example.org --yes >/dev/null &&
+	postino user del hana@example.org --yes >/dev/null &&
+	check_eq "$(pfa_rows ines@example.org)" "$(printf "0\t0\t0\t0")" &&
+	check_eq "$(pfa_rows hana@example.org)" "$(printf "0\t0\t0\t0")" &&
+	expect_clean --deep
+'
+
+test_expect_success 'check --deep: PostfixAdmin rows of a mailbox that is gone' '
+	check_breaks mailbox_row_orphans=warn -- \
+		"add_pfa_rows ghost@example.org" \
+		"sql \"DELETE FROM vacation_notification; DELETE FROM vacation; DELETE FROM fetchmail; DELETE FROM quota\"" \
+		--deep
+'
+
 test_done
