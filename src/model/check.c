@@ -46,8 +46,10 @@
  *   dovecot_passdb_chain    (noauth, hybrid) E only SQL passdbs, hybrid
  *                             without SQL, a passdb ending the chain on
  *                             failure; W no configuration found
- *   mailbox_domain_fk, alias_domain_fk, quota2_pairing, alias_destinations,
- *   alias_domain_chain, alias_domain_refs, maildir_present, maildir_path,
+ *   quota2_pairing, maildir_present  info: not written/made yet (Dovecot
+ *                             does on first use, as under PostfixAdmin)
+ *   mailbox_domain_fk, alias_domain_fk, alias_destinations,
+ *   alias_domain_chain, alias_domain_refs, maildir_path,
  *   maildir_duplicates, maildir_ownership, maildirpp_skeleton,
  *   maildir_symlinks        E
  *   mailbox_self_alias      W (E when the domain has a catch-all)
@@ -2611,12 +2613,15 @@ probe_quota2(struct ctx *c)
 		if (!c->d.mbxs[i].quota2)
 			sample_add(&miss, "'%s'", c->d.mbxs[i].username);
 	if (miss.n > 0)
-		finding(c, "quota2_pairing", CHECK_ERROR,
+		/*
+		 * PostfixAdmin never writes quota2: Dovecot's dict quota
+		 * adds the row on first use.  Normal, not a fault.
+		 */
+		finding(c, "quota2_pairing", CHECK_INFO,
 		    "%zu %s no quota2 "
-		    "row, so usage is unknown until Dovecot writes one: "
-		    "%s; insert rows with bytes = 0 and messages = 0 (postino "
-		    "does on 'user add') or recalculate ('doveadm quota "
-		    "recalc -A')",
+		    "row yet (Dovecot writes one on first use, as on "
+		    "PostfixAdmin's mailboxes): %s; 'doveadm quota recalc -A' "
+		    "fills them now",
 		    miss.n,
 		    plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
 		    sample_text(&miss));
@@ -3308,12 +3313,17 @@ walk_report(struct walk *w)
 			sample_add(
 			    &missing, "'%s' ('%s')", m->username, m->maildir);
 	}
+	/*
+	 * PostfixAdmin never creates maildirs: Dovecot does on first
+	 * delivery or login.  A missing one is normal there; ownership and
+	 * permission faults below are what stop delivery.
+	 */
 	if (missing.n > 0)
-		finding(c, "maildir_present", CHECK_ERROR,
+		finding(c, "maildir_present", CHECK_INFO,
 		    "%zu %s no maildir "
-		    "under '%s', so delivery and login fail: %s; recreate "
-		    "them (mkdir cur new tmp, owned by the vmail user) or "
-		    "restore them",
+		    "under '%s' yet (Dovecot makes it on first delivery or "
+		    "login, as for PostfixAdmin's mailboxes): %s; restore it "
+		    "if the mailbox had mail",
 		    missing.n,
 		    plural((int64_t)missing.n, "mailbox has", "mailboxes have"),
 		    c->conf->virtual_mailbox_base, sample_text(&missing));

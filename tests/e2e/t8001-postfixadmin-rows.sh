@@ -165,4 +165,13 @@ test_expect_success 'check --deep: PostfixAdmin rows of a mailbox that is gone' 
 		--deep
 '
 
+test_expect_success 'check --deep is clean on a mailbox as PostfixAdmin makes it' '
+	# No quota2 row and no maildir: Dovecot makes both on first use.
+	sql "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, active) VALUES ($(q pfa@example.org), $(q "{BLF-CRYPT}\$2y\$10\$abcdefghijklmnopqrstuu5Q2wJ1aN3l7p3bA0z0Y0u3m0Jq6XG"), $(q PFA), $(q example.org/pfa/), 0, $(q pfa), $(q example.org), $T)" &&
+	sql "INSERT INTO alias (address, goto, domain, active) VALUES ($(q pfa@example.org), $(q pfa@example.org), $(q example.org), $T)" &&
+	expect_clean --deep &&
+	finding_message quota2_pairing | grep -q "pfa@example.org" &&
+	finding_message maildir_present | grep -q "pfa@example.org"
+'
+
 test_done
