@@ -174,4 +174,27 @@ test_expect_success 'check --deep is clean on a mailbox as PostfixAdmin makes it
 	finding_message maildir_present | grep -q "pfa@example.org"
 '
 
+# skew_seconds TABLE COLUMN WHERE: seconds between a stored time and the
+# database's own now().
+skew_seconds() {
+	case $POSTINO_TEST_ENGINE in
+	sqlite) sql "SELECT CAST(abs(julianday($2) - julianday('now')) * 86400 AS INTEGER) FROM $1 WHERE $3" ;;
+	mysql) sql "SELECT ABS(TIMESTAMPDIFF(SECOND, $2, NOW())) FROM $1 WHERE $3" ;;
+	pgsql) sql "SELECT CAST(abs(extract(epoch FROM now() - $2)) AS INTEGER) FROM $1 WHERE $3" ;;
+	esac
+}
+
+test_expect_success 'timestamps come from the database clock, whatever the client time zone' '
+	TZ=PFA-7 postino user name alice@example.org "Alice A" >/dev/null &&
+	TZ=PFA-7 postino alias add clock@example.org alice@example.org >/dev/null &&
+	for w in "mailbox modified username = $(q alice@example.org)" \
+		"alias created address = $(q clock@example.org)" \
+		"log timestamp id = (SELECT MAX(id) FROM log)"; do
+		set -- $w
+		t=$1 c=$2; shift 2
+		s=$(skew_seconds "$t" "$c" "$*") &&
+		test "$s" -lt 600 || { echo "$t.$c is ${s}s off the database clock"; return 1; }
+	done
+'
+
 test_done
