@@ -36,6 +36,7 @@
  *   password_unprefixed     W hashes without a {SCHEME} prefix
  *   password_schemes        W mailboxes per weak scheme (the census is info)
  *   password_expired        info: passwords past mailbox.password_expiry
+ *   postino_domain_stale    W rows of a domain deleted outside postino
  *   db_read                 E a table could not be read
  * With mlmmj_spool_dir set:
  *   postfix-main-cf, postfix-transport-maps, postfix-transport-maps-order,
@@ -2553,6 +2554,55 @@ probe_expiry(struct ctx *c)
 	sample_release(&exp);
 }
 
+/*
+ * postino_domain rows that no longer belong to a domain: PostfixAdmin
+ * deleted the domain (and perhaps created it again, with a new `created`).
+ * postino does not apply them; their default quota is gone.
+ */
+static void
+probe_domain_ext(struct ctx *c)
+{
+	struct err err = ERR_INIT;
+	struct sample stale;
+	struct db_res *r;
+	int rc;
+
+	rc = db_column_exists(c->db, "postino_domain", "domain_created", &err);
+	if (rc == 0)
+		return; /* schema_version reports the missing migration */
+	if (rc == 1)
+		rc = db_query(c->db,
+		    "SELECT p.domain, CASE WHEN EXISTS (SELECT 1 FROM domain "
+		    "x WHERE x.domain = p.domain) THEN 1 ELSE 0 END FROM "
+		    "postino_domain p LEFT JOIN domain d ON d.domain = "
+		    "p.domain AND d.created = p.domain_created WHERE d.domain "
+		    "IS NULL ORDER BY p.domain",
+		    NULL, 0, 0, &r, &err);
+	if (rc == -1) {
+		finding(c, "postino_domain_stale", CHECK_INFO,
+		    "not checked: %s", err.msg);
+		return;
+	}
+	sample_init(&stale);
+	while ((rc = db_next(r, &err)) == 1)
+		sample_add(&stale, "'%s'%s", col(r, 0),
+		    db_col_int(r, 1, 0) ? " (created again since)" : "");
+	db_res_free(&r);
+	if (stale.n > 0)
+		finding(c, "postino_domain_stale", CHECK_WARN,
+		    "%zu postino_domain %s for a domain deleted outside "
+		    "postino, so %s default quota no longer applies: %s; "
+		    "delete them ('postino import --update' sets a domain's "
+		    "default quota again)",
+		    stale.n, plural((int64_t)stale.n, "row is", "rows are"),
+		    plural((int64_t)stale.n, "its", "their"),
+		    sample_text(&stale));
+	else
+		finding(c, "postino_domain_stale", CHECK_INFO,
+		    "every postino_domain row belongs to its domain");
+	sample_release(&stale);
+}
+
 /* --- deep: rows that refer to each other ---------------------------------- */
 
 static void
@@ -4002,6 +4052,7 @@ static const struct probe probes[] = {
 	{ "owner-aliases", P_MLMMJ | P_SCHEMA, probe_owner_aliases },
 	{ "password_schemes", P_SCHEMA, probe_passwords },
 	{ "password_expired", P_SCHEMA, probe_expiry },
+	{ "postino_domain_stale", P_SCHEMA, probe_domain_ext },
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },

@@ -13,7 +13,8 @@
 	"d.maxquota, d.quota, d.backupmx, d.active, d.created, d.modified, "   \
 	"COALESCE(p.default_quota, 0)"
 #define DOMAIN_FROM                                                            \
-	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain"
+	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain"     \
+	" AND p.domain_created = d.created"
 
 int64_t
 domain_units_from_bytes(const struct model *m, int64_t bytes)
@@ -215,8 +216,9 @@ add_tx(struct model *m, void *arg, struct err *err)
 		DB_INT(domain_units_from_bytes(m, s->quota_bytes)),
 		DB_TEXT(c->transport), DB_BOOL(s->backupmx),
 		DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(now), DB_BOOL(1) };
-	struct db_arg p[] = { DB_TEXT(c->name),
-		DB_INT(s->default_quota_bytes) };
+	struct db_arg p[] = { DB_TEXT(c->name) };
+	struct db_arg pi[] = { DB_INT(s->default_quota_bytes),
+		DB_TEXT(c->name) };
 
 	if (db_exec(m->db,
 		"INSERT INTO domain (domain, description, aliases, "
@@ -231,9 +233,10 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
 		err) == -1 ||
 	    db_exec(m->db,
-		"INSERT INTO postino_domain (domain, default_quota)"
-		" VALUES (?, ?)",
-		p, DB_NARGS(p), err) == -1)
+		"INSERT INTO postino_domain (domain, default_quota, "
+		"domain_created) SELECT domain, ?, created FROM domain "
+		"WHERE domain = ?",
+		pi, DB_NARGS(pi), err) == -1)
 		return -1;
 	if (model_audit(m, c->name, "create_domain", c->name, err) == -1)
 		return -1;
@@ -309,8 +312,9 @@ update_tx(struct model *m, void *arg, struct err *err)
 		DB_TEXT(u->a.transport), DB_BOOL(s->backupmx),
 		DB_BOOL(u->active), DB_TEXT(db_now(now, sizeof(now))),
 		DB_TEXT(u->a.name) };
-	struct db_arg p[] = { DB_TEXT(u->a.name),
-		DB_INT(s->default_quota_bytes) };
+	struct db_arg p[] = { DB_TEXT(u->a.name) };
+	struct db_arg pi[] = { DB_INT(s->default_quota_bytes),
+		DB_TEXT(u->a.name) };
 
 	if (fetch(m, u->a.name, true, &cur, err) != 1)
 		return -1;
@@ -323,9 +327,10 @@ update_tx(struct model *m, void *arg, struct err *err)
 	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
 		err) == -1 ||
 	    db_exec(m->db,
-		"INSERT INTO postino_domain (domain, default_quota)"
-		" VALUES (?, ?)",
-		p, DB_NARGS(p), err) == -1)
+		"INSERT INTO postino_domain (domain, default_quota, "
+		"domain_created) SELECT domain, ?, created FROM domain "
+		"WHERE domain = ?",
+		pi, DB_NARGS(pi), err) == -1)
 		return -1;
 	if (model_audit(m, u->a.name, "edit_domain", u->a.name, err) == -1)
 		return -1;

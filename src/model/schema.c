@@ -548,7 +548,8 @@ static const char *const ddl_pgsql[] = {
 struct step {
 	const char *what;
 	const char *probe_table; /* skip when this table exists */
-	const char *probe_index; /* or this index exists (SQLite/PG/MySQL) */
+	const char *probe_index; /* or this index exists (SQLite/PG/MySQL), */
+				 /* or this "table.column" */
 	const char *const *sqlite;
 	const char *const *mysql;
 	const char *const *pgsql;
@@ -692,6 +693,32 @@ static const char *const event_pgsql[] = {
 	NULL
 };
 
+/*
+ * postino_domain rows tied to the domain they were written for: a domain
+ * PostfixAdmin deleted and created again has a new `created`, so the old
+ * row no longer applies to it.
+ */
+static const char *const domtie_sqlite[] = {
+	"ALTER TABLE postino_domain ADD COLUMN domain_created datetime NULL",
+	"UPDATE postino_domain SET domain_created = (SELECT d.created FROM "
+	"domain d WHERE d.domain = postino_domain.domain)",
+	NULL
+};
+static const char *const domtie_mysql[] = {
+	"ALTER TABLE `postino_domain` ADD COLUMN `domain_created` datetime "
+	"NULL",
+	"UPDATE postino_domain p JOIN domain d ON d.domain = p.domain SET "
+	"p.domain_created = d.created",
+	NULL
+};
+static const char *const domtie_pgsql[] = {
+	"ALTER TABLE postino_domain ADD COLUMN domain_created timestamp with "
+	"time zone NULL",
+	"UPDATE postino_domain p SET domain_created = d.created FROM domain d "
+	"WHERE d.domain = p.domain",
+	NULL
+};
+
 static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "routes table", "routes", NULL, routes_sqlite, routes_mysql,
 	    routes_pgsql },
@@ -705,6 +732,9 @@ static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	    domext_mysql, domext_pgsql },
 	{ "postino_event table", "postino_event", NULL, event_sqlite,
 	    event_mysql, event_pgsql },
+	{ "postino_domain tie to its domain", NULL,
+	    "postino_domain.domain_created", domtie_sqlite, domtie_mysql,
+	    domtie_pgsql },
 };
 
 static const char *const *
@@ -867,7 +897,15 @@ apply_steps(struct db *db, schema_report_fn *report, void *arg, struct err *err)
 
 		if (s->probe_table != NULL)
 			have = db_table_exists(db, s->probe_table, err);
-		else if (s->probe_index != NULL)
+		else if (s->probe_index != NULL &&
+		    strchr(s->probe_index, '.') != NULL) {
+			char t[64];
+			const char *dot = strchr(s->probe_index, '.');
+
+			snprintf(t, sizeof(t), "%.*s",
+			    (int)(dot - s->probe_index), s->probe_index);
+			have = db_column_exists(db, t, dot + 1, err);
+		} else if (s->probe_index != NULL)
 			have = index_exists(db, s->probe_index, err);
 		if (have == -1)
 			return -1;

@@ -197,4 +197,32 @@ test_expect_success 'timestamps come from the database clock, whatever the clien
 	done
 '
 
+# PostfixAdmin's DomainHandler: delete the domain with its rows, then add it
+# again (created = now).
+pfa_recreate_domain() {
+	sql "DELETE FROM alias WHERE domain = $(q "$1")" &&
+	sql "DELETE FROM domain WHERE domain = $(q "$1")" &&
+	now="now()"
+	[ "$POSTINO_TEST_ENGINE" = sqlite ] && now="datetime('now', '+1 second')"
+	sql "INSERT INTO domain (domain, description, aliases, mailboxes, maxquota, quota, transport, backupmx, created, modified, active) VALUES ($(q "$1"), $(q again), 0, 0, 0, 0, $(q virtual), $F, $now, $now, $T)"
+}
+
+test_expect_success 'a domain PostfixAdmin deleted and created again forgets the old default quota' '
+	postino domain add stale.example --default-quota 10M --max-quota 20M >/dev/null &&
+	postino domain show stale.example --json >out &&
+	json ".default_quota_bytes == 10485760" out &&
+	sleep 1 &&
+	pfa_recreate_domain stale.example &&
+	postino domain show stale.example --json >out &&
+	json ".default_quota_bytes == 0" out &&
+	printf "secret-9\n" | postino user add q@stale.example --password-stdin >/dev/null &&
+	check_eq "$(sql "SELECT quota FROM mailbox WHERE username = $(q q@stale.example)")" 0
+'
+
+test_expect_success 'check reports the stale postino_domain row' '
+	check_breaks postino_domain_stale=warn -- \
+		"true" \
+		"sql \"DELETE FROM postino_domain WHERE domain = $(q stale.example)\""
+'
+
 test_done
