@@ -30,3 +30,26 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends \
 	$build $libs $servers $mail $tests >/dev/null
+
+# PostfixAdmin's own PHP code judges the shared database in the tests
+# (t8002).  Its package depends on a web server (apache2 by default): a
+# temporary policy-rc.d keeps that from starting, systemd is told not to
+# start it at boot, and dbconfig-common is told to leave databases alone.
+echo "postfixadmin postfixadmin/dbconfig-install boolean false" |
+	$SUDO debconf-set-selections
+pfa="postfixadmin php-cli php-sqlite3 php-mysql php-pgsql php-mbstring"
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+	policy=1
+fi
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $pfa >/dev/null || {
+	[ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+	exit 1
+}
+[ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+	$SUDO systemctl disable --now apache2 >/dev/null 2>&1 || true
+fi

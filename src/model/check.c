@@ -36,7 +36,8 @@
  *   password_unprefixed     W hashes without a {SCHEME} prefix
  *   password_schemes        W mailboxes per weak scheme (the census is info)
  *   password_expired        info: passwords past mailbox.password_expiry
- *   postino_domain_stale    W rows of a domain deleted outside postino
+ *   postino_domain_stale    W rows of a domain re-created outside postino
+ *                             (info when the domain is just gone)
  *   db_read                 E a table could not be read
  * With mlmmj_spool_dir set:
  *   postfix-main-cf, postfix-transport-maps, postfix-transport-maps-order,
@@ -2563,7 +2564,7 @@ static void
 probe_domain_ext(struct ctx *c)
 {
 	struct err err = ERR_INIT;
-	struct sample stale;
+	struct sample stale, gone;
 	struct db_res *r;
 	int rc;
 
@@ -2584,23 +2585,33 @@ probe_domain_ext(struct ctx *c)
 		return;
 	}
 	sample_init(&stale);
+	sample_init(&gone);
 	while ((rc = db_next(r, &err)) == 1)
-		sample_add(&stale, "'%s'%s", col(r, 0),
-		    db_col_int(r, 1, 0) ? " (created again since)" : "");
+		sample_add(
+		    db_col_int(r, 1, 0) ? &stale : &gone, "'%s'", col(r, 0));
 	db_res_free(&r);
+	/* Created again: the admin's default quota silently went away. */
 	if (stale.n > 0)
 		finding(c, "postino_domain_stale", CHECK_WARN,
-		    "%zu postino_domain %s for a domain deleted outside "
-		    "postino, so %s default quota no longer applies: %s; "
-		    "delete them ('postino import --update' sets a domain's "
-		    "default quota again)",
-		    stale.n, plural((int64_t)stale.n, "row is", "rows are"),
-		    plural((int64_t)stale.n, "its", "their"),
+		    "%zu %s deleted and created again outside postino, so "
+		    "the default quota postino kept no longer applies: %s; "
+		    "set it again ('postino import --update') and delete the "
+		    "old postino_domain rows",
+		    stale.n,
+		    plural((int64_t)stale.n, "domain was", "domains were"),
 		    sample_text(&stale));
-	else
+	/* Gone: a harmless leftover, removed by the next 'domain add'. */
+	if (gone.n > 0)
+		finding(c, "postino_domain_stale", CHECK_INFO,
+		    "%zu postino_domain %s for a domain deleted outside "
+		    "postino and not applied: %s",
+		    gone.n, plural((int64_t)gone.n, "row is", "rows are"),
+		    sample_text(&gone));
+	if (stale.n == 0 && gone.n == 0)
 		finding(c, "postino_domain_stale", CHECK_INFO,
 		    "every postino_domain row belongs to its domain");
 	sample_release(&stale);
+	sample_release(&gone);
 }
 
 /* --- deep: rows that refer to each other ---------------------------------- */
