@@ -154,6 +154,51 @@ check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
 	return 0;
 }
 
+/*
+ * A mailbox without its self-alias row (Python postino never wrote one):
+ * the new row keeps the mailbox's own copy first, and is as active as the
+ * mailbox.  1 done, 0 not a mailbox, -1 error.
+ */
+static int
+add_for_bare_mailbox(struct model *m, const char *address, const char *domain,
+    const char *gotos, const char *now, struct err *err)
+{
+	struct db_arg k[] = { DB_TEXT(address) };
+	char both[GOTO_MAX], tmp[ADDR_MAX + GOTO_MAX + 4];
+	struct err e2 = ERR_INIT;
+	int64_t active;
+	int r;
+
+	r = db_query_int(m->db,
+	    "SELECT CASE WHEN active THEN 1 ELSE 0 END FROM mailbox WHERE "
+	    "username = ?",
+	    k, 1, &active, err);
+	if (r != 1)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s,%s", address, gotos);
+	if (addr_goto("destination", tmp, both, sizeof(both), &e2) == -1)
+		return err_set(err, e2.kind, "%s", e2.msg);
+	{
+		struct db_arg a[] = { DB_TEXT(address), DB_TEXT(both),
+			DB_TEXT(domain), DB_TEXT(now), DB_TEXT(now),
+			DB_BOOL(active != 0) };
+
+		if (db_exec(m->db,
+			"INSERT INTO alias (address, goto, domain, created, "
+			"modified, active) VALUES (?, ?, ?, ?, ?, ?)",
+			a, DB_NARGS(a), err) == -1)
+			return -1;
+	}
+	model_notifyf(m,
+	    "'%s' is a mailbox without its self-alias row: its mail now "
+	    "goes to %s and stays in the mailbox too",
+	    address, gotos);
+	snprintf(tmp, sizeof(tmp), "%s->%s", address, both);
+	if (model_audit(m, domain, "create_alias", tmp, err) == -1)
+		return -1;
+	return 1;
+}
+
 /* 1 when address is a mailbox, 0 when not, -1 on error. */
 static int
 is_mailbox(struct model *m, const char *address, struct err *err)
@@ -290,6 +335,14 @@ add_tx(struct model *m, void *arg, struct err *err)
 			    c->address);
 		}
 		err_clear(err);
+		r = add_for_bare_mailbox(
+		    m, c->address, c->domain, c->gotos, now, err);
+		if (r == -1)
+			return -1;
+		if (r == 1)
+			return fetch(m, c->address, false, c->out, err) == 1
+			    ? 0
+			    : -1;
 		if (check_alias_cap(m, &d, err) == -1)
 			return -1;
 		if (db_exec(m->db,

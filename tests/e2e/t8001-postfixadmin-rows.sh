@@ -225,4 +225,13 @@ test_expect_success 'check reports the stale postino_domain row' '
 		"sql \"DELETE FROM postino_domain WHERE domain = $(q stale.example)\""
 '
 
+test_expect_success 'alias add on a mailbox without its self-alias row keeps its copy' '
+	printf "secret-10\n" | postino user add jo@example.org --password-stdin >/dev/null &&
+	sql "DELETE FROM alias WHERE address = $(q jo@example.org)" &&
+	postino alias add jo@example.org jo@remote.example >/dev/null 2>err &&
+	check_eq "$(sql "SELECT goto, active FROM alias WHERE address = $(q jo@example.org)")" \
+		"$(printf "jo@example.org,jo@remote.example\t1")" &&
+	expect_clean --deep
+'
+
 test_done
