@@ -36,6 +36,7 @@
  *   password_unprefixed     W hashes without a {SCHEME} prefix
  *   password_schemes        W mailboxes per weak scheme (the census is info)
  *   password_expired        info: passwords past mailbox.password_expiry
+ *   domain_quota_units      W domain quotas that look like bytes
  *   postino_domain_stale    W rows of a domain re-created outside postino
  *                             (info when the domain is just gone)
  *   db_read                 E a table could not be read
@@ -2614,6 +2615,46 @@ probe_domain_ext(struct ctx *c)
 	sample_release(&gone);
 }
 
+/*
+ * domain.maxquota / domain.quota are megabytes in PostfixAdmin; Python
+ * postino stored bytes there, which read as petabytes: no limit at all.
+ */
+static void
+probe_quota_units(struct ctx *c)
+{
+	struct err err = ERR_INIT;
+	struct db_arg t[] = { DB_INT(SCHEMA_BYTE_QUOTA_MIN),
+		DB_INT(SCHEMA_BYTE_QUOTA_MIN) };
+	struct sample big;
+	struct db_res *r;
+	int rc;
+
+	if (db_query(c->db,
+		"SELECT domain FROM domain WHERE domain <> 'ALL' AND "
+		"(maxquota >= ? OR quota >= ?) ORDER BY domain",
+		t, DB_NARGS(t), 0, &r, &err) == -1) {
+		finding(c, "domain_quota_units", CHECK_INFO, "not checked: %s",
+		    err.msg);
+		return;
+	}
+	sample_init(&big);
+	while ((rc = db_next(r, &err)) == 1)
+		sample_add(&big, "'%s'", col(r, 0));
+	db_res_free(&r);
+	if (big.n > 0)
+		finding(c, "domain_quota_units", CHECK_WARN,
+		    "%zu %s a maximum or total quota of a terabyte or more "
+		    "per PostfixAdmin megabyte, most likely bytes written by "
+		    "Python postino, so nothing is enforced: %s; 'postino "
+		    "schema migrate --dry-run' shows the conversion",
+		    big.n, plural((int64_t)big.n, "domain has", "domains have"),
+		    sample_text(&big));
+	else
+		finding(c, "domain_quota_units", CHECK_INFO,
+		    "every domain quota is in PostfixAdmin's megabytes");
+	sample_release(&big);
+}
+
 /* --- deep: rows that refer to each other ---------------------------------- */
 
 static void
@@ -4064,6 +4105,7 @@ static const struct probe probes[] = {
 	{ "password_schemes", P_SCHEMA, probe_passwords },
 	{ "password_expired", P_SCHEMA, probe_expiry },
 	{ "postino_domain_stale", P_SCHEMA, probe_domain_ext },
+	{ "domain_quota_units", P_SCHEMA, probe_quota_units },
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },

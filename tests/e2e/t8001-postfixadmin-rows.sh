@@ -234,4 +234,27 @@ test_expect_success 'alias add on a mailbox without its self-alias row keeps its
 	expect_clean --deep
 '
 
+test_expect_success 'Python postino data: check flags byte quotas, migrate --dry-run shows, migrate repairs' '
+	postino domain add py.example --max-quota 200M >/dev/null &&
+	printf "secret-11\n" | postino user add kim@py.example --quota 100M --password-stdin >/dev/null &&
+	printf "secret-12\n" | postino user add lee@py.example --quota 100M --password-stdin >/dev/null &&
+	# What Python postino wrote: bytes in the megabyte columns, no self-aliases.
+	sql "UPDATE domain SET maxquota = 53687091200, quota = 0 WHERE domain = $(q py.example)" &&
+	sql "DELETE FROM alias WHERE address IN ($(q kim@py.example), $(q lee@py.example))" &&
+	expect_finding domain_quota_units=warn mailbox_self_alias=warn -- --deep &&
+	finding_message domain_quota_units | grep -q py.example &&
+	postino schema migrate --dry-run >plan &&
+	check_grep "would repair quota py.example: maxquota 53687091200 -> 52429 MB" plan &&
+	check_grep "would repair self-alias kim@py.example" plan &&
+	check_grep "would repair self-alias lee@py.example" plan &&
+	check_eq "$(sql "SELECT maxquota FROM domain WHERE domain = $(q py.example)")" 53687091200 &&
+	postino schema migrate >done &&
+	check_grep "repaired quota py.example" done &&
+	check_eq "$(sql "SELECT maxquota FROM domain WHERE domain = $(q py.example)")" 52429 &&
+	check_eq "$(sql "SELECT goto FROM alias WHERE address = $(q kim@py.example)")" kim@py.example &&
+	expect_clean --deep &&
+	postino schema migrate >again &&
+	! grep -q repaired again
+'
+
 test_done
