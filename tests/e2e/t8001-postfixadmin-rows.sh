@@ -257,4 +257,12 @@ test_expect_success 'Python postino data: check flags byte quotas, migrate --dry
 	! grep -q repaired again
 '
 
+test_expect_success 'MB is PostfixAdmin megabyte: its maximum of 500 takes a 500MB mailbox' '
+	postino domain add mb.example --max-quota 500MB >/dev/null &&
+	check_eq "$(sql "SELECT maxquota FROM domain WHERE domain = $(q mb.example)")" 500 &&
+	! printf "secret-13\n" | postino user add big@mb.example --quota 500M --password-stdin >/dev/null 2>&1 &&
+	printf "secret-13\n" | postino user add big@mb.example --quota 500MB --password-stdin >/dev/null &&
+	check_eq "$(sql "SELECT quota FROM mailbox WHERE username = $(q big@mb.example)")" 512000000
+'
+
 test_done
