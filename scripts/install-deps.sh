@@ -24,9 +24,11 @@ tests="jq bc time cpio python3-sqlalchemy python3-click perl procps psmisc iprou
 # (tests/run --stress), debootstrap (scripts/fresh-check, and t7005's
 # Debian 13 root, tests/lib/debian-root.sh).
 tools="curl systemd lintian wrk stress-ng debootstrap"
+# PostfixAdmin and PHP (t8002), installed apart below.
+pfa="postfixadmin php-cli php-sqlite3 php-mysql php-pgsql php-mbstring"
 
 missing=
-for p in $build $libs $servers $mail $tests $tools; do
+for p in $build $libs $servers $mail $tests $tools $pfa; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 		grep -q "install ok installed" || missing="$missing $p"
 done
@@ -52,3 +54,25 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends \
 	$build $libs $servers $mail $tests $tools >/dev/null
+
+# PostfixAdmin's own PHP code judges the shared database in the tests
+# (t8002).  Its package depends on a web server (apache2 by default): a
+# temporary policy-rc.d keeps that from starting, systemd is told not to
+# start it at boot, and dbconfig-common is told to leave databases alone.
+echo "postfixadmin postfixadmin/dbconfig-install boolean false" |
+	$SUDO debconf-set-selections
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+	policy=1
+fi
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $pfa >/dev/null || {
+	[ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+	exit 1
+}
+[ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+	$SUDO systemctl disable --now apache2 >/dev/null 2>&1 || true
+fi

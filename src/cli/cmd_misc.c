@@ -198,15 +198,31 @@ cmd_schema_init(struct cli *c, int argc, char **argv)
 	return c->json ? schema_print(c) : 0;
 }
 
+static void
+report_repair(void *arg, const char *what, const char *key, const char *detail)
+{
+	struct cli *c = arg;
+
+	if (c->json)
+		return;
+	printf("%s %s %s: %s\n",
+	    cli_flag(c, O_DRY_RUN) ? "would repair" : "repaired", what, key,
+	    detail);
+}
+
 int
 cmd_schema_migrate(struct cli *c, int argc, char **argv)
 {
 	struct err err = ERR_INIT;
+	bool dry = cli_flag(c, O_DRY_RUN);
 
 	(void)argv;
 	if (argc > 0)
 		return cli_usage(c, "unexpected argument");
-	if (schema_migrate(c->db, report_step, c, &err) == -1)
+	if (!dry && schema_migrate(c->db, report_step, c, &err) == -1)
+		return cli_fail(c, &err);
+	/* What databases written by Python postino carry. */
+	if (schema_repair(c->db, dry, report_repair, c, &err) == -1)
 		return cli_fail(c, &err);
 	return c->json ? schema_print(c) : 0;
 }

@@ -124,6 +124,12 @@ static const struct cli_opt export_opts[] = {
 	    "write to FILE (mode 0600) instead of stdout" },
 	{ NULL, 0, NULL, NULL }
 };
+static const struct cli_opt schema_migrate_opts[] = {
+	{ "dry-run", O_DRY_RUN, NULL,
+	    "print the data repairs, change nothing" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cli_opt import_opts[] = {
 	{ "dry-run", O_DRY_RUN, NULL, "print the plan, change nothing" },
 	{ "update", O_UPDATE, NULL, "also change what differs" },
@@ -386,7 +392,8 @@ const struct cli_cmd cli_commands[] = {
 	    "postino schema init", CMD_CONF | CMD_DB | CMD_CREATE },
 	{ "schema migrate", cmd_schema_migrate, "",
 	    "add what postino needs to an existing PostfixAdmin schema",
-	    no_opts, "postino schema migrate", CMD_CONF | CMD_DB },
+	    schema_migrate_opts, "postino schema migrate --dry-run",
+	    CMD_CONF | CMD_DB },
 	{ "schema version", cmd_schema_version, "",
 	    "show the schema versions found", no_opts,
 	    "postino schema version --json", CMD_CONF | CMD_DB },

@@ -387,6 +387,64 @@ bad:
 	    "use sqlite:/path/to/db, mysql://user@host:port/dbname or pgsql://user@host:port/dbname");
 }
 
+/*
+ * The database's clock, as PostfixAdmin writes it (its now()): UTC on
+ * SQLite, the session's time zone on MariaDB and PostgreSQL.  Kept as the
+ * seconds to add to the local clock's UTC reading; read once per
+ * connection, falling back to local time when the server cannot say.
+ */
+static _Atomic long clock_offset;
+static _Atomic int clock_known;
+
+static void
+clock_sync(struct db *db)
+{
+	const char *sql;
+	char *v = NULL;
+	struct err e = ERR_INIT;
+	struct tm tm;
+	time_t now;
+
+	switch (db->params.engine) {
+	case DB_ENGINE_SQLITE:
+		clock_offset = 0; /* datetime('now'): the same clock, UTC */
+		clock_known = 1;
+		return;
+	case DB_ENGINE_MYSQL:
+		sql = "SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s')";
+		break;
+	case DB_ENGINE_PGSQL:
+		sql = "SELECT to_char(now(), 'YYYY-MM-DD HH24:MI:SS')";
+		break;
+	default:
+		return;
+	}
+	if (db_query_value(db, sql, NULL, 0, &v, &e) == 1 && v != NULL) {
+		memset(&tm, 0, sizeof(tm));
+		if (sscanf(v, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon,
+			&tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+			&tm.tm_sec) == 6) {
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			now = time(NULL);
+			clock_offset = (long)(timegm(&tm) - now);
+			clock_known = 1;
+		}
+	}
+	free(v);
+}
+
+long
+db_clock_offset(time_t t)
+{
+	struct tm tm;
+
+	if (clock_known)
+		return clock_offset;
+	localtime_r(&t, &tm);
+	return tm.tm_gmtoff;
+}
+
 struct db *
 db_open(const struct db_params *p, struct err *err)
 {
@@ -406,6 +464,7 @@ db_open(const struct db_params *p, struct err *err)
 		free(db);
 		return NULL;
 	}
+	clock_sync(db);
 	return db;
 }
 
@@ -642,7 +701,8 @@ db_now(char *buf, size_t size)
 	struct tm tm;
 	time_t t = time(NULL);
 
-	localtime_r(&t, &tm);
+	t += db_clock_offset(t);
+	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
 	return buf;
 }

@@ -8,7 +8,7 @@
  * parameter: nothing is ever pasted into SQL text.
  *
  * Values are exchanged as text.  Booleans are read back as "1"/"0" on every
- * engine, timestamps as "YYYY-MM-DD HH:MM:SS" in local time.
+ * engine, timestamps as "YYYY-MM-DD HH:MM:SS" on the database's clock.
  *
  * Ownership: db_open() returns a handle freed by db_close().  A db_res from
  * db_query() is owned by the caller and freed with db_res_free(); the
@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -199,7 +200,14 @@ int db_table_exists(struct db *, const char *table, struct err *);
 int db_column_exists(
     struct db *, const char *table, const char *col, struct err *);
 
-/* Current local time as "YYYY-MM-DD HH:MM:SS" (buf of at least 20 bytes). */
+/*
+ * The database's current time as "YYYY-MM-DD HH:MM:SS" (buf of at least
+ * 20 bytes), as its own now() would write it: UTC on SQLite, the session
+ * time zone on MariaDB and PostgreSQL (read when the last connection was
+ * opened; local time before any).
+ */
 const char *db_now(char *buf, size_t size);
+/* Seconds from UTC to the database's clock at time t (see db_now()). */
+long db_clock_offset(time_t t);
 
 #endif

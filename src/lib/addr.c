@@ -300,6 +300,13 @@ quota_parse(
 			goto syntax;
 		}
 		unit++;
+		/*
+		 * "MB" is PostfixAdmin's megabyte (its quota_multiplier,
+		 * 1,024,000 bytes), so its "500" is "500MB" here; "M" and
+		 * "MiB" stay binary.
+		 */
+		if (mult == 1ULL << 20 && strcmp(unit, "b") == 0)
+			mult = PFA_MB;
 		if (mult > 1 &&
 		    (strcmp(unit, "b") == 0 || strcmp(unit, "ib") == 0))
 			unit += strlen(unit);
@@ -313,7 +320,7 @@ quota_parse(
 syntax:
 	bad(err, field, in, "not a quota");
 	return err_hint(err,
-	    "use 0 (unlimited), a byte count, or a number with K, M, G or T (binary units), e.g. 500M or 5G");
+	    "use 0 (unlimited), a byte count, or a number with K, M, G or T (binary units), e.g. 500M or 5G, or MB (PostfixAdmin's 1,024,000 bytes)");
 }
 
 const char *

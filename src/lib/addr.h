@@ -49,9 +49,11 @@ int addr_goto(
 /*
  * Parse a quota string: "0" (unlimited), "unlimited", a byte count, or a
  * number with a binary unit K, M, G, T (optionally followed by "B" or
- * "iB"): "500M", "5G", "5GiB".  Case-insensitive; overflow and negative
- * values are rejected.
+ * "iB"): "500M", "5G", "5GiB"; except "MB", PostfixAdmin's megabyte of
+ * PFA_MB bytes ("500MB" is PostfixAdmin's "500").  Case-insensitive;
+ * overflow and negative values are rejected.
  */
+#define PFA_MB 1024000ULL
 int quota_parse(
     const char *field, const char *in, int64_t *bytes_r, struct err *);
 /* Human form: "unlimited", "5 GiB", "500 MiB", "1234 B". */

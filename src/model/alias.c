@@ -154,6 +154,51 @@ check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
 	return 0;
 }
 
+/*
+ * A mailbox without its self-alias row (Python postino never wrote one):
+ * the new row keeps the mailbox's own copy first, and is as active as the
+ * mailbox.  1 done, 0 not a mailbox, -1 error.
+ */
+static int
+add_for_bare_mailbox(struct model *m, const char *address, const char *domain,
+    const char *gotos, const char *now, struct err *err)
+{
+	struct db_arg k[] = { DB_TEXT(address) };
+	char both[GOTO_MAX], tmp[ADDR_MAX + GOTO_MAX + 4];
+	struct err e2 = ERR_INIT;
+	int64_t active;
+	int r;
+
+	r = db_query_int(m->db,
+	    "SELECT CASE WHEN active THEN 1 ELSE 0 END FROM mailbox WHERE "
+	    "username = ?",
+	    k, 1, &active, err);
+	if (r != 1)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s,%s", address, gotos);
+	if (addr_goto("destination", tmp, both, sizeof(both), &e2) == -1)
+		return err_set(err, e2.kind, "%s", e2.msg);
+	{
+		struct db_arg a[] = { DB_TEXT(address), DB_TEXT(both),
+			DB_TEXT(domain), DB_TEXT(now), DB_TEXT(now),
+			DB_BOOL(active != 0) };
+
+		if (db_exec(m->db,
+			"INSERT INTO alias (address, goto, domain, created, "
+			"modified, active) VALUES (?, ?, ?, ?, ?, ?)",
+			a, DB_NARGS(a), err) == -1)
+			return -1;
+	}
+	model_notifyf(m,
+	    "'%s' is a mailbox without its self-alias row: its mail now "
+	    "goes to %s and stays in the mailbox too",
+	    address, gotos);
+	snprintf(tmp, sizeof(tmp), "%s->%s", address, both);
+	if (model_audit(m, domain, "create_alias", tmp, err) == -1)
+		return -1;
+	return 1;
+}
+
 /* 1 when address is a mailbox, 0 when not, -1 on error. */
 static int
 is_mailbox(struct model *m, const char *address, struct err *err)
@@ -235,8 +280,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			a, DB_NARGS(a), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(
-			m, c->domain, "postino.alias.edit", data, err) == -1)
+		if (model_audit(m, c->domain, "edit_alias", data, err) == -1)
 			return -1;
 	} else {
 		struct db_arg a[] = { DB_TEXT(c->address), DB_TEXT(c->gotos),
@@ -274,8 +318,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 			    c->address, c->gotos);
 			snprintf(
 			    data, sizeof(data), "%s->%s", c->address, both);
-			if (model_audit(m, c->domain, "postino.alias.create",
-				data, err) == -1)
+			if (model_audit(
+				m, c->domain, "edit_alias", data, err) == -1)
 				return -1;
 			return fetch(m, c->address, false, c->out, err) == 1
 			    ? 0
@@ -291,6 +335,14 @@ add_tx(struct model *m, void *arg, struct err *err)
 			    c->address);
 		}
 		err_clear(err);
+		r = add_for_bare_mailbox(
+		    m, c->address, c->domain, c->gotos, now, err);
+		if (r == -1)
+			return -1;
+		if (r == 1)
+			return fetch(m, c->address, false, c->out, err) == 1
+			    ? 0
+			    : -1;
 		if (check_alias_cap(m, &d, err) == -1)
 			return -1;
 		if (db_exec(m->db,
@@ -305,8 +357,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			return -1;
 		}
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(
-			m, c->domain, "postino.alias.create", data, err) == -1)
+		if (model_audit(m, c->domain, "create_alias", data, err) == -1)
 			return -1;
 	}
 	return fetch(m, c->address, false, c->out, err) == 1 ? 0 : -1;
@@ -408,8 +459,8 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			    "'%s' is a mailbox: its forwards were "
 			    "removed, its mail stays in the mailbox",
 			    c->address);
-			n = model_audit(m, cur.domain, "postino.alias.delete",
-			    c->address, err);
+			n = model_audit(
+			    m, cur.domain, "edit_alias", c->address, err);
 			alias_rec_release(&cur);
 			return (int)n;
 		}
@@ -418,8 +469,7 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			alias_rec_release(&cur);
 			return -1;
 		}
-		n = model_audit(
-		    m, cur.domain, "postino.alias.delete", c->address, err);
+		n = model_audit(m, cur.domain, "delete_alias", c->address, err);
 		alias_rec_release(&cur);
 		return (int)n;
 	}
@@ -438,7 +488,7 @@ simple_tx(struct model *m, void *arg, struct err *err)
 	}
 	snprintf(data, sizeof(data), "%s=%s", c->address,
 	    c->op == 1 ? "ACTIVE" : "DISABLED");
-	n = model_audit(m, cur.domain, "postino.alias.set_status", data, err);
+	n = model_audit(m, cur.domain, "edit_alias_state", data, err);
 	alias_rec_release(&cur);
 	return (int)n;
 }

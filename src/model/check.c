@@ -42,6 +42,10 @@
  *   password_dovecot24      E MD5-CRYPT/DES-CRYPT hashes while
  *                             dovecot_conf_dir is Dovecot 2.4's and does
  *                             not allow weak schemes
+ *   password_expired        info: passwords past mailbox.password_expiry
+ *   domain_quota_units      W domain quotas that look like bytes
+ *   postino_domain_stale    W rows of a domain re-created outside postino
+ *                             (info when the domain is just gone)
  *   db_read                 E a table could not be read
  * With mlmmj_spool_dir set:
  *   postfix-main-cf, postfix-transport-maps, postfix-transport-maps-order,
@@ -52,11 +56,16 @@
  *   dovecot_passdb_chain    (noauth, hybrid) E only SQL passdbs, hybrid
  *                             without SQL, a passdb ending the chain on
  *                             failure; W no configuration found
- *   mailbox_domain_fk, alias_domain_fk, quota2_pairing, alias_destinations,
- *   alias_domain_chain, alias_domain_refs, maildir_present, maildir_path,
+ *   quota2_pairing, maildir_present  info: not written/made yet (Dovecot
+ *                             does on first use, as under PostfixAdmin)
+ *   mailbox_domain_fk, alias_domain_fk, alias_destinations,
+ *   alias_domain_chain, alias_domain_refs, maildir_path,
  *   maildir_duplicates, maildir_ownership, maildirpp_skeleton,
  *   maildir_symlinks        E
  *   mailbox_self_alias      W (E when the domain has a catch-all)
+ *   self_alias_state        E active mailbox, inactive alias row;
+ *                             W the reverse
+ *   mailbox_row_orphans     W fetchmail/vacation/quota rows, no mailbox
  *   quota2_orphans, self_alias_orphans, domain_limits, mailbox_maxquota,
  *   domain_quota_total, maildir_permissions, orphan_maildirs,
  *   orphan_domain_maildirs, maildir_artefacts  W
@@ -1065,7 +1074,8 @@ static const struct {
 	{ "domain_admins", PRIV_SELECT | PRIV_DELETE },
 	{ "vacation", PRIV_SELECT | PRIV_UPDATE | PRIV_DELETE },
 	{ "vacation_notification", PRIV_SELECT | PRIV_DELETE },
-	{ "fetchmail", PRIV_SELECT | PRIV_DELETE },
+	{ "fetchmail", PRIV_SELECT | PRIV_UPDATE | PRIV_DELETE },
+	{ "quota", PRIV_SELECT | PRIV_UPDATE | PRIV_DELETE },
 	{ "config", PRIV_SELECT },
 	{ "routes", PRIV_DATA },
 	{ "postino_domain", PRIV_DATA },
@@ -2614,6 +2624,161 @@ probe_passwords(struct ctx *c)
 	sample_release(&weak);
 }
 
+/*
+ * Passwords past mailbox.password_expiry on domains that set expiry days:
+ * the passdb query PostfixAdmin documents refuses them.  Information only:
+ * expiry is a policy, not a fault.
+ */
+static void
+probe_expiry(struct ctx *c)
+{
+	struct err err = ERR_INIT;
+	struct sample exp;
+	struct db_res *r;
+	const char *now;
+	char sql[384];
+	int rc;
+
+	rc = db_column_exists(c->db, "mailbox", "password_expiry", &err);
+	if (rc == 1)
+		rc = db_column_exists(c->db, "domain", "password_expiry", &err);
+	if (rc == -1)
+		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
+		    err.msg);
+	if (rc != 1)
+		return;
+	now =
+	    db_engine(c->db) == DB_ENGINE_SQLITE ? "datetime('now')" : "now()";
+	snprintf(sql, sizeof(sql),
+	    "SELECT m.username FROM mailbox m JOIN domain d ON "
+	    "d.domain = m.domain WHERE d.password_expiry > 0 AND "
+	    "m.password_expiry <= %s ORDER BY m.username",
+	    now);
+	if (db_query(c->db, sql, NULL, 0, 0, &r, &err) == -1) {
+		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
+		    err.msg);
+		return;
+	}
+	sample_init(&exp);
+	while ((rc = db_next(r, &err)) == 1)
+		sample_add(&exp, "'%s'", col(r, 0));
+	db_res_free(&r);
+	if (rc == -1)
+		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
+		    err.msg);
+	else if (exp.n > 0)
+		finding(c, "password_expired", CHECK_INFO,
+		    "%zu %s expired under the domain's password_expiry "
+		    "days, so PostfixAdmin's passdb query refuses them: %s; "
+		    "'postino user passwd' sets a new one",
+		    exp.n,
+		    plural((int64_t)exp.n, "password has", "passwords have"),
+		    sample_text(&exp));
+	else
+		finding(c, "password_expired", CHECK_INFO,
+		    "no password has expired");
+	sample_release(&exp);
+}
+
+/*
+ * postino_domain rows that no longer belong to a domain: PostfixAdmin
+ * deleted the domain (and perhaps created it again, with a new `created`).
+ * postino does not apply them; their default quota is gone.
+ */
+static void
+probe_domain_ext(struct ctx *c)
+{
+	struct err err = ERR_INIT;
+	struct sample stale, gone;
+	struct db_res *r;
+	int rc;
+
+	rc = db_column_exists(c->db, "postino_domain", "domain_created", &err);
+	if (rc == 0)
+		return; /* schema_version reports the missing migration */
+	if (rc == 1)
+		rc = db_query(c->db,
+		    "SELECT p.domain, CASE WHEN EXISTS (SELECT 1 FROM domain "
+		    "x WHERE x.domain = p.domain) THEN 1 ELSE 0 END FROM "
+		    "postino_domain p LEFT JOIN domain d ON d.domain = "
+		    "p.domain AND d.created = p.domain_created WHERE d.domain "
+		    "IS NULL ORDER BY p.domain",
+		    NULL, 0, 0, &r, &err);
+	if (rc == -1) {
+		finding(c, "postino_domain_stale", CHECK_INFO,
+		    "not checked: %s", err.msg);
+		return;
+	}
+	sample_init(&stale);
+	sample_init(&gone);
+	while ((rc = db_next(r, &err)) == 1)
+		sample_add(
+		    db_col_int(r, 1, 0) ? &stale : &gone, "'%s'", col(r, 0));
+	db_res_free(&r);
+	/* Created again: the admin's default quota silently went away. */
+	if (stale.n > 0)
+		finding(c, "postino_domain_stale", CHECK_WARN,
+		    "%zu %s deleted and created again outside postino, so "
+		    "the default quota postino kept no longer applies: %s; "
+		    "set it again ('postino import --update') and delete the "
+		    "old postino_domain rows",
+		    stale.n,
+		    plural((int64_t)stale.n, "domain was", "domains were"),
+		    sample_text(&stale));
+	/* Gone: a harmless leftover, removed by the next 'domain add'. */
+	if (gone.n > 0)
+		finding(c, "postino_domain_stale", CHECK_INFO,
+		    "%zu postino_domain %s for a domain deleted outside "
+		    "postino and not applied: %s",
+		    gone.n, plural((int64_t)gone.n, "row is", "rows are"),
+		    sample_text(&gone));
+	if (stale.n == 0 && gone.n == 0)
+		finding(c, "postino_domain_stale", CHECK_INFO,
+		    "every postino_domain row belongs to its domain");
+	sample_release(&stale);
+	sample_release(&gone);
+}
+
+/*
+ * domain.maxquota / domain.quota are megabytes in PostfixAdmin; Python
+ * postino stored bytes there, which read as petabytes: no limit at all.
+ */
+static void
+probe_quota_units(struct ctx *c)
+{
+	struct err err = ERR_INIT;
+	struct db_arg t[] = { DB_INT(SCHEMA_BYTE_QUOTA_MIN),
+		DB_INT(SCHEMA_BYTE_QUOTA_MIN) };
+	struct sample big;
+	struct db_res *r;
+	int rc;
+
+	if (db_query(c->db,
+		"SELECT domain FROM domain WHERE domain <> 'ALL' AND "
+		"(maxquota >= ? OR quota >= ?) ORDER BY domain",
+		t, DB_NARGS(t), 0, &r, &err) == -1) {
+		finding(c, "domain_quota_units", CHECK_INFO, "not checked: %s",
+		    err.msg);
+		return;
+	}
+	sample_init(&big);
+	while ((rc = db_next(r, &err)) == 1)
+		sample_add(&big, "'%s'", col(r, 0));
+	db_res_free(&r);
+	if (big.n > 0)
+		finding(c, "domain_quota_units", CHECK_WARN,
+		    "%zu %s a maximum or total quota of a terabyte or more "
+		    "per PostfixAdmin megabyte, most likely bytes written by "
+		    "Python postino, so nothing is enforced: %s; 'postino "
+		    "schema migrate --dry-run' shows the conversion",
+		    big.n, plural((int64_t)big.n, "domain has", "domains have"),
+		    sample_text(&big));
+	else
+		finding(c, "domain_quota_units", CHECK_INFO,
+		    "every domain quota is in PostfixAdmin's megabytes");
+	sample_release(&big);
+}
+
 /* --- deep: rows that refer to each other ---------------------------------- */
 
 static void
@@ -2674,12 +2839,15 @@ probe_quota2(struct ctx *c)
 		if (!c->d.mbxs[i].quota2)
 			sample_add(&miss, "'%s'", c->d.mbxs[i].username);
 	if (miss.n > 0)
-		finding(c, "quota2_pairing", CHECK_ERROR,
+		/*
+		 * PostfixAdmin never writes quota2: Dovecot's dict quota
+		 * adds the row on first use.  Normal, not a fault.
+		 */
+		finding(c, "quota2_pairing", CHECK_INFO,
 		    "%zu %s no quota2 "
-		    "row, so usage is unknown until Dovecot writes one: "
-		    "%s; insert rows with bytes = 0 and messages = 0 (postino "
-		    "does on 'user add') or recalculate ('doveadm quota "
-		    "recalc -A')",
+		    "row yet (Dovecot writes one on first use, as on "
+		    "PostfixAdmin's mailboxes): %s; 'doveadm quota recalc -A' "
+		    "fills them now",
 		    miss.n,
 		    plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
 		    sample_text(&miss));
@@ -2700,6 +2868,70 @@ probe_quota2(struct ctx *c)
 		    "every quota2 row "
 		    "belongs to a mailbox");
 	sample_release(&miss);
+}
+
+/*
+ * PostfixAdmin's other per-mailbox rows (fetchmail jobs, vacation, its
+ * notifications, the old quota table) whose mailbox is gone: a fetchmail
+ * job still polls into nothing, a vacation row would answer again for a
+ * re-created address.
+ */
+static void
+probe_mailbox_rows(struct ctx *c)
+{
+	static const struct {
+		const char *table, *col;
+	} t[] = {
+		{ "fetchmail", "mailbox" },
+		{ "vacation", "email" },
+		{ "vacation_notification", "on_vacation" },
+		{ "quota", "username" },
+	};
+	struct sample orph;
+	struct err err = ERR_INIT;
+	char sql[256];
+
+	sample_init(&orph);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct db_res *r;
+		int rc = db_table_exists(c->db, t[i].table, &err);
+
+		if (rc == 0)
+			continue;
+		if (rc == 1) {
+			snprintf(sql, sizeof(sql),
+			    "SELECT DISTINCT %s FROM %s WHERE %s NOT IN "
+			    "(SELECT username FROM mailbox) ORDER BY %s",
+			    t[i].col, t[i].table, t[i].col, t[i].col);
+			rc = db_query(c->db, sql, NULL, 0, 0, &r, &err);
+		}
+		if (rc == -1) {
+			finding(c, "mailbox_row_orphans", CHECK_INFO,
+			    "not checked: %s", err.msg);
+			sample_release(&orph);
+			return;
+		}
+		while ((rc = db_next(r, &err)) == 1)
+			sample_add(&orph, "%s '%s'", t[i].table, col(r, 0));
+		db_res_free(&r);
+		if (rc == -1) {
+			finding(c, "mailbox_row_orphans", CHECK_INFO,
+			    "not checked: %s", err.msg);
+			sample_release(&orph);
+			return;
+		}
+	}
+	if (orph.n > 0)
+		finding(c, "mailbox_row_orphans", CHECK_WARN,
+		    "%zu PostfixAdmin %s no mailbox: %s; delete them "
+		    "(postino does on 'user del')",
+		    orph.n, plural((int64_t)orph.n, "row has", "rows have"),
+		    sample_text(&orph));
+	else
+		finding(c, "mailbox_row_orphans", CHECK_INFO,
+		    "every fetchmail, vacation and quota row belongs to a "
+		    "mailbox");
+	sample_release(&orph);
 }
 
 /* Whether the comma-separated list has addr (case-insensitive). */
@@ -2732,13 +2964,15 @@ static void
 probe_self_alias(struct ctx *c)
 {
 	struct data *d = &c->d;
-	struct sample miss, orphans;
+	struct sample miss, orphans, dead, live;
 	bool swallowed = false;
 
 	if (need_data(c, D_DOMAIN | D_MAILBOX | D_ALIAS) == -1)
 		return;
 	sample_init(&miss);
 	sample_init(&orphans);
+	sample_init(&dead);
+	sample_init(&live);
 	for (size_t i = 0; i < d->nalss; i++) {
 		const struct als *a = &d->alss[i];
 		size_t k;
@@ -2751,8 +2985,13 @@ probe_self_alias(struct ctx *c)
 		const struct mbx *m = &d->mbxs[i];
 		size_t k;
 
-		if (smap_get(&d->als_ix, m->username, NULL))
+		if (smap_get(&d->als_ix, m->username, &k)) {
+			if (m->active && !d->alss[k].active)
+				sample_add(&dead, "'%s'", m->username);
+			else if (!m->active && d->alss[k].active)
+				sample_add(&live, "'%s'", m->username);
 			continue;
+		}
 		if (smap_get(&d->dom_ix, domain_of(m->username), &k) &&
 		    d->doms[k].catchall) {
 			swallowed = true;
@@ -2785,6 +3024,25 @@ probe_self_alias(struct ctx *c)
 		finding(c, "mailbox_self_alias", CHECK_INFO,
 		    "every mailbox "
 		    "has its self-alias");
+	if (dead.n > 0)
+		finding(c, "self_alias_state", CHECK_ERROR,
+		    "%zu active %s an inactive alias row, so Postfix "
+		    "sends their mail to a catch-all or bounces it: %s; "
+		    "run 'postino user enable' on them",
+		    dead.n,
+		    plural((int64_t)dead.n, "mailbox has", "mailboxes have"),
+		    sample_text(&dead));
+	if (live.n > 0)
+		finding(c, "self_alias_state", CHECK_WARN,
+		    "%zu disabled %s an active alias row, so their "
+		    "forwards and vacation replies go on: %s; run 'postino "
+		    "user disable' on them",
+		    live.n,
+		    plural((int64_t)live.n, "mailbox has", "mailboxes have"),
+		    sample_text(&live));
+	if (dead.n == 0 && live.n == 0)
+		finding(c, "self_alias_state", CHECK_INFO,
+		    "every mailbox's alias row is as active as the mailbox");
 	if (orphans.n > 0)
 		finding(c, "self_alias_orphans", CHECK_WARN,
 		    "%zu %s to "
@@ -2800,6 +3058,8 @@ probe_self_alias(struct ctx *c)
 		    "has its mailbox");
 	sample_release(&miss);
 	sample_release(&orphans);
+	sample_release(&dead);
+	sample_release(&live);
 }
 
 /* Whether addr (lower or mixed case) is an address this system accepts. */
@@ -3279,12 +3539,17 @@ walk_report(struct walk *w)
 			sample_add(
 			    &missing, "'%s' ('%s')", m->username, m->maildir);
 	}
+	/*
+	 * PostfixAdmin never creates maildirs: Dovecot does on first
+	 * delivery or login.  A missing one is normal there; ownership and
+	 * permission faults below are what stop delivery.
+	 */
 	if (missing.n > 0)
-		finding(c, "maildir_present", CHECK_ERROR,
+		finding(c, "maildir_present", CHECK_INFO,
 		    "%zu %s no maildir "
-		    "under '%s', so delivery and login fail: %s; recreate "
-		    "them (mkdir cur new tmp, owned by the vmail user) or "
-		    "restore them",
+		    "under '%s' yet (Dovecot makes it on first delivery or "
+		    "login, as for PostfixAdmin's mailboxes): %s; restore it "
+		    "if the mailbox had mail",
 		    missing.n,
 		    plural((int64_t)missing.n, "mailbox has", "mailboxes have"),
 		    c->conf->virtual_mailbox_base, sample_text(&missing));
@@ -4084,10 +4349,14 @@ static const struct probe probes[] = {
 	{ "postfix-main-cf", P_MLMMJ, probe_mlmmj_wiring },
 	{ "owner-aliases", P_MLMMJ | P_SCHEMA, probe_owner_aliases },
 	{ "password_schemes", P_SCHEMA, probe_passwords },
+	{ "password_expired", P_SCHEMA, probe_expiry },
+	{ "postino_domain_stale", P_SCHEMA, probe_domain_ext },
+	{ "domain_quota_units", P_SCHEMA, probe_quota_units },
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },
 	{ "identity_rows", P_DEEP | P_SCHEMA, probe_identity },
+	{ "mailbox_row_orphans", P_DEEP | P_SCHEMA, probe_mailbox_rows },
 	{ "mailbox_self_alias", P_DEEP | P_SCHEMA, probe_self_alias },
 	{ "alias_destinations", P_DEEP | P_SCHEMA, probe_destinations },
 	{ "alias_domain_chain", P_DEEP | P_SCHEMA, probe_alias_domains },

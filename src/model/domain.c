@@ -13,7 +13,8 @@
 	"d.maxquota, d.quota, d.backupmx, d.active, d.created, d.modified, "   \
 	"COALESCE(p.default_quota, 0)"
 #define DOMAIN_FROM                                                            \
-	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain"
+	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain"     \
+	" AND p.domain_created = d.created"
 
 int64_t
 domain_units_from_bytes(const struct model *m, int64_t bytes)
@@ -215,8 +216,9 @@ add_tx(struct model *m, void *arg, struct err *err)
 		DB_INT(domain_units_from_bytes(m, s->quota_bytes)),
 		DB_TEXT(c->transport), DB_BOOL(s->backupmx),
 		DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(now), DB_BOOL(1) };
-	struct db_arg p[] = { DB_TEXT(c->name),
-		DB_INT(s->default_quota_bytes) };
+	struct db_arg p[] = { DB_TEXT(c->name) };
+	struct db_arg pi[] = { DB_INT(s->default_quota_bytes),
+		DB_TEXT(c->name) };
 
 	if (db_exec(m->db,
 		"INSERT INTO domain (domain, description, aliases, "
@@ -231,12 +233,12 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
 		err) == -1 ||
 	    db_exec(m->db,
-		"INSERT INTO postino_domain (domain, default_quota)"
-		" VALUES (?, ?)",
-		p, DB_NARGS(p), err) == -1)
+		"INSERT INTO postino_domain (domain, default_quota, "
+		"domain_created) SELECT domain, ?, created FROM domain "
+		"WHERE domain = ?",
+		pi, DB_NARGS(pi), err) == -1)
 		return -1;
-	if (model_audit(m, c->name, "postino.domain.create", c->name, err) ==
-	    -1)
+	if (model_audit(m, c->name, "create_domain", c->name, err) == -1)
 		return -1;
 	return fetch(m, c->name, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -310,8 +312,9 @@ update_tx(struct model *m, void *arg, struct err *err)
 		DB_TEXT(u->a.transport), DB_BOOL(s->backupmx),
 		DB_BOOL(u->active), DB_TEXT(db_now(now, sizeof(now))),
 		DB_TEXT(u->a.name) };
-	struct db_arg p[] = { DB_TEXT(u->a.name),
-		DB_INT(s->default_quota_bytes) };
+	struct db_arg p[] = { DB_TEXT(u->a.name) };
+	struct db_arg pi[] = { DB_INT(s->default_quota_bytes),
+		DB_TEXT(u->a.name) };
 
 	if (fetch(m, u->a.name, true, &cur, err) != 1)
 		return -1;
@@ -324,12 +327,12 @@ update_tx(struct model *m, void *arg, struct err *err)
 	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
 		err) == -1 ||
 	    db_exec(m->db,
-		"INSERT INTO postino_domain (domain, default_quota)"
-		" VALUES (?, ?)",
-		p, DB_NARGS(p), err) == -1)
+		"INSERT INTO postino_domain (domain, default_quota, "
+		"domain_created) SELECT domain, ?, created FROM domain "
+		"WHERE domain = ?",
+		pi, DB_NARGS(pi), err) == -1)
 		return -1;
-	if (model_audit(
-		m, u->a.name, "postino.domain.update", u->a.name, err) == -1)
+	if (model_audit(m, u->a.name, "edit_domain", u->a.name, err) == -1)
 		return -1;
 	return u->a.out != NULL
 	    ? (fetch(m, u->a.name, false, u->a.out, err) == 1 ? 0 : -1)
@@ -376,7 +379,7 @@ status_tx(struct model *m, void *arg, struct err *err)
 		    err, ERR_NOTFOUND, "domain '%s' does not exist", c->name);
 	snprintf(data, sizeof(data), "%s=%s", c->name,
 	    c->active ? "ACTIVE" : "DISABLED");
-	return model_audit(m, c->name, "postino.domain.set_status", data, err);
+	return model_audit(m, c->name, "edit_domain", data, err);
 }
 
 int
@@ -473,7 +476,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 	}
 	snprintf(data, sizeof(data), "%s force=%s keep_maildir=%s", c->name,
 	    c->force ? "true" : "false", c->keep_maildir ? "true" : "false");
-	if (model_audit(m, c->name, "postino.domain.delete", data, err) == -1)
+	if (model_audit(m, c->name, "delete_domain", data, err) == -1)
 		return -1;
 	if (!c->keep_maildir) {
 		free(c->grave);
@@ -739,8 +742,7 @@ ad_add_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	}
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(m, c->alias, "postino.alias_domain.add", data, err) ==
-	    -1)
+	if (model_audit(m, c->alias, "create_alias_domain", data, err) == -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -782,8 +784,7 @@ ad_retarget_tx(struct model *m, void *arg, struct err *err)
 		a, DB_NARGS(a), err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(
-		m, c->alias, "postino.alias_domain.retarget", data, err) == -1)
+	if (model_audit(m, c->alias, "edit_alias_domain", data, err) == -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }
@@ -827,7 +828,7 @@ ad_simple_tx(struct model *m, void *arg, struct err *err)
 			del, 1, err) == -1)
 			return -1;
 		return model_audit(
-		    m, c->alias, "postino.alias_domain.delete", c->alias, err);
+		    m, c->alias, "delete_alias_domain", c->alias, err);
 	}
 	if (db_exec(m->db,
 		"UPDATE alias_domain SET active = ?, modified = ? "
@@ -836,8 +837,7 @@ ad_simple_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	snprintf(data, sizeof(data), "%s=%s", c->alias,
 	    c->op == 1 ? "ACTIVE" : "DISABLED");
-	return model_audit(
-	    m, c->alias, "postino.alias_domain.set_status", data, err);
+	return model_audit(m, c->alias, "edit_alias_domain_state", data, err);
 }
 
 int

@@ -232,6 +232,52 @@ claim_name(struct model *m, const char *username, struct err *err)
 	return 0;
 }
 
+/*
+ * mailbox.password_expiry after a password set, as PostfixAdmin writes it:
+ * the database's now plus the domain's password_expiry days, or plus 365
+ * days (PostfixAdmin's own default) when the domain sets none.  Dovecot's
+ * documented passdb query and PostfixAdmin's "expired" mark read it.
+ */
+static int
+set_expiry(struct model *m, const char *username, struct err *err)
+{
+	struct db_arg a[] = { DB_TEXT(username) };
+	const char *sql;
+
+	if (m->has_pw_expiry == -1) {
+		int r =
+		    db_column_exists(m->db, "mailbox", "password_expiry", err);
+
+		if (r == -1)
+			return -1;
+		m->has_pw_expiry = r;
+	}
+	if (!m->has_pw_expiry)
+		return 0;
+	switch (db_engine(m->db)) {
+	case DB_ENGINE_MYSQL:
+		sql = "UPDATE mailbox m JOIN domain d ON d.domain = m.domain "
+		      "SET m.password_expiry = NOW() + INTERVAL (CASE WHEN "
+		      "d.password_expiry > 0 THEN d.password_expiry ELSE 365 "
+		      "END) DAY WHERE m.username = ?";
+		break;
+	case DB_ENGINE_PGSQL:
+		sql = "UPDATE mailbox m SET password_expiry = now() + (CASE "
+		      "WHEN d.password_expiry > 0 THEN d.password_expiry ELSE "
+		      "365 END) * interval '1 day' FROM domain d WHERE "
+		      "d.domain = m.domain AND m.username = ?";
+		break;
+	default:
+		sql = "UPDATE mailbox SET password_expiry = datetime('now', "
+		      "'+' || (SELECT CASE WHEN d.password_expiry > 0 THEN "
+		      "d.password_expiry ELSE 365 END FROM domain d WHERE "
+		      "d.domain = mailbox.domain) || ' days') WHERE "
+		      "username = ?";
+		break;
+	}
+	return db_exec(m->db, sql, a, 1, err);
+}
+
 struct add_ctx {
 	const struct mailbox_spec *spec;
 	char username[ADDR_MAX];
@@ -309,8 +355,9 @@ add_tx(struct model *m, void *arg, struct err *err)
 	    identity_link(m, s->idp_issuer, s->idp_subject, c->username, err) ==
 		-1)
 		return -1;
-	if (model_audit(
-		m, c->domain, "postino.mailbox.create", c->username, err) == -1)
+	if (set_expiry(m, c->username, err) == -1)
+		return -1;
+	if (model_audit(m, c->domain, "create_mailbox", c->username, err) == -1)
 		return -1;
 	if (c->out == NULL)
 		return 0;
@@ -334,8 +381,7 @@ compensate_tx(struct model *m, void *arg, struct err *err)
 	    identity_drop(m, c->username, err) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s hook_failed", c->username);
-	return model_audit(
-	    m, c->domain, "postino.mailbox.create_rollback", data, err);
+	return model_audit(m, c->domain, "delete_mailbox", data, err);
 }
 
 static int
@@ -543,6 +589,11 @@ del_tx(struct model *m, void *arg, struct err *err)
 		a, 1, err) == -1 ||
 	    db_exec(m->db, "DELETE FROM vacation WHERE email = ?", a, 1, err) ==
 		-1 ||
+	    /* The rest of what PostfixAdmin keeps per mailbox. */
+	    db_exec(m->db, "DELETE FROM fetchmail WHERE mailbox = ?", a, 1,
+		err) == -1 ||
+	    db_exec(m->db, "DELETE FROM quota WHERE username = ?", a, 1, err) ==
+		-1 ||
 	    db_exec(m->db, "DELETE FROM mailbox WHERE username = ?", a, 1,
 		err) == -1 ||
 	    identity_drop(m, c->username, err) == -1)
@@ -580,8 +631,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 	db_res_free(&r);
 	if (rc == -1)
 		return -1;
-	if (model_audit(
-		m, mb.domain, "postino.mailbox.delete", c->username, err) == -1)
+	if (model_audit(m, mb.domain, "delete_mailbox", c->username, err) == -1)
 		return -1;
 	if (!c->keep_maildir) {
 		if (maildir_rel_valid(c->maildir, err) == -1) {
@@ -661,22 +711,27 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		struct db_arg a[] = { DB_BOOL(c->active), DB_TEXT(now),
 			DB_TEXT(c->username) };
 		struct db_arg b[] = { DB_BOOL(c->active), DB_TEXT(now),
-			DB_TEXT(c->username), DB_TEXT(c->username) };
+			DB_TEXT(c->username) };
 
 		if (db_exec(m->db,
 			"UPDATE mailbox SET active = ?, modified = ?"
 			" WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		/* Keep the self-alias in step, as PostfixAdmin does. */
+		/*
+		 * Keep the mailbox's alias row in step whatever its goto
+		 * (forwards, vacation), as PostfixAdmin's MailboxHandler
+		 * does: a disabled mailbox must not keep forwarding, and
+		 * an enabled one must not leave its mail to a catch-all.
+		 */
 		if (db_exec(m->db,
 			"UPDATE alias SET active = ?, modified = ? "
-			"WHERE address = ? AND goto = ?",
+			"WHERE address = ?",
 			b, DB_NARGS(b), err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s=%s", c->username,
 		    c->active ? "ACTIVE" : "DISABLED");
-		action = "postino.mailbox.set_status";
+		action = "edit_mailbox_state";
 		break;
 	}
 	case UPD_QUOTA: {
@@ -692,9 +747,9 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			"WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		snprintf(data, sizeof(data), "%s=%lld", c->username,
+		snprintf(data, sizeof(data), "%s quota=%lld", c->username,
 		    (long long)c->quota);
-		action = "postino.mailbox.set_quota";
+		action = "edit_mailbox";
 		break;
 	}
 	case UPD_NAME: {
@@ -706,8 +761,8 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			"WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		snprintf(data, sizeof(data), "%s", c->username);
-		action = "postino.mailbox.set_name";
+		snprintf(data, sizeof(data), "%s name", c->username);
+		action = "edit_mailbox";
 		break;
 	}
 	case UPD_PASSWORD: {
@@ -728,10 +783,11 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		if (db_exec(m->db,
 			"UPDATE mailbox SET password = ?, "
 			"modified = ? WHERE username = ?",
-			a, DB_NARGS(a), err) == -1)
+			a, DB_NARGS(a), err) == -1 ||
+		    set_expiry(m, c->username, err) == -1)
 			return -1;
 		snprintf(data, sizeof(data), "%s", c->username);
-		action = "postino.mailbox.set_password";
+		action = "edit_password";
 		break;
 	}
 	case UPD_RELEASE: {
@@ -747,8 +803,8 @@ upd_tx(struct model *m, void *arg, struct err *err)
 			"modified = ? WHERE username = ?",
 			a, DB_NARGS(a), err) == -1)
 			return -1;
-		snprintf(data, sizeof(data), "%s", c->username);
-		action = "postino.mailbox.release";
+		snprintf(data, sizeof(data), "%s released", c->username);
+		action = "edit_mailbox";
 		break;
 	}
 	default:
@@ -990,7 +1046,7 @@ rename_tx(struct model *m, void *arg, struct err *err)
 	struct rename_ctx *c = arg;
 	struct mailbox_rec mb;
 	struct domain_rec d1, d2;
-	char now[32], data[2 * ADDR_MAX + 4];
+	char now[32], data[2 * ADDR_MAX + 16];
 	int r;
 
 	if (c->moved) {
@@ -1060,6 +1116,14 @@ rename_tx(struct model *m, void *arg, struct err *err)
 			"UPDATE vacation SET email = ?, domain = ? "
 			"WHERE email = ?",
 			vu, DB_NARGS(vu), err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE fetchmail SET mailbox = ?, domain = ? "
+			"WHERE mailbox = ?",
+			vu, DB_NARGS(vu), err) == -1 ||
+		    db_exec(m->db,
+			"UPDATE quota SET username = ? WHERE "
+			"username = ?",
+			q, DB_NARGS(q), err) == -1 ||
 		    identity_rename(m, c->from, c->to, err) == -1)
 			return -1;
 	}
@@ -1088,9 +1152,8 @@ rename_tx(struct model *m, void *arg, struct err *err)
 				return -1;
 		}
 	}
-	snprintf(data, sizeof(data), "%s->%s", c->from, c->to);
-	if (model_audit(m, c->tdomain, "postino.mailbox.rename", data, err) ==
-	    -1)
+	snprintf(data, sizeof(data), "%s renamed->%s", c->from, c->to);
+	if (model_audit(m, c->tdomain, "edit_mailbox", data, err) == -1)
 		return -1;
 	if (maildir_rel_valid(c->oldrel, err) == 0) {
 		r = maildir_exists(

@@ -1015,7 +1015,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	struct add_ctx *c = arg;
 	struct domain_rec d;
 	struct alias_rec owner_alias;
-	char owner[2 * ADDR_MAX + 8];
+	char owner[2 * ADDR_MAX + 8], data[ADDR_MAX + 16];
 	int r;
 
 	/* A deadlock retry starts over: take back the last attempt's spool. */
@@ -1039,8 +1039,8 @@ add_tx(struct model *m, void *arg, struct err *err)
 	alias_rec_release(&owner_alias);
 	if (r == -1)
 		return -1;
-	if (model_audit(m, c->l.domain, "postino.mailing_list.create",
-		c->l.address, err) == -1)
+	snprintf(data, sizeof(data), "%s mailing_list", c->l.address);
+	if (model_audit(m, c->l.domain, "create_alias", data, err) == -1)
 		return -1;
 	/* Last, so nothing above can leave a spool behind. */
 	if ((r = list_exists(c->rootfd, &c->l, err)) != 0) {
@@ -1240,10 +1240,10 @@ subscription(struct model *m, const char *address, const char *email, bool sub,
 			goto out;
 		if (changed_r != NULL)
 			*changed_r = true;
-		data = xasprintf("%s %s", l.address, who);
+		data = xasprintf("%s %s %s", l.address,
+		    sub ? "subscribe" : "unsubscribe", who);
 		a.domain = l.domain;
-		a.action = sub ? "postino.mailing_list.subscribe"
-			       : "postino.mailing_list.unsubscribe";
+		a.action = "edit_alias";
 		a.data = data;
 		if (model_tx(m, audit_tx, &a, err) == -1) {
 			err_prefix(err,
@@ -1292,7 +1292,7 @@ rm_tx(struct model *m, void *arg, struct err *err)
 {
 	struct rm_ctx *c = arg;
 	const char *root = m->conf->mlmmj_spool_dir;
-	char owner[2 * ADDR_MAX + 8];
+	char owner[2 * ADDR_MAX + 8], data[ADDR_MAX + 16];
 	int64_t nroutes;
 
 	/* A deadlock retry starts over: put the spool back first. */
@@ -1313,8 +1313,8 @@ rm_tx(struct model *m, void *arg, struct err *err)
 			return -1;
 		err_clear(err);
 	}
-	if (model_audit(m, c->l.domain, "postino.mailing_list.delete",
-		c->l.address, err) == -1)
+	snprintf(data, sizeof(data), "%s mailing_list", c->l.address);
+	if (model_audit(m, c->l.domain, "delete_alias", data, err) == -1)
 		return -1;
 	if (c->exists && maildir_stage(root, c->l.rel, &c->grave, err) == -1)
 		return -1;

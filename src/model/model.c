@@ -23,6 +23,7 @@ model_init(struct model *m, struct db *db, const struct postino_conf *conf,
 	m->actor = actor != NULL ? actor : "postino";
 	m->has_change = -1;
 	m->has_domain_ext = -1;
+	m->has_pw_expiry = -1;
 }
 
 void

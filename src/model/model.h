@@ -68,6 +68,7 @@ struct model {
 	struct model_defer *defer; /* NULL normally */
 	int has_change;		   /* -1 unknown, 0, 1 */
 	int has_domain_ext;	   /* postino_domain */
+	int has_pw_expiry;	   /* mailbox.password_expiry */
 };
 
 void model_init(struct model *, struct db *, const struct postino_conf *,

@@ -548,7 +548,8 @@ static const char *const ddl_pgsql[] = {
 struct step {
 	const char *what;
 	const char *probe_table; /* skip when this table exists */
-	const char *probe_index; /* or this index exists (SQLite/PG/MySQL) */
+	const char *probe_index; /* or this index exists (SQLite/PG/MySQL), */
+				 /* or this "table.column" */
 	const char *const *sqlite;
 	const char *const *mysql;
 	const char *const *pgsql;
@@ -735,6 +736,32 @@ static const char *const identity_pgsql[] = {
 	NULL
 };
 
+/*
+ * postino_domain rows tied to the domain they were written for: a domain
+ * PostfixAdmin deleted and created again has a new `created`, so the old
+ * row no longer applies to it.
+ */
+static const char *const domtie_sqlite[] = {
+	"ALTER TABLE postino_domain ADD COLUMN domain_created datetime NULL",
+	"UPDATE postino_domain SET domain_created = (SELECT d.created FROM "
+	"domain d WHERE d.domain = postino_domain.domain)",
+	NULL
+};
+static const char *const domtie_mysql[] = {
+	"ALTER TABLE `postino_domain` ADD COLUMN `domain_created` datetime "
+	"NULL",
+	"UPDATE postino_domain p JOIN domain d ON d.domain = p.domain SET "
+	"p.domain_created = d.created",
+	NULL
+};
+static const char *const domtie_pgsql[] = {
+	"ALTER TABLE postino_domain ADD COLUMN domain_created timestamp with "
+	"time zone NULL",
+	"UPDATE postino_domain p SET domain_created = d.created FROM domain d "
+	"WHERE d.domain = p.domain",
+	NULL
+};
+
 static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "routes table", "routes", NULL, routes_sqlite, routes_mysql,
 	    routes_pgsql },
@@ -750,6 +777,9 @@ static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	    event_mysql, event_pgsql },
 	{ "postino_identity table", "postino_identity", NULL, identity_sqlite,
 	    identity_mysql, identity_pgsql },
+	{ "postino_domain tie to its domain", NULL,
+	    "postino_domain.domain_created", domtie_sqlite, domtie_mysql,
+	    domtie_pgsql },
 };
 
 static const char *const *
@@ -912,7 +942,15 @@ apply_steps(struct db *db, schema_report_fn *report, void *arg, struct err *err)
 
 		if (s->probe_table != NULL)
 			have = db_table_exists(db, s->probe_table, err);
-		else if (s->probe_index != NULL)
+		else if (s->probe_index != NULL &&
+		    strchr(s->probe_index, '.') != NULL) {
+			char t[64];
+			const char *dot = strchr(s->probe_index, '.');
+
+			snprintf(t, sizeof(t), "%.*s",
+			    (int)(dot - s->probe_index), s->probe_index);
+			have = db_column_exists(db, t, dot + 1, err);
+		} else if (s->probe_index != NULL)
 			have = index_exists(db, s->probe_index, err);
 		if (have == -1)
 			return -1;
@@ -1029,4 +1067,144 @@ schema_migrate(
 	if (apply_steps(db, report, arg, err) == -1)
 		return hint_grants(db, err);
 	return 0;
+}
+
+/* Bytes (Python postino) to PostfixAdmin megabytes, rounded up. */
+static int64_t
+bytes_to_pfa_mb(int64_t v)
+{
+	return v <= 0 ? v : (v + 1024000 - 1) / 1024000;
+}
+
+static int
+repair_quotas(struct db *db, bool dry_run, schema_repair_fn *fn, void *arg,
+    struct err *err)
+{
+	struct db_arg t[] = { DB_INT(SCHEMA_BYTE_QUOTA_MIN),
+		DB_INT(SCHEMA_BYTE_QUOTA_MIN) };
+	struct db_res *r;
+	char **names = NULL;
+	int64_t *mq = NULL, *tq = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (db_query(db,
+		"SELECT domain, maxquota, quota FROM domain WHERE domain <> "
+		"'ALL' AND (maxquota >= ? OR quota >= ?) ORDER BY domain",
+		t, DB_NARGS(t), 0, &r, err) == -1)
+		return -1;
+	while ((rc = db_next(r, err)) == 1) {
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		mq = xreallocarray(mq, n + 1, sizeof(*mq));
+		tq = xreallocarray(tq, n + 1, sizeof(*tq));
+		names[n] = xstrdup(db_col(r, 0));
+		mq[n] = db_col_int(r, 1, 0);
+		tq[n] = db_col_int(r, 2, 0);
+		n++;
+	}
+	db_res_free(&r);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		int64_t m2 = mq[i] >= SCHEMA_BYTE_QUOTA_MIN
+		    ? bytes_to_pfa_mb(mq[i])
+		    : mq[i];
+		int64_t t2 = tq[i] >= SCHEMA_BYTE_QUOTA_MIN
+		    ? bytes_to_pfa_mb(tq[i])
+		    : tq[i];
+		char detail[160];
+		struct db_arg a[] = { DB_INT(m2), DB_INT(t2),
+			DB_TEXT(names[i]) };
+
+		snprintf(detail, sizeof(detail),
+		    "maxquota %lld -> %lld MB, quota %lld -> %lld MB",
+		    (long long)mq[i], (long long)m2, (long long)tq[i],
+		    (long long)t2);
+		if (fn != NULL)
+			fn(arg, "quota", names[i], detail);
+		if (!dry_run &&
+		    db_exec(db,
+			"UPDATE domain SET maxquota = ?, quota = ? WHERE "
+			"domain = ?",
+			a, DB_NARGS(a), err) == -1)
+			rc = -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(mq);
+	free(tq);
+	return rc;
+}
+
+static int
+repair_self_aliases(struct db *db, bool dry_run, schema_repair_fn *fn,
+    void *arg, struct err *err)
+{
+	struct db_res *r;
+	char **users = NULL, **doms = NULL;
+	bool *act = NULL;
+	size_t n = 0;
+	char now[32];
+	int rc;
+
+	if (db_query(db,
+		"SELECT m.username, m.domain, m.active FROM mailbox m WHERE "
+		"NOT EXISTS (SELECT 1 FROM alias a WHERE a.address = "
+		"m.username) ORDER BY m.username",
+		NULL, 0, 0, &r, err) == -1)
+		return -1;
+	while ((rc = db_next(r, err)) == 1) {
+		const char *v = db_col(r, 2);
+
+		users = xreallocarray(users, n + 1, sizeof(*users));
+		doms = xreallocarray(doms, n + 1, sizeof(*doms));
+		act = xreallocarray(act, n + 1, sizeof(*act));
+		users[n] = xstrdup(db_col(r, 0));
+		doms[n] = xstrdup(db_col(r, 1) != NULL ? db_col(r, 1) : "");
+		act[n] = v != NULL &&
+		    (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 ||
+			strcmp(v, "true") == 0);
+		n++;
+	}
+	db_res_free(&r);
+	db_now(now, sizeof(now));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct db_arg a[] = { DB_TEXT(users[i]), DB_TEXT(users[i]),
+			DB_TEXT(doms[i]), DB_TEXT(now), DB_TEXT(now),
+			DB_BOOL(act[i]) };
+
+		if (fn != NULL)
+			fn(arg, "self-alias", users[i], "add the missing row");
+		if (!dry_run &&
+		    db_exec(db,
+			"INSERT INTO alias (address, goto, domain, created, "
+			"modified, active) VALUES (?, ?, ?, ?, ?, ?)",
+			a, DB_NARGS(a), err) == -1)
+			rc = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(users[i]);
+		free(doms[i]);
+	}
+	free(users);
+	free(doms);
+	free(act);
+	return rc;
+}
+
+int
+schema_repair(struct db *db, bool dry_run, schema_repair_fn *fn, void *arg,
+    struct err *err)
+{
+	if (db_begin(db, true, err) == -1)
+		return -1;
+	if (repair_quotas(db, dry_run, fn, arg, err) == -1 ||
+	    repair_self_aliases(db, dry_run, fn, arg, err) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	if (dry_run) {
+		db_rollback(db);
+		return 0;
+	}
+	return db_commit(db, err);
 }

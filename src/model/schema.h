@@ -19,7 +19,7 @@
 #include "err.h"
 
 /* postino's schema version: the number of migration steps. */
-#define SCHEMA_POSTINO_VERSION 7
+#define SCHEMA_POSTINO_VERSION 8
 /* The PostfixAdmin config version schema_init() creates. */
 #define SCHEMA_PFA_VERSION "1847"
 
@@ -47,5 +47,18 @@ int schema_init(struct db *, schema_report_fn *, void *arg, struct err *);
  * ERR_DATABASE (and a hint) when core tables are missing.
  */
 int schema_migrate(struct db *, schema_report_fn *, void *arg, struct err *);
+
+/*
+ * Data that databases written by Python postino carry, repaired by
+ * "schema migrate": domain.maxquota / domain.quota stored in bytes instead
+ * of PostfixAdmin's megabytes (a value of SCHEMA_BYTE_QUOTA_MIN or more),
+ * and mailboxes without their self-alias row.  fn is told each repair
+ * (what: "quota" or "self-alias"); with dry_run nothing is written.
+ */
+#define SCHEMA_BYTE_QUOTA_MIN 1048576 /* MB: a terabyte and more */
+typedef void schema_repair_fn(
+    void *arg, const char *what, const char *key, const char *detail);
+int schema_repair(
+    struct db *, bool dry_run, schema_repair_fn *, void *arg, struct err *);
 
 #endif

@@ -186,7 +186,8 @@ static const struct source domains = {
 	"d.domain, d.description, d.transport, d.aliases, d.mailboxes, "
 	"d.maxquota, d.quota, d.backupmx, d.active, d.created, d.modified, "
 	"COALESCE(p.default_quota, 0)",
-	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain",
+	" FROM domain d LEFT JOIN postino_domain p ON p.domain = d.domain"
+	" AND p.domain_created = d.created",
 	"d.domain <> 'ALL'",
 	"d.domain",
 	domain_row,

@@ -421,7 +421,8 @@ transfer_export(struct model *m, const char *domain, enum transfer_format fmt,
 	    "d.aliases, d.mailboxes, d.maxquota, d.quota, d.transport, "
 	    "d.backupmx, d.active, d.created, d.modified, "
 	    "COALESCE(p.default_quota, 0) FROM domain d LEFT JOIN "
-	    "postino_domain p ON p.domain = d.domain WHERE d.domain <> 'ALL'"
+	    "postino_domain p ON p.domain = d.domain AND p.domain_created = "
+	    "d.created WHERE d.domain <> 'ALL'"
 	    "%s ORDER BY d.domain",
 	    d ? " AND d.domain = ?" : "");
 	snprintf(sql[1], sizeof(sql[1]),
@@ -1042,8 +1043,19 @@ set_times(struct model *m, const char *table, const char *keycol,
 	{
 		struct db_arg a[] = { DB_TEXT(r->f[F_CREATED]),
 			DB_TEXT(r->f[F_MODIFIED]), DB_TEXT(r->key) };
+		struct db_arg k[] = { DB_TEXT(r->key), DB_TEXT(r->key) };
 
-		return db_exec(m->db, sql, a, DB_NARGS(a), err) == -1 ? -1 : 0;
+		if (db_exec(m->db, sql, a, DB_NARGS(a), err) == -1)
+			return -1;
+		/* postino_domain is tied to the domain's created. */
+		if (strcmp(table, "domain") == 0 &&
+		    db_exec(m->db,
+			"UPDATE postino_domain SET domain_created = (SELECT "
+			"created FROM domain WHERE domain = ?) WHERE domain = "
+			"?",
+			k, DB_NARGS(k), err) == -1)
+			return -1;
+		return 0;
 	}
 }
 

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db.h"
 #include "timefmt.h"
 #include "banned.h"
 
@@ -90,7 +91,8 @@ timefmt_stored(time_t t, char *out, size_t size)
 {
 	struct tm tm;
 
-	localtime_r(&t, &tm);
+	t += db_clock_offset(t); /* the database's clock, as db_now() */
+	gmtime_r(&t, &tm);
 	strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm);
 	return out;
 }
@@ -105,9 +107,9 @@ timefmt_scim(const char *stored, char *out, size_t size)
 		out[0] = '\0';
 	if (stored == NULL || date_time(stored, &tm) == -1)
 		return out;
-	tm.tm_isdst = -1;
-	if ((t = mktime(&tm)) == (time_t)-1)
+	if ((t = timegm(&tm)) == (time_t)-1)
 		return out;
+	t -= db_clock_offset(t);
 	gmtime_r(&t, &tm);
 	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return out;

@@ -3,8 +3,8 @@
  *
  *   RFC 3339 ("2026-05-09T12:00:00.5+02:00"; without a zone, UTC): what
  *   Zitadel sends and SCIM clients put in filters;
- *   stored ("2026-05-09 12:00:00", local time): what the database holds
- *   (db_now());
+ *   stored ("2026-05-09 12:00:00", on the database's clock): what the
+ *   database holds (db_now());
  *   SCIM output ("2026-05-09T10:00:00Z", UTC).
  *
  * Functions write into caller buffers and keep no state; thread-safe.

@@ -23,8 +23,8 @@ test_expect_success 'the row is what PostfixAdmin expects (maxquota in MB units)
 '
 
 test_expect_success 'the audit row is written with the actor' '
-	check_eq "$(sql "SELECT username, domain, action, data FROM log WHERE action = '"'"'postino.domain.create'"'"'")" \
-		"$(printf "%s\texample.com\tpostino.domain.create\texample.com" "$(id -un)")"
+	check_eq "$(sql "SELECT username, domain, action, data FROM log WHERE action = '"'"'create_domain'"'"'")" \
+		"$(printf "%s\texample.com\tcreate_domain\texample.com" "$(id -un)")"
 '
 
 test_expect_success 'names are lower-cased; duplicates exit 2' '
@@ -86,7 +86,7 @@ test_expect_success 'disable and enable' '
 	postino domain show example.com --json >out && json ".status == 0" out &&
 	postino domain enable example.com &&
 	check_eq "$(sql "SELECT active FROM domain WHERE domain = '"'"'example.com'"'"'")" 1 &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'postino.domain.set_status'"'"'")" 2 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'edit_domain'"'"' AND data LIKE '"'"'example.com=%'"'"'")" 2 &&
 	expect_code 1 postino domain disable nothere.example
 '
 
@@ -116,7 +116,7 @@ test_expect_success 'del --force removes rows and maildirs atomically' '
 	check_eq "$(sql "SELECT COUNT(*) FROM domain WHERE domain = '"'"'example.com'"'"'")" 0 &&
 	! test -e "$MAIL_ROOT/example.com" &&
 	test -z "$(ls -A "$MAIL_ROOT")" &&
-	check_grep "force=true" "$(sql "SELECT data FROM log WHERE action = '"'"'postino.domain.delete'"'"'" >del.log; echo del.log)"
+	check_grep "force=true" "$(sql "SELECT data FROM log WHERE action = '"'"'delete_domain'"'"'" >del.log; echo del.log)"
 '
 
 test_expect_success 'del --keep-maildir leaves the files' '

@@ -17,7 +17,7 @@ test_expect_success 'add (README example) and show' '
 	json ".alias_domain == \"aliasdom.it\" and .target_domain == \"target.com\" and .status == 1" out &&
 	postino domain alias show aliasdom.it --json >out &&
 	json ".target_domain == \"target.com\"" out &&
-	check_eq "$(sql "SELECT data FROM log WHERE action = '"'"'postino.alias_domain.add'"'"'")" "aliasdom.it->target.com"
+	check_eq "$(sql "SELECT data FROM log WHERE action = '"'"'create_alias_domain'"'"'")" "aliasdom.it->target.com"
 '
 
 test_expect_success 'self-alias is a rule violation (exit 10)' '

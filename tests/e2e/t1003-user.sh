@@ -29,7 +29,7 @@ test_expect_success 'user add (README flags) creates row, quota2, self-alias, ma
 		"$(printf "Foo Bar\texample.com/foo/\t2147483648\tfoo\texample.com\t1")" &&
 	check_eq "$(sql "SELECT bytes, messages FROM quota2 WHERE username = '"'"'foo@example.com'"'"'")" "$(printf "0\t0")" &&
 	check_eq "$(sql "SELECT goto, domain, active FROM alias WHERE address = '"'"'foo@example.com'"'"'")" "$(printf "foo@example.com\texample.com\t1")" &&
-	check_eq "$(sql "SELECT action, data FROM log WHERE action = '"'"'postino.mailbox.create'"'"'")" "$(printf "postino.mailbox.create\tfoo@example.com")"
+	check_eq "$(sql "SELECT action, data FROM log WHERE action = '"'"'create_mailbox'"'"'")" "$(printf "create_mailbox\tfoo@example.com")"
 '
 
 test_expect_success 'the hash is {BLF-CRYPT}$2y$12$ and Dovecot verifies it' '
@@ -154,7 +154,7 @@ test_expect_success 'disable/enable keep the self-alias in step' '
 test_expect_success 'passwd changes the hash; audit row; old password fails' '
 	printf "n3w\n" | postino user passwd foo@example.com --password-stdin 2>err &&
 	verify_hash foo@example.com n3w && ! verify_hash foo@example.com "s3cret pass" &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'postino.mailbox.set_password'"'"'")" 1 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'edit_password'"'"'")" 1 &&
 	expect_code 1 sh -c "printf \"x\\n\" | postino user passwd nobody@example.com --password-stdin"
 '
 
@@ -233,7 +233,7 @@ test_expect_success 'hybrid: release, passwd needs --claim, claim' '
 	check_eq "$(row q@two.example password)" "{NOAUTH}" &&
 	postino user release q@two.example 2>err &&
 	check_grep "already IdP-managed" err &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'postino.mailbox.release'"'"'")" 1 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'edit_mailbox'"'"' AND data LIKE '"'"'% released'"'"'")" 1 &&
 	expect_code 2 sh -c "printf \"x\\n\" | postino user passwd q@two.example --password-stdin" 2>err &&
 	check_grep "claim" err &&
 	printf "claimed\n" | postino user passwd q@two.example --claim --password-stdin 2>err &&

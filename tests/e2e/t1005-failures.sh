@@ -61,7 +61,7 @@ test_expect_success 'a failing hook: exit 7, mailbox taken back, state unchanged
 	test -d "$TEST_DIR/hook-fail.sh.ran" &&
 	state >after &&
 	diff before after &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'postino.mailbox.create_rollback'"'"'")" 1
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'delete_mailbox'"'"' AND data LIKE '"'"'% hook_failed'"'"'")" 1
 '
 
 test_expect_success 'a failing hook never removes a maildir that existed before' '

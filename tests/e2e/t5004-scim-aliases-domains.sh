@@ -43,7 +43,7 @@ test_expect_success 'POST /Aliases = "postino alias add"' '
 	alias_state fwd@example.org >scim.state &&
 	alias_state fwd2@example.org >cli.state &&
 	diff -u cli.state scim.state &&
-	check_eq "$(sql "SELECT username FROM log WHERE action = '"'"'postino.alias.create'"'"' AND data LIKE '"'"'fwd@%'"'"'")" alias-admin
+	check_eq "$(sql "SELECT username FROM log WHERE action = '"'"'create_alias'"'"' AND data LIKE '"'"'fwd@%'"'"'")" alias-admin
 '
 
 test_expect_success 'POST: goto as an array, active=false, a catch-all' '
@@ -140,7 +140,7 @@ test_expect_success 'DELETE /Aliases/{id} = "postino alias del"' '
 	alias_state fwd@example.org >scim.state &&
 	alias_state fwd2@example.org >cli.state &&
 	diff -u cli.state scim.state &&
-	check_grep postino.alias.delete scim.state
+	check_grep delete_alias scim.state
 '
 
 test_expect_success 'DELETE on a mailbox removes its forwards only (= alias del)' '

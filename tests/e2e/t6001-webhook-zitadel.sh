@@ -33,7 +33,7 @@ test_expect_success 'user.human.added (Zitadel t=,v1= signature): a {NOAUTH} mai
 	grep -q "{\"ok\":true}" reply &&
 	check_eq "$(sql "SELECT name, password, active FROM mailbox WHERE username = '"'"'carol@example.org'"'"'")" "$(printf "Carol Cole\t{NOAUTH}\t1")" &&
 	test -d "$MAIL_ROOT/example.org/carol" &&
-	check_eq "$(sql "SELECT username FROM log WHERE action = '"'"'postino.mailbox.create'"'"' AND data = '"'"'carol@example.org'"'"'")" zitadel:1001
+	check_eq "$(sql "SELECT username FROM log WHERE action = '"'"'create_mailbox'"'"' AND data = '"'"'carol@example.org'"'"'")" zitadel:1001
 '
 
 test_expect_success '... the same rows, maildir and audit as a SCIM create without password' '

@@ -72,7 +72,7 @@ test_expect_success 'list add: spool, route, owner alias, audit, in one go' '
 	printf "^team(\\\\+.+)?@lists\\\\.example\\\\.org\$\tmlmmj-receive:\tlists.example.org\t%s\t50\n" $LIST >want &&
 	routes >got && test_cmp_f want got &&
 	check_eq "$(sql "SELECT goto FROM alias WHERE address = '"'"'team-owner@lists.example.org'"'"'")" "alice@example.org,bob@example.org" &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'postino.mailing_list.create'"'"' AND data = '"'"'$LIST'"'"'")" 1 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'create_alias'"'"' AND data = '"'"'$LIST mailing_list'"'"'")" 1 &&
 	ls -a "$SPOOL/lists.example.org" >names && ! grep -q "^\.tmp-" names &&
 	expect_clean --deep
 '
@@ -132,7 +132,7 @@ test_expect_success 'sub and unsub are silent and idempotent, with audit rows' '
 	json ".changed == true" out &&
 	postino list unsub $LIST dave@example.org --json >out &&
 	json ".changed == false" out &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action LIKE '"'"'postino.mailing_list.%subscribe'"'"'")" 3 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'edit_alias'"'"' AND data LIKE '"'"'$LIST %subscribe %'"'"'")" 3 &&
 	find "$LDIR/queue" -type f >q && ! grep -q . q &&
 	expect_clean --deep
 '
@@ -173,7 +173,7 @@ test_expect_success 'rm --force: spool, route and owner alias go together' '
 	test ! -e "$LDIR" && test ! -e "$SPOOL/lists.example.org" &&
 	check_eq "$(sql "SELECT COUNT(*) FROM routes WHERE list_address = '"'"'$LIST'"'"'")" 0 &&
 	check_eq "$(sql "SELECT COUNT(*) FROM alias WHERE address = '"'"'team-owner@lists.example.org'"'"'")" 0 &&
-	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'postino.mailing_list.delete'"'"'")" 1 &&
+	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'delete_alias'"'"' AND data LIKE '"'"'% mailing_list'"'"'")" 1 &&
 	expect_code 1 postino list rm $LIST --yes &&
 	expect_clean --deep
 '
