@@ -119,8 +119,8 @@ main(void)
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
 	all = captured();
-	for (char *line = strtok(all, "\n"); line != NULL;
-	     line = strtok(NULL, "\n")) {
+	for (char *sv, *line = strtok_r(all, "\n", &sv); line != NULL;
+	     line = strtok_r(NULL, "\n", &sv)) {
 		int id, n;
 
 		lines++;
