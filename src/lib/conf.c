@@ -78,6 +78,7 @@ static const char *const log_levels[] = { "debug", "info", "warn", "error",
 /* Python's logging names, as Python postinod's log_level took them. */
 static const char *const log_level_aliases[] = { "warning", "warn", "critical",
 	"error", "fatal", "error", NULL };
+static const char *const log_formats[] = { "text", "json", NULL };
 static const char *const podop_modes[] = { "postfix", "dovecot", NULL };
 
 static const struct conf_key keys[] = {
@@ -132,6 +133,10 @@ static const struct conf_key keys[] = {
 	    .desc = "owner of list directories; -1 = do not chown" },
 	{ TOP(mlmmj_gid), INT(-1, -1, UID_MAX_), .env = "POSTINO_MLMMJ_GID",
 	    .desc = "group of list directories; -1 = do not chown" },
+	{ TOP(log_format), CHOICE("text", log_formats),
+	    .env = "POSTINO_LOG_FORMAT",
+	    .desc =
+		"podop's and postinod's log lines: text or json (one object a line)" },
 
 	{ SUB(postinod, listen), STR("127.0.0.1:8443"), .flags = CONF_NONEMPTY,
 	    .env = "POSTINOD_LISTEN",

@@ -64,6 +64,7 @@ struct postino_conf {
 	char *mlmmj_spool_dir;	/* "" = lists disabled */
 	int64_t mlmmj_uid;	/* -1 */
 	int64_t mlmmj_gid;	/* -1 */
+	char *log_format;	/* "text": text|json, the daemons' log lines */
 
 	/* [postinod] (env POSTINOD_<KEY>) */
 	struct {

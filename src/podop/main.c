@@ -417,6 +417,13 @@ table_cache_list(
 	return r;
 }
 
+/* -v shows debug lines, -vv trace lines too. */
+static enum log_level
+verbosity_level(int v)
+{
+	return v >= 2 ? LOG_LVL_TRACE : v == 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+}
+
 static int
 build_setup(struct setup *s, const struct opts *o, struct err *err)
 {
@@ -428,6 +435,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	if (conf_load(&s->conf, o->config, err) == -1)
 		return -1;
 	c = &s->conf;
+	log_set_format((enum log_format)log_format_parse(c->log_format));
 	s->sc.listen = xstrdup(o->socket != NULL ? o->socket : c->podop.socket);
 	v = o->mode != NULL ? o->mode : c->podop.mode;
 	if (strcmp(v, "postfix") == 0 || strcmp(v, "socketmap") == 0)
@@ -551,7 +559,7 @@ cmd_query(int argc, char **argv)
 	int r;
 
 	parse_opts(&o, argc, argv, true);
-	log_init("podop", false, o.verbosity);
+	log_init("podop", false, verbosity_level(o.verbosity));
 	if (argc - optind != 2) {
 		usage(stderr);
 		opts_release(&o);
@@ -673,7 +681,7 @@ cmd_serve(int argc, char **argv)
 	int sig;
 
 	parse_opts(&o, argc, argv, false);
-	log_init("podop", o.syslog, o.verbosity);
+	log_init("podop", o.syslog, verbosity_level(o.verbosity));
 	if (optind != argc) {
 		usage(stderr);
 		return 64;

@@ -431,7 +431,7 @@ reload(struct jwks *j, time_t now)
 	if (rc == -1) {
 		str_copy(j->last_error, e.msg, sizeof(j->last_error));
 		j->next_try = now + JWKS_RETRY;
-		log_warn("jwks: %s%s", e.msg,
+		log_warnx("jwks: %s%s", e.msg,
 		    j->loaded ? "; keeping the keys loaded before" : "");
 		return -1;
 	}

@@ -163,8 +163,8 @@ check_schema(struct pool *pool, struct err *err)
 	int rc;
 
 	if (pool_get(pool, &db, err) == -1) {
-		log_warn("the database does not answer yet (%s); /readyz says "
-			 "503 until it does",
+		log_warnx("the database does not answer yet (%s); /readyz says "
+			  "503 until it does",
 		    err->msg);
 		err_clear(err);
 		return 0;
@@ -282,6 +282,7 @@ main(int argc, char **argv)
 	int c, sig, rc = 0, level;
 
 	maildir_note_umask(); /* before any thread: see maildir.h */
+	log_init("postinod", false, LOG_LVL_INFO);
 	while ((c = getopt_long(argc, argv, "c:htV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'R':
@@ -319,6 +320,7 @@ main(int argc, char **argv)
 	d.conf = &conf;
 	if ((level = log_level_parse(conf.postinod.log_level)) >= 0)
 		log_set_level((enum log_level)level);
+	log_set_format((enum log_format)log_format_parse(conf.log_format));
 	if (conf.postinod.scim_issuer[0] == '\0' ||
 	    conf.postinod.scim_audience[0] == '\0') {
 		err_set(&err, ERR_CONFIG,
@@ -407,7 +409,7 @@ main(int argc, char **argv)
 	}
 	log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	if ((c = http_server_drain(srv, DRAIN_MS)) > 0)
-		log_warn("stopping with %d request(s) unfinished", c);
+		log_warnx("stopping with %d request(s) unfinished", c);
 	log_info("stopped");
 	goto out;
 fail:

@@ -52,7 +52,7 @@ readyz(struct postinod *d, struct http_response *w)
 		postinod_db_close(d, &rdb, one == 1 ? NULL : &err);
 	}
 	if (one != 1) {
-		log_warn("readyz: %s", err.msg);
+		log_warnx("readyz: %s", err.msg);
 		http_reply_error(w, 503, "not_ready",
 		    "the database does not "
 		    "answer");

@@ -293,7 +293,7 @@ patch(struct scim_req *q)
 	if (model_tx(&q->rdb.m, patch_tx, &c, &err) == -1)
 		goto fail;
 	if (c.claimed)
-		log_warn("scim: %s claimed %s into SQL auth", q->r->subject,
+		log_warnx("scim: %s claimed %s into SQL auth", q->r->subject,
 		    mb.username);
 	if (mailbox_get(&q->rdb.m, mb.username, &mb, &err) != 1)
 		goto fail;

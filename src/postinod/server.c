@@ -62,7 +62,7 @@ mhd_log(void *arg, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_warn("libmicrohttpd: %s", msg);
+	log_warnx("libmicrohttpd: %s", msg);
 }
 
 static char *

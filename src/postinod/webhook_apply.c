@@ -233,7 +233,7 @@ maybe_prune(struct postinod *d, struct model *m, time_t now)
 	    !atomic_compare_exchange_strong(&last, &prev, (long long)now))
 		return;
 	if (event_prune(m, 2 * d->replay_window + 60, &e) == -1)
-		log_warn("zitadel: cannot prune old events: %s", e.msg);
+		log_warnx("zitadel: cannot prune old events: %s", e.msg);
 }
 
 static void
@@ -279,7 +279,7 @@ webhook_handle(
 		sig = http_header(r, "X-ZITADEL-Signature");
 	if (webhook_check(&d->hooks, sig, r->body, r->body_len, now,
 		d->replay_window, &err) == -1) {
-		log_warn("zitadel: rejected from %s: %s", r->remote, err.msg);
+		log_warnx("zitadel: rejected from %s: %s", r->remote, err.msg);
 		http_reply_error(w, err_info(ERR_DENIED)->http_status,
 		    err_kind_name(ERR_DENIED), "invalid signature");
 		return;
@@ -297,7 +297,7 @@ webhook_handle(
 	}
 	if ((int64_t)now - ev.created > d->replay_window ||
 	    (int64_t)ev.created - now > d->replay_window) {
-		log_warn("zitadel: %s event of %s outside the replay window",
+		log_warnx("zitadel: %s event of %s outside the replay window",
 		    log_safe(ev.type_name, safe, sizeof(safe)), ev.created_at);
 		err_set(&err, ERR_INVALID,
 		    "event outside the replay window "
@@ -347,7 +347,7 @@ webhook_handle(
 		if (err_info(err.kind)->http_status >= 500)
 			log_error("zitadel: %s: %s", ev.type_name, err.msg);
 		else
-			log_warn("zitadel: %s not applied: %s", ev.type_name,
+			log_warnx("zitadel: %s not applied: %s", ev.type_name,
 			    log_safe(err.msg, safe, sizeof(safe)));
 		reply_err(w, &err);
 	}

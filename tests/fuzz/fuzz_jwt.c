@@ -11,7 +11,6 @@
 
 #include <openssl/evp.h>
 
-#include "../../src/postinod/log.c"
 #include "../../src/postinod/jwt.c"
 #include "../../src/postinod/jwks.c"
 
@@ -59,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EVP_PKEY_keygen_init(ctx);
 		EVP_PKEY_keygen(ctx, &key);
 		EVP_PKEY_CTX_free(ctx);
-		log_set_level(LOG_ERROR);
+		log_set_level(LOG_LVL_ERROR);
 	}
 	s = malloc(size + 1);
 	if (s == NULL)

@@ -123,6 +123,7 @@ test_defaults(void)
 		"mlmmj_spool_dir",
 		"mlmmj_uid",
 		"mlmmj_gid",
+		"log_format",
 		"postinod.listen",
 		"postinod.log_level",
 		"postinod.zitadel_issuer",
@@ -179,6 +180,7 @@ test_defaults(void)
 	is_str(c.mlmmj_spool_dir, "", "default mlmmj_spool_dir");
 	is_int(c.mlmmj_uid, -1, "default mlmmj_uid");
 	is_int(c.mlmmj_gid, -1, "default mlmmj_gid");
+	is_str(c.log_format, "text", "default log_format");
 	is_str(c.postinod.listen, "127.0.0.1:8443", "default listen");
 	is_str(c.postinod.log_level, "info", "default log_level");
 	is_int(c.postinod.scim_jwks_refresh_seconds, 3600, "default refresh");
@@ -345,7 +347,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 47 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 48 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 

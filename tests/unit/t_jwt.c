@@ -16,7 +16,6 @@
 
 #include "tap.h"
 
-#include "../../src/postinod/log.c"
 #include "../../src/postinod/jwt.c"
 #ifdef HAVE_CURL
 #include "../../src/postinod/jwks.c"
@@ -500,7 +499,7 @@ test_jwks_cache(void)
 	enum err_kind k;
 
 	close(fd);
-	log_set_level(LOG_ERROR);
+	log_set_level(LOG_LVL_ERROR);
 	set_file(path, a, NULL);
 	j = jwks_new(&o);
 	ok(lookup(j, "a", "RS256", 1000, &k) == 0, "first use loads the set");
