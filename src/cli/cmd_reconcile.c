@@ -268,34 +268,39 @@ load(const char *path, struct err *err)
 	return root;
 }
 
+/* The findings v[0..n) of one mailbox, in one transaction. */
 struct apply_ctx {
-	struct finding *f;
+	struct finding *v;
+	size_t n;
 };
 
 static int
 apply_tx(struct model *m, void *arg, struct err *err)
 {
-	struct finding *f = ((struct apply_ctx *)arg)->f;
+	struct apply_ctx *a = arg;
 
-	switch (f->kind) {
-	case K_STILL_ACTIVE:
-	case K_ABSENT:
-		return mailbox_set_active(m, f->address, false, err);
-	case K_NAME:
-		return mailbox_set_name(m, f->address, f->name, err);
-	default:
-		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		struct finding *f = &a->v[i];
+		int rc = 0;
+
+		if (f->kind == K_STILL_ACTIVE || f->kind == K_ABSENT)
+			rc = mailbox_set_active(m, f->address, false, err);
+		else if (f->kind == K_NAME)
+			rc = mailbox_set_name(m, f->address, f->name, err);
+		if (rc == -1)
+			return -1;
 	}
+	return 0;
 }
 
+/* Apply the findings v[0..n) of one person (one mailbox). */
 static int
-apply_one(struct cli *c, struct finding *f, struct err *err)
+apply_person(struct cli *c, struct finding *v, size_t n, struct err *err)
 {
-	struct apply_ctx a = { f };
+	struct apply_ctx a = { v, n };
+	struct finding *f = &v[0];
 	struct mailbox_spec s;
 
-	if (f->kind == K_NO_PERSON)
-		return 0;
 	if (f->kind != K_MISSING)
 		return model_tx(&c->model, apply_tx, &a, err);
 	if (c->conf.identity_backend == IDENTITY_LOCAL)
@@ -421,7 +426,7 @@ cmd_reconcile(struct cli *c, int argc, char **argv)
 	struct rec r;
 	struct err err = ERR_INIT;
 	json_t *root, *res, *u;
-	size_t i, nerr = 0, nfix = 0, failed = 0;
+	size_t i, nerr = 0, nfix = 0;
 	int rc = 0;
 
 	if (src == NULL)
@@ -475,18 +480,28 @@ cmd_reconcile(struct cli *c, int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-		for (i = 0; i < r.n; i++) {
-			struct finding *f = &r.v[i];
+		for (i = 0; i < r.n;) {
+			size_t j = i + 1;
 
-			if (!is_error(f))
+			if (!is_error(&r.v[i])) {
+				i++;
 				continue;
-			err_clear(&err);
-			if (apply_one(c, f, &err) == 0)
-				f->applied = true;
-			else {
-				str_copy(f->error, err.msg, sizeof(f->error));
-				failed++;
 			}
+			/* A person's findings follow each other. */
+			while (j < r.n && is_error(&r.v[j]) &&
+			    r.v[j].kind != K_MISSING &&
+			    r.v[i].kind != K_MISSING &&
+			    strcmp(r.v[j].address, r.v[i].address) == 0)
+				j++;
+			err_clear(&err);
+			if (apply_person(c, &r.v[i], j - i, &err) == -1) {
+				for (size_t k = i; k < j; k++)
+					str_copy(r.v[k].error, err.msg,
+					    sizeof(r.v[k].error));
+			} else
+				for (size_t k = i; k < j; k++)
+					r.v[k].applied = true;
+			i = j;
 		}
 	}
 	if (c->json)
@@ -503,7 +518,6 @@ cmd_reconcile(struct cli *c, int argc, char **argv)
 		if (is_error(&r.v[i]) && !r.v[i].applied)
 			nerr++;
 	rc = nerr > 0 ? EX_FINDINGS : 0;
-	(void)failed;
 out:
 	json_decref(root);
 	for (i = 0; i < r.ndomains; i++)

@@ -33,7 +33,8 @@ test_expect_success 'setup: mailboxes, one linked by externalId, one IdP-managed
 '
 
 # Alice as Entra ID sends her (userName a UPN that differs from the
-# mailbox, matched through the externalId), Bob deactivated in Entra ID,
+# mailbox, matched through the externalId), Bob deactivated and renamed
+# in Entra ID (two findings, one transaction),
 # Carol as Okta sends users (no name.formatted, no externalId link yet).
 cat >users.json <<'JSON'
 {
@@ -58,7 +59,7 @@ cat >users.json <<'JSON'
       "externalId": "b0b",
       "userName": "bob@example.org",
       "active": false,
-      "name": {"formatted": "Bob Builder", "familyName": "Builder", "givenName": "Bob"},
+      "name": {"formatted": "Robert Builder", "familyName": "Builder", "givenName": "Robert"},
       "emails": [{"primary": true, "type": "work", "value": "bob@example.org"}]
     },
     {
@@ -82,6 +83,7 @@ test_expect_success 'the table shows each finding; exit 4' '
 	expect_code 4 postino reconcile --source scim-json users.json >out 2>err &&
 	check_grep "^missing  *carol@example.org .*Carol Danvers" out &&
 	check_grep "^still-active  *bob@example.org" out &&
+	check_grep "^name  *bob@example.org .*\"Bob Builder\" -> \"Robert Builder\"" out &&
 	check_grep "^name  *alice@example.org .*\"Alice Old\" -> \"Alice Liddell\"" out &&
 	check_grep "^absent  *dave@example.org" out &&
 	check_grep "^no-person  *postmaster@example.org" out &&
@@ -91,7 +93,7 @@ test_expect_success 'the table shows each finding; exit 4' '
 test_expect_success '--json: the findings and the covered domains' '
 	expect_code 4 postino reconcile --json --source scim-json users.json >out.json &&
 	json ".domains == [\"example.org\"]" out.json &&
-	json "[.findings[] | .finding + \" \" + .mailbox] | sort == [\"absent dave@example.org\", \"missing carol@example.org\", \"name alice@example.org\", \"no-person postmaster@example.org\", \"still-active bob@example.org\"]" out.json &&
+	json "[.findings[] | .finding + \" \" + .mailbox] | sort == [\"absent dave@example.org\", \"missing carol@example.org\", \"name alice@example.org\", \"name bob@example.org\", \"no-person postmaster@example.org\", \"still-active bob@example.org\"]" out.json &&
 	json ".findings[] | select(.finding == \"missing\") | .externalId == \"00u1carol\" and .name == \"Carol Danvers\" and .severity == \"error\"" out.json &&
 	json ".findings[] | select(.finding == \"no-person\") | .severity == \"warning\"" out.json
 '
@@ -115,12 +117,12 @@ test_expect_success '--apply --yes makes the changes the SCIM API would' '
 	check_eq "$(sql "SELECT password, name, active FROM mailbox WHERE username = $(q carol@example.org)")" "$(printf "{NOAUTH}\tCarol Danvers\t1")" &&
 	check_eq "$(sql "SELECT subject FROM postino_identity WHERE issuer = $(q scim) AND username = $(q carol@example.org)")" 00u1carol &&
 	test -d "$MAIL_ROOT/example.org/carol" &&
-	check_eq "$(sql "SELECT active FROM mailbox WHERE username = $(q bob@example.org)")" 0 &&
+	check_eq "$(sql "SELECT active, name FROM mailbox WHERE username = $(q bob@example.org)")" "$(printf "0\tRobert Builder")" &&
 	check_eq "$(sql "SELECT active FROM mailbox WHERE username = $(q dave@example.org)")" 0 &&
 	check_eq "$(sql "SELECT name FROM mailbox WHERE username = $(q alice@example.org)")" "Alice Liddell" &&
 	check_eq "$(sql "SELECT active FROM mailbox WHERE username = $(q postmaster@example.org)")" 1 &&
 	audit "$LAST" >audit.txt &&
-	check_eq "$(cut -f1 audit.txt | tr "\n" " ")" "postino.mailbox.create postino.mailbox.set_name postino.mailbox.set_status postino.mailbox.set_status " &&
+	check_eq "$(cut -f1 audit.txt | tr "\n" " ")" "postino.mailbox.create postino.mailbox.set_name postino.mailbox.set_name postino.mailbox.set_status postino.mailbox.set_status " &&
 	check_grep "carol@example.org" audit.txt && check_grep "bob@example.org" audit.txt &&
 	check_grep "dave@example.org" audit.txt && check_grep "alice@example.org" audit.txt
 '
