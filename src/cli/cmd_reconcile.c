@@ -245,7 +245,7 @@ load(const char *path, struct err *err)
 {
 	json_error_t je;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	json_t *res;
+	json_t *res, *tot;
 
 	if (root == NULL) {
 		err_set(err, ERR_INVALID, "%s:%d: %s", path, je.line, je.text);
@@ -260,8 +260,29 @@ load(const char *path, struct err *err)
 		json_decref(root);
 		return NULL;
 	}
-	if (res == NULL && jstr(root, "userName") == NULL) {
-		err_set(err, ERR_INVALID, "%s: no \"Resources\" array", path);
+	tot = json_object_get(root, "totalResults");
+	if (tot != NULL && !json_is_integer(tot)) {
+		err_set(
+		    err, ERR_INVALID, "%s: totalResults is not a number", path);
+		json_decref(root);
+		return NULL;
+	}
+	if (res == NULL && (tot == NULL || json_integer_value(tot) != 0)) {
+		err_set(err, ERR_INVALID,
+		    "%s: no \"Resources\" array (a SCIM ListResponse is "
+		    "expected, not a single User)",
+		    path);
+		json_decref(root);
+		return NULL;
+	}
+	/* One page of several: people would look absent. */
+	if (tot != NULL &&
+	    json_integer_value(tot) > (json_int_t)json_array_size(res)) {
+		err_set(err, ERR_INVALID,
+		    "%s: holds %zu of %lld users (totalResults); export every "
+		    "page into one file",
+		    path, json_array_size(res),
+		    (long long)json_integer_value(tot));
 		json_decref(root);
 		return NULL;
 	}

@@ -154,7 +154,18 @@ test_expect_success 'malformed files: exit 4 with what is wrong' '
 	echo "{\"Resources\": [{\"userName\": \"x@example.org\", \"active\": \"yes\"}]}" >bad4.json &&
 	expect_code 4 postino reconcile --source scim-json bad4.json 2>err &&
 	check_grep "active" err &&
+	echo "{\"userName\": \"x@example.org\"}" >bad5.json &&
+	expect_code 4 postino reconcile --source scim-json bad5.json 2>err &&
+	check_grep "not a single User" err &&
 	expect_code 4 postino reconcile --source scim-json nonexistent.json 2>err
+'
+test_expect_success 'one page of a paged export is refused, an empty export is clean' '
+	jq ".totalResults = 250" users.json >page.json &&
+	expect_code 4 postino reconcile --source scim-json page.json 2>err &&
+	check_grep "holds 3 of 250 users" err &&
+	echo "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"], \"totalResults\": 0}" >empty.json &&
+	postino reconcile --source scim-json empty.json >out &&
+	check_grep "no drift: 0 people" out
 '
 
 test_expect_success 'usage: --source is required and only scim-json is known' '
