@@ -6,9 +6,9 @@
  *
  * A person is matched to a mailbox by the externalId stored under the
  * "scim" issuer (identity.h), else by userName (or, when userName is not
- * an address, the primary email).  The export covers the domains its
- * people's addresses name; only mailboxes of those domains can be without
- * a person.  Findings:
+ * an address, the primary email), else by any of its emails.  The
+ * export covers the domains its people's addresses name; only mailboxes
+ * of those domains can be without a person.  Findings:
  *
  *   missing         an active person has no mailbox     (apply: create)
  *   still-active    an inactive person's mailbox is active (apply: disable)
@@ -149,6 +149,31 @@ person_name(json_t *u, char *out, size_t size)
 		str_copy(out, d, size);
 }
 
+/* The first of the person's emails that is a mailbox: 1, 0 none, -1. */
+static int
+by_email(struct model *m, json_t *u, struct mailbox_rec *mb, struct err *err)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(u, "emails"), i, e)
+	{
+		char a[ADDR_MAX];
+		const char *v = jstr(e, "value");
+		int rc;
+
+		if (v == NULL ||
+		    addr_address("email", v, a, NULL, NULL, err) == -1) {
+			err_clear(err);
+			continue;
+		}
+		if ((rc = mailbox_get(m, a, mb, err)) != 0)
+			return rc;
+		err_clear(err);
+	}
+	return 0;
+}
+
 static int
 bad(struct err *err, size_t i, const char *what)
 {
@@ -197,6 +222,9 @@ person(struct rec *r, json_t *u, size_t i, struct err *err)
 	if ((rc = mailbox_get(m, user, &mb, err)) == -1)
 		return -1;
 	err_clear(err);
+	/* Entra's userName is the UPN: the mailbox may be an email. */
+	if (rc == 0 && (rc = by_email(m, u, &mb, err)) == -1)
+		return -1;
 	if (rc == 0) {
 		if (!active)
 			return 0;

@@ -26,6 +26,7 @@ test_expect_success 'setup: mailboxes, one linked by externalId, one IdP-managed
 		echo "{\"type\":\"mailbox\",\"username\":\"alice@example.org\",\"name\":\"Alice Old\",\"plain_password\":\"pw-a\",\"identities\":\"scim 2819c223-7f76-453a-919d-413861904646\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"bob@example.org\",\"name\":\"Bob Builder\",\"plain_password\":\"pw-b\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"dave@example.org\",\"name\":\"Dave Gone\",\"identities\":\"scim 00u5dave\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"grace@example.org\",\"name\":\"Grace Hopper\",\"plain_password\":\"pw-g\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"postmaster@example.org\",\"plain_password\":\"pw-p\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"eve@example.net\",\"plain_password\":\"pw-e\"}"
 	} >in.jsonl &&
@@ -34,12 +35,13 @@ test_expect_success 'setup: mailboxes, one linked by externalId, one IdP-managed
 
 # Alice as Entra ID sends her (userName a UPN that differs from the
 # mailbox, matched through the externalId), Bob deactivated and renamed
-# in Entra ID (two findings, one transaction),
+# in Entra ID (two findings, one transaction), Grace in sync but with a
+# UPN for userName (matched by her email),
 # Carol as Okta sends users (no name.formatted, no externalId link yet).
 cat >users.json <<'JSON'
 {
   "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-  "totalResults": 3, "itemsPerPage": 3, "startIndex": 1,
+  "totalResults": 4, "itemsPerPage": 4, "startIndex": 1,
   "Resources": [
     {
       "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
@@ -61,6 +63,15 @@ cat >users.json <<'JSON'
       "active": false,
       "name": {"formatted": "Robert Builder", "familyName": "Builder", "givenName": "Robert"},
       "emails": [{"primary": true, "type": "work", "value": "bob@example.org"}]
+    },
+    {
+      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      "id": "8a9e3d1c-0000-4000-8000-000000000003",
+      "externalId": "6a1f9e2b-1d3c-4e5f-8a7b-9c0d1e2f3a4b",
+      "userName": "grace.hopper@example.org",
+      "active": true,
+      "name": {"formatted": "Grace Hopper", "familyName": "Hopper", "givenName": "Grace"},
+      "emails": [{"primary": true, "type": "work", "value": "Grace@Example.org"}]
     },
     {
       "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -87,7 +98,8 @@ test_expect_success 'the table shows each finding; exit 4' '
 	check_grep "^name  *alice@example.org .*\"Alice Old\" -> \"Alice Liddell\"" out &&
 	check_grep "^absent  *dave@example.org" out &&
 	check_grep "^no-person  *postmaster@example.org" out &&
-	! grep -q "eve@example.net" out
+	! grep -q "eve@example.net" out &&
+	! grep -q "grace" out
 '
 
 test_expect_success '--json: the findings and the covered domains' '
@@ -162,7 +174,7 @@ test_expect_success 'malformed files: exit 4 with what is wrong' '
 test_expect_success 'one page of a paged export is refused, an empty export is clean' '
 	jq ".totalResults = 250" users.json >page.json &&
 	expect_code 4 postino reconcile --source scim-json page.json 2>err &&
-	check_grep "holds 3 of 250 users" err &&
+	check_grep "holds 4 of 250 users" err &&
 	echo "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"], \"totalResults\": 0}" >empty.json &&
 	postino reconcile --source scim-json empty.json >out &&
 	check_grep "no drift: 0 people" out
