@@ -100,6 +100,8 @@ enum {
 	O_NO_PREFLIGHT,
 	O_NO_POSTCHECK,
 	O_DB_URL,
+	O_SOURCE, /* reconcile */
+	O_APPLY,
 	O__MAX
 };
 
@@ -267,6 +269,7 @@ int cmd_status(struct cli *, int, char **);
 int cmd_export(struct cli *, int, char **);
 int cmd_import(struct cli *, int, char **);
 int cmd_check(struct cli *, int, char **);
+int cmd_reconcile(struct cli *, int, char **);
 int cmd_quota_show(struct cli *, int, char **);
 
 #endif

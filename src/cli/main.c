@@ -117,6 +117,14 @@ static const struct cli_opt check_opts[] = {
 	    "also check rows, maildirs, spools and Dovecot passdbs" },
 	{ NULL, 0, NULL, NULL }
 };
+static const struct cli_opt reconcile_opts[] = {
+	{ "source", O_SOURCE, "SOURCE",
+	    "where the people come from: scim-json" },
+	{ "apply", O_APPLY, NULL,
+	    "make the changes, one transaction per person" },
+	{ "yes", 'y', NULL, "do not ask for confirmation" },
+	{ NULL, 0, NULL, NULL }
+};
 static const struct cli_opt export_opts[] = {
 	{ "domain", O_DOMAIN, "DOMAIN", "only this domain and what is in it" },
 	{ "format", O_FORMAT, "FORMAT", "jsonl (default) or csv" },
@@ -376,6 +384,12 @@ const struct cli_cmd cli_commands[] = {
 	{ "check", cmd_check, "",
 	    "validate the database, Postfix maps, maildirs and list spools",
 	    check_opts, "postino check --deep", CMD_CONF },
+	{ "reconcile", cmd_reconcile, "--source scim-json FILE",
+	    "compare the identity provider's people with the mailboxes",
+	    reconcile_opts,
+	    "postino reconcile --source scim-json users.json\n"
+	    "  postino reconcile --source scim-json users.json --apply --yes",
+	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "export", cmd_export, "",
 	    "write domains, mailboxes and aliases as JSON lines or CSV",
 	    export_opts,
