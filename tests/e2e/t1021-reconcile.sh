@@ -134,7 +134,7 @@ test_expect_success '--apply --yes makes the changes the SCIM API would' '
 	check_eq "$(sql "SELECT name FROM mailbox WHERE username = $(q alice@example.org)")" "Alice Liddell" &&
 	check_eq "$(sql "SELECT active FROM mailbox WHERE username = $(q postmaster@example.org)")" 1 &&
 	audit "$LAST" >audit.txt &&
-	check_eq "$(cut -f1 audit.txt | tr "\n" " ")" "postino.mailbox.create postino.mailbox.set_name postino.mailbox.set_name postino.mailbox.set_status postino.mailbox.set_status " &&
+	check_eq "$(cut -f1 audit.txt | tr "\n" " ")" "create_mailbox edit_mailbox edit_mailbox edit_mailbox_state edit_mailbox_state " &&
 	check_grep "carol@example.org" audit.txt && check_grep "bob@example.org" audit.txt &&
 	check_grep "dave@example.org" audit.txt && check_grep "alice@example.org" audit.txt
 '
