@@ -30,12 +30,16 @@ refusal(const struct err *e)
 	    "a refusal without a kind and a message");
 }
 
-/* A PATCH may also be refused for its path (SCIM invalidPath, noTarget). */
+/*
+ * A PATCH may also be refused for its path (SCIM invalidPath, noTarget) or
+ * for touching a read-only attribute (SCIM mutability).
+ */
 static void
 patch_refusal(const struct err *e)
 {
 	check((e->kind == ERR_USAGE || e->kind == ERR_INVALID ||
-		  e->kind == ERR_BADPATH || e->kind == ERR_NOTARGET) &&
+		  e->kind == ERR_BADPATH || e->kind == ERR_NOTARGET ||
+		  e->kind == ERR_READONLY) &&
 		e->msg[0] != '\0',
 	    "a PATCH refusal without a kind and a message");
 }
