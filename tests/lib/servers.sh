@@ -88,7 +88,7 @@ start_pgsql() {
 	port=$(free_port)
 	cat >"$d/start" <<EOS
 as_user "$owner" "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \\
-	-o "-p $port -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \\
+	-o "-p $port -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300" \\
 	start
 EOS
 	. "$d/start" >/dev/null 2>&1 || die_log "$d/server.log" "PostgreSQL did not start: see $d/server.log"
