@@ -351,11 +351,15 @@ test_expect_success 'a delivery updates quota2 through podop (quota_clone)' '
 		sql "SELECT * FROM quota2"; tail -5 "$TEST_DIR/dovecot.log"; cat podop-dict.log; false; }
 '
 
-test_expect_success 'postmap -q through podop'"'"'s socketmap for the maps config gen names' '
+# In the current shell (test_setup), so that its kill at exit is kept.
+test_setup 'podop for the socketmaps config gen names' '
 	podop -c "$GEN.p/podop/podop-postfix.toml" >podop.log 2>&1 &
 	echo $! >podop.pid &&
 	test_at_exit "kill $(cat podop.pid)" &&
-	{ wait_until 10 test -S "$TEST_DIR/podop.sock" || { cat podop.log; false; }; } &&
+	{ wait_until 10 test -S "$TEST_DIR/podop.sock" || { cat podop.log; false; }; }
+'
+
+test_expect_success 'postmap -q through podop'"'"'s socketmap for the maps config gen names' '
 	grep -o "socketmap:unix:[^ ,]*" "$GEN.p/postfix/main.cf" | sort -u >maps &&
 	test "$(wc -l <maps)" -ge 5 &&
 	while read -r m; do
