@@ -276,18 +276,6 @@ db_params_copy(struct db_params *dst, const struct db_params *src)
 	dst->source = dup_or_null(src->source);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into a new string; NULL if malformed. */
 static char *
 pct_decode(const char *s, size_t n)
@@ -298,8 +286,10 @@ pct_decode(const char *s, size_t n)
 		if (s[i] == '%') {
 			int h, l;
 
-			h = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-			l = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+			h = i + 1 < n ? str_hexval((unsigned char)s[i + 1])
+				      : -1;
+			l = i + 2 < n ? str_hexval((unsigned char)s[i + 2])
+				      : -1;
 			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
 				free(out);
 				return NULL;

@@ -199,3 +199,15 @@ str_wipe(char *s)
 	if (s != NULL)
 		explicit_bzero(s, strlen(s));
 }
+
+int
+str_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

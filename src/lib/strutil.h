@@ -15,6 +15,8 @@ char *str_lower(char *s);
 /* Strip leading and trailing ASCII whitespace in place; returns the start. */
 char *str_trim(char *s);
 bool str_prefix(const char *s, const char *prefix);
+/* The value of hex digit c (an unsigned char or EOF), or -1. */
+int str_hexval(int c);
 bool str_suffix(const char *s, const char *suffix);
 bool str_eq_nocase(const char *, const char *);
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */

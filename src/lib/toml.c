@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "strutil.h"
 #include "toml.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -45,7 +46,6 @@ static size_t bare_key(struct parser *);
 static int parse_header(struct parser *);
 static int parse_keyval(struct parser *);
 static int parse_value(struct parser *, struct toml_value *);
-static int hex_digit(char);
 static void put_utf8(struct buf *, uint32_t);
 static int parse_escape(struct parser *, struct buf *);
 static int parse_basic(struct parser *, char **);
@@ -647,18 +647,6 @@ parse_value(struct parser *ps, struct toml_value *v)
 	}
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 put_utf8(struct buf *b, uint32_t cp)
 {
@@ -727,7 +715,8 @@ parse_escape(struct parser *ps, struct buf *b)
 		return perr(ps, "invalid escape in string");
 	}
 	for (size_t i = 0; i < ndig; i++) {
-		int h = ps->p < ps->end ? hex_digit(*ps->p) : -1;
+		int h =
+		    ps->p < ps->end ? str_hexval((unsigned char)*ps->p) : -1;
 
 		if (h == -1)
 			return perr(

@@ -310,18 +310,6 @@ identity_encode(char *out, size_t size, const char *issuer, const char *subject)
 	return 0;
 }
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode one space-free word from *p into out; -1 malformed or long. */
 static int
 dec_word(const char **p, char *out, size_t size)
@@ -333,8 +321,8 @@ dec_word(const char **p, char *out, size_t size)
 		int c = (unsigned char)*s;
 
 		if (c == '%') {
-			int hi = hexv((unsigned char)s[1]),
-			    lo = hi < 0 ? -1 : hexv((unsigned char)s[2]);
+			int hi = str_hexval((unsigned char)s[1]),
+			    lo = hi < 0 ? -1 : str_hexval((unsigned char)s[2]);
 
 			if (hi < 0 || lo < 0)
 				return -1;

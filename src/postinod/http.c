@@ -150,26 +150,14 @@ http_reason(int status)
 	}
 }
 
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The byte of the escape at s ("%HH"), or -1 when s is not one. */
 static int
 escape_at(const char *s)
 {
 	int hi, lo;
 
-	if (s[0] != '%' || (hi = hex_digit((unsigned char)s[1])) < 0 ||
-	    (lo = hex_digit((unsigned char)s[2])) < 0)
+	if (s[0] != '%' || (hi = str_hexval((unsigned char)s[1])) < 0 ||
+	    (lo = str_hexval((unsigned char)s[2])) < 0)
 		return -1;
 	return hi << 4 | lo;
 }

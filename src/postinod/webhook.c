@@ -32,18 +32,6 @@ static const struct {
 
 /* --- secrets ----------------------------------------------------------- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode exactly len hex digits into out (len / 2 bytes); 0 or -1. */
 static int
 unhex(const char *s, size_t len, unsigned char *out)
@@ -51,8 +39,8 @@ unhex(const char *s, size_t len, unsigned char *out)
 	if (len % 2 != 0)
 		return -1;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval((unsigned char)s[i]),
-		    lo = hexval((unsigned char)s[i + 1]);
+		int hi = str_hexval((unsigned char)s[i]),
+		    lo = str_hexval((unsigned char)s[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
