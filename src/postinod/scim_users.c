@@ -270,11 +270,28 @@ patch_tx(struct model *m, void *arg, struct err *err)
 	return 0;
 }
 
+/*
+ * Run ops on mb's mailbox in one transaction (PATCH and PUT alike), then
+ * read the mailbox back into mb.
+ */
+static int
+apply_ops(struct scim_req *q, struct mailbox_rec *mb, const struct scim_op *ops,
+    size_t n, struct err *err)
+{
+	struct patch_ctx c = { mb->username, ops, n, false };
+
+	if (model_tx(&q->rdb.m, patch_tx, &c, err) == -1)
+		return -1;
+	if (c.claimed)
+		log_warnx("scim: %s claimed %s into SQL auth", q->r->subject,
+		    mb->username);
+	return mailbox_get(&q->rdb.m, mb->username, mb, err) == 1 ? 0 : -1;
+}
+
 static void
 patch(struct scim_req *q)
 {
 	struct scim_op *ops = NULL;
-	struct patch_ctx c;
 	struct mailbox_rec mb;
 	struct err err = ERR_INIT;
 	json_t *root = NULL;
@@ -286,16 +303,7 @@ patch(struct scim_req *q)
 	if (scim_body(q, &root, &err) == -1 ||
 	    scim_json_patch(root, SCIM_RES_USER, ops, &n, &err) == -1)
 		goto fail;
-	c.user = mb.username;
-	c.ops = ops;
-	c.n = n;
-	c.claimed = false;
-	if (model_tx(&q->rdb.m, patch_tx, &c, &err) == -1)
-		goto fail;
-	if (c.claimed)
-		log_warnx("scim: %s claimed %s into SQL auth", q->r->subject,
-		    mb.username);
-	if (mailbox_get(&q->rdb.m, mb.username, &mb, &err) != 1)
+	if (apply_ops(q, &mb, ops, n, &err) == -1)
 		goto fail;
 	reply_user(q, 200, &mb);
 	json_decref(root);
@@ -313,7 +321,6 @@ replace(struct scim_req *q)
 {
 	struct scim_user_in in;
 	struct scim_op *ops;
-	struct patch_ctx c;
 	struct mailbox_rec mb;
 	struct err err = ERR_INIT;
 	json_t *root = NULL;
@@ -349,13 +356,7 @@ replace(struct scim_req *q)
 		ops[n].kind = SOP_PASSWORD;
 		ops[n++].str = in.password;
 	}
-	c.user = mb.username;
-	c.ops = ops;
-	c.n = n;
-	c.claimed = false;
-	if (model_tx(&q->rdb.m, patch_tx, &c, &err) == -1)
-		goto fail;
-	if (mailbox_get(&q->rdb.m, mb.username, &mb, &err) != 1)
+	if (apply_ops(q, &mb, ops, n, &err) == -1)
 		goto fail;
 	log_info("scim: %s replaced %s", q->r->subject, mb.username);
 	reply_user(q, 200, &mb);
