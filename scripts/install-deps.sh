@@ -24,8 +24,13 @@ tests="jq bc time cpio python3-sqlalchemy python3-click perl procps psmisc iprou
 # (tests/run --stress), debootstrap (scripts/fresh-check, and t7005's
 # Debian 13 root, tests/lib/debian-root.sh).
 tools="curl systemd lintian wrk stress-ng debootstrap"
-# PostfixAdmin and PHP (t8002), installed apart below.
-pfa="postfixadmin php-cli php-sqlite3 php-mysql php-pgsql php-mbstring"
+# Packages that bring a service of their own, installed apart below with
+# their services kept from starting: PostfixAdmin and PHP (t8002); the
+# several-hosts tests (t95*): Galera (MariaDB's wsrep provider, rsync for
+# its state transfers), HAProxy in front of two postinod, and Prometheus
+# (promtool checks the metrics text, a real server scrapes it).
+pfa="postfixadmin php-cli php-sqlite3 php-mysql php-pgsql php-mbstring
+	galera-4 rsync haproxy prometheus"
 
 missing=
 for p in $build $libs $servers $mail $tests $tools $pfa; do
@@ -56,9 +61,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	$build $libs $servers $mail $tests $tools >/dev/null
 
 # PostfixAdmin's own PHP code judges the shared database in the tests
-# (t8002).  Its package depends on a web server (apache2 by default): a
-# temporary policy-rc.d keeps that from starting, systemd is told not to
-# start it at boot, and dbconfig-common is told to leave databases alone.
+# (t8002).  Its package depends on a web server (apache2 by default),
+# haproxy and prometheus are daemons too: a temporary policy-rc.d keeps
+# them from starting, systemd is told not to start them at boot, and
+# dbconfig-common is told to leave databases alone.
 echo "postfixadmin postfixadmin/dbconfig-install boolean false" |
 	$SUDO debconf-set-selections
 policy=
@@ -74,5 +80,7 @@ $SUDO apt-get install -y -qq --no-install-recommends $pfa >/dev/null || {
 }
 [ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now apache2 >/dev/null 2>&1 || true
+	for s in apache2 haproxy prometheus; do
+		$SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true
+	done
 fi
