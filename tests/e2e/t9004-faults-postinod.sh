@@ -134,10 +134,12 @@ test_expect_success 'keys cached: a token of a known key is accepted' '
 
 # A token signed by rsa2, which the set lacks: it makes postinod fetch
 # the set again (a forced refresh), into the hanging issuer.
+# (Its clean-up is registered here: inside the test it would run in the
+# test's subshell and be forgotten.)
+test_at_exit "rm -f '$KEYS/hang'"
 test_expect_success 'issuer hangs: a new kid answers 401 within the timeout, others at once' '
 	NEWKID=$(token --sub provisioner --key rsa2) &&
 	touch "$KEYS/hang" &&
-	test_at_exit "rm -f \"$KEYS/hang\"" &&
 	rm -f slow.rc &&
 	before=$(hits) || exit 1
 	(TOKEN=$NEWKID; status_within $FETCH_LIMIT 401 scim GET /Users >slow.log 2>&1; echo $? >slow.rc) &
