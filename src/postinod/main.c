@@ -173,7 +173,7 @@ check_schema(struct pool *pool, struct err *err)
 	}
 	rc = schema_status(db, &st, err);
 	/* Not pooled: workers connect after privileges were dropped. */
-	pool_put(pool, db, true);
+	pool_discard(pool, db);
 	if (rc == -1)
 		return -1;
 	if (st.empty || st.missing_pfa > 0)

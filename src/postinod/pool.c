@@ -145,3 +145,12 @@ pool_counts(struct pool *pl, struct pool_stats *st)
 	st->dropped = atomic_load(&pl->dropped);
 	st->reconnects = atomic_load(&pl->reconnects);
 }
+
+void
+pool_discard(struct pool *pl, struct db *db)
+{
+	(void)pl;
+	if (db != NULL && db->in_tx)
+		db_rollback(db);
+	db_close(&db);
+}

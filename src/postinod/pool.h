@@ -29,6 +29,8 @@ void pool_free(struct pool **);
 int pool_get(struct pool *, struct db **db_r, struct err *);
 /* Give it back; broken or mid-transaction connections are closed. */
 void pool_put(struct pool *, struct db *, bool broken);
+/* Close a connection that is not to be kept, with nothing wrong with it. */
+void pool_discard(struct pool *, struct db *);
 
 /*
  * Counts for the metrics: connections opened, failures to open one,
