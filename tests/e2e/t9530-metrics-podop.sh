@@ -97,6 +97,17 @@ test_expect_success 'the change serial is the database'"'"'s, and follows a post
 	wait_until 30 serial_is "$M" "$new"
 '
 
+test_expect_success 'every metric is documented in podop(8) and postino.toml(5)' '
+	sed -n "s/^# TYPE \([a-z_]*\) .*/\1/p" scrape.txt >names &&
+	test "$(wc -l <names)" -ge 10 &&
+	for n in $(cat names); do
+		grep -q "^\.It Va $n " "$SRCDIR/man/podop.8" &&
+		grep -q "^\.It Va $n " "$SRCDIR/man/postino.toml.5" ||
+		{ echo "undocumented: $n" >&2; exit 1; }
+	done &&
+	check_eq "$(grep -c "^\.It Va podop_" "$SRCDIR/man/podop.8")" "$(wc -l <names)"
+'
+
 test_expect_success 'SIGUSR1 logs the same numbers' '
 	scrape "$M" &&
 	kill -USR1 "$(cat sm.pid)" &&

@@ -121,6 +121,17 @@ test_expect_success 'a failed JWKS refresh is counted, the old keys serve on' '
 	check_eq "$(mval postinod_jwks_refreshes_total)" 1
 '
 
+test_expect_success 'every metric is documented in postinod(8) and postino.toml(5)' '
+	sed -n "s/^# TYPE \([a-z_]*\) .*/\1/p" scrape.txt >names &&
+	test "$(wc -l <names)" -ge 10 &&
+	for n in $(cat names); do
+		grep -q "^\.It Va $n " "$SRCDIR/man/postinod.8" &&
+		grep -q "^\.It Va $n " "$SRCDIR/man/postino.toml.5" ||
+		{ echo "undocumented: $n" >&2; exit 1; }
+	done &&
+	check_eq "$(grep -c "^\.It Va postinod_" "$SRCDIR/man/postinod.8")" "$(wc -l <names)"
+'
+
 test_expect_success 'SIGUSR1 logs the same numbers' '
 	scrape "$M" &&
 	kill -USR1 "$POSTINOD_PID" &&
