@@ -25,7 +25,7 @@ test_setup 'seed, an HTTP backend, podop with metrics on a free port' '
 		--table "rem=url:http://127.0.0.1:$HTTP_PORT/{}" \
 		--table-cache rem=0/0/300 &&
 	M=http://127.0.0.1:$MPORT/metrics &&
-	grep -q "metrics on http://127.0.0.1:$MPORT/metrics" sm.log
+	wait_until 30 grep -q "metrics on http://127.0.0.1:$MPORT/metrics" sm.log
 '
 
 test_expect_success 'off by default: no metrics listener' '
