@@ -28,9 +28,13 @@ test_setup 'seed, an HTTP backend, podop with metrics on a free port' '
 	wait_until 30 grep -q "metrics on http://127.0.0.1:$MPORT/metrics" sm.log
 '
 
-test_expect_success 'off by default: no metrics listener' '
+test_setup 'a podop without metrics_listen' '
 	start_podop plain --socket "$TEST_DIR/plain.sock" --mode postfix \
-		--table mailbox=postfixadmin:mailbox &&
+		--table mailbox=postfixadmin:mailbox
+'
+
+test_expect_success 'off by default: no metrics listener' '
+	wait_until 30 grep -q "listening on" plain.log &&
 	! grep -q "metrics on" plain.log &&
 	ss -Hltnp >ss.out &&
 	! grep -q "pid=$(cat plain.pid)," ss.out &&
@@ -131,7 +135,7 @@ test_expect_success 'other paths 404, other methods 405' '
 '
 
 test_expect_success 'a bad metrics_listen stops podop at start' '
-	! PODOP_METRICS_LISTEN=nonsense podop --socket "$TEST_DIR/x.sock" \
+	! PODOP_METRICS_LISTEN=nonsense timeout 60 podop --socket "$TEST_DIR/x.sock" \
 		--table mailbox=postfixadmin:mailbox 2>err.txt &&
 	check_grep "podop.metrics_listen: .nonsense. is not host:port" err.txt
 '
