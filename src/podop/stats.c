@@ -108,7 +108,8 @@ stats_write(struct buf *b, const uint64_t *s, size_t n, const char *protocol)
 		}
 	metrics_write_family(b, "podop_lookup_duration_seconds",
 	    METRICS_HISTOGRAM,
-	    "Time from a lookup request read to its answer, by table.");
+	    "Time from the loop round a lookup was read in to the round it "
+	    "was answered in, by table; answers given at once count as 0.");
 	for (size_t m = 0; m < n; m++) {
 		struct metrics_label l[] = { { "map", maps[m] },
 			{ "protocol", protocol } };
