@@ -5,13 +5,15 @@
 # every counter moved by exactly what the test drove (found, not found,
 # a cache hit, a stale answer and a temporary failure from a stopped HTTP
 # backend, a permanent failure, an unknown map), the change serial read
-# from the database, and the SIGUSR1 line agreeing with the scrape.
+# from the database, the SIGUSR1 line agreeing with the scrape, and dict
+# lookups counted under protocol="dict".
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRCDIR/tests/helpers/podop-lib.sh"
 . "$SRCDIR/tests/helpers/metrics-lib.sh"
 
-need_cmd podop postino curl promtool ss /usr/bin/python3
+need_cmd podop postino curl promtool ss doveadm /usr/bin/python3
 setup_postino
+doveadm_conf
 
 test_setup 'seed, an HTTP backend, podop with metrics on a free port' '
 	seed_podop &&
@@ -138,6 +140,26 @@ test_expect_success 'a bad metrics_listen stops podop at start' '
 	! PODOP_METRICS_LISTEN=nonsense timeout 60 podop --socket "$TEST_DIR/x.sock" \
 		--table mailbox=postfixadmin:mailbox 2>err.txt &&
 	check_grep "podop.metrics_listen: .nonsense. is not host:port" err.txt
+'
+
+test_setup 'a dict-mode podop with metrics' '
+	DPORT=$(free_port) &&
+	PODOP_METRICS_LISTEN=127.0.0.1:$DPORT start_podop dict \
+		--socket "$TEST_DIR/dict.sock" --mode dovecot \
+		--table auth=postfixadmin:dovecot &&
+	wait_until 30 grep -q "metrics on http://127.0.0.1:$DPORT/metrics" dict.log
+'
+
+test_expect_success 'dict lookups count under protocol="dict"' '
+	dget proxy:$TEST_DIR/dict.sock:auth shared/userdb/alice@example.com >/dev/null &&
+	expect_code 68 dget proxy:$TEST_DIR/dict.sock:auth shared/userdb/nobody@example.com &&
+	scrape "http://127.0.0.1:$DPORT/metrics" &&
+	promtool_clean scrape.txt &&
+	l="protocol=\"dict\"" &&
+	check_eq "$(mval "podop_lookups_total{map=\"auth\",result=\"ok\",$l}")" 1 &&
+	check_eq "$(mval "podop_lookups_total{map=\"auth\",result=\"notfound\",$l}")" 1 &&
+	check_eq "$(mval "podop_lookup_duration_seconds_count{map=\"auth\",$l}")" 2 &&
+	check_eq "$(mval "podop_requests_total{kind=\"lookup\"}")" 2
 '
 
 test_expect_success 'podop stops cleanly' '
