@@ -2,12 +2,12 @@
 # engines: all
 # Database reconnects in the metrics: the database server crashed and
 # restarted under podop and postinod (MariaDB and PostgreSQL; SQLite has
-# no server, so there the counters must stay at 0).  podop's pooled connection fails,
-# the query runs again on a new one and the answer is still right
-# (podop_database_reconnects_total, at least one: the change poller
-# shares the pool and may meet the dead connection first); postinod's
-# idle connection fails one request (503), is dropped, and the next
-# request opens a new one (postinod_database_connections_dropped_total
+# no server, so there the counters must stay at 0).  podop's pooled
+# connection fails, the query runs again on a new one and the answer is
+# still right (podop_database_reconnects_total, at least one: the change
+# poller shares the pool and may meet the dead connection first);
+# postinod's idle connection fails one request (503), is dropped, and the
+# next request opens a new one (postinod_database_connections_dropped_total
 # and postinod_database_reconnects_total, exactly one each).
 . "$(dirname "$0")/../lib/test-lib.sh"
 
