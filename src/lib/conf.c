@@ -180,6 +180,10 @@ static const struct conf_key keys[] = {
 	{ SUB(postinod, public_url), STR(""), .env = "POSTINOD_PUBLIC_URL",
 	    .desc = "public base URL of SCIM locations; empty = from the "
 		    "request's Host" },
+	{ SUB(postinod, metrics_listen), STR(""),
+	    .env = "POSTINOD_METRICS_LISTEN",
+	    .desc = "host:port serving Prometheus metrics at /metrics; "
+		    "empty = none" },
 
 	{ SUB(podop, socket), STR("unix:/run/podop/podop.sock"),
 	    .flags = CONF_NONEMPTY, .env = "PODOP_SOCKET",
@@ -220,6 +224,9 @@ static const struct conf_key keys[] = {
 	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },
+	{ SUB(podop, metrics_listen), STR(""), .env = "PODOP_METRICS_LISTEN",
+	    .desc = "host:port serving Prometheus metrics at /metrics; "
+		    "empty = none" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

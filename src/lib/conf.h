@@ -79,10 +79,11 @@ struct postino_conf {
 		int64_t scim_max_token_age_seconds; /* 3600 */
 		char *tls_cert;			    /* "" = plain HTTP */
 		char *tls_key;			    /* "" */
-		char *user;	  /* "" = do not drop privileges */
-		int64_t threads;  /* 4, 1..256 */
-		bool seccomp;	  /* false */
-		char *public_url; /* "" = scheme://Host of each request */
+		char *user;	      /* "" = do not drop privileges */
+		int64_t threads;      /* 4, 1..256 */
+		bool seccomp;	      /* false */
+		char *public_url;     /* "" = scheme://Host of each request */
+		char *metrics_listen; /* "" = no metrics listener */
 	} postinod;
 
 	/* [podop] (env PODOP_<KEY>) and [podop.tables] */
@@ -98,9 +99,10 @@ struct postino_conf {
 		int64_t cache_negative_ttl; /* 10 seconds */
 		int64_t cache_stale_ttl;    /* 300 seconds */
 		int64_t cache_size;	    /* 1000000 entries */
-		char *table_cache;  /* "" or "NAME=TTL[/NEG[/STALE]] ..." */
-		char *dns_resolver; /* "" = the system's; "host:port,..." */
-		bool seccomp;	    /* false */
+		char *table_cache;    /* "" or "NAME=TTL[/NEG[/STALE]] ..." */
+		char *dns_resolver;   /* "" = the system's; "host:port,..." */
+		bool seccomp;	      /* false */
+		char *metrics_listen; /* "" = no metrics listener */
 		struct conf_table *tables;
 		size_t ntables;
 	} podop;

@@ -36,6 +36,7 @@
 #include "err.h"
 #include "harden.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "proto_dict.h"
 #include "server.h"
 #include "strutil.h"
@@ -332,6 +333,7 @@ struct setup {
 	size_t nspecs;
 	char *user;
 	bool seccomp;
+	char *metrics_listen; /* "" = none */
 };
 
 static void
@@ -343,6 +345,7 @@ setup_release(struct setup *s)
 	table_env_release(&s->env);
 	tspec_free(s->specs, s->nspecs);
 	free(s->user);
+	free(s->metrics_listen);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -465,6 +468,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	s->sc.socket_mode = (mode_t)mode;
 	s->user = xstrdup(o->user != NULL ? o->user : c->podop.user);
 	s->seccomp = o->seccomp || c->podop.seccomp;
+	s->metrics_listen = xstrdup(c->podop.metrics_listen);
 	s->sc.loops = (int)(o->workers > 0 ? o->workers : c->podop.workers);
 	s->sc.threads = (int)(o->threads > 0 ? o->threads : 64);
 	s->sc.timeout_ms =
@@ -675,6 +679,7 @@ cmd_serve(int argc, char **argv)
 	struct setup s;
 	struct tableset *ts;
 	struct server *srv;
+	struct metrics_http *mh = NULL;
 	struct err e = ERR_INIT;
 	pthread_t pth;
 	sigset_t set;
@@ -711,10 +716,20 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (server_listen(&srv, &s.sc, &e) == -1)
 		die_err(&e);
+	if (*s.metrics_listen != '\0' &&
+	    (mh = metrics_http_bind(
+		 s.metrics_listen, "podop.metrics_listen", &e)) == NULL)
+		die_err(&e);
 	drop_privileges(s.user);
 	/* Know which databases have the change serial before serving. */
 	(void)dbpool_poll_all();
 	server_start(srv, ts);
+	if (mh != NULL) {
+		if (metrics_http_start(mh, server_metrics, srv, &e) == -1)
+			die_err(&e);
+		log_info(
+		    "metrics on http://%s/metrics", metrics_http_where(mh));
+	}
 	if (pthread_create(&pth, NULL, poller, NULL) != 0)
 		fatalx("cannot start the change poller");
 	if (s.seccomp) {
@@ -739,6 +754,7 @@ cmd_serve(int argc, char **argv)
 			break;
 	}
 	log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	metrics_http_free(&mh);
 	server_drain(srv, s.sc.timeout_ms + 1000);
 	if (!server_finish(&srv)) {
 		log_info("stopped");

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE /* accept4(2), EPOLLEXCLUSIVE */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
@@ -31,7 +32,9 @@
 #include "pool.h"
 #include "proto_dict.h"
 #include "proto_socketmap.h"
+#include "metrics.h"
 #include "server.h"
+#include "stats.h"
 #include "strutil.h"
 #include "table.h"
 #include "tableset.h"
@@ -70,6 +73,8 @@ struct req {
 	uint64_t seq;
 	int64_t deadline;
 	int64_t started;
+	uint64_t t0_ns; /* lookups: when read, for the duration */
+	uint16_t midx;	/* lookups: the table's stats index */
 	enum rkind kind;
 	bool done;
 	bool blocking; /* the connection waits for it */
@@ -171,17 +176,8 @@ struct loop {
 	bool listening;
 	int64_t relisten_at;
 	bool draining;
-};
-
-struct stats {
-	_Atomic uint64_t requests;
-	_Atomic uint64_t hits;
-	_Atomic uint64_t backend;
-	_Atomic uint64_t stale;
-	_Atomic uint64_t timeouts;
-	_Atomic uint64_t errors;
-	_Atomic uint64_t conns;
-	_Atomic uint64_t bad;
+	struct metrics_shard *ms; /* this loop's counters (stats.h) */
+	uint64_t now_ns;	  /* now, in ns: when epoll_wait returned */
 };
 
 struct server {
@@ -198,7 +194,6 @@ struct server {
 	_Atomic bool draining;
 	_Atomic int64_t drain_until;
 	_Atomic uint64_t conn_ids;
-	struct stats st;
 	_Atomic int64_t err_second;
 	_Atomic int err_count;
 };
@@ -412,6 +407,7 @@ server_listen(
 	srv->conf.socket_owner =
 	    xstrdup(conf->socket_owner != NULL ? conf->socket_owner : "");
 	srv->lfd = -1;
+	stats_init();
 	if (str_prefix(l, "unix:"))
 		r = listen_unix(srv, l + 5, err);
 	else if (l[0] == '/' || strchr(l, ':') == NULL)
@@ -661,12 +657,12 @@ job_lookup(struct pool_job *pj)
 	int r;
 
 	buf_init(&val, VALUE_MAX);
-	atomic_fetch_add_explicit(&srv->st.backend, 1, memory_order_relaxed);
+	metrics_add(stats_m, STATS_MAP(j->ts->midx[j->tidx], MS_BACKEND), 1);
 	r = table_lookup(t, j->key, j->user, &val, &ttl, &e);
 	now = cache_now_ms();
 	if (r == -1) {
-		atomic_fetch_add_explicit(
-		    &srv->st.errors, 1, memory_order_relaxed);
+		metrics_add(stats_m,
+		    STATS_MAP(j->ts->midx[j->tidx], MS_BACKEND_ERR), 1);
 		if (err_log_ok(srv))
 			log_warnx("lookup map=%s key=%s failed: %s", t->name,
 			    j->key, e.msg);
@@ -690,8 +686,6 @@ job_lookup(struct pool_job *pj)
 				&found, &val)) {
 				r = found ? 1 : 0;
 				stale = true;
-				atomic_fetch_add_explicit(
-				    &srv->st.stale, 1, memory_order_relaxed);
 				if (err_log_ok(srv))
 					log_warnx("lookup map=%s key=%s: "
 						  "serving a stale answer",
@@ -757,7 +751,7 @@ job_iterate(struct pool_job *pj)
 	int r = 0;
 
 	buf_init(&raw, ITER_MAX);
-	atomic_fetch_add_explicit(&j->srv->st.backend, 1, memory_order_relaxed);
+	metrics_add(stats_m, STATS_MAP(j->ts->midx[j->tidx], MS_BACKEND), 1);
 	for (size_t i = 0; i < j->npaths && r == 0; i++) {
 		struct iter_out o = { &raw,
 			str_prefix(j->paths[i], "priv/") ? "priv/" : "shared/",
@@ -769,6 +763,9 @@ job_iterate(struct pool_job *pj)
 			r = table_iterate(t, rest, user, j->flags, j->max_rows,
 			    iter_row, &o, &e);
 	}
+	if (r == -1)
+		metrics_add(stats_m,
+		    STATS_MAP(j->ts->midx[j->tidx], MS_BACKEND_ERR), 1);
 	if (r == -1 && err_log_ok(j->srv))
 		log_warnx("iterate dict=%s path=%s failed: %s", t->name,
 		    j->paths[0], e.msg);
@@ -805,9 +802,12 @@ job_commit(struct pool_job *pj)
 		ops[i] = (struct table_op){ op->op, rest, user, op->value,
 			op->diff, j->tx->expire_secs };
 	}
-	atomic_fetch_add_explicit(&j->srv->st.backend, 1, memory_order_relaxed);
+	metrics_add(stats_m, STATS_MAP(j->ts->midx[j->tidx], MS_BACKEND), 1);
 	if (r == 1)
 		r = table_commit(t, ops, j->tx->nops, &e);
+	if (r == -1)
+		metrics_add(stats_m,
+		    STATS_MAP(j->ts->midx[j->tidx], MS_BACKEND_ERR), 1);
 	if (r == -1 && err_log_ok(j->srv))
 		log_warnx("commit dict=%s failed: %s", t->name, e.msg);
 	log_debug("commit dict=%s ops=%zu result=%s", t->name, j->tx->nops,
@@ -931,6 +931,25 @@ cache_policy(const struct server *srv, struct tableset *ts, size_t tidx,
 	    pol_r->stale_ms > 0;
 }
 
+/*
+ * Count an answered lookup (on its loop's shard).  Its duration runs from
+ * the round its request was read in to the round its answer came back
+ * in, on the clock read once a round: an answer given in the round of its
+ * request (a cache hit, an inline table) counts as 0, not worth two clock
+ * reads per lookup.
+ */
+static void
+lookup_counted(struct loop *l, uint16_t m, uint64_t t0, int rc,
+    const struct err *e, bool stale)
+{
+	metrics_shard_add(
+	    l->ms, STATS_MAP(m, MS_RESULT + stats_result_of(rc, e)), 1);
+	if (stale)
+		metrics_shard_add(l->ms, STATS_MAP(m, MS_STALE), 1);
+	metrics_shard_observe(
+	    l->ms, STATS_MAP(m, MS_HIST), &stats_lat, l->now_ns - t0);
+}
+
 static void
 start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
     const char *key, const char *user)
@@ -945,11 +964,14 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 	struct job *j;
 	struct table_cache pol = { 0 };
 	bool found, cached;
+	uint16_t m = ts->midx[tidx];
+	uint64_t t0 = l->now_ns;
 	int rc;
 
-	atomic_fetch_add_explicit(&srv->st.requests, 1, memory_order_relaxed);
+	metrics_shard_add(l->ms, STATS_GLOBAL(GS_REQUESTS), 1);
 	if (table_is_inline(t) || strlen(key) > TABLE_KEY_MAX) {
 		rc = table_lookup(t, key, user, &l->scratch, NULL, &e);
+		lookup_counted(l, m, t0, rc, &e, false);
 		if (rc == -1 && e.kind == ERR_TOOLARGE && err_log_ok(srv))
 			log_warnx("lookup map=%s refused: %s", t->name, e.msg);
 		if (log_tracing())
@@ -967,8 +989,8 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 		if (cache_lookup(srv->cache, l->ckey.data, l->ckey.len,
 			table_generation(t), l->now, NULL, &found,
 			&l->scratch) == CACHE_HIT) {
-			atomic_fetch_add_explicit(
-			    &srv->st.hits, 1, memory_order_relaxed);
+			metrics_shard_add(l->ms, STATS_MAP(m, MS_CACHE_HIT), 1);
+			lookup_counted(l, m, t0, found ? 1 : 0, NULL, false);
 			if (log_tracing())
 				log_trace("lookup map=%s key=%s result=%s "
 					  "cache=hit",
@@ -979,6 +1001,8 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 		}
 	}
 	r = req_new(c, kind);
+	r->midx = m;
+	r->t0_ns = t0;
 	j = job_new(c, r, kind, ts, tidx);
 	j->key = xstrdup(key);
 	j->user = user != NULL ? xstrdup(user) : NULL;
@@ -994,17 +1018,23 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 		switch (cache_lookup(srv->cache, j->ckey, j->cklen,
 		    table_generation(t), l->now, w, &found, &l->scratch)) {
 		case CACHE_HIT: /* filled in meanwhile */
+			metrics_shard_add(l->ms, STATS_MAP(m, MS_CACHE_HIT), 1);
+			lookup_counted(l, m, t0, found ? 1 : 0, NULL, false);
 			job_cancel(&j->pj);
 			answer_lookup(c, r, kind, found ? 1 : 0,
 			    buf_cstr(&l->scratch), NULL);
 			return;
 		case CACHE_JOINED: /* the leader's job answers us */
+			metrics_shard_add(
+			    l->ms, STATS_MAP(m, MS_CACHE_MISS), 1);
 			d = j->leader;
 			j->leader = NULL;
 			job_free(j);
 			(void)d;
 			return;
 		case CACHE_MISS:
+			metrics_shard_add(
+			    l->ms, STATS_MAP(m, MS_CACHE_MISS), 1);
 			j->cached = true;
 			break;
 		}
@@ -1025,14 +1055,14 @@ sm_frame(struct conn *c, char *payload, size_t len)
 	size_t tidx;
 
 	if (socketmap_request_split(payload, len, &name, &key, &e) == -1) {
-		atomic_fetch_add(&l->srv->st.bad, 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_BAD), 1);
 		log_warnx("connection %llu: malformed socketmap request: %s",
 		    (unsigned long long)c->id, e.msg);
 		answer_lookup(c, NULL, RK_SM, -1, NULL, &e);
 		return;
 	}
 	if (tableset_find(l->ts, name, &tidx) == NULL) {
-		atomic_fetch_add(&l->srv->st.bad, 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_BAD), 1);
 		if (err_log_ok(l->srv))
 			log_warnx(
 			    "lookup map=%s key=%s: unknown map", name, key);
@@ -1082,7 +1112,7 @@ dict_line(struct conn *c, char *line, size_t len)
 
 	buf_reset(&l->reply);
 	if (dict_session_feed(&c->dict, line, len, &act, &l->reply, &e) == -1) {
-		atomic_fetch_add(&l->srv->st.bad, 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_BAD), 1);
 		log_warnx("connection %llu: dict protocol error, closing: %s",
 		    (unsigned long long)c->id, e.msg);
 		c->closing = true;
@@ -1116,7 +1146,8 @@ dict_line(struct conn *c, char *line, size_t len)
 		start_lookup(c, RK_LOOKUP, c->dts, c->dtidx, rest, user);
 		return;
 	case DICT_ACT_ITERATE:
-		atomic_fetch_add(&l->srv->st.requests, 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_REQUESTS), 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_ITERATE), 1);
 		if (!dict_table(c, &e)) {
 			dict_fail(c, act.kind, &e);
 			return;
@@ -1141,7 +1172,8 @@ dict_line(struct conn *c, char *line, size_t len)
 		loop_submit(l, &j->pj);
 		return;
 	case DICT_ACT_COMMIT:
-		atomic_fetch_add(&l->srv->st.requests, 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_REQUESTS), 1);
+		metrics_shard_add(l->ms, STATS_GLOBAL(GS_COMMIT), 1);
 		if (!dict_table(c, &e) ||
 		    !table_can_commit(c->dts->t[c->dtidx])) {
 			if (c->dict_bound)
@@ -1257,7 +1289,7 @@ conn_new(struct loop *l, int fd)
 	c->registered = true;
 	l->conns[fd] = c;
 	l->nconns++;
-	atomic_fetch_add(&srv->st.conns, 1);
+	metrics_shard_add(l->ms, STATS_GLOBAL(GS_CONNS), 1);
 	log_trace("connection %llu: accepted", (unsigned long long)c->id);
 }
 
@@ -1324,7 +1356,8 @@ conn_process(struct conn *c)
 			if (st == NETSTRING_MORE)
 				break;
 			if (st == NETSTRING_BAD) {
-				atomic_fetch_add(&c->loop->srv->st.bad, 1);
+				metrics_shard_add(
+				    c->loop->ms, STATS_GLOBAL(GS_BAD), 1);
 				log_warnx("connection %llu: malformed "
 					  "netstring, closing: %s",
 				    (unsigned long long)c->id, e.msg);
@@ -1342,7 +1375,8 @@ conn_process(struct conn *c)
 			if (st == 0)
 				break;
 			if (st == -1) {
-				atomic_fetch_add(&c->loop->srv->st.bad, 1);
+				metrics_shard_add(
+				    c->loop->ms, STATS_GLOBAL(GS_BAD), 1);
 				log_warnx("connection %llu: dict line longer "
 					  "than %d bytes, closing",
 				    (unsigned long long)c->id, DICT_LINE_MAX);
@@ -1513,6 +1547,8 @@ loop_completions(struct loop *l)
 
 			if (d->rc == -1)
 				err_set(&e, d->ekind, "%s", d->emsg);
+			lookup_counted(
+			    l, r->midx, r->t0_ns, d->rc, &e, d->stale);
 			answer_lookup(c, r, d->kind, d->rc, d->value, &e);
 		}
 		done_free(d);
@@ -1534,7 +1570,6 @@ loop_timeouts(struct loop *l)
 		bool found;
 
 		pend_unlink(r);
-		atomic_fetch_add(&srv->st.timeouts, 1);
 		err_set(&e, ERR_TEMP, "backend timed out after %lld ms",
 		    (long long)(l->now - r->started));
 		if (err_log_ok(srv))
@@ -1542,13 +1577,20 @@ loop_timeouts(struct loop *l)
 			    (unsigned long long)c->id,
 			    (unsigned long long)r->seq, e.msg);
 		if (r->kind == RK_SM || r->kind == RK_LOOKUP) {
+			metrics_shard_add(
+			    l->ms, STATS_MAP(r->midx, MS_TIMEOUT), 1);
 			if (r->ckey != NULL &&
 			    cache_stale(srv->cache, r->ckey, r->cklen, l->now,
-				&found, &l->scratch))
+				&found, &l->scratch)) {
+				lookup_counted(l, r->midx, r->t0_ns,
+				    found ? 1 : 0, NULL, true);
 				answer_lookup(c, r, r->kind, found ? 1 : 0,
 				    buf_cstr(&l->scratch), NULL);
-			else
+			} else {
+				lookup_counted(
+				    l, r->midx, r->t0_ns, -1, &e, false);
 				answer_lookup(c, r, r->kind, -1, NULL, &e);
+			}
 		} else {
 			buf_reset(&l->reply);
 			if (r->kind == RK_ITER)
@@ -1585,7 +1627,9 @@ loop_main(void *arg)
 	struct server *srv = l->srv;
 	struct epoll_event ev[MAX_EVENTS];
 
-	l->now = cache_now_ms();
+	l->ms = metrics_shard(stats_m);
+	l->now_ns = metrics_now_ns();
+	l->now = (int64_t)(l->now_ns / 1000000);
 	loop_listen(l, true);
 	for (;;) {
 		int n, tmo = 1000;
@@ -1603,7 +1647,9 @@ loop_main(void *arg)
 			tmo = d < 0 ? 0 : d < tmo ? (int)d : tmo;
 		}
 		n = epoll_wait(l->epfd, ev, MAX_EVENTS, tmo);
-		l->now = cache_now_ms();
+		/* One clock read a round, for the cache and the durations. */
+		l->now_ns = metrics_now_ns();
+		l->now = (int64_t)(l->now_ns / 1000000);
 		loop_refresh_ts(l);
 		for (int i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
@@ -1766,7 +1812,10 @@ server_log_stats(struct server *srv)
 {
 	struct cache_stats cs;
 	int threads = 0, busy = 0, queued = 0;
-	size_t conns = 0;
+	size_t conns = 0, nmaps;
+	uint64_t *v = xcalloc(STATS_NSLOTS, sizeof(*v));
+	uint64_t hits = 0, backend = 0, stale = 0, tmo = 0, errs = 0;
+	uint64_t res[SR_N] = { 0 };
 
 	memset(&cs, 0, sizeof(cs));
 	if (srv->cache != NULL)
@@ -1775,18 +1824,151 @@ server_log_stats(struct server *srv)
 	for (int i = 0; i < srv->nloops; i++)
 		conns += atomic_load_explicit(
 		    &srv->loops[i].nconns, memory_order_relaxed);
+	/* The same sums the metrics listener shows. */
+	stats_sum(v, &nmaps);
+	for (size_t m = 0; m < nmaps; m++) {
+		hits += v[STATS_MAP(m, MS_CACHE_HIT)];
+		backend += v[STATS_MAP(m, MS_BACKEND)];
+		stale += v[STATS_MAP(m, MS_STALE)];
+		tmo += v[STATS_MAP(m, MS_TIMEOUT)];
+		errs += v[STATS_MAP(m, MS_BACKEND_ERR)];
+		for (int r = 0; r < SR_N; r++)
+			res[r] += v[STATS_MAP(m, MS_RESULT + r)];
+	}
 	log_info("stats requests=%llu cache_hits=%llu backend_calls=%llu "
 		 "stale=%llu timeouts=%llu errors=%llu bad_requests=%llu "
 		 "connections=%llu open=%zu cache_entries=%llu evicted=%llu "
-		 "threads=%d busy=%d queued=%d",
-	    (unsigned long long)atomic_load(&srv->st.requests),
-	    (unsigned long long)atomic_load(&srv->st.hits),
-	    (unsigned long long)atomic_load(&srv->st.backend),
-	    (unsigned long long)atomic_load(&srv->st.stale),
-	    (unsigned long long)atomic_load(&srv->st.timeouts),
-	    (unsigned long long)atomic_load(&srv->st.errors),
-	    (unsigned long long)atomic_load(&srv->st.bad),
-	    (unsigned long long)atomic_load(&srv->st.conns), conns,
+		 "threads=%d busy=%d queued=%d ok=%llu notfound=%llu "
+		 "temp=%llu perm=%llu",
+	    (unsigned long long)v[STATS_GLOBAL(GS_REQUESTS)],
+	    (unsigned long long)hits, (unsigned long long)backend,
+	    (unsigned long long)stale, (unsigned long long)tmo,
+	    (unsigned long long)errs,
+	    (unsigned long long)v[STATS_GLOBAL(GS_BAD)],
+	    (unsigned long long)v[STATS_GLOBAL(GS_CONNS)], conns,
 	    (unsigned long long)cs.entries, (unsigned long long)cs.evicted,
-	    threads, busy, queued);
+	    threads, busy, queued, (unsigned long long)res[SR_OK],
+	    (unsigned long long)res[SR_NOTFOUND],
+	    (unsigned long long)res[SR_TEMP], (unsigned long long)res[SR_PERM]);
+	free(v);
+}
+
+static void
+gauge(struct buf *b, const char *name, const char *help, double v)
+{
+	metrics_write_family(b, name, METRICS_GAUGE, help);
+	metrics_write_double(b, name, NULL, 0, v);
+}
+
+/* The databases of sql and postfixadmin tables (dbpool.h). */
+static void
+metrics_databases(struct buf *b)
+{
+	struct dbpool_stat *v;
+	size_t n = dbpool_stats(&v);
+	int64_t now = cache_now_ms();
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{ "podop_database_connections_total",
+		    "Database connections opened by the sql and postfixadmin "
+		    "tables.",
+		    offsetof(struct dbpool_stat, connects) },
+		{ "podop_database_connect_errors_total",
+		    "Database connections that could not be opened.",
+		    offsetof(struct dbpool_stat, connect_errors) },
+		{ "podop_database_reconnects_total",
+		    "Queries that failed on a pooled connection and were run "
+		    "again on a new one.",
+		    offsetof(struct dbpool_stat, reconnects) },
+	};
+
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		metrics_write_family(
+		    b, counters[c].name, METRICS_COUNTER, counters[c].help);
+		for (size_t i = 0; i < n; i++) {
+			struct metrics_label l[] = { { "database",
+			    v[i].where } };
+			uint64_t x;
+
+			memcpy(&x, (const char *)&v[i] + counters[c].off,
+			    sizeof(x));
+			metrics_write_u64(b, counters[c].name, l, 1, x);
+		}
+	}
+	metrics_write_family(b, "podop_change_tracked", METRICS_GAUGE,
+	    "1 when the database has postino's change serial, so cached "
+	    "answers are forgotten when it moves.");
+	for (size_t i = 0; i < n; i++) {
+		struct metrics_label l[] = { { "database", v[i].where } };
+
+		metrics_write_u64(
+		    b, "podop_change_tracked", l, 1, v[i].tracked ? 1 : 0);
+	}
+	metrics_write_family(b, "podop_change_serial", METRICS_GAUGE,
+	    "The change serial last read from the database "
+	    "(postino_change.serial).");
+	for (size_t i = 0; i < n; i++) {
+		struct metrics_label l[] = { { "database", v[i].where } };
+
+		if (v[i].serial >= 0)
+			metrics_write_double(b, "podop_change_serial", l, 1,
+			    (double)v[i].serial);
+	}
+	metrics_write_family(b, "podop_change_poll_age_seconds", METRICS_GAUGE,
+	    "Seconds since the change serial was last read from the "
+	    "database.");
+	for (size_t i = 0; i < n; i++) {
+		struct metrics_label l[] = { { "database", v[i].where } };
+
+		if (v[i].last_poll_ms >= 0)
+			metrics_write_double(b, "podop_change_poll_age_seconds",
+			    l, 1, (double)(now - v[i].last_poll_ms) / 1000.0);
+	}
+	free(v);
+}
+
+void
+server_metrics(void *arg, struct buf *b)
+{
+	struct server *srv = arg;
+	struct cache_stats cs;
+	int threads = 0, busy = 0, queued = 0;
+	size_t conns = 0, nmaps;
+	uint64_t *v = xcalloc(STATS_NSLOTS, sizeof(*v));
+	struct metrics_label ver[] = { { "version", POSTINO_VERSION } };
+
+	memset(&cs, 0, sizeof(cs));
+	if (srv->cache != NULL)
+		cache_get_stats(srv->cache, &cs);
+	pool_counts(srv->pool, &threads, &busy, &queued);
+	for (int i = 0; i < srv->nloops; i++)
+		conns += atomic_load_explicit(
+		    &srv->loops[i].nconns, memory_order_relaxed);
+	stats_sum(v, &nmaps);
+	metrics_write_family(b, "podop_build_info", METRICS_GAUGE,
+	    "Always 1; the version podop was built from.");
+	metrics_write_u64(b, "podop_build_info", ver, 1, 1);
+	stats_write(
+	    b, v, nmaps, srv->conf.mode == MODE_POSTFIX ? "socketmap" : "dict");
+	free(v);
+	metrics_write_family(b, "podop_cache_evictions_total", METRICS_COUNTER,
+	    "Cached answers dropped to keep the cache within its size.");
+	metrics_write_u64(
+	    b, "podop_cache_evictions_total", NULL, 0, cs.evicted);
+	gauge(b, "podop_cache_entries", "Answers in the cache now.",
+	    (double)cs.entries);
+	gauge(b, "podop_cache_max_entries",
+	    "Most answers the cache keeps (cache_size); 0 when it is off.",
+	    srv->cache != NULL ? (double)srv->conf.cache.max_entries : 0);
+	gauge(b, "podop_open_connections", "Client connections open now.",
+	    (double)conns);
+	gauge(b, "podop_backend_threads", "Threads started for backend calls.",
+	    threads);
+	gauge(b, "podop_backend_threads_busy", "Threads in a backend call now.",
+	    busy);
+	gauge(b, "podop_backend_queue_length",
+	    "Backend calls waiting for a thread now.", queued);
+	metrics_databases(b);
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "cache.h"
 #include "err.h"
 #include "tableset.h"
@@ -67,6 +68,8 @@ void server_drain(struct server *, int64_t max_ms);
 bool server_finish(struct server **);
 /* Log counters (SIGUSR1). */
 void server_log_stats(struct server *);
+/* The metrics in exposition text (metrics_http.h's render function). */
+void server_metrics(void *srv, struct buf *);
 /* The path of a UNIX listening socket, or NULL. */
 const char *server_socket_path(const struct server *);
 

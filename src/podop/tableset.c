@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats.h"
 #include "tableset.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -33,6 +34,7 @@ tableset_free(struct tableset *ts)
 	free(ts->t);
 	free(ts->cache);
 	free(ts->inflight);
+	free(ts->midx);
 	table_env_release(&ts->env);
 	free(ts);
 }
@@ -48,6 +50,7 @@ tableset_open(struct tableset **ts_r, const struct tspec *specs, size_t n,
 	ts->t = xcalloc(n > 0 ? n : 1, sizeof(*ts->t));
 	ts->cache = xcalloc(n > 0 ? n : 1, sizeof(*ts->cache));
 	ts->inflight = xcalloc(n > 0 ? n : 1, sizeof(*ts->inflight));
+	ts->midx = xcalloc(n > 0 ? n : 1, sizeof(*ts->midx));
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(specs[i].name, specs[j].name) == 0) {
@@ -63,6 +66,7 @@ tableset_open(struct tableset **ts_r, const struct tspec *specs, size_t n,
 			return -1;
 		}
 		ts->cache[ts->n] = specs[i].cache;
+		ts->midx[ts->n] = stats_map(specs[i].name);
 		ts->n++;
 	}
 	atomic_store(&ts->refs, 1);

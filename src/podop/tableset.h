@@ -47,6 +47,7 @@ struct tableset {
 	struct table **t;
 	struct table_cache *cache; /* per table, from the specs */
 	_Atomic int *inflight;	   /* backend calls per table */
+	uint16_t *midx;		   /* per table, its stats_map() index */
 	size_t n;
 };
 

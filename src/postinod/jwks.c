@@ -27,7 +27,9 @@ struct negative {
 struct jwks {
 	pthread_mutex_t lock;
 	pthread_cond_t fetched; /* a fetch ended */
-	bool fetching;		/* a thread fetches, without the lock */
+	uint64_t loads;		/* successful loads, for jwks_counts() */
+	uint64_t failures;
+	bool fetching; /* a thread fetches, without the lock */
 	char *url;
 	char *file;
 	int64_t refresh;
@@ -429,6 +431,7 @@ reload(struct jwks *j, time_t now)
 	j->fetching = false;
 	pthread_cond_broadcast(&j->fetched);
 	if (rc == -1) {
+		j->failures++;
 		str_copy(j->last_error, e.msg, sizeof(j->last_error));
 		j->next_try = now + JWKS_RETRY;
 		log_warnx("jwks: %s%s", e.msg,
@@ -439,6 +442,7 @@ reload(struct jwks *j, time_t now)
 	j->keys = keys;
 	j->nkeys = n;
 	j->loaded = true;
+	j->loads++;
 	j->loaded_at = now;
 	j->next_try = 0;
 	j->nneg = 0;
@@ -549,4 +553,13 @@ jwks_key(struct jwks *j, const char *kid, const char *alg, time_t now,
 out:
 	pthread_mutex_unlock(&j->lock);
 	return key;
+}
+
+void
+jwks_counts(struct jwks *j, uint64_t *loads_r, uint64_t *failures_r)
+{
+	pthread_mutex_lock(&j->lock);
+	*loads_r = j->loads;
+	*failures_r = j->failures;
+	pthread_mutex_unlock(&j->lock);
 }

@@ -65,6 +65,8 @@ void jwks_free(struct jwks **);
 /* The key for kid usable with alg at time now (new reference), or NULL. */
 EVP_PKEY *jwks_key(
     struct jwks *, const char *kid, const char *alg, time_t now, struct err *);
+/* Loads of the set that succeeded and failed so far (metrics). */
+void jwks_counts(struct jwks *, uint64_t *loads_r, uint64_t *failures_r);
 /* Forget the refresh time so the next lookup fetches (SIGHUP). */
 void jwks_invalidate(struct jwks *);
 

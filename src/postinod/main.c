@@ -37,10 +37,12 @@
 #include "conf.h"
 #include "harden.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "pool.h"
 #include "postinod.h"
 #include "schema.h"
 #include "server.h"
+#include "stats.h"
 #include "maildir.h"
 #include "strutil.h"
 #include "xalloc.h"
@@ -71,7 +73,7 @@ static int
 catch_signals(struct err *err)
 {
 	struct sigaction sa;
-	int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 
 	if (pipe(sig_pipe) == -1)
 		return err_set(err, ERR_INTERNAL, "pipe: %s", strerror(errno));
@@ -171,7 +173,7 @@ check_schema(struct pool *pool, struct err *err)
 	}
 	rc = schema_status(db, &st, err);
 	/* Not pooled: workers connect after privileges were dropped. */
-	pool_put(pool, db, true);
+	pool_discard(pool, db);
 	if (rc == -1)
 		return -1;
 	if (st.empty || st.missing_pfa > 0)
@@ -270,6 +272,7 @@ main(int argc, char **argv)
 	struct jwks_opts jo;
 	struct http_server_opts so;
 	struct http_server *srv = NULL;
+	struct metrics_http *mh = NULL;
 	struct err err = ERR_INIT;
 	const char *config = NULL;
 	char *url = NULL;
@@ -355,6 +358,7 @@ main(int argc, char **argv)
 	if (db_params(&conf, &params, &err) == -1)
 		goto fail;
 	have_params = true;
+	pstats_init();
 	d.pool = pool_new(&params, (size_t)conf.postinod.threads);
 	if (check_schema(d.pool, &err) == -1)
 		goto fail;
@@ -381,10 +385,21 @@ main(int argc, char **argv)
 	so.handler = postinod_handle;
 	so.refuse = postinod_refuse;
 	so.arg = &d;
-	if ((srv = http_server_new(&so, &err)) == NULL ||
-	    drop_privileges(conf.postinod.user, allow_root, &err) == -1 ||
+	if ((srv = http_server_new(&so, &err)) == NULL)
+		goto fail;
+	if (conf.postinod.metrics_listen[0] != '\0' &&
+	    (mh = metrics_http_bind(conf.postinod.metrics_listen,
+		 "postinod.metrics_listen", &err)) == NULL)
+		goto fail;
+	if (drop_privileges(conf.postinod.user, allow_root, &err) == -1 ||
 	    http_server_start(srv, &err) == -1)
 		goto fail;
+	if (mh != NULL) {
+		if (metrics_http_start(mh, pstats_render, &d, &err) == -1)
+			goto fail;
+		log_info(
+		    "metrics on http://%s/metrics", metrics_http_where(mh));
+	}
 	if (conf.postinod.seccomp) {
 		/* Last: bound, switched user, database module loaded. */
 		if (harden_seccomp(HARDEN_POSTINOD, &err) == -1)
@@ -405,6 +420,10 @@ main(int argc, char **argv)
 			jwks_invalidate(d.jwks);
 			continue;
 		}
+		if (sig == SIGUSR1) {
+			pstats_log(&d);
+			continue;
+		}
 		break;
 	}
 	log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -415,6 +434,7 @@ main(int argc, char **argv)
 fail:
 	rc = die(&err);
 out:
+	metrics_http_free(&mh);
 	http_server_free(&srv);
 	jwks_free(&d.jwks);
 	pool_free(&d.pool);

@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +22,21 @@ struct pool {
 	struct idle *idle;
 	size_t nidle;
 	size_t max_idle;
+	/* For pool_counts(). */
+	_Atomic uint64_t connects;
+	_Atomic uint64_t connect_errors;
+	_Atomic uint64_t dropped; /* closed broken, or found dead */
+	_Atomic uint64_t reconnects;
+	_Atomic uint64_t owed; /* dropped, not yet replaced */
 };
+
+/* A connection went: the next one opened replaces it. */
+static void
+dropped(struct pool *pl)
+{
+	atomic_fetch_add(&pl->dropped, 1);
+	atomic_fetch_add(&pl->owed, 1);
+}
 
 struct pool *
 pool_new(const struct db_params *p, size_t max_idle)
@@ -75,10 +90,25 @@ pool_get(struct pool *pl, struct db **db_r, struct err *err)
 		since = pl->idle[pl->nidle].since;
 	}
 	pthread_mutex_unlock(&pl->lock);
-	if (db != NULL && now - since >= POOL_PING_AFTER_S && !alive(db))
+	if (db != NULL && now - since >= POOL_PING_AFTER_S && !alive(db)) {
 		db_close(&db);
-	if (db == NULL && (db = db_open(&pl->params, err)) == NULL)
-		return -1;
+		dropped(pl);
+	}
+	if (db == NULL) {
+		uint64_t owed;
+
+		if ((db = db_open(&pl->params, err)) == NULL) {
+			atomic_fetch_add(&pl->connect_errors, 1);
+			return -1;
+		}
+		atomic_fetch_add(&pl->connects, 1);
+		owed = atomic_load(&pl->owed);
+		while (owed > 0 &&
+		    !atomic_compare_exchange_weak(&pl->owed, &owed, owed - 1))
+			;
+		if (owed > 0)
+			atomic_fetch_add(&pl->reconnects, 1);
+	}
 	*db_r = db;
 	return 0;
 }
@@ -92,6 +122,8 @@ pool_put(struct pool *pl, struct db *db, bool broken)
 		db_rollback(db);
 		broken = true;
 	}
+	if (broken)
+		dropped(pl);
 	if (!broken) {
 		pthread_mutex_lock(&pl->lock);
 		if (pl->nidle < pl->max_idle) {
@@ -102,5 +134,23 @@ pool_put(struct pool *pl, struct db *db, bool broken)
 		}
 		pthread_mutex_unlock(&pl->lock);
 	}
+	db_close(&db);
+}
+
+void
+pool_counts(struct pool *pl, struct pool_stats *st)
+{
+	st->connects = atomic_load(&pl->connects);
+	st->connect_errors = atomic_load(&pl->connect_errors);
+	st->dropped = atomic_load(&pl->dropped);
+	st->reconnects = atomic_load(&pl->reconnects);
+}
+
+void
+pool_discard(struct pool *pl, struct db *db)
+{
+	(void)pl;
+	if (db != NULL && db->in_tx)
+		db_rollback(db);
 	db_close(&db);
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "err.h"
@@ -28,5 +29,21 @@ void pool_free(struct pool **);
 int pool_get(struct pool *, struct db **db_r, struct err *);
 /* Give it back; broken or mid-transaction connections are closed. */
 void pool_put(struct pool *, struct db *, bool broken);
+/* Close a connection that is not to be kept, with nothing wrong with it. */
+void pool_discard(struct pool *, struct db *);
+
+/*
+ * Counts for the metrics: connections opened, failures to open one,
+ * connections closed as broken or found dead, and openings that replaced
+ * such a connection (reconnects).
+ */
+struct pool_stats {
+	uint64_t connects;
+	uint64_t connect_errors;
+	uint64_t dropped;
+	uint64_t reconnects;
+};
+
+void pool_counts(struct pool *, struct pool_stats *);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 #include "strutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -279,6 +280,16 @@ elapsed_ms(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000000);
 }
 
+static uint64_t
+elapsed_ns(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((now.tv_sec - start->tv_sec) * 1000000000LL +
+	    (now.tv_nsec - start->tv_nsec));
+}
+
 static enum MHD_Result
 send_reply(struct MHD_Connection *c, struct conn *cn, const char *method,
     const char *url, struct http_response *w)
@@ -306,6 +317,7 @@ send_reply(struct MHD_Connection *c, struct conn *cn, const char *method,
 	rc = MHD_queue_response(c, (unsigned)w->status, resp);
 	MHD_destroy_response(resp);
 	cn->answered = true;
+	pstats_request(method, url, w->status, elapsed_ns(&cn->start));
 	log_access("method=%s path=%s status=%d ms=%ld sub=%s remote=%s",
 	    log_safe(method, meth, sizeof(meth)),
 	    log_safe(url, path, sizeof(path)), w->status,

@@ -173,9 +173,12 @@ any_key(const struct webhook_keys *keys, const unsigned char *want,
 	return match;
 }
 
+#define DENY(w, ...) (*why = (w), err_set(err, ERR_DENIED, __VA_ARGS__))
+
 int
-webhook_check(const struct webhook_keys *keys, const char *header,
-    const char *body, size_t len, time_t now, int64_t window, struct err *err)
+webhook_verify(const struct webhook_keys *keys, const char *header,
+    const char *body, size_t len, time_t now, int64_t window,
+    enum webhook_sig *why, struct err *err)
 {
 	unsigned char want[HMAC_LEN];
 	const void *parts[3];
@@ -186,16 +189,17 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 	bool seen_v1 = false;
 
 	if (header == NULL || *header == '\0')
-		return err_set(err, ERR_DENIED, "no signature header");
+		return DENY(WH_SIG_MISSING, "no signature header");
 	if (body == NULL)
 		body = "";
 	if (strlen(header) == 2 * HMAC_LEN && strchr(header, '=') == NULL) {
 		if (unhex(header, 2 * HMAC_LEN, want) == -1)
-			return err_set(err, ERR_DENIED, "malformed signature");
+			return DENY(WH_SIG_BAD, "malformed signature");
 		parts[0] = body;
 		lens[0] = len;
 		if (!any_key(keys, want, parts, lens, 1))
-			return err_set(err, ERR_DENIED, "signature mismatch");
+			return DENY(WH_SIG_BAD, "signature mismatch");
+		*why = WH_SIG_OK;
 		return 0;
 	}
 	/* Zitadel: t=<unix>,v1=<hex>[,v1=<hex>...] */
@@ -204,19 +208,19 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 		const char *eq = memchr(p, '=', n);
 
 		if (eq == NULL)
-			return err_set(err, ERR_DENIED, "malformed signature");
+			return DENY(WH_SIG_BAD, "malformed signature");
 		kl = (size_t)(eq - p);
 		if (kl == 1 && *p == 't') {
 			size_t vl = n - 2;
 
 			if (vl == 0 || vl >= sizeof(tbuf) || t != -1)
-				return err_set(err, ERR_DENIED,
+				return DENY(WH_SIG_BAD,
 				    "malformed "
 				    "signature timestamp");
 			memcpy(tbuf, eq + 1, vl);
 			tbuf[vl] = '\0';
 			if (str_to_i64(tbuf, &t) == -1 || t < 0)
-				return err_set(err, ERR_DENIED,
+				return DENY(WH_SIG_BAD,
 				    "malformed "
 				    "signature timestamp");
 		} else if (kl == 2 && strncmp(p, "v1", 2) == 0)
@@ -226,9 +230,9 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 			p++;
 	}
 	if (t == -1 || !seen_v1)
-		return err_set(err, ERR_DENIED, "malformed signature");
+		return DENY(WH_SIG_BAD, "malformed signature");
 	if ((int64_t)now - t > window || t - (int64_t)now > window)
-		return err_set(err, ERR_DENIED,
+		return DENY(WH_SIG_EXPIRED,
 		    "signature timestamp outside "
 		    "the replay window");
 	parts[0] = tbuf;
@@ -242,13 +246,26 @@ webhook_check(const struct webhook_keys *keys, const char *header,
 
 		if (n == 3 + 2 * HMAC_LEN && strncmp(p, "v1=", 3) == 0 &&
 		    unhex(p + 3, 2 * HMAC_LEN, want) == 0 &&
-		    any_key(keys, want, parts, lens, 3))
+		    any_key(keys, want, parts, lens, 3)) {
+			*why = WH_SIG_OK;
 			return 0;
+		}
 		p += n;
 		if (*p == ',')
 			p++;
 	}
-	return err_set(err, ERR_DENIED, "signature mismatch");
+	return DENY(WH_SIG_BAD, "signature mismatch");
+}
+
+#undef DENY
+
+int
+webhook_check(const struct webhook_keys *keys, const char *header,
+    const char *body, size_t len, time_t now, int64_t window, struct err *err)
+{
+	enum webhook_sig why;
+
+	return webhook_verify(keys, header, body, len, now, window, &why, err);
 }
 
 /* --- events ------------------------------------------------------------ */

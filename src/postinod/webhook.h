@@ -117,6 +117,18 @@ void webhook_keys_release(struct webhook_keys *);
 int webhook_check(const struct webhook_keys *, const char *header,
     const char *body, size_t len, time_t now, int64_t window, struct err *);
 
+/* webhook_check() that also says why a signature was refused. */
+enum webhook_sig {
+	WH_SIG_OK = 0,
+	WH_SIG_MISSING, /* no header */
+	WH_SIG_BAD,	/* malformed, or no key makes it */
+	WH_SIG_EXPIRED, /* its t= outside the replay window */
+};
+
+int webhook_verify(const struct webhook_keys *, const char *header,
+    const char *body, size_t len, time_t now, int64_t window,
+    enum webhook_sig *why, struct err *);
+
 /*
  * Parse an event.  Returns 0 (ev->type WH_UNKNOWN for a type to ignore),
  * or -1 with err: ERR_USAGE for malformed JSON, ERR_INVALID for a bad

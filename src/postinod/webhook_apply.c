@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "postinod.h"
+#include "stats.h"
 #include "strutil.h"
 #include "webhook.h"
 #include "banned.h"
@@ -270,6 +271,7 @@ webhook_handle(
 	struct reqdb rdb;
 	struct apply_ctx c;
 	const char *sig;
+	enum webhook_sig why;
 	time_t now = time(NULL);
 	char who[160], safe[160];
 	int rc;
@@ -277,14 +279,18 @@ webhook_handle(
 	sig = http_header(r, "ZITADEL-Signature");
 	if (sig == NULL)
 		sig = http_header(r, "X-ZITADEL-Signature");
-	if (webhook_check(&d->hooks, sig, r->body, r->body_len, now,
-		d->replay_window, &err) == -1) {
+	if (webhook_verify(&d->hooks, sig, r->body, r->body_len, now,
+		d->replay_window, &why, &err) == -1) {
+		pstats_reject(why == WH_SIG_MISSING ? PR_NO_SIGNATURE
+			: why == WH_SIG_EXPIRED	    ? PR_SIGNATURE_EXPIRED
+						    : PR_BAD_SIGNATURE);
 		log_warnx("zitadel: rejected from %s: %s", r->remote, err.msg);
 		http_reply_error(w, err_info(ERR_DENIED)->http_status,
 		    err_kind_name(ERR_DENIED), "invalid signature");
 		return;
 	}
 	if (webhook_parse(r->body, r->body_len, &ev, &err) == -1) {
+		pstats_reject(PR_BAD_EVENT);
 		reply_err(w, &err);
 		return;
 	}
@@ -292,6 +298,7 @@ webhook_handle(
 	if (ev.type == WH_UNKNOWN) {
 		log_debug("zitadel: ignoring event type %s",
 		    log_safe(ev.type_name, safe, sizeof(safe)));
+		pstats_webhook(PW_IGNORED);
 		reply_ok(w, "ignored");
 		return;
 	}
@@ -305,6 +312,7 @@ webhook_handle(
 		    (long long)(now > ev.created ? now - ev.created
 						 : ev.created - now),
 		    (long long)d->replay_window);
+		pstats_reject(PR_REPLAY_WINDOW);
 		reply_err(w, &err);
 		return;
 	}
@@ -312,6 +320,7 @@ webhook_handle(
 		err_set(&err, ERR_UNSUPPORTED,
 		    "changing a mailbox address "
 		    "through Zitadel is not supported");
+		pstats_reject(PR_UNSUPPORTED);
 		reply_err(w, &err);
 		return;
 	}
@@ -319,6 +328,7 @@ webhook_handle(
 	snprintf(who, sizeof(who), "zitadel:%.120s", safe);
 	if (postinod_db_open(d, who, &rdb, &err) == -1) {
 		log_error("zitadel: %s", err.msg);
+		pstats_webhook(PW_FAILED);
 		reply_err(w, &err);
 		return;
 	}
@@ -342,8 +352,16 @@ webhook_handle(
 		    log_safe(c.username[0] != '\0' ? c.username : ev.email,
 			safe, sizeof(safe)),
 		    c.duplicate ? " (duplicate)" : "");
+		pstats_webhook(c.duplicate ? PW_DUPLICATE : PW_APPLIED);
 		reply_ok(w, c.duplicate ? "duplicate" : NULL);
 	} else {
+		if (err_info(err.kind)->http_status >= 500)
+			pstats_webhook(PW_FAILED);
+		else
+			pstats_reject(err.kind == ERR_NOTFOUND
+				? PR_UNKNOWN_SUBJECT
+				: err.kind == ERR_UNSUPPORTED ? PR_UNSUPPORTED
+							      : PR_INVALID);
 		if (err_info(err.kind)->http_status >= 500)
 			log_error("zitadel: %s: %s", ev.type_name, err.msg);
 		else

@@ -36,6 +36,12 @@ struct dbpool {
 	bool absent; /* no postino_change table */
 	int64_t serial;
 	int64_t next_poll_ms;
+	/* For dbpool_stats(): written rarely, read by a scrape. */
+	_Atomic int64_t pub_serial;   /* -1 until a serial was read */
+	_Atomic int64_t last_poll_ms; /* last poll that read the database */
+	_Atomic uint64_t connects;
+	_Atomic uint64_t connect_errors;
+	_Atomic uint64_t reconnects;
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -96,6 +102,8 @@ dbpool_get(const struct db_params *p, int64_t timeout_ms)
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_mutex_init(&pool->poll_lock, NULL);
 	atomic_store(&pool->gen, 1);
+	atomic_store(&pool->pub_serial, -1);
+	atomic_store(&pool->last_poll_ms, -1);
 	pool->refs = 1;
 	pool->next = reg;
 	reg = pool;
@@ -177,8 +185,11 @@ pool_connect(struct dbpool *pool, struct err *err)
 	p.reader = true; /* podop only reads: a replica will do */
 	db = db_open(&p, err);
 	db_params_release(&p);
-	if (db == NULL)
+	if (db == NULL) {
+		atomic_fetch_add(&pool->connect_errors, 1);
 		return NULL;
+	}
+	atomic_fetch_add(&pool->connects, 1);
 	/* Best effort: bound statements below the clients' own timeouts. */
 	if (db_engine(db) == DB_ENGINE_SQLITE) {
 		/* Pages by mmap, not a read(2) each: podop mostly reads. */
@@ -261,6 +272,7 @@ dbpool_run_read(struct dbpool *pool, dbpool_fn *fn, void *arg, struct err *err)
 	if (r == -1 &&
 	    (err->kind == ERR_DATABASE || err->kind == ERR_DEADLOCK)) {
 		/* Drop the batch and try once the ordinary way. */
+		atomic_fetch_add(&pool->reconnects, 1);
 		db_rollback(held.db);
 		db_close(&held.db);
 		held.pool = NULL;
@@ -286,6 +298,7 @@ dbpool_run(struct dbpool *pool, dbpool_fn *fn, void *arg, struct err *err)
 	r = fn(db, arg, err);
 	if (r == -1 && err->kind == ERR_DATABASE && reused) {
 		/* The connection may have gone stale while pooled. */
+		atomic_fetch_add(&pool->reconnects, 1);
 		db_close(&db);
 		if ((db = pool_connect(pool, err)) == NULL)
 			return -1;
@@ -365,6 +378,8 @@ poll_one(struct dbpool *pool, int64_t now)
 	}
 	if (dbpool_run(pool, poll_fn, &pa, &err) == 0) {
 		atomic_store(&pool->tracked, !pa.absent);
+		atomic_store(&pool->last_poll_ms, now);
+		atomic_store(&pool->pub_serial, pa.absent ? -1 : pa.serial);
 		if (pa.absent) {
 			pool->absent = true;
 			pool->next_poll_ms = now + DBPOOL_ABSENT_RECHECK_MS;
@@ -405,4 +420,31 @@ dbpool_poll_all(void)
 	}
 	free(v);
 	return moved;
+}
+
+size_t
+dbpool_stats(struct dbpool_stat **v_r)
+{
+	struct dbpool_stat *v = NULL;
+	struct dbpool *pool;
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (pool = reg; pool != NULL; pool = pool->next) {
+		struct dbpool_stat *st;
+
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		st = &v[n++];
+		str_copy(st->where, pool->where, sizeof(st->where));
+		st->serial = atomic_load(&pool->pub_serial);
+		st->last_poll_ms = atomic_load(&pool->last_poll_ms);
+		st->tracked = atomic_load(&pool->tracked);
+		st->generation = atomic_load(&pool->gen);
+		st->connects = atomic_load(&pool->connects);
+		st->connect_errors = atomic_load(&pool->connect_errors);
+		st->reconnects = atomic_load(&pool->reconnects);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	*v_r = v;
+	return n;
 }

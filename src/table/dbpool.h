@@ -27,6 +27,7 @@
 #define POSTINO_DBPOOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -84,6 +85,25 @@ void dbpool_bump(struct dbpool *);
  * generation moved.
  */
 int dbpool_poll_all(void);
+
+/*
+ * What each pool has seen, for podop's metrics: an array (free() it) of
+ * one entry per pool alive now.  reconnects counts failures of a pooled
+ * connection retried on a new one; last_poll_ms is on cache_now_ms()'s
+ * clock (-1: never); serial is -1 until one was read.
+ */
+struct dbpool_stat {
+	char where[256];
+	int64_t serial;
+	int64_t last_poll_ms;
+	bool tracked;
+	uint64_t generation;
+	uint64_t connects;
+	uint64_t connect_errors;
+	uint64_t reconnects;
+};
+
+size_t dbpool_stats(struct dbpool_stat **v_r);
 
 /* Where the pool connects to, for log lines ("sqlite at /x.db"). */
 const char *dbpool_describe(struct dbpool *);
