@@ -112,7 +112,7 @@ test_expect_success 'no terminal: the password and its confirmation from stdin' 
 	printf "pipe-pw-secret\npipe-pw-secret\n" | setsid -w postino user add p@example.com >out 2>err &&
 	check_grep "no terminal" err &&
 	verify_hash p@example.com pipe-pw-secret &&
-	printf "new-pw-secret\nnew-pw\n" | setsid -w postino user passwd p@example.com 2>err &&
+	printf "new-pw-secret\nnew-pw-secret\n" | setsid -w postino user passwd p@example.com 2>err &&
 	verify_hash p@example.com new-pw-secret
 '
 
