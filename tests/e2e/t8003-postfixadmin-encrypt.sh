@@ -133,6 +133,11 @@ test_expect_success 'a mode postino does not write is refused, saying why' '
 	postino_encrypt "php_crypt:SHA512::{BLF-CRYPT}" &&
 	expect_code 4 postino domain list >out 2>err &&
 	check_grep "prefix must be {SHA512-CRYPT} or {CRYPT}" err &&
+	postino_encrypt md5crypt &&
+	POSTINO_DEFAULT_PASSWORD_SCHEME=ARGON2ID expect_code 4 postino domain list >out 2>err &&
+	check_grep "disagrees with .postfixadmin.encrypt. = \"md5crypt\".*which stores MD5-CRYPT" err &&
+	expect_code 4 sh -c "printf \"Alice-pass-1234\\n\" | postino user passwd alice@pw.example --scheme ARGON2ID --password-stdin" 2>err &&
+	check_grep "not the MD5-CRYPT that postfixadmin.encrypt = .md5crypt. stores" err &&
 	postino_encrypt ""
 '
 
