@@ -130,7 +130,7 @@ POSTINO=$BUILD/src/cli/postino
 export POSTINO_CONFIG="$W/etc/postino.toml" POSTINO_BCRYPT_COST=4
 "$POSTINO" domain add example.org >/dev/null
 printf 'pw-alice\n' | "$POSTINO" user add alice@example.org --password-stdin >/dev/null
-printf 'pw-bob\n' | "$POSTINO" user add bob@example.org --password-stdin >/dev/null
+printf 'pw-bob-secret\n' | "$POSTINO" user add bob@example.org --password-stdin >/dev/null
 "$POSTINO" alias add info@example.org alice@example.org,bob@example.org >/dev/null
 PODOP=$BUILD/src/podop/podop
 PROBE=$BUILD/tests/helpers/podop-probe

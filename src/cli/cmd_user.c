@@ -9,6 +9,7 @@
 #include "identity.h"
 #include "mailbox.h"
 #include "password.h"
+#include "pwpolicy.h"
 #include "banned.h"
 
 /*
@@ -20,7 +21,14 @@ warn_weak(struct cli *c, const char *scheme)
 {
 	char up[32];
 	size_t i;
+	struct pfa_encrypt e;
+	struct err err = ERR_INIT;
 
+	/* postfixadmin.encrypt decides the scheme when it is set. */
+	if (scheme == NULL &&
+	    pfa_encrypt_parse(c->conf.postfixadmin.encrypt, &e, &err) == 0 &&
+	    e.kind != PFA_NONE)
+		scheme = e.scheme;
 	if (scheme == NULL)
 		scheme = c->conf.default_password_scheme;
 	if (scheme == NULL)

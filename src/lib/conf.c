@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "pwpolicy.h"
 #include "strutil.h"
 #include "toml.h"
 #include "xalloc.h"
@@ -185,6 +186,21 @@ static const struct conf_key keys[] = {
 	    .desc = "host:port serving Prometheus metrics at /metrics; "
 		    "empty = none" },
 
+	{ SUB(password, min_length), INT(8, 1, 1024),
+	    .env = "POSTINO_PASSWORD_MIN_LENGTH",
+	    .desc = "fewest characters in a new password" },
+	{ SUB(password, min_letters), INT(0, 0, 1024),
+	    .env = "POSTINO_PASSWORD_MIN_LETTERS",
+	    .desc = "fewest letters (a-z, A-Z) in a new password" },
+	{ SUB(password, min_digits), INT(0, 0, 1024),
+	    .env = "POSTINO_PASSWORD_MIN_DIGITS",
+	    .desc = "fewest digits (0-9) in a new password" },
+
+	{ SUB(postfixadmin, encrypt), STR(""),
+	    .env = "POSTINO_POSTFIXADMIN_ENCRYPT",
+	    .desc = "PostfixAdmin's $CONF['encrypt'], to store passwords it "
+		    "verifies; empty = {SCHEME}-prefixed hashes" },
+
 	{ SUB(podop, socket), STR("unix:/run/podop/podop.sock"),
 	    .flags = CONF_NONEMPTY, .env = "PODOP_SOCKET",
 	    .desc = "where to listen: unix:PATH or inet:HOST:PORT" },
@@ -231,9 +247,10 @@ static const struct conf_key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = { "", "postinod", "podop", NULL };
+static const char *const sections[] = { "", "postinod", "podop", "password",
+	"postfixadmin", NULL };
 static const char *const table_names[] = { "postinod", "podop", "podop.tables",
-	NULL };
+	"password", "postfixadmin", NULL };
 
 /* Behind postino_conf.origins.  NULL means "default". */
 struct conf_origins {
@@ -932,6 +949,36 @@ public_url_ok(const char *u)
 	return true;
 }
 
+/*
+ * postfixadmin.encrypt is a mode postino writes, and it does not fight an
+ * explicitly set default_password_scheme (it decides the scheme).
+ */
+static int
+check_encrypt(struct postino_conf *c, struct err *err)
+{
+	struct pfa_encrypt e;
+
+	if (pfa_encrypt_parse(c->postfixadmin.encrypt, &e, err) == -1)
+		return err_prefix(err, "'postfixadmin.encrypt' (from %s)",
+		    origin_of(c, "postfixadmin.encrypt"));
+	if (e.kind != PFA_NONE &&
+	    strcmp(origin_of(c, "default_password_scheme"), "default") != 0 &&
+	    !str_eq_nocase(c->default_password_scheme, e.scheme)) {
+		err_set(err, ERR_CONFIG,
+		    "'default_password_scheme' = \"%s\" (from %s) disagrees "
+		    "with 'postfixadmin.encrypt' = \"%s\" (from %s), which "
+		    "stores %s",
+		    c->default_password_scheme,
+		    origin_of(c, "default_password_scheme"),
+		    c->postfixadmin.encrypt,
+		    origin_of(c, "postfixadmin.encrypt"), e.scheme);
+		return err_hint(err,
+		    "delete default_password_scheme: postfixadmin.encrypt "
+		    "decides the scheme of new passwords");
+	}
+	return 0;
+}
+
 static int
 check_all(struct postino_conf *c, struct err *err)
 {
@@ -958,7 +1005,7 @@ check_all(struct postino_conf *c, struct err *err)
 		    origin_of(c, "postinod.public_url"));
 		return err_hint(err, "write it as https://HOST[:PORT][/PATH]");
 	}
-	return 0;
+	return check_encrypt(c, err);
 }
 
 /* Read one file; a missing one is fine unless required. */

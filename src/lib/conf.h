@@ -11,7 +11,8 @@
  *      which takes the place of $POSTINO_CONFIG.  An explicitly named
  *      file that does not exist is an error; the others are optional.
  *   6. environment: POSTINO_<KEY> for top-level keys, POSTINOD_<KEY> for
- *      [postinod], PODOP_<KEY> for [podop]  (KEY upper-cased)
+ *      [postinod], PODOP_<KEY> for [podop], POSTINO_<TABLE>_<KEY> for
+ *      [password] and [postfixadmin]  (KEY upper-cased)
  *
  * Files use the TOML subset of toml.h.  Unknown keys and tables are errors
  * ("file:line: unknown key 'vmial_uid' (did you mean 'vmail_uid'?)"), as
@@ -106,6 +107,19 @@ struct postino_conf {
 		struct conf_table *tables;
 		size_t ntables;
 	} podop;
+
+	/* [password] (env POSTINO_PASSWORD_<KEY>): new passwords' policy */
+	struct {
+		int64_t min_length;  /* 8, 1..1024 characters */
+		int64_t min_letters; /* 0 */
+		int64_t min_digits;  /* 0 */
+	} password;
+
+	/* [postfixadmin] (env POSTINO_POSTFIXADMIN_<KEY>) */
+	struct {
+		char *encrypt; /* "" = {SCHEME}-prefixed default_password_scheme
+				*/
+	} postfixadmin;
 
 	/* Files actually read, in order (for messages and config show). */
 	char **files;

@@ -37,13 +37,16 @@
  *   password_noauth         E {NOAUTH} rows under identity_backend=local;
  *                             W local hashes under noauth
  *   password_empty          E empty passwords
- *   password_unprefixed     W hashes without a {SCHEME} prefix
+ *   password_unprefixed     W hashes without a {SCHEME} prefix (except the
+ *                             bare crypt strings postfixadmin.encrypt asks for)
  *   password_schemes        W mailboxes per weak scheme (the census is info)
  *   password_dovecot24      E MD5-CRYPT/DES-CRYPT hashes while
  *                             dovecot_conf_dir is Dovecot 2.4's and does
  *                             not allow weak schemes
  *   password_expired        info: passwords past mailbox.password_expiry
  *   domain_quota_units      W domain quotas that look like bytes
+ *   password_postfixadmin   W hashes PostfixAdmin's login cannot verify under
+ *                             postfixadmin.encrypt (only when that is set)
  *   postino_domain_stale    W rows of a domain re-created outside postino
  *                             (info when the domain is just gone)
  *   db_read                 E a table could not be read
@@ -2484,6 +2487,15 @@ probe_passwords(struct ctx *c)
 	struct buf b;
 	char where[PATH_MAX];
 	bool allow_weak, v24 = dovecot_24(c, &allow_weak, where, sizeof(where));
+	/*
+	 * PostfixAdmin's md5crypt and php_crypt write bare crypt strings,
+	 * which Dovecot's default_pass_scheme = CRYPT verifies.
+	 */
+	struct pfa_encrypt pe;
+	struct err pe_err = ERR_INIT;
+	bool bare_ok = pfa_encrypt_parse(
+			   c->conf->postfixadmin.encrypt, &pe, &pe_err) == 0 &&
+	    (pe.kind == PFA_MD5CRYPT || pe.kind == PFA_PHP_CRYPT);
 
 	if (need_data(c, D_MAILBOX) == -1)
 		return;
@@ -2507,7 +2519,8 @@ probe_passwords(struct ctx *c)
 			continue;
 		}
 		sample_add(&hashed, "'%s'", m->username);
-		if (m->password[0] != '{')
+		if (m->password[0] != '{' &&
+		    !(bare_ok && password_hash_recognised(m->password)))
 			sample_add(&unprefixed, "'%s'", m->username);
 		password_scheme_of(m->password, scheme, sizeof(scheme));
 		total++;
@@ -4336,6 +4349,72 @@ probe_identity(struct ctx *c)
 		    "provider");
 }
 
+/*
+ * postfixadmin.encrypt set: hashes PostfixAdmin's login (pacrypt() under
+ * that mode) cannot verify, so their users cannot log in to its web UI.
+ * Dovecot may still verify them; that is password_schemes' business.
+ */
+static void
+probe_pfa_passwords(struct ctx *c)
+{
+	struct pfa_encrypt e;
+	struct err err = ERR_INIT;
+	struct census cs[64];
+	size_t ncs = 0;
+	struct sample bad;
+	struct buf b;
+
+	if (pfa_encrypt_parse(c->conf->postfixadmin.encrypt, &e, &err) == -1 ||
+	    e.kind == PFA_NONE || need_data(c, D_MAILBOX) == -1)
+		return;
+	sample_init(&bad);
+	for (size_t i = 0; i < c->d.nmbxs; i++) {
+		const struct mbx *m = &c->d.mbxs[i];
+		char scheme[32], label[40];
+		size_t k;
+
+		if (password_pfa_verifiable(&e, m->password))
+			continue;
+		sample_add(&bad, "'%s'", m->username);
+		/* "{BLF-CRYPT}" prefixed, "SHA512-CRYPT" bare. */
+		password_scheme_of(m->password, scheme, sizeof(scheme));
+		snprintf(label, sizeof(label),
+		    m->password[0] == '{' ? "{%s}" : "%s", scheme);
+		for (k = 0; k < ncs; k++)
+			if (strcmp(cs[k].scheme, label) == 0)
+				break;
+		if (k == ncs && ncs < sizeof(cs) / sizeof(cs[0])) {
+			str_copy(cs[ncs].scheme, label, sizeof(cs[k].scheme));
+			cs[ncs++].n = 0;
+		}
+		if (k < ncs)
+			cs[k].n++;
+	}
+	if (bad.n == 0) {
+		finding(c, "password_postfixadmin", CHECK_INFO,
+		    "PostfixAdmin (encrypt = '%s') can verify every stored "
+		    "password",
+		    c->conf->postfixadmin.encrypt);
+		sample_release(&bad);
+		return;
+	}
+	qsort(cs, ncs, sizeof(cs[0]), census_cmp);
+	buf_init(&b, 1024);
+	for (size_t k = 0; k < ncs; k++)
+		buf_printf(&b, "%s%lld %s", b.len ? ", " : "",
+		    (long long)cs[k].n, cs[k].scheme);
+	finding(c, "password_postfixadmin", CHECK_WARN,
+	    "%zu %s in a form PostfixAdmin (encrypt = '%s') cannot verify "
+	    "(%s), so those users cannot log in to its web UI: %s; a new "
+	    "password ('postino user passwd') is stored in its form",
+	    bad.n,
+	    plural(
+		(int64_t)bad.n, "mailbox password is", "mailbox passwords are"),
+	    c->conf->postfixadmin.encrypt, buf_cstr(&b), sample_text(&bad));
+	buf_release(&b);
+	sample_release(&bad);
+}
+
 static const struct probe probes[] = {
 	{ "db_reachable", 0, probe_db },
 	{ "schema_tables", P_DB, probe_schema },
@@ -4352,6 +4431,7 @@ static const struct probe probes[] = {
 	{ "password_expired", P_SCHEMA, probe_expiry },
 	{ "postino_domain_stale", P_SCHEMA, probe_domain_ext },
 	{ "domain_quota_units", P_SCHEMA, probe_quota_units },
+	{ "password_postfixadmin", P_SCHEMA, probe_pfa_passwords },
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references },
 	{ "quota2_pairing", P_DEEP | P_SCHEMA, probe_quota2 },

@@ -493,11 +493,8 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 				return err_set(err, ERR_INVALID,
 				    "the password "
 				    "hash is too long");
-		} else if (password_hash(s->scheme != NULL
-				   ? s->scheme
-				   : m->conf->default_password_scheme,
-			       s->password, (int)m->conf->bcrypt_cost, c.hash,
-			       sizeof(c.hash), err) == -1)
+		} else if (password_make(m->conf, s->scheme, s->password,
+			       c.hash, sizeof(c.hash), err) == -1)
 			return -1;
 	}
 	snprintf(c.maildir, sizeof(c.maildir), "%s/%s/", c.domain, c.local);
@@ -880,10 +877,8 @@ mailbox_set_password(struct model *m, const char *username, const char *plain,
 		    "use identity_backend=hybrid to keep some "
 		    "passwords in SQL");
 	}
-	if (password_hash(
-		scheme != NULL ? scheme : m->conf->default_password_scheme,
-		plain, (int)m->conf->bcrypt_cost, c.hash, sizeof(c.hash),
-		err) == -1)
+	if (password_make(
+		m->conf, scheme, plain, c.hash, sizeof(c.hash), err) == -1)
 		return -1;
 	rc = upd(m, &c, username, err);
 	if (claimed_r != NULL)

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "password.h"
+#include "pwpolicy.h"
 #include "strutil.h"
 #include "banned.h"
 
@@ -59,14 +60,15 @@ do_crypt(const char *prefix, unsigned long count, const char *plain, char *out,
 	return rc;
 }
 
-int
-password_hash(const char *scheme, const char *plain, int cost, char *out,
-    size_t outsize, struct err *err)
+/*
+ * The hash of plain in scheme, without a prefix: bcost is the bcrypt cost
+ * (4..31), rounds the SHA-crypt rounds (0 = crypt's default).  *name_r is
+ * the scheme's canonical name.
+ */
+static int
+hash_inner(const char *scheme, const char *plain, int64_t bcost, int64_t rounds,
+    char *inner, size_t isize, const char **name_r, struct err *err)
 {
-	char inner[PASSWORD_HASH_MAX];
-	const char *name = NULL;
-	int rc = -1;
-
 	if (plain == NULL || plain[0] == '\0')
 		return err_set(err, ERR_INVALID, "the password is empty");
 	if (strlen(plain) > PASSWORD_INPUT_MAX)
@@ -75,12 +77,12 @@ password_hash(const char *scheme, const char *plain, int cost, char *out,
 		    "%d bytes",
 		    PASSWORD_INPUT_MAX);
 	if (str_eq_nocase(scheme, "BLF-CRYPT")) {
-		name = "BLF-CRYPT";
-		if (cost < 4 || cost > 31)
+		*name_r = "BLF-CRYPT";
+		if (bcost < 4 || bcost > 31)
 			return err_set(err, ERR_CONFIG,
-			    "bcrypt cost %d out of "
+			    "bcrypt cost %lld out of "
 			    "range 4..31",
-			    cost);
+			    (long long)bcost);
 		/*
 		 * bcrypt reads at most 72 bytes; refuse longer passwords
 		 * rather than silently ignoring their tail.
@@ -90,46 +92,117 @@ password_hash(const char *scheme, const char *plain, int cost, char *out,
 			    "BLF-CRYPT passwords "
 			    "are limited to 72 bytes; choose a shorter one or "
 			    "the ARGON2ID scheme");
-		rc = do_crypt("$2y$", (unsigned long)cost, plain, inner,
-		    sizeof(inner), err);
-	} else if (str_eq_nocase(scheme, "SHA512-CRYPT")) {
-		name = "SHA512-CRYPT";
-		rc = do_crypt("$6$", 0, plain, inner, sizeof(inner), err);
-	} else if (str_eq_nocase(scheme, "MD5-CRYPT")) {
-		name = "MD5-CRYPT";
-		rc = do_crypt("$1$", 0, plain, inner, sizeof(inner), err);
-	} else if (str_eq_nocase(scheme, "ARGON2I") ||
+		return do_crypt(
+		    "$2y$", (unsigned long)bcost, plain, inner, isize, err);
+	}
+	if (str_eq_nocase(scheme, "SHA512-CRYPT")) {
+		*name_r = "SHA512-CRYPT";
+		return do_crypt(
+		    "$6$", (unsigned long)rounds, plain, inner, isize, err);
+	}
+	/* Not a --scheme choice; php_crypt:SHA256 and dovecot: write it. */
+	if (str_eq_nocase(scheme, "SHA256-CRYPT")) {
+		*name_r = "SHA256-CRYPT";
+		return do_crypt(
+		    "$5$", (unsigned long)rounds, plain, inner, isize, err);
+	}
+	if (str_eq_nocase(scheme, "MD5-CRYPT")) {
+		*name_r = "MD5-CRYPT";
+		return do_crypt("$1$", 0, plain, inner, isize, err);
+	}
+	if (str_eq_nocase(scheme, "ARGON2I") ||
 	    str_eq_nocase(scheme, "ARGON2ID")) {
 		bool id = str_eq_nocase(scheme, "ARGON2ID");
 		unsigned char salt[ARGON2_SALT];
 		int r;
 
-		name = id ? "ARGON2ID" : "ARGON2I";
+		*name_r = id ? "ARGON2ID" : "ARGON2I";
 		if (RAND_bytes(salt, sizeof(salt)) != 1)
 			return err_set(err, ERR_INTERNAL, "no random bytes");
 		r = argon2_hash(ARGON2_T, ARGON2_M, ARGON2_P, plain,
 		    strlen(plain), salt, sizeof(salt), NULL, ARGON2_HASH, inner,
-		    sizeof(inner), id ? Argon2_id : Argon2_i,
-		    ARGON2_VERSION_NUMBER);
+		    isize, id ? Argon2_id : Argon2_i, ARGON2_VERSION_NUMBER);
 		if (r != ARGON2_OK)
 			return err_set(err, ERR_INTERNAL, "argon2: %s",
 			    argon2_error_message(r));
-		rc = 0;
-	} else {
-		err_set(err, ERR_INVALID, "unknown password scheme '%.32s'",
-		    scheme);
-		return err_hint(err,
-		    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, "
-		    "ARGON2ID or MD5-CRYPT");
+		return 0;
 	}
-	if (rc == -1)
+	err_set(err, ERR_INVALID, "unknown password scheme '%.32s'", scheme);
+	return err_hint(err,
+	    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, "
+	    "ARGON2ID or MD5-CRYPT");
+}
+
+int
+password_hash(const char *scheme, const char *plain, int cost, char *out,
+    size_t outsize, struct err *err)
+{
+	char inner[PASSWORD_HASH_MAX];
+	const char *name = NULL;
+	int rc = 0;
+
+	if (hash_inner(
+		scheme, plain, cost, 0, inner, sizeof(inner), &name, err) == -1)
 		return -1;
-	if ((size_t)snprintf(out, outsize, "{%s}%s", name, inner) >= outsize) {
-		explicit_bzero(inner, sizeof(inner));
-		return err_set(err, ERR_INTERNAL, "hash too long");
-	}
+	if ((size_t)snprintf(out, outsize, "{%s}%s", name, inner) >= outsize)
+		rc = err_set(err, ERR_INTERNAL, "hash too long");
 	explicit_bzero(inner, sizeof(inner));
-	return 0;
+	return rc;
+}
+
+int
+password_make(const struct postino_conf *conf, const char *scheme,
+    const char *plain, char *out, size_t outsize, struct err *err)
+{
+	struct pw_policy pol = { conf->password.min_length,
+		conf->password.min_letters, conf->password.min_digits };
+	struct pfa_encrypt e;
+	char inner[PASSWORD_HASH_MAX], b64[PASSWORD_HASH_MAX];
+	const char *name = NULL, *body = inner;
+	int64_t bcost = conf->bcrypt_cost, rounds = 0;
+	int rc = 0;
+
+	if (plain == NULL || plain[0] == '\0')
+		return err_set(err, ERR_INVALID, "the password is empty");
+	if (pwpolicy_check(&pol, plain, err) == -1)
+		return -1;
+	if (pfa_encrypt_parse(conf->postfixadmin.encrypt, &e, err) == -1)
+		return -1;
+	if (e.kind == PFA_NONE)
+		return password_hash(
+		    scheme != NULL ? scheme : conf->default_password_scheme,
+		    plain, (int)conf->bcrypt_cost, out, outsize, err);
+	if (scheme != NULL && !str_eq_nocase(scheme, e.scheme)) {
+		err_set(err, ERR_INVALID,
+		    "the scheme '%.32s' is not the %s that "
+		    "postfixadmin.encrypt = '%.64s' stores",
+		    scheme, e.scheme, conf->postfixadmin.encrypt);
+		return err_hint(err,
+		    "leave the scheme out, or change postfixadmin.encrypt "
+		    "here and in PostfixAdmin");
+	}
+	if (e.cost > 0 && strcmp(e.scheme, "BLF-CRYPT") == 0)
+		bcost = e.cost;
+	else if (e.cost > 0)
+		rounds = e.cost;
+	if (hash_inner(e.scheme, plain, bcost, rounds, inner, sizeof(inner),
+		&name, err) == -1)
+		return -1;
+	if (e.b64) {
+		/* sha512.b64: base64 of the whole crypt string. */
+		if (strlen(inner) * 4 / 3 + 4 >= sizeof(b64))
+			rc = err_set(err, ERR_INTERNAL, "hash too long");
+		else
+			EVP_EncodeBlock((unsigned char *)b64,
+			    (const unsigned char *)inner, (int)strlen(inner));
+		body = b64;
+	}
+	if (rc == 0 &&
+	    (size_t)snprintf(out, outsize, "%s%s", e.prefix, body) >= outsize)
+		rc = err_set(err, ERR_INTERNAL, "hash too long");
+	explicit_bzero(inner, sizeof(inner));
+	explicit_bzero(b64, sizeof(b64));
+	return rc;
 }
 
 /* Split "{SCHEME.ENC}rest"; scheme upper-cased into sbuf, enc into ebuf. */
@@ -442,4 +515,74 @@ password_hash_recognised(const char *stored)
 		    strstr(body, "$v=") != NULL;
 	/* The rest (digests, encoded forms) parse without key stretching. */
 	return password_verify(stored, "\x01postino-probe", &e) != -1;
+}
+
+/* A crypt string PHP's crypt() computes: MD5, bcrypt, SHA-256/512, DES. */
+static bool
+php_crypt_shape(const char *h)
+{
+	return crypt_shape(h) &&
+	    (str_prefix(h, "$1$") || str_prefix(h, "$2a$") ||
+		str_prefix(h, "$2b$") || str_prefix(h, "$2x$") ||
+		str_prefix(h, "$2y$") || str_prefix(h, "$5$") ||
+		str_prefix(h, "$6$") || h[0] != '$');
+}
+
+/* Length of a "{NAME}" prefix whose NAME is all of chars, or 0. */
+static size_t
+pfa_prefix_len(const char *s, const char *chars)
+{
+	size_t n;
+
+	if (s[0] != '{')
+		return 0;
+	n = strspn(s + 1, chars);
+	return n > 0 && s[1 + n] == '}' ? n + 2 : 0;
+}
+
+bool
+password_pfa_verifiable(const struct pfa_encrypt *e, const char *stored)
+{
+	const char *dollar;
+	size_t n;
+
+	if (stored == NULL || stored[0] == '\0' ||
+	    strcmp(stored, PASSWORD_NOAUTH) == 0)
+		return true; /* nobody's password: nothing to verify */
+	switch (e->kind) {
+	case PFA_NONE:
+		return true;
+	case PFA_MD5CRYPT:
+		/* md5crypt($pw, salt), salt = the second '$' field, <= 8. */
+		if (!str_prefix(stored, "$1$") || !crypt_shape(stored))
+			return false;
+		dollar = strchr(stored + 3, '$');
+		return dollar != NULL && dollar - (stored + 3) <= 8;
+	case PFA_SHA512_B64:
+		if (str_prefix(stored, "{MD5-CRYPT}$1$"))
+			return crypt_shape(stored + 11);
+		if (str_prefix(stored, "{SHA512-CRYPT.B64}")) {
+			char raw[PASSWORD_HASH_MAX];
+
+			if (b64_decode(stored + 18, (unsigned char *)raw,
+				sizeof(raw) - 1, &n) == -1)
+				return false;
+			raw[n] = '\0';
+			return str_prefix(raw, "$6$") && crypt_shape(raw);
+		}
+		return false;
+	case PFA_PHP_CRYPT:
+		/* crypt($pw, hash), an optional {[-A-Z0-9]+} kept aside. */
+		n = pfa_prefix_len(
+		    stored, "-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+		return stored[n] != '\0' && php_crypt_shape(stored + n);
+	case PFA_DOVECOT:
+		/* doveadm pw -t needs the {SCHEME} prefix PostfixAdmin reads.
+		 */
+		n = pfa_prefix_len(
+		    stored, ".-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+		return n > 0 && stored[n] != '\0' &&
+		    password_hash_recognised(stored);
+	}
+	return false;
 }

@@ -3,7 +3,8 @@
  * and PostfixAdmin read.
  *
  * New hashes are written with their "{SCHEME}" prefix so Dovecot picks the
- * verifier per row: {BLF-CRYPT}$2y$ (default), {SHA512-CRYPT}$6$,
+ * verifier per row (unless postfixadmin.encrypt asks for PostfixAdmin's
+ * form, see pwpolicy.h): {BLF-CRYPT}$2y$ (default), {SHA512-CRYPT}$6$,
  * {ARGON2I}/{ARGON2ID} (libargon2), {MD5-CRYPT}$1$ (legacy, for
  * compatibility only).  Hashing uses libxcrypt's crypt_r/crypt_gensalt_rn
  * and libargon2; nothing here implements a hash function itself.
@@ -24,7 +25,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf.h"
 #include "err.h"
+#include "pwpolicy.h"
 
 #define PASSWORD_HASH_MAX 512
 #define PASSWORD_INPUT_MAX 1024
@@ -42,6 +45,21 @@ bool password_scheme_valid(const char *);
  */
 int password_hash(const char *scheme, const char *plain, int cost, char *out,
     size_t outsize, struct err *);
+/*
+ * The stored form of a new password: the [password] policy first, then
+ * the form postfixadmin.encrypt asks for (bare crypt, {SCHEME}, base64),
+ * else "{SCHEME}hash" in scheme (NULL = default_password_scheme).  A
+ * scheme other than the one postfixadmin.encrypt stores is refused.
+ * Returns 0 or -1 (ERR_INVALID names the rule that failed).
+ */
+int password_make(const struct postino_conf *, const char *scheme,
+    const char *plain, char *out, size_t outsize, struct err *);
+/*
+ * Whether PostfixAdmin configured with e can verify the stored value at
+ * its login (pacrypt()); empty and {NOAUTH} count as verifiable, being
+ * nobody's password.
+ */
+bool password_pfa_verifiable(const struct pfa_encrypt *, const char *stored);
 /*
  * Verify plain against a stored hash.  Returns 1 match, 0 mismatch, -1 if
  * the stored format is unknown or malformed (err set).

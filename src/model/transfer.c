@@ -874,6 +874,8 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 	int64_t v;
 	const char *need = NULL;
 	int kr;
+	struct pw_policy pol = { m->conf->password.min_length,
+		m->conf->password.min_letters, m->conf->password.min_digits };
 
 	switch (r->type) {
 	case R_DOMAIN:
@@ -954,6 +956,11 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 			    "%s:%d: empty "
 			    "plain_password",
 			    name, r->line);
+		else if (r->f[F_PLAIN_PASSWORD] != NULL &&
+		    pwpolicy_check(&pol, r->f[F_PLAIN_PASSWORD], err) == -1)
+			return err_prefix(err,
+			    "%s:%d: the plain_password of '%s'", name, r->line,
+			    r->key);
 		else if (r->f[F_IDENTITIES] != NULL &&
 		    identities_check(r->f[F_IDENTITIES]) == -1)
 			return err_set(err, ERR_INVALID,
@@ -1384,8 +1391,7 @@ struct hash_job {
 	size_t n;
 	size_t next;
 	pthread_mutex_t mu;
-	const char *scheme;
-	int cost;
+	const struct postino_conf *conf;
 	int failed_line;
 	struct err err;
 };
@@ -1406,7 +1412,7 @@ hash_worker(void *arg)
 		}
 		r = j->recs[j->next++];
 		pthread_mutex_unlock(&j->mu);
-		if (password_hash(j->scheme, r->f[F_PLAIN_PASSWORD], j->cost,
+		if (password_make(j->conf, NULL, r->f[F_PLAIN_PASSWORD],
 			r->hash, sizeof(r->hash), &e) == -1) {
 			pthread_mutex_lock(&j->mu);
 			if (!j->failed_line) {
@@ -1436,8 +1442,7 @@ hash_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 		return 0;
 	}
 	pthread_mutex_init(&j.mu, NULL);
-	j.scheme = im->m->conf->default_password_scheme;
-	j.cost = (int)im->m->conf->bcrypt_cost;
+	j.conf = im->m->conf;
 	if (nth > 64)
 		nth = 64;
 	if ((size_t)nth > j.n)

@@ -93,7 +93,7 @@ test_expect_success 'every command works on the PostfixAdmin-made database' '
 	export POSTINO_BCRYPT_COST=4 &&
 	mkdir -p "$TEST_DIR/pfamail" &&
 	sed -i "s|^virtual_mailbox_base = .*|virtual_mailbox_base = \"$TEST_DIR/pfamail\"|" "$PFA_CONF" &&
-	printf "pw\n" | postino -c "$PFA_CONF" user add new@pfa.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino -c "$PFA_CONF" user add new@pfa.example --password-stdin >/dev/null &&
 	postino -c "$PFA_CONF" alias add info@pfa.example new@pfa.example,old@pfa.example >/dev/null &&
 	postino -c "$PFA_CONF" domain add second.example >/dev/null &&
 	postino -c "$PFA_CONF" domain alias add second.example --target pfa.example >/dev/null &&

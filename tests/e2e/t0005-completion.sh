@@ -11,7 +11,7 @@ need_cmd bash zsh
 setup_postino
 postino domain add example.org >/dev/null &&
 	postino domain add example.net >/dev/null &&
-	printf 'pw-%s\n' "$$" | POSTINO_BCRYPT_COST=4 postino user add \
+	printf 'pw-%s-secret\n' "$$" | POSTINO_BCRYPT_COST=4 postino user add \
 		alice@example.org --password-stdin >/dev/null &&
 	postino alias add info@example.org alice@example.org >/dev/null &&
 	postino domain add example.com >/dev/null &&

@@ -91,7 +91,7 @@ test_expect_success 'disable and enable' '
 '
 
 test_expect_success 'del of a non-empty domain refuses (exit 3) and lists counts' '
-	printf "pw\n" | postino user add a@example.com --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add a@example.com --password-stdin >/dev/null &&
 	expect_code 3 postino domain del example.com --yes 2>err &&
 	check_grep "1 mailboxes" err &&
 	check_grep "[-]-force" err &&
@@ -121,7 +121,7 @@ test_expect_success 'del --force removes rows and maildirs atomically' '
 
 test_expect_success 'del --keep-maildir leaves the files' '
 	postino domain add keep.example >/dev/null &&
-	printf "pw\n" | postino user add k@keep.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add k@keep.example --password-stdin >/dev/null &&
 	postino domain del keep.example --yes --force --keep-maildir &&
 	test -d "$MAIL_ROOT/keep.example/k/cur"
 '

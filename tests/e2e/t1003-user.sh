@@ -61,21 +61,21 @@ test_expect_success 'every scheme writes a hash Dovecot verifies' '
 '
 
 test_expect_success 'missing --quota takes the domain default' '
-	printf "x\n" | postino user add d@example.com --password-stdin --json >out &&
+	printf "x-secret\n" | postino user add d@example.com --password-stdin --json >out &&
 	json ".quota_bytes == 1073741824" out
 '
 
 test_expect_success 'quota above the domain maximum exits 3; unlimited too' '
-	expect_code 3 sh -c "printf \"x\\n\" | postino user add big@example.com --quota 6G --password-stdin" 2>err &&
+	expect_code 3 sh -c "printf \"x-secret\\n\" | postino user add big@example.com --quota 6G --password-stdin" 2>err &&
 	check_grep "exceeds" err &&
-	expect_code 3 sh -c "printf \"x\\n\" | postino user add big@example.com --quota 0 --password-stdin" &&
+	expect_code 3 sh -c "printf \"x-secret\\n\" | postino user add big@example.com --quota 0 --password-stdin" &&
 	expect_code 1 postino user show big@example.com &&
 	! test -e "$MAIL_ROOT/example.com/big"
 '
 
 test_expect_success 'capacity: the domain cap exits 3 and leaves nothing' '
-	printf "x\n" | postino user add third@example.com --password-stdin >/dev/null &&
-	expect_code 3 sh -c "printf \"x\\n\" | postino user add fourth@example.com --password-stdin" 2>err &&
+	printf "x-secret\n" | postino user add third@example.com --password-stdin >/dev/null &&
+	expect_code 3 sh -c "printf \"x-secret\\n\" | postino user add fourth@example.com --password-stdin" 2>err &&
 	check_grep "3 of 3 mailboxes" err &&
 	! test -e "$MAIL_ROOT/example.com/fourth" &&
 	check_eq "$(sql "SELECT COUNT(*) FROM mailbox")" 3
@@ -83,14 +83,14 @@ test_expect_success 'capacity: the domain cap exits 3 and leaves nothing' '
 
 test_expect_success 'duplicates exit 2; an alias with the address exits 2' '
 	postino domain add two.example >/dev/null &&
-	expect_code 2 sh -c "printf \"x\\n\" | postino user add FOO@example.com --password-stdin" &&
+	expect_code 2 sh -c "printf \"x-secret\\n\" | postino user add FOO@example.com --password-stdin" &&
 	postino alias add taken@two.example foo@example.com >/dev/null &&
-	expect_code 2 sh -c "printf \"x\\n\" | postino user add taken@two.example --password-stdin" 2>err &&
+	expect_code 2 sh -c "printf \"x-secret\\n\" | postino user add taken@two.example --password-stdin" 2>err &&
 	check_grep "alias" err
 '
 
 test_expect_success 'unknown domain exits 1 with a hint' '
-	expect_code 1 sh -c "printf \"x\\n\" | postino user add a@nothere.example --password-stdin" 2>err &&
+	expect_code 1 sh -c "printf \"x-secret\\n\" | postino user add a@nothere.example --password-stdin" 2>err &&
 	check_grep "postino domain add nothere.example" err
 '
 
@@ -122,14 +122,14 @@ test_expect_success 'invalid addresses and SQL metacharacters exit 4' '
 	for u in "a@b@two.example" "../x@two.example" "a/b@two.example" "x@two.example/../.." \
 		"nolocal@" "@two.example" "x'"'"'; DROP TABLE mailbox;--@two.example" \
 		"$(printf "%070d" 0)@two.example" "sp ace@two.example"; do
-		expect_code 4 sh -c "printf \"x\\n\" | postino user add --password-stdin -- \"\$0\"" "$u" 2>/dev/null ||
+		expect_code 4 sh -c "printf \"x-secret\\n\" | postino user add --password-stdin -- \"\$0\"" "$u" 2>/dev/null ||
 		{ echo "accepted: $u"; exit 1; }
 	done &&
 	check_eq "$(sql "SELECT COUNT(*) FROM mailbox WHERE domain = '"'"'two.example'"'"'")" 2
 '
 
 test_expect_success 'names with quotes and SQL are stored verbatim' '
-	printf "x\n" | postino user add q@two.example --name "Robert'"'"'); DROP TABLE mailbox;--" --password-stdin >/dev/null &&
+	printf "x-secret\n" | postino user add q@two.example --name "Robert'"'"'); DROP TABLE mailbox;--" --password-stdin >/dev/null &&
 	postino user show q@two.example --json >out &&
 	json ".name == \"Robert'"'"'); DROP TABLE mailbox;--\"" out
 '
@@ -152,10 +152,10 @@ test_expect_success 'disable/enable keep the self-alias in step' '
 '
 
 test_expect_success 'passwd changes the hash; audit row; old password fails' '
-	printf "n3w\n" | postino user passwd foo@example.com --password-stdin 2>err &&
-	verify_hash foo@example.com n3w && ! verify_hash foo@example.com "s3cret pass" &&
+	printf "n3w-secret\n" | postino user passwd foo@example.com --password-stdin 2>err &&
+	verify_hash foo@example.com n3w-secret && ! verify_hash foo@example.com "s3cret pass" &&
 	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'edit_password'"'"'")" 1 &&
-	expect_code 1 sh -c "printf \"x\\n\" | postino user passwd nobody@example.com --password-stdin"
+	expect_code 1 sh -c "printf \"x-secret\\n\" | postino user passwd nobody@example.com --password-stdin"
 '
 
 test_expect_success 'quota --set validates against the domain and prints the mailbox' '
@@ -178,7 +178,7 @@ test_expect_success 'rename moves row, quota2, self-alias, aliases, maildir' '
 	check_eq "$(sql "SELECT goto FROM alias WHERE address = '"'"'team@example.com'"'"'")" "fu@two.example,third@example.com" &&
 	test -f "$MAIL_ROOT/two.example/fu/new/1.msg" &&
 	! test -e "$MAIL_ROOT/example.com/foo" &&
-	verify_hash fu@two.example n3w
+	verify_hash fu@two.example n3w-secret
 '
 
 test_expect_success 'rename onto an existing mailbox exits 2 and changes nothing' '
@@ -189,7 +189,7 @@ test_expect_success 'rename onto an existing mailbox exits 2 and changes nothing
 
 test_expect_success 'a stale quota2 row of the name neither blocks nor survives add and rename' '
 	sql "INSERT INTO quota2 (username, bytes, messages) VALUES ('"'"'st@two.example'"'"', 999, 9), ('"'"'mv@two.example'"'"', 777, 7)" &&
-	printf "pw\n" | postino user add st@two.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add st@two.example --password-stdin >/dev/null &&
 	check_eq "$(sql "SELECT bytes, messages FROM quota2 WHERE username = '"'"'st@two.example'"'"'")" "$(printf "0\t0")" &&
 	postino user rename st@two.example mv@two.example >/dev/null &&
 	check_eq "$(sql "SELECT bytes, messages FROM quota2 WHERE username = '"'"'mv@two.example'"'"'")" "$(printf "0\t0")" &&
@@ -214,14 +214,14 @@ test_expect_success 'del --keep-maildir (README example) keeps the files' '
 '
 
 test_expect_success 're-adding over a kept maildir reuses it with a warning' '
-	printf "x\n" | postino user add fu@two.example --password-stdin >/dev/null 2>err &&
+	printf "x-secret\n" | postino user add fu@two.example --password-stdin >/dev/null 2>err &&
 	check_grep "reusing the existing maildir" err &&
 	test -f "$MAIL_ROOT/two.example/fu/new/1.msg"
 '
 
 test_expect_success 'identity_backend=noauth: user add and passwd exit 4' '
-	POSTINO_IDENTITY_BACKEND=noauth expect_code 4 sh -c "printf \"x\\n\" | postino user add n@two.example --password-stdin" &&
-	POSTINO_IDENTITY_BACKEND=noauth expect_code 4 sh -c "printf \"x\\n\" | postino user passwd q@two.example --password-stdin"
+	POSTINO_IDENTITY_BACKEND=noauth expect_code 4 sh -c "printf \"x-secret\\n\" | postino user add n@two.example --password-stdin" &&
+	POSTINO_IDENTITY_BACKEND=noauth expect_code 4 sh -c "printf \"x-secret\\n\" | postino user passwd q@two.example --password-stdin"
 '
 
 test_expect_success 'hybrid: release, passwd needs --claim, claim' '
@@ -234,11 +234,11 @@ test_expect_success 'hybrid: release, passwd needs --claim, claim' '
 	postino user release q@two.example 2>err &&
 	check_grep "already IdP-managed" err &&
 	check_eq "$(sql "SELECT COUNT(*) FROM log WHERE action = '"'"'edit_mailbox'"'"' AND data LIKE '"'"'% released'"'"'")" 1 &&
-	expect_code 2 sh -c "printf \"x\\n\" | postino user passwd q@two.example --password-stdin" 2>err &&
+	expect_code 2 sh -c "printf \"x-secret\\n\" | postino user passwd q@two.example --password-stdin" 2>err &&
 	check_grep "claim" err &&
-	printf "claimed\n" | postino user passwd q@two.example --claim --password-stdin 2>err &&
+	printf "claimed-secret\n" | postino user passwd q@two.example --claim --password-stdin 2>err &&
 	check_grep "claimed into SQL auth" err &&
-	verify_hash q@two.example claimed
+	verify_hash q@two.example claimed-secret
 '
 
 test_done

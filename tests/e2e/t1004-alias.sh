@@ -8,7 +8,7 @@ setup_postino
 
 test_expect_success 'setup' '
 	postino domain add example.com --max-aliases 3 >/dev/null &&
-	printf "x\n" | postino user add foo@example.com --password-stdin >/dev/null
+	printf "x-secret\n" | postino user add foo@example.com --password-stdin >/dev/null
 '
 
 test_expect_success 'alias add (README example)' '
@@ -82,7 +82,7 @@ test_expect_success 'alias del on a mailbox removes its forwards, keeps vacation
 '
 
 test_expect_success 'alias add on a mailbox forwards and keeps a copy (postino README)' '
-	printf "x\n" | postino user add bar@example.com --password-stdin >/dev/null &&
+	printf "x-secret\n" | postino user add bar@example.com --password-stdin >/dev/null &&
 	postino alias add bar@example.com forwarded@elsewhere.test --json >out 2>err &&
 	json ".goto == \"bar@example.com,forwarded@elsewhere.test\"" out &&
 	check_grep "stays in the mailbox too" err &&

@@ -16,7 +16,7 @@ state() {
 }
 
 add() {
-	printf "pw\n" | postino user add "$@" --password-stdin
+	printf "pw-secret\n" | postino user add "$@" --password-stdin
 }
 
 test_expect_success 'setup' '
@@ -130,7 +130,7 @@ test_expect_success 'SQL and path metacharacters in every field are refused or i
 	expect_code 4 add "../x@example.com" &&
 	expect_code 4 postino alias add "a@example.com" "../../etc/passwd" &&
 	expect_code 4 postino domain alias add "x.com;--" --target example.com &&
-	printf "pw\n" | postino user add quote@example.com --name "O'"'"'Brien \\\"x\\\" %s %n ; --" --password-stdin --json >out &&
+	printf "pw-secret\n" | postino user add quote@example.com --name "O'"'"'Brien \\\"x\\\" %s %n ; --" --password-stdin --json >out &&
 	json ".name == \"O'"'"'Brien \\\\\\\"x\\\\\\\" %s %n ; --\"" out
 '
 
@@ -155,7 +155,7 @@ test_expect_success '16 concurrent user add into a domain capped at 5: exactly 5
 	postino domain add capped.example --max-mailboxes 5 >/dev/null &&
 	i=0 && pids= &&
 	while [ $i -lt 16 ]; do
-		(printf "pw\n" | postino user add "u$i@capped.example" --password-stdin >/dev/null 2>"err.$i"; echo $? >"rc.$i") &
+		(printf "pw-secret\n" | postino user add "u$i@capped.example" --password-stdin >/dev/null 2>"err.$i"; echo $? >"rc.$i") &
 		pids="$pids $!"
 		i=$((i + 1))
 	done &&

@@ -27,9 +27,9 @@ test_expect_success 'seed with every kind of record' '
 	postino domain add al.org --transport lmtp --backupmx >/dev/null &&
 	postino domain add off.org >/dev/null && postino domain disable off.org &&
 	postino domain alias add al.org --target ex.org >/dev/null &&
-	printf "pw-a\n" | postino user add a@ex.org --name "Ä, \"q\"" --password-stdin >/dev/null &&
-	printf "pw-b\n" | postino user add b@ex.org --scheme SHA512-CRYPT --quota 2G --password-stdin >/dev/null &&
-	printf "pw-c\n" | postino user add c@ex.org --disabled --password-stdin >/dev/null &&
+	printf "pw-a-secret\n" | postino user add a@ex.org --name "Ä, \"q\"" --password-stdin >/dev/null &&
+	printf "pw-b-secret\n" | postino user add b@ex.org --scheme SHA512-CRYPT --quota 2G --password-stdin >/dev/null &&
+	printf "pw-c-secret\n" | postino user add c@ex.org --disabled --password-stdin >/dev/null &&
 	sql "UPDATE quota2 SET bytes = 12345, messages = 7 WHERE username = '"'"'a@ex.org'"'"'" &&
 	postino alias add info@ex.org a@ex.org,b@ex.org >/dev/null &&
 	postino alias add @ex.org a@ex.org >/dev/null &&
@@ -86,7 +86,7 @@ test_expect_success "round trip through another engine ($OTHER) is exact, CSV to
 	postino -c other/postino.toml export >other.jsonl &&
 	body all.jsonl >a && body other.jsonl >b && diff a b &&
 	hash=$(grep "\"username\":\"a@ex.org\"" other.jsonl | jq -r .password) &&
-	doveadm -O pw -t "$hash" -p pw-a >/dev/null
+	doveadm -O pw -t "$hash" -p pw-a-secret >/dev/null
 '
 
 test_expect_success 'importing the same file again changes nothing' '
@@ -139,10 +139,10 @@ test_expect_success '--prune removes, within the named domains, what the file la
 
 test_expect_success 'a bad line in the middle: its number, nothing applied' '
 	new_db bad "$POSTINO_TEST_ENGINE" &&
-	{ head -5 all.jsonl; echo "{\"type\":\"mailbox\",\"username\":\"x y@ex.org\",\"plain_password\":\"z\"}"; tail -n +6 all.jsonl; } >bad.jsonl &&
+	{ head -5 all.jsonl; echo "{\"type\":\"mailbox\",\"username\":\"x y@ex.org\",\"plain_password\":\"z-secret\"}"; tail -n +6 all.jsonl; } >bad.jsonl &&
 	expect_code 4 postino -c bad/postino.toml import bad.jsonl 2>err &&
 	check_grep "bad.jsonl:6:" err &&
-	{ head -5 all.jsonl; echo "{\"type\":\"mailbox\",\"username\":\"u@nowhere.org\",\"plain_password\":\"z\"}"; } >bad2.jsonl &&
+	{ head -5 all.jsonl; echo "{\"type\":\"mailbox\",\"username\":\"u@nowhere.org\",\"plain_password\":\"z-secret\"}"; } >bad2.jsonl &&
 	expect_code 1 postino -c bad/postino.toml import bad2.jsonl 2>err &&
 	check_grep "bad2.jsonl:6:.*unknown domain .nowhere.org" err &&
 	printf "not json\n" >bad3.jsonl &&
@@ -156,7 +156,7 @@ test_expect_success 'a rule violation mid-import keeps earlier batches, rolls ba
 	new_db cap "$POSTINO_TEST_ENGINE" &&
 	{ echo "{\"type\":\"postino-export\",\"version\":1}";
 	  echo "{\"type\":\"domain\",\"domain\":\"cap.org\",\"max_mailboxes\":3}";
-	  for i in 1 2 3 4 5; do echo "{\"type\":\"mailbox\",\"username\":\"u$i@cap.org\",\"plain_password\":\"p\"}"; done; } >cap.jsonl &&
+	  for i in 1 2 3 4 5; do echo "{\"type\":\"mailbox\",\"username\":\"u$i@cap.org\",\"plain_password\":\"p-secret\"}"; done; } >cap.jsonl &&
 	expect_code 3 postino -c cap/postino.toml import --batch 2 cap.jsonl 2>err &&
 	check_grep "cap.jsonl:6:" err &&
 	postino -c cap/postino.toml user list --json >l &&
@@ -168,7 +168,7 @@ test_expect_success 'a maildir that cannot be made mid-import: its line, its bat
 	new_db fs "$POSTINO_TEST_ENGINE" &&
 	{ echo "{\"type\":\"postino-export\",\"version\":1}";
 	  echo "{\"type\":\"domain\",\"domain\":\"fs.org\"}";
-	  for i in 1 2 3 4 5 6 7; do echo "{\"type\":\"mailbox\",\"username\":\"u$i@fs.org\",\"plain_password\":\"p\"}"; done; } >fs.jsonl &&
+	  for i in 1 2 3 4 5 6 7; do echo "{\"type\":\"mailbox\",\"username\":\"u$i@fs.org\",\"plain_password\":\"p-secret\"}"; done; } >fs.jsonl &&
 	mkdir -p fs/vmail/fs.org elsewhere &&
 	ln -s "$(pwd)/elsewhere" fs/vmail/fs.org/u5 &&
 	expect_code 6 postino -c fs/postino.toml import --batch 3 fs.jsonl 2>err &&

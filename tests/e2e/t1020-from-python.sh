@@ -18,7 +18,7 @@ PTY="/usr/bin/python3 $SRCDIR/tests/helpers/pty-run.py"
 
 test_expect_success 'setup' '
 	postino domain add example.com >/dev/null &&
-	printf "pw\n" | postino user add keep@example.com --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add keep@example.com --password-stdin >/dev/null &&
 	postino alias add a1@example.com keep@example.com >/dev/null &&
 	postino alias add a2@example.com keep@example.com >/dev/null
 '
@@ -60,11 +60,11 @@ test_expect_success 'Ctrl-D at Password: aborts with exit 4 and a message' '
 '
 
 test_expect_success 'an ignored Ctrl-C (nohup, a background job) stays ignored at the prompt' '
-	$PTY expect:Password: send:"\\x03" send:"ign-pw\\n" expect:confirmation \
-		send:"ign-pw\\n" -- sh -c "trap \"\" INT; exec postino user add i@example.com" >out &&
+	$PTY expect:Password: send:"\\x03" send:"ign-pw-secret\\n" expect:confirmation \
+		send:"ign-pw-secret\\n" -- sh -c "trap \"\" INT; exec postino user add i@example.com" >out &&
 	check_grep "^status=exit:0$" out &&
 	check_grep "^echo=on$" out &&
-	verify_hash i@example.com ign-pw
+	verify_hash i@example.com ign-pw-secret
 '
 
 test_expect_success 'the terminal prompt still works after all that' '
@@ -109,17 +109,17 @@ test_expect_success 'a confirmation at the terminal' '
 '
 
 test_expect_success 'no terminal: the password and its confirmation from stdin' '
-	printf "pipe-pw\npipe-pw\n" | setsid -w postino user add p@example.com >out 2>err &&
+	printf "pipe-pw-secret\npipe-pw-secret\n" | setsid -w postino user add p@example.com >out 2>err &&
 	check_grep "no terminal" err &&
-	verify_hash p@example.com pipe-pw &&
-	printf "new-pw\nnew-pw\n" | setsid -w postino user passwd p@example.com 2>err &&
-	verify_hash p@example.com new-pw
+	verify_hash p@example.com pipe-pw-secret &&
+	printf "new-pw-secret\nnew-pw-secret\n" | setsid -w postino user passwd p@example.com 2>err &&
+	verify_hash p@example.com new-pw-secret
 '
 
 test_expect_success 'no terminal: a mismatch or a missing second line changes nothing' '
 	expect_code 4 sh -c "printf \"one\ntwo\n\" | setsid -w postino user add q@example.com" 2>err &&
 	check_grep "differ" err &&
-	expect_code 4 sh -c "printf \"one\n\" | setsid -w postino user add q@example.com" 2>err &&
+	expect_code 4 sh -c "printf \"one-secret\n\" | setsid -w postino user add q@example.com" 2>err &&
 	check_grep "no confirmation line" err &&
 	expect_code 1 postino user show q@example.com
 '
@@ -142,7 +142,7 @@ test_expect_success 'arguments are checked before the password is asked' '
 
 test_expect_success 'under local, user passwd on a {NOAUTH} mailbox needs --claim (exit 2)' '
 	sql "UPDATE mailbox SET password = '"'"'{NOAUTH}'"'"' WHERE username = '"'"'p@example.com'"'"'" &&
-	expect_code 2 sh -c "printf \"x\\n\" | postino user passwd p@example.com --password-stdin" 2>err &&
+	expect_code 2 sh -c "printf \"x-secret\\n\" | postino user passwd p@example.com --password-stdin" 2>err &&
 	check_grep "claim" err &&
 	check_eq "$(sql "SELECT password FROM mailbox WHERE username = '"'"'p@example.com'"'"'")" "{NOAUTH}" &&
 	printf "claimed-pw\n" | postino user passwd p@example.com --claim --password-stdin &&

@@ -111,7 +111,7 @@ test_expect_success 'domain del --force removes those of its mailboxes' '
 		echo "$HDR" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"bob@example.org\",\"identities\":\"scim bob\"}" &&
 		echo "{\"type\":\"domain\",\"domain\":\"other.org\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"x@other.org\",\"plain_password\":\"pw-x-1\",\"identities\":\"scim x\"}"
+		echo "{\"type\":\"mailbox\",\"username\":\"x@other.org\",\"plain_password\":\"pw-x-1-secret\",\"identities\":\"scim x\"}"
 	} >more.jsonl &&
 	postino import --update more.jsonl >/dev/null &&
 	check_eq "$(sql "SELECT COUNT(*) FROM postino_identity")" 2 &&

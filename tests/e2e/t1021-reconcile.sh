@@ -23,12 +23,12 @@ test_expect_success 'setup: mailboxes, one linked by externalId, one IdP-managed
 	postino domain add example.net >/dev/null &&
 	{
 		echo "$HDR" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"alice@example.org\",\"name\":\"Alice Old\",\"plain_password\":\"pw-a\",\"identities\":\"scim 2819c223-7f76-453a-919d-413861904646\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"bob@example.org\",\"name\":\"Bob Builder\",\"plain_password\":\"pw-b\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"alice@example.org\",\"name\":\"Alice Old\",\"plain_password\":\"pw-a-secret\",\"identities\":\"scim 2819c223-7f76-453a-919d-413861904646\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"bob@example.org\",\"name\":\"Bob Builder\",\"plain_password\":\"pw-b-secret\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"dave@example.org\",\"name\":\"Dave Gone\",\"identities\":\"scim 00u5dave\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"grace@example.org\",\"name\":\"Grace Hopper\",\"plain_password\":\"pw-g\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"postmaster@example.org\",\"plain_password\":\"pw-p\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"eve@example.net\",\"plain_password\":\"pw-e\"}"
+		echo "{\"type\":\"mailbox\",\"username\":\"grace@example.org\",\"name\":\"Grace Hopper\",\"plain_password\":\"pw-g-secret\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"postmaster@example.org\",\"plain_password\":\"pw-p-secret\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"eve@example.net\",\"plain_password\":\"pw-e-secret\"}"
 	} >in.jsonl &&
 	POSTINO_BCRYPT_COST=4 postino import in.jsonl >/dev/null
 '

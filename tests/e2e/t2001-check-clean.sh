@@ -19,8 +19,8 @@ test_expect_success 'a clean installation passes check --deep with no warnings' 
 test_expect_success 'more rows (catch-all, forwards, quotas, limits) stay clean' '
 	postino domain add small.example --max-mailboxes 2 --max-aliases 3 \
 		--max-quota 1G --default-quota 100M --domain-quota 2G &&
-	printf "pw-3\n" | postino user add carol@small.example --password-stdin &&
-	printf "pw-4\n" | postino user add dave@small.example --quota 1G \
+	printf "pw-3-secret\n" | postino user add carol@small.example --password-stdin &&
+	printf "pw-4-secret\n" | postino user add dave@small.example --quota 1G \
 		--password-stdin &&
 	postino alias add @small.example carol@small.example &&
 	postino alias add sales@small.example carol@small.example,ext@remote.example &&

@@ -36,7 +36,7 @@ test_setup 'a post-creation hook in place' '
 	printf "#!/bin/sh\nlogger -t postino \"created \$1\" || :\nexit 0\n" >"$HOOK" &&
 	chmod 755 "$HOOK" &&
 	toml_set postcreation_hook "\"$HOOK\"" &&
-	printf "pw\n" | postino user add hooked@example.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add hooked@example.org --password-stdin >/dev/null &&
 	expect_clean --deep &&
 	run_check && finding_message postcreation_hook_syntax | grep -q "sh -n. accepts"
 '

@@ -119,8 +119,8 @@ test_expect_success 'alias_domain_refs: an alias domain that is not a domain' '
 
 test_expect_success 'domain_limits: more mailboxes than the domain allows' '
 	postino domain add small.example --max-mailboxes 2 >/dev/null &&
-	printf "pw\n" | postino user add u1@small.example --password-stdin >/dev/null &&
-	printf "pw\n" | postino user add u2@small.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add u1@small.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add u2@small.example --password-stdin >/dev/null &&
 	check_breaks domain_limits=warn -- \
 		"sql \"UPDATE domain SET mailboxes = 1 WHERE domain = $(q small.example)\"" \
 		"sql \"UPDATE domain SET mailboxes = 2 WHERE domain = $(q small.example)\"" \

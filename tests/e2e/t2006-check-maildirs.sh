@@ -35,7 +35,7 @@ test_expect_success 'maildir_present: a maildir not made yet is information' '
 '
 
 test_expect_success 'maildir_path: a maildir path escaping the mail root' '
-	printf "pw\n" | postino user add carol@example.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add carol@example.org --password-stdin >/dev/null &&
 	check_breaks maildir_path=error -- \
 		"mv \"\$MAIL_ROOT/example.org/carol\" \"\$STASH/carol\" &&
 		 sql \"UPDATE mailbox SET maildir = $(q ../../etc/) WHERE username = $(q carol@example.org)\"" \
@@ -77,7 +77,7 @@ test_expect_success 'orphan_maildirs: a maildir no mailbox owns' '
 '
 
 test_expect_success 'orphan_maildirs: what user del --keep-maildir leaves behind' '
-	printf "pw\n" | postino user add dave@example.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add dave@example.org --password-stdin >/dev/null &&
 	expect_clean --deep &&
 	check_breaks orphan_maildirs=warn -- \
 		"postino user del dave@example.org --keep-maildir --yes" \
@@ -127,7 +127,7 @@ test_expect_success 'maildir_symlinks: a symlink among a maildir'"'"'s folders' 
 '
 
 test_expect_success 'a PostfixAdmin user@domain maildir layout is understood' '
-	printf "pw\n" | postino user add erin@example.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add erin@example.org --password-stdin >/dev/null &&
 	mv "$MAIL_ROOT/example.org/erin" "$MAIL_ROOT/example.org/erin@example.org" &&
 	sql "UPDATE mailbox SET maildir = $(q example.org/erin@example.org/) WHERE username = $(q erin@example.org)" &&
 	expect_clean --deep

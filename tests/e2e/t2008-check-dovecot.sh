@@ -82,7 +82,7 @@ test_expect_success 'dovecot_passdb_chain: noauth needs no SQL passdb' '
 	expect_clean --deep; rc=$?
 	toml_set identity_backend "\"hybrid\""; write_dovecot
 	for u in alice bob; do
-		printf "pw\n" | postino user passwd $u@example.org --claim \
+		printf "pw-secret\n" | postino user passwd $u@example.org --claim \
 			--password-stdin 2>/dev/null || exit 1
 	done
 	exit $rc

@@ -118,7 +118,7 @@ test_expect_success 'a base64 event_payload (older Zitadel) is decoded' '
 '
 
 test_expect_success 'an existing mailbox is adopted; one tied to another person is 409' '
-	printf "pw-jo-1\n" | postino user add jo@example.org --password-stdin >/dev/null &&
+	printf "pw-jo-1-secret\n" | postino user add jo@example.org --password-stdin >/dev/null &&
 	check_eq "$(send --type user.human.added --subject 300006 --creator 1 --seq 1 --email jo@example.org --first Jo)" 200 &&
 	check_eq "$(owner_of 300006)" jo@example.org &&
 	check_eq "$(send --type user.human.added --subject 300007 --creator 1 --seq 1 --email jo@example.org --first Jo)" 409 &&

@@ -92,7 +92,7 @@ test_expect_success 'list add again is "already exists" and touches nothing' '
 '
 
 test_expect_success 'add refuses names that are taken, leaving nothing behind' '
-	printf "pw\n" | postino user add taken@lists.example.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add taken@lists.example.org --password-stdin >/dev/null &&
 	postino alias add info@lists.example.org alice@example.org >/dev/null &&
 	postino alias add news-owner@lists.example.org alice@example.org >/dev/null &&
 	expect_code 2 postino list add taken@lists.example.org --owner alice@example.org 2>err &&

@@ -80,10 +80,10 @@ deep_clean() {
 
 test_expect_success 'setup' '
 	postino domain add ex.org >/dev/null &&
-	printf "pw\n" | postino user add keep@ex.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add keep@ex.org --password-stdin >/dev/null &&
 	postino alias add info@ex.org keep@ex.org >/dev/null &&
 	postino domain add gone.org >/dev/null &&
-	printf "pw\n" | postino user add a@gone.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add a@gone.org --password-stdin >/dev/null &&
 	deep_clean
 '
 
@@ -91,7 +91,7 @@ test_expect_success 'crash during user add (maildir made, rows pending): as befo
 	state >before &&
 	hold "INSERT INTO alias (address, goto, domain) VALUES ('"'"'victim@ex.org'"'"', '"'"'x@y.org'"'"', '"'"'ex.org'"'"')" &&
 	wait_until 60 held || exit 1
-	(printf "pw\n" | postino user add victim@ex.org --password-stdin >out 2>err) &
+	(printf "pw-secret\n" | postino user add victim@ex.org --password-stdin >out 2>err) &
 	pid=$!
 	rc=1 &&
 	wait_blocked &&
@@ -130,7 +130,7 @@ test_expect_success 'crash during domain del --force: as before' '
 test_expect_success 'crash during import (a whole batch of maildirs made): as before' '
 	{ echo "{\"type\":\"postino-export\",\"version\":1}";
 	  i=0; while [ $i -lt 50 ]; do
-		echo "{\"type\":\"mailbox\",\"username\":\"imp$i@ex.org\",\"plain_password\":\"p\"}"
+		echo "{\"type\":\"mailbox\",\"username\":\"imp$i@ex.org\",\"plain_password\":\"p-secret\"}"
 		i=$((i + 1)); done; } >imp.jsonl &&
 	state >before &&
 	hold "INSERT INTO alias (address, goto, domain) VALUES ('"'"'imp49@ex.org'"'"', '"'"'x@y.org'"'"', '"'"'ex.org'"'"')" &&
@@ -146,7 +146,7 @@ test_expect_success 'crash during import (a whole batch of maildirs made): as be
 '
 
 test_expect_success 'after the crashes every operation works again' '
-	printf "pw\n" | postino user add victim@ex.org --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add victim@ex.org --password-stdin >/dev/null &&
 	postino alias del info@ex.org --yes &&
 	postino user del keep@ex.org --yes &&
 	postino domain del gone.org --force --yes &&

@@ -73,7 +73,7 @@ gen() {
 	echo '{"type":"domain","domain":"pool.example"}'
 	i=0
 	while [ $i -lt "$1" ]; do
-		printf '{"type":"mailbox","username":"u%d@pool.example","plain_password":"pw%d"}\n' $i $i
+		printf '{"type":"mailbox","username":"u%d@pool.example","plain_password":"pw%d-secret"}\n' $i $i
 		i=$((i + 1))
 	done
 }

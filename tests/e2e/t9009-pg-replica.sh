@@ -58,7 +58,7 @@ test_expect_success 'the replica is a hot standby' '
 
 test_expect_success 'a writer finds the primary behind a replica listed first' '
 	postino domain add rep.example >/dev/null &&
-	printf "pw\n" | postino user add alice@rep.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add alice@rep.example --password-stdin >/dev/null &&
 	wait_until 30 on_replica alice@rep.example
 '
 
@@ -77,16 +77,16 @@ answers() {
 }
 
 test_expect_success 'an edit on the primary reaches podop through the replica' '
-	printf "pw\n" | postino user add bob@rep.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add bob@rep.example --password-stdin >/dev/null &&
 	wait_until 30 answers bob@rep.example rep.example/bob/
 '
 
 test_expect_success 'primary gone: podop still answers, a writer exits 5 naming every host' '
-	printf "pw\n" | postino user add carol@rep.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add carol@rep.example --password-stdin >/dev/null &&
 	wait_until 30 on_replica carol@rep.example &&
 	"$SRCDIR/tests/lib/servers.sh" kill "$TEST_DIR/priv" pgsql &&
 	check_eq "$(pq carol@rep.example mailbox)" rep.example/carol/ &&
-	{ printf "pw\n" | postino user add dave@rep.example --password-stdin >out 2>err; rc=$?; } ;
+	{ printf "pw-secret\n" | postino user add dave@rep.example --password-stdin >out 2>err; rc=$?; } ;
 	check_eq "$rc" 5 &&
 	check_grep "no writable PostgreSQL server (2 tried)" err &&
 	check_grep "127.0.0.1:$REP_PORT" err &&
@@ -97,7 +97,7 @@ test_expect_success 'primary gone: podop still answers, a writer exits 5 naming 
 test_expect_success 'after pg_ctl promote writers use the new primary, unchanged config' '
 	as_pg "$PG_BIN/pg_ctl" -D "$REP/data" -w promote >/dev/null &&
 	wait_until 30 promoted &&
-	printf "pw\n" | postino user add dave@rep.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add dave@rep.example --password-stdin >/dev/null &&
 	on_replica dave@rep.example &&
 	wait_until 30 answers dave@rep.example rep.example/dave/
 '

@@ -175,8 +175,8 @@ test_expect_success 'IMAP login with the password postino set' '
 '
 
 test_expect_success 'a new password works at once' '
-	printf "newer-1\n" | postino user passwd alice@example.org --password-stdin &&
-	imap_login $IMAP_PORT alice@example.org newer-1 >/dev/null
+	printf "newer-1-secret\n" | postino user passwd alice@example.org --password-stdin &&
+	imap_login $IMAP_PORT alice@example.org newer-1-secret >/dev/null
 '
 
 test_expect_success 'check --deep is still clean after the mail went through' '

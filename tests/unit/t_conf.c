@@ -140,6 +140,10 @@ test_defaults(void)
 		"postinod.seccomp",
 		"postinod.public_url",
 		"postinod.metrics_listen",
+		"password.min_length",
+		"password.min_letters",
+		"password.min_digits",
+		"postfixadmin.encrypt",
 		"podop.socket",
 		"podop.mode",
 		"podop.user",
@@ -200,6 +204,10 @@ test_defaults(void)
 	is_int(c.podop.cache_stale_ttl, 300, "default stale ttl");
 	is_int(c.podop.cache_size, 1000000, "default cache_size");
 	is_int((int64_t)c.podop.ntables, 0, "no podop tables by default");
+	is_int(c.password.min_length, 8, "default password.min_length");
+	is_int(c.password.min_letters, 0, "default password.min_letters");
+	is_int(c.password.min_digits, 0, "default password.min_digits");
+	is_str(c.postfixadmin.encrypt, "", "default postfixadmin.encrypt");
 	is_int((int64_t)c.nfiles, 0, "no files by default");
 
 	is_int(conf_describe(&c, &items, &n), 0, "describe returns 0");
@@ -221,15 +229,25 @@ test_defaults(void)
 		ok(it->description != NULL && it->description[0] != '\0' &&
 			it->description[strlen(it->description) - 1] != '.',
 		    "%s: one-line description", it->name);
-		/* POSTINO_KEY, POSTINOD_KEY, PODOP_KEY */
+		/*
+		 * POSTINO_KEY, POSTINOD_KEY, PODOP_KEY; POSTINO_TABLE_KEY for
+		 * the other tables.
+		 */
 		j = (size_t)snprintf(env, sizeof(env), "%s",
 		    dot == NULL					 ? "POSTINO_"
 			: strncmp(it->name, "postinod.", 9) == 0 ? "POSTINOD_"
-								 : "PODOP_");
-		for (const char *p = dot ? dot + 1 : it->name; *p; p++)
-			env[j++] =
-			    (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
-							  : *p);
+			: strncmp(it->name, "podop.", 6) == 0	 ? "PODOP_"
+								 : "POSTINO_");
+		for (const char *p = dot &&
+			     (strncmp(it->name, "postinod.", 9) == 0 ||
+				 strncmp(it->name, "podop.", 6) == 0)
+			 ? dot + 1
+			 : it->name;
+		     *p; p++)
+			env[j++] = *p == '.'
+			    ? '_'
+			    : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
+							    : *p);
 		env[j] = '\0';
 		is_str(it->env, env, "%s: environment variable", it->name);
 	}
@@ -349,7 +367,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 50 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 54 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
