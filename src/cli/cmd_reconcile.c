@@ -9,10 +9,11 @@
  * A person is matched to a mailbox by its subject stored under the
  * source's issuer (identity.h: "scim" for the SCIM externalId,
  * "zitadel:<instanceID>" for the Zitadel user id), else by its address,
- * else by any of its other addresses.  People of domains postino does not
- * manage are counted and left out.  The domains of the people postino
- * manages are the covered domains: only their mailboxes can be without a
- * person.  Findings:
+ * else by any of its other addresses.  A person without a mailbox whose
+ * address is of a domain postino does not manage is counted and left
+ * out.  The domains of the matched mailboxes and of the missing ones are
+ * the covered domains: only their mailboxes can be without a person.
+ * Findings:
  *
  *   missing         an active person has no mailbox     (apply: create)
  *   unlinked        the person's mailbox is not tied to its subject
@@ -259,6 +260,7 @@ compare(struct rec *r, const struct person *p, struct err *err)
 	char addr[ADDR_MAX], dom[ADDR_MAX], user[ADDR_MAX];
 	struct mailbox_rec mb;
 	struct finding *f;
+	const char *at;
 	bool linked = false;
 	int rc = 0;
 
@@ -269,12 +271,6 @@ compare(struct rec *r, const struct person *p, struct err *err)
 		return err_set(err, ERR_INVALID, "person %zu: %s", p->index,
 			   msg),
 		       -1;
-	}
-	if ((rc = managed(r, dom, err)) == -1)
-		return -1;
-	if (rc == 0) {
-		r->other_domain++;
-		return 0;
 	}
 	user[0] = '\0';
 	if (p->subject != NULL &&
@@ -291,6 +287,13 @@ compare(struct rec *r, const struct person *p, struct err *err)
 	if (rc == 0 && (rc = by_alt(m, p, &mb, err)) == -1)
 		return -1;
 	if (rc == 0) {
+		/* No mailbox: one is due only in a domain postino manages. */
+		if ((rc = managed(r, dom, err)) == -1)
+			return -1;
+		if (rc == 0) {
+			r->other_domain++;
+			return 0;
+		}
 		if (!p->active)
 			return 0;
 		f = add_finding(r, K_MISSING, addr);
@@ -299,6 +302,8 @@ compare(struct rec *r, const struct person *p, struct err *err)
 		return 0;
 	}
 	seen_add(r, mb.username);
+	if ((at = strrchr(mb.username, '@')) != NULL)
+		push(&r->domains, &r->ndomains, at + 1);
 	if (!linked && p->subject != NULL && r->pp->link) {
 		f = add_finding(r, K_UNLINKED, mb.username);
 		set_names(f, p);
@@ -362,7 +367,6 @@ static int
 absent_of_issuer(struct rec *r, struct err *err)
 {
 	struct tied t = { r->pp->issuer, NULL, 0 };
-	size_t before = r->nseen;
 	int rc = 0;
 
 	if (identity_foreach(&r->c->model, NULL, tied_one, &t, err) == -1)
@@ -371,22 +375,27 @@ absent_of_issuer(struct rec *r, struct err *err)
 		struct mailbox_rec mb;
 		int g;
 
-		if (seen_has(r, t.v[i]))
+		if (seen_has(r, t.v[i])) {
+			free(t.v[i]);
+			t.v[i] = NULL;
 			continue;
-		if ((g = mailbox_get(&r->c->model, t.v[i], &mb, err)) == -1 &&
-		    err->kind != ERR_NOTFOUND) {
+		}
+		if ((g = mailbox_get(&r->c->model, t.v[i], &mb, err)) == -1) {
 			rc = -1;
 			break;
 		}
 		err_clear(err);
 		if (g == 1 && mb.active)
 			add_finding(r, K_ABSENT, mb.username);
-		seen_add(r, t.v[i]);
 	}
-	for (size_t i = 0; i < t.n; i++)
+	/* Added after the look-ups: seen_has needs the array sorted. */
+	for (size_t i = 0; i < t.n; i++) {
+		if (t.v[i] != NULL && rc == 0)
+			seen_add(r, t.v[i]);
 		free(t.v[i]);
+	}
 	free(t.v);
-	if (r->nseen != before)
+	if (r->nseen > 0)
 		qsort(r->seen, r->nseen, sizeof(*r->seen), cmp_str);
 	return rc;
 }
