@@ -342,7 +342,8 @@ post(struct client *cl, const char *req, json_t **root, bool *gone,
 			   cl->where, status, msg),
 		       err_hint(err,
 			   "the server refused the request; check "
-			   "[zitadel] url and organization_id");
+			   "[zitadel] url, organization_id and page_size "
+			   "(at most the server's limit, 1000 by default)");
 	}
 	*root = json_loadb(
 	    cl->body.data, cl->body.len, JSON_REJECT_DUPLICATES, &je);
@@ -509,7 +510,7 @@ read_all(struct cli *c, struct client *cl, struct people *pp, struct err *err)
 	for (;;) {
 		char *req = list_request(c, offset);
 		json_t *root, *res, *u;
-		size_t i;
+		size_t i, got;
 		int rc;
 
 		rc = post(cl, req, &root, &gone, err);
@@ -566,11 +567,12 @@ read_all(struct cli *c, struct client *cl, struct people *pp, struct err *err)
 				return -1;
 			}
 		}
-		offset += json_array_size(res);
+		got = json_array_size(res);
+		offset += got;
 		json_decref(root);
 		if (offset >= total)
 			return 0;
-		if (json_array_size(res) == 0)
+		if (got == 0)
 			return err_set(err, ERR_TEMP,
 				   "zitadel: %s answered no users at offset "
 				   "%llu of %llu; nothing was changed",
