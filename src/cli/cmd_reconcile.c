@@ -56,8 +56,8 @@ enum kind {
 	K_NO_PERSON
 };
 
-static const char *const kind_names[] = { "missing", "unlinked",
-	"still-active", "name", "absent", "no-person" };
+static const char *const kind_names[] = { "missing", "unlinked", "still-active",
+	"name", "absent", "no-person" };
 
 struct finding {
 	enum kind kind;
@@ -101,8 +101,8 @@ people_add(struct people *pp, const char *address, const char *subject,
 	memset(p, 0, sizeof(*p));
 	p->index = pp->n++;
 	p->address = xstrdup(address);
-	p->subject = subject != NULL && *subject != '\0' ? xstrdup(subject)
-							 : NULL;
+	p->subject =
+	    subject != NULL && *subject != '\0' ? xstrdup(subject) : NULL;
 	p->name = xstrdup(name != NULL ? name : "");
 	p->active = active;
 	return p;
@@ -268,14 +268,14 @@ compare(struct rec *r, const struct person *p, struct err *err)
 		char msg[600];
 
 		snprintf(msg, sizeof(msg), "%s", err->msg);
-		return err_set(err, ERR_INVALID, "person %zu: %s", p->index,
-			   msg),
+		return err_set(
+			   err, ERR_INVALID, "person %zu: %s", p->index, msg),
 		       -1;
 	}
 	user[0] = '\0';
 	if (p->subject != NULL &&
-	    (rc = identity_find(m, r->pp->issuer, p->subject, user,
-		 sizeof(user), err)) == -1)
+	    (rc = identity_find(
+		 m, r->pp->issuer, p->subject, user, sizeof(user), err)) == -1)
 		return -1;
 	linked = rc == 1;
 	if (!linked)
@@ -503,8 +503,8 @@ scim_load(const char *path, struct people *pp, struct err *err)
 	int rc = -1;
 
 	if (root == NULL)
-		return err_set(err, ERR_INVALID, "%s:%d: %s", path, je.line,
-		    je.text);
+		return err_set(
+		    err, ERR_INVALID, "%s:%d: %s", path, je.line, je.text);
 	res = json_object_get(root, "Resources");
 	tot = json_object_get(root, "totalResults");
 	if (!json_is_object(root) || (res != NULL && !json_is_array(res)))
@@ -515,8 +515,7 @@ scim_load(const char *path, struct people *pp, struct err *err)
 	else if (tot != NULL && !json_is_integer(tot))
 		err_set(
 		    err, ERR_INVALID, "%s: totalResults is not a number", path);
-	else if (res == NULL &&
-	    (tot == NULL || json_integer_value(tot) != 0))
+	else if (res == NULL && (tot == NULL || json_integer_value(tot) != 0))
 		err_set(err, ERR_INVALID,
 		    "%s: no \"Resources\" array (a SCIM ListResponse is "
 		    "expected, not a single User)",
@@ -571,8 +570,7 @@ apply_tx(struct model *m, void *arg, struct err *err)
 		if (f->kind == K_STILL_ACTIVE || f->kind == K_ABSENT)
 			rc = mailbox_set_active(m, f->address, false, err);
 		else if (f->kind == K_NAME)
-			rc = mailbox_set_name(m, f->address, f->name, err) ==
-				-1
+			rc = mailbox_set_name(m, f->address, f->name, err) == -1
 			    ? -1
 			    : keep_names(m, a->pp, f, err);
 		else if (f->kind == K_UNLINKED)
@@ -657,9 +655,8 @@ print_table(struct cli *c, struct rec *r, bool apply)
 			    f->name);
 			break;
 		case K_UNLINKED:
-			snprintf(detail, sizeof(detail),
-			    "not tied to %s %s", r->pp->subject_key,
-			    f->subject);
+			snprintf(detail, sizeof(detail), "not tied to %s %s",
+			    r->pp->subject_key, f->subject);
 			break;
 		case K_STILL_ACTIVE:
 			snprintf(detail, sizeof(detail),
@@ -741,8 +738,8 @@ print_json(struct cli *c, struct rec *r, bool apply)
 /* --- the command ------------------------------------------------------- */
 
 static int
-load(struct cli *c, const char *src, int argc, char **argv,
-    struct people *pp, struct err *err)
+load(struct cli *c, const char *src, int argc, char **argv, struct people *pp,
+    struct err *err)
 {
 	if (strcmp(src, "scim-json") == 0) {
 		if (argc != 1)
@@ -760,8 +757,8 @@ load(struct cli *c, const char *src, int argc, char **argv,
 		pp->subject_key = "userId";
 		return reconcile_zitadel(c, pp, err) == -1 ? -1 : 0;
 	}
-	return cli_usage(c,
-	    "unknown --source '%.64s' (scim-json FILE, or zitadel)", src);
+	return cli_usage(
+	    c, "unknown --source '%.64s' (scim-json FILE, or zitadel)", src);
 }
 
 int
@@ -857,8 +854,9 @@ cmd_reconcile(struct cli *c, int argc, char **argv)
 		    "%zu %s of domains postino does not manage left out",
 		    r.other_domain, r.other_domain == 1 ? "person" : "people");
 	if (!c->json && !c->quiet && pp.skipped > 0)
-		cli_infof(c, "%zu user%s skipped (machine users, no email "
-			     "address, or an unknown state)",
+		cli_infof(c,
+		    "%zu user%s skipped (machine users, no email "
+		    "address, or an unknown state)",
 		    pp.skipped, pp.skipped == 1 ? "" : "s");
 	for (i = 0; i < r.n; i++)
 		if (is_error(&r.v[i]) && !r.v[i].applied)

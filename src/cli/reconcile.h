@@ -42,8 +42,8 @@ struct people {
 	 * listing is the whole population, not a sample of its domains.
 	 */
 	bool whole_issuer;
-	size_t skipped;	   /* machine users, unknown states, no address */
-	char source[64];   /* "scim-json", "zitadel https://..." */
+	size_t skipped;	 /* machine users, unknown states, no address */
+	char source[64]; /* "scim-json", "zitadel https://..." */
 };
 
 /* A new person (strings copied; alt added with people_alt). */

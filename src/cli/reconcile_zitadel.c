@@ -114,8 +114,8 @@ struct client {
 	CURL *h;
 	struct curl_slist *hdr;
 	struct buf body;
-	char url[1024];	 /* the ListUsers URL in use */
-	char base[512];	 /* [zitadel] url, without a trailing slash */
+	char url[1024];	  /* the ListUsers URL in use */
+	char base[512];	  /* [zitadel] url, without a trailing slash */
 	char where[1100]; /* "POST URL", for messages */
 };
 
@@ -174,8 +174,9 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 			   "in [zitadel] token_file");
 	/* Trim the newline an editor adds; nothing else may be blank. */
 	len = strlen(tok);
-	while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r' ||
-			      tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+	while (len > 0 &&
+	    (tok[len - 1] == '\n' || tok[len - 1] == '\r' ||
+		tok[len - 1] == ' ' || tok[len - 1] == '\t'))
 		tok[--len] = '\0';
 	if (len == 0)
 		return err_set(err, ERR_CONFIG, "the Zitadel token is empty");
@@ -218,7 +219,8 @@ client_init(struct cli *c, struct client *cl, struct err *err)
 	cl->hdr = curl_slist_append(cl->hdr, "Accept: application/json");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (cl->hdr == NULL || (cl->h = curl_easy_init()) == NULL)
-		return err_set(err, ERR_INTERNAL, "cannot create a curl handle");
+		return err_set(
+		    err, ERR_INTERNAL, "cannot create a curl handle");
 	curl_easy_setopt(cl->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(
 	    cl->h, CURLOPT_TIMEOUT, (long)cf->zitadel.timeout_seconds);
@@ -324,17 +326,16 @@ post(struct client *cl, const char *req, json_t **root, bool *gone,
 	case 404:
 	case 501:
 		*gone = true;
-		return err_set(err, ERR_CONFIG, "zitadel: %s: %ld%s",
-			   cl->where, status, msg),
+		return err_set(err, ERR_CONFIG, "zitadel: %s: %ld%s", cl->where,
+			   status, msg),
 		       err_hint(err,
 			   "set [zitadel] url to the instance's base URL "
 			   "(https://auth.example.org), the API paths are "
 			   "added to it");
 	default:
 		if (status >= 500 || status == 429)
-			return err_set(err, ERR_TEMP,
-				   "zitadel: %s: %ld%s", cl->where, status,
-				   msg),
+			return err_set(err, ERR_TEMP, "zitadel: %s: %ld%s",
+				   cl->where, status, msg),
 			       err_hint(err,
 				   "the server failed; nothing was changed; "
 				   "try again later");
@@ -372,8 +373,7 @@ juint(json_t *v, unsigned long long *out)
 		*out = (unsigned long long)json_integer_value(v);
 		return 0;
 	}
-	if (!json_is_string(v) || *(s = json_string_value(v)) < '0' ||
-	    *s > '9')
+	if (!json_is_string(v) || *(s = json_string_value(v)) < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	*out = strtoull(s, &end, 10);
@@ -396,8 +396,8 @@ is_address(const char *s)
 
 /* One User of result[] into a person, or skipped.  0 or -1 (shape). */
 static int
-user_person(struct people *pp, json_t *u, const char *where, size_t i,
-    struct err *err)
+user_person(
+    struct people *pp, json_t *u, const char *where, size_t i, struct err *err)
 {
 	json_t *h = json_object_get(u, "human"), *prof, *ln;
 	const char *id = jstr(u, "userId"), *state = jstr(u, "state");
@@ -519,8 +519,8 @@ read_all(struct cli *c, struct client *cl, struct people *pp, struct err *err)
 			/* An instance older than the v2 API. */
 			snprintf(cl->url, sizeof(cl->url), "%s/v2beta/users",
 			    cl->base);
-			snprintf(cl->where, sizeof(cl->where), "POST %s",
-			    cl->url);
+			snprintf(
+			    cl->where, sizeof(cl->where), "POST %s", cl->url);
 			err_clear(err);
 			rc = post(cl, req, &root, &gone, err);
 		}
@@ -529,8 +529,8 @@ read_all(struct cli *c, struct client *cl, struct people *pp, struct err *err)
 			return -1;
 		res = json_object_get(root, "result");
 		if ((res != NULL && !json_is_array(res)) ||
-		    juint(json_object_get(json_object_get(root, "details"),
-			      "totalResult"),
+		    juint(json_object_get(
+			      json_object_get(root, "details"), "totalResult"),
 			&t) == -1) {
 			json_decref(root);
 			return err_set(err, ERR_INVALID,

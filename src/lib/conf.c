@@ -253,8 +253,7 @@ static const struct conf_key keys[] = {
 static const char *const sections[] = { "", "postinod", "zitadel", "podop",
 	NULL };
 static const char *const table_names[] = { "postinod", "zitadel", "podop",
-	"podop.tables",
-	NULL };
+	"podop.tables", NULL };
 
 /* Behind postino_conf.origins.  NULL means "default". */
 struct conf_origins {
