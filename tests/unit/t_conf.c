@@ -139,6 +139,14 @@ test_defaults(void)
 		"postinod.threads",
 		"postinod.seccomp",
 		"postinod.public_url",
+		"zitadel.url",
+		"zitadel.organization_id",
+		"zitadel.instance_id",
+		"zitadel.token_file",
+		"zitadel.ca_file",
+		"zitadel.ca_path",
+		"zitadel.timeout_seconds",
+		"zitadel.page_size",
 		"podop.socket",
 		"podop.mode",
 		"podop.user",
@@ -197,6 +205,9 @@ test_defaults(void)
 	is_int(c.podop.cache_negative_ttl, 10, "default negative ttl");
 	is_int(c.podop.cache_stale_ttl, 300, "default stale ttl");
 	is_int(c.podop.cache_size, 1000000, "default cache_size");
+	is_str(c.zitadel.url, "", "default zitadel url");
+	is_int(c.zitadel.timeout_seconds, 30, "default zitadel timeout");
+	is_int(c.zitadel.page_size, 100, "default zitadel page_size");
 	is_int((int64_t)c.podop.ntables, 0, "no podop tables by default");
 	is_int((int64_t)c.nfiles, 0, "no files by default");
 
@@ -219,11 +230,13 @@ test_defaults(void)
 		ok(it->description != NULL && it->description[0] != '\0' &&
 			it->description[strlen(it->description) - 1] != '.',
 		    "%s: one-line description", it->name);
-		/* POSTINO_KEY, POSTINOD_KEY, PODOP_KEY */
+		/* POSTINO_KEY, POSTINOD_KEY, POSTINO_ZITADEL_KEY, PODOP_KEY */
 		j = (size_t)snprintf(env, sizeof(env), "%s",
 		    dot == NULL					 ? "POSTINO_"
 			: strncmp(it->name, "postinod.", 9) == 0 ? "POSTINOD_"
-								 : "PODOP_");
+			: strncmp(it->name, "zitadel.", 8) == 0
+			? "POSTINO_ZITADEL_"
+			: "PODOP_");
 		for (const char *p = dot ? dot + 1 : it->name; *p; p++)
 			env[j++] =
 			    (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
