@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef HAVE_CURL
@@ -139,6 +140,7 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 	tok[0] = '\0';
 	if (path[0] != '\0') {
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct stat st;
 		ssize_t got;
 
 		if (fd == -1)
@@ -148,6 +150,11 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 			       err_hint(err,
 				   "write the service user's access token "
 				   "into it, readable by this user only");
+		if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+			cli_warnf(c,
+			    "[zitadel] token_file '%s' may be read by other "
+			    "users; chmod 600 it",
+			    path);
 		while (len + 1 < size &&
 		    (got = read(fd, tok + len, size - 1 - len)) > 0)
 			len += (size_t)got;
@@ -190,6 +197,21 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 	return 0;
 }
 
+/* Whether the host of "HOST[:PORT][/...]" is a loopback address. */
+static bool
+loopback(const char *h)
+{
+	static const char *const names[] = { "localhost", "127.", "[::1]",
+		NULL };
+
+	for (const char *const *n = names; *n != NULL; n++)
+		if (strncmp(h, *n, strlen(*n)) == 0)
+			return strcmp(*n, "127.") == 0 ||
+			    strchr(":/", h[strlen(*n)]) != NULL ||
+			    h[strlen(*n)] == '\0';
+	return false;
+}
+
 static int
 client_init(struct cli *c, struct client *cl, struct err *err)
 {
@@ -205,6 +227,10 @@ client_init(struct cli *c, struct client *cl, struct err *err)
 	while (n > 0 && cl->base[n - 1] == '/')
 		cl->base[--n] = '\0';
 	snprintf(cl->url, sizeof(cl->url), "%s/v2/users", cl->base);
+	if (strncmp(cl->base, "http://", 7) == 0 && !loopback(cl->base + 7))
+		cli_warnf(c,
+		    "[zitadel] url is plain http: the token crosses the "
+		    "network in the clear; use https");
 	snprintf(cl->where, sizeof(cl->where), "POST %s", cl->url);
 	if ((rc = read_token(c, tok, sizeof(tok), err)) == 0) {
 		auth = xasprintf("Authorization: Bearer %s", tok);

@@ -121,6 +121,19 @@ test_expect_success 'settings missing or wrong: 4, what to set' '
 	POSTINO_ZITADEL_URL=ftp://127.0.0.1/ fails 4 "zitadel.url"
 '
 
+test_expect_success 'a token file others may read, plain http off loopback: warned' '
+	chmod 644 "$TEST_DIR/token" &&
+	expect_code 4 postino reconcile --source zitadel >out 2>err &&
+	check_grep "token_file .* may be read by other users; chmod 600" err &&
+	chmod 600 "$TEST_DIR/token" &&
+	expect_code 4 postino reconcile --source zitadel >out 2>err &&
+	! grep -q "chmod 600" err &&
+	! grep -q "in the clear" err &&
+	POSTINO_ZITADEL_URL=http://192.0.2.1:1 POSTINO_ZITADEL_TIMEOUT_SECONDS=1 \
+		expect_code 75 postino reconcile --source zitadel >out 2>err &&
+	check_grep "plain http: the token crosses the network in the clear" err
+'
+
 test_expect_success 'instance_id unset: the one instance the identity table names' '
 	POSTINO_ZITADEL_INSTANCE_ID= expect_code 4 postino reconcile --source zitadel --json >one.json &&
 	json "(.findings | length) == 4" one.json
