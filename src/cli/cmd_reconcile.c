@@ -584,14 +584,6 @@ apply_tx(struct model *m, void *arg, struct err *err)
 	return 0;
 }
 
-static int
-names_tx(struct model *m, void *arg, struct err *err)
-{
-	struct apply_ctx *a = arg;
-
-	return keep_names(m, a->pp, &a->v[0], err);
-}
-
 /* Apply the findings v[0..n) of one person (one mailbox). */
 static int
 apply_person(struct cli *c, struct people *pp, struct finding *v, size_t n,
@@ -619,11 +611,13 @@ apply_person(struct cli *c, struct people *pp, struct finding *v, size_t n,
 	if (f->subject[0] != '\0') {
 		s.idp_issuer = pp->issuer;
 		s.idp_subject = f->subject;
+		/* As the webhook keeps them, in the create's transaction. */
+		if (pp->keep_names) {
+			s.idp_given = f->given;
+			s.idp_family = f->family;
+		}
 	}
-	if (mailbox_add(&c->model, &s, NULL, err) == -1)
-		return -1;
-	/* As the webhook: the names, once the mailbox is there. */
-	return model_tx(&c->model, names_tx, &a, err);
+	return mailbox_add(&c->model, &s, NULL, err);
 }
 
 /* --- output ------------------------------------------------------------ */
