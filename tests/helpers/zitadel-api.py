@@ -51,6 +51,10 @@ JSON strings; enums by name; unset fields left out):
     a962c23e: SearchQuery oneof (typeQuery {type: TYPE_HUMAN |
     TYPE_MACHINE}, organizationIdQuery {organizationId}, stateQuery
     {state}, ...), UserFieldName USER_FIELD_NAME_*
+  - proto/zitadel/user/v2beta/query.proto @ 226e75e7fc0f9868e9da82e5c05b
+    4fe98cd3254a: the beta service's queries, the same oneof names and
+    UserFieldName values (USER_FIELD_NAME_CREATION_DATE included), so
+    /v2beta/users takes the same request
   - errors: google.rpc.Status as grpc-gateway writes it, {"code": <gRPC
     code>, "message": "...", "details": [...]}, with the HTTP status of
     that code (16 UNAUTHENTICATED 401, 7 PERMISSION_DENIED 403, 13
