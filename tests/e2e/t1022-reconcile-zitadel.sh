@@ -12,6 +12,7 @@ need_cmd jq
 need_cmd python3
 
 setup_postino --identity-backend hybrid
+. "$SRCDIR/tests/helpers/zitadel-api.sh"
 
 q() {
 	printf "'%s'" "$1"
@@ -20,22 +21,15 @@ q() {
 HDR='{"type":"postino-export","version":1}'
 TOKEN=zt-7f3a9c1e5b2d4068a1c3e5f7091b2d4f-reconcile
 STATE=$TEST_DIR/zapi
-mkdir -p "$STATE"
-printf '%s\n' "$TOKEN" >"$STATE/token"
+zitadel_api_state "$STATE" "$TOKEN"
 printf '%s\n' "$TOKEN" >"$TEST_DIR/token"
 chmod 600 "$TEST_DIR/token"
 
 test_setup 'start the Zitadel API stub' '
-	/usr/bin/python3 "$SRCDIR/tests/helpers/zitadel-api.py" "$STATE" \
-		>zapi.log 2>&1 &
-	echo $! >zapi.pid &&
-	test_at_exit "kill $(cat zapi.pid)" &&
-	for i in $(seq 1 200); do [ -s "$STATE/port" ] && break; sleep 0.05; done &&
-	test -s "$STATE/port" &&
-	ZURL=http://127.0.0.1:$(cat "$STATE/port") &&
+	start_zitadel_api "$STATE" &&
 	cat >>"$POSTINO_CONFIG" <<-EOF
 	[zitadel]
-	url = "$ZURL/"
+	url = "$ZAPI_URL/"
 	instance_id = "27182"
 	token_file = "$TEST_DIR/token"
 	EOF

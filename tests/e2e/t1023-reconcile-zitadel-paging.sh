@@ -11,6 +11,7 @@ need_cmd jq
 need_cmd python3
 
 setup_postino --identity-backend hybrid
+. "$SRCDIR/tests/helpers/zitadel-api.sh"
 
 q() {
 	printf "'%s'" "$1"
@@ -18,21 +19,15 @@ q() {
 
 TOKEN=zt-paging-0c5e2b7a91d84f36
 STATE=$TEST_DIR/zapi
-mkdir -p "$STATE"
-printf '%s\n' "$TOKEN" >"$STATE/token"
+zitadel_api_state "$STATE" "$TOKEN"
 POSTINO_ZITADEL_TOKEN=$TOKEN
 POSTINO_ZITADEL_INSTANCE_ID=31415
 POSTINO_ZITADEL_PAGE_SIZE=5
 export POSTINO_ZITADEL_TOKEN POSTINO_ZITADEL_INSTANCE_ID POSTINO_ZITADEL_PAGE_SIZE
 
 test_setup 'start the Zitadel API stub' '
-	/usr/bin/python3 "$SRCDIR/tests/helpers/zitadel-api.py" "$STATE" \
-		>zapi.log 2>&1 &
-	echo $! >zapi.pid &&
-	test_at_exit "kill $(cat zapi.pid)" &&
-	for i in $(seq 1 200); do [ -s "$STATE/port" ] && break; sleep 0.05; done &&
-	test -s "$STATE/port" &&
-	POSTINO_ZITADEL_URL=http://127.0.0.1:$(cat "$STATE/port") &&
+	start_zitadel_api "$STATE" &&
+	POSTINO_ZITADEL_URL=$ZAPI_URL &&
 	export POSTINO_ZITADEL_URL
 '
 

@@ -11,6 +11,7 @@ need_cmd python3
 need_cmd openssl
 
 setup_postino --identity-backend hybrid
+. "$SRCDIR/tests/helpers/zitadel-api.sh"
 
 q() {
 	printf "'%s'" "$1"
@@ -18,25 +19,15 @@ q() {
 
 TOKEN=zt-errors-9d8c7b6a5f4e3d2c1b0a
 STATE=$TEST_DIR/zapi
-mkdir -p "$STATE"
-printf '%s\n' "$TOKEN" >"$STATE/token"
+zitadel_api_state "$STATE" "$TOKEN"
 printf '%s\n' "$TOKEN" >"$TEST_DIR/token"
 POSTINO_ZITADEL_TOKEN_FILE=$TEST_DIR/token
 POSTINO_ZITADEL_INSTANCE_ID=27182
 export POSTINO_ZITADEL_TOKEN_FILE POSTINO_ZITADEL_INSTANCE_ID
 
-start_stub() { # DIR [--tls CERT KEY]
-	/usr/bin/python3 "$SRCDIR/tests/helpers/zitadel-api.py" "$@" \
-		>>zapi.log 2>&1 &
-	echo $! >"$1/pid" &&
-	test_at_exit "kill $(cat "$1/pid")" &&
-	for i in $(seq 1 200); do [ -s "$1/port" ] && break; sleep 0.05; done &&
-	test -s "$1/port"
-}
-
 test_setup 'start the Zitadel API stub' '
-	start_stub "$STATE" &&
-	POSTINO_ZITADEL_URL=http://127.0.0.1:$(cat "$STATE/port") &&
+	start_zitadel_api "$STATE" &&
+	POSTINO_ZITADEL_URL=$ZAPI_URL &&
 	export POSTINO_ZITADEL_URL
 '
 
@@ -145,8 +136,8 @@ test_expect_success 'TLS: refused without the CA, verified with [zitadel] ca_fil
 		-addext "subjectAltName=IP:127.0.0.1" \
 		-keyout tls/key.pem -out tls/cert.pem 2>/dev/null &&
 	cp "$STATE/users.json" "$STATE/token" "$TEST_DIR/ztls/" &&
-	start_stub "$TEST_DIR/ztls" --tls tls/cert.pem tls/key.pem &&
-	TLS_URL=https://127.0.0.1:$(cat "$TEST_DIR/ztls/port") &&
+	start_zitadel_api "$TEST_DIR/ztls" --tls tls/cert.pem tls/key.pem &&
+	TLS_URL=$ZAPI_URL &&
 	POSTINO_ZITADEL_URL=$TLS_URL fails 4 "ca_file" &&
 	POSTINO_ZITADEL_URL=$TLS_URL POSTINO_ZITADEL_CA_FILE=$TEST_DIR/tls/cert.pem \
 		expect_code 4 postino reconcile --source zitadel --json >tls.json &&

@@ -13,6 +13,7 @@ need_cmd python3
 setup_postino --identity-backend hybrid
 . "$SRCDIR/tests/helpers/postinod-lib.sh"
 need_postinod_tools
+. "$SRCDIR/tests/helpers/zitadel-api.sh"
 
 q() {
 	printf "'%s'" "$1"
@@ -25,8 +26,7 @@ send() {
 
 TOKEN=zt-webhook-twin-51d0c3a2b4e6f789
 STATE=$TEST_DIR/zapi
-mkdir -p "$STATE"
-printf '%s\n' "$TOKEN" >"$STATE/token"
+zitadel_api_state "$STATE" "$TOKEN"
 POSTINO_ZITADEL_TOKEN=$TOKEN
 export POSTINO_ZITADEL_TOKEN
 
@@ -51,12 +51,8 @@ test_setup 'start postinod' '
 '
 
 test_setup 'start the Zitadel API stub' '
-	/usr/bin/python3 "$SRCDIR/tests/helpers/zitadel-api.py" "$STATE" \
-		>zapi.log 2>&1 &
-	echo $! >zapi.pid &&
-	test_at_exit "kill $(cat zapi.pid)" &&
-	for i in $(seq 1 200); do [ -s "$STATE/port" ] && break; sleep 0.05; done &&
-	POSTINO_ZITADEL_URL=http://127.0.0.1:$(cat "$STATE/port") &&
+	start_zitadel_api "$STATE" &&
+	POSTINO_ZITADEL_URL=$ZAPI_URL &&
 	export POSTINO_ZITADEL_URL
 '
 
