@@ -119,7 +119,7 @@ static const struct cli_opt check_opts[] = {
 };
 static const struct cli_opt reconcile_opts[] = {
 	{ "source", O_SOURCE, "SOURCE",
-	    "where the people come from: scim-json" },
+	    "where the people come from: scim-json or zitadel" },
 	{ "apply", O_APPLY, NULL,
 	    "make the changes, one transaction per person" },
 	{ "yes", 'y', NULL, "do not ask for confirmation" },
@@ -384,11 +384,12 @@ const struct cli_cmd cli_commands[] = {
 	{ "check", cmd_check, "",
 	    "validate the database, Postfix maps, maildirs and list spools",
 	    check_opts, "postino check --deep", CMD_CONF },
-	{ "reconcile", cmd_reconcile, "--source scim-json FILE",
+	{ "reconcile", cmd_reconcile, "--source scim-json FILE | zitadel",
 	    "compare the identity provider's people with the mailboxes",
 	    reconcile_opts,
 	    "postino reconcile --source scim-json users.json\n"
-	    "  postino reconcile --source scim-json users.json --apply --yes",
+	    "  postino reconcile --source scim-json users.json --apply --yes\n"
+	    "  postino reconcile --source zitadel --json",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "export", cmd_export, "",
 	    "write domains, mailboxes and aliases as JSON lines or CSV",

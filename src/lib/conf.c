@@ -201,6 +201,32 @@ static const struct conf_key keys[] = {
 	    .desc = "PostfixAdmin's $CONF['encrypt'], to store passwords it "
 		    "verifies; empty = {SCHEME}-prefixed hashes" },
 
+	{ SUB(zitadel, url), STR(""), .env = "POSTINO_ZITADEL_URL",
+	    .desc = "Zitadel base URL for postino reconcile --source zitadel" },
+	{ SUB(zitadel, organization_id), STR(""),
+	    .env = "POSTINO_ZITADEL_ORGANIZATION_ID",
+	    .desc = "only the users of this organization; empty = every user "
+		    "the token may read" },
+	{ SUB(zitadel, instance_id), STR(""),
+	    .env = "POSTINO_ZITADEL_INSTANCE_ID",
+	    .desc = "instance id of the identity rows (issuer "
+		    "zitadel:ID); empty = the one already stored" },
+	{ SUB(zitadel, token_file), STR(""),
+	    .env = "POSTINO_ZITADEL_TOKEN_FILE",
+	    .desc = "file holding the service user's access token; empty = "
+		    "$POSTINO_ZITADEL_TOKEN" },
+	{ SUB(zitadel, ca_file), STR(""), .env = "POSTINO_ZITADEL_CA_FILE",
+	    .desc = "CA certificates (PEM) that verify the Zitadel server; "
+		    "empty = the system's" },
+	{ SUB(zitadel, ca_path), STR(""), .env = "POSTINO_ZITADEL_CA_PATH",
+	    .desc = "directory of hashed CA certificates" },
+	{ SUB(zitadel, timeout_seconds), INT(30, 1, 3600),
+	    .flags = CONF_SECONDS, .env = "POSTINO_ZITADEL_TIMEOUT_SECONDS",
+	    .desc = "seconds one API request may take" },
+	{ SUB(zitadel, page_size), INT(100, 1, 1000),
+	    .env = "POSTINO_ZITADEL_PAGE_SIZE",
+	    .desc = "users asked for per request" },
+
 	{ SUB(podop, socket), STR("unix:/run/podop/podop.sock"),
 	    .flags = CONF_NONEMPTY, .env = "PODOP_SOCKET",
 	    .desc = "where to listen: unix:PATH or inet:HOST:PORT" },
@@ -251,6 +277,10 @@ static const char *const sections[] = { "", "postinod", "podop", "password",
 	"postfixadmin", NULL };
 static const char *const table_names[] = { "postinod", "podop", "podop.tables",
 	"password", "postfixadmin", NULL };
+static const char *const sections[] = { "", "postinod", "zitadel", "podop",
+	NULL };
+static const char *const table_names[] = { "postinod", "zitadel", "podop",
+	"podop.tables", NULL };
 
 /* Behind postino_conf.origins.  NULL means "default". */
 struct conf_origins {
@@ -875,7 +905,7 @@ apply_env(struct postino_conf *c, struct err *err)
 /* Variables read outside the key table. */
 static const char *const env_other[] = { "POSTINO_CONFIG", "POSTINO_MODULE_DIR",
 	"POSTINO_COMPLETE_NO_DB", "POSTINOD_ZITADEL_HMAC_SECRET",
-	"POSTINOD_ZITADEL_REPLAY_WINDOW_SEC", NULL };
+	"POSTINOD_ZITADEL_REPLAY_WINDOW_SEC", "POSTINO_ZITADEL_TOKEN", NULL };
 
 void
 conf_env_unknown(const char *prefix,
@@ -1006,6 +1036,16 @@ check_all(struct postino_conf *c, struct err *err)
 		return err_hint(err, "write it as https://HOST[:PORT][/PATH]");
 	}
 	return check_encrypt(c, err);
+	if (!public_url_ok(c->zitadel.url)) {
+		err_set(err, ERR_CONFIG,
+		    "'zitadel.url' (from %s) is not an http or https URL "
+		    "without query or fragment",
+		    origin_of(c, "zitadel.url"));
+		return err_hint(err,
+		    "write the instance's base URL, as "
+		    "https://auth.example.org");
+	}
+	return 0;
 }
 
 /* Read one file; a missing one is fine unless required. */

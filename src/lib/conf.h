@@ -12,7 +12,7 @@
  *      file that does not exist is an error; the others are optional.
  *   6. environment: POSTINO_<KEY> for top-level keys, POSTINOD_<KEY> for
  *      [postinod], PODOP_<KEY> for [podop], POSTINO_<TABLE>_<KEY> for
- *      [password] and [postfixadmin]  (KEY upper-cased)
+ *      [password], [postfixadmin] and [zitadel]  (KEY upper-cased)
  *
  * Files use the TOML subset of toml.h.  Unknown keys and tables are errors
  * ("file:line: unknown key 'vmial_uid' (did you mean 'vmail_uid'?)"), as
@@ -21,7 +21,8 @@
  *
  * Every string in a struct postino_conf is owned by it and freed by
  * conf_release().  No value in this file is secret: database credentials
- * live in the Postfix map files, webhook secrets in the environment only.
+ * live in the Postfix map files, webhook secrets in the environment only,
+ * the Zitadel API token in [zitadel] token_file or $POSTINO_ZITADEL_TOKEN.
  */
 #ifndef POSTINO_CONF_H
 #define POSTINO_CONF_H
@@ -86,6 +87,18 @@ struct postino_conf {
 		char *public_url;     /* "" = scheme://Host of each request */
 		char *metrics_listen; /* "" = no metrics listener */
 	} postinod;
+
+	/* [zitadel] (env POSTINO_ZITADEL_<KEY>): postino reconcile */
+	struct {
+		char *url;		 /* "" = not configured */
+		char *organization_id;	 /* "" = every organization */
+		char *instance_id;	 /* "" = the one in postino_identity */
+		char *token_file;	 /* "" = $POSTINO_ZITADEL_TOKEN */
+		char *ca_file;		 /* "" = the system's CAs */
+		char *ca_path;		 /* "" */
+		int64_t timeout_seconds; /* 30 per request */
+		int64_t page_size;	 /* 100, 1..1000 */
+	} zitadel;
 
 	/* [podop] (env PODOP_<KEY>) and [podop.tables] */
 	struct {

@@ -27,6 +27,8 @@
 #define IDENTITY_ISSUER_MAX 128
 #define IDENTITY_SUBJECT_MAX 256
 #define IDENTITY_SCIM "scim"
+/* The issuer of Zitadel user ids: this, then the instance id. */
+#define IDENTITY_ZITADEL_PREFIX "zitadel:"
 
 struct identity_rec {
 	char issuer[IDENTITY_ISSUER_MAX];

@@ -355,6 +355,11 @@ add_tx(struct model *m, void *arg, struct err *err)
 	    identity_link(m, s->idp_issuer, s->idp_subject, c->username, err) ==
 		-1)
 		return -1;
+	if (s->idp_subject != NULL &&
+	    (s->idp_given != NULL || s->idp_family != NULL) &&
+	    identity_set_names(m, s->idp_issuer, s->idp_subject, s->idp_given,
+		s->idp_family, err) == -1)
+		return -1;
 	if (set_expiry(m, c->username, err) == -1)
 		return -1;
 	if (model_audit(m, c->domain, "create_mailbox", c->username, err) == -1)

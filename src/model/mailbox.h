@@ -50,6 +50,9 @@ struct mailbox_spec {
 	/* An IdP subject to tie to the new mailbox (identity.h), or NULL. */
 	const char *idp_issuer;
 	const char *idp_subject;
+	/* The IdP's given and family names kept with the tie, or NULL. */
+	const char *idp_given;
+	const char *idp_family;
 };
 
 typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);

@@ -59,6 +59,7 @@
 #include "addr.h"
 #include "err.h"
 #include "http.h"
+#include "identity.h"
 
 #define WEBHOOK_SECRET_MIN 32
 #define WEBHOOK_KEYS_MAX 16
@@ -84,7 +85,7 @@ enum webhook_type {
 	WH_REMOVED,
 };
 
-#define WEBHOOK_ISSUER_PREFIX "zitadel:"
+#define WEBHOOK_ISSUER_PREFIX IDENTITY_ZITADEL_PREFIX
 
 struct webhook_event {
 	enum webhook_type type;

@@ -180,10 +180,12 @@ test_expect_success 'one page of a paged export is refused, an empty export is c
 	check_grep "no drift: 0 people" out
 '
 
-test_expect_success 'usage: --source is required and only scim-json is known' '
+test_expect_success 'usage: --source is required, scim-json and zitadel are known' '
 	expect_code 64 postino reconcile users.json 2>err &&
+	expect_code 64 postino reconcile --source ldap users.json 2>err &&
+	check_grep "unknown --source" err &&
 	expect_code 64 postino reconcile --source zitadel users.json 2>err &&
-	check_grep "not supported yet" err
+	check_grep "takes no FILE" err
 '
 
 test_done

@@ -144,6 +144,14 @@ test_defaults(void)
 		"password.min_letters",
 		"password.min_digits",
 		"postfixadmin.encrypt",
+		"zitadel.url",
+		"zitadel.organization_id",
+		"zitadel.instance_id",
+		"zitadel.token_file",
+		"zitadel.ca_file",
+		"zitadel.ca_path",
+		"zitadel.timeout_seconds",
+		"zitadel.page_size",
 		"podop.socket",
 		"podop.mode",
 		"podop.user",
@@ -203,6 +211,9 @@ test_defaults(void)
 	is_int(c.podop.cache_negative_ttl, 10, "default negative ttl");
 	is_int(c.podop.cache_stale_ttl, 300, "default stale ttl");
 	is_int(c.podop.cache_size, 1000000, "default cache_size");
+	is_str(c.zitadel.url, "", "default zitadel url");
+	is_int(c.zitadel.timeout_seconds, 30, "default zitadel timeout");
+	is_int(c.zitadel.page_size, 100, "default zitadel page_size");
 	is_int((int64_t)c.podop.ntables, 0, "no podop tables by default");
 	is_int(c.password.min_length, 8, "default password.min_length");
 	is_int(c.password.min_letters, 0, "default password.min_letters");
@@ -248,6 +259,17 @@ test_defaults(void)
 			    ? '_'
 			    : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
 							    : *p);
+		/* POSTINO_KEY, POSTINOD_KEY, POSTINO_ZITADEL_KEY, PODOP_KEY */
+		j = (size_t)snprintf(env, sizeof(env), "%s",
+		    dot == NULL					 ? "POSTINO_"
+			: strncmp(it->name, "postinod.", 9) == 0 ? "POSTINOD_"
+			: strncmp(it->name, "zitadel.", 8) == 0
+			? "POSTINO_ZITADEL_"
+			: "PODOP_");
+		for (const char *p = dot ? dot + 1 : it->name; *p; p++)
+			env[j++] =
+			    (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
+							  : *p);
 		env[j] = '\0';
 		is_str(it->env, env, "%s: environment variable", it->name);
 	}
@@ -367,7 +389,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 54 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 62 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
