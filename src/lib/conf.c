@@ -273,14 +273,10 @@ static const struct conf_key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = { "", "postinod", "podop", "password",
-	"postfixadmin", NULL };
-static const char *const table_names[] = { "postinod", "podop", "podop.tables",
-	"password", "postfixadmin", NULL };
 static const char *const sections[] = { "", "postinod", "zitadel", "podop",
-	NULL };
+	"password", "postfixadmin", NULL };
 static const char *const table_names[] = { "postinod", "zitadel", "podop",
-	"podop.tables", NULL };
+	"podop.tables", "password", "postfixadmin", NULL };
 
 /* Behind postino_conf.origins.  NULL means "default". */
 struct conf_origins {

@@ -259,17 +259,6 @@ test_defaults(void)
 			    ? '_'
 			    : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
 							    : *p);
-		/* POSTINO_KEY, POSTINOD_KEY, POSTINO_ZITADEL_KEY, PODOP_KEY */
-		j = (size_t)snprintf(env, sizeof(env), "%s",
-		    dot == NULL					 ? "POSTINO_"
-			: strncmp(it->name, "postinod.", 9) == 0 ? "POSTINOD_"
-			: strncmp(it->name, "zitadel.", 8) == 0
-			? "POSTINO_ZITADEL_"
-			: "PODOP_");
-		for (const char *p = dot ? dot + 1 : it->name; *p; p++)
-			env[j++] =
-			    (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A'
-							  : *p);
 		env[j] = '\0';
 		is_str(it->env, env, "%s: environment variable", it->name);
 	}
