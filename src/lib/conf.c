@@ -220,6 +220,10 @@ static const struct conf_key keys[] = {
 	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },
+	{ SUB(podop, read_hosts), STR(""), .env = "PODOP_READ_HOSTS",
+	    .desc = "database hosts podop reads from, as a map file's "
+		    "'hosts' (nearest replica first); empty = the map "
+		    "files' own" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

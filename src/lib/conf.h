@@ -101,6 +101,7 @@ struct postino_conf {
 		char *table_cache;  /* "" or "NAME=TTL[/NEG[/STALE]] ..." */
 		char *dns_resolver; /* "" = the system's; "host:port,..." */
 		bool seccomp;	    /* false */
+		char *read_hosts;   /* "" = the map files' hosts */
 		struct conf_table *tables;
 		size_t ntables;
 	} podop;

@@ -27,6 +27,8 @@ struct dbpool {
 	struct db **idle;
 	size_t nidle;
 	size_t cap;
+	char home[256]; /* the server pooled connections go to ("" yet) */
+	bool fallback;	/* home is not the one the hosts list prefers */
 
 	_Atomic uint64_t gen;
 	_Atomic bool tracked; /* a serial was read, the table is there */
@@ -36,6 +38,7 @@ struct dbpool {
 	bool absent; /* no postino_change table */
 	int64_t serial;
 	int64_t next_poll_ms;
+	int64_t next_rehome_ms;
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -155,6 +158,12 @@ static void
 pool_give(struct dbpool *pool, struct db *db)
 {
 	pthread_mutex_lock(&pool->lock);
+	if (strcmp(db->where, pool->home) != 0) {
+		/* Opened before the pool moved to another server. */
+		pthread_mutex_unlock(&pool->lock);
+		db_close(&db);
+		return;
+	}
 	if (pool->nidle == pool->cap) {
 		pool->cap = pool->cap ? pool->cap * 2 : 8;
 		pool->idle =
@@ -162,6 +171,40 @@ pool_give(struct dbpool *pool, struct db *db)
 	}
 	pool->idle[pool->nidle++] = db;
 	pthread_mutex_unlock(&pool->lock);
+}
+
+/*
+ * A new connection decides where the pool's connections go.  When it
+ * reached another server than the pool's (a replica failed over, or the
+ * preferred one is back), the idle connections to the old one are closed
+ * and the generation moves: answers read there may be newer or older than
+ * the new server's, and the pool never mixes the two, so that the serial
+ * it polls and the rows it reads come from one server.
+ */
+static void
+pool_adopt(struct dbpool *pool, struct db *db)
+{
+	struct db **old = NULL;
+	size_t nold = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	if (strcmp(pool->home, db->where) != 0) {
+		if (pool->home[0] != '\0') {
+			old = pool->idle;
+			nold = pool->nidle;
+			pool->idle = NULL;
+			pool->nidle = pool->cap = 0;
+		}
+		str_copy(pool->home, db->where, sizeof(pool->home));
+	}
+	pool->fallback = db->fallback;
+	pthread_mutex_unlock(&pool->lock);
+	if (old == NULL)
+		return;
+	for (size_t i = 0; i < nold; i++)
+		db_close(&old[i]);
+	free(old);
+	dbpool_bump(pool);
 }
 
 static struct db *
@@ -199,6 +242,7 @@ pool_connect(struct dbpool *pool, struct err *err)
 		    (double)pool->timeout_ms / 1000.0);
 		(void)db_exec(db, sql, NULL, 0, &ignore);
 	}
+	pool_adopt(pool, db);
 	return db;
 }
 
@@ -362,6 +406,21 @@ poll_one(struct dbpool *pool, int64_t now)
 	if (now < pool->next_poll_ms) {
 		pthread_mutex_unlock(&pool->poll_lock);
 		return 0;
+	}
+	if (now >= pool->next_rehome_ms) {
+		bool fallback;
+
+		pthread_mutex_lock(&pool->lock);
+		fallback = pool->fallback;
+		pthread_mutex_unlock(&pool->lock);
+		pool->next_rehome_ms = now + DBPOOL_REHOME_MS;
+		if (fallback) {
+			/* Is the preferred server back?  Connecting tells. */
+			struct db *db = pool_connect(pool, &err);
+
+			if (db != NULL)
+				pool_give(pool, db);
+		}
 	}
 	if (dbpool_run(pool, poll_fn, &pa, &err) == 0) {
 		atomic_store(&pool->tracked, !pa.absent);

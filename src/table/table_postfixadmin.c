@@ -147,6 +147,7 @@ pfa_open(struct table *t, struct err *err)
 	}
 	if (source_params(t, colon != NULL ? colon + 1 : "", &p, err) == -1)
 		return -1;
+	table_read_hosts(t, &p);
 	if (!db_engine_available(p.engine)) {
 		err_set(err, ERR_CONFIG,
 		    "this podop was built without %s "
