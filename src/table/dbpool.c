@@ -21,7 +21,8 @@ struct dbpool {
 	char where[256];
 	struct db_params params;
 	int64_t timeout_ms;
-	int refs; /* under reg_lock */
+	bool writer; /* connects to a server that takes writes; not polled */
+	int refs;    /* under reg_lock */
 
 	pthread_mutex_t lock;
 	struct db **idle;
@@ -54,19 +55,19 @@ static _Thread_local struct {
 } held;
 
 static char *
-ident_of(const struct db_params *p)
+ident_of(const struct db_params *p, bool writer)
 {
-	return xasprintf("%d|%s|%s|%s|%s|%s", (int)p->engine,
-	    p->hosts != NULL ? p->hosts : "",
+	return xasprintf("%s%d|%s|%s|%s|%s|%s", writer ? "w|" : "",
+	    (int)p->engine, p->hosts != NULL ? p->hosts : "",
 	    p->dbname != NULL ? p->dbname : "", p->user != NULL ? p->user : "",
 	    p->password != NULL ? p->password : "",
 	    p->dbpath != NULL ? p->dbpath : "");
 }
 
-struct dbpool *
-dbpool_get(const struct db_params *p, int64_t timeout_ms)
+static struct dbpool *
+pool_get(const struct db_params *p, int64_t timeout_ms, bool writer)
 {
-	char *ident = ident_of(p);
+	char *ident = ident_of(p, writer);
 	struct dbpool *pool;
 
 	pthread_mutex_lock(&reg_lock);
@@ -84,6 +85,7 @@ dbpool_get(const struct db_params *p, int64_t timeout_ms)
 	}
 	pool = xcalloc(1, sizeof(*pool));
 	pool->ident = ident;
+	pool->writer = writer;
 	db_params_copy(&pool->params, p);
 	pool->timeout_ms = timeout_ms;
 	if (p->engine == DB_ENGINE_SQLITE)
@@ -104,6 +106,18 @@ dbpool_get(const struct db_params *p, int64_t timeout_ms)
 	reg = pool;
 	pthread_mutex_unlock(&reg_lock);
 	return pool;
+}
+
+struct dbpool *
+dbpool_get(const struct db_params *p, int64_t timeout_ms)
+{
+	return pool_get(p, timeout_ms, false);
+}
+
+struct dbpool *
+dbpool_get_writer(const struct db_params *p, int64_t timeout_ms)
+{
+	return pool_get(p, timeout_ms, true);
 }
 
 void
@@ -217,7 +231,8 @@ pool_connect(struct dbpool *pool, struct err *err)
 
 	db_params_copy(&p, &pool->params);
 	p.connect_timeout = secs > 0 ? (int)secs : 1;
-	p.reader = true; /* podop only reads: a replica will do */
+	/* podop mostly reads: a replica will do, and is preferred. */
+	p.reader = !pool->writer;
 	db = db_open(&p, err);
 	db_params_release(&p);
 	if (db == NULL)
@@ -401,6 +416,8 @@ poll_one(struct dbpool *pool, int64_t now)
 	struct err err;
 	int moved = 0;
 
+	if (pool->writer)
+		return 0; /* its reader twin's serial is the one that counts */
 	if (pthread_mutex_trylock(&pool->poll_lock) != 0)
 		return 0;
 	if (now < pool->next_poll_ms) {

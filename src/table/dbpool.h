@@ -50,6 +50,12 @@ struct dbpool;
 
 /* The pool for these parameters (copied), created if needed. */
 struct dbpool *dbpool_get(const struct db_params *, int64_t timeout_ms);
+/*
+ * The same for writes (Dovecot's quota dict): its connections go to a
+ * server that takes writes (PostgreSQL's primary, wherever it is listed),
+ * and its change serial is not polled.
+ */
+struct dbpool *dbpool_get_writer(const struct db_params *, int64_t timeout_ms);
 void dbpool_put(struct dbpool **);
 
 typedef int dbpool_fn(struct db *, void *arg, struct err *);
