@@ -25,8 +25,9 @@
 . "$SRCDIR/tests/lib/netns.sh"
 . "$SRCDIR/tests/lib/pgcluster.sh"
 
-need_cmd postmap podop pg_basebackup psql cc
+need_cmd postmap podop pg_basebackup psql cc doveadm
 postfix_conf
+doveadm_conf
 export POSTINO_BCRYPT_COST=4
 # Cached answers live an hour: only the change serial can make podop
 # forget one within this test.
@@ -221,6 +222,20 @@ if [ -s "$TEST_DIR/lags" ]; then
 	     END { printf "# worst podop-after-its-replica: %d ms (bound 1000); worst A0: %d ms\n", m, a }' "$TEST_DIR/lags"
 
 fi
+
+test_expect_success 'a dict podop reads its replica and writes quota on the primary' '
+	echo 1 >D1.host &&
+	on_host 1 podop -v --socket "$TEST_DIR/D1.sock" --mode dovecot \
+		--table auth=postfixadmin:dovecot --read-hosts "$(pgc_hosts 1)" \
+		>D1.log 2>&1 &
+	echo $! >D1.pid &&
+	wait_until 60 test -S D1.sock &&
+	check_eq "$(dget proxy:$TEST_DIR/D1.sock:auth shared/passdb/u1@rep.example)" \
+		"{\"password\":\"{PLAIN}x\"}" &&
+	dd dict set -u u1@rep.example proxy:$TEST_DIR/D1.sock:auth priv/quota/storage 4242 &&
+	check_eq "$(rq 0 "SELECT bytes FROM quota2 WHERE username = '"'"'u1@rep.example'"'"'")" 4242 &&
+	stop_podop D1
+'
 
 # Load on every podop for the outages: cached and uncached keys.
 cc -O2 -o "$TEST_DIR/loadgen" "$SRCDIR/bench/podop/loadgen.c" -lpthread ||
