@@ -153,6 +153,7 @@ test_defaults(void)
 		"podop.table_cache",
 		"podop.dns_resolver",
 		"podop.seccomp",
+		"podop.read_hosts",
 	};
 	size_t nn = sizeof(names) / sizeof(names[0]);
 	struct postino_conf c;
@@ -347,7 +348,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 48 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 49 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
