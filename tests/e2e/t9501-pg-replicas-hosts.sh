@@ -161,7 +161,9 @@ test_expect_success 'every host answers from its own replica, none from the prim
 	done &&
 	wait_until 30 clients_none 0 "$(netns_ip 0)" &&
 	for i in 1 2 3; do
-		check_eq "$(clients 0 "$(netns_ip $i)")" 0 "podop of host $i on the primary" &&
+		# (host 1 ran the writer: its session may take a moment to go)
+		wait_until 30 clients_none 0 "$(netns_ip $i)" ||
+			{ echo "host $i still reads the primary" >&2; return 1; }
 		test "$(clients $i "$(netns_ip $i)")" -ge 1 || return 1
 	done &&
 	test "$(clients 1 "$(netns_ip 0)")" -ge 1
@@ -310,10 +312,12 @@ test_expect_success 'r2 promoted: writers use it, no change of configuration' '
 	pgc_promote 2 &&
 	wait_until 60 not_standby 2 &&
 	w alias edit list@rep.example promoted@elsewhere.example >/dev/null &&
-	check_eq "$(rq 2 "SELECT goto FROM alias WHERE address = '"'"'list@rep.example'"'"'")" promoted@elsewhere.example &&
-	wait_until 60 answers A2 list@rep.example alias promoted@elsewhere.example
+	check_eq "$(rq 2 "SELECT goto FROM alias WHERE address = '"'"'list@rep.example'"'"'")" promoted@elsewhere.example
 '
 
+# Podops reading r1 or r3 (A2 too, which prefers the standby r3 over the
+# primary r2 for its next connection) see edits again once those follow
+# r2, as postino.toml(5) says.
 test_expect_success 'r1 and r3 follow r2: every host sees the next edit' '
 	pgc_follow 1 2 && pgc_follow 3 2 &&
 	wait_until 60 streaming 2 2 &&
