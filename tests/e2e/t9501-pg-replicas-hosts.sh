@@ -285,8 +285,11 @@ test_expect_success 'r1 lost: A1 reads r2, new keys and new edits included' '
 
 test_expect_success 'r1 back: A1 returns to it and leaves r2' '
 	pgc_start 1 &&
-	wait_until 60 clients_ge 1 "$(netns_ip 1)" 1 &&
-	wait_until 60 clients_none 2 "$(netns_ip 1)" &&
+	{ wait_until 60 clients_ge 1 "$(netns_ip 1)" 1 &&
+		wait_until 60 clients_none 2 "$(netns_ip 1)" ||
+		{ echo "host 1 on r1: $(clients 1 "$(netns_ip 1)"), on r2: $(clients 2 "$(netns_ip 1)")" >&2
+		  pgc_psql 2 "SELECT application_name, client_addr, state, backend_start, query FROM pg_stat_activity WHERE client_addr IS NOT NULL" >&2
+		  tail -5 A1.log >&2; false; }; } &&
 	check_eq "$(q A1 list@rep.example alias)" after-r1@elsewhere.example
 '
 
