@@ -44,9 +44,12 @@ enum db_engine {
  * the first reachable one is used.  On PostgreSQL a writer (reader false)
  * skips servers that take no writes (hot standbys), so a list naming the
  * primary and its replicas in any order finds the primary, and a promoted
- * replica, with no change of configuration; a reader takes the first that
- * answers, so naming the nearest replica first makes it preferred.  All
- * strings are owned by the struct.
+ * replica, with no change of configuration.  A PostgreSQL reader prefers a
+ * hot standby: it takes the first listed server that answers and is one,
+ * else the first that answered (a primary), so naming the nearest replica
+ * first makes it preferred and the primary is used only when no replica
+ * answers; a MariaDB reader takes the first that answers.  All strings are
+ * owned by the struct.
  */
 struct db_params {
 	enum db_engine engine;
@@ -148,6 +151,11 @@ struct db {
 	struct db_params params;
 	int in_tx;
 	char where[256]; /* host/path actually used */
+	/*
+	 * A reader settled for less than its list offers: a server it
+	 * would have preferred did not answer (dbpool tries again later).
+	 */
+	bool fallback;
 };
 
 /*

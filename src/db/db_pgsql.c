@@ -159,14 +159,40 @@ try_host(const struct db_params *p, const struct db_host *h, char *where,
 static const char writer_hint[] =
     "; a writer needs the primary (a hot standby takes no writes)";
 
+/* Whether c is a hot standby (the server reports in_hot_standby from 14). */
+static bool
+is_standby(PGconn *c)
+{
+	const char *v = PQparameterStatus(c, "in_hot_standby");
+	PGresult *r;
+	bool standby;
+
+	if (v != NULL)
+		return strcmp(v, "on") == 0;
+	r = PQexec(c, "SELECT pg_is_in_recovery()");
+	standby = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	    PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return standby;
+}
+
+/*
+ * Writers take the first host that takes writes (libpq's
+ * target_session_attrs=read-write on each).  Readers prefer a hot standby
+ * (libpq's prefer-standby, in one pass): the first listed standby that
+ * answers, else the first host that answered, so that a list naming the
+ * primary first still reads from a replica, and the primary serves only
+ * when no replica answers.
+ */
 static int
 pg_open(struct db *db, const struct db_params *p, struct err *err)
 {
 	struct db_host *hosts;
 	size_t n = db_hosts_parse(p->hosts, &hosts);
 	char where[512] = "", tried[ERR_MSG_MAX] = "";
-	size_t tlen = 0, ntried = 0;
-	PGconn *c = NULL;
+	char spare_where[512] = "";
+	size_t tlen = 0, ntried = 0, nfailed = 0;
+	PGconn *c = NULL, *spare = NULL; /* spare: a primary, for a reader */
 
 	for (size_t i = 0; i < n; i++) {
 		char why[256];
@@ -176,8 +202,18 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 		if (hosts[i].port == -1)
 			continue;
 		c = try_host(p, &hosts[i], where, sizeof(where));
-		if (PQstatus(c) == CONNECTION_OK)
-			break;
+		if (PQstatus(c) == CONNECTION_OK) {
+			if (!p->reader || is_standby(c))
+				break;
+			if (spare == NULL) {
+				spare = c;
+				str_copy(
+				    spare_where, where, sizeof(spare_where));
+			} else
+				PQfinish(c);
+			c = NULL;
+			continue;
+		}
 		/* Every host tried, and why it would not do, for the error. */
 		str_copy(why, PQerrorMessage(c), sizeof(why));
 		l = strlen(why);
@@ -188,10 +224,21 @@ pg_open(struct db *db, const struct db_params *p, struct err *err)
 		if (w > 0 && (size_t)w < sizeof(tried) - tlen)
 			tlen += (size_t)w;
 		ntried++;
+		nfailed++;
 		PQfinish(c);
 		c = NULL;
 	}
 	db_hosts_free(hosts, n);
+	if (c != NULL) {
+		PQfinish(spare);
+		/* A standby listed before this one did not answer. */
+		db->fallback = nfailed > 0;
+	} else if (spare != NULL) {
+		/* No standby answered: any that failed might have been one. */
+		c = spare;
+		str_copy(where, spare_where, sizeof(where));
+		db->fallback = nfailed > 0;
+	}
 	if (c == NULL) {
 		if (ntried == 0)
 			err_set(err, ERR_DATABASE,

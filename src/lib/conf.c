@@ -269,6 +269,10 @@ static const struct conf_key keys[] = {
 	{ SUB(podop, metrics_listen), STR(""), .env = "PODOP_METRICS_LISTEN",
 	    .desc = "host:port serving Prometheus metrics at /metrics; "
 		    "empty = none" },
+	{ SUB(podop, read_hosts), STR(""), .env = "PODOP_READ_HOSTS",
+	    .desc = "database hosts podop reads from, as a map file's "
+		    "'hosts' (nearest replica first); empty = the map "
+		    "files' own" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

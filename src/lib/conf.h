@@ -117,6 +117,7 @@ struct postino_conf {
 		char *dns_resolver;   /* "" = the system's; "host:port,..." */
 		bool seccomp;	      /* false */
 		char *metrics_listen; /* "" = no metrics listener */
+		char *read_hosts;     /* "" = the map files' hosts */
 		struct conf_table *tables;
 		size_t ntables;
 	} podop;

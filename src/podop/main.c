@@ -77,6 +77,7 @@ struct opts {
 	char **tables; /* "name=type:param" */
 	size_t ntables;
 	char *dns_resolver;
+	char *read_hosts;
 	char **tcache; /* --table-cache "name=ttl[/neg[/stale]]" */
 	size_t ntcache;
 };
@@ -102,6 +103,7 @@ enum {
 	OPT_NO_CACHE,
 	OPT_TABLE_CACHE,
 	OPT_DNS_RESOLVER,
+	OPT_READ_HOSTS,
 	OPT_SECCOMP,
 	OPT_VERSION,
 	OPT_HELP,
@@ -128,6 +130,7 @@ static const struct option longopts[] = { { "socket", required_argument, NULL,
 	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 	{ "table-cache", required_argument, NULL, OPT_TABLE_CACHE },
 	{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
+	{ "read-hosts", required_argument, NULL, OPT_READ_HOSTS },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "config", required_argument, NULL, 'c' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -148,6 +151,7 @@ usage(FILE *fp)
 	      "             [--cache-size N] [--no-cache] [--seccomp]\n"
 	      "             [--table-cache NAME=TTL[/NEGATIVE[/STALE]]]... "
 	      "[--dns-resolver HOST:PORT]\n"
+	      "             [--read-hosts HOSTS]\n"
 	      "             [--name NAME --type TYPE --param PARAM]... "
 	      "[--table NAME=TYPE:PARAM]...\n"
 	      "       podop query [-c config] [--mode postfix|dovecot] "
@@ -187,6 +191,7 @@ opts_release(struct opts *o)
 	strv_free(o->tables, o->ntables);
 	strv_free(o->tcache, o->ntcache);
 	free(o->dns_resolver);
+	free(o->read_hosts);
 }
 
 static void
@@ -296,6 +301,9 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 			break;
 		case OPT_DNS_RESOLVER:
 			set_str(&o->dns_resolver, optarg);
+			break;
+		case OPT_READ_HOSTS:
+			set_str(&o->read_hosts, optarg);
 			break;
 		case OPT_SECCOMP:
 			o->seccomp = true;
@@ -501,6 +509,9 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 	free(s->env.dns_resolver);
 	s->env.dns_resolver = xstrdup(
 	    o->dns_resolver != NULL ? o->dns_resolver : c->podop.dns_resolver);
+	free(s->env.read_hosts);
+	s->env.read_hosts = xstrdup(
+	    o->read_hosts != NULL ? o->read_hosts : c->podop.read_hosts);
 
 	/* Tables named on the command line replace those of the file. */
 	for (size_t i = 0; i < o->nnames; i++)

@@ -24,6 +24,8 @@ env_copy(struct table_env *dst, const struct table_env *src)
 	    xstrdup(src->sql_engine != NULL ? src->sql_engine : "");
 	dst->dns_resolver =
 	    xstrdup(src->dns_resolver != NULL ? src->dns_resolver : "");
+	dst->read_hosts =
+	    xstrdup(src->read_hosts != NULL ? src->read_hosts : "");
 }
 
 static void

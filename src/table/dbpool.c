@@ -21,12 +21,15 @@ struct dbpool {
 	char where[256];
 	struct db_params params;
 	int64_t timeout_ms;
-	int refs; /* under reg_lock */
+	bool writer; /* connects to a server that takes writes; not polled */
+	int refs;    /* under reg_lock */
 
 	pthread_mutex_t lock;
 	struct db **idle;
 	size_t nidle;
 	size_t cap;
+	char home[256]; /* the server pooled connections go to ("" yet) */
+	bool fallback;	/* home is not the one the hosts list prefers */
 
 	_Atomic uint64_t gen;
 	_Atomic bool tracked; /* a serial was read, the table is there */
@@ -42,6 +45,7 @@ struct dbpool {
 	_Atomic uint64_t connects;
 	_Atomic uint64_t connect_errors;
 	_Atomic uint64_t reconnects;
+	int64_t next_rehome_ms;
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,19 +61,19 @@ static _Thread_local struct {
 } held;
 
 static char *
-ident_of(const struct db_params *p)
+ident_of(const struct db_params *p, bool writer)
 {
-	return xasprintf("%d|%s|%s|%s|%s|%s", (int)p->engine,
-	    p->hosts != NULL ? p->hosts : "",
+	return xasprintf("%s%d|%s|%s|%s|%s|%s", writer ? "w|" : "",
+	    (int)p->engine, p->hosts != NULL ? p->hosts : "",
 	    p->dbname != NULL ? p->dbname : "", p->user != NULL ? p->user : "",
 	    p->password != NULL ? p->password : "",
 	    p->dbpath != NULL ? p->dbpath : "");
 }
 
-struct dbpool *
-dbpool_get(const struct db_params *p, int64_t timeout_ms)
+static struct dbpool *
+pool_get(const struct db_params *p, int64_t timeout_ms, bool writer)
 {
-	char *ident = ident_of(p);
+	char *ident = ident_of(p, writer);
 	struct dbpool *pool;
 
 	pthread_mutex_lock(&reg_lock);
@@ -87,6 +91,7 @@ dbpool_get(const struct db_params *p, int64_t timeout_ms)
 	}
 	pool = xcalloc(1, sizeof(*pool));
 	pool->ident = ident;
+	pool->writer = writer;
 	db_params_copy(&pool->params, p);
 	pool->timeout_ms = timeout_ms;
 	if (p->engine == DB_ENGINE_SQLITE)
@@ -109,6 +114,18 @@ dbpool_get(const struct db_params *p, int64_t timeout_ms)
 	reg = pool;
 	pthread_mutex_unlock(&reg_lock);
 	return pool;
+}
+
+struct dbpool *
+dbpool_get(const struct db_params *p, int64_t timeout_ms)
+{
+	return pool_get(p, timeout_ms, false);
+}
+
+struct dbpool *
+dbpool_get_writer(const struct db_params *p, int64_t timeout_ms)
+{
+	return pool_get(p, timeout_ms, true);
 }
 
 void
@@ -163,6 +180,12 @@ static void
 pool_give(struct dbpool *pool, struct db *db)
 {
 	pthread_mutex_lock(&pool->lock);
+	if (strcmp(db->where, pool->home) != 0) {
+		/* Opened before the pool moved to another server. */
+		pthread_mutex_unlock(&pool->lock);
+		db_close(&db);
+		return;
+	}
 	if (pool->nidle == pool->cap) {
 		pool->cap = pool->cap ? pool->cap * 2 : 8;
 		pool->idle =
@@ -170,6 +193,40 @@ pool_give(struct dbpool *pool, struct db *db)
 	}
 	pool->idle[pool->nidle++] = db;
 	pthread_mutex_unlock(&pool->lock);
+}
+
+/*
+ * A new connection decides where the pool's connections go.  When it
+ * reached another server than the pool's (a replica failed over, or the
+ * preferred one is back), the idle connections to the old one are closed
+ * and the generation moves: answers read there may be newer or older than
+ * the new server's, and the pool never mixes the two, so that the serial
+ * it polls and the rows it reads come from one server.
+ */
+static void
+pool_adopt(struct dbpool *pool, struct db *db)
+{
+	struct db **old = NULL;
+	size_t nold = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	if (strcmp(pool->home, db->where) != 0) {
+		if (pool->home[0] != '\0') {
+			old = pool->idle;
+			nold = pool->nidle;
+			pool->idle = NULL;
+			pool->nidle = pool->cap = 0;
+		}
+		str_copy(pool->home, db->where, sizeof(pool->home));
+	}
+	pool->fallback = db->fallback;
+	pthread_mutex_unlock(&pool->lock);
+	if (old == NULL)
+		return;
+	for (size_t i = 0; i < nold; i++)
+		db_close(&old[i]);
+	free(old);
+	dbpool_bump(pool);
 }
 
 static struct db *
@@ -182,7 +239,8 @@ pool_connect(struct dbpool *pool, struct err *err)
 
 	db_params_copy(&p, &pool->params);
 	p.connect_timeout = secs > 0 ? (int)secs : 1;
-	p.reader = true; /* podop only reads: a replica will do */
+	/* podop mostly reads: a replica will do, and is preferred. */
+	p.reader = !pool->writer;
 	db = db_open(&p, err);
 	db_params_release(&p);
 	if (db == NULL) {
@@ -210,6 +268,7 @@ pool_connect(struct dbpool *pool, struct err *err)
 		    (double)pool->timeout_ms / 1000.0);
 		(void)db_exec(db, sql, NULL, 0, &ignore);
 	}
+	pool_adopt(pool, db);
 	return db;
 }
 
@@ -370,11 +429,28 @@ poll_one(struct dbpool *pool, int64_t now)
 	struct err err;
 	int moved = 0;
 
+	if (pool->writer)
+		return 0; /* its reader twin's serial is the one that counts */
 	if (pthread_mutex_trylock(&pool->poll_lock) != 0)
 		return 0;
 	if (now < pool->next_poll_ms) {
 		pthread_mutex_unlock(&pool->poll_lock);
 		return 0;
+	}
+	if (now >= pool->next_rehome_ms) {
+		bool fallback;
+
+		pthread_mutex_lock(&pool->lock);
+		fallback = pool->fallback;
+		pthread_mutex_unlock(&pool->lock);
+		pool->next_rehome_ms = now + DBPOOL_REHOME_MS;
+		if (fallback) {
+			/* Is the preferred server back?  Connecting tells. */
+			struct db *db = pool_connect(pool, &err);
+
+			if (db != NULL)
+				pool_give(pool, db);
+		}
 	}
 	if (dbpool_run(pool, poll_fn, &pa, &err) == 0) {
 		atomic_store(&pool->tracked, !pa.absent);

@@ -19,6 +19,16 @@
  * table (postino never migrated it) keeps generation 1 forever, so only
  * the TTLs bound staleness; the poll looks for the table again every 30 s.
  *
+ * Several servers (a PostgreSQL primary and its replicas): a pool's
+ * connections all go to one server, the one its last new connection
+ * reached (db.h: a reader prefers the first listed hot standby that
+ * answers).  A new connection that lands elsewhere moves the whole pool
+ * there and moves the generation, so the serial polled and the rows read
+ * always come from one server and an edit is visible within that server's
+ * replication lag plus one poll.  A pool that had to settle for a server
+ * it prefers less tries its list again every DBPOOL_REHOME_MS, so it goes
+ * back to its nearby replica once that answers again.
+ *
  * Lifetimes: dbpool_get() returns a reference; dbpool_put() drops it, and
  * the last one closes the connections.  Pools live in a process-wide
  * registry guarded by a mutex; every function here is thread-safe.
@@ -35,11 +45,18 @@
 
 #define DBPOOL_POLL_MS 250
 #define DBPOOL_ABSENT_RECHECK_MS 30000
+#define DBPOOL_REHOME_MS 10000
 
 struct dbpool;
 
 /* The pool for these parameters (copied), created if needed. */
 struct dbpool *dbpool_get(const struct db_params *, int64_t timeout_ms);
+/*
+ * The same for writes (Dovecot's quota dict): its connections go to a
+ * server that takes writes (PostgreSQL's primary, wherever it is listed),
+ * and its change serial is not polled.
+ */
+struct dbpool *dbpool_get_writer(const struct db_params *, int64_t timeout_ms);
 void dbpool_put(struct dbpool **);
 
 typedef int dbpool_fn(struct db *, void *arg, struct err *);

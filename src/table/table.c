@@ -8,6 +8,7 @@
 #include "err.h"
 #include "proto_dict.h"
 #include "strutil.h"
+#include "db.h"
 #include "table.h"
 #include "table_private.h"
 #include "xalloc.h"
@@ -58,6 +59,7 @@ table_env_init(struct table_env *env)
 	env->sql_dir = xstrdup("/etc/postfix");
 	env->sql_engine = xstrdup("");
 	env->dns_resolver = xstrdup("");
+	env->read_hosts = xstrdup("");
 }
 
 void
@@ -68,7 +70,19 @@ table_env_release(struct table_env *env)
 	free(env->sql_dir);
 	free(env->sql_engine);
 	free(env->dns_resolver);
+	free(env->read_hosts);
 	memset(env, 0, sizeof(*env));
+}
+
+void
+table_read_hosts(const struct table *t, struct db_params *p)
+{
+	const char *rh = t->env->read_hosts;
+
+	if (rh == NULL || *rh == '\0' || p->engine == DB_ENGINE_SQLITE)
+		return;
+	free(p->hosts);
+	p->hosts = xstrdup(rh);
 }
 
 int

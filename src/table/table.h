@@ -63,6 +63,12 @@ struct table_env {
 	char *sql_dir;	    /* postfix_sql_dir */
 	char *sql_engine;   /* "" = from the map file */
 	char *dns_resolver; /* "" = the system's; "host:port[,...]" */
+	/*
+	 * "" = each map file's own hosts; else the hosts every MariaDB or
+	 * PostgreSQL table (sql, postfixadmin) reads from instead (user,
+	 * password and dbname stay the map file's): podop's nearby replica.
+	 */
+	char *read_hosts;
 };
 
 void table_env_init(struct table_env *); /* built-in defaults */

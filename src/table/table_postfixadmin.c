@@ -70,6 +70,7 @@ static const struct {
 struct pfa {
 	enum pfa_kind kind;
 	struct dbpool *pool;
+	struct dbpool *wpool; /* dovecot: quota writes go to the primary */
 	struct lookup_opts opts;
 };
 
@@ -120,6 +121,7 @@ pfa_open(struct table *t, struct err *err)
 	size_t klen =
 	    colon != NULL ? (size_t)(colon - t->param) : strlen(t->param);
 	struct db_params p;
+	struct dbpool *wpool = NULL;
 	struct pfa *a;
 	size_t i;
 
@@ -147,6 +149,9 @@ pfa_open(struct table *t, struct err *err)
 	}
 	if (source_params(t, colon != NULL ? colon + 1 : "", &p, err) == -1)
 		return -1;
+	if (kinds[i].kind == PFA_DOVECOT && db_engine_available(p.engine))
+		wpool = dbpool_get_writer(&p, t->env->timeout_ms);
+	table_read_hosts(t, &p);
 	if (!db_engine_available(p.engine)) {
 		err_set(err, ERR_CONFIG,
 		    "this podop was built without %s "
@@ -158,6 +163,7 @@ pfa_open(struct table *t, struct err *err)
 	a = xcalloc(1, sizeof(*a));
 	a->kind = kinds[i].kind;
 	a->pool = dbpool_get(&p, t->env->timeout_ms);
+	a->wpool = wpool;
 	a->opts.delimiters = t->env->recipient_delimiter;
 	a->opts.mailbox_base = t->env->mailbox_base;
 	a->opts.uid = t->env->vmail_uid;
@@ -378,7 +384,7 @@ pfa_commit(
 			break;
 		s.user = ops[i].user;
 		s.change = &c;
-		r = dbpool_run(a->pool, pfa_store_call, &s, err);
+		r = dbpool_run(a->wpool, pfa_store_call, &s, err);
 	}
 	free(done);
 	return r == 1 ? 1 : -1;
@@ -404,6 +410,7 @@ pfa_close(struct table *t)
 	if (a == NULL)
 		return;
 	dbpool_put(&a->pool);
+	dbpool_put(&a->wpool);
 	free(a);
 	t->handle = NULL;
 }

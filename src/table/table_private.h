@@ -24,4 +24,11 @@ extern const struct table_backend table_backend_pgsql;
 extern const struct table_backend table_backend_sqlite;
 extern const struct table_backend table_backend_postfixadmin;
 
+struct db_params;
+/*
+ * The table_env's read_hosts, if set, in place of p's hosts (MariaDB and
+ * PostgreSQL only; SQLite has no hosts).
+ */
+void table_read_hosts(const struct table *, struct db_params *p);
+
 #endif

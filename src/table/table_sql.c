@@ -372,6 +372,7 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 		cf_release(&cf);
 		return -1;
 	}
+	table_read_hosts(t, &params);
 	if (!db_engine_available(params.engine)) {
 		err_set(err, ERR_CONFIG,
 		    "this podop was built without %s "

@@ -167,6 +167,7 @@ test_defaults(void)
 		"podop.dns_resolver",
 		"podop.seccomp",
 		"podop.metrics_listen",
+		"podop.read_hosts",
 	};
 	size_t nn = sizeof(names) / sizeof(names[0]);
 	struct postino_conf c;
@@ -378,7 +379,7 @@ test_precedence(void)
 	snprintf(want, sizeof(want), "%s:9", user_path);
 	ok(it != NULL && strcmp(it->origin, want) == 0,
 	    "podop.tables.domains from the user file");
-	is_int((int64_t)n, 62 + 2, "describe adds one item per table");
+	is_int((int64_t)n, 63 + 2, "describe adds one item per table");
 	conf_items_free(items, n);
 	conf_release(&c);
 
