@@ -4,7 +4,7 @@
  * rows), the Postfix map files, the Dovecot passdb chain, the mail root and
  * the mlmmj spool, and reports what it finds as a list of findings.
  *
- * Every probe is an entry in a static table in check.c, run in order; a
+ * Every probe is an entry in a static table in check/run.c, run in order; a
  * probe states what it needs (a database, the schema, the loaded rows) and
  * whether it belongs to the deep pass, and the runner skips it when a
  * prerequisite is missing, which an earlier finding has already reported.

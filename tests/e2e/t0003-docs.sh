@@ -206,7 +206,7 @@ test_expect_success 'postino(8) EXIT STATUS lists the codes of src/lib/err.c' '
 '
 
 test_expect_success 'postino(8) CHECK FINDINGS names every finding of check.c' '
-	grep -o "finding(c, *\"[^\"]*\"" "$SRCDIR/src/model/check.c" |
+	cat "$SRCDIR"/src/model/check/*.c | grep -o "finding(c, *\"[^\"]*\"" |
 		sed "s/.*\"\(.*\)\"/\1/" | sort -u >code &&
 	test "$(wc -l <code)" -ge 20 &&
 	mdoc_items | awk "\$1 == \"finding\" { print \$2 }" | sort -u >doc &&
