@@ -69,6 +69,30 @@ struct check_opts {
 	void *progress_arg;
 };
 
+/*
+ * A finding "postino check" can report, from the probe table: its name
+ * ("db_grants:*" for one finding per object, named after the colon), the
+ * severities beyond "info" it can have (a mask of CHECK_SEV_WARN and
+ * CHECK_SEV_ERROR; 0: info only) and what makes it one.
+ */
+enum {
+	CHECK_SEV_WARN = 1 << CHECK_WARN,
+	CHECK_SEV_ERROR = 1 << CHECK_ERROR,
+};
+
+struct check_rule {
+	const char *name;
+	unsigned severities;
+	const char *what;
+};
+
+/*
+ * The i-th finding of the probe table, in probe order, or NULL past the
+ * last.  *when_r: "always", "mlmmj" (only with mlmmj_spool_dir set) or
+ * "deep" (only with --deep), the headings of postino(8) CHECK FINDINGS.
+ */
+const struct check_rule *check_rule_nth(size_t i, const char **when_r);
+
 void check_report_init(struct check_report *);
 void check_report_release(struct check_report *);
 /* Whether no finding is an error. */

@@ -147,6 +147,7 @@ struct ctx {
 	bool walk_skipped;
 	size_t skipped;
 	struct data d;
+	const struct probe *probe; /* the one running */
 };
 
 enum probe_flags {
@@ -156,11 +157,20 @@ enum probe_flags {
 	P_MLMMJ = 1 << 3,  /* only when mlmmj_spool_dir is set */
 };
 
+#define RULES_MAX 12 /* findings of one probe */
+#define SEV_W CHECK_SEV_WARN
+#define SEV_E CHECK_SEV_ERROR
+
+/* A row of the probe table (table.c). */
 struct probe {
 	const char *name;
 	unsigned flags;
-	void (*run)(struct ctx *);
+	void (*run)(struct ctx *); /* NULL: rules of shared code (db_read) */
+	struct check_rule rules[RULES_MAX]; /* what run may report */
 };
+
+extern const struct probe check_probes[];
+extern const size_t check_nprobes;
 
 int need_data(struct ctx *, unsigned);
 void finding(struct ctx *, const char *, enum check_severity, const char *, ...)
@@ -225,5 +235,8 @@ void probe_destinations(struct ctx *);
 void probe_alias_domains(struct ctx *);
 void probe_limits(struct ctx *);
 void probe_identity(struct ctx *);
+
+/* run.c */
+void probe_deep_skipped(struct ctx *);
 
 #endif
