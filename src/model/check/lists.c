@@ -112,27 +112,19 @@ check_transport_maps(struct ctx *c, const struct cf *cf, const char *path)
 	}
 	finding(
 	    c, "postfix-transport-maps", CHECK_INFO, "transport_maps: %s", v);
-	if (routes != 0)
-		finding(c, "postfix-transport-maps-order", CHECK_ERROR,
-		    "%s:%d: the routes map comes after '%s', which answers "
-		    "first for list domains; move it to the front",
-		    path, cf_line(cf, "transport_maps"), words[0]);
-	else
-		finding(c, "postfix-transport-maps-order", CHECK_INFO,
-		    "the "
-		    "routes map is looked up first");
-	if (!map_type_ok(c, words[routes]))
-		finding(c, "postfix-transport-maps-type", CHECK_ERROR,
-		    "%s:%d: "
-		    "'%s' is not a %s map (nor socketmap/proxy of one) but the "
-		    "routes live in the %s database; fix its type",
-		    path, cf_line(cf, "transport_maps"), words[routes],
-		    db_engine_name(c->params.engine),
-		    db_engine_name(c->params.engine));
-	else
-		finding(c, "postfix-transport-maps-type", CHECK_INFO,
-		    "the "
-		    "routes map reads the database postino writes");
+	finding_if(c, routes != 0, "postfix-transport-maps-order", CHECK_ERROR,
+	    "the routes map is looked up first",
+	    "%s:%d: the routes map comes after '%s', which answers "
+	    "first for list domains; move it to the front",
+	    path, cf_line(cf, "transport_maps"), words[0]);
+	finding_if(c, !map_type_ok(c, words[routes]),
+	    "postfix-transport-maps-type", CHECK_ERROR,
+	    "the routes map reads the database postino writes",
+	    "%s:%d: "
+	    "'%s' is not a %s map (nor socketmap/proxy of one) but the "
+	    "routes live in the %s database; fix its type",
+	    path, cf_line(cf, "transport_maps"), words[routes],
+	    db_engine_name(c->params.engine), db_engine_name(c->params.engine));
 }
 
 /* A master.cf service: its whole logical entry, or "" when absent. */
@@ -468,19 +460,15 @@ probe_mlmmj_spool(struct ctx *c)
 	}
 	finding(c, "mailing_lists", CHECK_INFO, "%zu %s in '%s'", s.nlists,
 	    plural((int64_t)s.nlists, "list", "lists"), root);
-	if (s.corrupt.n > 0)
-		finding(c, "mlmmj_lists_corrupt", CHECK_ERROR,
-		    "%zu spool %s "
-		    "no owner in control/owner, so mlmmj cannot run %s: %s; "
-		    "recreate the list or restore control/owner",
-		    s.corrupt.n,
-		    plural((int64_t)s.corrupt.n, "entry has", "entries have"),
-		    plural((int64_t)s.corrupt.n, "it", "them"),
-		    sample_text(&s.corrupt));
-	else
-		finding(c, "mlmmj_lists_corrupt", CHECK_INFO,
-		    "every list has "
-		    "an owner");
+	finding_if(c, s.corrupt.n > 0, "mlmmj_lists_corrupt", CHECK_ERROR,
+	    "every list has an owner",
+	    "%zu spool %s "
+	    "no owner in control/owner, so mlmmj cannot run %s: %s; "
+	    "recreate the list or restore control/owner",
+	    s.corrupt.n,
+	    plural((int64_t)s.corrupt.n, "entry has", "entries have"),
+	    plural((int64_t)s.corrupt.n, "it", "them"),
+	    sample_text(&s.corrupt));
 	if (db && s.orphan_doms.n > 0)
 		finding(c, "mlmmj_lists_orphan_domain", CHECK_ERROR,
 		    "spool "
@@ -491,26 +479,18 @@ probe_mlmmj_spool(struct ctx *c)
 		finding(c, "mlmmj_lists_orphan_domain", CHECK_INFO,
 		    "every "
 		    "spool domain is a domain");
-	if (s.artefacts.n > 0)
-		finding(c, "mlmmj_lists_artefacts", CHECK_WARN,
-		    "unfinished "
-		    "list creations or deletions: %s; remove them once nothing "
-		    "is running",
-		    sample_text(&s.artefacts));
-	else
-		finding(c, "mlmmj_lists_artefacts", CHECK_INFO,
-		    "no "
-		    ".deleting.* or .tmp-* leftovers");
-	if (s.symlinks.n > 0)
-		finding(c, "mlmmj_lists_symlinks", CHECK_ERROR,
-		    "symlinks in "
-		    "the spool, which postino refuses to follow: %s; replace "
-		    "them with real directories",
-		    sample_text(&s.symlinks));
-	else
-		finding(c, "mlmmj_lists_symlinks", CHECK_INFO,
-		    "no symlinks in "
-		    "the spool");
+	finding_if(c, s.artefacts.n > 0, "mlmmj_lists_artefacts", CHECK_WARN,
+	    "no .deleting.* or .tmp-* leftovers",
+	    "unfinished "
+	    "list creations or deletions: %s; remove them once nothing "
+	    "is running",
+	    sample_text(&s.artefacts));
+	finding_if(c, s.symlinks.n > 0, "mlmmj_lists_symlinks", CHECK_ERROR,
+	    "no symlinks in the spool",
+	    "symlinks in "
+	    "the spool, which postino refuses to follow: %s; replace "
+	    "them with real directories",
+	    sample_text(&s.symlinks));
 	if (db && c->d.have_routes && s.unrouted.n > 0)
 		finding(c, "mlmmj_lists_routes", CHECK_ERROR,
 		    "spool and "

@@ -237,28 +237,19 @@ walk_report(struct walk *w)
 		    w->d->nmbxs - paths.n - dups.n,
 		    plural((int64_t)(w->d->nmbxs - paths.n - dups.n), "maildir",
 			"maildirs"));
-	if (paths.n > 0)
-		finding(c, "maildir_path", CHECK_ERROR,
-		    "%zu %s a maildir path "
-		    "outside the mail root or with '.', '..' or empty parts: "
-		    "%s; fix mailbox.maildir",
-		    paths.n,
-		    plural((int64_t)paths.n, "mailbox has", "mailboxes have"),
-		    sample_text(&paths));
-	else
-		finding(c, "maildir_path", CHECK_INFO,
-		    "every maildir path is "
-		    "relative and clean");
-	if (dups.n > 0)
-		finding(c, "maildir_duplicates", CHECK_ERROR,
-		    "mailboxes share "
-		    "a maildir, so they read each other's mail: %s; give each "
-		    "its own",
-		    sample_text(&dups));
-	else
-		finding(c, "maildir_duplicates", CHECK_INFO,
-		    "no two mailboxes "
-		    "share a maildir");
+	finding_if(c, paths.n > 0, "maildir_path", CHECK_ERROR,
+	    "every maildir path is relative and clean",
+	    "%zu %s a maildir path "
+	    "outside the mail root or with '.', '..' or empty parts: "
+	    "%s; fix mailbox.maildir",
+	    paths.n, plural((int64_t)paths.n, "mailbox has", "mailboxes have"),
+	    sample_text(&paths));
+	finding_if(c, dups.n > 0, "maildir_duplicates", CHECK_ERROR,
+	    "no two mailboxes share a maildir",
+	    "mailboxes share "
+	    "a maildir, so they read each other's mail: %s; give each "
+	    "its own",
+	    sample_text(&dups));
 	if (uid < 0 || gid < 0)
 		finding(c, "maildir_ownership", CHECK_INFO,
 		    "not checked: "
@@ -278,83 +269,59 @@ walk_report(struct walk *w)
 		    "every maildir is "
 		    "owned by %lld:%lld",
 		    (long long)uid, (long long)gid);
-	if (w->perms.n > 0)
-		finding(c, "maildir_permissions", CHECK_WARN,
-		    "%zu %s open to "
-		    "other users: %s; chmod o-rwx them",
-		    w->perms.n,
-		    plural((int64_t)w->perms.n, "maildir is", "maildirs are"),
-		    sample_text(&w->perms));
-	else
-		finding(c, "maildir_permissions", CHECK_INFO,
-		    "no maildir is "
-		    "open to other users");
-	if (w->skeleton.n > 0 || w->unreadable.n > 0)
-		finding(c, "maildirpp_skeleton", CHECK_ERROR,
-		    "%s%s%s%s; "
-		    "create the missing cur, new and tmp directories",
-		    w->skeleton.n ? "incomplete Maildir++ skeleton: " : "",
-		    w->skeleton.n ? sample_text(&w->skeleton) : "",
-		    w->unreadable.n
-			? (w->skeleton.n ? "; unreadable: " : "unreadable: ")
-			: "",
-		    w->unreadable.n ? sample_text(&w->unreadable) : "");
-	else
-		finding(c, "maildirpp_skeleton", CHECK_INFO,
-		    "every maildir "
-		    "has cur, new and tmp");
-	if (w->orphans.n > 0)
-		finding(c, "orphan_maildirs", CHECK_WARN,
-		    "%zu %s under '%s' "
-		    "%s to no mailbox (a new mailbox of that name would "
-		    "inherit the mail): %s; archive and remove them",
-		    w->orphans.n,
-		    plural((int64_t)w->orphans.n, "directory", "directories"),
-		    c->conf->virtual_mailbox_base,
-		    plural((int64_t)w->orphans.n, "belongs", "belong"),
-		    sample_text(&w->orphans));
-	else
-		finding(c, "orphan_maildirs", CHECK_INFO,
-		    "every maildir "
-		    "belongs to a mailbox");
-	if (w->orphan_doms.n > 0)
-		finding(c, "orphan_domain_maildirs", CHECK_WARN,
-		    "%zu top-level %s under '%s' %s no domain: %s; archive "
-		    "and remove them",
-		    w->orphan_doms.n,
-		    plural(
-			(int64_t)w->orphan_doms.n, "directory", "directories"),
-		    c->conf->virtual_mailbox_base,
-		    plural((int64_t)w->orphan_doms.n, "matches", "match"),
-		    sample_text(&w->orphan_doms));
-	else
-		finding(c, "orphan_domain_maildirs", CHECK_INFO,
-		    "every domain "
-		    "directory belongs to a domain");
-	if (w->artefacts.n > 0)
-		finding(c, "maildir_artefacts", CHECK_WARN,
-		    "%zu unfinished "
-		    "%s left: %s; remove them once nothing is running",
-		    w->artefacts.n,
-		    plural((int64_t)w->artefacts.n, "deletion", "deletions"),
-		    sample_text(&w->artefacts));
-	else
-		finding(c, "maildir_artefacts", CHECK_INFO,
-		    "no .deleting.* "
-		    "leftovers");
-	if (w->symlinks.n > 0)
-		finding(c, "maildir_symlinks", CHECK_ERROR,
-		    "%zu %s in the "
-		    "mail root, which postino refuses to follow and which can "
-		    "redirect mail elsewhere: %s; replace them with real "
-		    "directories",
-		    w->symlinks.n,
-		    plural((int64_t)w->symlinks.n, "symlink", "symlinks"),
-		    sample_text(&w->symlinks));
-	else
-		finding(c, "maildir_symlinks", CHECK_INFO,
-		    "no symlinks in the "
-		    "mail root");
+	finding_if(c, w->perms.n > 0, "maildir_permissions", CHECK_WARN,
+	    "no maildir is open to other users",
+	    "%zu %s open to "
+	    "other users: %s; chmod o-rwx them",
+	    w->perms.n,
+	    plural((int64_t)w->perms.n, "maildir is", "maildirs are"),
+	    sample_text(&w->perms));
+	finding_if(c, w->skeleton.n > 0 || w->unreadable.n > 0,
+	    "maildirpp_skeleton", CHECK_ERROR,
+	    "every maildir has cur, new and tmp",
+	    "%s%s%s%s; "
+	    "create the missing cur, new and tmp directories",
+	    w->skeleton.n ? "incomplete Maildir++ skeleton: " : "",
+	    w->skeleton.n ? sample_text(&w->skeleton) : "",
+	    w->unreadable.n
+		? (w->skeleton.n ? "; unreadable: " : "unreadable: ")
+		: "",
+	    w->unreadable.n ? sample_text(&w->unreadable) : "");
+	finding_if(c, w->orphans.n > 0, "orphan_maildirs", CHECK_WARN,
+	    "every maildir belongs to a mailbox",
+	    "%zu %s under '%s' "
+	    "%s to no mailbox (a new mailbox of that name would "
+	    "inherit the mail): %s; archive and remove them",
+	    w->orphans.n,
+	    plural((int64_t)w->orphans.n, "directory", "directories"),
+	    c->conf->virtual_mailbox_base,
+	    plural((int64_t)w->orphans.n, "belongs", "belong"),
+	    sample_text(&w->orphans));
+	finding_if(c, w->orphan_doms.n > 0, "orphan_domain_maildirs",
+	    CHECK_WARN, "every domain directory belongs to a domain",
+	    "%zu top-level %s under '%s' %s no domain: %s; archive "
+	    "and remove them",
+	    w->orphan_doms.n,
+	    plural((int64_t)w->orphan_doms.n, "directory", "directories"),
+	    c->conf->virtual_mailbox_base,
+	    plural((int64_t)w->orphan_doms.n, "matches", "match"),
+	    sample_text(&w->orphan_doms));
+	finding_if(c, w->artefacts.n > 0, "maildir_artefacts", CHECK_WARN,
+	    "no .deleting.* leftovers",
+	    "%zu unfinished "
+	    "%s left: %s; remove them once nothing is running",
+	    w->artefacts.n,
+	    plural((int64_t)w->artefacts.n, "deletion", "deletions"),
+	    sample_text(&w->artefacts));
+	finding_if(c, w->symlinks.n > 0, "maildir_symlinks", CHECK_ERROR,
+	    "no symlinks in the mail root",
+	    "%zu %s in the "
+	    "mail root, which postino refuses to follow and which can "
+	    "redirect mail elsewhere: %s; replace them with real "
+	    "directories",
+	    w->symlinks.n,
+	    plural((int64_t)w->symlinks.n, "symlink", "symlinks"),
+	    sample_text(&w->symlinks));
 	sample_release(&missing);
 	sample_release(&paths);
 	sample_release(&dups);

@@ -193,31 +193,23 @@ probe_passwords(struct ctx *c)
 		    "%zu IdP-managed "
 		    "({NOAUTH}), %zu local, as identity_backend=%s allows",
 		    noauth.n, hashed.n + empty.n, identity_backend_name(ib));
-	if (empty.n > 0)
-		finding(c, "password_empty", CHECK_ERROR,
-		    "%zu %s an empty "
-		    "password, which a PLAIN default_pass_scheme accepts "
-		    "with no password at all: %s; set one ('postino user "
-		    "passwd') or disable the mailbox",
-		    empty.n,
-		    plural((int64_t)empty.n, "mailbox has", "mailboxes have"),
-		    sample_text(&empty));
-	else
-		finding(c, "password_empty", CHECK_INFO, "no empty passwords");
-	if (unprefixed.n > 0)
-		finding(c, "password_unprefixed", CHECK_WARN,
-		    "%zu %s stored "
-		    "without a {SCHEME} prefix, so Dovecot guesses the scheme "
-		    "from default_pass_scheme: %s; have them set new passwords "
-		    "('postino user passwd')",
-		    unprefixed.n,
-		    plural(
-			(int64_t)unprefixed.n, "password is", "passwords are"),
-		    sample_text(&unprefixed));
-	else
-		finding(c, "password_unprefixed", CHECK_INFO,
-		    "every stored "
-		    "password names its scheme");
+	finding_if(c, empty.n > 0, "password_empty", CHECK_ERROR,
+	    "no empty passwords",
+	    "%zu %s an empty "
+	    "password, which a PLAIN default_pass_scheme accepts "
+	    "with no password at all: %s; set one ('postino user "
+	    "passwd') or disable the mailbox",
+	    empty.n, plural((int64_t)empty.n, "mailbox has", "mailboxes have"),
+	    sample_text(&empty));
+	finding_if(c, unprefixed.n > 0, "password_unprefixed", CHECK_WARN,
+	    "every stored password names its scheme",
+	    "%zu %s stored "
+	    "without a {SCHEME} prefix, so Dovecot guesses the scheme "
+	    "from default_pass_scheme: %s; have them set new passwords "
+	    "('postino user passwd')",
+	    unprefixed.n,
+	    plural((int64_t)unprefixed.n, "password is", "passwords are"),
+	    sample_text(&unprefixed));
 	qsort(cs, ncs, sizeof(cs[0]), census_cmp);
 	buf_init(&b, 64 * 1024);
 	for (size_t k = 0; k < ncs; k++)
@@ -270,7 +262,6 @@ probe_expiry(struct ctx *c)
 {
 	struct err err = ERR_INIT;
 	struct sample exp;
-	struct db_res *r;
 	const char *now;
 	char sql[384];
 	int rc;
@@ -290,29 +281,19 @@ probe_expiry(struct ctx *c)
 	    "d.domain = m.domain WHERE d.password_expiry > 0 AND "
 	    "m.password_expiry <= %s ORDER BY m.username",
 	    now);
-	if (db_query(c->db, sql, NULL, 0, 0, &r, &err) == -1) {
-		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
-		    err.msg);
-		return;
-	}
 	sample_init(&exp);
-	while ((rc = db_next(r, &err)) == 1)
-		sample_add(&exp, "'%s'", col(r, 0));
-	db_res_free(&r);
-	if (rc == -1)
+	if (sample_query(c, sql, NULL, 0, &exp, NULL, &err) == -1)
 		finding(c, "password_expired", CHECK_INFO, "not checked: %s",
 		    err.msg);
-	else if (exp.n > 0)
-		finding(c, "password_expired", CHECK_INFO,
+	else
+		finding_if(c, exp.n > 0, "password_expired", CHECK_INFO,
+		    "no password has expired",
 		    "%zu %s expired under the domain's password_expiry "
 		    "days, so PostfixAdmin's passdb query refuses them: %s; "
 		    "'postino user passwd' sets a new one",
 		    exp.n,
 		    plural((int64_t)exp.n, "password has", "passwords have"),
 		    sample_text(&exp));
-	else
-		finding(c, "password_expired", CHECK_INFO,
-		    "no password has expired");
 	sample_release(&exp);
 }
 

@@ -175,6 +175,20 @@ extern const size_t check_nprobes;
 int need_data(struct ctx *, unsigned);
 void finding(struct ctx *, const char *, enum check_severity, const char *, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * The shape of most probes: finding name is sev with the message of fmt
+ * when bad (offenders were found), else info with the message ok.
+ */
+void finding_if(struct ctx *, bool bad, const char *name,
+    enum check_severity sev, const char *ok, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/*
+ * The other half of it: run sql (bound args) and add each row's first
+ * column to s, quoted, after "label " when label is not NULL.  -1 with
+ * err when the query or a row fails.
+ */
+int sample_query(struct ctx *, const char *sql, const struct db_arg *args,
+    size_t nargs, struct sample *s, const char *label, struct err *err);
 
 enum { T_GONE, T_DIR, T_LINK, T_OTHER };
 

@@ -109,32 +109,23 @@ probe_quota_units(struct ctx *c)
 	struct db_arg t[] = { DB_INT(SCHEMA_BYTE_QUOTA_MIN),
 		DB_INT(SCHEMA_BYTE_QUOTA_MIN) };
 	struct sample big;
-	struct db_res *r;
-	int rc;
 
-	if (db_query(c->db,
+	sample_init(&big);
+	if (sample_query(c,
 		"SELECT domain FROM domain WHERE domain <> 'ALL' AND "
 		"(maxquota >= ? OR quota >= ?) ORDER BY domain",
-		t, DB_NARGS(t), 0, &r, &err) == -1) {
+		t, DB_NARGS(t), &big, NULL, &err) == -1)
 		finding(c, "domain_quota_units", CHECK_INFO, "not checked: %s",
 		    err.msg);
-		return;
-	}
-	sample_init(&big);
-	while ((rc = db_next(r, &err)) == 1)
-		sample_add(&big, "'%s'", col(r, 0));
-	db_res_free(&r);
-	if (big.n > 0)
-		finding(c, "domain_quota_units", CHECK_WARN,
+	else
+		finding_if(c, big.n > 0, "domain_quota_units", CHECK_WARN,
+		    "every domain quota is in PostfixAdmin's megabytes",
 		    "%zu %s a maximum or total quota of a terabyte or more "
 		    "per PostfixAdmin megabyte, most likely bytes written by "
 		    "Python postino, so nothing is enforced: %s; 'postino "
 		    "schema migrate --dry-run' shows the conversion",
 		    big.n, plural((int64_t)big.n, "domain has", "domains have"),
 		    sample_text(&big));
-	else
-		finding(c, "domain_quota_units", CHECK_INFO,
-		    "every domain quota is in PostfixAdmin's megabytes");
 	sample_release(&big);
 }
 
@@ -155,31 +146,20 @@ probe_references(struct ctx *c)
 		if (!smap_get(&c->d.dom_ix, c->d.alss[i].domain, NULL))
 			sample_add(&al, "'%s' (domain '%s')",
 			    c->d.alss[i].address, c->d.alss[i].domain);
-	if (mb.n > 0)
-		finding(c, "mailbox_domain_fk", CHECK_ERROR,
-		    "%zu %s to a "
-		    "domain that does not exist, so Postfix rejects their "
-		    "mail: %s; add the domain or delete the mailboxes",
-		    mb.n,
-		    plural(
-			(int64_t)mb.n, "mailbox belongs", "mailboxes belong"),
-		    sample_text(&mb));
-	else
-		finding(c, "mailbox_domain_fk", CHECK_INFO,
-		    "every mailbox "
-		    "belongs to an existing domain");
-	if (al.n > 0)
-		finding(c, "alias_domain_fk", CHECK_ERROR,
-		    "%zu %s to a domain "
-		    "that does not exist: %s; add the domain or delete the "
-		    "aliases",
-		    al.n,
-		    plural((int64_t)al.n, "alias belongs", "aliases belong"),
-		    sample_text(&al));
-	else
-		finding(c, "alias_domain_fk", CHECK_INFO,
-		    "every alias belongs "
-		    "to an existing domain");
+	finding_if(c, mb.n > 0, "mailbox_domain_fk", CHECK_ERROR,
+	    "every mailbox belongs to an existing domain",
+	    "%zu %s to a "
+	    "domain that does not exist, so Postfix rejects their "
+	    "mail: %s; add the domain or delete the mailboxes",
+	    mb.n, plural((int64_t)mb.n, "mailbox belongs", "mailboxes belong"),
+	    sample_text(&mb));
+	finding_if(c, al.n > 0, "alias_domain_fk", CHECK_ERROR,
+	    "every alias belongs to an existing domain",
+	    "%zu %s to a domain "
+	    "that does not exist: %s; add the domain or delete the "
+	    "aliases",
+	    al.n, plural((int64_t)al.n, "alias belongs", "aliases belong"),
+	    sample_text(&al));
 	sample_release(&mb);
 	sample_release(&al);
 }
@@ -212,18 +192,13 @@ probe_quota2(struct ctx *c)
 		finding(c, "quota2_pairing", CHECK_INFO,
 		    "every mailbox has a "
 		    "quota2 row");
-	if (c->d.quota2_orphans > 0)
-		finding(c, "quota2_orphans", CHECK_WARN,
-		    "%zu quota2 %s no "
-		    "mailbox: %s; delete them",
-		    c->d.quota2_orphans,
-		    plural(
-			(int64_t)c->d.quota2_orphans, "row has", "rows have"),
-		    sample_text(&c->d.quota2_sample));
-	else
-		finding(c, "quota2_orphans", CHECK_INFO,
-		    "every quota2 row "
-		    "belongs to a mailbox");
+	finding_if(c, c->d.quota2_orphans > 0, "quota2_orphans", CHECK_WARN,
+	    "every quota2 row belongs to a mailbox",
+	    "%zu quota2 %s no "
+	    "mailbox: %s; delete them",
+	    c->d.quota2_orphans,
+	    plural((int64_t)c->d.quota2_orphans, "row has", "rows have"),
+	    sample_text(&c->d.quota2_sample));
 	sample_release(&miss);
 }
 
@@ -250,7 +225,6 @@ probe_mailbox_rows(struct ctx *c)
 
 	sample_init(&orph);
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct db_res *r;
 		int rc = db_table_exists(c->db, t[i].table, &err);
 
 		if (rc == 0)
@@ -260,17 +234,9 @@ probe_mailbox_rows(struct ctx *c)
 			    "SELECT DISTINCT %s FROM %s WHERE %s NOT IN "
 			    "(SELECT username FROM mailbox) ORDER BY %s",
 			    t[i].col, t[i].table, t[i].col, t[i].col);
-			rc = db_query(c->db, sql, NULL, 0, 0, &r, &err);
+			rc = sample_query(
+			    c, sql, NULL, 0, &orph, t[i].table, &err);
 		}
-		if (rc == -1) {
-			finding(c, "mailbox_row_orphans", CHECK_INFO,
-			    "not checked: %s", err.msg);
-			sample_release(&orph);
-			return;
-		}
-		while ((rc = db_next(r, &err)) == 1)
-			sample_add(&orph, "%s '%s'", t[i].table, col(r, 0));
-		db_res_free(&r);
 		if (rc == -1) {
 			finding(c, "mailbox_row_orphans", CHECK_INFO,
 			    "not checked: %s", err.msg);
@@ -278,16 +244,12 @@ probe_mailbox_rows(struct ctx *c)
 			return;
 		}
 	}
-	if (orph.n > 0)
-		finding(c, "mailbox_row_orphans", CHECK_WARN,
-		    "%zu PostfixAdmin %s no mailbox: %s; delete them "
-		    "(postino does on 'user del')",
-		    orph.n, plural((int64_t)orph.n, "row has", "rows have"),
-		    sample_text(&orph));
-	else
-		finding(c, "mailbox_row_orphans", CHECK_INFO,
-		    "every fetchmail, vacation and quota row belongs to a "
-		    "mailbox");
+	finding_if(c, orph.n > 0, "mailbox_row_orphans", CHECK_WARN,
+	    "every fetchmail, vacation and quota row belongs to a mailbox",
+	    "%zu PostfixAdmin %s no mailbox: %s; delete them (postino does "
+	    "on 'user del')",
+	    orph.n, plural((int64_t)orph.n, "row has", "rows have"),
+	    sample_text(&orph));
 	sample_release(&orph);
 }
 
@@ -364,23 +326,18 @@ probe_self_alias(struct ctx *c)
 		    !smap_get(&d->mbx_ix, a->address, NULL))
 			sample_add(&orphans, "'%s'", a->address);
 	}
-	if (miss.n > 0)
-		finding(c, "mailbox_self_alias",
-		    swallowed ? CHECK_ERROR : CHECK_WARN,
-		    "%zu %s no self-alias row (alias address = "
-		    "goto = the mailbox)%s: %s; add it with 'postino alias add "
-		    "ADDR ADDR'",
-		    miss.n,
-		    plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
-		    swallowed ? ", so a catch-all takes "
-				"their mail"
-			      : ", which PostfixAdmin expects and a future "
-				"catch-all would need",
-		    sample_text(&miss));
-	else
-		finding(c, "mailbox_self_alias", CHECK_INFO,
-		    "every mailbox "
-		    "has its self-alias");
+	finding_if(c, miss.n > 0, "mailbox_self_alias",
+	    swallowed ? CHECK_ERROR : CHECK_WARN,
+	    "every mailbox has its self-alias",
+	    "%zu %s no self-alias row (alias address = "
+	    "goto = the mailbox)%s: %s; add it with 'postino alias add "
+	    "ADDR ADDR'",
+	    miss.n, plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
+	    swallowed ? ", so a catch-all takes "
+			"their mail"
+		      : ", which PostfixAdmin expects and a future "
+			"catch-all would need",
+	    sample_text(&miss));
 	if (dead.n > 0)
 		finding(c, "self_alias_state", CHECK_ERROR,
 		    "%zu active %s an inactive alias row, so Postfix "
@@ -400,19 +357,14 @@ probe_self_alias(struct ctx *c)
 	if (dead.n == 0 && live.n == 0)
 		finding(c, "self_alias_state", CHECK_INFO,
 		    "every mailbox's alias row is as active as the mailbox");
-	if (orphans.n > 0)
-		finding(c, "self_alias_orphans", CHECK_WARN,
-		    "%zu %s to "
-		    "itself but no mailbox exists, so that copy bounces: %s; "
-		    "delete the alias or remove itself from its destinations",
-		    orphans.n,
-		    plural((int64_t)orphans.n, "alias delivers",
-			"aliases deliver"),
-		    sample_text(&orphans));
-	else
-		finding(c, "self_alias_orphans", CHECK_INFO,
-		    "every self-alias "
-		    "has its mailbox");
+	finding_if(c, orphans.n > 0, "self_alias_orphans", CHECK_WARN,
+	    "every self-alias has its mailbox",
+	    "%zu %s to "
+	    "itself but no mailbox exists, so that copy bounces: %s; "
+	    "delete the alias or remove itself from its destinations",
+	    orphans.n,
+	    plural((int64_t)orphans.n, "alias delivers", "aliases deliver"),
+	    sample_text(&orphans));
 	sample_release(&miss);
 	sample_release(&orphans);
 	sample_release(&dead);
@@ -500,19 +452,14 @@ probe_destinations(struct ctx *c)
 				    &bad, "'%s' -> '%s'", a->address, dest);
 		}
 	}
-	if (bad.n > 0)
-		finding(c, "alias_destinations", CHECK_ERROR,
-		    "%zu alias %s "
-		    "to local addresses that do not exist, so those copies "
-		    "bounce: %s; fix them with 'postino alias edit'",
-		    bad.n,
-		    plural((int64_t)bad.n, "destination points",
-			"destinations point"),
-		    sample_text(&bad));
-	else
-		finding(c, "alias_destinations", CHECK_INFO,
-		    "every local "
-		    "alias destination exists");
+	finding_if(c, bad.n > 0, "alias_destinations", CHECK_ERROR,
+	    "every local alias destination exists",
+	    "%zu alias %s "
+	    "to local addresses that do not exist, so those copies "
+	    "bounce: %s; fix them with 'postino alias edit'",
+	    bad.n,
+	    plural((int64_t)bad.n, "destination points", "destinations point"),
+	    sample_text(&bad));
 	sample_release(&bad);
 }
 
@@ -557,15 +504,11 @@ probe_alias_domains(struct ctx *c)
 		    "%zu alias %s, "
 		    "none chained",
 		    d->nadoms, plural((int64_t)d->nadoms, "domain", "domains"));
-	if (refs.n > 0)
-		finding(c, "alias_domain_refs", CHECK_ERROR,
-		    "%s; add the "
-		    "domains or delete the alias domains",
-		    sample_text(&refs));
-	else
-		finding(c, "alias_domain_refs", CHECK_INFO,
-		    "every alias "
-		    "domain and its target are domains");
+	finding_if(c, refs.n > 0, "alias_domain_refs", CHECK_ERROR,
+	    "every alias domain and its target are domains",
+	    "%s; add the "
+	    "domains or delete the alias domains",
+	    sample_text(&refs));
 	sample_release(&chain);
 	sample_release(&refs);
 }
@@ -647,38 +590,25 @@ probe_limits(struct ctx *c)
 			    o->name, quota_format(o->sumquota, a, sizeof(a)),
 			    quota_format(o->quota, b, sizeof(b)));
 	}
-	if (lim.n > 0)
-		finding(c, "domain_limits", CHECK_WARN,
-		    "over their limits "
-		    "(-1 = none allowed): %s; raise the limits or remove "
-		    "entries",
-		    sample_text(&lim));
-	else
-		finding(c, "domain_limits", CHECK_INFO,
-		    "every domain is "
-		    "within its mailbox and alias limits");
-	if (maxq.n > 0)
-		finding(c, "mailbox_maxquota", CHECK_WARN,
-		    "%zu %s over their "
-		    "domain's per-mailbox maximum: %s; lower them ('postino "
-		    "user quota --set') or raise the maximum",
-		    maxq.n,
-		    plural((int64_t)maxq.n, "mailbox is", "mailboxes are"),
-		    sample_text(&maxq));
-	else
-		finding(c, "mailbox_maxquota", CHECK_INFO,
-		    "every mailbox "
-		    "quota is within its domain's maximum");
-	if (total.n > 0)
-		finding(c, "domain_quota_total", CHECK_WARN,
-		    "mailbox quotas "
-		    "add up to more than the domain total: %s; lower them or "
-		    "raise the total",
-		    sample_text(&total));
-	else
-		finding(c, "domain_quota_total", CHECK_INFO,
-		    "every domain's "
-		    "mailbox quotas fit its total");
+	finding_if(c, lim.n > 0, "domain_limits", CHECK_WARN,
+	    "every domain is within its mailbox and alias limits",
+	    "over their limits "
+	    "(-1 = none allowed): %s; raise the limits or remove "
+	    "entries",
+	    sample_text(&lim));
+	finding_if(c, maxq.n > 0, "mailbox_maxquota", CHECK_WARN,
+	    "every mailbox quota is within its domain's maximum",
+	    "%zu %s over their "
+	    "domain's per-mailbox maximum: %s; lower them ('postino "
+	    "user quota --set') or raise the maximum",
+	    maxq.n, plural((int64_t)maxq.n, "mailbox is", "mailboxes are"),
+	    sample_text(&maxq));
+	finding_if(c, total.n > 0, "domain_quota_total", CHECK_WARN,
+	    "every domain's mailbox quotas fit its total",
+	    "mailbox quotas "
+	    "add up to more than the domain total: %s; lower them or "
+	    "raise the total",
+	    sample_text(&total));
 	sample_release(&lim);
 	sample_release(&maxq);
 	sample_release(&total);
@@ -699,26 +629,18 @@ probe_identity(struct ctx *c)
 		    "cannot read postino_identity: %s", err.msg);
 		return;
 	}
-	if (p.dangling > 0)
-		finding(c, "identity_rows", CHECK_WARN,
-		    "%zu identity %s no mailbox: %s; delete them from "
-		    "postino_identity (the IdP's events for them answer 404)",
-		    p.dangling,
-		    plural((int64_t)p.dangling, "row has", "rows have"),
-		    p.dangling_sample);
-	else
-		finding(c, "identity_rows", CHECK_INFO,
-		    "every identity row belongs to a mailbox");
-	if (p.doubled > 0)
-		finding(c, "identity_claims", CHECK_ERROR,
-		    "%zu %s claimed by several subjects of one identity "
-		    "provider: %s; keep one row per mailbox and issuer in "
-		    "postino_identity",
-		    p.doubled,
-		    plural((int64_t)p.doubled, "mailbox is", "mailboxes are"),
-		    p.doubled_sample);
-	else
-		finding(c, "identity_claims", CHECK_INFO,
-		    "no mailbox is claimed by two subjects of one identity "
-		    "provider");
+	finding_if(c, p.dangling > 0, "identity_rows", CHECK_WARN,
+	    "every identity row belongs to a mailbox",
+	    "%zu identity %s no mailbox: %s; delete them from "
+	    "postino_identity (the IdP's events for them answer 404)",
+	    p.dangling, plural((int64_t)p.dangling, "row has", "rows have"),
+	    p.dangling_sample);
+	finding_if(c, p.doubled > 0, "identity_claims", CHECK_ERROR,
+	    "no mailbox is claimed by two subjects of one identity provider",
+	    "%zu %s claimed by several subjects of one identity "
+	    "provider: %s; keep one row per mailbox and issuer in "
+	    "postino_identity",
+	    p.doubled,
+	    plural((int64_t)p.doubled, "mailbox is", "mailboxes are"),
+	    p.doubled_sample);
 }

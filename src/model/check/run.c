@@ -175,6 +175,21 @@ finding(struct ctx *c, const char *name, enum check_severity sev,
 }
 
 void
+finding_if(struct ctx *c, bool bad, const char *name, enum check_severity sev,
+    const char *ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!bad) {
+		finding(c, name, CHECK_INFO, "%s", ok);
+		return;
+	}
+	va_start(ap, fmt);
+	vfinding(c, name, sev, fmt, ap);
+	va_end(ap);
+}
+
+void
 progress(struct ctx *c, const char *phase, uint64_t done, uint64_t total)
 {
 	if (c->opts->progress != NULL)

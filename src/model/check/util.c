@@ -271,3 +271,22 @@ dot_or_dotdot(const char *n)
 {
 	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
 }
+
+int
+sample_query(struct ctx *c, const char *sql, const struct db_arg *args,
+    size_t nargs, struct sample *s, const char *label, struct err *err)
+{
+	struct db_res *r;
+	int rc;
+
+	if (db_query(c->db, sql, args, nargs, 0, &r, err) == -1)
+		return -1;
+	while ((rc = db_next(r, err)) == 1) {
+		if (label != NULL)
+			sample_add(s, "%s '%s'", label, col(r, 0));
+		else
+			sample_add(s, "'%s'", col(r, 0));
+	}
+	db_res_free(&r);
+	return rc == -1 ? -1 : 0;
+}
