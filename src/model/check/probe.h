@@ -2,8 +2,9 @@
  * The inside of "postino check" (check.h is its contract): the context
  * every probe gets, the rows of the deep pass, and the helpers the probe
  * families share.  One file per family of probes (database, config,
- * postfix, passwords, rows, maildirs, lists, dovecot); the probe table
- * and the runner are in run.c.
+ * postfix, passwords, rows, maildirs, lists, dovecot); the probe table,
+ * which says how to add one, is table.c; the runner and finding() are
+ * run.c; the shared helpers util.c and (the rows) data.c.
  */
 #ifndef POSTINO_CHECK_PROBE_H
 #define POSTINO_CHECK_PROBE_H
@@ -172,7 +173,7 @@ struct probe {
 extern const struct probe check_probes[];
 extern const size_t check_nprobes;
 
-int need_data(struct ctx *, unsigned);
+/* run.c: report a finding (its probe's row must list name and sev). */
 void finding(struct ctx *, const char *, enum check_severity, const char *, ...)
     __attribute__((format(printf, 4, 5)));
 /*
@@ -182,16 +183,16 @@ void finding(struct ctx *, const char *, enum check_severity, const char *, ...)
 void finding_if(struct ctx *, bool bad, const char *name,
     enum check_severity sev, const char *ok, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+void progress(struct ctx *c, const char *phase, uint64_t done, uint64_t total);
+
+/* util.c */
 /*
- * The other half of it: run sql (bound args) and add each row's first
- * column to s, quoted, after "label " when label is not NULL.  -1 with
- * err when the query or a row fails.
+ * The other half of that shape: run sql (bound args) and add each row's
+ * first column to s, quoted, after "label " when label is not NULL.  -1
+ * with err when the query or a row fails.
  */
 int sample_query(struct ctx *, const char *sql, const struct db_arg *args,
     size_t nargs, struct sample *s, const char *label, struct err *err);
-
-enum { T_GONE, T_DIR, T_LINK, T_OTHER };
-
 void sample_init(struct sample *s);
 void sample_release(struct sample *s);
 const char *sample_text(struct sample *s);
@@ -201,19 +202,25 @@ void smap_init(struct smap *m, bool nocase);
 void smap_release(struct smap *m);
 bool smap_put(struct smap *m, const char *key, size_t val);
 bool smap_get(const struct smap *m, const char *key, size_t *val_r);
-void progress(struct ctx *c, const char *phase, uint64_t done, uint64_t total);
 const char *plural(int64_t n, const char *one, const char *many);
 const char *uid_name(uid_t uid, char *buf, size_t size);
 const char *next_word(const char *s, char *w, size_t size);
-void postfix_file(
-    const struct ctx *c, const char *name, char *out, size_t size);
-void data_init(struct data *d);
-void data_release(struct data *d);
-const char *col(struct db_res *r, int i);
+enum { T_GONE, T_DIR, T_LINK, T_OTHER };
+/* An entry's type without following it. */
 int entry_type(int dirfd, const struct dirent *e);
 bool dot_or_dotdot(const char *n);
 
-/* The probes, by family (the order they run in is the table in run.c). */
+/* data.c: load the rows deep probes need (D_*) once; -1: db_read said why. */
+int need_data(struct ctx *, unsigned what);
+void data_init(struct data *d);
+void data_release(struct data *d);
+const char *col(struct db_res *r, int i);
+
+/* postfix.c: <postfix_sql_dir>/<name>, else its parent's; "" if neither. */
+void postfix_file(
+    const struct ctx *c, const char *name, char *out, size_t size);
+
+/* The probes, by family (the order they run in is the table, table.c). */
 /* config.c */
 void probe_mailbox_base(struct ctx *);
 void probe_hook(struct ctx *);
