@@ -1,6 +1,6 @@
 /*
- * postino check [--deep]: run the consistency probes of check.c and show
- * the findings, errors first.  The database is opened by the probes
+ * postino check [--deep]: run the consistency probes of src/model/check/
+ * and show the findings, errors first.  The database is opened by the probes
  * themselves, so an unreachable server or a missing schema is a finding
  * here, not a failed start-up.  Exit 0 when no finding is an error, 4
  * otherwise.  During --deep, progress goes to stderr when it is a

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "maildir.h"
 #include "harden.h"
+#include "log.h"
 #include "schema.h"
 #include "strutil.h"
 #include "xalloc.h"
@@ -466,13 +467,20 @@ cli_errorf(struct cli *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Warnings and notes are diagnostics: they go through the daemons' logger
+ * (log.h, set up in main()), one line each, "postino: warning: ..." and
+ * "postino: ...".  Errors, hints, usage and the commands' output are the
+ * CLI's own and stay below and in the commands.
+ */
 void
 cli_warnf(struct cli *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	(void)c;
 	va_start(ap, fmt);
-	vmsg(c, "warning: ", 3, fmt, ap);
+	log_vmsg(LOG_LVL_WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -484,9 +492,7 @@ cli_infof(struct cli *c, const char *fmt, ...)
 	if (c->quiet)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_vmsg(LOG_LVL_INFO, fmt, ap);
 	va_end(ap);
 }
 
@@ -1242,6 +1248,8 @@ main(int argc, char **argv)
 	rest[nrest] = NULL;
 	c.color = !no_color && !env_no_color() && isatty(STDOUT_FILENO);
 	c.ecolor = !no_color && !env_no_color() && isatty(STDERR_FILENO);
+	log_init(progname, false, c.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	log_set_color(c.ecolor);
 	set_actor(&c);
 	if (version) {
 		print_version();

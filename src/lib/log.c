@@ -22,6 +22,7 @@ static bool use_syslog;
 static _Atomic int min_level = LOG_LVL_INFO;
 static _Atomic int format = LOG_TEXT;
 static _Atomic int out_fd = STDERR_FILENO;
+static _Atomic bool color;
 
 /* One level: its syslog priority, its word in text and in JSON. */
 static const struct {
@@ -184,14 +185,20 @@ emit(int lvl, int errnum, const char *fmt, va_list ap)
 		memcpy(line + len, "\"}", 2);
 		len += 2;
 	} else {
-		n = snprintf(line, sizeof(line), "%s%s%s%s",
-		    use_syslog ? "" : ident, use_syslog ? "" : ": ", tag, msg);
-		len = n > 0 && (size_t)n < sizeof(line) - 1 ? (size_t)n
-							    : sizeof(line) - 2;
+		bool paint = !use_syslog && tag[0] != '\0' &&
+		    atomic_load_explicit(&color, memory_order_relaxed);
+
 		/* One line: control characters from peers never split it. */
 		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)line[i] < 0x20)
-				line[i] = ' ';
+			if ((unsigned char)msg[i] < 0x20)
+				msg[i] = ' ';
+		n = snprintf(line, sizeof(line), "%s%s%s%s%s%s",
+		    use_syslog ? "" : ident, use_syslog ? "" : ": ",
+		    paint ? (pri == LOG_WARNING ? "\033[1;33m" : "\033[1;31m")
+			  : "",
+		    tag, paint ? "\033[0m" : "", msg);
+		len = n > 0 && (size_t)n < sizeof(line) - 1 ? (size_t)n
+							    : sizeof(line) - 2;
 	}
 	if (use_syslog) {
 		line[len] = '\0';
@@ -214,6 +221,19 @@ emit(int lvl, int errnum, const char *fmt, va_list ap)
 		emit(lvl, (witherr) ? e : 0, fmt, ap);                         \
 		va_end(ap);                                                    \
 	}
+
+void
+log_set_color(bool on)
+{
+	atomic_store(&color, on);
+}
+
+void
+log_vmsg(enum log_level l, const char *fmt, va_list ap)
+{
+	if (log_enabled(l))
+		emit((int)l, 0, fmt, ap);
+}
 
 LOGFN(log_trace, LOG_LVL_TRACE, 0)
 LOGFN(log_debug, LOG_LVL_DEBUG, 0)

@@ -1,5 +1,6 @@
 /*
- * log: the daemons' log lines, to stderr or to syslog (facility mail).
+ * log: the daemons' log lines, to stderr or to syslog (facility mail), and
+ * the CLI's warnings and notes on stderr.
  *
  * One line per event.  In text form a line reads "IDENT: LEVEL: message"
  * ("podop: warning: ...", "postinod: error: ..."); info, debug and trace
@@ -19,6 +20,7 @@
 #ifndef POSTINO_LOG_H
 #define POSTINO_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +44,14 @@ int log_format_parse(const char *);
 void log_set_format(enum log_format);
 /* Where lines go when not to syslog (stderr by default; for tests). */
 void log_set_fd(int);
+/*
+ * In text form to a terminal (the CLI's stderr): the level word of warning
+ * and error lines in colour (yellow, red).  Off by default.
+ */
+void log_set_color(bool);
+/* A line at level l, for callers with their own variadic front end. */
+void log_vmsg(enum log_level l, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
 
 void log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));

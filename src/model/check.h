@@ -4,7 +4,7 @@
  * rows), the Postfix map files, the Dovecot passdb chain, the mail root and
  * the mlmmj spool, and reports what it finds as a list of findings.
  *
- * Every probe is an entry in a static table in check.c, run in order; a
+ * Every probe is an entry in a static table in check/run.c, run in order; a
  * probe states what it needs (a database, the schema, the loaded rows) and
  * whether it belongs to the deep pass, and the runner skips it when a
  * prerequisite is missing, which an earlier finding has already reported.
@@ -68,6 +68,30 @@ struct check_opts {
 	check_progress_fn *progress; /* may be NULL */
 	void *progress_arg;
 };
+
+/*
+ * A finding "postino check" can report, from the probe table: its name
+ * ("db_grants:*" for one finding per object, named after the colon), the
+ * severities beyond "info" it can have (a mask of CHECK_SEV_WARN and
+ * CHECK_SEV_ERROR; 0: info only) and what makes it one.
+ */
+enum {
+	CHECK_SEV_WARN = 1 << CHECK_WARN,
+	CHECK_SEV_ERROR = 1 << CHECK_ERROR,
+};
+
+struct check_rule {
+	const char *name;
+	unsigned severities;
+	const char *what;
+};
+
+/*
+ * The i-th finding of the probe table, in probe order, or NULL past the
+ * last.  *when_r: "always", "mlmmj" (only with mlmmj_spool_dir set) or
+ * "deep" (only with --deep), the headings of postino(8) CHECK FINDINGS.
+ */
+const struct check_rule *check_rule_nth(size_t i, const char **when_r);
 
 void check_report_init(struct check_report *);
 void check_report_release(struct check_report *);

@@ -20,7 +20,7 @@
 #define EXPAND_DEPTH 8
 #define VALUE_MAX (64 * 1024)
 
-/* The main.cf parameters postino's maps feed (see mapgen.c). */
+/* The main.cf parameters postino's maps feed (see mapgen/postfix.c). */
 static const char *const map_params[] = { "virtual_mailbox_domains",
 	"virtual_alias_maps", "virtual_mailbox_maps", "transport_maps",
 	"smtpd_sender_login_maps", NULL };

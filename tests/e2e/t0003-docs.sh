@@ -20,8 +20,11 @@
 #                        key commented out as "#KEY = DEFAULT  # VARIABLE".
 #   exit statuses        src/lib/err.c's table against the ".It N" items of
 #                        EXIT STATUS in man/postino.8.
-#   check findings       every finding named in src/model/check.c appears
-#                        in an ".It Li" item of CHECK FINDINGS.
+#   check findings       the probe table (src/model/check/table.c, printed
+#                        by tests/helpers/check-rules) against the ".It Li"
+#                        items of CHECK FINDINGS: the same names under the
+#                        same headings with the same severities; and every
+#                        finding the probes name is in the table.
 #   installation         man/meson.build installs every page in man/.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
@@ -30,7 +33,7 @@ need_cmd mandoc jq
 MAN=$SRCDIR/man
 
 # mdoc_items FILE: the facts of postino.8 as lines "cmd NAME",
-# "opt NAME SPELLING", "global SPELLING", "exit N" and "finding NAME".
+# "opt NAME SPELLING", "global SPELLING" and "exit N".
 mdoc_items() {
 	awk '
 	function spellings(kind, cmd,    i, n, t, name, val) {
@@ -74,19 +77,6 @@ mdoc_items() {
 		next
 	}
 	sh == "EXIT STATUS" && depth == 1 { print "exit", $2; next }
-	sh == "CHECK FINDINGS" && $2 == "Li" {
-		for (i = 3; i <= NF; i++) {
-			if ($i == "Ns") {
-				i += 2
-				continue
-			}
-			if ($i != "," && $i !~ /^[A-Z][a-z]$/) {
-				f = $i
-				gsub(/\\&/, "", f)
-				print "finding", f
-			}
-		}
-	}
 	' "$MAN/postino.8"
 }
 
@@ -205,14 +195,98 @@ test_expect_success 'postino(8) EXIT STATUS lists the codes of src/lib/err.c' '
 	fi
 '
 
-test_expect_success 'postino(8) CHECK FINDINGS names every finding of check.c' '
-	grep -o "finding(c, *\"[^\"]*\"" "$SRCDIR/src/model/check.c" |
+# mdoc_findings: the items of CHECK FINDINGS in postino.8 as lines
+# "NAME WHEN SEVERITIES ITEM": WHEN from the .Ss heading (always, mlmmj,
+# deep); SEVERITIES E and/or W as the item's text names "error" and
+# "warning", "-" for neither; ITEM numbers the .It the name is in.  A
+# name written "db_grants\&: Ns Ar table" is "db_grants:*".
+mdoc_findings() {
+	awk '
+	function flush(    i, s) {
+		if (item == 0)
+			return
+		s = ""
+		if (text ~ /(^|[^A-Za-z])[Ee]rror([^a-z]|$)/) s = s "E"
+		if (text ~ /(^|[^A-Za-z])[Ww]arning([^a-z]|$)/) s = s "W"
+		if (s == "") s = "-"
+		for (i = 1; i <= nnames; i++)
+			print names[i], when, s, item
+		nnames = 0
+		text = ""
+	}
+	/^\.Sh / { flush(); sh = substr($0, 5); next }
+	sh != "CHECK FINDINGS" { next }
+	/^\.Ss / {
+		flush()
+		when = $0 ~ /mlmmj/ ? "mlmmj" : $0 ~ /deep/ ? "deep" : "always"
+		next
+	}
+	/^\.El/ { flush(); next }
+	/^\.It Li / {
+		flush()
+		item++
+		for (i = 3; i <= NF; i++) {
+			if ($i == "," || $i ~ /^[A-Z][a-z]$/)
+				continue
+			f = $i
+			gsub(/\\&/, "", f)
+			if ($(i + 1) == "Ns") {
+				f = f "*"
+				i += 3
+			}
+			names[++nnames] = f
+		}
+		next
+	}
+	item > 0 { text = text " " $0 }
+	END { flush() }
+	' "$MAN/postino.8"
+}
+
+test_expect_success 'the probe table and postino(8) CHECK FINDINGS agree' '
+	check-rules >rules &&
+	test "$(wc -l <rules)" -ge 60 &&
+	mdoc_findings >doc &&
+	cut -d" " -f1,2 rules | sort >code.names &&
+	cut -d" " -f1,2 doc | sort >doc.names &&
+	if ! cmp -s code.names doc.names; then
+		echo "findings (and their heading) only in the probe table (<)" >&2
+		echo "of src/model/check/table.c or only in postino.8 (>):" >&2
+		diff code.names doc.names >&2
+		exit 1
+	fi &&
+	awk "
+	NR == FNR { sev[\$1] = \$3; next }
+	{
+		item[\$4] = item[\$4] \" \" \$1
+		said[\$4] = \$3
+		s = sev[\$1]
+		if (s ~ /E/) e[\$4] = 1
+		if (s ~ /W/) w[\$4] = 1
+	}
+	END {
+		for (i in item) {
+			want = (e[i] ? \"E\" : \"\") (w[i] ? \"W\" : \"\")
+			if (want == \"\") want = \"-\"
+			if (want != said[i]) {
+				printf \"%s: the table says %s, postino.8 %s\\n\", item[i], want, said[i]
+				bad = 1
+			}
+		}
+		exit bad
+	}" rules doc >&2
+'
+
+test_expect_success 'the probe table lists every finding the probes name' '
+	cat "$SRCDIR"/src/model/check/*.c | tr -d "\n" |
+		grep -o -e "finding(c,[[:space:]]*\"[^\"]*\"" \
+			-e "finding_if(c,[^\"]*\"[^\"]*\"" |
 		sed "s/.*\"\(.*\)\"/\1/" | sort -u >code &&
 	test "$(wc -l <code)" -ge 20 &&
-	mdoc_items | awk "\$1 == \"finding\" { print \$2 }" | sort -u >doc &&
-	comm -23 code doc >missing &&
+	check-rules | cut -d" " -f1 | sort -u >table &&
+	comm -23 code table >missing &&
 	if [ -s missing ]; then
-		echo "findings check.c reports but postino.8 does not name:" >&2
+		echo "findings the probes report but src/model/check/table.c does not list:" >&2
 		cat missing >&2
 		exit 1
 	fi

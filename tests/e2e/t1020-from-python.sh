@@ -166,6 +166,13 @@ test_expect_success 'a misspelt POSTINO_ variable is warned about, with did-you-
 	! grep -q "not a postino variable" err
 '
 
+test_expect_success 'a warning is one line, whatever its text holds' '
+	env "POSTINO_FROB
+NICATE=1" postino domain list >/dev/null 2>err &&
+	check_grep "^postino: warning: POSTINO_FROB NICATE is not a postino variable" err &&
+	test "$(wc -l <err)" -eq 1
+'
+
 test_expect_success '--install-completion says where the completion files are' '
 	postino --install-completion >out 2>&1 &&
 	check_grep "bash-completion/completions/postino" out &&

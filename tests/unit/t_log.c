@@ -85,6 +85,12 @@ main(void)
 	ok(log_tracing() && log_debugging(), "trace level enables both");
 	log_trace("a\nforged line\r");
 	check("t: a forged line \n", "a control byte never splits a text line");
+	log_set_color(true);
+	log_warnx("painted");
+	log_info("plain");
+	check("t: \033[1;33mwarning: \033[0mpainted\nt: plain\n",
+	    "colour paints the level word only");
+	log_set_color(false);
 	is_int(log_level_parse("WARNING"), LOG_LVL_WARN, "warning is warn");
 	is_int(log_level_parse("loud"), -1, "unknown level");
 	is_int(log_format_parse("json"), LOG_JSON, "json format");

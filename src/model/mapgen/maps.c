@@ -1,0 +1,144 @@
+/*
+ * The Postfix SQL maps of "postino init" (mapgen_maps, mapgen_render):
+ * PostfixAdmin's queries, per engine.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "cf.h"
+#include "maildir.h"
+#include "mapgen.h"
+#include "strutil.h"
+#include "xalloc.h"
+#include "gen.h"
+
+#include "banned.h"
+
+/*
+ * Queries use Postfix's own expansion (%s whole key, %u local part, %d
+ * domain); Postfix quotes the values it substitutes.  '1' compares equal to
+ * the active flag on every engine (tinyint or boolean).
+ */
+struct query {
+	const char *file;
+	const char *std; /* MySQL / SQLite */
+	const char *pg;	 /* PostgreSQL, where it differs */
+};
+
+static const struct query queries[] = {
+	{ "sql-virtual_domains.cf",
+	    "SELECT domain FROM domain WHERE domain = '%s' AND active = '1' "
+	    "AND backupmx = '0' AND domain <> 'ALL'",
+	    NULL },
+	{ "sql-virtual_alias_maps.cf",
+	    "SELECT goto FROM alias WHERE address = '%s' AND active = '1'",
+	    NULL },
+	{ "sql-virtual_alias_alias_domain_maps.cf",
+	    "SELECT goto FROM alias, alias_domain WHERE "
+	    "alias_domain.alias_domain = '%d' AND alias.address = "
+	    "CONCAT('%u', '@', alias_domain.target_domain) AND "
+	    "alias.active = '1' "
+	    "AND alias_domain.active = '1'",
+	    "SELECT goto FROM alias, alias_domain WHERE "
+	    "alias_domain.alias_domain = '%d' AND alias.address = "
+	    "'%u' || '@' || alias_domain.target_domain AND alias.active = '1' "
+	    "AND alias_domain.active = '1'" },
+	{ "sql-virtual_alias_domain_catchall_maps.cf",
+	    "SELECT goto FROM alias, alias_domain WHERE "
+	    "alias_domain.alias_domain = '%d' AND alias.address = "
+	    "CONCAT('@', alias_domain.target_domain) AND alias.active = '1' "
+	    "AND alias_domain.active = '1'",
+	    "SELECT goto FROM alias, alias_domain WHERE "
+	    "alias_domain.alias_domain = '%d' AND alias.address = "
+	    "'@' || alias_domain.target_domain AND alias.active = '1' "
+	    "AND alias_domain.active = '1'" },
+	{ "sql-virtual_mailbox_maps.cf",
+	    "SELECT maildir FROM mailbox WHERE username = '%s' AND active = "
+	    "'1'",
+	    NULL },
+	{ "sql-virtual_mailbox_alias_domain_maps.cf",
+	    "SELECT maildir FROM mailbox, alias_domain WHERE "
+	    "alias_domain.alias_domain = '%d' AND mailbox.username = "
+	    "CONCAT('%u', '@', alias_domain.target_domain) AND "
+	    "mailbox.active = '1' AND alias_domain.active = '1'",
+	    "SELECT maildir FROM mailbox, alias_domain WHERE "
+	    "alias_domain.alias_domain = '%d' AND mailbox.username = "
+	    "'%u' || '@' || alias_domain.target_domain AND "
+	    "mailbox.active = '1' AND alias_domain.active = '1'" },
+	{ "sql-virtual_transport_maps.cf",
+	    "SELECT REPLACE(transport, 'virtual', ':') FROM domain WHERE "
+	    "domain = '%s' AND active = '1' AND domain <> 'ALL'",
+	    NULL },
+	{ "sql-virtual_sender_login_maps.cf",
+	    "SELECT username FROM mailbox WHERE username = '%s' AND "
+	    "active = '1'",
+	    NULL },
+	{ NULL, NULL, NULL }
+};
+
+const struct mapgen_map mapgen_maps[] = {
+	{ "sql-virtual_domains.cf", "virtual_mailbox_domains",
+	    "domains this host receives mail for", "sql_domains" },
+	{ "sql-virtual_alias_maps.cf", "virtual_alias_maps",
+	    "aliases, forwards and mailbox self-aliases", "sql_alias" },
+	{ "sql-virtual_alias_alias_domain_maps.cf", "virtual_alias_maps",
+	    "aliases reached through an alias domain",
+	    "sql_alias_alias_domain" },
+	{ "sql-virtual_alias_domain_catchall_maps.cf", "virtual_alias_maps",
+	    "catch-alls reached through an alias domain",
+	    "sql_alias_domain_catchall" },
+	{ "sql-virtual_mailbox_maps.cf", "virtual_mailbox_maps",
+	    "mailboxes (postino reads its database credentials here)",
+	    "sql_mailbox" },
+	{ "sql-virtual_mailbox_alias_domain_maps.cf", "virtual_mailbox_maps",
+	    "mailboxes reached through an alias domain",
+	    "sql_mailbox_alias_domain" },
+	{ "sql-virtual_transport_maps.cf", "transport_maps",
+	    "per-domain transports", "sql_transport" },
+	{ "sql-virtual_sender_login_maps.cf", "smtpd_sender_login_maps",
+	    "which login may send as which address", "sql_sender_login" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int
+mapgen_render(const struct mapgen_map *map, const struct db_params *p,
+    struct buf *out, struct err *err)
+{
+	const struct query *q = NULL;
+	const char *sql;
+
+	for (size_t i = 0; queries[i].file != NULL; i++)
+		if (strcmp(queries[i].file, map->file) == 0)
+			q = &queries[i];
+	if (q == NULL)
+		return err_set(err, ERR_INTERNAL, "no query for %s", map->file);
+	sql = p->engine == DB_ENGINE_PGSQL && q->pg != NULL ? q->pg : q->std;
+	if (p->engine == DB_ENGINE_SQLITE && strstr(sql, "CONCAT(") != NULL)
+		sql = q->pg; /* SQLite concatenates with || too */
+	buf_printf(out,
+	    "# %s: %s\n# Generated by postino; read by Postfix "
+	    "(%s) and by postino.\n",
+	    map->file, map->comment, map->param);
+	if (p->engine == DB_ENGINE_SQLITE)
+		buf_printf(out, "dbpath = %s\n", p->dbpath);
+	else {
+		buf_printf(
+		    out, "hosts = %s\n", p->hosts ? p->hosts : "localhost");
+		buf_printf(out, "user = %s\n", p->user ? p->user : "");
+		buf_printf(
+		    out, "password = %s\n", p->password ? p->password : "");
+		buf_printf(out, "dbname = %s\n", p->dbname ? p->dbname : "");
+	}
+	if (buf_printf(out, "query = %s\n", sql) == -1)
+		return err_set(err, ERR_INTERNAL, "map too large");
+	return 0;
+}
