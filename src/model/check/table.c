@@ -2,8 +2,9 @@
  * Every probe of "postino check", in the order it runs, with the findings
  * it may report and what makes each a warning (W) or an error (E); every
  * finding is "info" when its probe passed.  The runner (run.c) skips a
- * probe whose flags are not met, and finding() refuses (an assertion) a
- * name or a severity its probe does not list here.  postino(8) CHECK
+ * probe whose flags are not met, and finding() stops the test suite
+ * (POSTINO_CHECK_STRICT=1) on a name or a severity its probe does not
+ * list here.  postino(8) CHECK
  * FINDINGS documents the same names under the same headings ("Always",
  * "With mlmmj_spool_dir set", "With --deep") with the same severities:
  * t0003 compares the two through tests/helpers/check-rules.
