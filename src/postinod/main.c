@@ -356,6 +356,7 @@ main(int argc, char **argv)
 		goto fail;
 	have_params = true;
 	d.pool = pool_new(&params, (size_t)conf.postinod.threads);
+	d.engine = params.engine;
 	if (check_schema(d.pool, &err) == -1)
 		goto fail;
 	if (test_only) {

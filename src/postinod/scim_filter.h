@@ -48,11 +48,14 @@
 #define SCIM_FILTER_MAX_LEN 4096
 #define SCIM_FILTER_MAX_DEPTH 16
 #define SCIM_FILTER_MAX_TERMS 64
+/* A comparison binds at most two values (scim_filter.c compare_string). */
+#define SCIM_FILTER_MAX_ARGS (2 * SCIM_FILTER_MAX_TERMS)
 
 struct scim_where {
+	enum db_engine engine; /* whose SQL to write (NONE = SQLite's) */
 	struct buf sql;
-	struct db_arg args[SCIM_FILTER_MAX_TERMS];
-	char *owned[SCIM_FILTER_MAX_TERMS];
+	struct db_arg args[SCIM_FILTER_MAX_ARGS];
+	char *owned[SCIM_FILTER_MAX_ARGS];
 	size_t nargs;
 	size_t nterms;
 };
