@@ -384,6 +384,31 @@ push_text(struct parser *p, char *v)
 }
 
 /*
+ * Whether MariaDB can compare v with a latin1 column (PostfixAdmin's
+ * addresses) without "Illegal mix of collations": ASCII and U+00A0..U+00FF
+ * only.  Other values skip the indexed test; they cannot be in such a
+ * column anyway, and the exact test alone still decides.
+ */
+static bool
+latin1_safe(const char *v)
+{
+	const unsigned char *u = (const unsigned char *)v;
+
+	for (; *u != '\0'; u++) {
+		if (*u < 0x80)
+			continue;
+		if (*u != 0xc2 && *u != 0xc3)
+			return false;
+		if (*u == 0xc2 && u[1] < 0xa0)
+			return false;
+		u++;
+		if (*u == '\0')
+			return false;
+	}
+	return true;
+}
+
+/*
  * A string comparison.  SCIM_A_CI attributes (caseExact=false) compare the
  * folded column with the folded value; the others compare the column as
  * stored, exactly (SCIM_A_LOWER ones are stored lower-case, so the value is
@@ -430,7 +455,8 @@ compare_string(
 			return -1;
 		return end != NULL ? push_text(p, end) : 0;
 	}
-	if (!ci && e == DB_ENGINE_MYSQL && (op == OP_EQ || op == OP_SW)) {
+	if (!ci && e == DB_ENGINE_MYSQL && (op == OP_EQ || op == OP_SW) &&
+	    latin1_safe(val)) {
 		/* Indexed but loose (the collation), then exact. */
 		char *v2;
 
