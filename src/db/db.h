@@ -148,6 +148,9 @@ struct db {
 	struct db_params params;
 	int in_tx;
 	char where[256]; /* host/path actually used */
+	/* What a caller keeps with the connection, freed by db_close(). */
+	void *cache;
+	void (*cache_free)(void *);
 };
 
 /*
