@@ -95,8 +95,8 @@ sq_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	out = str_fold((const char *)v, (size_t)sqlite3_value_bytes(argv[0]),
-	    &n);
+	out =
+	    str_fold((const char *)v, (size_t)sqlite3_value_bytes(argv[0]), &n);
 	sqlite3_result_text(ctx, out, (int)n, free);
 }
 
@@ -136,8 +136,8 @@ sq_open(struct db *db, const struct db_params *p, struct err *err)
 	if (sqlite3_create_function(h, "postino_fold", 1,
 		SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
 		sq_fold, NULL, NULL) != SQLITE_OK) {
-		err_set(err, ERR_DATABASE, "sqlite: cannot add postino_fold: %s",
-		    sqlite3_errmsg(h));
+		err_set(err, ERR_DATABASE,
+		    "sqlite: cannot add postino_fold: %s", sqlite3_errmsg(h));
 		sqlite3_close(h);
 		return -1;
 	}

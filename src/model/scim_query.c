@@ -411,8 +411,9 @@ page_sql(struct buf *b, const struct source *s, const struct scim_page *p,
 		    : (p->descending ? "<=" : ">=");
 
 		if (buf_printf(b, "%s%s %s ",
-			strcmp(s->base, "1 = 1") != 0 || where != NULL ? " AND "
-								       : " WHERE ",
+			strcmp(s->base, "1 = 1") != 0 || where != NULL
+			    ? " AND "
+			    : " WHERE ",
 			s->key, cmp) == -1)
 			return -1;
 		if (mark != NULL) {
@@ -438,8 +439,8 @@ page_sql(struct buf *b, const struct source *s, const struct scim_page *p,
 	if (buf_printf(b, " ORDER BY ") == -1 ||
 	    (p->order_by != NULL &&
 		buf_printf(b, "%s%s, ", p->order_by, dir) == -1) ||
-	    buf_printf(b, "%s%s LIMIT ? OFFSET ?", s->key,
-		by_key ? dir : "") == -1)
+	    buf_printf(b, "%s%s LIMIT ? OFFSET ?", s->key, by_key ? dir : "") ==
+		-1)
 		return -1;
 	args[(*nargs)++] = DB_INT(p->limit);
 	args[(*nargs)++] = DB_INT(p->offset);
@@ -522,8 +523,8 @@ page_run(struct model *m, const struct source *s, const struct scim_page *p,
 		while ((n = db_next(r, err)) == 1) {
 			const char *key = db_col(r, 0);
 
-			str_copy(rows == 0 ? first : last, key != NULL ? key : "",
-			    PC_KEY);
+			str_copy(rows == 0 ? first : last,
+			    key != NULL ? key : "", PC_KEY);
 			if (rows == 0)
 				str_copy(last, first, sizeof(last));
 			rows++;

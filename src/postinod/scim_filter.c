@@ -285,7 +285,10 @@ prefix_end(const char *v)
 			i--;
 		k = n - i;
 		c = (unsigned char)v[i] &
-		    (k == 1 ? 0x7f : k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
+		    (k == 1	     ? 0x7f
+			    : k == 2 ? 0x1f
+			    : k == 3 ? 0x0f
+				     : 0x07);
 		for (size_t j = i + 1; j < n; j++)
 			c = (c << 6) | ((unsigned char)v[j] & 0x3f);
 		if (c >= 0x10ffff) {
@@ -467,8 +470,9 @@ compare_string(
 			val = pat;
 		}
 		v2 = xstrdup(val);
-		if (emit(p, op == OP_EQ ? "(%s = ? AND " :
-					  "(%s LIKE ? ESCAPE '!' AND ",
+		if (emit(p,
+			op == OP_EQ ? "(%s = ? AND "
+				    : "(%s LIKE ? ESCAPE '!' AND ",
 			col) == -1 ||
 		    emit_expr(p, xf, col) == -1 ||
 		    emit(p, op == OP_EQ ? " = ?)" : " LIKE ? ESCAPE '!')") ==
@@ -485,7 +489,8 @@ compare_string(
 	}
 	if (op == OP_CO || op == OP_SW || op == OP_EW) {
 		bool glob = !ci && e != DB_ENGINE_MYSQL && e != DB_ENGINE_PGSQL;
-		char *pat = glob ? glob_pattern(val, op) : like_pattern(val, op);
+		char *pat =
+		    glob ? glob_pattern(val, op) : like_pattern(val, op);
 
 		free(val);
 		val = pat;
