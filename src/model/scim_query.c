@@ -395,13 +395,21 @@ where_sql(struct buf *b, const struct source *s, const char *where)
  * index alone, no row built for the rows skipped); otherwise LIMIT/OFFSET.
  */
 static int
-page_sql(struct buf *b, const struct source *s, const struct scim_page *p,
-    const char *where, const struct pc_mark *mark, struct db_arg *args,
-    size_t *nargs)
+page_sql(struct buf *b, enum db_engine engine, const struct source *s,
+    const struct scim_page *p, const char *where, const struct pc_mark *mark,
+    struct db_arg *args, size_t *nargs)
 {
 	const char *dir = p->descending ? " DESC" : "";
 	bool by_key = p->order_by == NULL;
+	char key[64];
 
+	/*
+	 * PostgreSQL orders by code point ("C"), as SQLite does: the order
+	 * the prefix indexes (schema step 9) keep, so that a userName sw
+	 * page is read in index order instead of walking the primary key.
+	 */
+	snprintf(key, sizeof(key),
+	    engine == DB_ENGINE_PGSQL ? "%s COLLATE \"C\"" : "%s", s->key);
 	if (buf_printf(b, "SELECT %s%s", s->cols, s->from) == -1 ||
 	    where_sql(b, s, where) == -1)
 		return -1;
@@ -414,24 +422,23 @@ page_sql(struct buf *b, const struct source *s, const struct scim_page *p,
 			strcmp(s->base, "1 = 1") != 0 || where != NULL
 			    ? " AND "
 			    : " WHERE ",
-			s->key, cmp) == -1)
+			key, cmp) == -1)
 			return -1;
 		if (mark != NULL) {
 			if (buf_printf(b, "?") == -1)
 				return -1;
 			args[(*nargs)++] = DB_TEXT(mark->key);
 		} else {
-			if (buf_printf(b, "(SELECT %s%s", s->key, s->from) ==
-				-1 ||
+			if (buf_printf(b, "(SELECT %s%s", key, s->from) == -1 ||
 			    where_sql(b, s, where) == -1 ||
 			    buf_printf(b, " ORDER BY %s%s LIMIT 1 OFFSET ?)",
-				s->key, dir) == -1)
+				key, dir) == -1)
 				return -1;
 			for (size_t i = 0; i < p->nargs; i++)
 				args[(*nargs)++] = p->args[i];
 			args[(*nargs)++] = DB_INT(p->offset);
 		}
-		if (buf_printf(b, " ORDER BY %s%s LIMIT ?", s->key, dir) == -1)
+		if (buf_printf(b, " ORDER BY %s%s LIMIT ?", key, dir) == -1)
 			return -1;
 		args[(*nargs)++] = DB_INT(p->limit);
 		return 0;
@@ -439,7 +446,7 @@ page_sql(struct buf *b, const struct source *s, const struct scim_page *p,
 	if (buf_printf(b, " ORDER BY ") == -1 ||
 	    (p->order_by != NULL &&
 		buf_printf(b, "%s%s, ", p->order_by, dir) == -1) ||
-	    buf_printf(b, "%s%s LIMIT ? OFFSET ?", s->key, by_key ? dir : "") ==
+	    buf_printf(b, "%s%s LIMIT ? OFFSET ?", key, by_key ? dir : "") ==
 		-1)
 		return -1;
 	args[(*nargs)++] = DB_INT(p->limit);
@@ -513,7 +520,8 @@ page_run(struct model *m, const struct source *s, const struct scim_page *p,
 	if (p->limit > 0 && p->offset < *total_r) {
 		buf_reset(&sql);
 		nargs = p->nargs;
-		if (page_sql(&sql, s, p, where, mark, args, &nargs) == -1) {
+		if (page_sql(&sql, db_engine(m->db), s, p, where, mark, args,
+			&nargs) == -1) {
 			err_set(err, ERR_TOOLARGE, "the query is too long");
 			goto fail;
 		}
