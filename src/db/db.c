@@ -467,6 +467,8 @@ db_close(struct db **dbp)
 		return;
 	if (db->in_tx)
 		db->drv->rollback(db);
+	if (db->cache_free != NULL)
+		db->cache_free(db->cache);
 	db->drv->close(db);
 	db_params_release(&db->params);
 	free(db);

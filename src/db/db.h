@@ -156,6 +156,9 @@ struct db {
 	 * would have preferred did not answer (dbpool tries again later).
 	 */
 	bool fallback;
+	/* What a caller keeps with the connection, freed by db_close(). */
+	void *cache;
+	void (*cache_free)(void *);
 };
 
 /*

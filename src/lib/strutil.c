@@ -1,12 +1,16 @@
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "strutil.h"
+#include "xalloc.h"
 #include "banned.h"
 
 char *
@@ -16,6 +20,104 @@ str_lower(char *s)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	return s;
+}
+
+static locale_t fold_locale;
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+
+static void
+fold_init(void)
+{
+	/* Built into glibc since 2.35; without it only ASCII is folded. */
+	fold_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* The code point of the UTF-8 sequence at s (n bytes left), or -1. */
+static long
+utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+	static const long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t k;
+	long c;
+
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 4;
+		c = s[0] & 0x07;
+	} else
+		return -1;
+	if (k > n)
+		return -1;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min[k] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*len = k;
+	return c;
+}
+
+static size_t
+utf8_encode(long c, char *out)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | (c >> 12));
+		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (c >> 18));
+	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+char *
+str_fold(const char *s, size_t n, size_t *out_n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	/* A simple mapping at most doubles a sequence (2 bytes -> 3). */
+	char *out = xmalloc(2 * n + 1);
+	size_t o = 0, i = 0, len;
+	long c;
+
+	pthread_once(&fold_once, fold_init);
+	while (i < n) {
+		if ((c = utf8_decode(u + i, n - i, &len)) == -1) {
+			out[o++] = s[i++];
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		else if (c >= 0x80 && fold_locale != (locale_t)0)
+			c = (long)towlower_l((wint_t)c, fold_locale);
+		o += utf8_encode(c, out + o);
+		i += len;
+	}
+	out[o] = '\0';
+	*out_n = o;
+	return out;
 }
 
 static bool

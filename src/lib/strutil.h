@@ -12,6 +12,14 @@
 
 /* Lower-case ASCII letters in place; returns s. */
 char *str_lower(char *s);
+/*
+ * The Unicode simple lower-case mapping of the UTF-8 text s (n bytes),
+ * code point by code point (glibc's C.UTF-8 tables, whatever the process
+ * locale), into a new NUL-terminated string with its length in *out_n.
+ * Bytes that are not valid UTF-8 are kept as they are.  This is how SCIM
+ * filters compare caseExact=false attributes (scim_filter.h).
+ */
+char *str_fold(const char *s, size_t n, size_t *out_n);
 /* Strip leading and trailing ASCII whitespace in place; returns the start. */
 char *str_trim(char *s);
 bool str_prefix(const char *s, const char *prefix);

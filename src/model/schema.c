@@ -762,6 +762,23 @@ static const char *const domtie_pgsql[] = {
 	NULL
 };
 
+/*
+ * SCIM's "userName sw" is a code-point range (scim_filter.c), which
+ * PostgreSQL serves from an index only in the "C" collation; the primary
+ * keys are in the database's.  SQLite (BINARY) and MariaDB (LIKE on the
+ * key) use the primary keys.  Plain expression indexes: PostfixAdmin's
+ * writes and upgrades need nothing of postino for them.
+ */
+static const char *const scimidx_pgsql[] = {
+	"CREATE INDEX IF NOT EXISTS postino_mailbox_username_c_idx"
+	" ON mailbox ((username COLLATE \"C\"))",
+	"CREATE INDEX IF NOT EXISTS postino_alias_address_c_idx"
+	" ON alias ((address COLLATE \"C\"))",
+	"CREATE INDEX IF NOT EXISTS postino_domain_domain_c_idx"
+	" ON domain ((domain COLLATE \"C\"))",
+	NULL
+};
+
 static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "routes table", "routes", NULL, routes_sqlite, routes_mysql,
 	    routes_pgsql },
@@ -780,6 +797,8 @@ static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "postino_domain tie to its domain", NULL,
 	    "postino_domain.domain_created", domtie_sqlite, domtie_mysql,
 	    domtie_pgsql },
+	{ "SCIM prefix indexes", NULL, "postino_mailbox_username_c_idx", NULL,
+	    NULL, scimidx_pgsql },
 };
 
 static const char *const *

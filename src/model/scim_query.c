@@ -193,7 +193,266 @@ static const struct source domains = {
 	domain_row,
 };
 
+/* --- the page cache ---------------------------------------------------- */
+
+/*
+ * Counting every matching row and skipping OFFSET rows cost in proportion
+ * to the table; a client paging through 100,000 users (Okta's import) or
+ * asking for the same listing again (Entra's sync) would pay that on every
+ * request.  So each connection remembers, per listing (resource, filter,
+ * arguments, order), its total and where some pages start ("the row at
+ * position 5000 is the first with key >= 'u5000@...'"), valid only for the
+ * exact database state they were read from: a token that changes whenever
+ * anything is committed (SQLite: PRAGMA data_version and this connection's
+ * total_changes(); PostgreSQL: the transaction snapshot, whose xmin, xmax
+ * and in-progress list change with every write in the cluster).  Same
+ * token, same visible rows, same answer.  MariaDB offers no such token to
+ * an unprivileged user, so there nothing is cached.
+ */
+#define PC_ENTRIES 32
+#define PC_MARKS 16
+#define PC_KEY 1024
+#define PC_TOKEN 256
+
+struct pc_mark {
+	int64_t pos; /* 0-based position of the row */
+	bool after;  /* the row is the first with key > k (else >= k) */
+	char key[PC_KEY];
+};
+
+struct pc_entry {
+	char *sig;
+	int64_t total;
+	struct pc_mark marks[PC_MARKS];
+	int nmarks, next;
+	unsigned used;
+};
+
+struct page_cache {
+	char token[PC_TOKEN];
+	struct pc_entry e[PC_ENTRIES];
+	unsigned tick;
+};
+
+static void
+pc_clear(struct page_cache *c)
+{
+	for (int i = 0; i < PC_ENTRIES; i++) {
+		free(c->e[i].sig);
+		memset(&c->e[i], 0, sizeof(c->e[i]));
+	}
+}
+
+static void
+pc_free(void *arg)
+{
+	struct page_cache *c = arg;
+
+	if (c == NULL)
+		return;
+	pc_clear(c);
+	free(c);
+}
+
+/* The connection's cache, emptied if the token moved; NULL without one. */
+static struct page_cache *
+pc_get(struct db *db, struct err *err, int *rc)
+{
+	const char *sql;
+	struct page_cache *c;
+	char *tok = NULL;
+
+	*rc = 0;
+	switch (db_engine(db)) {
+	case DB_ENGINE_SQLITE:
+		sql = "SELECT (SELECT data_version FROM pragma_data_version()) "
+		      "|| ':' || total_changes()";
+		break;
+	case DB_ENGINE_PGSQL:
+		sql = "SELECT txid_current_snapshot()::text";
+		break;
+	default:
+		return NULL;
+	}
+	if (db_query_value(db, sql, NULL, 0, &tok, err) == -1) {
+		*rc = -1;
+		return NULL;
+	}
+	if (tok == NULL || strlen(tok) >= PC_TOKEN) {
+		free(tok);
+		return NULL;
+	}
+	if (db->cache == NULL) {
+		db->cache = xcalloc(1, sizeof(struct page_cache));
+		db->cache_free = pc_free;
+	}
+	c = db->cache;
+	if (strcmp(c->token, tok) != 0) {
+		pc_clear(c);
+		str_copy(c->token, tok, sizeof(c->token));
+	}
+	free(tok);
+	return c;
+}
+
+/* What identifies a listing: everything that goes into its SQL. */
+static char *
+pc_sig(const struct source *s, const struct scim_page *p)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b, 256 * 1024);
+	buf_printf(&b, "%s\x1f%s\x1f%s\x1f%d", s->from,
+	    p->where != NULL ? p->where : "",
+	    p->order_by != NULL ? p->order_by : "", p->descending ? 1 : 0);
+	for (size_t i = 0; i < p->nargs; i++) {
+		const struct db_arg *a = &p->args[i];
+
+		if (a->type == DB_ARG_TEXT)
+			buf_printf(&b, "\x1ft%zu:%s",
+			    a->s != NULL ? strlen(a->s) : 0,
+			    a->s != NULL ? a->s : "");
+		else
+			buf_printf(&b, "\x1fi%lld", (long long)a->i);
+	}
+	out = xstrdup(buf_cstr(&b));
+	buf_release(&b);
+	return out;
+}
+
+static struct pc_entry *
+pc_entry(struct page_cache *c, const char *sig)
+{
+	struct pc_entry *victim = &c->e[0];
+
+	for (int i = 0; i < PC_ENTRIES; i++) {
+		struct pc_entry *e = &c->e[i];
+
+		if (e->sig != NULL && strcmp(e->sig, sig) == 0) {
+			e->used = ++c->tick;
+			return e;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	free(victim->sig);
+	memset(victim, 0, sizeof(*victim));
+	victim->sig = xstrdup(sig);
+	victim->total = -1;
+	victim->used = ++c->tick;
+	return victim;
+}
+
+static const struct pc_mark *
+pc_find(const struct pc_entry *e, int64_t pos)
+{
+	for (int i = 0; i < e->nmarks; i++)
+		if (e->marks[i].pos == pos)
+			return &e->marks[i];
+	return NULL;
+}
+
+static void
+pc_mark(struct pc_entry *e, int64_t pos, bool after, const char *key)
+{
+	struct pc_mark *m;
+
+	if (key == NULL || strlen(key) >= PC_KEY || pc_find(e, pos) != NULL)
+		return;
+	if (e->nmarks < PC_MARKS)
+		m = &e->marks[e->nmarks++];
+	else {
+		m = &e->marks[e->next];
+		e->next = (e->next + 1) % PC_MARKS;
+	}
+	m->pos = pos;
+	m->after = after;
+	str_copy(m->key, key, sizeof(m->key));
+}
+
 /* --- the shared page runner ------------------------------------------ */
+
+/* " WHERE base AND (where)", leaving out what is always true. */
+static int
+where_sql(struct buf *b, const struct source *s, const char *where)
+{
+	bool base = strcmp(s->base, "1 = 1") != 0;
+
+	if (!base && where == NULL)
+		return 0;
+	if (buf_printf(b, " WHERE ") == -1 ||
+	    (base && buf_printf(b, "%s", s->base) == -1) ||
+	    (base && where != NULL && buf_printf(b, " AND ") == -1) ||
+	    (where != NULL && buf_printf(b, "(%s)", where) == -1))
+		return -1;
+	return 0;
+}
+
+/*
+ * The page query.  Ordered by the key alone, a page starts at a remembered
+ * key (mark), or at the key the OFFSET finds in a key-only subquery (the
+ * index alone, no row built for the rows skipped); otherwise LIMIT/OFFSET.
+ */
+static int
+page_sql(struct buf *b, enum db_engine engine, const struct source *s,
+    const struct scim_page *p, const char *where, const struct pc_mark *mark,
+    struct db_arg *args, size_t *nargs)
+{
+	const char *dir = p->descending ? " DESC" : "";
+	bool by_key = p->order_by == NULL;
+	char key[64];
+
+	/*
+	 * PostgreSQL orders by code point ("C"), as SQLite does: the order
+	 * the prefix indexes (schema step 9) keep, so that a userName sw
+	 * page is read in index order instead of walking the primary key.
+	 */
+	snprintf(key, sizeof(key),
+	    engine == DB_ENGINE_PGSQL ? "%s COLLATE \"C\"" : "%s", s->key);
+	if (buf_printf(b, "SELECT %s%s", s->cols, s->from) == -1 ||
+	    where_sql(b, s, where) == -1)
+		return -1;
+	if (by_key && (mark != NULL || p->offset > 0)) {
+		const char *cmp = mark != NULL && mark->after
+		    ? (p->descending ? "<" : ">")
+		    : (p->descending ? "<=" : ">=");
+
+		if (buf_printf(b, "%s%s %s ",
+			strcmp(s->base, "1 = 1") != 0 || where != NULL
+			    ? " AND "
+			    : " WHERE ",
+			key, cmp) == -1)
+			return -1;
+		if (mark != NULL) {
+			if (buf_printf(b, "?") == -1)
+				return -1;
+			args[(*nargs)++] = DB_TEXT(mark->key);
+		} else {
+			if (buf_printf(b, "(SELECT %s%s", key, s->from) == -1 ||
+			    where_sql(b, s, where) == -1 ||
+			    buf_printf(b, " ORDER BY %s%s LIMIT 1 OFFSET ?)",
+				key, dir) == -1)
+				return -1;
+			for (size_t i = 0; i < p->nargs; i++)
+				args[(*nargs)++] = p->args[i];
+			args[(*nargs)++] = DB_INT(p->offset);
+		}
+		if (buf_printf(b, " ORDER BY %s%s LIMIT ?", key, dir) == -1)
+			return -1;
+		args[(*nargs)++] = DB_INT(p->limit);
+		return 0;
+	}
+	if (buf_printf(b, " ORDER BY ") == -1 ||
+	    (p->order_by != NULL &&
+		buf_printf(b, "%s%s, ", p->order_by, dir) == -1) ||
+	    buf_printf(b, "%s%s LIMIT ? OFFSET ?", key, by_key ? dir : "") ==
+		-1)
+		return -1;
+	args[(*nargs)++] = DB_INT(p->limit);
+	args[(*nargs)++] = DB_INT(p->offset);
+	return 0;
+}
 
 static int
 page_run(struct model *m, const struct source *s, const struct scim_page *p,
@@ -204,53 +463,93 @@ page_run(struct model *m, const struct source *s, const struct scim_page *p,
 	struct db_res *r = NULL;
 	bool own_tx = !m->db->in_tx;
 	const char *where =
-	    p->where != NULL && *p->where != '\0' ? p->where : "1 = 1";
+	    p->where != NULL && *p->where != '\0' ? p->where : NULL;
+	struct page_cache *cache = NULL;
+	struct pc_entry *entry = NULL;
+	const struct pc_mark *mark = NULL;
+	char first[PC_KEY], last[PC_KEY];
+	int64_t rows = 0;
+	size_t nargs = 0;
 	int rc = -1, n;
 
 	if (p->offset < 0 || p->limit < 0)
 		return err_set(err, ERR_INTERNAL, "negative page bounds");
 	buf_init(&sql, 64 * 1024);
-	args = xcalloc(p->nargs + 2, sizeof(*args));
+	args = xcalloc(2 * p->nargs + 3, sizeof(*args));
 	for (size_t i = 0; i < p->nargs; i++)
 		args[i] = p->args[i];
-	/* One read transaction, so the count and the page agree. */
+	first[0] = last[0] = '\0';
+	/*
+	 * One read transaction, so the count and the page agree (on
+	 * PostgreSQL one snapshot for both: REPEATABLE READ).
+	 */
 	if (own_tx && db_begin(m->db, false, err) == -1)
 		goto out;
-	if (buf_printf(&sql, "SELECT COUNT(*)%s WHERE %s AND (%s)", s->from,
-		s->base, where) == -1) {
-		err_set(err, ERR_TOOLARGE, "the query is too long");
+	if (own_tx && db_engine(m->db) == DB_ENGINE_PGSQL &&
+	    db_exec(m->db,
+		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+		NULL, 0, err) == -1)
 		goto fail;
+	if (own_tx) {
+		cache = pc_get(m->db, err, &n);
+		if (n == -1)
+			goto fail;
 	}
-	if (db_query_int(m->db, buf_cstr(&sql), args, p->nargs, total_r, err) ==
-	    -1)
-		goto fail;
-	if (p->limit > 0 && p->offset < *total_r) {
-		buf_reset(&sql);
-		if (buf_printf(&sql, "SELECT %s%s WHERE %s AND (%s) ORDER BY ",
-			s->cols, s->from, s->base, where) == -1 ||
-		    (p->order_by != NULL &&
-			buf_printf(&sql, "%s%s, ", p->order_by,
-			    p->descending ? " DESC" : "") == -1) ||
-		    buf_printf(&sql, "%s%s LIMIT ? OFFSET ?", s->key,
-			p->order_by == NULL && p->descending ? " DESC" : "") ==
-			-1) {
+	if (cache != NULL) {
+		char *sig = pc_sig(s, p);
+
+		entry = pc_entry(cache, sig);
+		free(sig);
+		if (p->order_by == NULL && p->offset > 0)
+			mark = pc_find(entry, p->offset);
+	}
+	if (entry != NULL && entry->total >= 0)
+		*total_r = entry->total;
+	else {
+		if (buf_printf(&sql, "SELECT COUNT(*)%s", s->from) == -1 ||
+		    where_sql(&sql, s, where) == -1) {
 			err_set(err, ERR_TOOLARGE, "the query is too long");
 			goto fail;
 		}
-		args[p->nargs] = DB_INT(p->limit);
-		args[p->nargs + 1] = DB_INT(p->offset);
-		if (db_query(m->db, buf_cstr(&sql), args, p->nargs + 2, 0, &r,
+		if (db_query_int(m->db, buf_cstr(&sql), args, p->nargs, total_r,
 			err) == -1)
 			goto fail;
-		while ((n = db_next(r, err)) == 1)
+		if (entry != NULL)
+			entry->total = *total_r;
+	}
+	if (p->limit > 0 && p->offset < *total_r) {
+		buf_reset(&sql);
+		nargs = p->nargs;
+		if (page_sql(&sql, db_engine(m->db), s, p, where, mark, args,
+			&nargs) == -1) {
+			err_set(err, ERR_TOOLARGE, "the query is too long");
+			goto fail;
+		}
+		if (db_query(m->db, buf_cstr(&sql), args, nargs, 0, &r, err) ==
+		    -1)
+			goto fail;
+		while ((n = db_next(r, err)) == 1) {
+			const char *key = db_col(r, 0);
+
+			str_copy(rows == 0 ? first : last,
+			    key != NULL ? key : "", PC_KEY);
+			if (rows == 0)
+				str_copy(last, first, sizeof(last));
+			rows++;
 			if (s->row(m, r, ctx) == -1) {
 				err_set(err, ERR_INTERNAL, "stopped");
 				n = -1;
 				break;
 			}
+		}
 		db_res_free(&r);
 		if (n == -1)
 			goto fail;
+		if (entry != NULL && p->order_by == NULL && rows > 0) {
+			pc_mark(entry, p->offset, false, first);
+			if (rows == p->limit)
+				pc_mark(entry, p->offset + rows, true, last);
+		}
 	}
 	if (own_tx && db_commit(m->db, err) == -1)
 		goto out;

@@ -360,6 +360,7 @@ main(int argc, char **argv)
 	have_params = true;
 	pstats_init();
 	d.pool = pool_new(&params, (size_t)conf.postinod.threads);
+	d.engine = params.engine;
 	if (check_schema(d.pool, &err) == -1)
 		goto fail;
 	if (test_only) {

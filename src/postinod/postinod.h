@@ -30,6 +30,7 @@
 struct postinod {
 	const struct postino_conf *conf;
 	struct pool *pool;
+	enum db_engine engine; /* the pool's, for the SQL SCIM filters write */
 	struct jwks *jwks;
 	struct jwt_policy policy;
 	struct webhook_keys hooks;

@@ -398,6 +398,7 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 	memset(l, 0, sizeof(*l));
 	w = xcalloc(1, sizeof(*w));
 	scim_where_init(w);
+	w->engine = q->d->engine;
 	l->where = w;
 	l->start = 1;
 	l->page.limit = SCIM_COUNT_DEFAULT;

@@ -39,6 +39,7 @@ struct parser {
 	struct err *err;
 	int depth;
 	char prefix[PATH_MAX_LEN + 2]; /* "emails." */
+	char scratch[512];
 };
 
 /* What a parse step produced (see parse_level). */
@@ -150,7 +151,7 @@ push_arg(struct parser *p, struct db_arg a, char *owned)
 {
 	struct scim_where *w = p->w;
 
-	if (w->nargs == SCIM_FILTER_MAX_TERMS) {
+	if (w->nargs == SCIM_FILTER_MAX_ARGS) {
 		free(owned);
 		return fail(p, "the filter has too many comparisons%s", "");
 	}
@@ -203,6 +204,17 @@ value(struct parser *p)
 	}
 	if (p->pos == start)
 		return NULL;
+	/*
+	 * RFC 7644 takes false, null and true from RFC 7159, where they are
+	 * lower-case; unquoted they can mean nothing else, so "True" (as
+	 * clients that capitalise booleans write it) is taken as true.
+	 */
+	if (p->pos - start == 4 && strncasecmp(p->s + start, "true", 4) == 0)
+		return json_true();
+	if (p->pos - start == 5 && strncasecmp(p->s + start, "false", 5) == 0)
+		return json_false();
+	if (p->pos - start == 4 && strncasecmp(p->s + start, "null", 4) == 0)
+		return json_null();
 	v = json_loadb(p->s + start, p->pos - start, JSON_DECODE_ANY, NULL);
 	if (v != NULL && (json_is_object(v) || json_is_array(v))) {
 		json_decref(v);
@@ -231,6 +243,82 @@ like_pattern(const char *v, enum op op)
 	return out;
 }
 
+/* The same for SQLite's GLOB (case-sensitive): "[*]" is a literal '*'. */
+static char *
+glob_pattern(const char *v, enum op op)
+{
+	size_t n = strlen(v), o = 0;
+	char *out = xmalloc(3 * n + 3);
+
+	if (op == OP_CO || op == OP_EW)
+		out[o++] = '*';
+	for (; *v != '\0'; v++) {
+		if (*v == '*' || *v == '?' || *v == '[') {
+			out[o++] = '[';
+			out[o++] = *v;
+			out[o++] = ']';
+		} else
+			out[o++] = *v;
+	}
+	if (op == OP_CO || op == OP_SW)
+		out[o++] = '*';
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * The least string greater than every string that starts with the UTF-8
+ * text v: v with its last code point incremented (code point order is
+ * UTF-8 byte order).  NULL when there is none (v empty or all U+10FFFF).
+ */
+static char *
+prefix_end(const char *v)
+{
+	size_t n = strlen(v);
+
+	while (n > 0) {
+		size_t i = n - 1, k;
+		unsigned long c;
+		char *out;
+
+		while (i > 0 && ((unsigned char)v[i] & 0xc0) == 0x80)
+			i--;
+		k = n - i;
+		c = (unsigned char)v[i] &
+		    (k == 1	     ? 0x7f
+			    : k == 2 ? 0x1f
+			    : k == 3 ? 0x0f
+				     : 0x07);
+		for (size_t j = i + 1; j < n; j++)
+			c = (c << 6) | ((unsigned char)v[j] & 0x3f);
+		if (c >= 0x10ffff) {
+			n = i;
+			continue;
+		}
+		c = c + 1 == 0xd800 ? 0xe000 : c + 1;
+		out = xmalloc(i + 5);
+		memcpy(out, v, i);
+		if (c < 0x80)
+			out[i++] = (char)c;
+		else if (c < 0x800) {
+			out[i++] = (char)(0xc0 | (c >> 6));
+			out[i++] = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			out[i++] = (char)(0xe0 | (c >> 12));
+			out[i++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			out[i++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			out[i++] = (char)(0xf0 | (c >> 18));
+			out[i++] = (char)(0x80 | ((c >> 12) & 0x3f));
+			out[i++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			out[i++] = (char)(0x80 | (c & 0x3f));
+		}
+		out[i] = '\0';
+		return out;
+	}
+	return NULL;
+}
+
 static const char *
 cmp_sql(enum op op)
 {
@@ -252,48 +340,195 @@ cmp_sql(enum op op)
 	}
 }
 
+/*
+ * How each engine compares strings exactly (code point by code point, no
+ * padding, no collation) and case-folded; see scim_filter.h.
+ */
+static const char *
+exact_fmt(enum db_engine e)
+{
+	switch (e) {
+	case DB_ENGINE_MYSQL:
+		return "CONVERT(%s USING utf8mb4) COLLATE utf8mb4_nopad_bin";
+	case DB_ENGINE_PGSQL:
+		return "%s COLLATE \"C\"";
+	default:
+		return "%s";
+	}
+}
+
+static const char *
+fold_fmt(enum db_engine e)
+{
+	switch (e) {
+	case DB_ENGINE_MYSQL:
+		return "LOWER(CONVERT(%s USING utf8mb4)) COLLATE "
+		       "utf8mb4_nopad_bin";
+	case DB_ENGINE_PGSQL:
+		return "lower(%s) COLLATE \"C\"";
+	default:
+		return "postino_fold(%s)";
+	}
+}
+
+/* Append fmt with its single %s replaced by col. */
+static int
+emit_expr(struct parser *p, const char *fmt, const char *col)
+{
+	const char *s = strstr(fmt, "%s");
+
+	return emit(p, "%.*s%s%s", (int)(s - fmt), fmt, col, s + 2);
+}
+
+static int
+push_text(struct parser *p, char *v)
+{
+	return push_arg(p, DB_TEXT(v), v);
+}
+
+/*
+ * Whether MariaDB can compare v with a latin1 column (PostfixAdmin's
+ * addresses) without "Illegal mix of collations": ASCII and U+00A0..U+00FF
+ * only.  Other values skip the indexed test; they cannot be in such a
+ * column anyway, and the exact test alone still decides.
+ */
+static bool
+latin1_safe(const char *v)
+{
+	const unsigned char *u = (const unsigned char *)v;
+
+	for (; *u != '\0'; u++) {
+		if (*u < 0x80)
+			continue;
+		if (*u != 0xc2 && *u != 0xc3)
+			return false;
+		if (*u == 0xc2 && u[1] < 0xa0)
+			return false;
+		u++;
+		if (*u == '\0')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A string comparison.  SCIM_A_CI attributes (caseExact=false) compare the
+ * folded column with the folded value; the others compare the column as
+ * stored, exactly (SCIM_A_LOWER ones are stored lower-case, so the value is
+ * folded first).  eq and sw on those stay usable by the column's index:
+ * "=" and a code-point range; MariaDB's collations ignore case, accents
+ * and trailing spaces, so there the indexed test is followed by an exact
+ * one.
+ */
 static int
 compare_string(
     struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 {
 	const char *col = a->sql;
+	enum db_engine e = p->w->engine;
 	bool ci = (a->flags & SCIM_A_CI) != 0;
+	const char *xf = ci ? fold_fmt(e) : exact_fmt(e);
+	const char *raw;
 	char *val;
+	size_t n;
 
 	if (!json_is_string(v))
 		return fail(p, "'%s' needs a string value", a->name);
-	val = xstrdup(json_string_value(v));
-	if (a->flags & SCIM_A_LOWER)
-		str_lower(val);
+	raw = json_string_value(v);
+	if (a->flags & (SCIM_A_LOWER | SCIM_A_CI))
+		val = str_fold(raw, strlen(raw), &n);
+	else
+		val = xstrdup(raw);
+	if (!ci && op == OP_SW && e != DB_ENGINE_MYSQL) {
+		/* A range on the column (its index; "C" on PostgreSQL). */
+		char *end = prefix_end(val);
+		const char *f = e == DB_ENGINE_PGSQL ? xf : "%s";
+
+		if (emit(p, "(") == -1 || emit_expr(p, f, col) == -1 ||
+		    emit(p, " >= ?") == -1 ||
+		    (end != NULL &&
+			(emit(p, " AND ") == -1 || emit_expr(p, f, col) == -1 ||
+			    emit(p, " < ?") == -1)) ||
+		    emit(p, ")") == -1) {
+			free(val);
+			free(end);
+			return -1;
+		}
+		if (push_text(p, val) == -1)
+			return -1;
+		return end != NULL ? push_text(p, end) : 0;
+	}
+	if (!ci && e == DB_ENGINE_MYSQL && (op == OP_EQ || op == OP_SW) &&
+	    latin1_safe(val)) {
+		/* Indexed but loose (the collation), then exact. */
+		char *v2;
+
+		if (op == OP_SW) {
+			char *pat = like_pattern(val, op);
+
+			free(val);
+			val = pat;
+		}
+		v2 = xstrdup(val);
+		if (emit(p,
+			op == OP_EQ ? "(%s = ? AND "
+				    : "(%s LIKE ? ESCAPE '!' AND ",
+			col) == -1 ||
+		    emit_expr(p, xf, col) == -1 ||
+		    emit(p, op == OP_EQ ? " = ?)" : " LIKE ? ESCAPE '!')") ==
+			-1) {
+			free(val);
+			free(v2);
+			return -1;
+		}
+		if (push_text(p, val) == -1) {
+			free(v2);
+			return -1;
+		}
+		return push_text(p, v2);
+	}
 	if (op == OP_CO || op == OP_SW || op == OP_EW) {
-		char *pat = like_pattern(val, op);
+		bool glob = !ci && e != DB_ENGINE_MYSQL && e != DB_ENGINE_PGSQL;
+		char *pat =
+		    glob ? glob_pattern(val, op) : like_pattern(val, op);
 
 		free(val);
 		val = pat;
-		if (emit(p,
-			ci ? "(LOWER(%s) LIKE LOWER(?) ESCAPE '!')"
-			   : "(%s LIKE ? ESCAPE '!')",
-			col) == -1) {
+		if (emit(p, "(") == -1 || emit_expr(p, xf, col) == -1 ||
+		    emit(p, glob ? " GLOB ?)" : " LIKE ? ESCAPE '!')") == -1) {
 			free(val);
 			return -1;
 		}
-	} else if (op == OP_NE) {
-		if (emit(p,
-			ci ? "(%s IS NULL OR LOWER(%s) <> LOWER(?))"
-			   : "(%s IS NULL OR %s <> ?)",
-			col, col) == -1) {
+	} else if (op == OP_EQ || op == OP_NE) {
+		/* Deterministic collations compare "=" byte for byte. */
+		const char *f = ci || e == DB_ENGINE_MYSQL ? xf : "%s";
+
+		if ((op == OP_NE && emit(p, "(%s IS NULL OR ", col) == -1) ||
+		    (op == OP_EQ && emit(p, "(") == -1) ||
+		    emit_expr(p, f, col) == -1 ||
+		    emit(p, " %s ?)", cmp_sql(op)) == -1) {
 			free(val);
 			return -1;
 		}
-	} else if (emit(p, ci ? "(LOWER(%s) %s LOWER(?))" : "(%s %s ?)", col,
-		       cmp_sql(op)) == -1) {
+	} else if (emit(p, "(") == -1 || emit_expr(p, xf, col) == -1 ||
+	    emit(p, " %s ?)", cmp_sql(op)) == -1) {
 		free(val);
 		return -1;
 	}
-	return push_arg(p, DB_TEXT(val), val);
+	return push_text(p, val);
 }
 
 static int present(struct parser *, const struct scim_attr *);
+
+/* col itself, or on MariaDB col as bytes (so that "  " is not ""). */
+static const char *
+length_expr(struct parser *p, const char *col)
+{
+	if (p->w->engine != DB_ENGINE_MYSQL)
+		return col;
+	snprintf(p->scratch, sizeof(p->scratch), "BINARY %s", col);
+	return p->scratch;
+}
 
 /* "eq null": the attribute has no value, the negation of "pr". */
 static int
@@ -301,7 +536,9 @@ absent(struct parser *p, const struct scim_attr *a)
 {
 	switch (a->type) {
 	case SCIM_T_STRING:
-		return emit(p, "(%s IS NULL OR %s = '')", a->sql, a->sql);
+		/* CHAR_LENGTH: MariaDB's collations pad, "  " = "". */
+		return emit(p, "(%s IS NULL OR %s = '')", a->sql,
+		    length_expr(p, a->sql));
 	case SCIM_T_BOOLEAN:
 		return emit(p, "(1 = 0)");
 	default:
@@ -378,7 +615,8 @@ present(struct parser *p, const struct scim_attr *a)
 {
 	switch (a->type) {
 	case SCIM_T_STRING:
-		return emit(p, "(%s IS NOT NULL AND %s <> '')", a->sql, a->sql);
+		return emit(p, "(%s IS NOT NULL AND %s <> '')", a->sql,
+		    length_expr(p, a->sql));
 	case SCIM_T_BOOLEAN:
 		return emit(p, "(1 = 1)");
 	default:

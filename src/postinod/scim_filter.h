@@ -10,7 +10,7 @@
  *   unary    = "not" "(" filter ")" / "(" filter ")" / attr "[" filter "]"
  *            / attr "pr" / attr op value
  *   op       = eq / ne / co / sw / ew / gt / ge / lt / le
- *   value    = JSON string / number / true / false
+ *   value    = JSON string / number / true / false / null
  *
  * Attribute paths are resolved against a resource's map (scim_query.h):
  * case-insensitively, with or without the resource's core schema URN in
@@ -22,8 +22,14 @@
  * The SQL text is made only of the map's `sql` strings, placeholders,
  * parentheses and AND/OR/NOT/LIKE/IS; every value the client gave is a
  * bound parameter.  co/sw/ew become LIKE with '!' as the escape character,
- * so '%' and '_' in a value match themselves.  Case-insensitive attributes
- * compare LOWER() of both sides.
+ * so '%' and '_' in a value match themselves.  Strings mean the same on
+ * every engine (w->engine says whose SQL to write): SCIM_A_CI attributes
+ * compare the Unicode-folded column (postino_fold on SQLite, lower() under
+ * "C" on PostgreSQL, LOWER() under utf8mb4_nopad_bin on MariaDB) with the
+ * value folded by str_fold(); the others compare the stored column
+ * exactly, by code point, with no padding (SCIM_A_LOWER values folded
+ * first); sw on those is an index range.  true, false and null are taken
+ * in any case.
  *
  * Bounds: SCIM_FILTER_MAX_LEN bytes, SCIM_FILTER_MAX_DEPTH nested groups
  * ("(...)", "not (...)", "attr[...]"), SCIM_FILTER_MAX_TERMS comparisons.
@@ -48,11 +54,14 @@
 #define SCIM_FILTER_MAX_LEN 4096
 #define SCIM_FILTER_MAX_DEPTH 16
 #define SCIM_FILTER_MAX_TERMS 64
+/* A comparison binds at most two values (scim_filter.c compare_string). */
+#define SCIM_FILTER_MAX_ARGS (2 * SCIM_FILTER_MAX_TERMS)
 
 struct scim_where {
+	enum db_engine engine; /* whose SQL to write (NONE = SQLite's) */
 	struct buf sql;
-	struct db_arg args[SCIM_FILTER_MAX_TERMS];
-	char *owned[SCIM_FILTER_MAX_TERMS];
+	struct db_arg args[SCIM_FILTER_MAX_ARGS];
+	char *owned[SCIM_FILTER_MAX_ARGS];
 	size_t nargs;
 	size_t nterms;
 };

@@ -25,10 +25,19 @@ static const struct {
 	{ "USERNAME EQ \"a@b.c\"", "(username = ?)", "a@b.c" },
 	{ "id ne \"a@b.c\"", "(username IS NULL OR username <> ?)", "a@b.c" },
 	{ "name.formatted co \"Sm%th\"",
-	    "(LOWER(name) LIKE LOWER(?) ESCAPE '!')", "%Sm!%th%" },
-	{ "userName sw \"a_b!\"", "(username LIKE ? ESCAPE '!')", "a!_b!!%" },
-	{ "userName ew \"@x.org\"", "(username LIKE ? ESCAPE '!')", "%@x.org" },
-	{ "name.formatted eq \"Ann\"", "(LOWER(name) = LOWER(?))", "Ann" },
+	    "(postino_fold(name) LIKE ? ESCAPE '!')", "%sm!%th%" },
+	{ "userName sw \"a_b!\"", "(username >= ? AND username < ?)",
+	    "a_b!|a_b\"" },
+	{ "userName sw \"\"", "(username >= ?)", "" },
+	{ "userName ew \"@x.org\"", "(username GLOB ?)", "*@x.org" },
+	{ "userName co \"a*?[\"", "(username GLOB ?)", "*a[*][?][[]*" },
+	{ "name.formatted eq \"Ann\"", "(postino_fold(name) = ?)", "ann" },
+	{ "name.formatted eq \"M\u00dcLLER \"", "(postino_fold(name) = ?)",
+	    "m\xc3\xbcller " },
+	{ "name.formatted gt \"M\"", "(postino_fold(name) > ?)", "m" },
+	{ "active eq True", "(active = ?)", "1" },
+	{ "active eq FALSE", "(active = ?)", "0" },
+	{ "name.formatted eq Null", "(name IS NULL OR name = '')", "" },
 	{ "userName gt \"m\"", "(username > ?)", "m" },
 	{ "userName le \"m\"", "(username <= ?)", "m" },
 	{ "name.formatted pr", "(name IS NOT NULL AND name <> '')", "" },
@@ -52,7 +61,7 @@ static const struct {
 	{ "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"a@b.c\"",
 	    "(username = ?)", "a@b.c" },
 	{ "emails[value eq \"a@b.c\"]", "(username = ?)", "a@b.c" },
-	{ "emails co \"b\"", "(username LIKE ? ESCAPE '!')", "%b%" },
+	{ "emails co \"b\"", "(username GLOB ?)", "*b*" },
 	{ "a eq \"1\"", NULL, NULL },
 	{ "userName eq \"x\" and active eq true",
 	    "((username = ?) AND (active = ?))", "x|1" },
@@ -87,6 +96,8 @@ static const struct {
 	{ "userName eq \"\\u0000\"", NULL, NULL },
 	{ "active eq \"true\"", NULL, NULL },
 	{ "active gt true", NULL, NULL },
+	{ "active eq tru", NULL, NULL },
+	{ "active eq truefalse", NULL, NULL },
 	{ EXT "quotaBytes co \"1\"", NULL, NULL },
 	{ EXT "quotaBytes eq 1.5", NULL, NULL },
 	{ "meta.created eq \"yesterday\"", NULL, NULL },
@@ -195,6 +206,81 @@ test_bounds(void)
 	scim_where_release(&w);
 }
 
+/* The same filters as MariaDB and PostgreSQL get them. */
+static void
+test_engines(void)
+{
+	static const struct {
+		enum db_engine e;
+		const char *filter, *sql, *args;
+	} ec[] = {
+		{ DB_ENGINE_MYSQL, "userName eq \"A@b\"",
+		    "(username = ? AND CONVERT(username USING utf8mb4) COLLATE "
+		    "utf8mb4_nopad_bin = ?)",
+		    "a@b|a@b" },
+		{ DB_ENGINE_MYSQL, "userName sw \"u5\"",
+		    "(username LIKE ? ESCAPE '!' AND CONVERT(username USING "
+		    "utf8mb4) COLLATE utf8mb4_nopad_bin LIKE ? ESCAPE '!')",
+		    "u5%|u5%" },
+		{ DB_ENGINE_MYSQL, "name.formatted co \"\u00dc\"",
+		    "(LOWER(CONVERT(name USING utf8mb4)) COLLATE "
+		    "utf8mb4_nopad_bin LIKE ? ESCAPE '!')",
+		    "%\xc3\xbc%" },
+		{ DB_ENGINE_MYSQL, "name.formatted pr",
+		    "(name IS NOT NULL AND BINARY name <> '')", "" },
+		{ DB_ENGINE_PGSQL, "userName sw \"u5\"",
+		    "(username COLLATE \"C\" >= ? AND username COLLATE \"C\" "
+		    "< ?)",
+		    "u5|u6" },
+		{ DB_ENGINE_PGSQL, "userName eq \"u5\"", "(username = ?)",
+		    "u5" },
+		{ DB_ENGINE_PGSQL, "userName co \"u5\"",
+		    "(username COLLATE \"C\" LIKE ? ESCAPE '!')", "%u5%" },
+		{ DB_ENGINE_PGSQL, "name.formatted sw \"\u00c9\"",
+		    "(lower(name) COLLATE \"C\" LIKE ? ESCAPE '!')",
+		    "\xc3\xa9%" },
+	};
+
+	for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++) {
+		struct scim_where w;
+		struct err err = ERR_INIT;
+		char args[1024];
+
+		scim_where_init(&w);
+		w.engine = ec[i].e;
+		ok(scim_filter_compile(ec[i].filter, scim_user_attrs,
+		       "urn:ietf:params:scim:schemas:core:2.0:User", &w,
+		       &err) == 0,
+		    "%s: compiles: %s", db_engine_name(ec[i].e), ec[i].filter);
+		is_str(buf_cstr(&w.sql), ec[i].sql, "%s: sql of %s",
+		    db_engine_name(ec[i].e), ec[i].filter);
+		args_text(&w, args, sizeof(args));
+		is_str(args, ec[i].args, "%s: args of %s",
+		    db_engine_name(ec[i].e), ec[i].filter);
+		scim_where_release(&w);
+	}
+}
+
+static void
+test_prefix_end(void)
+{
+	static const char *const in[] = { "a", "\xc3\xbf", "a\xf4\x8f\xbf\xbf",
+		"\xed\x9f\xbf", "\xf4\x8f\xbf\xbf", "" };
+	static const char *const want[] = { "b", "\xc4\x80", "b",
+		"\xee\x80\x80", NULL, NULL };
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		char *got = prefix_end(in[i]);
+
+		if (want[i] == NULL)
+			ok(got == NULL, "prefix_end %zu: none", i);
+		else
+			is_str(got != NULL ? got : "(null)", want[i],
+			    "prefix_end %zu", i);
+		free(got);
+	}
+}
+
 static void
 test_other_maps(void)
 {
@@ -207,7 +293,7 @@ test_other_maps(void)
 	       "urn:postino:params:scim:schemas:core:2.0:Alias", &w, &err) == 0,
 	    "alias map");
 	is_str(buf_cstr(&w.sql),
-	    "((LOWER(a.goto) LIKE LOWER(?) ESCAPE '!') "
+	    "((postino_fold(a.goto) LIKE ? ESCAPE '!') "
 	    "AND (a.domain = ?))",
 	    "alias sql");
 	scim_where_release(&w);
@@ -284,6 +370,8 @@ main(void)
 		check(cases[i].filter, cases[i].sql, cases[i].args);
 	test_bounds();
 	test_other_maps();
+	test_engines();
+	test_prefix_end();
 	test_timefmt();
 	return done_testing();
 }
