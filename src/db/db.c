@@ -597,6 +597,7 @@ db_begin(struct db *db, bool write, struct err *err)
 	db->commit_unknown = false;
 	if (db->drv->begin(db, write, err) == -1)
 		return -1;
+	db->tx_seq++;
 	db->in_tx = 1;
 	return 0;
 }
@@ -648,6 +649,7 @@ db_reconnect(struct db *db, struct err *err)
 	db_params_release(&fresh.params);
 	db->drv->close(db);
 	db->handle = fresh.handle;
+	db->galera = fresh.galera;
 	memcpy(db->where, fresh.where, sizeof(db->where));
 	db->broken = false;
 	clock_sync(db);

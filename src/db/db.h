@@ -163,6 +163,14 @@ struct db {
 	 * transaction may or may not have committed.  Cleared by db_begin().
 	 */
 	bool commit_unknown;
+	/*
+	 * A MariaDB Galera node (wsrep_on), seen by a writer's connection:
+	 * write transactions are certified cluster-wide at COMMIT, and this
+	 * node's row locks do not stop writers on other nodes.
+	 */
+	bool galera;
+	/* Transactions begun on this handle (db_begin()), from 1. */
+	unsigned long tx_seq;
 };
 
 /*

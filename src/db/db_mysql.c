@@ -16,8 +16,8 @@
  * left the primary component answers ER_UNKNOWN_COM_ERROR (1047, "WSREP
  * has not yet prepared node for application use"): retrying there cannot
  * help, so the connection is marked broken and the retry reconnects,
- * skipping such nodes (a writer given several hosts asks each one whether
- * it is ready, wsrep_ready, before using it).
+ * skipping such nodes (a writer asks each node whether it is one, wsrep_on,
+ * and whether it is ready, wsrep_ready, before using it).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -136,42 +136,41 @@ classify_conn(struct db *db, MYSQL *m, struct err *err)
 	return classify_code(mysql_errno(m), mysql_error(m), err);
 }
 
-/*
- * For a writer given several hosts: whether the server is a Galera node
- * that cannot take writes now (not in the primary component, or still
- * joining).  A server that is not a Galera node is ready.
- */
-static bool
-galera_unready(MYSQL *m, char *why, size_t size)
+/* The first column of a one-row query as an integer; -1 on any failure. */
+static long
+query_long(MYSQL *m, const char *sql)
 {
 	MYSQL_RES *r;
 	MYSQL_ROW row;
-	bool unready = false;
+	long v = -1;
 
-	if (mysql_query(m, "SHOW STATUS LIKE 'wsrep_ready'") != 0)
-		return false;
-	r = mysql_store_result(m);
-	if (r == NULL)
-		return false;
+	if (mysql_query(m, sql) != 0 || (r = mysql_store_result(m)) == NULL)
+		return -1;
 	row = mysql_fetch_row(r);
-	/* Without a provider the variable says OFF too: ask wsrep_on. */
-	if (row != NULL && row[1] != NULL && strcmp(row[1], "ON") != 0) {
-		MYSQL_RES *o;
-		MYSQL_ROW orow;
-
-		if (mysql_query(m, "SELECT @@GLOBAL.wsrep_on") == 0 &&
-		    (o = mysql_store_result(m)) != NULL) {
-			orow = mysql_fetch_row(o);
-			unready = orow != NULL && orow[0] != NULL &&
-			    strcmp(orow[0], "1") == 0;
-			mysql_free_result(o);
-		}
-	}
+	if (row != NULL && row[0] != NULL)
+		v = strtol(row[0], NULL, 10);
 	mysql_free_result(r);
-	if (unready)
-		str_copy(why,
-		    "a Galera node not ready for writes (wsrep_ready)", size);
-	return unready;
+	return v;
+}
+
+/*
+ * For a writer: whether the server is a Galera node (*galera), and if so
+ * whether it can take writes now (in the primary component and synced:
+ * wsrep_ready).  A server without wsrep (or MySQL) is ready.
+ */
+static bool
+galera_ready(MYSQL *m, bool *galera, char *why, size_t size)
+{
+	*galera = query_long(m, "SELECT @@GLOBAL.wsrep_on") == 1;
+	if (!*galera)
+		return true;
+	if (query_long(m,
+		"SELECT VARIABLE_VALUE = 'ON' FROM "
+		"information_schema.GLOBAL_STATUS WHERE "
+		"VARIABLE_NAME = 'WSREP_READY'") == 1)
+		return true;
+	str_copy(why, "a Galera node not ready for writes (wsrep_ready)", size);
+	return false;
 }
 
 static int
@@ -183,6 +182,7 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 	unsigned int tmo =
 	    p->connect_timeout > 0 ? (unsigned int)p->connect_timeout : 10;
 	MYSQL *m = NULL;
+	bool galera = false;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct db_host *h = &hosts[i];
@@ -205,8 +205,10 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 			p->password, p->dbname,
 			h->port > 0 ? (unsigned)h->port : 0, h->socket,
 			CLIENT_FOUND_ROWS) != NULL) {
-			if (p->reader || n < 2 ||
-			    !galera_unready(m, last, sizeof(last)))
+			/* Readers take any node; writers one that takes writes.
+			 */
+			if (p->reader ||
+			    galera_ready(m, &galera, last, sizeof(last)))
 				break;
 			mysql_close(m);
 			m = NULL;
@@ -230,6 +232,7 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 		mh->m = m;
 		db->handle = mh;
 	}
+	db->galera = galera;
 	snprintf(db->where, sizeof(db->where), "mysql at %s", where);
 	return 0;
 }

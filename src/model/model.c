@@ -88,6 +88,28 @@ model_tx_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+static int bump(struct model *, struct err *);
+
+/*
+ * On a Galera cluster, a write transaction's first statement writes the
+ * change serial row.  Row locks (domain_lock()'s FOR UPDATE) are local to
+ * a node, and certification only compares what transactions wrote, so a
+ * rule that reads before it writes (a domain's mailbox cap) could pass on
+ * two nodes at once.  With this write first, a transaction either starts
+ * reading after every conflicting one committed here (InnoDB takes its
+ * snapshot at the first plain read, which comes after), or is aborted by
+ * it (a brute-force abort on the row, or a certification conflict) and
+ * retried.  Once per transaction, also inside a caller's (bulk import).
+ */
+static int
+galera_claim(struct model *m, struct err *err)
+{
+	if (!m->db->galera || !m->db->in_tx || m->galera_tx == m->db->tx_seq)
+		return 0;
+	m->galera_tx = m->db->tx_seq;
+	return bump(m, err);
+}
+
 int
 model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 {
@@ -98,13 +120,14 @@ model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 	 * operations atomically), run in it: the caller commits and retries.
 	 */
 	if (m->db->in_tx)
-		return fn(m, arg, err);
+		return galera_claim(m, err) == -1 ? -1 : fn(m, arg, err);
 	for (attempt = 1;; attempt++) {
 		err_clear(err);
 		if (m->db->broken && db_reconnect(m->db, err) == -1)
 			break;
 		if (db_begin(m->db, true, err) == 0) {
-			if (fn(m, arg, err) == 0 && db_commit(m->db, err) == 0)
+			if (galera_claim(m, err) == 0 && fn(m, arg, err) == 0 &&
+			    db_commit(m->db, err) == 0)
 				return 0;
 			db_rollback(m->db);
 		}

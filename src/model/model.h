@@ -73,6 +73,7 @@ struct model {
 	int has_change;		   /* -1 unknown, 0, 1 */
 	int has_domain_ext;	   /* postino_domain */
 	int has_pw_expiry;	   /* mailbox.password_expiry */
+	unsigned long galera_tx;   /* db tx_seq of the last Galera claim */
 };
 
 void model_init(struct model *, struct db *, const struct postino_conf *,

@@ -44,8 +44,8 @@ galera_synced() {
 }
 
 _galera_write_start() {
-	_n=$1
-	_d=$GALERA_DIR/$_n
+	_gn=$1
+	_d=$GALERA_DIR/$_gn
 	cat >"$_d/start" <<EOS
 exec mariadbd --no-defaults --datadir="$_d/data" --socket="$_d/mysql.sock" \\
 	--port=$(cat "$_d/port.mysqld") --bind-address=127.0.0.1 \\
@@ -58,7 +58,7 @@ exec mariadbd --no-defaults --datadir="$_d/data" --socket="$_d/mysql.sock" \\
 	--wsrep-provider="$GALERA_PROVIDER" \\
 	--wsrep-cluster-name="postino-$TEST_NAME-$$" \\
 	--wsrep-cluster-address="gcomm://$GALERA_PEERS" \\
-	--wsrep-node-name=node$_n --wsrep-node-address=127.0.0.1:$(cat "$_d/port.gcomm") \\
+	--wsrep-node-name=node$_gn --wsrep-node-address=127.0.0.1:$(cat "$_d/port.gcomm") \\
 	--wsrep-node-incoming-address=127.0.0.1:$(cat "$_d/port.mysqld") \\
 	--wsrep-sst-method=rsync \\
 	--wsrep-sst-receive-address=127.0.0.1:$(cat "$_d/port.sst") \\
