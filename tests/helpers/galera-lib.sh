@@ -62,7 +62,7 @@ exec mariadbd --no-defaults --datadir="$_d/data" --socket="$_d/mysql.sock" \\
 	--wsrep-node-incoming-address=127.0.0.1:$(cat "$_d/port.mysqld") \\
 	--wsrep-sst-method=rsync \\
 	--wsrep-sst-receive-address=127.0.0.1:$(cat "$_d/port.sst") \\
-	--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$(cat "$_d/port.gcomm");ist.recv_addr=127.0.0.1:$(cat "$_d/port.ist");gcache.size=64M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S" \\
+	--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$(cat "$_d/port.gcomm");ist.recv_addr=127.0.0.1:$(cat "$_d/port.ist");gcache.size=64M;evs.suspect_timeout=PT10S;evs.inactive_timeout=PT30S;evs.install_timeout=PT20S" \\
 	"\$@"
 EOS
 }
