@@ -27,7 +27,7 @@ galera_sock() {
 
 # gsql N QUERY [DB]: QUERY on node N as root; rows tab-separated.
 gsql() {
-	mariadb --no-defaults --socket="$(galera_sock "$1")" -uroot -N -B \
+	timeout 60 mariadb --no-defaults --socket="$(galera_sock "$1")" -uroot -N -B \
 		${3:+"$3"} -e "$2"
 }
 
@@ -62,7 +62,7 @@ exec mariadbd --no-defaults --datadir="$_d/data" --socket="$_d/mysql.sock" \\
 	--wsrep-node-incoming-address=127.0.0.1:$(cat "$_d/port.mysqld") \\
 	--wsrep-sst-method=rsync \\
 	--wsrep-sst-receive-address=127.0.0.1:$(cat "$_d/port.sst") \\
-	--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$(cat "$_d/port.gcomm");ist.recv_addr=127.0.0.1:$(cat "$_d/port.ist");gcache.size=64M;evs.suspect_timeout=PT10S;evs.inactive_timeout=PT30S;evs.install_timeout=PT20S" \\
+	--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$(cat "$_d/port.gcomm");ist.recv_addr=127.0.0.1:$(cat "$_d/port.ist");gcache.size=64M;evs.suspect_timeout=PT30S;evs.inactive_timeout=PT60S;evs.install_timeout=PT30S;evs.keepalive_period=PT3S" \\
 	"\$@"
 EOS
 }
