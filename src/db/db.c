@@ -596,8 +596,10 @@ db_begin(struct db *db, bool write, struct err *err)
 {
 	if (db->in_tx)
 		return err_set(err, ERR_INTERNAL, "nested transaction");
+	db->commit_unknown = false;
 	if (db->drv->begin(db, write, err) == -1)
 		return -1;
+	db->tx_seq++;
 	db->in_tx = 1;
 	return 0;
 }
@@ -610,10 +612,50 @@ db_commit(struct db *db, struct err *err)
 	if (!db->in_tx)
 		return err_set(err, ERR_INTERNAL, "commit outside transaction");
 	r = db->drv->commit(db, err);
-	if (r == -1)
+	if (r == -1) {
+		/*
+		 * Lost during COMMIT: the server may have committed (and a
+		 * Galera cluster replicated) the transaction before it went.
+		 */
+		if (db->broken && err->kind == ERR_DATABASE) {
+			db->commit_unknown = true;
+			err_prefix(err,
+			    "the connection was lost during COMMIT, so the "
+			    "change may or may not have been made");
+			err_hint(err,
+			    "look at the current state before running the "
+			    "command again");
+		}
 		db->drv->rollback(db);
+	}
 	db->in_tx = 0;
 	return r;
+}
+
+int
+db_reconnect(struct db *db, struct err *err)
+{
+	struct db fresh;
+
+	if (db->in_tx)
+		return err_set(
+		    err, ERR_INTERNAL, "reconnect inside a transaction");
+	/* The old handle stays (broken) unless a new one opens. */
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.drv = db->drv;
+	db_params_copy(&fresh.params, &db->params);
+	if (db->drv->open(&fresh, &fresh.params, err) == -1) {
+		db_params_release(&fresh.params);
+		return -1;
+	}
+	db_params_release(&fresh.params);
+	db->drv->close(db);
+	db->handle = fresh.handle;
+	db->galera = fresh.galera;
+	memcpy(db->where, fresh.where, sizeof(db->where));
+	db->broken = false;
+	clock_sync(db);
+	return 0;
 }
 
 void

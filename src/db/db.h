@@ -17,8 +17,13 @@
  * open, no other statement may run on the same handle.
  *
  * Errors are classified into err kinds: unique violation -> ERR_EXISTS;
- * deadlock, lock timeout, serialization failure, SQLite busy -> ERR_DEADLOCK;
- * everything else (connection lost, access denied, syntax) -> ERR_DATABASE.
+ * deadlock, lock timeout, serialization failure, SQLite busy, and on a
+ * MariaDB Galera cluster a certification conflict (error 1213 at any
+ * statement or at COMMIT) -> ERR_DEADLOCK: the transaction was rolled back
+ * and may be run again whole; everything else (connection lost, access
+ * denied, syntax) -> ERR_DATABASE.  A connection that failed (lost, or a
+ * Galera node that left the cluster's primary component, error 1047) is
+ * marked broken: db_reconnect() opens it again, on the first usable host.
  */
 #ifndef POSTINO_DB_H
 #define POSTINO_DB_H
@@ -159,6 +164,24 @@ struct db {
 	/* What a caller keeps with the connection, freed by db_close(). */
 	void *cache;
 	void (*cache_free)(void *);
+	/*
+	 * Set by drivers: the connection failed and must be reopened
+	 * (db_reconnect()) before it is used again.
+	 */
+	bool broken;
+	/*
+	 * Set by db_commit(): the connection was lost during COMMIT, so the
+	 * transaction may or may not have committed.  Cleared by db_begin().
+	 */
+	bool commit_unknown;
+	/*
+	 * A MariaDB Galera node (wsrep_on), seen by a writer's connection:
+	 * write transactions are certified cluster-wide at COMMIT, and this
+	 * node's row locks do not stop writers on other nodes.
+	 */
+	bool galera;
+	/* Transactions begun on this handle (db_begin()), from 1. */
+	unsigned long tx_seq;
 };
 
 /*
@@ -201,8 +224,19 @@ int db_query_int(struct db *, const char *sql, const struct db_arg *,
     size_t nargs, int64_t *val_r, struct err *);
 
 int db_begin(struct db *, bool write, struct err *);
+/*
+ * Commit.  On failure the transaction is rolled back; when the connection
+ * was lost during the COMMIT itself, db->commit_unknown is set and err
+ * says that the outcome is unknown.
+ */
 int db_commit(struct db *, struct err *);
 void db_rollback(struct db *);
+/*
+ * Close and open the connection again with the same parameters (outside a
+ * transaction), trying every host of the list; clears db->broken.  Returns
+ * 0 or -1 with err (ERR_DATABASE) and the handle still broken.
+ */
+int db_reconnect(struct db *, struct err *);
 /* " FOR UPDATE" where the engine supports row locks, else "". */
 const char *db_for_update(const struct db *);
 /* Whether a table exists in the current database/schema. */

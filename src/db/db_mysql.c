@@ -7,6 +7,17 @@
  * width are read without a fixed limit while short rows cost nothing extra.
  * Connections use CLIENT_FOUND_ROWS so "rows affected" means rows matched,
  * as on the other engines.
+ *
+ * MariaDB Galera: every node takes writes.  A certification conflict with
+ * a transaction committed on another node comes back as ER_LOCK_DEADLOCK
+ * (1213), at COMMIT or at the next statement of a transaction the cluster
+ * aborted; like InnoDB's own deadlocks and lock wait timeouts (1205) it is
+ * ERR_DEADLOCK, which the model retries whole (model_tx()).  A node that
+ * left the primary component answers ER_UNKNOWN_COM_ERROR (1047, "WSREP
+ * has not yet prepared node for application use"): retrying there cannot
+ * help, so the connection is marked broken and the retry reconnects,
+ * skipping such nodes (a writer asks each node whether it is one, wsrep_on,
+ * and whether it is ready, wsrep_ready, before using it).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -47,6 +58,7 @@ struct my_handle {
 
 struct my_res {
 	struct db_res base;
+	struct db *db;
 	struct my_cached *cached; /* NULL: close the statement on free */
 	MYSQL_STMT *stmt;
 	MYSQL_RES *meta;
@@ -59,10 +71,33 @@ struct my_res {
 	int stored;
 };
 
+/* Errors after which the connection is of no more use. */
+static bool
+code_breaks(unsigned int code)
+{
+	switch (code) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case ER_UNKNOWN_COM_ERROR: /* Galera: node not in the primary */
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int
 classify_code(unsigned int code, const char *msg, struct err *err)
 {
 	switch (code) {
+	case ER_UNKNOWN_COM_ERROR:
+		err_set(err, ERR_DATABASE, "mysql: %s", msg);
+		return err_hint(err,
+		    "this Galera node is not part of the cluster's primary "
+		    "component; name the other nodes in 'hosts' too");
 	case ER_DUP_ENTRY:
 	case ER_DUP_KEY:
 		return err_set(err, ERR_EXISTS, "%s", msg);
@@ -86,9 +121,56 @@ classify_code(unsigned int code, const char *msg, struct err *err)
 }
 
 static int
-classify_stmt(MYSQL_STMT *st, struct err *err)
+classify_stmt(struct db *db, MYSQL_STMT *st, struct err *err)
 {
+	if (code_breaks(mysql_stmt_errno(st)))
+		db->broken = true;
 	return classify_code(mysql_stmt_errno(st), mysql_stmt_error(st), err);
+}
+
+static int
+classify_conn(struct db *db, MYSQL *m, struct err *err)
+{
+	if (code_breaks(mysql_errno(m)))
+		db->broken = true;
+	return classify_code(mysql_errno(m), mysql_error(m), err);
+}
+
+/* The first column of a one-row query as an integer; -1 on any failure. */
+static long
+query_long(MYSQL *m, const char *sql)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	long v = -1;
+
+	if (mysql_query(m, sql) != 0 || (r = mysql_store_result(m)) == NULL)
+		return -1;
+	row = mysql_fetch_row(r);
+	if (row != NULL && row[0] != NULL)
+		v = strtol(row[0], NULL, 10);
+	mysql_free_result(r);
+	return v;
+}
+
+/*
+ * For a writer: whether the server is a Galera node (*galera), and if so
+ * whether it can take writes now (in the primary component and synced:
+ * wsrep_ready).  A server without wsrep (or MySQL) is ready.
+ */
+static bool
+galera_ready(MYSQL *m, bool *galera, char *why, size_t size)
+{
+	*galera = query_long(m, "SELECT @@GLOBAL.wsrep_on") == 1;
+	if (!*galera)
+		return true;
+	if (query_long(m,
+		"SELECT VARIABLE_VALUE = 'ON' FROM "
+		"information_schema.GLOBAL_STATUS WHERE "
+		"VARIABLE_NAME = 'WSREP_READY'") == 1)
+		return true;
+	str_copy(why, "a Galera node not ready for writes (wsrep_ready)", size);
+	return false;
 }
 
 static int
@@ -100,6 +182,7 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 	unsigned int tmo =
 	    p->connect_timeout > 0 ? (unsigned int)p->connect_timeout : 10;
 	MYSQL *m = NULL;
+	bool galera = false;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct db_host *h = &hosts[i];
@@ -121,8 +204,16 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 			h->socket != NULL ? "localhost" : h->host, p->user,
 			p->password, p->dbname,
 			h->port > 0 ? (unsigned)h->port : 0, h->socket,
-			CLIENT_FOUND_ROWS) != NULL)
-			break;
+			CLIENT_FOUND_ROWS) != NULL) {
+			/* Readers take any node; writers one that takes writes.
+			 */
+			if (p->reader ||
+			    galera_ready(m, &galera, last, sizeof(last)))
+				break;
+			mysql_close(m);
+			m = NULL;
+			continue;
+		}
 		str_copy(last, mysql_error(m), sizeof(last));
 		mysql_close(m);
 		m = NULL;
@@ -141,6 +232,7 @@ my_open(struct db *db, const struct db_params *p, struct err *err)
 		mh->m = m;
 		db->handle = mh;
 	}
+	db->galera = galera;
 	snprintf(db->where, sizeof(db->where), "mysql at %s", where);
 	return 0;
 }
@@ -236,15 +328,15 @@ my_query(struct db *db, const char *sql, const struct db_arg *args,
 	}
 	st = mysql_stmt_init(mh->m);
 	if (st == NULL)
-		return classify_code(
-		    mysql_errno(mh->m), mysql_error(mh->m), err);
+		return classify_conn(db, mh->m, err);
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
 		if (mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR ||
-		    mysql_stmt_errno(st) == CR_SERVER_LOST)
+		    mysql_stmt_errno(st) == CR_SERVER_LOST) {
+			db->broken = true;
 			err_set(err, ERR_DATABASE,
 			    "lost connection to MySQL (%s)", db->where);
-		else
-			classify_stmt(st, err);
+		} else
+			classify_stmt(db, st, err);
 		mysql_stmt_close(st);
 		return -1;
 	}
@@ -294,16 +386,17 @@ prepared:
 			}
 		}
 		if (mysql_stmt_bind_param(st, pb) != 0) {
-			classify_stmt(st, err);
+			classify_stmt(db, st, err);
 			goto fail;
 		}
 	}
 	if (mysql_stmt_execute(st) != 0) {
-		classify_stmt(st, err);
+		classify_stmt(db, st, err);
 		goto fail;
 	}
 	res = xcalloc(1, sizeof(*res));
 	res->base.drv = db->drv;
+	res->db = db;
 	res->stmt = st;
 	res->cached = cached;
 	st = NULL;
@@ -330,12 +423,12 @@ prepared:
 			res->bind[i].error = &res->errs[i];
 		}
 		if (mysql_stmt_bind_result(res->stmt, res->bind) != 0) {
-			classify_stmt(res->stmt, err);
+			classify_stmt(db, res->stmt, err);
 			goto fail;
 		}
 		if (!(flags & DB_STREAM)) {
 			if (mysql_stmt_store_result(res->stmt) != 0) {
-				classify_stmt(res->stmt, err);
+				classify_stmt(db, res->stmt, err);
 				goto fail;
 			}
 			res->stored = 1;
@@ -367,7 +460,7 @@ my_next(struct db_res *rr, struct err *err)
 	if (r == MYSQL_NO_DATA)
 		return 0;
 	if (r == 1)
-		return classify_stmt(res->stmt, err);
+		return classify_stmt(res->db, res->stmt, err);
 	for (unsigned int i = 0; i < res->ncols; i++) {
 		if (res->nulls[i])
 			continue;
@@ -380,10 +473,10 @@ my_next(struct db_res *rr, struct err *err)
 			res->bind[i].buffer_length = need;
 			if (mysql_stmt_fetch_column(
 				res->stmt, &res->bind[i], i, 0) != 0)
-				return classify_stmt(res->stmt, err);
+				return classify_stmt(res->db, res->stmt, err);
 			/* Rebind so the next fetch uses the larger buffer. */
 			if (mysql_stmt_bind_result(res->stmt, res->bind) != 0)
-				return classify_stmt(res->stmt, err);
+				return classify_stmt(res->db, res->stmt, err);
 		}
 		res->bufs[i][res->lens[i]] = '\0';
 	}
@@ -416,8 +509,7 @@ static int
 my_simple(struct db *db, const char *sql, struct err *err)
 {
 	if (mysql_query(MYH(db), sql) != 0)
-		return classify_code(
-		    mysql_errno(MYH(db)), mysql_error(MYH(db)), err);
+		return classify_conn(db, MYH(db), err);
 	return 0;
 }
 
@@ -432,8 +524,7 @@ static int
 my_commit(struct db *db, struct err *err)
 {
 	if (mysql_commit(MYH(db)) != 0)
-		return classify_code(
-		    mysql_errno(MYH(db)), mysql_error(MYH(db)), err);
+		return classify_conn(db, MYH(db), err);
 	return 0;
 }
 

@@ -505,7 +505,13 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 	snprintf(c.maildir, sizeof(c.maildir), "%s/%s/", c.domain, c.local);
 	maildir_undo_init(&c.undo, m->conf->virtual_mailbox_base);
 	if (model_tx(m, add_tx, &c, err) == -1) {
-		maildir_undo_run(&c.undo);
+		/*
+		 * A COMMIT lost with its connection may have made the mailbox:
+		 * its maildir stays (an unused one is harmless, a missing one
+		 * is not).
+		 */
+		if (!m->db->commit_unknown)
+			maildir_undo_run(&c.undo);
 		goto out;
 	}
 	if (c.existed && m->defer == NULL)
@@ -1196,7 +1202,8 @@ mailbox_rename(struct model *m, const char *from, const char *to,
 	c.out = out;
 	maildir_undo_init(&c.undo, m->conf->virtual_mailbox_base);
 	rc = model_tx(m, rename_tx, &c, err);
-	if (rc == -1) {
+	/* Lost during COMMIT: leave the maildir where a commit put it. */
+	if (rc == -1 && !m->db->commit_unknown) {
 		if (c.moved) {
 			struct err e2;
 

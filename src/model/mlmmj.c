@@ -1136,7 +1136,8 @@ mlmmj_add(struct model *m, const char *address, const char *const *owners,
 		goto out;
 	}
 	if (model_tx(m, add_tx, &c, err) == -1) {
-		if (c.created) {
+		/* Lost during COMMIT: the list may exist; keep its spool. */
+		if (c.created && !m->db->commit_unknown) {
 			struct err e2 = ERR_INIT;
 
 			(void)remove_spool(

@@ -5,13 +5,15 @@
 #include <unistd.h>
 
 #include <stdlib.h>
+#include <sys/random.h>
 
 #include "maildir.h"
 #include "model.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define TX_ATTEMPTS 5
+/* The first wait between attempts, doubled each time (20, 40, 80 ms...). */
+#define TX_BACKOFF_NS 20000000L
 
 void
 model_init(struct model *m, struct db *db, const struct postino_conf *conf,
@@ -48,36 +50,97 @@ model_bool(const char *v)
 		strcmp(v, "true") == 0);
 }
 
+/*
+ * A transaction lost in a way that makes running it again safe and
+ * useful: a deadlock, lock wait timeout or (Galera) certification
+ * conflict, which rolled it back; or a connection that broke before the
+ * COMMIT was sent (the server rolls back what it had), which is retried
+ * on a new connection.  Never after a COMMIT whose outcome is unknown.
+ */
+bool
+model_tx_retryable(const struct db *db, const struct err *err)
+{
+	if (db->commit_unknown)
+		return false;
+	return err->kind == ERR_DEADLOCK ||
+	    (db->broken && err->kind == ERR_DATABASE);
+}
+
+void
+model_tx_backoff(int attempt)
+{
+	unsigned int r = 0;
+	long base, ns;
+	struct timespec ts;
+
+	/* Exponential, with jitter so that two losers do not meet again. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (unsigned int)getpid() * 2654435761u ^
+		    (unsigned int)time(NULL);
+	if (attempt < 1)
+		attempt = 1;
+	if (attempt > 6)
+		attempt = 6;
+	base = TX_BACKOFF_NS << (attempt - 1);
+	ns = base / 2 + (long)(r % (unsigned long)base);
+	ts.tv_sec = ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
+	nanosleep(&ts, NULL);
+}
+
+static int bump(struct model *, struct err *);
+
+/*
+ * On a Galera cluster, a write transaction's first statement writes the
+ * change serial row.  Row locks (domain_lock()'s FOR UPDATE) are local to
+ * a node, and certification only compares what transactions wrote, so a
+ * rule that reads before it writes (a domain's mailbox cap) could pass on
+ * two nodes at once.  With this write first, a transaction either starts
+ * reading after every conflicting one committed here (InnoDB takes its
+ * snapshot at the first plain read, which comes after), or is aborted by
+ * it (a brute-force abort on the row, or a certification conflict) and
+ * retried.  Once per transaction, also inside a caller's (bulk import).
+ */
+static int
+galera_claim(struct model *m, struct err *err)
+{
+	if (!m->db->galera || !m->db->in_tx || m->galera_tx == m->db->tx_seq)
+		return 0;
+	m->galera_tx = m->db->tx_seq;
+	return bump(m, err);
+}
+
 int
 model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 {
+	int attempt;
+
 	/*
 	 * Inside a caller's transaction (a SCIM PATCH applying several
 	 * operations atomically), run in it: the caller commits and retries.
 	 */
 	if (m->db->in_tx)
-		return fn(m, arg, err);
-	for (int attempt = 1;; attempt++) {
+		return galera_claim(m, err) == -1 ? -1 : fn(m, arg, err);
+	for (attempt = 1;; attempt++) {
 		err_clear(err);
+		if (m->db->broken && db_reconnect(m->db, err) == -1)
+			break;
 		if (db_begin(m->db, true, err) == 0) {
-			if (fn(m, arg, err) == 0 && db_commit(m->db, err) == 0)
+			if (galera_claim(m, err) == 0 && fn(m, arg, err) == 0 &&
+			    db_commit(m->db, err) == 0)
 				return 0;
 			db_rollback(m->db);
 		}
-		if (err->kind != ERR_DEADLOCK || attempt >= TX_ATTEMPTS)
+		if (!model_tx_retryable(m->db, err) ||
+		    attempt >= MODEL_TX_ATTEMPTS)
 			break;
-		/* Back off a little, more each time, before retrying. */
-		{
-			struct timespec ts = { 0, 20000000L * attempt };
-
-			nanosleep(&ts, NULL);
-		}
+		model_tx_backoff(attempt);
 	}
 	if (err->kind == ERR_DEADLOCK && err->hint[0] == '\0')
 		err_hint(err,
 		    "the database stayed busy after %d attempts; "
 		    "try again",
-		    TX_ATTEMPTS);
+		    attempt);
 	return -1;
 }
 
@@ -175,7 +238,12 @@ model_defer_finish(struct model *m, struct model_defer *d, bool committed)
 		free(d->rels[i]);
 	}
 	d->ngraves = 0;
-	if (!committed)
+	/*
+	 * A COMMIT lost with its connection may have committed: the maildirs
+	 * made for it stay (staged deletions were restored above, so no mail
+	 * is lost either way).
+	 */
+	if (!committed && !m->db->commit_unknown)
 		maildir_undo_run(d->undo);
 	maildir_undo_release(d->undo);
 	maildir_undo_init(d->undo, base);

@@ -11,11 +11,15 @@
  *
  * Every mutation runs in one write transaction that also writes its audit
  * row into PostfixAdmin's `log` table and bumps postino_change.serial (the
- * signal podop's caches watch); deadlocks and lock timeouts are retried a
- * few times before ERR_DEADLOCK is returned.  Filesystem work (maildirs) is
- * tied to the transaction: created before commit and removed if the commit
- * fails; deletions are renames into a `.deleting.*` graveyard inside the
- * transaction, purged only after commit.
+ * signal podop's caches watch); deadlocks, lock timeouts and Galera
+ * certification conflicts are retried with the whole transaction
+ * (model_tx(), MODEL_TX_ATTEMPTS times with jittered backoff) before
+ * ERR_DEADLOCK is returned, so an operation's transaction function must be
+ * safe to run again: it undoes what an earlier attempt left outside the
+ * database at its start, and hooks run only after the commit.  Filesystem work
+ * (maildirs) is tied to the transaction: created before commit and removed if
+ * the commit fails; deletions are renames into a `.deleting.*` graveyard inside
+ * the transaction, purged only after commit.
  */
 #ifndef POSTINO_MODEL_H
 #define POSTINO_MODEL_H
@@ -69,6 +73,7 @@ struct model {
 	int has_change;		   /* -1 unknown, 0, 1 */
 	int has_domain_ext;	   /* postino_domain */
 	int has_pw_expiry;	   /* mailbox.password_expiry */
+	unsigned long galera_tx;   /* db tx_seq of the last Galera claim */
 };
 
 void model_init(struct model *, struct db *, const struct postino_conf *,
@@ -87,6 +92,19 @@ void model_notifyf(struct model *, const char *, ...)
  */
 typedef int model_tx_fn(struct model *, void *arg, struct err *);
 int model_tx(struct model *, model_tx_fn *, void *arg, struct err *);
+
+/* Attempts model_tx() makes before it gives up with ERR_DEADLOCK. */
+#define MODEL_TX_ATTEMPTS 5
+/*
+ * The retry policy of model_tx(), for callers that run their own
+ * transactions (bulk import): whether a failed transaction may be run
+ * again (ERR_DEADLOCK; a connection broken before COMMIT, reopened by
+ * db_reconnect(); never a COMMIT of unknown outcome), and the jittered,
+ * exponential wait before attempt + 1 (20 ms << (attempt - 1), half to
+ * one and a half of it).
+ */
+bool model_tx_retryable(const struct db *, const struct err *);
+void model_tx_backoff(int attempt);
 
 /*
  * Insert the audit row and bump the change serial (inside a transaction;
