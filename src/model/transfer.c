@@ -1379,12 +1379,14 @@ rec_cmp_key(const void *a, const void *b)
  * mailbox_add_many() at once, which applies the single commands' rules
  * row by row and writes set-wise; the others (existing, or a name seen
  * earlier in the batch) go through apply_mailbox() one by one after them,
- * as "unchanged" or, with update, an update.  *line_r: the line to blame.
+ * as "unchanged" or, with update, an update.  *line_r: the line to blame,
+ * or -1 when a set-wise statement failed as a whole (the caller then
+ * retries the batch with rowwise, one row at a time, to name the line).
  */
 #define IMPORT_CHUNK 1000
 static int
-apply_mailboxes(struct importer *im, struct rec *recs, size_t n, int *line_r,
-    struct err *err)
+apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
+    int *line_r, struct err *err)
 {
 	struct model *m = im->m;
 	struct rec **sorted = xcalloc(n, sizeof(*sorted));
@@ -1449,8 +1451,16 @@ apply_mailboxes(struct importer *im, struct rec *recs, size_t n, int *line_r,
 			mailbox_spec_of(im, &recs[i], &specs[nn]);
 			idx[nn++] = i;
 		}
-	if (mailbox_add_many(m, specs, nn, &failed, err) == -1) {
-		*line_r = failed < nn ? recs[idx[failed]].line : recs[0].line;
+	if (rowwise) {
+		/* After a failure no row was blamed for: find the row. */
+		for (size_t j = 0; j < nn; j++)
+			if (mailbox_add_many(m, &specs[j], 1, &failed, err) ==
+			    -1) {
+				*line_r = recs[idx[j]].line;
+				goto out;
+			}
+	} else if (mailbox_add_many(m, specs, nn, &failed, err) == -1) {
+		*line_r = failed < nn ? recs[idx[failed]].line : -1;
 		goto out;
 	}
 	for (size_t j = 0; j < nn; j++) {
@@ -1583,6 +1593,7 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 	struct model *m = im->m;
 	struct model_defer d;
 	struct transfer_stats saved = *im->st;
+	bool rowwise = false;
 	int rc = -1;
 
 	if (hash_batch(im, recs, n, err) == -1)
@@ -1611,7 +1622,8 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 		fline = 0;
 		if (recs[0].type == R_MAILBOX) {
 			/* Set-wise: a few statements for the whole batch. */
-			if (apply_mailboxes(im, recs, n, &fline, err) == -1 &&
+			if (apply_mailboxes(
+				im, recs, n, rowwise, &fline, err) == -1 &&
 			    fline == 0)
 				fline = recs[0].line;
 		} else
@@ -1633,17 +1645,30 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 			rc = 0;
 			break;
 		}
-		if (pr == -1 && (fline == 0 || pline <= fline)) {
+		if (pr == -1 && (fline <= 0 || pline <= fline)) {
 			*err = perr;
 			err_prefix(err, "%s:%ld", im->name, pline);
-		} else if (fline != 0)
+			fline = 0;
+		} else if (fline > 0)
 			err_prefix(err, "%s:%d", im->name, fline);
+		else if (fline == -1)
+			err_prefix(err, "%s:%d-%d", im->name, recs[0].line,
+			    recs[n - 1].line);
 		db_rollback(m->db);
 		m->defer = NULL;
 		model_defer_finish(m, &d, false);
 		for (size_t k = 0; k < d.nhooks; k++)
 			free(d.hooks[k]);
 		d.nhooks = 0;
+		/*
+		 * A set-wise statement failed with no row to blame: once more,
+		 * a row at a time, in a new transaction, to name the line.
+		 */
+		if (fline == -1 && !rowwise && err->kind != ERR_DEADLOCK) {
+			rowwise = true;
+			attempt--;
+			continue;
+		}
 		if (err->kind != ERR_DEADLOCK)
 			break;
 	}
