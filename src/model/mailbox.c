@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "domain.h"
 #include "hook.h"
@@ -444,7 +445,7 @@ dom_find(struct add_dom *doms, size_t n, const char *name)
 		return NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(doms[mid].d.domain, name);
+		int c = strcasecmp(doms[mid].d.domain, name);
 
 		if (c == 0)
 			return &doms[mid];
@@ -485,12 +486,12 @@ ctx_find(struct add_ctx **v, size_t n, const char *key)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(v[mid]->username, key) < 0)
+		if (strcasecmp(v[mid]->username, key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && strcmp(v[lo]->username, key) == 0 ? lo : n;
+	return lo < n && strcasecmp(v[lo]->username, key) == 0 ? lo : n;
 }
 
 /*
@@ -575,7 +576,8 @@ add_rows(struct model *m, struct add_ctx *c, size_t n, size_t *failed_r,
 
 			/* Every row of that name (duplicates too). */
 			for (size_t j = ctx_find(by_user, n, name ? name : "");
-			     j < n && strcmp(by_user[j]->username, name) == 0;
+			     j < n &&
+			     strcasecmp(by_user[j]->username, name) == 0;
 			     j++)
 				if (by_user[j]->claim < st)
 					by_user[j]->claim = st;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -1430,13 +1431,13 @@ apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
 			while (u != NULL && lo < hi) {
 				size_t mid = lo + (hi - lo) / 2;
 
-				if (strcmp(sorted[mid]->key, u) < 0)
+				if (strcasecmp(sorted[mid]->key, u) < 0)
 					lo = mid + 1;
 				else
 					hi = mid;
 			}
 			for (; u != NULL && lo < i + k &&
-			     strcmp(sorted[lo]->key, u) == 0;
+			     strcasecmp(sorted[lo]->key, u) == 0;
 			     lo++)
 				old[sorted[lo] - recs] = true;
 		}

@@ -106,6 +106,18 @@ test_expect_success 'a batch larger than one statement takes (several chunks), a
 	check_eq "$(ls "$MAIL_ROOT/big.test" | wc -l)" 3400
 '
 
+test_expect_success 'a legacy mixed-case row is found as the database compares names' '
+	postino domain add case.test >/dev/null &&
+	sql "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, active) VALUES ('"'"'Mixed@case.test'"'"', '"'"'x'"'"', '"'"'Legacy'"'"', '"'"'case.test/Mixed/'"'"', 0, '"'"'Mixed'"'"', '"'"'case.test'"'"', $(sql_true))" &&
+	{ hdr; mb mixed case.test; mb other case.test; } >case.jsonl &&
+	postino import --json case.jsonl >res &&
+	case $POSTINO_TEST_ENGINE in
+	mysql)	# case-insensitive collation: the same mailbox
+		json ".created == 1 and .unchanged == 1" res ;;
+	*)	json ".created == 2" res ;;
+	esac
+'
+
 # Statements per batch, counted by the server: MariaDB's per-user
 # statistics (each test database has its own user).  SQLite has no server
 # to count them, and PostgreSQL's pg_stat_statements needs a server
