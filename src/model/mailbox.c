@@ -309,10 +309,14 @@ set_expiry_many(
 		return 0;
 	switch (db_engine(m->db)) {
 	case DB_ENGINE_MYSQL:
-		sql = "UPDATE mailbox m JOIN domain d ON d.domain = m.domain "
-		      "SET m.password_expiry = NOW() + INTERVAL (CASE WHEN "
-		      "d.password_expiry > 0 THEN d.password_expiry ELSE 365 "
-		      "END) DAY WHERE m.username IN (%s)";
+		/*
+		 * Not a multi-table UPDATE ... JOIN: with an IN list,
+		 * MariaDB reads (and locks) every mailbox row for that.
+		 */
+		sql = "UPDATE mailbox SET password_expiry = NOW() + INTERVAL "
+		      "(SELECT CASE WHEN d.password_expiry > 0 THEN "
+		      "d.password_expiry ELSE 365 END FROM domain d WHERE "
+		      "d.domain = mailbox.domain) DAY WHERE username IN (%s)";
 		break;
 	case DB_ENGINE_PGSQL:
 		sql = "UPDATE mailbox m SET password_expiry = now() + (CASE "
