@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "db.h"
 #include "db_private.h"
 #include "strutil.h"
@@ -499,6 +500,81 @@ db_exec(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
 	if (res != NULL)
 		db->drv->res_free(res);
 	return affected;
+}
+
+char *
+db_placeholders(size_t n)
+{
+	char *s = xmalloc(n * 3 + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			s[o++] = ',';
+			s[o++] = ' ';
+		}
+		s[o++] = '?';
+	}
+	s[o] = '\0';
+	return s;
+}
+
+/* Bytes a value adds to a statement's packet (about). */
+static size_t
+arg_bytes(const struct db_arg *a)
+{
+	return (a->type == DB_ARG_TEXT && a->s != NULL ? strlen(a->s) : 8) + 4;
+}
+
+int64_t
+db_insert_rows(struct db *db, const char *head, size_t ncols,
+    const struct db_arg *args, size_t nrows, struct err *err)
+{
+	size_t per = ncols > 0 ? DB_ROWS_PARAMS_MAX / ncols : 0;
+	size_t done = 0;
+	int64_t total = 0;
+	struct buf sql;
+
+	if (ncols == 0 || per == 0)
+		return err_set(err, ERR_INTERNAL,
+		    "db_insert_rows: bad column count %zu", ncols);
+	buf_init(&sql, 0);
+	while (done < nrows) {
+		size_t rows = 0, bytes = 0;
+		int64_t n;
+
+		/* As many rows as the limits take, at least one. */
+		while (done + rows < nrows && rows < per) {
+			size_t rb = 0;
+
+			for (size_t c = 0; c < ncols; c++)
+				rb +=
+				    arg_bytes(&args[(done + rows) * ncols + c]);
+			if (rows > 0 && bytes + rb > DB_ROWS_BYTES_MAX)
+				break;
+			bytes += rb;
+			rows++;
+		}
+		buf_reset(&sql);
+		buf_puts(&sql, head);
+		buf_puts(&sql, " VALUES ");
+		for (size_t r = 0; r < rows; r++) {
+			buf_puts(&sql, r > 0 ? ", (" : "(");
+			for (size_t c = 0; c < ncols; c++)
+				buf_puts(&sql, c > 0 ? ", ?" : "?");
+			buf_putc(&sql, ')');
+		}
+		n = db_exec(
+		    db, buf_cstr(&sql), args + done * ncols, rows * ncols, err);
+		if (n == -1) {
+			buf_release(&sql);
+			return -1;
+		}
+		total += n;
+		done += rows;
+	}
+	buf_release(&sql);
+	return total;
 }
 
 int

@@ -203,6 +203,24 @@ int64_t db_exec(struct db *, const char *sql, const struct db_arg *,
  */
 int db_query(struct db *, const char *sql, const struct db_arg *, size_t nargs,
     int flags, struct db_res **res_r, struct err *);
+/*
+ * Several rows in few statements: head is "INSERT INTO t (c1, ..., cN)"
+ * naming ncols columns, args holds nrows rows of ncols values, row after
+ * row.  They go as "head VALUES (?, ...), (?, ...), ..." statements of at
+ * most DB_ROWS_PARAMS_MAX bound values (SQLite's default limit, under
+ * MariaDB's and PostgreSQL's 65,535) and about DB_ROWS_BYTES_MAX bytes of
+ * values (far under MariaDB's max_allowed_packet); chunks of a full size
+ * recur, so the drivers' statement caches keep them prepared.  Atomic only
+ * inside the caller's transaction.  Returns the rows inserted or -1 (a
+ * unique violation is ERR_EXISTS).
+ */
+#define DB_ROWS_PARAMS_MAX 32766
+#define DB_ROWS_BYTES_MAX (1024 * 1024)
+int64_t db_insert_rows(struct db *, const char *head, size_t ncols,
+    const struct db_arg *args, size_t nrows, struct err *);
+/* "?, ?, ..., ?" (n placeholders) for an IN list; the caller frees. */
+char *db_placeholders(size_t n);
+
 /* Advance: 1 = a row is available, 0 = no more rows, -1 = error. */
 int db_next(struct db_res *, struct err *);
 /* Column value of the current row as text, or NULL for SQL NULL. */

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "domain.h"
 #include "hook.h"
@@ -117,10 +118,16 @@ mailbox_foreach(struct model *m, const char *domain, bool include_disabled,
 	return rc == -1 ? -1 : 0;
 }
 
-/* The mailbox quota a domain allows: checks maxquota and the total. */
+/*
+ * The rules on a new mailbox, in one copy.  The single commands and a bulk
+ * import (mailbox_add_many) apply the same functions, in the same order,
+ * row after row, to counts and sums they read row by row or set-wise.
+ *
+ * quota_rule: whether the domain allows a mailbox quota q, given sum, the
+ * quota its other mailboxes hold (read only when the domain has a total).
+ */
 static int
-check_quota(struct model *m, const struct domain_rec *d, int64_t q,
-    const char *exclude, struct err *err)
+quota_rule(const struct domain_rec *d, int64_t q, int64_t sum, struct err *err)
 {
 	char a[64], b[64];
 
@@ -146,32 +153,18 @@ check_quota(struct model *m, const struct domain_rec *d, int64_t q,
 			    "domain's maximum");
 		}
 	}
-	if (d->quota_bytes > 0) {
-		struct db_arg args[] = { DB_TEXT(d->domain),
-			DB_TEXT(exclude != NULL ? exclude : "") };
-		int64_t sum = 0;
-
-		if (db_query_int(m->db,
-			"SELECT COALESCE(SUM(quota), 0) FROM "
-			"mailbox WHERE domain = ? AND username <> ?",
-			args, 2, &sum, err) == -1)
-			return -1;
-		if (q == 0 || sum + q > d->quota_bytes)
-			return err_set(err, ERR_CAPACITY,
-			    "domain '%s' total "
-			    "quota of %s would be exceeded",
-			    d->domain,
-			    quota_format(d->quota_bytes, a, sizeof(a)));
-	}
+	if (d->quota_bytes > 0 && (q == 0 || sum + q > d->quota_bytes))
+		return err_set(err, ERR_CAPACITY,
+		    "domain '%s' total "
+		    "quota of %s would be exceeded",
+		    d->domain, quota_format(d->quota_bytes, a, sizeof(a)));
 	return 0;
 }
 
+/* Whether a domain that holds n mailboxes takes one more. */
 static int
-check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
+mailbox_cap_rule(const struct domain_rec *d, int64_t n, struct err *err)
 {
-	struct db_arg a[] = { DB_TEXT(d->domain) };
-	int64_t n;
-
 	if (d->mailboxes == 0)
 		return 0;
 	if (d->mailboxes < 0)
@@ -179,9 +172,6 @@ check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
 		    "domain '%s' does not allow "
 		    "mailboxes",
 		    d->domain);
-	if (db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE domain = ?",
-		a, 1, &n, err) == -1)
-		return -1;
 	if (n >= d->mailboxes) {
 		err_set(err, ERR_CAPACITY,
 		    "domain '%s' is full: %lld of %lld "
@@ -195,9 +185,79 @@ check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
 }
 
 /*
- * Make username free for a new mailbox: fail if a mailbox or an alias has
- * it; delete a quota2 row left over from an earlier mailbox of that name
- * (PostfixAdmin leaves them), which would block the new one's.
+ * Whether a new mailbox may take a name, from what holds it (claim_state
+ * order: the worst wins): 3 a mailbox, 2 an alias, 1 a stale quota2 row
+ * (PostfixAdmin leaves them; deleted for the new one), 0 nothing.
+ */
+enum { CLAIM_FREE, CLAIM_QUOTA2, CLAIM_ALIAS, CLAIM_MAILBOX };
+
+static int
+claim_rule(const char *username, int state, struct err *err)
+{
+	if (state == CLAIM_MAILBOX)
+		return err_set(
+		    err, ERR_EXISTS, "mailbox '%s' already exists", username);
+	if (state == CLAIM_ALIAS) {
+		err_set(
+		    err, ERR_EXISTS, "an alias '%s' already exists", username);
+		return err_hint(err,
+		    "delete the alias first ('postino alias "
+		    "del %s')",
+		    username);
+	}
+	return 0;
+}
+
+/* The quota the mailboxes of d hold, but exclude's (NULL: all). */
+static int
+quota_sum(struct model *m, const struct domain_rec *d, const char *exclude,
+    int64_t *sum, struct err *err)
+{
+	struct db_arg args[] = { DB_TEXT(d->domain),
+		DB_TEXT(exclude != NULL ? exclude : "") };
+
+	*sum = 0;
+	return db_query_int(m->db,
+		   "SELECT COALESCE(SUM(quota), 0) FROM "
+		   "mailbox WHERE domain = ? AND username <> ?",
+		   args, 2, sum, err) == -1
+	    ? -1
+	    : 0;
+}
+
+/* The mailbox quota a domain allows: checks maxquota and the total. */
+static int
+check_quota(struct model *m, const struct domain_rec *d, int64_t q,
+    const char *exclude, struct err *err)
+{
+	int64_t sum = 0;
+
+	if (quota_rule(d, q, 0, err) == -1)
+		return -1;
+	if (d->quota_bytes > 0 && quota_sum(m, d, exclude, &sum, err) == -1)
+		return -1;
+	return quota_rule(d, q, sum, err);
+}
+
+static int
+check_mailbox_cap(struct model *m, const struct domain_rec *d, struct err *err)
+{
+	struct db_arg a[] = { DB_TEXT(d->domain) };
+	int64_t n = 0;
+
+	if (d->mailboxes > 0 &&
+	    db_query_int(m->db, "SELECT COUNT(*) FROM mailbox WHERE domain = ?",
+		a, 1, &n, err) == -1)
+		return -1;
+	return mailbox_cap_rule(d, n, err);
+}
+
+/* Names per set-wise statement (three IN lists in the name check). */
+#define ADD_CHUNK 1000
+
+/*
+ * Make username free for a new mailbox (a rename's target): fail if a
+ * mailbox or an alias has it; delete a stale quota2 row.
  */
 static int
 claim_name(struct model *m, const char *username, struct err *err)
@@ -214,18 +274,9 @@ claim_name(struct model *m, const char *username, struct err *err)
 		"quota2 WHERE username = ?) THEN 1 ELSE 0 END",
 		a, 3, &n, err) == -1)
 		return -1;
-	if (n == 3)
-		return err_set(
-		    err, ERR_EXISTS, "mailbox '%s' already exists", username);
-	if (n == 2) {
-		err_set(
-		    err, ERR_EXISTS, "an alias '%s' already exists", username);
-		return err_hint(err,
-		    "delete the alias first ('postino alias "
-		    "del %s')",
-		    username);
-	}
-	if (n == 1 &&
+	if (claim_rule(username, (int)n, err) == -1)
+		return -1;
+	if (n == CLAIM_QUOTA2 &&
 	    db_exec(m->db, "DELETE FROM quota2 WHERE username = ?", a, 1,
 		err) == -1)
 		return -1;
@@ -237,12 +288,14 @@ claim_name(struct model *m, const char *username, struct err *err)
  * the database's now plus the domain's password_expiry days, or plus 365
  * days (PostfixAdmin's own default) when the domain sets none.  Dovecot's
  * documented passdb query and PostfixAdmin's "expired" mark read it.
+ * For n usernames at once (an IN list).
  */
 static int
-set_expiry(struct model *m, const char *username, struct err *err)
+set_expiry_many(
+    struct model *m, const struct db_arg *names, size_t n, struct err *err)
 {
-	struct db_arg a[] = { DB_TEXT(username) };
 	const char *sql;
+	char *in, *q;
 
 	if (m->has_pw_expiry == -1) {
 		int r =
@@ -252,30 +305,50 @@ set_expiry(struct model *m, const char *username, struct err *err)
 			return -1;
 		m->has_pw_expiry = r;
 	}
-	if (!m->has_pw_expiry)
+	if (!m->has_pw_expiry || n == 0)
 		return 0;
 	switch (db_engine(m->db)) {
 	case DB_ENGINE_MYSQL:
-		sql = "UPDATE mailbox m JOIN domain d ON d.domain = m.domain "
-		      "SET m.password_expiry = NOW() + INTERVAL (CASE WHEN "
-		      "d.password_expiry > 0 THEN d.password_expiry ELSE 365 "
-		      "END) DAY WHERE m.username = ?";
+		/*
+		 * Not a multi-table UPDATE ... JOIN: with an IN list,
+		 * MariaDB reads (and locks) every mailbox row for that.
+		 */
+		sql = "UPDATE mailbox SET password_expiry = NOW() + INTERVAL "
+		      "(SELECT CASE WHEN d.password_expiry > 0 THEN "
+		      "d.password_expiry ELSE 365 END FROM domain d WHERE "
+		      "d.domain = mailbox.domain) DAY WHERE username IN (%s)";
 		break;
 	case DB_ENGINE_PGSQL:
 		sql = "UPDATE mailbox m SET password_expiry = now() + (CASE "
 		      "WHEN d.password_expiry > 0 THEN d.password_expiry ELSE "
 		      "365 END) * interval '1 day' FROM domain d WHERE "
-		      "d.domain = m.domain AND m.username = ?";
+		      "d.domain = m.domain AND m.username IN (%s)";
 		break;
 	default:
 		sql = "UPDATE mailbox SET password_expiry = datetime('now', "
 		      "'+' || (SELECT CASE WHEN d.password_expiry > 0 THEN "
 		      "d.password_expiry ELSE 365 END FROM domain d WHERE "
 		      "d.domain = mailbox.domain) || ' days') WHERE "
-		      "username = ?";
+		      "username IN (%s)";
 		break;
 	}
-	return db_exec(m->db, sql, a, 1, err);
+	in = db_placeholders(n);
+	q = xasprintf(sql, in);
+	free(in);
+	{
+		int64_t r = db_exec(m->db, q, names, n, err);
+
+		free(q);
+		return r == -1 ? -1 : 0;
+	}
+}
+
+static int
+set_expiry(struct model *m, const char *username, struct err *err)
+{
+	struct db_arg a[] = { DB_TEXT(username) };
+
+	return set_expiry_many(m, a, 1, err);
 }
 
 struct add_ctx {
@@ -287,86 +360,494 @@ struct add_ctx {
 	char hash[PASSWORD_HASH_MAX];
 	int64_t quota;
 	bool existed;
+	int claim; /* CLAIM_* */
 	struct maildir_undo undo;
 	struct mailbox_rec *out;
 };
+
+/* Check a spec's arguments into c (no database): address, name, password. */
+static int
+add_prepare(struct model *m, const struct mailbox_spec *s, struct add_ctx *c,
+    struct err *err)
+{
+	enum identity_backend ib = m->conf->identity_backend;
+
+	c->spec = s;
+	if (addr_address("mailbox", s->username, c->username, c->local,
+		c->domain, err) == -1)
+		return -1;
+	if (s->name != NULL && strlen(s->name) > 255)
+		return err_set(err, ERR_INVALID,
+		    "the name is longer than 255 "
+		    "characters");
+	for (const char *p = s->name ? s->name : ""; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return err_set(err, ERR_INVALID,
+			    "the name contains "
+			    "control characters");
+	if (s->quota_bytes < -1)
+		return err_set(
+		    err, ERR_INVALID, "the quota cannot be negative");
+	if (s->password == NULL) {
+		if (ib == IDENTITY_LOCAL) {
+			err_set(err, ERR_UNSUPPORTED,
+			    "a mailbox needs a "
+			    "password under identity_backend=local");
+			return err_hint(err,
+			    "give a password, or use "
+			    "identity_backend=hybrid for IdP-managed "
+			    "mailboxes");
+		}
+		str_copy(c->hash, PASSWORD_NOAUTH, sizeof(c->hash));
+	} else {
+		if (ib == IDENTITY_NOAUTH) {
+			err_set(err, ERR_UNSUPPORTED,
+			    "identity_backend=noauth: "
+			    "passwords belong to the identity provider");
+			return err_hint(err,
+			    "provision through the IdP, or use "
+			    "identity_backend=hybrid");
+		}
+		if (s->prehashed) {
+			if (!password_hash_recognised(s->password))
+				return err_set(err, ERR_INVALID,
+				    "the password "
+				    "hash for '%s' is not in a format postino "
+				    "can verify",
+				    c->username);
+			if (str_copy(c->hash, s->password, sizeof(c->hash)) >=
+			    sizeof(c->hash))
+				return err_set(err, ERR_INVALID,
+				    "the password "
+				    "hash is too long");
+		} else if (password_make(m->conf, s->scheme, s->password,
+			       c->hash, sizeof(c->hash), err) == -1)
+			return -1;
+	}
+	snprintf(c->maildir, sizeof(c->maildir), "%s/%s/", c->domain, c->local);
+	return 0;
+}
+
+/* A domain of a batch: its locked row and what it holds so far. */
+struct add_dom {
+	struct domain_rec d;
+	int found; /* domain_lock's result */
+	struct err nf;
+	int64_t count, sum;
+};
+
+/* The domain named name in doms[0..n) (in name order), or NULL. */
+static struct add_dom *
+dom_find(struct add_dom *doms, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	if (name == NULL)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcasecmp(doms[mid].d.domain, name);
+
+		if (c == 0)
+			return &doms[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+ctx_cmp_user(const void *a, const void *b)
+{
+	const struct add_ctx *x = *(const struct add_ctx *const *)a;
+	const struct add_ctx *y = *(const struct add_ctx *const *)b;
+	int c = strcmp(x->username, y->username);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+static int
+ctx_cmp_domain(const void *a, const void *b)
+{
+	const struct add_ctx *x = *(const struct add_ctx *const *)a;
+	const struct add_ctx *y = *(const struct add_ctx *const *)b;
+	int c = strcmp(x->domain, y->domain);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* The index of the first of the sorted v[0..n) named key, or n. */
+static size_t
+ctx_find(struct add_ctx **v, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcasecmp(v[mid]->username, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcasecmp(v[lo]->username, key) == 0 ? lo : n;
+}
+
+/*
+ * Write c[0..n) (prepared) in the current transaction, set-wise: each
+ * statement handles the whole batch (in chunks of ADD_CHUNK names, or of
+ * db_insert_rows()'s limits), so a batch costs a few round trips per
+ * domain and per statement, not per mailbox.  The rules run row by row
+ * in order on what the set-wise reads found, each row seeing the rows
+ * before it, so a batch fails at the row, and with the message, where
+ * the same rows given one at a time would.  On failure *failed_r is the
+ * failing row (n when none is to blame).
+ */
+static int
+add_rows(struct model *m, struct add_ctx *c, size_t n, size_t *failed_r,
+    struct err *err)
+{
+	struct add_ctx **by_user = xcalloc(n, sizeof(*by_user));
+	struct add_ctx **by_dom = xcalloc(n, sizeof(*by_dom));
+	struct add_dom *doms = xcalloc(n, sizeof(*doms));
+	size_t *dom_of = xcalloc(n, sizeof(*dom_of));
+	bool *dup = xcalloc(n, sizeof(*dup));
+	struct db_arg *args = NULL;
+	size_t ndoms = 0, fail = n;
+	char now[32];
+	int rc = -1;
+
+	db_now(now, sizeof(now));
+	for (size_t i = 0; i < n; i++) {
+		by_user[i] = by_dom[i] = &c[i];
+		c[i].claim = CLAIM_FREE;
+	}
+	qsort(by_user, n, sizeof(*by_user), ctx_cmp_user);
+	qsort(by_dom, n, sizeof(*by_dom), ctx_cmp_domain);
+	/* A name twice in the batch: the second finds the first's mailbox. */
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(by_user[i]->username, by_user[i - 1]->username) == 0)
+			dup[by_user[i] - c] = true;
+
+	/* 1. Lock each domain once, in name order (no lock-order cycle). */
+	for (size_t i = 0; i < n; i++) {
+		struct add_dom *dd;
+
+		if (i == 0 ||
+		    strcmp(by_dom[i]->domain, by_dom[i - 1]->domain) != 0) {
+			dd = &doms[ndoms++];
+			dd->found =
+			    domain_lock(m, by_dom[i]->domain, &dd->d, &dd->nf);
+			if (dd->found == -1) {
+				*err = dd->nf;
+				goto out;
+			}
+			str_copy(dd->d.domain, by_dom[i]->domain,
+			    sizeof(dd->d.domain));
+		}
+		dom_of[by_dom[i] - c] = ndoms - 1;
+	}
+
+	/* 2. Who holds the names: one statement per chunk. */
+	for (size_t i = 0; i < n; i += ADD_CHUNK) {
+		size_t k = n - i < ADD_CHUNK ? n - i : ADD_CHUNK;
+		char *in = db_placeholders(k), *q;
+		struct db_res *r;
+		int nx;
+
+		args = xreallocarray(args, 3 * k, sizeof(*args));
+		for (size_t j = 0; j < k; j++)
+			args[j] = args[k + j] = args[2 * k + j] =
+			    DB_TEXT(by_user[i + j]->username);
+		q = xasprintf("SELECT username, 3 FROM mailbox WHERE username "
+			      "IN (%s) UNION ALL SELECT address, 2 FROM alias "
+			      "WHERE address IN (%s) UNION ALL SELECT "
+			      "username, 1 FROM quota2 WHERE username IN (%s)",
+		    in, in, in);
+		free(in);
+		nx = db_query(m->db, q, args, 3 * k, 0, &r, err);
+		free(q);
+		if (nx == -1)
+			goto out;
+		while ((nx = db_next(r, err)) == 1) {
+			const char *name = db_col(r, 0);
+			int st = (int)db_col_int(r, 1, 0);
+
+			/* Every row of that name (duplicates too). */
+			for (size_t j = ctx_find(by_user, n, name ? name : "");
+			     j < n &&
+			     strcasecmp(by_user[j]->username, name) == 0;
+			     j++)
+				if (by_user[j]->claim < st)
+					by_user[j]->claim = st;
+		}
+		db_res_free(&r);
+		if (nx == -1)
+			goto out;
+	}
+
+	/* 3. What the limited domains hold: one statement per chunk. */
+	{
+		size_t nl = 0;
+
+		args = xreallocarray(args, ndoms ? ndoms : 1, sizeof(*args));
+		for (size_t i = 0; i < ndoms; i++)
+			if (doms[i].found == 1 &&
+			    (doms[i].d.mailboxes > 0 ||
+				doms[i].d.quota_bytes > 0))
+				args[nl++] = DB_TEXT(doms[i].d.domain);
+		for (size_t i = 0; i < nl; i += ADD_CHUNK) {
+			size_t k = nl - i < ADD_CHUNK ? nl - i : ADD_CHUNK;
+			char *in = db_placeholders(k), *q;
+			struct db_res *r;
+			int nx;
+
+			q = xasprintf("SELECT domain, COUNT(*), "
+				      "COALESCE(SUM(quota), 0) FROM mailbox "
+				      "WHERE domain IN (%s) GROUP BY domain",
+			    in);
+			free(in);
+			nx = db_query(m->db, q, args + i, k, 0, &r, err);
+			free(q);
+			if (nx == -1)
+				goto out;
+			while ((nx = db_next(r, err)) == 1) {
+				struct add_dom *dd =
+				    dom_find(doms, ndoms, db_col(r, 0));
+
+				if (dd != NULL) {
+					dd->count = db_col_int(r, 1, 0);
+					dd->sum = db_col_int(r, 2, 0);
+				}
+			}
+			db_res_free(&r);
+			if (nx == -1)
+				goto out;
+		}
+	}
+
+	/* 4. The rules, row by row, in order. */
+	for (size_t i = 0; i < n; i++) {
+		struct add_dom *dd = &doms[dom_of[i]];
+		const struct mailbox_spec *s = c[i].spec;
+
+		fail = i;
+		if (dd->found != 1) {
+			*err = dd->nf;
+			goto out;
+		}
+		if (claim_rule(c[i].username,
+			dup[i] ? CLAIM_MAILBOX : c[i].claim, err) == -1 ||
+		    mailbox_cap_rule(&dd->d, dd->count, err) == -1)
+			goto out;
+		c[i].quota = s->quota_bytes;
+		if (c[i].quota < 0)
+			c[i].quota = dd->d.default_quota_bytes > 0
+			    ? dd->d.default_quota_bytes
+			    : dd->d.maxquota_bytes;
+		if (quota_rule(&dd->d, c[i].quota, dd->sum, err) == -1)
+			goto out;
+		dd->count++;
+		dd->sum += c[i].quota;
+	}
+	fail = n;
+
+	/* 5. Stale quota2 rows of the names go. */
+	{
+		size_t ns = 0;
+
+		args = xreallocarray(args, n, sizeof(*args));
+		for (size_t i = 0; i < n; i++)
+			if (c[i].claim == CLAIM_QUOTA2)
+				args[ns++] = DB_TEXT(c[i].username);
+		for (size_t i = 0; i < ns; i += ADD_CHUNK) {
+			size_t k = ns - i < ADD_CHUNK ? ns - i : ADD_CHUNK;
+			char *in = db_placeholders(k);
+			char *q = xasprintf(
+			    "DELETE FROM quota2 WHERE username IN (%s)", in);
+			int64_t r = db_exec(m->db, q, args + i, k, err);
+
+			free(in);
+			free(q);
+			if (r == -1)
+				goto out;
+		}
+	}
+
+	/* 6. The maildirs: queued to the caller's pool, or made here. */
+	for (size_t i = 0; i < n; i++) {
+		fail = i;
+		if (m->defer != NULL && m->defer->pool != NULL)
+			maildir_pool_add(m->defer->pool, c[i].maildir,
+			    c[i].spec->tag ? c[i].spec->tag : m->defer->tag);
+		else if (maildir_create(m->conf->virtual_mailbox_base,
+			     c[i].maildir, m->conf->vmail_uid,
+			     m->conf->vmail_gid, &c[i].existed,
+			     m->defer != NULL ? m->defer->undo : &c[i].undo,
+			     err) == -1)
+			goto out;
+	}
+	fail = n;
+
+	/* 7. The rows: mailbox, quota2, the self-alias, the audit rows. */
+	{
+		enum { MB = 10, Q2 = 3, AL = 6 };
+		const char **dom = xcalloc(n, sizeof(*dom));
+		const char **data = xcalloc(n, sizeof(*data));
+		int64_t r;
+
+		args = xreallocarray(args, n * MB, sizeof(*args));
+		for (size_t i = 0; i < n; i++) {
+			const struct mailbox_spec *s = c[i].spec;
+			struct db_arg *a = &args[i * MB];
+
+			a[0] = DB_TEXT(c[i].username);
+			a[1] = DB_TEXT(c[i].hash);
+			a[2] = DB_TEXT(s->name ? s->name : "");
+			a[3] = DB_TEXT(c[i].maildir);
+			a[4] = DB_INT(c[i].quota);
+			a[5] = DB_TEXT(c[i].local);
+			a[6] = DB_TEXT(c[i].domain);
+			a[7] = DB_TEXT(s->created ? s->created : now);
+			a[8] = DB_TEXT(s->modified ? s->modified : now);
+			a[9] = DB_BOOL(s->active);
+		}
+		r = db_insert_rows(m->db,
+		    "INSERT INTO mailbox (username, password, name, maildir, "
+		    "quota, local_part, domain, created, modified, active)",
+		    MB, args, n, err);
+		for (size_t i = 0; r != -1 && i < n; i++) {
+			struct db_arg *a = &args[i * Q2];
+
+			a[0] = DB_TEXT(c[i].username);
+			a[1] = DB_INT(c[i].spec->bytes_used);
+			a[2] = DB_INT(c[i].spec->messages);
+		}
+		if (r != -1)
+			r = db_insert_rows(m->db,
+			    "INSERT INTO quota2 (username, bytes, messages)",
+			    Q2, args, n, err);
+		for (size_t i = 0; r != -1 && i < n; i++) {
+			const struct mailbox_spec *s = c[i].spec;
+			struct db_arg *a = &args[i * AL];
+
+			a[0] = DB_TEXT(c[i].username);
+			a[1] = DB_TEXT(c[i].username);
+			a[2] = DB_TEXT(c[i].domain);
+			a[3] = DB_TEXT(s->created ? s->created : now);
+			a[4] = DB_TEXT(s->modified ? s->modified : now);
+			a[5] = DB_BOOL(s->active);
+		}
+		if (r != -1)
+			r = db_insert_rows(m->db,
+			    "INSERT INTO alias (address, goto, domain, "
+			    "created, modified, active)",
+			    AL, args, n, err);
+		for (size_t i = 0; r != -1 && i < n; i++) {
+			const struct mailbox_spec *s = c[i].spec;
+
+			if (s->idp_subject != NULL &&
+			    identity_link(m, s->idp_issuer, s->idp_subject,
+				c[i].username, err) == -1) {
+				fail = i;
+				r = -1;
+			} else if (s->idp_subject != NULL &&
+			    (s->idp_given != NULL || s->idp_family != NULL) &&
+			    identity_set_names(m, s->idp_issuer, s->idp_subject,
+				s->idp_given, s->idp_family, err) == -1) {
+				fail = i;
+				r = -1;
+			}
+		}
+		for (size_t i = 0; r != -1 && i < n; i += ADD_CHUNK) {
+			size_t k = n - i < ADD_CHUNK ? n - i : ADD_CHUNK;
+
+			for (size_t j = 0; j < k; j++)
+				args[j] = DB_TEXT(c[i + j].username);
+			if (set_expiry_many(m, args, k, err) == -1)
+				r = -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			dom[i] = c[i].domain;
+			data[i] = c[i].username;
+		}
+		if (r != -1 &&
+		    model_audit_many(m, n, dom, "create_mailbox", data, err) ==
+			-1)
+			r = -1;
+		free(dom);
+		free(data);
+		if (r == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		*failed_r = fail;
+	free(args);
+	free(by_user);
+	free(by_dom);
+	free(doms);
+	free(dom_of);
+	free(dup);
+	return rc;
+}
 
 static int
 add_tx(struct model *m, void *arg, struct err *err)
 {
 	struct add_ctx *c = arg;
-	const struct mailbox_spec *s = c->spec;
-	struct domain_rec d;
-	char now[32];
+	size_t failed;
 
 	/* A deadlock retry starts over: take back the last attempt's dirs. */
 	maildir_undo_run(&c->undo);
 	maildir_undo_release(&c->undo);
 	maildir_undo_init(&c->undo, m->conf->virtual_mailbox_base);
 	c->existed = false;
-
-	if (domain_lock(m, c->domain, &d, err) != 1)
-		return -1;
-	if (claim_name(m, c->username, err) == -1 ||
-	    check_mailbox_cap(m, &d, err) == -1)
-		return -1;
-	c->quota = s->quota_bytes;
-	if (c->quota < 0)
-		c->quota = d.default_quota_bytes > 0 ? d.default_quota_bytes
-						     : d.maxquota_bytes;
-	if (check_quota(m, &d, c->quota, NULL, err) == -1)
-		return -1;
-	if (m->defer != NULL && m->defer->pool != NULL)
-		maildir_pool_add(m->defer->pool, c->maildir, m->defer->tag);
-	else if (maildir_create(m->conf->virtual_mailbox_base, c->maildir,
-		     m->conf->vmail_uid, m->conf->vmail_gid, &c->existed,
-		     m->defer != NULL ? m->defer->undo : &c->undo, err) == -1)
-		return -1;
-	{
-		struct db_arg a[] = { DB_TEXT(c->username), DB_TEXT(c->hash),
-			DB_TEXT(s->name ? s->name : ""), DB_TEXT(c->maildir),
-			DB_INT(c->quota), DB_TEXT(c->local), DB_TEXT(c->domain),
-			DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(now),
-			DB_BOOL(s->active) };
-		struct db_arg q[] = { DB_TEXT(c->username) };
-		struct db_arg al[] = { DB_TEXT(c->username),
-			DB_TEXT(c->username), DB_TEXT(c->domain), DB_TEXT(now),
-			DB_TEXT(now), DB_BOOL(s->active) };
-
-		if (db_exec(m->db,
-			"INSERT INTO mailbox (username, password, "
-			"name, maildir, quota, local_part, domain, created, "
-			"modified, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-			"?)",
-			a, DB_NARGS(a), err) == -1)
-			return -1;
-		if (db_exec(m->db,
-			"INSERT INTO quota2 (username, bytes, "
-			"messages) VALUES (?, 0, 0)",
-			q, 1, err) == -1)
-			return -1;
-		if (db_exec(m->db,
-			"INSERT INTO alias (address, goto, domain, "
-			"created, modified, active) VALUES (?, ?, ?, ?, ?, ?)",
-			al, DB_NARGS(al), err) == -1)
-			return -1;
-	}
-	if (s->idp_subject != NULL &&
-	    identity_link(m, s->idp_issuer, s->idp_subject, c->username, err) ==
-		-1)
-		return -1;
-	if (s->idp_subject != NULL &&
-	    (s->idp_given != NULL || s->idp_family != NULL) &&
-	    identity_set_names(m, s->idp_issuer, s->idp_subject, s->idp_given,
-		s->idp_family, err) == -1)
-		return -1;
-	if (set_expiry(m, c->username, err) == -1)
-		return -1;
-	if (model_audit(m, c->domain, "create_mailbox", c->username, err) == -1)
+	if (add_rows(m, c, 1, &failed, err) == -1)
 		return -1;
 	if (c->out == NULL)
 		return 0;
 	return fetch(m, c->username, false, c->out, err) == 1 ? 0 : -1;
+}
+
+int
+mailbox_add_many(struct model *m, const struct mailbox_spec *specs, size_t n,
+    size_t *failed_r, struct err *err)
+{
+	struct add_ctx *c;
+	int rc = -1;
+
+	*failed_r = n;
+	if (!m->db->in_tx || m->defer == NULL)
+		return err_set(err, ERR_INTERNAL,
+		    "mailbox_add_many needs the caller's transaction");
+	if (n == 0)
+		return 0;
+	c = xcalloc(n, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		maildir_undo_init(&c[i].undo, m->conf->virtual_mailbox_base);
+		if (add_prepare(m, &specs[i], &c[i], err) == -1) {
+			*failed_r = i;
+			goto out;
+		}
+	}
+	if (add_rows(m, c, n, failed_r, err) == -1)
+		goto out;
+	/* Hooks run after the caller's transaction commits. */
+	for (size_t i = 0; i < n; i++)
+		if (specs[i].run_hook && m->conf->postcreation_hook[0] != '\0')
+			model_defer_hook(m->defer, c[i].username);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		maildir_undo_release(&c[i].undo);
+		explicit_bzero(c[i].hash, sizeof(c[i].hash));
+	}
+	free(c);
+	return rc;
 }
 
 /* Take a just-created mailbox back after its hook failed. */
@@ -445,64 +926,14 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
     struct mailbox_rec *out, struct err *err)
 {
 	struct add_ctx c;
-	enum identity_backend ib = m->conf->identity_backend;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
-	c.spec = s;
 	c.out = out;
-	if (addr_address("mailbox", s->username, c.username, c.local, c.domain,
-		err) == -1)
+	if (add_prepare(m, s, &c, err) == -1) {
+		explicit_bzero(c.hash, sizeof(c.hash));
 		return -1;
-	if (s->name != NULL && strlen(s->name) > 255)
-		return err_set(err, ERR_INVALID,
-		    "the name is longer than 255 "
-		    "characters");
-	for (const char *p = s->name ? s->name : ""; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return err_set(err, ERR_INVALID,
-			    "the name contains "
-			    "control characters");
-	if (s->quota_bytes < -1)
-		return err_set(
-		    err, ERR_INVALID, "the quota cannot be negative");
-	if (s->password == NULL) {
-		if (ib == IDENTITY_LOCAL) {
-			err_set(err, ERR_UNSUPPORTED,
-			    "a mailbox needs a "
-			    "password under identity_backend=local");
-			return err_hint(err,
-			    "give a password, or use "
-			    "identity_backend=hybrid for IdP-managed "
-			    "mailboxes");
-		}
-		str_copy(c.hash, PASSWORD_NOAUTH, sizeof(c.hash));
-	} else {
-		if (ib == IDENTITY_NOAUTH) {
-			err_set(err, ERR_UNSUPPORTED,
-			    "identity_backend=noauth: "
-			    "passwords belong to the identity provider");
-			return err_hint(err,
-			    "provision through the IdP, or use "
-			    "identity_backend=hybrid");
-		}
-		if (s->prehashed) {
-			if (!password_hash_recognised(s->password))
-				return err_set(err, ERR_INVALID,
-				    "the password "
-				    "hash for '%s' is not in a format postino "
-				    "can verify",
-				    c.username);
-			if (str_copy(c.hash, s->password, sizeof(c.hash)) >=
-			    sizeof(c.hash))
-				return err_set(err, ERR_INVALID,
-				    "the password "
-				    "hash is too long");
-		} else if (password_make(m->conf, s->scheme, s->password,
-			       c.hash, sizeof(c.hash), err) == -1)
-			return -1;
 	}
-	snprintf(c.maildir, sizeof(c.maildir), "%s/%s/", c.domain, c.local);
 	maildir_undo_init(&c.undo, m->conf->virtual_mailbox_base);
 	if (model_tx(m, add_tx, &c, err) == -1) {
 		/*

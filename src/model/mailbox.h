@@ -53,6 +53,14 @@ struct mailbox_spec {
 	/* The IdP's given and family names kept with the tie, or NULL. */
 	const char *idp_given;
 	const char *idp_family;
+	/*
+	 * Bulk import only (zero for the single commands): created and
+	 * modified as exported (NULL: now), the quota2 usage, and the label
+	 * a maildir that cannot be made is reported under (an input line).
+	 */
+	const char *created, *modified;
+	int64_t bytes_used, messages;
+	long tag;
 };
 
 typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);
@@ -60,6 +68,18 @@ typedef int mailbox_each_fn(void *arg, const struct mailbox_rec *);
 /* Add a mailbox; out (may be NULL) receives the row as stored. */
 int mailbox_add(struct model *, const struct mailbox_spec *,
     struct mailbox_rec *out, struct err *);
+/*
+ * Add n mailboxes in the caller's transaction (bulk import: db_begin()
+ * done and m->defer set; the caller commits or rolls back, and its
+ * model_defer takes the maildirs and queues the hooks).  The rules are
+ * mailbox_add()'s, applied by the same code row after row in order, each
+ * row seeing the rows before it; the reads and writes are set-wise (a
+ * few statements per batch, not per row).  On failure *failed_r is the
+ * index of the spec that broke a rule, or n when no one row is to blame,
+ * and nothing may be committed.
+ */
+int mailbox_add_many(struct model *, const struct mailbox_spec *, size_t n,
+    size_t *failed_r, struct err *);
 /*
  * Run the post-creation hook for an existing mailbox (deferred hooks of a
  * bulk import).  On failure the mailbox rows are removed again (the

@@ -165,24 +165,42 @@ bump(struct model *m, struct err *err)
 }
 
 int
-model_audit(struct model *m, const char *domain, const char *action,
-    const char *data, struct err *err)
+model_audit_many(struct model *m, size_t n, const char *const *domains,
+    const char *action, const char *const *data, struct err *err)
 {
 	char now[32];
-	struct db_arg a[] = { DB_TEXT(db_now(now, sizeof(now))),
-		DB_TEXT(m->actor), DB_TEXT(domain), DB_TEXT(action),
-		DB_TEXT(data) };
+	struct db_arg *a;
+	int64_t r;
 
-	if (db_exec(m->db,
-		"INSERT INTO log (timestamp, username, domain, "
-		"action, data) VALUES (?, ?, ?, ?, ?)",
-		a, DB_NARGS(a), err) == -1)
+	if (n == 0)
+		return 0;
+	db_now(now, sizeof(now));
+	a = xcalloc(n * 5, sizeof(*a));
+	for (size_t i = 0; i < n; i++) {
+		a[i * 5] = DB_TEXT(now);
+		a[i * 5 + 1] = DB_TEXT(m->actor);
+		a[i * 5 + 2] = DB_TEXT(domains[i]);
+		a[i * 5 + 3] = DB_TEXT(action);
+		a[i * 5 + 4] = DB_TEXT(data[i]);
+	}
+	r = db_insert_rows(m->db,
+	    "INSERT INTO log (timestamp, username, domain, action, data)", 5, a,
+	    n, err);
+	free(a);
+	if (r == -1)
 		return err_prefix(err, "cannot write the audit row");
 	if (m->defer != NULL) {
 		m->defer->changed = true;
 		return 0;
 	}
 	return bump(m, err);
+}
+
+int
+model_audit(struct model *m, const char *domain, const char *action,
+    const char *data, struct err *err)
+{
+	return model_audit_many(m, 1, &domain, action, &data, err);
 }
 
 int

@@ -112,6 +112,9 @@ void model_tx_backoff(int attempt);
  */
 int model_audit(struct model *, const char *domain, const char *action,
     const char *data, struct err *);
+/* n audit rows of one action at once (multi-row INSERT), one bump. */
+int model_audit_many(struct model *, size_t n, const char *const *domains,
+    const char *action, const char *const *data, struct err *);
 
 void model_defer_init(struct model_defer *, const char *base);
 /* Record a staged deletion (takes copies). */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -1193,6 +1194,32 @@ apply_alias_domain(struct importer *im, struct rec *r, struct err *err)
 	return 0;
 }
 
+/* What mailbox_add_many() is to make of a mailbox record. */
+static void
+mailbox_spec_of(
+    struct importer *im, const struct rec *r, struct mailbox_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->username = r->key;
+	s->name = r->f[F_NAME] ? r->f[F_NAME] : "";
+	s->quota_bytes = -1;
+	if (r->f[F_QUOTA] != NULL)
+		(void)str_to_i64(r->f[F_QUOTA], &s->quota_bytes);
+	s->password = r->f[F_PASSWORD] != NULL ? r->f[F_PASSWORD]
+	    : r->hash[0] != '\0'	       ? r->hash
+					       : NULL;
+	s->prehashed = true;
+	s->active = flag(r, F_ACTIVE, true);
+	s->run_hook = im->o->run_hooks;
+	s->created = r->f[F_CREATED];
+	s->modified = r->f[F_MODIFIED];
+	if (r->f[F_BYTES_USED] != NULL)
+		(void)str_to_i64(r->f[F_BYTES_USED], &s->bytes_used);
+	if (r->f[F_MESSAGES] != NULL)
+		(void)str_to_i64(r->f[F_MESSAGES], &s->messages);
+	s->tag = r->line;
+}
+
 static int
 apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 {
@@ -1200,9 +1227,6 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 	struct mailbox_rec cur;
 	bool active = flag(r, F_ACTIVE, true);
 	int64_t quota = -1;
-	const char *pw = r->f[F_PASSWORD] != NULL ? r->f[F_PASSWORD]
-	    : r->hash[0] != '\0'		  ? r->hash
-						  : NULL;
 	int g;
 
 	if (r->f[F_QUOTA] != NULL)
@@ -1212,41 +1236,18 @@ apply_mailbox(struct importer *im, struct rec *r, struct err *err)
 		return -1;
 	if (g == 0) {
 		struct mailbox_spec s;
+		size_t failed;
 
 		err_clear(err);
 		plan(im, "create", R_MAILBOX, r->key, NULL);
 		im->st->created++;
 		if (im->o->dry_run)
 			return 0;
-		memset(&s, 0, sizeof(s));
-		s.username = r->key;
-		s.name = r->f[F_NAME] ? r->f[F_NAME] : "";
-		s.quota_bytes = quota;
-		s.password = pw;
-		s.prehashed = true;
-		s.active = active;
-		s.run_hook = im->o->run_hooks;
-		if (mailbox_add(m, &s, NULL, err) == -1 ||
+		mailbox_spec_of(im, r, &s);
+		if (mailbox_add_many(m, &s, 1, &failed, err) == -1 ||
 		    apply_identities(m, r, err) == -1)
 			return -1;
-		if (r->f[F_BYTES_USED] != NULL || r->f[F_MESSAGES] != NULL) {
-			int64_t b = 0, n = 0;
-			struct db_arg a[3];
-
-			if (r->f[F_BYTES_USED])
-				(void)str_to_i64(r->f[F_BYTES_USED], &b);
-			if (r->f[F_MESSAGES])
-				(void)str_to_i64(r->f[F_MESSAGES], &n);
-			a[0] = DB_INT(b);
-			a[1] = DB_INT(n);
-			a[2] = DB_TEXT(r->key);
-			if (db_exec(m->db,
-				"UPDATE quota2 SET bytes = ?, "
-				"messages = ? WHERE username = ?",
-				a, 3, err) == -1)
-				return -1;
-		}
-		return set_times(m, "mailbox", "username", r, err);
+		return 0;
 	}
 	if (im->o->update && !im->o->dry_run &&
 	    apply_identities(m, r, err) == -1)
@@ -1371,6 +1372,134 @@ apply_alias(struct importer *im, struct rec *r, struct err *err)
 }
 
 static int
+rec_cmp_key(const void *a, const void *b)
+{
+	const struct rec *x = *(const struct rec *const *)a;
+	const struct rec *y = *(const struct rec *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/*
+ * A batch of mailbox records, set-wise.  Which of them exist is one query
+ * per ADD_CHUNK names; the new ones (each the first of its name) go to
+ * mailbox_add_many() at once, which applies the single commands' rules
+ * row by row and writes set-wise; the others (existing, or a name seen
+ * earlier in the batch) go through apply_mailbox() one by one after them,
+ * as "unchanged" or, with update, an update.  *line_r: the line to blame,
+ * or -1 when a set-wise statement failed as a whole (the caller then
+ * retries the batch with rowwise, one row at a time, to name the line).
+ */
+#define IMPORT_CHUNK 1000
+static int
+apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
+    int *line_r, struct err *err)
+{
+	struct model *m = im->m;
+	struct rec **sorted = xcalloc(n, sizeof(*sorted));
+	bool *old = xcalloc(n, sizeof(*old));
+	struct mailbox_spec *specs = xcalloc(n, sizeof(*specs));
+	size_t *idx = xcalloc(n, sizeof(*idx));
+	struct db_arg *args =
+	    xcalloc(n < IMPORT_CHUNK ? n : IMPORT_CHUNK, sizeof(*args));
+	size_t nn = 0, failed;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &recs[i];
+	qsort(sorted, n, sizeof(*sorted), rec_cmp_key);
+	/* A name again in the batch finds the first one's mailbox. */
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(sorted[i]->key, sorted[i - 1]->key) == 0)
+			old[sorted[i] - recs] = true;
+	for (size_t i = 0; i < n; i += IMPORT_CHUNK) {
+		size_t k = n - i < IMPORT_CHUNK ? n - i : IMPORT_CHUNK;
+		char *in = db_placeholders(k), *q;
+		struct db_res *r;
+		int nx;
+
+		for (size_t j = 0; j < k; j++)
+			args[j] = DB_TEXT(sorted[i + j]->key);
+		q = xasprintf(
+		    "SELECT username FROM mailbox WHERE username IN (%s)", in);
+		free(in);
+		nx = db_query(m->db, q, args, k, 0, &r, err);
+		free(q);
+		if (nx == -1) {
+			*line_r = recs[0].line;
+			goto out;
+		}
+		while ((nx = db_next(r, err)) == 1) {
+			const char *u = db_col(r, 0);
+
+			size_t lo = i, hi = i + k;
+
+			while (u != NULL && lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (strcasecmp(sorted[mid]->key, u) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (; u != NULL && lo < i + k &&
+			     strcasecmp(sorted[lo]->key, u) == 0;
+			     lo++)
+				old[sorted[lo] - recs] = true;
+		}
+		db_res_free(&r);
+		if (nx == -1) {
+			*line_r = recs[0].line;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!old[i]) {
+			mailbox_spec_of(im, &recs[i], &specs[nn]);
+			idx[nn++] = i;
+		}
+	if (rowwise) {
+		/* After a failure no row was blamed for: find the row. */
+		for (size_t j = 0; j < nn; j++)
+			if (mailbox_add_many(m, &specs[j], 1, &failed, err) ==
+			    -1) {
+				*line_r = recs[idx[j]].line;
+				goto out;
+			}
+	} else if (mailbox_add_many(m, specs, nn, &failed, err) == -1) {
+		*line_r = failed < nn ? recs[idx[failed]].line : -1;
+		goto out;
+	}
+	for (size_t j = 0; j < nn; j++) {
+		struct rec *r = &recs[idx[j]];
+
+		plan(im, "create", R_MAILBOX, r->key, NULL);
+		im->st->created++;
+		if (apply_identities(m, r, err) == -1) {
+			*line_r = r->line;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (old[i]) {
+			m->defer->tag = recs[i].line;
+			if (apply_mailbox(im, &recs[i], err) == -1) {
+				*line_r = recs[i].line;
+				goto out;
+			}
+		}
+	rc = 0;
+out:
+	free(sorted);
+	free(old);
+	free(specs);
+	free(idx);
+	free(args);
+	return rc;
+}
+
+static int
 apply(struct importer *im, struct rec *r, struct err *err)
 {
 	switch (r->type) {
@@ -1470,6 +1599,7 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 	struct model *m = im->m;
 	struct model_defer d;
 	struct transfer_stats saved = *im->st;
+	bool rowwise = false;
 	int rc = -1;
 
 	if (hash_batch(im, recs, n, err) == -1)
@@ -1486,8 +1616,7 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 	for (int attempt = 1; attempt <= 5; attempt++) {
 		struct err perr = ERR_INIT;
 		long pline = 0;
-		size_t i;
-		int pr;
+		int pr, fline;
 
 		*im->st = saved;
 		err_clear(err);
@@ -1496,32 +1625,56 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 			m->defer = NULL;
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			d.tag = recs[i].line;
-			if (apply(im, &recs[i], err) == -1)
-				break;
-		}
+		fline = 0;
+		if (recs[0].type == R_MAILBOX) {
+			/* Set-wise: a few statements for the whole batch. */
+			if (apply_mailboxes(
+				im, recs, n, rowwise, &fline, err) == -1 &&
+			    fline == 0)
+				fline = recs[0].line;
+		} else
+			for (size_t i = 0; i < n; i++) {
+				d.tag = recs[i].line;
+				if (apply(im, &recs[i], err) == -1) {
+					fline = recs[i].line;
+					break;
+				}
+			}
 		/* The maildirs exist before the rows that name them commit. */
 		pr = d.pool != NULL
 		    ? maildir_pool_wait(d.pool, d.undo, &pline, &perr)
 		    : 0;
-		if (i == n && pr == 0 && model_defer_commit(m, &d, err) == 0) {
+		if (fline == 0 && pr == 0 &&
+		    model_defer_commit(m, &d, err) == 0) {
 			m->defer = NULL;
 			model_defer_finish(m, &d, true);
 			rc = 0;
 			break;
 		}
-		if (pr == -1 && (i == n || pline <= recs[i].line)) {
+		if (pr == -1 && (fline <= 0 || pline <= fline)) {
 			*err = perr;
 			err_prefix(err, "%s:%ld", im->name, pline);
-		} else if (i < n)
-			err_prefix(err, "%s:%d", im->name, recs[i].line);
+			fline = 0;
+		} else if (fline > 0)
+			err_prefix(err, "%s:%d", im->name, fline);
+		else if (fline == -1)
+			err_prefix(err, "%s:%d-%d", im->name, recs[0].line,
+			    recs[n - 1].line);
 		db_rollback(m->db);
 		m->defer = NULL;
 		model_defer_finish(m, &d, false);
 		for (size_t k = 0; k < d.nhooks; k++)
 			free(d.hooks[k]);
 		d.nhooks = 0;
+		/*
+		 * A set-wise statement failed with no row to blame: once more,
+		 * a row at a time, in a new transaction, to name the line.
+		 */
+		if (fline == -1 && !rowwise && err->kind != ERR_DEADLOCK) {
+			rowwise = true;
+			attempt--;
+			continue;
+		}
 		if (err->kind != ERR_DEADLOCK)
 			break;
 	}
