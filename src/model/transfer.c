@@ -1613,17 +1613,24 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 	}
 	model_defer_init(&d, m->conf->virtual_mailbox_base);
 	d.pool = im->pool;
-	for (int attempt = 1; attempt <= 5; attempt++) {
+	/* model_tx()'s retry policy, for a transaction of our own. */
+	for (int attempt = 1; attempt <= MODEL_TX_ATTEMPTS; attempt++) {
 		struct err perr = ERR_INIT;
 		long pline = 0;
 		int pr, fline;
 
 		*im->st = saved;
 		err_clear(err);
+		if (m->db->broken && db_reconnect(m->db, err) == -1)
+			break;
 		m->defer = &d;
 		if (db_begin(m->db, true, err) == -1) {
 			m->defer = NULL;
-			break;
+			if (!model_tx_retryable(m->db, err) ||
+			    attempt >= MODEL_TX_ATTEMPTS)
+				break;
+			model_tx_backoff(attempt);
+			continue;
 		}
 		fline = 0;
 		if (recs[0].type == R_MAILBOX) {
@@ -1670,13 +1677,16 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 		 * A set-wise statement failed with no row to blame: once more,
 		 * a row at a time, in a new transaction, to name the line.
 		 */
-		if (fline == -1 && !rowwise && err->kind != ERR_DEADLOCK) {
+		if (fline == -1 && !rowwise &&
+		    !model_tx_retryable(m->db, err)) {
 			rowwise = true;
 			attempt--;
 			continue;
 		}
-		if (err->kind != ERR_DEADLOCK)
+		if (!model_tx_retryable(m->db, err) ||
+		    attempt >= MODEL_TX_ATTEMPTS)
 			break;
+		model_tx_backoff(attempt);
 	}
 	if (rc == 0) {
 		for (size_t k = 0; k < d.nhooks; k++) {
