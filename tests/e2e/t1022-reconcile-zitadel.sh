@@ -44,10 +44,10 @@ test_expect_success 'setup: mailboxes, some tied to Zitadel users' '
 		echo "{\"type\":\"mailbox\",\"username\":\"bob@example.org\",\"name\":\"Bob Builder\",\"identities\":\"zitadel:27182 300002\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"dave@example.org\",\"name\":\"Dave Gone\",\"identities\":\"zitadel:27182 300004\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"frank@example.net\",\"name\":\"Frank Gone\",\"identities\":\"zitadel:27182 300006\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"eve@example.net\",\"plain_password\":\"pw-e\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"grace@example.org\",\"name\":\"Grace Hopper\",\"plain_password\":\"pw-g\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"eve@example.net\",\"plain_password\":\"pw-e-secret\"}" &&
+		echo "{\"type\":\"mailbox\",\"username\":\"grace@example.org\",\"name\":\"Grace Hopper\",\"plain_password\":\"pw-g-secret\"}" &&
 		echo "{\"type\":\"mailbox\",\"username\":\"heidi@example.org\",\"name\":\"Heidi Klum\",\"identities\":\"zitadel:27182 300008\"}" &&
-		echo "{\"type\":\"mailbox\",\"username\":\"postmaster@example.org\",\"plain_password\":\"pw-p\"}"
+		echo "{\"type\":\"mailbox\",\"username\":\"postmaster@example.org\",\"plain_password\":\"pw-p-secret\"}"
 	} >in.jsonl &&
 	POSTINO_BCRYPT_COST=4 postino import in.jsonl >/dev/null
 '

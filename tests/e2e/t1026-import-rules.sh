@@ -33,7 +33,7 @@ EOF
 
 # mk ADDRESS [QUOTA]: a mailbox made before the case's own
 mk() {
-	printf 'pw\n' | postino user add "$1" ${2:+--quota "$2"} --password-stdin
+	printf 'pw-secret\n' | postino user add "$1" ${2:+--quota "$2"} --password-stdin
 }
 
 # state D: every row and directory of domain D, with D written as DOM.
@@ -69,7 +69,7 @@ single() {
 		case $mb in *:*) quota=${mb#*:}; quota=${quota%!} ;; esac
 		case $mb in *!) dis=--disabled ;; esac
 		rc=0
-		printf 'pw\n' | postino user add "$lp@$1" ${quota:+--quota "$quota"} \
+		printf 'pw-secret\n' | postino user add "$lp@$1" ${quota:+--quota "$quota"} \
 			$dis --password-stdin >/dev/null 2>err.single || rc=$?
 		if [ $rc -ne 0 ]; then
 			echo "$rc $(grep '^postino: ' err.single | head -1)"
@@ -86,7 +86,7 @@ importfile() {
 		lp=${mb%%[:!]*} q= a=
 		case $mb in *:*) q=${mb#*:}; q=",\"quota_bytes\":${q%!}" ;; esac
 		case $mb in *!) a=',"active":false' ;; esac
-		printf '{"type":"mailbox","username":"%s@%s","plain_password":"pw"%s%s}\n' \
+		printf '{"type":"mailbox","username":"%s@%s","plain_password":"pw-secret"%s%s}\n' \
 			"$lp" "$1" "$q" "$a"
 	done
 }

@@ -14,7 +14,7 @@ export POSTINO_BCRYPT_COST=4
 hdr() { echo '{"type":"postino-export","version":1}'; }
 mb() {
 	# mb LOCAL DOMAIN [NAME]
-	printf '{"type":"mailbox","username":"%s@%s","plain_password":"pw","name":"%s"}\n' \
+	printf '{"type":"mailbox","username":"%s@%s","plain_password":"pw-secret","name":"%s"}\n' \
 		"$1" "$2" "${3:-}"
 }
 
@@ -38,7 +38,7 @@ test_expect_success 'with --update the second of a name updates the first, in li
 
 test_expect_success 'names already in the database are unchanged, the new ones made' '
 	postino domain add old.test --max-mailboxes 3 >/dev/null &&
-	printf "pw\n" | postino user add e@old.test --name Old --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add e@old.test --name Old --password-stdin >/dev/null &&
 	{ hdr; mb n1 old.test; mb e old.test New; mb n2 old.test; } >old.jsonl &&
 	postino import --json old.jsonl >res &&
 	json ".created == 2 and .unchanged == 1" res &&
@@ -51,7 +51,7 @@ test_expect_success 'names already in the database are unchanged, the new ones m
 
 test_expect_success 'existing rows count against the cap: exactly the cap, or the batch refused' '
 	postino domain add cap.test --max-mailboxes 4 >/dev/null &&
-	printf "pw\n" | postino user add e@cap.test --password-stdin >/dev/null &&
+	printf "pw-secret\n" | postino user add e@cap.test --password-stdin >/dev/null &&
 	{ hdr; mb e cap.test; mb a cap.test; mb b cap.test; mb c cap.test; } >cap-ok.jsonl &&
 	postino import --json cap-ok.jsonl >res &&
 	json ".created == 3 and .unchanged == 1" res &&

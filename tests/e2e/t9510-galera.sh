@@ -92,7 +92,7 @@ race() {
 	rm -f "race.$_d"
 	for _i in $(seq 1 "$_w"); do
 		for _rn in 1 2; do
-			( printf "pw\n" | on $_rn postino user add "n$_rn-$_i@$_d" \
+			( printf "pw-secret\n" | on $_rn postino user add "n$_rn-$_i@$_d" \
 				--password-stdin >"out.$_d.$_rn.$_i" 2>&1
 			  echo "$? n$_rn-$_i" >>"race.$_d" ) &
 		done
@@ -150,7 +150,7 @@ answers() {
 
 test_setup 'podop on node 1 answers' '
 	on 1 postino domain add live.example >/dev/null &&
-	printf "pw\n" | on 1 postino user add alice@live.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | on 1 postino user add alice@live.example --password-stdin >/dev/null &&
 	POSTINO_CONFIG=$TEST_DIR/etc1/postino.toml start_podop sm \
 		--socket "$TEST_DIR/sm.sock" --mode postfix \
 		--table mailbox=postfixadmin:mailbox &&
@@ -213,7 +213,7 @@ test_expect_success 'the killed node rejoins and agrees' '
 		nsql $n "SELECT COUNT(*) FROM log" >>sum.$n || return 1
 	done &&
 	cmp sum.1 sum.2 && cmp sum.1 sum.3 &&
-	printf "pw\n" | on 3 postino user add back@live.example --password-stdin >/dev/null &&
+	printf "pw-secret\n" | on 3 postino user add back@live.example --password-stdin >/dev/null &&
 	wait_until 30 answers back@live.example live.example/back/
 '
 

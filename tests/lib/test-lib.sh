@@ -50,7 +50,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export LC_ALL=C.UTF-8 TZ=UTC
 # A check probe that reports a finding its row in src/model/check/table.c
 # does not list stops check (abort) here; an admin's check reports it.
-export POSTINO_CHECK_STRICT=1
+export POSTINO_TEST_CHECK_STRICT=1
 
 # Vmail ids: nobody/nogroup (65534) when we run as root (Dovecot refuses
 # uid 0, and ownership checks would mean nothing), else our own ids.

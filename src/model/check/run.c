@@ -143,7 +143,7 @@ check_rule_nth(size_t i, const char **when_r)
 static bool
 strict_rules(void)
 {
-	const char *v = getenv("POSTINO_CHECK_STRICT");
+	const char *v = getenv("POSTINO_TEST_CHECK_STRICT");
 
 	return v != NULL && strcmp(v, "1") == 0;
 }
@@ -157,8 +157,8 @@ vfinding(struct ctx *c, const char *name, enum check_severity sev,
 
 	/*
 	 * A finding its row in table.c does not list: add it there.  The
-	 * test suite (POSTINO_CHECK_STRICT=1) stops on it; an admin's check
-	 * reports it all the same rather than dying in the middle.
+	 * test suite (POSTINO_TEST_CHECK_STRICT=1) stops on it; an admin's
+	 * check reports it all the same rather than dying in the middle.
 	 */
 	if (!rule_allows(c->probe, name, sev) && strict_rules())
 		abort();

@@ -3,7 +3,7 @@
  * it may report and what makes each a warning (W) or an error (E); every
  * finding is "info" when its probe passed.  The runner (run.c) skips a
  * probe whose flags are not met, and finding() stops the test suite
- * (POSTINO_CHECK_STRICT=1) on a name or a severity its probe does not
+ * (POSTINO_TEST_CHECK_STRICT=1) on a name or a severity its probe does not
  * list here.  postino(8) CHECK
  * FINDINGS documents the same names under the same headings ("Always",
  * "With mlmmj_spool_dir set", "With --deep") with the same severities:
