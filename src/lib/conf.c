@@ -1035,7 +1035,6 @@ check_all(struct postino_conf *c, struct err *err)
 		    origin_of(c, "postinod.public_url"));
 		return err_hint(err, "write it as https://HOST[:PORT][/PATH]");
 	}
-	return check_encrypt(c, err);
 	if (!public_url_ok(c->zitadel.url)) {
 		err_set(err, ERR_CONFIG,
 		    "'zitadel.url' (from %s) is not an http or https URL "
@@ -1045,7 +1044,7 @@ check_all(struct postino_conf *c, struct err *err)
 		    "write the instance's base URL, as "
 		    "https://auth.example.org");
 	}
-	return 0;
+	return check_encrypt(c, err);
 }
 
 /* Read one file; a missing one is fine unless required. */
