@@ -155,7 +155,7 @@ main(void)
 	/* Lost twice, committed the third time. */
 	memset(&ms, 0, sizeof(ms));
 	ms.username = "alice@example.org";
-	ms.password = "secret";
+	ms.password = "secret-pw-1";
 	ms.quota_bytes = -1;
 	ms.active = true;
 	ms.run_hook = true;
