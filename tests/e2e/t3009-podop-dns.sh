@@ -58,10 +58,12 @@ zone:
   zonefile: broken.test.zone
 EOF_NSD
 
+# NSD's main process hands over to a child when it reloads, so the pid
+# started here may be gone at the end: its pidfile names the one serving.
 test_setup 'start NSD and a UDP sink that never answers' '
 	nsd -d -c "$TEST_DIR/dns/nsd.conf" >nsd.out 2>&1 &
 	echo $! >nsd.pid &&
-	test_at_exit "kill $(cat nsd.pid)" &&
+	test_at_exit "kill $(cat nsd.pid); kill \$(cat '"'$TEST_DIR/dns/nsd.pid'"')" &&
 	wait_until 10 grep -q "nsd started" dns/nsd.log &&
 	/usr/bin/python3 -c "
 import socket, sys, time
