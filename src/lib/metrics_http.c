@@ -2,7 +2,6 @@
  * metrics_http: GET /metrics on a libmicrohttpd daemon of its own.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "net.h"
 #include "strutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -33,83 +33,6 @@ struct metrics_http {
 };
 
 #ifdef HAVE_MHD
-
-static int
-bind_hostport(
-    struct metrics_http *h, const char *spec, const char *what, struct err *err)
-{
-	char host[256], port[16], hh[NI_MAXHOST], pp[NI_MAXSERV];
-	const char *colon;
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	size_t hl;
-	int rc, one = 1, saved = 0, p;
-
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		hl = (size_t)(end - spec - 1);
-		if (hl == 0 || hl >= sizeof(host))
-			goto bad;
-		memcpy(host, spec + 1, hl);
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(spec, ':')) == NULL)
-			goto bad;
-		hl = (size_t)(colon - spec);
-		if (hl >= sizeof(host))
-			goto bad;
-		memcpy(host, spec, hl);
-	}
-	host[hl] = '\0';
-	if (strcmp(host, "*") == 0 || host[0] == '\0')
-		str_copy(host, "0.0.0.0", sizeof(host));
-	if (str_to_int(colon + 1, 0, 65535, &p) == -1)
-		goto bad;
-	snprintf(port, sizeof(port), "%d", p);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-		return err_set(err, ERR_CONFIG, "%s: cannot resolve '%s': %s",
-		    what, host, gai_strerror(rc));
-	h->fd = -1;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		h->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (h->fd == -1) {
-			saved = errno;
-			continue;
-		}
-		(void)setsockopt(
-		    h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(h->fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(h->fd, 64) == 0)
-			break;
-		saved = errno;
-		close(h->fd);
-		h->fd = -1;
-	}
-	freeaddrinfo(res);
-	if (h->fd == -1)
-		return err_set(err, ERR_CONFIG, "%s: cannot listen on '%s': %s",
-		    what, spec, strerror(saved));
-	if (getsockname(h->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    getnameinfo((struct sockaddr *)&ss, sl, hh, sizeof(hh), pp,
-		sizeof(pp), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		snprintf(h->where, sizeof(h->where),
-		    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", hh, pp);
-	else
-		str_copy(h->where, spec, sizeof(h->where));
-	return 0;
-bad:
-	return err_set(
-	    err, ERR_CONFIG, "%s: '%s' is not host:port", what, spec);
-}
 
 static void
 mhd_log(void *arg, const char *fmt, va_list ap)
@@ -184,8 +107,8 @@ metrics_http_bind(const char *spec, const char *what, struct err *err)
 {
 	struct metrics_http *h = xcalloc(1, sizeof(*h));
 
-	h->fd = -1;
-	if (bind_hostport(h, spec, what, err) == -1) {
+	if ((h->fd = net_listen(
+		 spec, 64, what, h->where, sizeof(h->where), err)) == -1) {
 		free(h);
 		return NULL;
 	}

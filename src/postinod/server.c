@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "net.h"
 #include "server.h"
 #include "stats.h"
 #include "strutil.h"
@@ -100,103 +101,6 @@ read_file(const char *path, struct err *err)
 	return buf_detach(&b);
 }
 
-static int
-split_listen(const char *listen, char *host, size_t hsize, char *port,
-    size_t psize, struct err *err)
-{
-	const char *colon;
-	size_t hl;
-
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		hl = (size_t)(end - listen - 1);
-		if (hl == 0 || hl >= hsize)
-			goto bad;
-		memcpy(host, listen + 1, hl);
-		host[hl] = '\0';
-		colon = end + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (colon == NULL)
-			goto bad;
-		hl = (size_t)(colon - listen);
-		if (hl >= hsize)
-			goto bad;
-		memcpy(host, listen, hl);
-		host[hl] = '\0';
-		if (strcmp(host, "*") == 0 || host[0] == '\0')
-			str_copy(host, "0.0.0.0", hsize);
-	}
-	{
-		int p;
-
-		if (str_to_int(colon + 1, 0, 65535, &p) == -1)
-			goto bad;
-		snprintf(port, psize, "%d", p);
-	}
-	return 0;
-bad:
-	return err_set(err, ERR_CONFIG,
-	    "postinod.listen: '%s' is not "
-	    "host:port",
-	    listen);
-}
-
-static int
-bind_listen(struct http_server *s, struct err *err)
-{
-	char host[256], port[16], h[NI_MAXHOST], p[NI_MAXSERV];
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int rc, one = 1, saved = 0;
-
-	if (split_listen(s->opts.listen, host, sizeof(host), port, sizeof(port),
-		err) == -1)
-		return -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-		return err_set(err, ERR_CONFIG,
-		    "postinod.listen: cannot "
-		    "resolve '%s': %s",
-		    host, gai_strerror(rc));
-	s->fd = -1;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (s->fd == -1) {
-			saved = errno;
-			continue;
-		}
-		(void)setsockopt(
-		    s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s->fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(s->fd, 128) == 0)
-			break;
-		saved = errno;
-		close(s->fd);
-		s->fd = -1;
-	}
-	freeaddrinfo(res);
-	if (s->fd == -1)
-		return err_set(err, ERR_CONFIG, "cannot listen on '%s': %s",
-		    s->opts.listen, strerror(saved));
-	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
-		NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		snprintf(s->where, sizeof(s->where),
-		    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-	else
-		str_copy(s->where, s->opts.listen, sizeof(s->where));
-	return 0;
-}
-
 struct http_server *
 http_server_new(const struct http_server_opts *o, struct err *err)
 {
@@ -215,7 +119,8 @@ http_server_new(const struct http_server_opts *o, struct err *err)
 		    (s->tls_key = read_file(o->tls_key_file, err)) == NULL)
 			goto fail;
 	}
-	if (bind_listen(s, err) == -1)
+	if ((s->fd = net_listen(s->opts.listen, 128, "postinod.listen",
+		 s->where, sizeof(s->where), err)) == -1)
 		goto fail;
 	return s;
 fail:
