@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -706,6 +707,26 @@ db_commit(struct db *db, struct err *err)
 	}
 	db->in_tx = 0;
 	return r;
+}
+
+bool
+db_idle_usable(struct db *db)
+{
+	struct pollfd p;
+	int fd;
+
+	if (db->broken)
+		return false;
+	if (db->drv->socket == NULL || (fd = db->drv->socket(db)) < 0)
+		return true;
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	/* Idle, so nothing is owed to us: anything readable is bad news. */
+	if (poll(&p, 1, 0) == 0)
+		return true;
+	db->broken = true;
+	return false;
 }
 
 int

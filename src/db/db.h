@@ -148,6 +148,8 @@ struct db_driver {
 	bool for_update;
 	/* Whether the engine has a REGEXP-style operator usable by routes. */
 	const char *regexp_op;
+	/* The connection's socket, or -1 (none: SQLite; or not open). */
+	int (*socket)(struct db *);
 };
 
 struct db {
@@ -255,6 +257,17 @@ void db_rollback(struct db *);
  * 0 or -1 with err (ERR_DATABASE) and the handle still broken.
  */
 int db_reconnect(struct db *, struct err *);
+
+/*
+ * Whether a connection that sat idle (outside a transaction, no result
+ * open) is still worth using: its server has neither closed it nor sent
+ * anything since the last reply.  A server that shuts down or restarts,
+ * crashes, or terminates the backend tells its idle clients so (a FATAL
+ * message or end of file), and this sees it with one poll() and no round
+ * trip; a connection cut somewhere on the network is not seen (ping for
+ * that).  Always true for engines without a socket (SQLite).
+ */
+bool db_idle_usable(struct db *);
 /* " FOR UPDATE" where the engine supports row locks, else "". */
 const char *db_for_update(const struct db *);
 /* Whether a table exists in the current database/schema. */

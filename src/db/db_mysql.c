@@ -534,6 +534,12 @@ my_rollback(struct db *db)
 	(void)mysql_rollback(MYH(db));
 }
 
+static int
+my_fd(struct db *db)
+{
+	return db->handle != NULL ? (int)mysql_get_socket(MYH(db)) : -1;
+}
+
 const struct db_driver db_driver_mysql = {
 	.name = "mysql",
 	.engine = DB_ENGINE_MYSQL,
@@ -549,4 +555,5 @@ const struct db_driver db_driver_mysql = {
 	.rollback = my_rollback,
 	.for_update = true,
 	.regexp_op = "REGEXP",
+	.socket = my_fd,
 };

@@ -53,15 +53,31 @@ struct pg_res {
 	struct db_res base;
 	PGconn *conn;
 	PGresult *res;
-	int row; /* current row in res, -1 before first */
+	struct db *db; /* marked broken when the stream loses the server */
+	int row;       /* current row in res, -1 before first */
 	int stream;
 	int done;
 	char (*fix)[20]; /* normalised timestamps, per column */
 	int nfix;
 };
 
+/*
+ * SQLSTATEs after which this connection is no use: class 08 (connection
+ * exception), 57P01-57P03 (the server shuts down, crashed, or is not
+ * accepting yet), and 25006 when a write meets a server that became a
+ * standby (a failover demoted the primary under us: a new connection
+ * finds the new primary through the hosts list).
+ */
+static bool
+state_breaks(const char *state)
+{
+	return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "25006") == 0;
+}
+
 static int
-classify(PGconn *c, PGresult *r, struct err *err)
+classify(struct db *db, PGconn *c, PGresult *r, struct err *err)
 {
 	const char *state =
 	    r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -74,6 +90,10 @@ classify(PGconn *c, PGresult *r, struct err *err)
 	n = strlen(clean);
 	while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
 		clean[--n] = '\0';
+	if (db != NULL &&
+	    (PQstatus(c) != CONNECTION_OK ||
+		(state != NULL && state_breaks(state))))
+		db->broken = true;
 	if (state != NULL) {
 		if (strcmp(state, "23505") == 0)
 			return err_set(err, ERR_EXISTS, "%s", clean);
@@ -421,12 +441,13 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 		if (!PQsendQueryParams(
 			c, q, (int)nargs, NULL, vals, NULL, NULL, 0) ||
 		    !PQsetSingleRowMode(c)) {
-			classify(c, NULL, err);
+			classify(db, c, NULL, err);
 			goto out;
 		}
 		res = xcalloc(1, sizeof(*res));
 		res->base.drv = db->drv;
 		res->conn = c;
+		res->db = db;
 		res->stream = 1;
 		res->row = -1;
 		*affected_r = 0;
@@ -457,11 +478,12 @@ pg_query(struct db *db, const char *sql, const struct db_arg *args,
 		break;
 	}
 	default:
-		if (PQstatus(c) != CONNECTION_OK)
+		if (PQstatus(c) != CONNECTION_OK) {
+			db->broken = true;
 			err_set(err, ERR_DATABASE,
 			    "lost connection to PostgreSQL (%s)", db->where);
-		else
-			classify(c, r, err);
+		} else
+			classify(db, c, r, err);
 		break;
 	}
 out:
@@ -510,7 +532,7 @@ pg_next(struct db_res *rr, struct err *err)
 	default: {
 		PGresult *x;
 
-		classify(res->conn, res->res, err);
+		classify(res->db, res->conn, res->res, err);
 		while ((x = PQgetResult(res->conn)) != NULL)
 			PQclear(x);
 		res->done = 1;
@@ -590,7 +612,7 @@ pg_simple(struct db *db, const char *sql, struct err *err)
 	int rc = 0;
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = classify(h->c, r, err);
+		rc = classify(db, h->c, r, err);
 	PQclear(r);
 	return rc;
 }
@@ -616,6 +638,14 @@ pg_rollback(struct db *db)
 	(void)pg_simple(db, "ROLLBACK", &e);
 }
 
+static int
+pg_socket(struct db *db)
+{
+	struct pg_handle *h = db->handle;
+
+	return h != NULL ? PQsocket(h->c) : -1;
+}
+
 const struct db_driver db_driver_pgsql = {
 	.name = "pgsql",
 	.engine = DB_ENGINE_PGSQL,
@@ -631,4 +661,5 @@ const struct db_driver db_driver_pgsql = {
 	.rollback = pg_rollback,
 	.for_update = true,
 	.regexp_op = "~",
+	.socket = pg_socket,
 };

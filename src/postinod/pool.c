@@ -90,7 +90,13 @@ pool_get(struct pool *pl, struct db **db_r, struct err *err)
 		since = pl->idle[pl->nidle].since;
 	}
 	pthread_mutex_unlock(&pl->lock);
-	if (db != NULL && now - since >= POOL_PING_AFTER_S && !alive(db)) {
+	/*
+	 * A server that restarted or crashed has closed the idle connection
+	 * (seen at no cost); one cut on the network answers no ping.
+	 */
+	if (db != NULL &&
+	    (!db_idle_usable(db) ||
+		(now - since >= POOL_PING_AFTER_S && !alive(db)))) {
 		db_close(&db);
 		dropped(pl);
 	}

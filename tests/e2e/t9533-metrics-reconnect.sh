@@ -6,9 +6,12 @@
 # connection fails, the query runs again on a new one and the answer is
 # still right (podop_database_reconnects_total, at least one: the change
 # poller shares the pool and may meet the dead connection first);
-# postinod's idle connection fails one request (503), is dropped, and the
-# next request opens a new one (postinod_database_connections_dropped_total
-# and postinod_database_reconnects_total, exactly one each).
+# postinod sees that its idle connection was closed by the server before
+# lending it, so no request fails: the connection is dropped and a new one
+# opened (postinod_database_connections_dropped_total and
+# postinod_database_reconnects_total, exactly one each, and no 503).  The
+# same when the administrator terminates postinod's backend (KILL /
+# pg_terminate_backend) and the next request is a SCIM write.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 private_server
@@ -67,14 +70,40 @@ else
 		check_eq "$(mval "podop_lookups_total{map=\"mailbox\",result=\"ok\",protocol=\"socketmap\"}")" 2
 	'
 
-	test_expect_success 'postinod: one request fails, the next reconnects' '
-		check_eq "$(readyz)" 503 &&
+	test_expect_success 'postinod: no request fails, the dead connection is replaced' '
 		check_eq "$(readyz)" 200 &&
 		scrape "http://127.0.0.1:$DPORT/metrics" &&
 		promtool_clean scrape.txt &&
 		check_eq "$(mval postinod_database_connections_dropped_total)" 1 &&
 		check_eq "$(mval postinod_database_reconnects_total)" 1 &&
-		check_eq "$(mval "postinod_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"503\"}")" 1
+		check_eq "$(mval "postinod_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"503\"}")" "" &&
+		check_eq "$(mval "postinod_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"200\"}")" 2
+	'
+
+	# kill_backends: what an administrator does to end postino's sessions.
+	kill_backends() {
+		case $POSTINO_TEST_ENGINE in
+		pgsql)
+			sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE usename = '$DB_USER' AND pid <> pg_backend_pid()" ;;
+		mysql)
+			for id in $(sql "SELECT id FROM information_schema.processlist
+				WHERE user = '$DB_USER' AND id <> CONNECTION_ID()"); do
+				sql "KILL CONNECTION $id" || return 1
+			done ;;
+		esac
+	}
+
+	test_expect_success 'the backends are terminated: the next SCIM write succeeds' '
+		postino domain add example.org >/dev/null &&
+		TOKEN=$(token --sub provisioner) &&
+		expect_status 201 scim POST /Users "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"one@example.org\",\"password\":\"Pw-0123456789\"}" &&
+		kill_backends &&
+		expect_status 201 scim POST /Users "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"two@example.org\",\"password\":\"Pw-0123456789\"}" &&
+		check_eq "$(sql "SELECT count(*) FROM mailbox WHERE username LIKE '\''%@example.org'\''")" 2 &&
+		scrape "http://127.0.0.1:$DPORT/metrics" &&
+		check_eq "$(mval postinod_database_connections_dropped_total)" 2 &&
+		check_eq "$(mval "postinod_http_requests_total{route=\"/scim/v2/Users\",method=\"POST\",status=\"201\"}")" 2
 	'
 fi
 
