@@ -34,6 +34,14 @@ def main():
     pid = os.fork()
     if pid == 0:
         os.close(master)
+        # The signals a person's terminal session starts with, as a login
+        # shell sets them, whatever ours were: a harness run as a
+        # background job ignores SIGINT and SIGQUIT, Python ignores
+        # SIGPIPE, and an ignored signal survives exec.  A step that wants
+        # one ignored says so in its command (sh -c 'trap "" INT; ...').
+        for name in ("SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP", "SIGTSTP",
+                     "SIGTTIN", "SIGTTOU", "SIGPIPE"):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for fd in (0, 1, 2):
