@@ -98,9 +98,7 @@ dict_line(struct conn *c, char *line, size_t len)
 		}
 		if (!table_can_iterate(c->dts->t[c->dtidx])) {
 			err_set(&e, ERR_UNSUPPORTED,
-			    "dict '%s' cannot be "
-			    "iterated",
-			    c->dict.name);
+			    "dict '%s' cannot be iterated", c->dict.name);
 			dict_fail(c, act.kind, &e);
 			return;
 		}
@@ -122,9 +120,7 @@ dict_line(struct conn *c, char *line, size_t len)
 		    !table_can_commit(c->dts->t[c->dtidx])) {
 			if (c->dict_bound)
 				err_set(&e, ERR_UNSUPPORTED,
-				    "dict '%s' is "
-				    "read-only",
-				    c->dict.name);
+				    "dict '%s' is read-only", c->dict.name);
 			buf_reset(&l->reply);
 			dictproto_reply_commit(
 			    &l->reply, act.tx->id, act.async, -1, &e);
@@ -155,8 +151,8 @@ dict_input(struct conn *c, size_t *off)
 		return false;
 	if (st == -1) {
 		metrics_shard_add(c->loop->ms, STATS_GLOBAL(GS_BAD), 1);
-		log_warnx("connection %llu: dict line longer "
-			  "than %d bytes, closing",
+		log_warnx(
+		    "connection %llu: dict line longer than %d bytes, closing",
 		    (unsigned long long)c->id, DICT_LINE_MAX);
 		c->closing = true;
 		*off = c->ilen;

@@ -92,8 +92,8 @@ flush_ready(struct conn *c)
 		struct req *r = c->head;
 
 		if (buf_append(&c->out, r->reply, r->rlen) == -1) {
-			log_warnx("connection %llu: output over %u bytes, "
-				  "closing",
+			log_warnx(
+			    "connection %llu: output over %u bytes, closing",
 			    (unsigned long long)c->id, OUT_MAX);
 			c->closing = true;
 		}
@@ -116,8 +116,8 @@ conn_answer(struct conn *c, struct req *r, const char *bytes, size_t n)
 {
 	if (r == NULL && c->head == NULL) {
 		if (buf_append(&c->out, bytes, n) == -1) {
-			log_warnx("connection %llu: output over %u bytes, "
-				  "closing",
+			log_warnx(
+			    "connection %llu: output over %u bytes, closing",
 			    (unsigned long long)c->id, OUT_MAX);
 			c->closing = true;
 		}

@@ -118,10 +118,8 @@ listen_unix(struct server *srv, const char *path, struct err *err)
 	/* A socket left by a dead podop goes; a live one is an error. */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		return err_set(err, ERR_CONFIG,
-		    "'%s' is in use by another "
-		    "server",
-		    path);
+		return err_set(
+		    err, ERR_CONFIG, "'%s' is in use by another server", path);
 	}
 	if (errno == ECONNREFUSED) {
 		struct stat st;
@@ -151,9 +149,8 @@ listen_unix(struct server *srv, const char *path, struct err *err)
 
 		if (bad == 0 && chown(sun.sun_path, uid, gid) == -1)
 			bad = err_set(err, ERR_FILESYSTEM,
-			    "cannot chown "
-			    "'%s': %s",
-			    sun.sun_path, strerror(errno));
+			    "cannot chown '%s': %s", sun.sun_path,
+			    strerror(errno));
 		if (bad == -1) {
 			close(fd);
 			unlink(sun.sun_path);
@@ -423,11 +420,8 @@ server_log_stats(struct server *srv)
 		for (int r = 0; r < SR_N; r++)
 			res[r] += v[STATS_MAP(m, MS_RESULT + r)];
 	}
-	log_info("stats requests=%llu cache_hits=%llu backend_calls=%llu "
-		 "stale=%llu timeouts=%llu errors=%llu bad_requests=%llu "
-		 "connections=%llu open=%zu cache_entries=%llu evicted=%llu "
-		 "threads=%d busy=%d queued=%d ok=%llu notfound=%llu "
-		 "temp=%llu perm=%llu",
+	log_info(
+	    "stats requests=%llu cache_hits=%llu backend_calls=%llu stale=%llu timeouts=%llu errors=%llu bad_requests=%llu connections=%llu open=%zu cache_entries=%llu evicted=%llu threads=%d busy=%d queued=%d ok=%llu notfound=%llu temp=%llu perm=%llu",
 	    (unsigned long long)v[STATS_GLOBAL(GS_REQUESTS)],
 	    (unsigned long long)hits, (unsigned long long)backend,
 	    (unsigned long long)stale, (unsigned long long)tmo,
@@ -460,15 +454,13 @@ metrics_databases(struct buf *b)
 		size_t off;
 	} counters[] = {
 		{ "podop_database_connections_total",
-		    "Database connections opened by the sql and postfixadmin "
-		    "tables.",
+		    "Database connections opened by the sql and postfixadmin tables.",
 		    offsetof(struct dbpool_stat, connects) },
 		{ "podop_database_connect_errors_total",
 		    "Database connections that could not be opened.",
 		    offsetof(struct dbpool_stat, connect_errors) },
 		{ "podop_database_reconnects_total",
-		    "Queries that failed on a pooled connection and were run "
-		    "again on a new one.",
+		    "Queries that failed on a pooled connection and were run again on a new one.",
 		    offsetof(struct dbpool_stat, reconnects) },
 	};
 
@@ -486,8 +478,7 @@ metrics_databases(struct buf *b)
 		}
 	}
 	metrics_write_family(b, "podop_change_tracked", METRICS_GAUGE,
-	    "1 when the database has postino's change serial, so cached "
-	    "answers are forgotten when it moves.");
+	    "1 when the database has postino's change serial, so cached answers are forgotten when it moves.");
 	for (size_t i = 0; i < n; i++) {
 		struct metrics_label l[] = { { "database", v[i].where } };
 
@@ -495,8 +486,7 @@ metrics_databases(struct buf *b)
 		    b, "podop_change_tracked", l, 1, v[i].tracked ? 1 : 0);
 	}
 	metrics_write_family(b, "podop_change_serial", METRICS_GAUGE,
-	    "The change serial last read from the database "
-	    "(postino_change.serial).");
+	    "The change serial last read from the database (postino_change.serial).");
 	for (size_t i = 0; i < n; i++) {
 		struct metrics_label l[] = { { "database", v[i].where } };
 
@@ -505,8 +495,7 @@ metrics_databases(struct buf *b)
 			    (double)v[i].serial);
 	}
 	metrics_write_family(b, "podop_change_poll_age_seconds", METRICS_GAUGE,
-	    "Seconds since the change serial was last read from the "
-	    "database.");
+	    "Seconds since the change serial was last read from the database.");
 	for (size_t i = 0; i < n; i++) {
 		struct metrics_label l[] = { { "database", v[i].where } };
 

@@ -59,8 +59,7 @@ sm_input(struct conn *c, size_t *off)
 		return false;
 	if (st == NETSTRING_BAD) {
 		metrics_shard_add(c->loop->ms, STATS_GLOBAL(GS_BAD), 1);
-		log_warnx("connection %llu: malformed "
-			  "netstring, closing: %s",
+		log_warnx("connection %llu: malformed netstring, closing: %s",
 		    (unsigned long long)c->id, e.msg);
 		c->closing = true;
 		*off = c->ilen;

@@ -149,8 +149,8 @@ job_lookup(struct pool_job *pj)
 				r = found ? 1 : 0;
 				stale = true;
 				if (err_log_ok(srv))
-					log_warnx("lookup map=%s key=%s: "
-						  "serving a stale answer",
+					log_warnx(
+					    "lookup map=%s key=%s: serving a stale answer",
 					    t->name, j->key);
 			}
 		}
@@ -197,9 +197,7 @@ iter_row(void *arg, const char *key, const char *value, struct err *err)
 	buf_release(&full);
 	if (r == -1)
 		return err_set(err, ERR_TOOLARGE,
-		    "iteration larger than %u "
-		    "bytes",
-		    ITER_MAX);
+		    "iteration larger than %u bytes", ITER_MAX);
 	return 0;
 }
 
@@ -454,8 +452,8 @@ start_lookup(struct conn *c, enum rkind kind, struct tableset *ts, size_t tidx,
 			metrics_shard_add(l->ms, STATS_MAP(m, MS_CACHE_HIT), 1);
 			lookup_counted(l, m, t0, found ? 1 : 0, NULL, false);
 			if (log_tracing())
-				log_trace("lookup map=%s key=%s result=%s "
-					  "cache=hit",
+				log_trace(
+				    "lookup map=%s key=%s result=%s cache=hit",
 				    t->name, key, found ? "found" : "notfound");
 			answer_lookup(c, NULL, kind, found ? 1 : 0,
 			    buf_cstr(&l->scratch), NULL);

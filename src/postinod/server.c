@@ -139,10 +139,8 @@ split_listen(const char *listen, char *host, size_t hsize, char *port,
 	}
 	return 0;
 bad:
-	return err_set(err, ERR_CONFIG,
-	    "postinod.listen: '%s' is not "
-	    "host:port",
-	    listen);
+	return err_set(
+	    err, ERR_CONFIG, "postinod.listen: '%s' is not host:port", listen);
 }
 
 static int
@@ -163,9 +161,8 @@ bind_listen(struct http_server *s, struct err *err)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
 		return err_set(err, ERR_CONFIG,
-		    "postinod.listen: cannot "
-		    "resolve '%s': %s",
-		    host, gai_strerror(rc));
+		    "postinod.listen: cannot resolve '%s': %s", host,
+		    gai_strerror(rc));
 	s->fd = -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -207,8 +204,7 @@ http_server_new(const struct http_server_opts *o, struct err *err)
 	if (o->tls_cert_file != NULL && o->tls_cert_file[0] != '\0') {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			err_set(err, ERR_CONFIG,
-			    "this libmicrohttpd has no TLS "
-			    "support");
+			    "this libmicrohttpd has no TLS support");
 			goto fail;
 		}
 		if ((s->tls_cert = read_file(o->tls_cert_file, err)) == NULL ||
@@ -469,9 +465,7 @@ http_server_start(struct http_server *s, struct err *err)
 	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (s->mhd == NULL)
 		return err_set(err, ERR_CONFIG,
-		    "cannot start the HTTP server "
-		    "on %s",
-		    s->where);
+		    "cannot start the HTTP server on %s", s->where);
 	return 0;
 }
 
