@@ -251,9 +251,7 @@ emit(
 	}
 	if (o->write(o->arg, buf_cstr(&o->line), o->line.len) == -1)
 		return err_set(err, ERR_FILESYSTEM,
-		    "cannot write the export: "
-		    "%s",
-		    strerror(errno));
+		    "cannot write the export: %s", strerror(errno));
 	return 0;
 }
 
@@ -455,8 +453,7 @@ transfer_export(struct model *m, const char *domain, enum transfer_format fmt,
 
 		buf_reset(&o.line);
 		buf_printf(&o.line,
-		    "{\"type\":\"postino-export\","
-		    "\"version\":%d,\"created\":\"%s\",\"engine\":\"%s\"}",
+		    "{\"type\":\"postino-export\",\"version\":%d,\"created\":\"%s\",\"engine\":\"%s\"}",
 		    TRANSFER_VERSION, db_now(now, sizeof(now)),
 		    db_engine_name(db_engine(m->db)));
 	}
@@ -621,18 +618,15 @@ read_header(struct reader *rd, struct err *err)
 				char msg[128];
 
 				snprintf(msg, sizeof(msg),
-				    "unknown column "
-				    "'%.40s'",
-				    cells[i]);
+				    "unknown column '%.40s'", cells[i]);
 				return rd_err(rd, err, msg);
 			}
 			rd->cols[i] = fi;
 		}
 		rd->ncols = n;
 		if (rd->cols[0] != F_TYPE)
-			return rd_err(rd, err,
-			    "the first column must be "
-			    "'type'");
+			return rd_err(
+			    rd, err, "the first column must be 'type'");
 		return 0;
 	} else {
 		json_error_t je;
@@ -645,16 +639,14 @@ read_header(struct reader *rd, struct err *err)
 		    !json_is_string(t) ||
 		    strcmp(json_string_value(t), "postino-export") != 0)
 			rc = rd_err(rd, err,
-			    "not a postino export (expected a "
-			    "{\"type\":\"postino-export\",...} header line)");
+			    "not a postino export (expected a {\"type\":\"postino-export\",...} header line)");
 		else if ((v = json_object_get(h, "version")) == NULL ||
 		    !json_is_integer(v) ||
 		    json_integer_value(v) != TRANSFER_VERSION) {
 			char msg[128];
 
 			snprintf(msg, sizeof(msg),
-			    "unsupported export version "
-			    "(this postino reads version %d)",
+			    "unsupported export version (this postino reads version %d)",
 			    TRANSFER_VERSION);
 			rc = rd_err(rd, err, msg);
 		}
@@ -712,9 +704,7 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 				char msg[128];
 
 				snprintf(msg, sizeof(msg),
-				    "unknown field "
-				    "'%.40s'",
-				    k);
+				    "unknown field '%.40s'", k);
 				json_decref(o);
 				return rd_err(rd, err, msg);
 			}
@@ -731,9 +721,7 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 				char msg[128];
 
 				snprintf(msg, sizeof(msg),
-				    "field '%s' has the "
-				    "wrong type",
-				    k);
+				    "field '%s' has the wrong type", k);
 				json_decref(o);
 				return rd_err(rd, err, msg);
 			}
@@ -751,8 +739,7 @@ read_rec(struct reader *rd, struct rec *r, struct err *err)
 					char msg[128];
 
 					snprintf(msg, sizeof(msg),
-					    "field '%s' "
-					    "does not belong to a %s",
+					    "field '%s' does not belong to a %s",
 					    field_names[i], rtype_names[t]);
 					return rd_err(rd, err, msg);
 				}
@@ -920,9 +907,7 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 				if (kr == -1)
 					return -1;
 				return err_set(err, ERR_NOTFOUND,
-				    "%s:%d: "
-				    "unknown domain in alias domain '%s' -> "
-				    "'%s'",
+				    "%s:%d: unknown domain in alias domain '%s' -> '%s'",
 				    name, r->line, r->key, tgt);
 			}
 			return 0;
@@ -942,21 +927,17 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 		else if (r->f[F_PASSWORD] != NULL &&
 		    r->f[F_PLAIN_PASSWORD] != NULL)
 			return err_set(err, ERR_INVALID,
-			    "%s:%d: give password "
-			    "(a hash) or plain_password, not both",
+			    "%s:%d: give password (a hash) or plain_password, not both",
 			    name, r->line);
 		else if (r->f[F_PASSWORD] != NULL &&
 		    !password_hash_recognised(r->f[F_PASSWORD]))
 			return err_set(err, ERR_INVALID,
-			    "%s:%d: the password "
-			    "of '%s' is not a hash postino can verify",
+			    "%s:%d: the password of '%s' is not a hash postino can verify",
 			    name, r->line, r->key);
 		else if (r->f[F_PLAIN_PASSWORD] != NULL &&
 		    r->f[F_PLAIN_PASSWORD][0] == '\0')
 			return err_set(err, ERR_INVALID,
-			    "%s:%d: empty "
-			    "plain_password",
-			    name, r->line);
+			    "%s:%d: empty plain_password", name, r->line);
 		else if (r->f[F_PLAIN_PASSWORD] != NULL &&
 		    pwpolicy_check(&pol, r->f[F_PLAIN_PASSWORD], err) == -1)
 			return err_prefix(err,
@@ -965,16 +946,14 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 		else if (r->f[F_IDENTITIES] != NULL &&
 		    identities_check(r->f[F_IDENTITIES]) == -1)
 			return err_set(err, ERR_INVALID,
-			    "%s:%d: the identities of '%s' are not "
-			    "\"issuer subject\" pairs",
+			    "%s:%d: the identities of '%s' are not \"issuer subject\" pairs",
 			    name, r->line, r->key);
 		else {
 			if ((kr = domain_known(m, k, dom, err)) != 1) {
 				if (kr == -1)
 					return -1;
 				return err_set(err, ERR_NOTFOUND,
-				    "%s:%d: "
-				    "mailbox '%s': unknown domain '%s'",
+				    "%s:%d: mailbox '%s': unknown domain '%s'",
 				    name, r->line, r->key, dom);
 			}
 			return 0;
@@ -999,8 +978,7 @@ validate(struct model *m, struct rec *r, const char *name, struct known *k,
 				if (kr == -1)
 					return -1;
 				return err_set(err, ERR_NOTFOUND,
-				    "%s:%d: "
-				    "alias '%s': unknown domain '%s'",
+				    "%s:%d: alias '%s': unknown domain '%s'",
 				    name, r->line, r->key, dom);
 			}
 			return 0;
@@ -1904,15 +1882,13 @@ transfer_import(struct model *m, FILE *in, const char *name,
 		tmp = tmpfile();
 		if (tmp == NULL)
 			return err_set(err, ERR_FILESYSTEM,
-			    "cannot create a "
-			    "temporary file: %s",
+			    "cannot create a temporary file: %s",
 			    strerror(errno));
 		while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
 			if (fwrite(chunk, 1, n, tmp) != n) {
 				fclose(tmp);
 				return err_set(err, ERR_FILESYSTEM,
-				    "cannot "
-				    "buffer the input: %s",
+				    "cannot buffer the input: %s",
 				    strerror(errno));
 			}
 		f = tmp;
