@@ -199,8 +199,10 @@ void answer_lookup(struct conn *c, struct req *r, enum rkind kind, int rc,
 /* The thread of one loop (arg: its struct loop). */
 void *loop_main(void *arg);
 
-/* socketmap.c, dict.c: handle the request at *off of c's input and step
- * past it; false when it is not complete yet or c is to close. */
+/*
+ * socketmap.c, dict.c: handle the request at *off of c's input and step
+ * past it; false when it is not complete yet or c is to close.
+ */
 bool sm_input(struct conn *c, size_t *off);
 bool dict_input(struct conn *c, size_t *off);
 
