@@ -244,14 +244,10 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 	if (cli_opt(c, O_DB_URL) != NULL) {
 		/* Python's URL carried the password on the command line. */
 		err_set(&err, ERR_USAGE,
-		    "--db-url is not taken: config gen uses the "
-		    "database of %s/sql-virtual_mailbox_maps.cf, as every "
-		    "postino command does",
+		    "--db-url is not taken: config gen uses the database of %s/sql-virtual_mailbox_maps.cf, as every postino command does",
 		    c->conf.postfix_sql_dir);
 		err_hint(&err,
-		    "write that map with 'postino init' (the password from "
-		    "stdin, never argv), or point -c at a postino.toml "
-		    "whose postfix_sql_dir holds it");
+		    "write that map with 'postino init' (the password from stdin, never argv), or point -c at a postino.toml whose postfix_sql_dir holds it");
 		return cli_fail(c, &err);
 	}
 	if ((v = cli_opt(c, O_VMAIL_UID)) != NULL &&
@@ -296,8 +292,7 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 		    dovecot_syntax(version) == MAPGEN_DOVECOT_24) {
 			v = "2.4";
 			cli_infof(c,
-			    "Dovecot %s is installed: writing Dovecot 2.4 "
-			    "syntax (--dovecot 2.3 for the older one)",
+			    "Dovecot %s is installed: writing Dovecot 2.4 syntax (--dovecot 2.3 for the older one)",
 			    version);
 		}
 	}
@@ -340,10 +335,7 @@ cmd_config_gen(struct cli *c, int argc, char **argv)
 		    conf->recipient_delimiter);
 	if (o.weak_hashes > 0)
 		cli_warnf(c,
-		    "%lld mailbox password%s a scheme Dovecot 2.4 "
-		    "refuses as weak (MD5-CRYPT...): set them again with "
-		    "'postino user passwd', or set auth_allow_weak_schemes = "
-		    "yes in Dovecot (see conf.d/auth-sql.conf.ext)",
+		    "%lld mailbox password%s a scheme Dovecot 2.4 refuses as weak (MD5-CRYPT...): set them again with 'postino user passwd', or set auth_allow_weak_schemes = yes in Dovecot (see conf.d/auth-sql.conf.ext)",
 		    o.weak_hashes, o.weak_hashes == 1 ? " uses" : "s use");
 	if (cli_flag(c, O_DRY_RUN))
 		print_files(c, &set, out, NULL, true);

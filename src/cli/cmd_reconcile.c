@@ -509,23 +509,20 @@ scim_load(const char *path, struct people *pp, struct err *err)
 	tot = json_object_get(root, "totalResults");
 	if (!json_is_object(root) || (res != NULL && !json_is_array(res)))
 		err_set(err, ERR_INVALID,
-		    "%s: not a SCIM ListResponse (an object with a "
-		    "\"Resources\" array)",
+		    "%s: not a SCIM ListResponse (an object with a \"Resources\" array)",
 		    path);
 	else if (tot != NULL && !json_is_integer(tot))
 		err_set(
 		    err, ERR_INVALID, "%s: totalResults is not a number", path);
 	else if (res == NULL && (tot == NULL || json_integer_value(tot) != 0))
 		err_set(err, ERR_INVALID,
-		    "%s: no \"Resources\" array (a SCIM ListResponse is "
-		    "expected, not a single User)",
+		    "%s: no \"Resources\" array (a SCIM ListResponse is expected, not a single User)",
 		    path);
 	/* One page of several: people would look absent. */
 	else if (tot != NULL &&
 	    json_integer_value(tot) > (json_int_t)json_array_size(res))
 		err_set(err, ERR_INVALID,
-		    "%s: holds %zu of %lld users (totalResults); export every "
-		    "page into one file",
+		    "%s: holds %zu of %lld users (totalResults); export every page into one file",
 		    path, json_array_size(res),
 		    (long long)json_integer_value(tot));
 	else
@@ -597,8 +594,7 @@ apply_person(struct cli *c, struct people *pp, struct finding *v, size_t n,
 		return model_tx(&c->model, apply_tx, &a, err);
 	if (c->conf.identity_backend == IDENTITY_LOCAL)
 		return err_set(err, ERR_CONFIG,
-			   "identity_backend=local: a mailbox without a "
-			   "password cannot be created; use postino user add"),
+			   "identity_backend=local: a mailbox without a password cannot be created; use postino user add"),
 		       -1;
 	memset(&s, 0, sizeof(s));
 	s.username = f->address;
@@ -746,8 +742,7 @@ load(struct cli *c, const char *src, int argc, char **argv, struct people *pp,
 	if (strcmp(src, "zitadel") == 0) {
 		if (argc != 0)
 			return cli_usage(c,
-			    "--source zitadel takes no FILE (the API is read "
-			    "through [zitadel] url)");
+			    "--source zitadel takes no FILE (the API is read through [zitadel] url)");
 		pp->subject_key = "userId";
 		return reconcile_zitadel(c, pp, err) == -1 ? -1 : 0;
 	}
@@ -804,8 +799,7 @@ cmd_reconcile(struct cli *c, int argc, char **argv)
 		    !cli_confirm(
 			c, "Apply %zu change%s?", nfix, nfix == 1 ? "" : "s")) {
 			cli_errorf(c,
-			    "not confirmed; nothing changed (pass --yes to "
-			    "skip the question)");
+			    "not confirmed; nothing changed (pass --yes to skip the question)");
 			rc = 1;
 			goto out;
 		}
@@ -849,8 +843,7 @@ cmd_reconcile(struct cli *c, int argc, char **argv)
 		    r.other_domain, r.other_domain == 1 ? "person" : "people");
 	if (!c->json && !c->quiet && pp.skipped > 0)
 		cli_infof(c,
-		    "%zu user%s skipped (machine users, no email "
-		    "address, or an unknown state)",
+		    "%zu user%s skipped (machine users, no email address, or an unknown state)",
 		    pp.skipped, pp.skipped == 1 ? "" : "s");
 	for (i = 0; i < r.n; i++)
 		if (is_error(&r.v[i]) && !r.v[i].applied)

@@ -39,8 +39,7 @@ warn_weak(struct cli *c, const char *scheme)
 	if (!password_scheme_weak(up))
 		return;
 	cli_warnf(c,
-	    "%s is a weak scheme: Dovecot 2.4 refuses such logins unless "
-	    "auth_allow_weak_schemes = yes; prefer BLF-CRYPT or ARGON2ID",
+	    "%s is a weak scheme: Dovecot 2.4 refuses such logins unless auth_allow_weak_schemes = yes; prefer BLF-CRYPT or ARGON2ID",
 	    up);
 }
 

@@ -242,9 +242,7 @@ const struct cli_cmd cli_commands[] = {
 	{ "init", cmd_init, "--dir DIR", "set up a working configuration",
 	    init_opts,
 	    "postino init --dir /etc/postino\n"
-	    "  printf '%s\\n' \"$DBPASS\" | postino init --dir /etc/postino "
-	    "--engine pgsql --hosts 127.0.0.1:5432 --user postfix "
-	    "--dbname postfix --password-stdin",
+	    "  printf '%s\\n' \"$DBPASS\" | postino init --dir /etc/postino --engine pgsql --hosts 127.0.0.1:5432 --user postfix --dbname postfix --password-stdin",
 	    0 },
 	{ "domain add", cmd_domain_add, "DOMAIN", "add a mail domain",
 	    domain_add_opts,
@@ -293,8 +291,7 @@ const struct cli_cmd cli_commands[] = {
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "user add", cmd_user_add, "ADDRESS", "add a mailbox", user_add_opts,
 	    "postino user add alice@example.org --name 'Alice' --quota 5G\n"
-	    "  printf '%s\\n' \"$PW\" | postino user add bob@example.org "
-	    "--password-stdin",
+	    "  printf '%s\\n' \"$PW\" | postino user add bob@example.org --password-stdin",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ "user del", cmd_user_del, "ADDRESS", "delete a mailbox",
 	    user_del_opts, "postino user del alice@example.org --yes",
@@ -420,8 +417,7 @@ const struct cli_cmd cli_commands[] = {
 	    "write the Postfix, Dovecot and podop configuration",
 	    config_gen_opts,
 	    "postino config gen --out /root/mailcfg\n"
-	    "  postino config gen --out /root/mailcfg --lookups podop "
-	    "--in-place",
+	    "  postino config gen --out /root/mailcfg --lookups podop --in-place",
 	    CMD_CONF | CMD_DB | CMD_SCHEMA },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 };
@@ -736,8 +732,7 @@ print_help_help(void)
 {
 	printf(
 	    "usage: %s help [COMMAND]\n"
-	    "       %s help --commands | --options [COMMAND] | --args COMMAND"
-	    "\n\nShow help, or list commands and options for programs.\n"
+	    "       %s help --commands | --options [COMMAND] | --args COMMAND\n\nShow help, or list commands and options for programs.\n"
 	    "\nOptions:\n",
 	    progname, progname);
 	for (const struct cli_opt *o = help_opts; o->name != NULL; o++)
@@ -940,15 +935,15 @@ print_completion_where(const char *opt)
 	printf(
 	    "postino: %s is not needed: completion comes with postino.\n", opt);
 	if (strcmp(bash, "no") != 0)
-		printf("bash: %s/postino (loaded by bash-completion on first "
-		       "use; without it: . %s/postino)\n",
+		printf(
+		    "bash: %s/postino (loaded by bash-completion on first use; without it: . %s/postino)\n",
 		    bash, bash);
 	if (strcmp(zsh, "no") != 0)
 		printf(
 		    "zsh:  %s/_postino (in $fpath; compinit loads it)\n", zsh);
 	if (strcmp(bash, "no") == 0 && strcmp(zsh, "no") == 0)
-		printf("this build installs no completion files "
-		       "(see etc/completion/ in the sources)\n");
+		printf(
+		    "this build installs no completion files (see etc/completion/ in the sources)\n");
 }
 
 /* A misspelt variable is otherwise silently ignored. */
@@ -957,8 +952,7 @@ env_unknown_cb(void *arg, const char *name, const char *near)
 {
 	if (near != NULL)
 		cli_warnf(arg,
-		    "%s is not a postino variable and is ignored "
-		    "(did you mean %s?)",
+		    "%s is not a postino variable and is ignored (did you mean %s?)",
 		    name, near);
 	else
 		cli_warnf(

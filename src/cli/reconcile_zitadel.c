@@ -97,15 +97,11 @@ issuer_of(struct cli *c, char *issuer, size_t size, struct err *err)
 		return -1;
 	if (in.first[0] == '\0' || in.several) {
 		err_set(err, ERR_CONFIG,
-		    in.several ? "[zitadel] instance_id is not set and the "
-				 "identity table names several Zitadel "
-				 "instances"
-			       : "[zitadel] instance_id is not set and no "
-				 "mailbox is tied to a Zitadel user yet");
+		    in.several
+			? "[zitadel] instance_id is not set and the identity table names several Zitadel instances"
+			: "[zitadel] instance_id is not set and no mailbox is tied to a Zitadel user yet");
 		return err_hint(err,
-		    "set instance_id in the [zitadel] table of postino.toml "
-		    "to the instance's id (the instanceID of its webhook "
-		    "events)");
+		    "set instance_id in the [zitadel] table of postino.toml to the instance's id (the instanceID of its webhook events)");
 	}
 	str_copy(issuer, in.first, size);
 	return 0;
@@ -148,12 +144,10 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 				   "cannot open [zitadel] token_file '%s': %s",
 				   path, strerror(errno)),
 			       err_hint(err,
-				   "write the service user's access token "
-				   "into it, readable by this user only");
+				   "write the service user's access token into it, readable by this user only");
 		if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
 			cli_warnf(c,
-			    "[zitadel] token_file '%s' may be read by other "
-			    "users; chmod 600 it",
+			    "[zitadel] token_file '%s' may be read by other users; chmod 600 it",
 			    path);
 		while (len + 1 < size &&
 		    (got = read(fd, tok + len, size - 1 - len)) > 0)
@@ -161,8 +155,7 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 		close(fd);
 		if (len + 1 >= size)
 			return err_set(err, ERR_CONFIG,
-			    "[zitadel] token_file '%s' is larger than %zu "
-			    "bytes; it should hold one token",
+			    "[zitadel] token_file '%s' is larger than %zu bytes; it should hold one token",
 			    path, size - 2);
 		tok[len] = '\0';
 	} else if ((env = getenv("POSTINO_ZITADEL_TOKEN")) != NULL) {
@@ -173,12 +166,9 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 		str_copy(tok, env, size);
 	} else
 		return err_set(err, ERR_CONFIG,
-			   "no Zitadel token: [zitadel] token_file is not set "
-			   "and POSTINO_ZITADEL_TOKEN is empty"),
+			   "no Zitadel token: [zitadel] token_file is not set and POSTINO_ZITADEL_TOKEN is empty"),
 		       err_hint(err,
-			   "create a personal access token for a service user "
-			   "that may read users, and name the file holding it "
-			   "in [zitadel] token_file");
+			   "create a personal access token for a service user that may read users, and name the file holding it in [zitadel] token_file");
 	/* Trim the newline an editor adds; nothing else may be blank. */
 	len = strlen(tok);
 	while (len > 0 &&
@@ -190,9 +180,7 @@ read_token(struct cli *c, char *tok, size_t size, struct err *err)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)tok[i] <= ' ' || tok[i] == 0x7f)
 			return err_set(err, ERR_CONFIG,
-			    "the Zitadel token holds a blank or control "
-			    "character at byte %zu; the file should hold the "
-			    "token alone",
+			    "the Zitadel token holds a blank or control character at byte %zu; the file should hold the token alone",
 			    i + 1);
 	return 0;
 }
@@ -229,8 +217,7 @@ client_init(struct cli *c, struct client *cl, struct err *err)
 	snprintf(cl->url, sizeof(cl->url), "%s/v2/users", cl->base);
 	if (strncmp(cl->base, "http://", 7) == 0 && !loopback(cl->base + 7))
 		cli_warnf(c,
-		    "[zitadel] url is plain http: the token crosses the "
-		    "network in the clear; use https");
+		    "[zitadel] url is plain http: the token crosses the network in the clear; use https");
 	snprintf(cl->where, sizeof(cl->where), "POST %s", cl->url);
 	if ((rc = read_token(c, tok, sizeof(tok), err)) == 0) {
 		auth = xasprintf("Authorization: Bearer %s", tok);
@@ -321,14 +308,12 @@ post(struct client *cl, const char *req, json_t **root, bool *gone,
 		return err_set(err, ERR_CONFIG, "zitadel: %s: %s", cl->where,
 			   curl_easy_strerror(rc)),
 		       err_hint(err,
-			   "name the CA that signed the server's certificate "
-			   "in [zitadel] ca_file");
+			   "name the CA that signed the server's certificate in [zitadel] ca_file");
 	if (rc != CURLE_OK)
 		return err_set(err, ERR_TEMP, "zitadel: %s: %s", cl->where,
 			   curl_easy_strerror(rc)),
 		       err_hint(err,
-			   "nothing was changed; check [zitadel] url and "
-			   "try again");
+			   "nothing was changed; check [zitadel] url and try again");
 	curl_easy_getinfo(cl->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200)
 		status_message(&cl->body, msg, sizeof(msg));
@@ -339,38 +324,29 @@ post(struct client *cl, const char *req, json_t **root, bool *gone,
 		return err_set(err, ERR_DENIED,
 			   "zitadel: %s: 401 Unauthorized%s", cl->where, msg),
 		       err_hint(err,
-			   "the token was refused (expired or revoked?); put "
-			   "a valid access token of the service user into "
-			   "[zitadel] token_file");
+			   "the token was refused (expired or revoked?); put a valid access token of the service user into [zitadel] token_file");
 	case 403:
 		return err_set(err, ERR_DENIED, "zitadel: %s: 403 Forbidden%s",
 			   cl->where, msg),
 		       err_hint(err,
-			   "the service user may not read users; give it a "
-			   "manager role that can (Org User Manager, or IAM "
-			   "Owner Viewer for every organization)");
+			   "the service user may not read users; give it a manager role that can (Org User Manager, or IAM Owner Viewer for every organization)");
 	case 404:
 	case 501:
 		*gone = true;
 		return err_set(err, ERR_CONFIG, "zitadel: %s: %ld%s", cl->where,
 			   status, msg),
 		       err_hint(err,
-			   "set [zitadel] url to the instance's base URL "
-			   "(https://auth.example.org), the API paths are "
-			   "added to it");
+			   "set [zitadel] url to the instance's base URL (https://auth.example.org), the API paths are added to it");
 	default:
 		if (status >= 500 || status == 429)
 			return err_set(err, ERR_TEMP, "zitadel: %s: %ld%s",
 				   cl->where, status, msg),
 			       err_hint(err,
-				   "the server failed; nothing was changed; "
-				   "try again later");
+				   "the server failed; nothing was changed; try again later");
 		return err_set(err, ERR_INVALID, "zitadel: %s: %ld%s",
 			   cl->where, status, msg),
 		       err_hint(err,
-			   "the server refused the request; check "
-			   "[zitadel] url, organization_id and page_size "
-			   "(at most the server's limit, 1000 by default)");
+			   "the server refused the request; check [zitadel] url, organization_id and page_size (at most the server's limit, 1000 by default)");
 	}
 	*root = json_loadb(
 	    cl->body.data, cl->body.len, JSON_REJECT_DUPLICATES, &je);
@@ -378,12 +354,10 @@ post(struct client *cl, const char *req, json_t **root, bool *gone,
 		json_decref(*root);
 		*root = NULL;
 		return err_set(err, ERR_TEMP,
-			   "zitadel: the answer to %s is not a JSON object "
-			   "(%s, at byte %d of %zu)",
+			   "zitadel: the answer to %s is not a JSON object (%s, at byte %d of %zu)",
 			   cl->where, je.text, je.position, cl->body.len),
 		       err_hint(err,
-			   "the answer may have been cut short; nothing was "
-			   "changed; try again");
+			   "the answer may have been cut short; nothing was changed; try again");
 	}
 	return 0;
 }
@@ -436,12 +410,10 @@ user_person(
 
 	if (!json_is_object(u) || id == NULL || *id == '\0')
 		return err_set(err, ERR_INVALID,
-			   "zitadel: unexpected answer to %s: result[%zu] "
-			   "has no userId",
+			   "zitadel: unexpected answer to %s: result[%zu] has no userId",
 			   where, i),
 		       err_hint(err,
-			   "is [zitadel] url a Zitadel instance? nothing was "
-			   "changed");
+			   "is [zitadel] url a Zitadel instance? nothing was changed");
 	if (!json_is_object(h)) {
 		pp->skipped++; /* a machine user */
 		return 0;
@@ -560,21 +532,17 @@ read_all(struct cli *c, struct client *cl, struct people *pp, struct err *err)
 			&t) == -1) {
 			json_decref(root);
 			return err_set(err, ERR_INVALID,
-				   "zitadel: unexpected answer to %s: no "
-				   "details.totalResult or result array",
+				   "zitadel: unexpected answer to %s: no details.totalResult or result array",
 				   cl->where),
 			       err_hint(err,
-				   "is [zitadel] url a Zitadel instance? "
-				   "nothing was changed");
+				   "is [zitadel] url a Zitadel instance? nothing was changed");
 		}
 		if (first)
 			total = t;
 		else if (t != total) {
 			json_decref(root);
 			return err_set(err, ERR_TEMP,
-				   "zitadel: the users changed while they were "
-				   "read (%llu, then %llu); nothing was "
-				   "changed",
+				   "zitadel: the users changed while they were read (%llu, then %llu); nothing was changed",
 				   total, t),
 			       err_hint(err, "run it again");
 		}
@@ -600,8 +568,7 @@ read_all(struct cli *c, struct client *cl, struct people *pp, struct err *err)
 			return 0;
 		if (got == 0)
 			return err_set(err, ERR_TEMP,
-				   "zitadel: %s answered no users at offset "
-				   "%llu of %llu; nothing was changed",
+				   "zitadel: %s answered no users at offset %llu of %llu; nothing was changed",
 				   cl->where, offset, total),
 			       err_hint(err, "run it again");
 	}
@@ -616,8 +583,7 @@ reconcile_zitadel(struct cli *c, struct people *pp, struct err *err)
 	if (c->conf.zitadel.url[0] == '\0')
 		return err_set(err, ERR_CONFIG, "[zitadel] url is not set"),
 		       err_hint(err,
-			   "set url (the instance's base URL) and token_file "
-			   "in the [zitadel] table of postino.toml");
+			   "set url (the instance's base URL) and token_file in the [zitadel] table of postino.toml");
 	if (issuer_of(c, pp->issuer, sizeof(pp->issuer), err) == -1)
 		return -1;
 	pp->keep_names = true;
@@ -641,8 +607,7 @@ reconcile_zitadel(struct cli *c, struct people *pp, struct err *err)
 	(void)c;
 	(void)pp;
 	return err_set(err, ERR_UNSUPPORTED,
-	    "this postino was built without libcurl: --source zitadel is "
-	    "not available");
+	    "this postino was built without libcurl: --source zitadel is not available");
 }
 
 #endif

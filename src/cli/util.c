@@ -197,8 +197,7 @@ pw_eof(struct err *err)
 	err_set(
 	    err, ERR_INVALID, "aborted: end of input at the password prompt");
 	return err_hint(err,
-	    "nothing was changed; pipe the password with --password-stdin "
-	    "to script it");
+	    "nothing was changed; pipe the password with --password-stdin to script it");
 }
 
 /*
@@ -215,8 +214,7 @@ read_pw_piped(const char *label, char *buf, size_t size, bool allow_empty,
 	ssize_t n;
 
 	fprintf(stderr,
-	    "warning: no terminal; reading the %s and its confirmation "
-	    "as two lines of stdin (use --password-stdin for one)\n",
+	    "warning: no terminal; reading the %s and its confirmation as two lines of stdin (use --password-stdin for one)\n",
 	    label);
 	n = read_line(STDIN_FILENO, buf, size);
 	if (n == -3) {
@@ -236,10 +234,9 @@ read_pw_piped(const char *label, char *buf, size_t size, bool allow_empty,
 		explicit_bzero(again, sizeof(again));
 		explicit_bzero(buf, size);
 		err_set(err, ERR_INVALID,
-		    n == -3 ? "no confirmation line after the password on "
-			      "stdin"
-			    : "the password and its confirmation on stdin "
-			      "differ");
+		    n == -3
+			? "no confirmation line after the password on stdin"
+			: "the password and its confirmation on stdin differ");
 		return err_hint(
 		    err, "send it twice, or once with --password-stdin");
 	}

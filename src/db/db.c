@@ -697,11 +697,9 @@ db_commit(struct db *db, struct err *err)
 		if (db->broken && err->kind == ERR_DATABASE) {
 			db->commit_unknown = true;
 			err_prefix(err,
-			    "the connection was lost during COMMIT, so the "
-			    "change may or may not have been made");
+			    "the connection was lost during COMMIT, so the change may or may not have been made");
 			err_hint(err,
-			    "look at the current state before running the "
-			    "command again");
+			    "look at the current state before running the command again");
 		}
 		db->drv->rollback(db);
 	}

@@ -96,8 +96,7 @@ classify_code(unsigned int code, const char *msg, struct err *err)
 	case ER_UNKNOWN_COM_ERROR:
 		err_set(err, ERR_DATABASE, "mysql: %s", msg);
 		return err_hint(err,
-		    "this Galera node is not part of the cluster's primary "
-		    "component; name the other nodes in 'hosts' too");
+		    "this Galera node is not part of the cluster's primary component; name the other nodes in 'hosts' too");
 	case ER_DUP_ENTRY:
 	case ER_DUP_KEY:
 		return err_set(err, ERR_EXISTS, "%s", msg);

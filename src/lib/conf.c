@@ -144,8 +144,8 @@ static const struct conf_key keys[] = {
 	    .desc = "HTTP listen address, host:port" },
 	{ SUB(postinod, log_level), CHOICE("info", log_levels),
 	    .aliases = log_level_aliases, .env = "POSTINOD_LOG_LEVEL",
-	    .desc = "least severe level logged: debug, info, warn or error "
-		    "(Python's warning, critical and fatal are taken)" },
+	    .desc =
+		"least severe level logged: debug, info, warn or error (Python's warning, critical and fatal are taken)" },
 	{ SUB(postinod, zitadel_issuer), STR(""),
 	    .env = "POSTINOD_ZITADEL_ISSUER",
 	    .desc = "Zitadel instance URL, for the Actions webhook" },
@@ -171,20 +171,20 @@ static const struct conf_key keys[] = {
 	{ SUB(postinod, tls_key), STR(""), .env = "POSTINOD_TLS_KEY",
 	    .desc = "TLS private key file" },
 	{ SUB(postinod, user), STR(""), .env = "POSTINOD_USER",
-	    .desc = "user to run as after binding; empty = postinod as root "
-		    "(refused if there is no such user)" },
+	    .desc =
+		"user to run as after binding; empty = postinod as root (refused if there is no such user)" },
 	{ SUB(postinod, threads), INT(4, 1, 256), .env = "POSTINOD_THREADS",
 	    .desc = "HTTP worker threads" },
 	{ SUB(postinod, seccomp), BOOL(false), .env = "POSTINOD_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },
 	{ SUB(postinod, public_url), STR(""), .env = "POSTINOD_PUBLIC_URL",
-	    .desc = "public base URL of SCIM locations; empty = from the "
-		    "request's Host" },
+	    .desc =
+		"public base URL of SCIM locations; empty = from the request's Host" },
 	{ SUB(postinod, metrics_listen), STR(""),
 	    .env = "POSTINOD_METRICS_LISTEN",
-	    .desc = "host:port serving Prometheus metrics at /metrics; "
-		    "empty = none" },
+	    .desc =
+		"host:port serving Prometheus metrics at /metrics; empty = none" },
 
 	{ SUB(password, min_length), INT(8, 1, 1024),
 	    .env = "POSTINO_PASSWORD_MIN_LENGTH",
@@ -198,26 +198,26 @@ static const struct conf_key keys[] = {
 
 	{ SUB(postfixadmin, encrypt), STR(""),
 	    .env = "POSTINO_POSTFIXADMIN_ENCRYPT",
-	    .desc = "PostfixAdmin's $CONF['encrypt'], to store passwords it "
-		    "verifies; empty = {SCHEME}-prefixed hashes" },
+	    .desc =
+		"PostfixAdmin's $CONF['encrypt'], to store passwords it verifies; empty = {SCHEME}-prefixed hashes" },
 
 	{ SUB(zitadel, url), STR(""), .env = "POSTINO_ZITADEL_URL",
 	    .desc = "Zitadel base URL for postino reconcile --source zitadel" },
 	{ SUB(zitadel, organization_id), STR(""),
 	    .env = "POSTINO_ZITADEL_ORGANIZATION_ID",
-	    .desc = "only the users of this organization; empty = every user "
-		    "the token may read" },
+	    .desc =
+		"only the users of this organization; empty = every user the token may read" },
 	{ SUB(zitadel, instance_id), STR(""),
 	    .env = "POSTINO_ZITADEL_INSTANCE_ID",
-	    .desc = "instance id of the identity rows (issuer "
-		    "zitadel:ID); empty = the one already stored" },
+	    .desc =
+		"instance id of the identity rows (issuer zitadel:ID); empty = the one already stored" },
 	{ SUB(zitadel, token_file), STR(""),
 	    .env = "POSTINO_ZITADEL_TOKEN_FILE",
-	    .desc = "file holding the service user's access token; empty = "
-		    "$POSTINO_ZITADEL_TOKEN" },
+	    .desc =
+		"file holding the service user's access token; empty = $POSTINO_ZITADEL_TOKEN" },
 	{ SUB(zitadel, ca_file), STR(""), .env = "POSTINO_ZITADEL_CA_FILE",
-	    .desc = "CA certificates (PEM) that verify the Zitadel server; "
-		    "empty = the system's" },
+	    .desc =
+		"CA certificates (PEM) that verify the Zitadel server; empty = the system's" },
 	{ SUB(zitadel, ca_path), STR(""), .env = "POSTINO_ZITADEL_CA_PATH",
 	    .desc = "directory of hashed CA certificates" },
 	{ SUB(zitadel, timeout_seconds), INT(30, 1, 3600),
@@ -257,22 +257,20 @@ static const struct conf_key keys[] = {
 	    .env = "PODOP_CACHE_SIZE",
 	    .desc = "most answers kept in the cache" },
 	{ SUB(podop, table_cache), STR(""), .env = "PODOP_TABLE_CACHE",
-	    .desc = "per-table cache: \"NAME=TTL[/NEGATIVE[/STALE]] ...\"; "
-		    "only tables with postino's change serial cache by "
-		    "default" },
+	    .desc =
+		"per-table cache: \"NAME=TTL[/NEGATIVE[/STALE]] ...\"; only tables with postino's change serial cache by default" },
 	{ SUB(podop, dns_resolver), STR(""), .env = "PODOP_DNS_RESOLVER",
-	    .desc = "resolver of dns tables, \"host:port[,...]\"; empty = "
-		    "the system's" },
+	    .desc =
+		"resolver of dns tables, \"host:port[,...]\"; empty = the system's" },
 	{ SUB(podop, seccomp), BOOL(false), .env = "PODOP_SECCOMP",
 	    .desc =
 		"run under a seccomp allow-list once started (libseccomp)" },
 	{ SUB(podop, metrics_listen), STR(""), .env = "PODOP_METRICS_LISTEN",
-	    .desc = "host:port serving Prometheus metrics at /metrics; "
-		    "empty = none" },
+	    .desc =
+		"host:port serving Prometheus metrics at /metrics; empty = none" },
 	{ SUB(podop, read_hosts), STR(""), .env = "PODOP_READ_HOSTS",
-	    .desc = "database hosts podop reads from, as a map file's "
-		    "'hosts' (nearest replica first); empty = the map "
-		    "files' own" },
+	    .desc =
+		"database hosts podop reads from, as a map file's 'hosts' (nearest replica first); empty = the map files' own" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -612,8 +610,7 @@ set_float(struct postino_conf *c, const struct conf_key *k, double f,
 			bool env = strncmp(where, "env ", 4) == 0;
 
 			return err_set(err, ERR_CONFIG,
-			    "%s: '%s' must be an integer, not a float "
-			    "(write %s%s%.0f)",
+			    "%s: '%s' must be an integer, not a float (write %s%s%.0f)",
 			    where, k->name, env ? k->env : leaf(k),
 			    env ? "=" : " = ", f);
 		}
@@ -825,15 +822,11 @@ core_table(
 		buf_printf(&b, "; ...");
 	if (tb->nentries == 0)
 		err_set(err, ERR_CONFIG,
-		    "%s:%d: there is no [core] table (Python postino ignored "
-		    "it): delete the [core] line",
+		    "%s:%d: there is no [core] table (Python postino ignored it): delete the [core] line",
 		    doc->name, tb->line);
 	else
 		err_set(err, ERR_CONFIG,
-		    "%s:%d: there is no [core] table (Python postino ignored "
-		    "it, so its keys were never read): delete the [core] line "
-		    "and write %s at the top of the file, above any [table] "
-		    "header (unless already there)",
+		    "%s:%d: there is no [core] table (Python postino ignored it, so its keys were never read): delete the [core] line and write %s at the top of the file, above any [table] header (unless already there)",
 		    doc->name, tb->line, buf_cstr(&b));
 	buf_release(&b);
 	return -1;
@@ -995,16 +988,13 @@ check_encrypt(struct postino_conf *c, struct err *err)
 	    strcmp(origin_of(c, "default_password_scheme"), "default") != 0 &&
 	    !str_eq_nocase(c->default_password_scheme, e.scheme)) {
 		err_set(err, ERR_CONFIG,
-		    "'default_password_scheme' = \"%s\" (from %s) disagrees "
-		    "with 'postfixadmin.encrypt' = \"%s\" (from %s), which "
-		    "stores %s",
+		    "'default_password_scheme' = \"%s\" (from %s) disagrees with 'postfixadmin.encrypt' = \"%s\" (from %s), which stores %s",
 		    c->default_password_scheme,
 		    origin_of(c, "default_password_scheme"),
 		    c->postfixadmin.encrypt,
 		    origin_of(c, "postfixadmin.encrypt"), e.scheme);
 		return err_hint(err,
-		    "delete default_password_scheme: postfixadmin.encrypt "
-		    "decides the scheme of new passwords");
+		    "delete default_password_scheme: postfixadmin.encrypt decides the scheme of new passwords");
 	}
 	return 0;
 }
@@ -1030,19 +1020,16 @@ check_all(struct postino_conf *c, struct err *err)
 		    origin_of(c, "postinod.tls_key"));
 	if (!public_url_ok(c->postinod.public_url)) {
 		err_set(err, ERR_CONFIG,
-		    "'postinod.public_url' (from %s) is not an http or https "
-		    "URL without query or fragment",
+		    "'postinod.public_url' (from %s) is not an http or https URL without query or fragment",
 		    origin_of(c, "postinod.public_url"));
 		return err_hint(err, "write it as https://HOST[:PORT][/PATH]");
 	}
 	if (!public_url_ok(c->zitadel.url)) {
 		err_set(err, ERR_CONFIG,
-		    "'zitadel.url' (from %s) is not an http or https URL "
-		    "without query or fragment",
+		    "'zitadel.url' (from %s) is not an http or https URL without query or fragment",
 		    origin_of(c, "zitadel.url"));
 		return err_hint(err,
-		    "write the instance's base URL, as "
-		    "https://auth.example.org");
+		    "write the instance's base URL, as https://auth.example.org");
 	}
 	return check_encrypt(c, err);
 }

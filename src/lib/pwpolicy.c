@@ -22,22 +22,19 @@ pwpolicy_check(const struct pw_policy *p, const char *plain, struct err *err)
 	}
 	if (chars < p->min_length) {
 		err_set(err, ERR_INVALID,
-		    "the password is too short: it needs at least %lld "
-		    "characters (password.min_length)",
+		    "the password is too short: it needs at least %lld characters (password.min_length)",
 		    (long long)p->min_length);
 		return err_hint(err, "choose a longer password");
 	}
 	if (letters < p->min_letters) {
 		err_set(err, ERR_INVALID,
-		    "the password has too few letters: it needs at least %lld "
-		    "of a-z, A-Z (password.min_letters)",
+		    "the password has too few letters: it needs at least %lld of a-z, A-Z (password.min_letters)",
 		    (long long)p->min_letters);
 		return err_hint(err, "choose a password with more letters");
 	}
 	if (digits < p->min_digits) {
 		err_set(err, ERR_INVALID,
-		    "the password has too few digits: it needs at least %lld "
-		    "of 0-9 (password.min_digits)",
+		    "the password has too few digits: it needs at least %lld of 0-9 (password.min_digits)",
 		    (long long)p->min_digits);
 		return err_hint(err, "choose a password with more digits");
 	}
@@ -66,10 +63,7 @@ refused(struct err *err, const char *why, const char *mode)
 	err_set(err, ERR_CONFIG, "PostfixAdmin's encrypt mode '%.64s' %s", mode,
 	    why);
 	return err_hint(err,
-	    "use md5crypt, sha512.b64, php_crypt[:MD5|BLOWFISH|SHA256|"
-	    "SHA512[:DIFFICULTY[:PREFIX]]] or dovecot:SCHEME, and the same "
-	    "in PostfixAdmin's config.local.php; php_crypt:SHA512 or "
-	    "dovecot:BLF-CRYPT are the sensible ones");
+	    "use md5crypt, sha512.b64, php_crypt[:MD5|BLOWFISH|SHA256|SHA512[:DIFFICULTY[:PREFIX]]] or dovecot:SCHEME, and the same in PostfixAdmin's config.local.php; php_crypt:SHA512 or dovecot:BLF-CRYPT are the sensible ones");
 }
 
 static int
@@ -105,13 +99,11 @@ php_crypt(const char *v, struct pfa_encrypt *e, struct err *err)
 			break;
 	if (strcmp(f[1], "DES") == 0)
 		return refused(err,
-		    "is refused: DES crypt keeps only 8 characters of a "
-		    "password",
+		    "is refused: DES crypt keeps only 8 characters of a password",
 		    v);
 	if (m == sizeof(php_methods) / sizeof(php_methods[0]))
 		return refused(err,
-		    "names a method PostfixAdmin does not know (it takes MD5, "
-		    "BLOWFISH, SHA256 or SHA512, in capitals)",
+		    "names a method PostfixAdmin does not know (it takes MD5, BLOWFISH, SHA256 or SHA512, in capitals)",
 		    v);
 	e->kind = PFA_PHP_CRYPT;
 	str_copy(e->scheme, php_methods[m].scheme, sizeof(e->scheme));
@@ -123,8 +115,7 @@ php_crypt(const char *v, struct pfa_encrypt *e, struct err *err)
 		if (*end != '\0' || f[2][0] == '-' || f[2][0] == '+' ||
 		    d < php_methods[m].min || d > php_methods[m].max) {
 			err_set(err, ERR_CONFIG,
-			    "PostfixAdmin's encrypt mode '%.64s': the "
-			    "difficulty of %s must be %lld..%lld",
+			    "PostfixAdmin's encrypt mode '%.64s': the difficulty of %s must be %lld..%lld",
 			    v, f[1], (long long)php_methods[m].min,
 			    (long long)php_methods[m].max);
 			return -1;
@@ -137,9 +128,7 @@ php_crypt(const char *v, struct pfa_encrypt *e, struct err *err)
 		snprintf(own, sizeof(own), "{%s}", php_methods[m].scheme);
 		if (strcmp(f[3], "{CRYPT}") != 0 && strcmp(f[3], own) != 0) {
 			err_set(err, ERR_CONFIG,
-			    "PostfixAdmin's encrypt mode '%.64s': the prefix "
-			    "must be %s or {CRYPT}, which Dovecot verifies a "
-			    "%s hash under",
+			    "PostfixAdmin's encrypt mode '%.64s': the prefix must be %s or {CRYPT}, which Dovecot verifies a %s hash under",
 			    v, own, f[1]);
 			return -1;
 		}
@@ -168,13 +157,11 @@ pfa_encrypt_parse(const char *v, struct pfa_encrypt *e, struct err *err)
 	}
 	if (strcmp(v, "md5") == 0 || strcmp(v, "cleartext") == 0)
 		return refused(err,
-		    "is refused: postino does not store unsalted MD5 or clear "
-		    "text",
+		    "is refused: postino does not store unsalted MD5 or clear text",
 		    v);
 	if (strcmp(v, "system") == 0)
 		return refused(err,
-		    "is refused: DES crypt keeps only 8 characters of a "
-		    "password",
+		    "is refused: DES crypt keeps only 8 characters of a password",
 		    v);
 	if (strcmp(v, "mysql_encrypt") == 0 || strcmp(v, "authlib") == 0)
 		return refused(err, "is not supported by postino", v);
@@ -193,9 +180,7 @@ pfa_encrypt_parse(const char *v, struct pfa_encrypt *e, struct err *err)
 				break;
 		if (dovecot_schemes[i] == NULL)
 			return refused(err,
-			    "names a scheme postino does not write (it writes "
-			    "BLF-CRYPT, SHA512-CRYPT, SHA256-CRYPT, ARGON2I, "
-			    "ARGON2ID and MD5-CRYPT)",
+			    "names a scheme postino does not write (it writes BLF-CRYPT, SHA512-CRYPT, SHA256-CRYPT, ARGON2I, ARGON2ID and MD5-CRYPT)",
 			    v);
 		e->kind = PFA_DOVECOT;
 		str_copy(e->scheme, up, sizeof(e->scheme));

@@ -103,8 +103,7 @@ alias_foreach(struct model *m, const char *domain, bool mailboxes, bool stream,
 	    " ORDER BY a.address",
 	    domain != NULL ? " AND a.domain = ?" : "",
 	    mailboxes ? ""
-		      : " AND (m.username IS NULL OR a.goto <> "
-			"a.address)");
+		      : " AND (m.username IS NULL OR a.goto <> a.address)");
 	if (domain != NULL) {
 		if (addr_domain("domain", domain, norm, err) == -1)
 			return -1;
@@ -135,9 +134,7 @@ check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
 		return 0;
 	if (d->aliases < 0)
 		return err_set(err, ERR_CAPACITY,
-		    "domain '%s' does not allow "
-		    "aliases",
-		    d->domain);
+		    "domain '%s' does not allow aliases", d->domain);
 	/* Like PostfixAdmin, mailbox self-aliases do not count. */
 	if (db_query_int(m->db,
 		"SELECT COUNT(*) FROM alias WHERE domain = ? "
@@ -146,9 +143,8 @@ check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
 		return -1;
 	if (n >= d->aliases) {
 		err_set(err, ERR_CAPACITY,
-		    "domain '%s' is full: %lld of %lld "
-		    "aliases",
-		    d->domain, (long long)n, (long long)d->aliases);
+		    "domain '%s' is full: %lld of %lld aliases", d->domain,
+		    (long long)n, (long long)d->aliases);
 		return err_hint(err, "raise the limit or remove an alias");
 	}
 	return 0;
@@ -190,8 +186,7 @@ add_for_bare_mailbox(struct model *m, const char *address, const char *domain,
 			return -1;
 	}
 	model_notifyf(m,
-	    "'%s' is a mailbox without its self-alias row: its mail now "
-	    "goes to %s and stays in the mailbox too",
+	    "'%s' is a mailbox without its self-alias row: its mail now goes to %s and stays in the mailbox too",
 	    address, gotos);
 	snprintf(tmp, sizeof(tmp), "%s->%s", address, both);
 	if (model_audit(m, domain, "create_alias", tmp, err) == -1)
@@ -312,9 +307,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 				u, DB_NARGS(u), err) == -1)
 				return -1;
 			model_notifyf(m,
-			    "'%s' is a mailbox: its mail now goes "
-			    "to %s and stays in the mailbox too ('postino "
-			    "alias edit' to change that)",
+			    "'%s' is a mailbox: its mail now goes to %s and stays in the mailbox too ('postino alias edit' to change that)",
 			    c->address, c->gotos);
 			snprintf(
 			    data, sizeof(data), "%s->%s", c->address, both);
@@ -330,8 +323,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			err_set(err, ERR_EXISTS, "alias '%s' already exists",
 			    c->address);
 			return err_hint(err,
-			    "change its destinations with "
-			    "'postino alias edit %s DEST...'",
+			    "change its destinations with 'postino alias edit %s DEST...'",
 			    c->address);
 		}
 		err_clear(err);
@@ -351,9 +343,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 			a, DB_NARGS(a), err) == -1) {
 			if (err->kind == ERR_EXISTS)
 				err_set(err, ERR_EXISTS,
-				    "alias '%s' already "
-				    "exists",
-				    c->address);
+				    "alias '%s' already exists", c->address);
 			return -1;
 		}
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
@@ -440,12 +430,10 @@ simple_tx(struct model *m, void *arg, struct err *err)
 			if (strcmp(cur.goto_list, self) == 0) {
 				alias_rec_release(&cur);
 				err_set(err, ERR_NOTFOUND,
-				    "mailbox '%s' has no "
-				    "forwards to delete",
+				    "mailbox '%s' has no forwards to delete",
 				    c->address);
 				return err_hint(err,
-				    "mailboxes are deleted with "
-				    "'postino user del %s'",
+				    "mailboxes are deleted with 'postino user del %s'",
 				    c->address);
 			}
 			if (db_exec(m->db,
@@ -456,8 +444,7 @@ simple_tx(struct model *m, void *arg, struct err *err)
 				return -1;
 			}
 			model_notifyf(m,
-			    "'%s' is a mailbox: its forwards were "
-			    "removed, its mail stays in the mailbox",
+			    "'%s' is a mailbox: its forwards were removed, its mail stays in the mailbox",
 			    c->address);
 			n = model_audit(
 			    m, cur.domain, "edit_alias", c->address, err);

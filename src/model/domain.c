@@ -115,9 +115,7 @@ domain_get(
 		/* An invalid name cannot exist: say so plainly. */
 		if (str_eq_nocase(name, "ALL"))
 			return err_set(err, ERR_NOTFOUND,
-				   "domain '%s' does "
-				   "not exist",
-				   name),
+				   "domain '%s' does not exist", name),
 			       0;
 		return -1;
 	}
@@ -192,8 +190,7 @@ transport_value(
 bad:
 	err_set(err, ERR_INVALID, "invalid transport '%.64s'", in);
 	return err_hint(err,
-	    "use virtual, lmtp, relay or a Postfix transport "
-	    "such as smtp:[mx.example.org]:25");
+	    "use virtual, lmtp, relay or a Postfix transport such as smtp:[mx.example.org]:25");
 }
 
 struct add_ctx {
@@ -255,25 +252,21 @@ spec_check(struct model *m, const struct domain_spec *s, struct add_ctx *c,
 		return -1;
 	if (s->aliases < -1 || s->mailboxes < -1)
 		return err_set(err, ERR_INVALID,
-		    "limits must be -1 (disabled), "
-		    "0 (unlimited) or a positive count");
+		    "limits must be -1 (disabled), 0 (unlimited) or a positive count");
 	if (s->maxquota_bytes < 0 || s->quota_bytes < 0 ||
 	    s->default_quota_bytes < 0)
 		return err_set(err, ERR_INVALID, "quotas cannot be negative");
 	if (s->description != NULL && strlen(s->description) > 255)
 		return err_set(err, ERR_INVALID,
-		    "the description is longer "
-		    "than 255 characters");
+		    "the description is longer than 255 characters");
 	if (s->maxquota_bytes > 0 &&
 	    s->default_quota_bytes >
 		domain_units_to_bytes(
 		    m, domain_units_from_bytes(m, s->maxquota_bytes))) {
 		err_set(err, ERR_RULE,
-		    "the default quota exceeds the maximum "
-		    "quota per mailbox");
+		    "the default quota exceeds the maximum quota per mailbox");
 		return err_hint(err,
-		    "give --default-quota no larger than "
-		    "--max-quota (without it, new mailboxes get the maximum)");
+		    "give --default-quota no larger than --max-quota (without it, new mailboxes get the maximum)");
 	}
 	return 0;
 }
@@ -458,14 +451,11 @@ del_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	if (!c->force && (mb || al || ad || adm || rt)) {
 		err_set(err, ERR_CAPACITY,
-		    "domain '%s' is not empty: %lld "
-		    "mailboxes, %lld aliases, %lld alias domains, %lld admins, "
-		    "%lld list routes",
+		    "domain '%s' is not empty: %lld mailboxes, %lld aliases, %lld alias domains, %lld admins, %lld list routes",
 		    c->name, (long long)mb, (long long)al, (long long)ad,
 		    (long long)adm, (long long)rt);
 		return err_hint(err,
-		    "remove them first, or pass --force to "
-		    "delete the domain with everything in it");
+		    "remove them first, or pass --force to delete the domain with everything in it");
 	}
 	for (size_t i = 0; cascade[i] != NULL; i++) {
 		struct db_arg a[] = { DB_TEXT(c->name), DB_TEXT(c->name) };
@@ -515,9 +505,7 @@ domain_del(struct model *m, const char *name, bool force, bool keep_maildir,
 		if (maildir_purge(
 			m->conf->virtual_mailbox_base, c.grave, &e2) == -1)
 			model_notifyf(m,
-			    "domain deleted, but its maildirs "
-			    "could not be removed: %s ('postino check --deep' "
-			    "reports the leftover)",
+			    "domain deleted, but its maildirs could not be removed: %s ('postino check --deep' reports the leftover)",
 			    e2.msg);
 	}
 	free(c.grave);
@@ -662,22 +650,18 @@ ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 
 	if (strcmp(c->alias, c->target) == 0)
 		return err_set(err, ERR_RULE,
-		    "domain '%s' cannot be an alias "
-		    "of itself",
-		    c->alias);
+		    "domain '%s' cannot be an alias of itself", c->alias);
 	if (fetch(m, c->alias, true, &d, err) != 1) {
 		if (err->kind == ERR_NOTFOUND)
 			err_hint(err,
-			    "alias domains must exist as domains "
-			    "first: 'postino domain add %s'",
+			    "alias domains must exist as domains first: 'postino domain add %s'",
 			    c->alias);
 		return -1;
 	}
 	if (fetch(m, c->target, true, &d, err) != 1) {
 		if (err->kind == ERR_NOTFOUND)
 			err_hint(err,
-			    "the target must exist: 'postino domain "
-			    "add %s'",
+			    "the target must exist: 'postino domain add %s'",
 			    c->target);
 		return -1;
 	}
@@ -690,8 +674,7 @@ ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 		return -1;
 	if (n > 0)
 		return err_set(err, ERR_RULE,
-		    "'%s' is itself an alias domain; "
-		    "alias domains cannot be chained",
+		    "'%s' is itself an alias domain; alias domains cannot be chained",
 		    c->target);
 	/* Nothing may already point at the new alias (chain the other way). */
 	snprintf(sql, sizeof(sql),
@@ -702,8 +685,7 @@ ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 		return -1;
 	if (n > 0)
 		return err_set(err, ERR_RULE,
-		    "'%s' is the target of another "
-		    "alias domain; alias domains cannot be chained",
+		    "'%s' is the target of another alias domain; alias domains cannot be chained",
 		    c->alias);
 	return 0;
 }
@@ -723,9 +705,8 @@ ad_add_tx(struct model *m, void *arg, struct err *err)
 		return -1;
 	if (r == 1)
 		return err_set(err, ERR_EXISTS,
-		    "alias domain '%s' already "
-		    "exists (target '%s')",
-		    c->alias, cur.target_domain);
+		    "alias domain '%s' already exists (target '%s')", c->alias,
+		    cur.target_domain);
 	err_clear(err);
 	if (ad_rules(m, c, err) == -1)
 		return -1;
@@ -736,9 +717,7 @@ ad_add_tx(struct model *m, void *arg, struct err *err)
 		a, DB_NARGS(a), err) == -1) {
 		if (err->kind == ERR_EXISTS)
 			err_set(err, ERR_EXISTS,
-			    "alias domain '%s' already "
-			    "exists",
-			    c->alias);
+			    "alias domain '%s' already exists", c->alias);
 		return -1;
 	}
 	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);

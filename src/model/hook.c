@@ -42,8 +42,7 @@ hook_run(
     const char *path, const char *const *args, int timeout_sec, struct err *err)
 {
 	static char *const env[] = {
-		"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:"
-		"/usr/local/bin",
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin",
 		"HOME=/", "LANG=C", NULL
 	};
 	char out[OUT_MAX + 1], line[256];
@@ -62,9 +61,7 @@ hook_run(
 	}
 	if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
 		return err_set(err, ERR_HOOK,
-		    "post-creation hook '%s' is not "
-		    "an executable file",
-		    path);
+		    "post-creation hook '%s' is not an executable file", path);
 	argv[argc++] = path;
 	for (size_t i = 0; args[i] != NULL && argc < 15; i++)
 		argv[argc++] = args[i];
@@ -140,16 +137,14 @@ reaped:
 	summary(out, n, line, sizeof(line));
 	if (timed_out)
 		return err_set(err, ERR_HOOK,
-		    "post-creation hook '%s' did "
-		    "not finish within %d s and was killed",
+		    "post-creation hook '%s' did not finish within %d s and was killed",
 		    path, timeout_sec);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))
 		return err_set(err, ERR_HOOK,
-		    "post-creation hook '%s' killed "
-		    "by signal %d%s%s",
-		    path, WTERMSIG(status), line[0] ? ": " : "", line);
+		    "post-creation hook '%s' killed by signal %d%s%s", path,
+		    WTERMSIG(status), line[0] ? ": " : "", line);
 	return err_set(err, ERR_HOOK, "post-creation hook '%s' exited %d%s%s",
 	    path, WEXITSTATUS(status), line[0] ? ": " : "", line);
 }

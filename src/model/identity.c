@@ -231,9 +231,8 @@ identity_foreach(struct model *m, const char *username, identity_each_fn *fn,
 		str_copy(rec.created, db_col(r, 3) ? db_col(r, 3) : "",
 		    sizeof(rec.created));
 		if (fn(arg, &rec) == -1) {
-			rc = err_set(err, ERR_INTERNAL,
-			    "identity listing "
-			    "stopped");
+			rc = err_set(
+			    err, ERR_INTERNAL, "identity listing stopped");
 			break;
 		}
 	}

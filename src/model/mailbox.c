@@ -134,29 +134,24 @@ quota_rule(const struct domain_rec *d, int64_t q, int64_t sum, struct err *err)
 	if (d->maxquota_bytes > 0) {
 		if (q == 0) {
 			err_set(err, ERR_CAPACITY,
-			    "domain '%s' does not allow "
-			    "unlimited mailboxes (maximum %s)",
+			    "domain '%s' does not allow unlimited mailboxes (maximum %s)",
 			    d->domain,
 			    quota_format(d->maxquota_bytes, a, sizeof(a)));
-			return err_hint(err,
-			    "give a --quota up to the "
-			    "domain's maximum");
+			return err_hint(
+			    err, "give a --quota up to the domain's maximum");
 		}
 		if (q > d->maxquota_bytes) {
 			err_set(err, ERR_CAPACITY,
-			    "quota %s exceeds domain "
-			    "'%s' maximum of %s per mailbox",
+			    "quota %s exceeds domain '%s' maximum of %s per mailbox",
 			    quota_format(q, a, sizeof(a)), d->domain,
 			    quota_format(d->maxquota_bytes, b, sizeof(b)));
 			return err_hint(err,
-			    "lower --quota, or raise the "
-			    "domain's maximum");
+			    "lower --quota, or raise the domain's maximum");
 		}
 	}
 	if (d->quota_bytes > 0 && (q == 0 || sum + q > d->quota_bytes))
 		return err_set(err, ERR_CAPACITY,
-		    "domain '%s' total "
-		    "quota of %s would be exceeded",
+		    "domain '%s' total quota of %s would be exceeded",
 		    d->domain, quota_format(d->quota_bytes, a, sizeof(a)));
 	return 0;
 }
@@ -169,17 +164,13 @@ mailbox_cap_rule(const struct domain_rec *d, int64_t n, struct err *err)
 		return 0;
 	if (d->mailboxes < 0)
 		return err_set(err, ERR_CAPACITY,
-		    "domain '%s' does not allow "
-		    "mailboxes",
-		    d->domain);
+		    "domain '%s' does not allow mailboxes", d->domain);
 	if (n >= d->mailboxes) {
 		err_set(err, ERR_CAPACITY,
-		    "domain '%s' is full: %lld of %lld "
-		    "mailboxes",
-		    d->domain, (long long)n, (long long)d->mailboxes);
-		return err_hint(err,
-		    "raise the limit in PostfixAdmin or "
-		    "remove a mailbox");
+		    "domain '%s' is full: %lld of %lld mailboxes", d->domain,
+		    (long long)n, (long long)d->mailboxes);
+		return err_hint(
+		    err, "raise the limit in PostfixAdmin or remove a mailbox");
 	}
 	return 0;
 }
@@ -201,8 +192,7 @@ claim_rule(const char *username, int state, struct err *err)
 		err_set(
 		    err, ERR_EXISTS, "an alias '%s' already exists", username);
 		return err_hint(err,
-		    "delete the alias first ('postino alias "
-		    "del %s')",
+		    "delete the alias first ('postino alias del %s')",
 		    username);
 	}
 	return 0;
@@ -377,49 +367,39 @@ add_prepare(struct model *m, const struct mailbox_spec *s, struct add_ctx *c,
 		c->domain, err) == -1)
 		return -1;
 	if (s->name != NULL && strlen(s->name) > 255)
-		return err_set(err, ERR_INVALID,
-		    "the name is longer than 255 "
-		    "characters");
+		return err_set(
+		    err, ERR_INVALID, "the name is longer than 255 characters");
 	for (const char *p = s->name ? s->name : ""; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return err_set(err, ERR_INVALID,
-			    "the name contains "
-			    "control characters");
+			    "the name contains control characters");
 	if (s->quota_bytes < -1)
 		return err_set(
 		    err, ERR_INVALID, "the quota cannot be negative");
 	if (s->password == NULL) {
 		if (ib == IDENTITY_LOCAL) {
 			err_set(err, ERR_UNSUPPORTED,
-			    "a mailbox needs a "
-			    "password under identity_backend=local");
+			    "a mailbox needs a password under identity_backend=local");
 			return err_hint(err,
-			    "give a password, or use "
-			    "identity_backend=hybrid for IdP-managed "
-			    "mailboxes");
+			    "give a password, or use identity_backend=hybrid for IdP-managed mailboxes");
 		}
 		str_copy(c->hash, PASSWORD_NOAUTH, sizeof(c->hash));
 	} else {
 		if (ib == IDENTITY_NOAUTH) {
 			err_set(err, ERR_UNSUPPORTED,
-			    "identity_backend=noauth: "
-			    "passwords belong to the identity provider");
+			    "identity_backend=noauth: passwords belong to the identity provider");
 			return err_hint(err,
-			    "provision through the IdP, or use "
-			    "identity_backend=hybrid");
+			    "provision through the IdP, or use identity_backend=hybrid");
 		}
 		if (s->prehashed) {
 			if (!password_hash_recognised(s->password))
 				return err_set(err, ERR_INVALID,
-				    "the password "
-				    "hash for '%s' is not in a format postino "
-				    "can verify",
+				    "the password hash for '%s' is not in a format postino can verify",
 				    c->username);
 			if (str_copy(c->hash, s->password, sizeof(c->hash)) >=
 			    sizeof(c->hash))
 				return err_set(err, ERR_INVALID,
-				    "the password "
-				    "hash is too long");
+				    "the password hash is too long");
 		} else if (password_make(m->conf, s->scheme, s->password,
 			       c->hash, sizeof(c->hash), err) == -1)
 			return -1;
@@ -915,8 +895,7 @@ mailbox_run_hook(struct model *m, const char *username, struct err *err)
 		    err, "the mailbox could not be removed again (%s)", e2.msg);
 	else
 		err_hint(err,
-		    "the mailbox '%s' was removed again; its maildir "
-		    "was kept",
+		    "the mailbox '%s' was removed again; its maildir was kept",
 		    username);
 	return -1;
 }
@@ -961,8 +940,7 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 
 		if (model_tx(m, compensate_tx, &c, &e2) == -1) {
 			err_prefix(err,
-			    "%s; the mailbox could not be removed "
-			    "again (%s)",
+			    "%s; the mailbox could not be removed again (%s)",
 			    "hook failed", e2.msg);
 			goto out;
 		}
@@ -979,8 +957,7 @@ mailbox_add(struct model *m, const struct mailbox_spec *s,
 		}
 		maildir_undo_run(&c.undo);
 		err_hint(err,
-		    "the mailbox was not created; fix the hook and "
-		    "run the command again");
+		    "the mailbox was not created; fix the hook and run the command again");
 		goto out;
 	}
 	rc = 0;
@@ -1057,8 +1034,7 @@ del_tx(struct model *m, void *arg, struct err *err)
 
 			if (n == ul && strncmp(p, c->username, n) == 0) {
 				model_notifyf(m,
-				    "alias '%s' still forwards to "
-				    "the deleted mailbox",
+				    "alias '%s' still forwards to the deleted mailbox",
 				    db_col(r, 0));
 				break;
 			}
@@ -1110,8 +1086,7 @@ mailbox_del(
 		if (maildir_purge(
 			m->conf->virtual_mailbox_base, c.grave, &e2) == -1)
 			model_notifyf(m,
-			    "mailbox deleted, but its maildir "
-			    "could not be removed: %s",
+			    "mailbox deleted, but its maildir could not be removed: %s",
 			    e2.msg);
 	}
 	free(c.grave);
@@ -1211,12 +1186,10 @@ upd_tx(struct model *m, void *arg, struct err *err)
 		if (mb.idp_managed &&
 		    m->conf->identity_backend == IDENTITY_HYBRID && !c->claim) {
 			err_set(err, ERR_EXISTS,
-			    "mailbox '%s' is managed by "
-			    "the identity provider",
+			    "mailbox '%s' is managed by the identity provider",
 			    c->username);
-			return err_hint(err,
-			    "pass --claim to move it to a "
-			    "local password");
+			return err_hint(
+			    err, "pass --claim to move it to a local password");
 		}
 		c->claimed = mb.idp_managed;
 		if (db_exec(m->db,
@@ -1293,14 +1266,12 @@ mailbox_set_name(
 	struct upd_ctx c = { .op = UPD_NAME, .name = name };
 
 	if (strlen(name) > 255)
-		return err_set(err, ERR_INVALID,
-		    "the name is longer than 255 "
-		    "characters");
+		return err_set(
+		    err, ERR_INVALID, "the name is longer than 255 characters");
 	for (const char *p = name; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return err_set(err, ERR_INVALID,
-			    "the name contains "
-			    "control characters");
+			    "the name contains control characters");
 	return upd(m, &c, username, err);
 }
 
@@ -1313,11 +1284,9 @@ mailbox_set_password(struct model *m, const char *username, const char *plain,
 
 	if (m->conf->identity_backend == IDENTITY_NOAUTH) {
 		err_set(err, ERR_UNSUPPORTED,
-		    "identity_backend=noauth: "
-		    "passwords belong to the identity provider");
+		    "identity_backend=noauth: passwords belong to the identity provider");
 		return err_hint(err,
-		    "use identity_backend=hybrid to keep some "
-		    "passwords in SQL");
+		    "use identity_backend=hybrid to keep some passwords in SQL");
 	}
 	if (password_make(
 		m->conf, scheme, plain, c.hash, sizeof(c.hash), err) == -1)
@@ -1336,13 +1305,11 @@ mailbox_set_password_hash(
 
 	if (!password_hash_recognised(hash))
 		return err_set(err, ERR_INVALID,
-		    "the password hash for '%s' is "
-		    "not in a format postino can verify",
+		    "the password hash for '%s' is not in a format postino can verify",
 		    username);
 	if (str_copy(c.hash, hash, sizeof(c.hash)) >= sizeof(c.hash))
-		return err_set(err, ERR_INVALID,
-		    "the password hash is too "
-		    "long");
+		return err_set(
+		    err, ERR_INVALID, "the password hash is too long");
 	return upd(m, &c, username, err);
 }
 
@@ -1355,13 +1322,10 @@ mailbox_release(
 
 	if (m->conf->identity_backend != IDENTITY_HYBRID) {
 		err_set(err, ERR_UNSUPPORTED,
-		    "releasing a mailbox to the "
-		    "identity provider needs identity_backend=hybrid (it is "
-		    "'%s')",
+		    "releasing a mailbox to the identity provider needs identity_backend=hybrid (it is '%s')",
 		    identity_backend_name(m->conf->identity_backend));
-		return err_hint(err,
-		    "set identity_backend = \"hybrid\" in "
-		    "postino.toml");
+		return err_hint(
+		    err, "set identity_backend = \"hybrid\" in postino.toml");
 	}
 	rc = upd(m, &c, username, err);
 	if (changed_r != NULL)
@@ -1605,8 +1569,7 @@ rename_tx(struct model *m, void *arg, struct err *err)
 			c->moved = true;
 		} else
 			model_notifyf(m,
-			    "no maildir at '%s'; only the "
-			    "database was changed",
+			    "no maildir at '%s'; only the database was changed",
 			    c->oldrel);
 	} else {
 		model_notifyf(

@@ -79,12 +79,10 @@ fs_err(struct err *err, const char *what, const char *path, int e)
 {
 	if (e == ELOOP || e == ENOTDIR || e == EMLINK) {
 		err_set(err, ERR_FILESYSTEM,
-		    "refusing to %s '%s': a path "
-		    "component is a symlink or not a directory",
+		    "refusing to %s '%s': a path component is a symlink or not a directory",
 		    what, path);
 		return err_hint(err,
-		    "inspect the mail root for planted "
-		    "symlinks ('postino check --deep' lists them)");
+		    "inspect the mail root for planted symlinks ('postino check --deep' lists them)");
 	}
 	return err_set(
 	    err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path, strerror(e));
@@ -96,10 +94,8 @@ maildir_rel_valid(const char *rel, struct err *err)
 	const char *p = rel;
 
 	if (rel[0] == '\0' || rel[0] == '/')
-		return err_set(err, ERR_FILESYSTEM,
-		    "invalid maildir path "
-		    "'%.100s'",
-		    rel);
+		return err_set(
+		    err, ERR_FILESYSTEM, "invalid maildir path '%.100s'", rel);
 	while (*p != '\0') {
 		size_t n = strcspn(p, "/");
 
@@ -107,9 +103,7 @@ maildir_rel_valid(const char *rel, struct err *err)
 		    (n == 2 && p[0] == '.' && p[1] == '.') ||
 		    str_prefix(p, ".deleting"))
 			return err_set(err, ERR_FILESYSTEM,
-			    "invalid maildir "
-			    "path '%.100s'",
-			    rel);
+			    "invalid maildir path '%.100s'", rel);
 		p += n;
 		if (*p == '/') {
 			p++;
@@ -128,9 +122,8 @@ open_base(const char *base, struct err *err)
 
 	if (fd == -1) {
 		err_set(err, ERR_FILESYSTEM,
-		    "cannot open the mail root '%s': "
-		    "%s",
-		    base, strerror(errno));
+		    "cannot open the mail root '%s': %s", base,
+		    strerror(errno));
 		return err_hint(err, "create it or fix virtual_mailbox_base"),
 		       -1;
 	}
@@ -180,10 +173,8 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 		if (n == 0 || n >= sizeof(comp) ||
 		    so + n + 2 >= sizeof(sofar)) {
 			close(fd);
-			return err_set(err, ERR_FILESYSTEM,
-			    "invalid path "
-			    "'%.100s'",
-			    rel);
+			return err_set(
+			    err, ERR_FILESYSTEM, "invalid path '%.100s'", rel);
 		}
 		memcpy(comp, p, n);
 		comp[n] = '\0';
@@ -217,9 +208,7 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 					close(nfd);
 					close(fd);
 					return fs_err(err,
-					    "set owner and mode "
-					    "of",
-					    sofar, e);
+					    "set owner and mode of", sofar, e);
 				}
 			}
 		}
@@ -229,9 +218,7 @@ walk(int basefd, const char *rel, bool create, int64_t uid, int64_t gid,
 			close(fd);
 			if (e == ENOENT && !create)
 				return err_set(err, ERR_NOTFOUND,
-				    "'%s' does "
-				    "not exist",
-				    sofar);
+				    "'%s' does not exist", sofar);
 			return fs_err(err, "open", sofar, e);
 		}
 		close(fd);
@@ -592,9 +579,8 @@ maildir_move(const char *base, const char *from, const char *to, int64_t uid,
 	fname = split_last(f);
 	tname = split_last(t);
 	if (fname == NULL || tname == NULL) {
-		err_set(err, ERR_FILESYSTEM,
-		    "cannot move top-level "
-		    "directories");
+		err_set(
+		    err, ERR_FILESYSTEM, "cannot move top-level directories");
 		goto out;
 	}
 	if ((basefd = open_base(base, err)) == -1)

@@ -98,20 +98,16 @@ spool_conf(const struct model *m, struct ids *ids, struct err *err)
 
 	if (c->mlmmj_spool_dir == NULL || c->mlmmj_spool_dir[0] == '\0') {
 		err_set(err, ERR_CONFIG,
-		    "mailing lists are not set up: "
-		    "mlmmj_spool_dir is empty");
+		    "mailing lists are not set up: mlmmj_spool_dir is empty");
 		return err_hint(err,
-		    "set mlmmj_spool_dir (and mlmmj_uid, "
-		    "mlmmj_gid) in postino.toml or POSTINO_MLMMJ_SPOOL_DIR");
+		    "set mlmmj_spool_dir (and mlmmj_uid, mlmmj_gid) in postino.toml or POSTINO_MLMMJ_SPOOL_DIR");
 	}
 	if ((c->mlmmj_uid < 0) != (c->mlmmj_gid < 0)) {
 		err_set(err, ERR_CONFIG,
-		    "mlmmj_uid is %lld but mlmmj_gid is "
-		    "%lld",
+		    "mlmmj_uid is %lld but mlmmj_gid is %lld",
 		    (long long)c->mlmmj_uid, (long long)c->mlmmj_gid);
 		return err_hint(err,
-		    "set both to the mlmmj user's ids, or "
-		    "both to -1 to leave ownership alone");
+		    "set both to the mlmmj user's ids, or both to -1 to leave ownership alone");
 	}
 	ids->uid = c->mlmmj_uid;
 	ids->gid = c->mlmmj_gid;
@@ -122,12 +118,10 @@ spool_conf(const struct model *m, struct ids *ids, struct err *err)
 		ids->drop = true;
 	else if ((uid_t)ids->uid != geteuid()) {
 		err_set(err, ERR_CONFIG,
-		    "cannot act as mlmmj_uid %lld: "
-		    "postino runs as uid %ld, not root",
+		    "cannot act as mlmmj_uid %lld: postino runs as uid %ld, not root",
 		    (long long)ids->uid, (long)geteuid());
-		return err_hint(err,
-		    "run postino as root or as the mlmmj "
-		    "user");
+		return err_hint(
+		    err, "run postino as root or as the mlmmj user");
 	}
 	return 0;
 }
@@ -154,13 +148,10 @@ parse_list(
 		bad = strpbrk(l->local, delim);
 	if (bad != NULL) {
 		err_set(err, ERR_INVALID,
-		    "list name '%s' contains '%c', a "
-		    "recipient delimiter",
+		    "list name '%s' contains '%c', a recipient delimiter",
 		    l->local, *bad);
 		return err_hint(err,
-		    "mlmmj's commands are addressed as "
-		    "%s+keyword@%s and Postfix strips what follows a "
-		    "delimiter; choose a name without '+%s'",
+		    "mlmmj's commands are addressed as %s+keyword@%s and Postfix strips what follows a delimiter; choose a name without '+%s'",
 		    l->local, l->domain,
 		    delim != NULL && strcmp(delim, "+") != 0 ? delim : "");
 	}
@@ -183,12 +174,10 @@ fs_fail(struct err *err, const char *what, const char *path, int e)
 {
 	if (e == ELOOP || e == ENOTDIR || e == EMLINK) {
 		err_set(err, ERR_FILESYSTEM,
-		    "refusing to %s '%s': a path "
-		    "component is a symlink or not a directory",
+		    "refusing to %s '%s': a path component is a symlink or not a directory",
 		    what, path);
 		return err_hint(err,
-		    "inspect the mlmmj spool for planted "
-		    "symlinks ('postino check --deep' lists them)");
+		    "inspect the mlmmj spool for planted symlinks ('postino check --deep' lists them)");
 	}
 	return err_set(
 	    err, ERR_FILESYSTEM, "cannot %s '%s': %s", what, path, strerror(e));
@@ -209,12 +198,10 @@ open_root(const struct model *m, struct err *err)
 
 	if (fd == -1) {
 		err_set(err, ERR_FILESYSTEM,
-		    "cannot open the mlmmj spool "
-		    "'%s': %s",
-		    root, strerror(errno));
+		    "cannot open the mlmmj spool '%s': %s", root,
+		    strerror(errno));
 		return err_hint(err,
-			   "create it, owned by the mlmmj user, or "
-			   "fix mlmmj_spool_dir"),
+			   "create it, owned by the mlmmj user, or fix mlmmj_spool_dir"),
 		       -1;
 	}
 	return fd;
@@ -252,9 +239,7 @@ open_list(int rootfd, const struct lst *l, struct err *err)
 	if ((dfd = open_dir_at(rootfd, l->domain)) == -1) {
 		if (errno == ENOENT)
 			return err_set(err, ERR_NOTFOUND,
-				   "list '%s' does not "
-				   "exist",
-				   l->address),
+				   "list '%s' does not exist", l->address),
 			       -1;
 		return fs_fail(err, "open", l->dir, errno), -1;
 	}
@@ -265,9 +250,7 @@ open_list(int rootfd, const struct lst *l, struct err *err)
 		close(dfd);
 		if (e == ENOENT)
 			return err_set(err, ERR_NOTFOUND,
-				   "list '%s' does not "
-				   "exist",
-				   l->address),
+				   "list '%s' does not exist", l->address),
 			       -1;
 		return fs_fail(err, "open", l->dir, e), -1;
 	}
@@ -580,8 +563,7 @@ child(const char *path, const char *const *argv, const struct ids *ids, int out,
 	    (setgroups(0, NULL) == -1 || setgid((gid_t)ids->gid) == -1 ||
 		setuid((uid_t)ids->uid) == -1)) {
 		dprintf(STDERR_FILENO,
-		    "cannot switch to uid %lld gid %lld: "
-		    "%s\n",
+		    "cannot switch to uid %lld gid %lld: %s\n",
 		    (long long)ids->uid, (long long)ids->gid, strerror(errno));
 		_exit(126);
 	}
@@ -609,8 +591,7 @@ run_mlmmj(const struct ids *ids, const char *name, const char *const *args,
 
 	if (mlmmj_program(name, path, sizeof(path)) == NULL) {
 		err_set(err, ERR_MLMMJ,
-		    "%s is not installed (looked in "
-		    "/usr/local/bin, /usr/bin, /bin)",
+		    "%s is not installed (looked in /usr/local/bin, /usr/bin, /bin)",
 		    name);
 		return err_hint(err, "install mlmmj (apt-get install mlmmj)");
 	}
@@ -712,16 +693,14 @@ reaped:
 				*p = ' ';
 		if (timed_out)
 			return err_set(err, ERR_MLMMJ,
-			    "%s did not finish "
-			    "within %d s (or wrote too much) and was killed",
+			    "%s did not finish within %d s (or wrote too much) and was killed",
 			    name, PROG_TIMEOUT_SEC);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			return 0;
 		if (WIFSIGNALED(status))
 			return err_set(err, ERR_MLMMJ,
-			    "%s: killed by signal "
-			    "%d%s%s",
-			    name, WTERMSIG(status), *msg ? ": " : "", msg);
+			    "%s: killed by signal %d%s%s", name,
+			    WTERMSIG(status), *msg ? ": " : "", msg);
 		return err_set(err, ERR_MLMMJ, "%s: exit %d%s%s", name,
 		    WEXITSTATUS(status), *msg ? ": " : "", msg);
 	}
@@ -820,9 +799,7 @@ mlmmj_show(struct model *m, const char *address, struct mlmmj_list *out,
 	if (load_list(fd, m->conf->mlmmj_spool_dir, l.domain, l.local, out) ==
 	    0) {
 		err_set(err, ERR_NOTFOUND,
-		    "'%s' is no mlmmj list: it has no "
-		    "control/owner",
-		    l.dir);
+		    "'%s' is no mlmmj list: it has no control/owner", l.dir);
 		goto out;
 	}
 	if (list_members(&ids, l.dir, "-s", &out->subscribers,
@@ -982,8 +959,7 @@ check_free(struct model *m, const struct lst *l, struct err *err)
 		err_set(err, ERR_EXISTS, "an alias '%s' already exists",
 		    l->address);
 		return err_hint(err,
-		    "delete the alias first ('postino alias "
-		    "del %s')",
+		    "delete the alias first ('postino alias del %s')",
 		    l->address);
 	}
 	if ((n = routes_count_list(m, l->address, err)) == -1)
@@ -992,8 +968,7 @@ check_free(struct model *m, const struct lst *l, struct err *err)
 		err_set(
 		    err, ERR_EXISTS, "list '%s' already exists", l->address);
 		return err_hint(err,
-		    "its routes are in the database; 'postino "
-		    "list rm %s' removes what is left of it",
+		    "its routes are in the database; 'postino list rm %s' removes what is left of it",
 		    l->address);
 	}
 	if ((r = routes_match(m, l->address, &transport, err)) == -1)
@@ -1003,8 +978,7 @@ check_free(struct model *m, const struct lst *l, struct err *err)
 		    l->address, transport);
 		free(transport);
 		return err_hint(err,
-		    "a route of another list matches this "
-		    "address; choose another name");
+		    "a route of another list matches this address; choose another name");
 	}
 	return 0;
 }
@@ -1032,9 +1006,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if (snprintf(owner, sizeof(owner), "%s-owner@%s", c->l.local,
 		c->l.domain) >= ADDR_MAX)
 		return err_set(err, ERR_INVALID,
-		    "the owner alias of '%s' "
-		    "would be too long",
-		    c->l.address);
+		    "the owner alias of '%s' would be too long", c->l.address);
 	r = alias_add(m, owner, c->gotos, &owner_alias, err);
 	alias_rec_release(&owner_alias);
 	if (r == -1)
@@ -1046,8 +1018,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if ((r = list_exists(c->rootfd, &c->l, err)) != 0) {
 		if (r == 1)
 			err_set(err, ERR_EXISTS,
-			    "the spool directory '%s' "
-			    "already exists",
+			    "the spool directory '%s' already exists",
 			    c->l.dir);
 		return -1;
 	}
@@ -1076,10 +1047,7 @@ warn_catchall(struct model *m, const struct lst *l)
 		a, DB_NARGS(a), &n, &e2) == 0 &&
 	    n > 0)
 		model_notifyf(m,
-		    "domain '%s' has a catch-all, which Postfix "
-		    "applies before the list's route: mail to '%s' goes to the "
-		    "catch-all; put lists on a domain without one, or remove "
-		    "'%s'",
+		    "domain '%s' has a catch-all, which Postfix applies before the list's route: mail to '%s' goes to the catch-all; put lists on a domain without one, or remove '%s'",
 		    l->domain, l->address, catchall);
 	free(catchall);
 }
@@ -1152,9 +1120,7 @@ mlmmj_add(struct model *m, const char *address, const char *const *owners,
 
 		if (mlmmj_program("mlmmj-receive", path, sizeof(path)) == NULL)
 			model_notifyf(m,
-			    "mlmmj is not installed here, so "
-			    "nothing receives the list's mail yet; install "
-			    "it (apt-get install mlmmj)");
+			    "mlmmj is not installed here, so nothing receives the list's mail yet; install it (apt-get install mlmmj)");
 	}
 	if (out != NULL) {
 		int fd = open_list(c.rootfd, &c.l, err);
@@ -1220,8 +1186,7 @@ subscription(struct model *m, const char *address, const char *email, bool sub,
 	if ((fd = open_list(rootfd, &l, err)) == -1) {
 		if (err->kind == ERR_NOTFOUND)
 			err_hint(err,
-			    "create it with 'postino list add %s "
-			    "--owner ADDRESS'",
+			    "create it with 'postino list add %s --owner ADDRESS'",
 			    l.address);
 		goto out;
 	}
@@ -1248,8 +1213,7 @@ subscription(struct model *m, const char *address, const char *email, bool sub,
 		a.data = data;
 		if (model_tx(m, audit_tx, &a, err) == -1) {
 			err_prefix(err,
-			    "'%s' is %s, but the audit row was not "
-			    "written",
+			    "'%s' is %s, but the audit row was not written",
 			    who, sub ? "subscribed" : "unsubscribed");
 			goto out;
 		}
@@ -1355,12 +1319,10 @@ mlmmj_rm(struct model *m, const char *address, bool force, struct err *err)
 		}
 		if (total > 0) {
 			err_set(err, ERR_CAPACITY,
-			    "list '%s' has %zu "
-			    "subscriber%s",
-			    c.l.address, total, total == 1 ? "" : "s");
+			    "list '%s' has %zu subscriber%s", c.l.address,
+			    total, total == 1 ? "" : "s");
 			err_hint(err,
-			    "unsubscribe them first, or pass --force "
-			    "to delete the list with them");
+			    "unsubscribe them first, or pass --force to delete the list with them");
 			goto out;
 		}
 	}
@@ -1381,8 +1343,7 @@ mlmmj_rm(struct model *m, const char *address, bool force, struct err *err)
 
 		if (maildir_purge(m->conf->mlmmj_spool_dir, c.grave, &e2) == -1)
 			model_notifyf(m,
-			    "list '%s' is deleted, but its spool "
-			    "'%s/%s' could not be removed: %s",
+			    "list '%s' is deleted, but its spool '%s/%s' could not be removed: %s",
 			    c.l.address, m->conf->mlmmj_spool_dir, c.grave,
 			    e2.msg);
 	}

@@ -138,8 +138,7 @@ model_tx(struct model *m, model_tx_fn *fn, void *arg, struct err *err)
 	}
 	if (err->kind == ERR_DEADLOCK && err->hint[0] == '\0')
 		err_hint(err,
-		    "the database stayed busy after %d attempts; "
-		    "try again",
+		    "the database stayed busy after %d attempts; try again",
 		    attempt);
 	return -1;
 }

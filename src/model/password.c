@@ -73,15 +73,12 @@ hash_inner(const char *scheme, const char *plain, int64_t bcost, int64_t rounds,
 		return err_set(err, ERR_INVALID, "the password is empty");
 	if (strlen(plain) > PASSWORD_INPUT_MAX)
 		return err_set(err, ERR_INVALID,
-		    "the password is longer than "
-		    "%d bytes",
-		    PASSWORD_INPUT_MAX);
+		    "the password is longer than %d bytes", PASSWORD_INPUT_MAX);
 	if (str_eq_nocase(scheme, "BLF-CRYPT")) {
 		*name_r = "BLF-CRYPT";
 		if (bcost < 4 || bcost > 31)
 			return err_set(err, ERR_CONFIG,
-			    "bcrypt cost %lld out of "
-			    "range 4..31",
+			    "bcrypt cost %lld out of range 4..31",
 			    (long long)bcost);
 		/*
 		 * bcrypt reads at most 72 bytes; refuse longer passwords
@@ -89,9 +86,7 @@ hash_inner(const char *scheme, const char *plain, int64_t bcost, int64_t rounds,
 		 */
 		if (strlen(plain) > 72)
 			return err_set(err, ERR_INVALID,
-			    "BLF-CRYPT passwords "
-			    "are limited to 72 bytes; choose a shorter one or "
-			    "the ARGON2ID scheme");
+			    "BLF-CRYPT passwords are limited to 72 bytes; choose a shorter one or the ARGON2ID scheme");
 		return do_crypt(
 		    "$2y$", (unsigned long)bcost, plain, inner, isize, err);
 	}
@@ -128,9 +123,8 @@ hash_inner(const char *scheme, const char *plain, int64_t bcost, int64_t rounds,
 		return 0;
 	}
 	err_set(err, ERR_INVALID, "unknown password scheme '%.32s'", scheme);
-	return err_hint(err,
-	    "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, "
-	    "ARGON2ID or MD5-CRYPT");
+	return err_hint(
+	    err, "use BLF-CRYPT, SHA512-CRYPT, ARGON2I, ARGON2ID or MD5-CRYPT");
 }
 
 int
@@ -174,12 +168,10 @@ password_make(const struct postino_conf *conf, const char *scheme,
 		    plain, (int)conf->bcrypt_cost, out, outsize, err);
 	if (scheme != NULL && !str_eq_nocase(scheme, e.scheme)) {
 		err_set(err, ERR_INVALID,
-		    "the scheme '%.32s' is not the %s that "
-		    "postfixadmin.encrypt = '%.64s' stores",
+		    "the scheme '%.32s' is not the %s that postfixadmin.encrypt = '%.64s' stores",
 		    scheme, e.scheme, conf->postfixadmin.encrypt);
 		return err_hint(err,
-		    "leave the scheme out, or change postfixadmin.encrypt "
-		    "here and in PostfixAdmin");
+		    "leave the scheme out, or change postfixadmin.encrypt here and in PostfixAdmin");
 	}
 	if (e.cost > 0 && strcmp(e.scheme, "BLF-CRYPT") == 0)
 		bcost = e.cost;
@@ -306,9 +298,8 @@ digest_verify(const EVP_MD *md, bool salted, const char *enc, const char *body,
 				    : b64_decode(body, raw, sizeof(raw), &n))
 		return err_set(err, ERR_INVALID, "malformed digest hash");
 	if (n < mdlen || (!salted && n != mdlen))
-		return err_set(err, ERR_INVALID,
-		    "digest hash has the wrong "
-		    "length");
+		return err_set(
+		    err, ERR_INVALID, "digest hash has the wrong length");
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
@@ -463,8 +454,8 @@ static bool
 crypt64(const char *s)
 {
 	return strspn(s,
-		   "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		   "abcdefghijklmnopqrstuvwxyz") == strlen(s);
+		   "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+	    strlen(s);
 }
 
 /* Structural check of a crypt string, without hashing anything. */

@@ -172,8 +172,7 @@ sql_map(struct scan *s, const char *param, const char *word, const char *type,
 
 	if (proxied && s->root && s->have_pf && !postfix_reads(s, file)) {
 		problem(s,
-		    "%s: '%s' (proxymap runs as postfix, who cannot read "
-		    "'%s'; chgrp postfix it and its directory)",
+		    "%s: '%s' (proxymap runs as postfix, who cannot read '%s'; chgrp postfix it and its directory)",
 		    param, word, file);
 		return;
 	}
@@ -182,8 +181,7 @@ sql_map(struct scan *s, const char *param, const char *word, const char *type,
 	if (proxied && strcmp(type, "sqlite") == 0 && s->root && s->have_pf &&
 	    (v = cf_get(&cf, "dbpath")) != NULL && !postfix_reads(s, v))
 		problem(s,
-		    "%s: '%s' (proxymap runs as postfix, who cannot read "
-		    "the database '%s')",
+		    "%s: '%s' (proxymap runs as postfix, who cannot read the database '%s')",
 		    param, word, v);
 	else if (!proxied && s->chrooted && strcmp(type, "sqlite") != 0 &&
 	    (v = cf_get(&cf, "hosts")) != NULL) {
@@ -196,8 +194,7 @@ sql_map(struct scan *s, const char *param, const char *word, const char *type,
 			if (sock != NULL &&
 			    (sock[0] != '/' || !in_jail(s, sock))) {
 				problem(s,
-				    "%s: '%s' (its database socket %s is "
-				    "outside the chroot)",
+				    "%s: '%s' (its database socket %s is outside the chroot)",
 				    param, word, sock);
 				break;
 			}
@@ -235,8 +232,7 @@ one_map(struct scan *s, const char *param, const char *word)
 		free(copy);
 		if (!listed)
 			problem(s,
-			    "%s: '%s' (not in proxy_read_maps, so proxymap "
-			    "refuses it; add $%s there)",
+			    "%s: '%s' (not in proxy_read_maps, so proxymap refuses it; add $%s there)",
 			    param, word, param);
 	}
 	if (strcmp(type, "socketmap") == 0) {

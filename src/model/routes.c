@@ -58,9 +58,7 @@ routes_add_list(
 		a, DB_NARGS(a), err) == -1) {
 		if (err->kind == ERR_EXISTS)
 			err_set(err, ERR_EXISTS,
-			    "a route for '%s' already "
-			    "exists",
-			    list);
+			    "a route for '%s' already exists", list);
 		rc = -1;
 	}
 	free(pattern);

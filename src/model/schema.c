@@ -1007,9 +1007,7 @@ hint_grants(struct db *db, struct err *err)
 {
 	if (err->kind == ERR_DATABASE && err->hint[0] == '\0')
 		err_hint(err,
-		    "the database user in %s needs CREATE, ALTER and "
-		    "INDEX privileges to change the schema (grant them for the "
-		    "migration, then revoke)",
+		    "the database user in %s needs CREATE, ALTER and INDEX privileges to change the schema (grant them for the migration, then revoke)",
 		    db->params.source != NULL ? db->params.source
 					      : "the map file");
 	return -1;
@@ -1025,12 +1023,10 @@ schema_init(struct db *db, schema_report_fn *report, void *arg, struct err *err)
 		return -1;
 	if (!st.empty) {
 		err_set(err, ERR_EXISTS,
-		    "the database already holds a "
-		    "PostfixAdmin schema (%s)",
+		    "the database already holds a PostfixAdmin schema (%s)",
 		    db_where(db));
 		return err_hint(err,
-		    "run 'postino schema migrate' to add what "
-		    "postino needs to an existing schema");
+		    "run 'postino schema migrate' to add what postino needs to an existing schema");
 	}
 	if (db_begin(db, true, err) == -1)
 		return -1;
@@ -1075,13 +1071,10 @@ schema_migrate(
 	}
 	if (st.missing_pfa > 0) {
 		err_set(err, ERR_DATABASE,
-		    "the PostfixAdmin schema in %s is "
-		    "incomplete: missing %s",
+		    "the PostfixAdmin schema in %s is incomplete: missing %s",
 		    db_where(db), st.missing);
 		return err_hint(err,
-		    "run PostfixAdmin's setup.php upgrade "
-		    "first; postino never creates PostfixAdmin's own tables "
-		    "in an existing database");
+		    "run PostfixAdmin's setup.php upgrade first; postino never creates PostfixAdmin's own tables in an existing database");
 	}
 	if (apply_steps(db, report, arg, err) == -1)
 		return hint_grants(db, err);

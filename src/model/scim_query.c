@@ -108,8 +108,7 @@ user_row(struct model *m, struct db_res *r, void *ctx)
 }
 
 static const struct source users = {
-	"username, name, maildir, quota, local_part, domain, active, created, "
-	"modified, password, " USER_EXTERNAL_ID,
+	"username, name, maildir, quota, local_part, domain, active, created, modified, password, " USER_EXTERNAL_ID,
 	" FROM mailbox",
 	"1 = 1",
 	"username",

@@ -140,23 +140,18 @@ static const struct option longopts[] = { { "socket", required_argument, NULL,
 static void
 usage(FILE *fp)
 {
-	fputs("usage: podop [-v...] [-c config] [--socket unix:PATH|PATH|"
-	      "inet:HOST:PORT]\n"
-	      "             [--mode postfix|dovecot] [--user USER]\n"
-	      "             [--socket-owner USER[:GROUP]] [--socket-mode MODE] "
-	      "[--syslog]\n"
-	      "             [--workers N] [--threads N] [--timeout MS]\n"
-	      "             [--cache-ttl S] [--cache-negative-ttl S] "
-	      "[--cache-stale-ttl S]\n"
-	      "             [--cache-size N] [--no-cache] [--seccomp]\n"
-	      "             [--table-cache NAME=TTL[/NEGATIVE[/STALE]]]... "
-	      "[--dns-resolver HOST:PORT]\n"
-	      "             [--read-hosts HOSTS]\n"
-	      "             [--name NAME --type TYPE --param PARAM]... "
-	      "[--table NAME=TYPE:PARAM]...\n"
-	      "       podop query [-c config] [--mode postfix|dovecot] "
-	      "[-u USER] [table options]\n"
-	      "             MAP KEY\n",
+	fputs(
+	    "usage: podop [-v...] [-c config] [--socket unix:PATH|PATH|inet:HOST:PORT]\n"
+	    "             [--mode postfix|dovecot] [--user USER]\n"
+	    "             [--socket-owner USER[:GROUP]] [--socket-mode MODE] [--syslog]\n"
+	    "             [--workers N] [--threads N] [--timeout MS]\n"
+	    "             [--cache-ttl S] [--cache-negative-ttl S] [--cache-stale-ttl S]\n"
+	    "             [--cache-size N] [--no-cache] [--seccomp]\n"
+	    "             [--table-cache NAME=TTL[/NEGATIVE[/STALE]]]... [--dns-resolver HOST:PORT]\n"
+	    "             [--read-hosts HOSTS]\n"
+	    "             [--name NAME --type TYPE --param PARAM]... [--table NAME=TYPE:PARAM]...\n"
+	    "       podop query [-c config] [--mode postfix|dovecot] [-u USER] [table options]\n"
+	    "             MAP KEY\n",
 	    fp);
 }
 
@@ -208,8 +203,7 @@ num_arg(const char *opt, const char *v, int64_t min, int64_t max)
 
 	if (str_to_i64(v, &n) == -1 || n < min || n > max) {
 		fprintf(stderr,
-		    "podop: --%s: '%s' is not a number from %lld "
-		    "to %lld\n",
+		    "podop: --%s: '%s' is not a number from %lld to %lld\n",
 		    opt, v, (long long)min, (long long)max);
 		exit(64);
 	}
@@ -322,8 +316,7 @@ parse_opts(struct opts *o, int argc, char **argv, bool query)
 	}
 	if (o->nnames != o->ntypes || o->nnames != o->nparams) {
 		fprintf(stderr,
-		    "podop: every --name needs one --type and one "
-		    "--param (got %zu, %zu, %zu)\n",
+		    "podop: every --name needs one --type and one --param (got %zu, %zu, %zu)\n",
 		    o->nnames, o->ntypes, o->nparams);
 		exit(64);
 	}
@@ -398,8 +391,7 @@ table_cache_one(
 			    v[n] < 0 || v[n] > 604800) {
 				free(rest);
 				return err_set(err, ERR_USAGE,
-				    "%s '%s': TTL[/NEGATIVE[/STALE]] are "
-				    "seconds from 0 to 604800",
+				    "%s '%s': TTL[/NEGATIVE[/STALE]] are seconds from 0 to 604800",
 				    what, item);
 			}
 			n++;
@@ -455,9 +447,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 		s->sc.mode = MODE_DOVECOT;
 	else
 		return err_set(err, ERR_USAGE,
-		    "unknown mode '%s' (postfix or "
-		    "dovecot)",
-		    v);
+		    "unknown mode '%s' (postfix or dovecot)", v);
 	s->sc.socket_owner = xstrdup(
 	    o->socket_owner != NULL ? o->socket_owner : c->podop.socket_owner);
 	v = o->socket_mode != NULL ? o->socket_mode : c->podop.socket_mode;
@@ -469,9 +459,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 		if (*v == '\0' || *end != '\0' || errno != 0 || mode < 0 ||
 		    mode > 07777)
 			return err_set(err, ERR_USAGE,
-			    "socket mode '%s' is not "
-			    "an octal mode",
-			    v);
+			    "socket mode '%s' is not an octal mode", v);
 	}
 	s->sc.socket_mode = (mode_t)mode;
 	s->user = xstrdup(o->user != NULL ? o->user : c->podop.user);
@@ -523,8 +511,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 
 		if (eq == NULL || colon == NULL || eq == o->tables[i])
 			return err_set(err, ERR_USAGE,
-			    "--table '%s' is not "
-			    "NAME=TYPE:PARAM",
+			    "--table '%s' is not NAME=TYPE:PARAM",
 			    o->tables[i]);
 		name = xstrndup(o->tables[i], (size_t)(eq - o->tables[i]));
 		type = xstrndup(eq + 1, (size_t)(colon - eq - 1));
@@ -538,8 +525,7 @@ build_setup(struct setup *s, const struct opts *o, struct err *err)
 			    c->podop.tables[i].type, c->podop.tables[i].param);
 	if (s->nspecs == 0)
 		return err_set(err, ERR_USAGE,
-		    "no tables: give --name, --type "
-		    "and --param, or [podop.tables] in postino.toml");
+		    "no tables: give --name, --type and --param, or [podop.tables] in postino.toml");
 	/* Per-table cache settings: the file's, then the command line's. */
 	if (table_cache_list(s, c->podop.table_cache, "table_cache", err) == -1)
 		return -1;
@@ -639,8 +625,8 @@ poller(void *arg)
 	(void)arg;
 	while (!atomic_load(&poll_stop)) {
 		if (dbpool_poll_all() > 0)
-			log_debug("a database changed: cached answers "
-				  "invalidated");
+			log_debug(
+			    "a database changed: cached answers invalidated");
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -749,8 +735,8 @@ cmd_serve(int argc, char **argv)
 			die_err(&e);
 		log_info("seccomp allow-list installed");
 	}
-	log_info("listening on %s (%s), %zu tables, %d loops, cache %s, "
-		 "timeout %lld ms",
+	log_info(
+	    "listening on %s (%s), %zu tables, %d loops, cache %s, timeout %lld ms",
 	    s.sc.listen, s.sc.mode == MODE_POSTFIX ? "socketmap" : "dict",
 	    s.nspecs, s.sc.loops, s.sc.cache_on ? "on" : "off",
 	    (long long)s.sc.timeout_ms);

@@ -108,8 +108,7 @@ stats_write(struct buf *b, const uint64_t *s, size_t n, const char *protocol)
 		}
 	metrics_write_family(b, "podop_lookup_duration_seconds",
 	    METRICS_HISTOGRAM,
-	    "Time from the loop round a lookup was read in to the round it "
-	    "was answered in, by table; answers given at once count as 0.");
+	    "Time from the loop round a lookup was read in to the round it was answered in, by table; answers given at once count as 0.");
 	for (size_t m = 0; m < n; m++) {
 		struct metrics_label l[] = { { "map", maps[m] },
 			{ "protocol", protocol } };
@@ -123,8 +122,7 @@ stats_write(struct buf *b, const uint64_t *s, size_t n, const char *protocol)
 	    "Lookups on a cached table that found no fresh answer.",
 	    MS_CACHE_MISS);
 	per_map(b, s, n, "podop_cache_stale_answers_total",
-	    "Lookups answered with an expired cached answer because the "
-	    "backend failed or timed out.",
+	    "Lookups answered with an expired cached answer because the backend failed or timed out.",
 	    MS_STALE);
 	per_map(b, s, n, "podop_backend_calls_total",
 	    "Calls to a table's backend (lookups, iterations, commits).",
@@ -132,8 +130,7 @@ stats_write(struct buf *b, const uint64_t *s, size_t n, const char *protocol)
 	per_map(b, s, n, "podop_backend_errors_total",
 	    "Backend calls that failed.", MS_BACKEND_ERR);
 	per_map(b, s, n, "podop_backend_timeouts_total",
-	    "Requests answered by the event loop because the backend took "
-	    "longer than the timeout.",
+	    "Requests answered by the event loop because the backend took longer than the timeout.",
 	    MS_TIMEOUT);
 	metrics_write_family(b, "podop_requests_total", METRICS_COUNTER,
 	    "Requests received, by kind (lookup, iterate, commit).");

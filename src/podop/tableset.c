@@ -58,8 +58,7 @@ tableset_open(struct tableset **ts_r, const struct tspec *specs, size_t n,
 			if (strcmp(specs[i].name, specs[j].name) == 0) {
 				tableset_free(ts);
 				return err_set(err, ERR_CONFIG,
-				    "table '%s' is "
-				    "defined twice",
+				    "table '%s' is defined twice",
 				    specs[i].name);
 			}
 		if (table_open(&ts->t[ts->n], specs[i].name, specs[i].type,

@@ -90,8 +90,7 @@ http_reply_json(
 		w->status = 500;
 		w->content_type = "application/json";
 		buf_puts(&w->body,
-		    "{\"status\":500,\"error\":\"internal\","
-		    "\"detail\":\"reply too large\"}");
+		    "{\"status\":500,\"error\":\"internal\",\"detail\":\"reply too large\"}");
 	}
 	json_decref(doc);
 }

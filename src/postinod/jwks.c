@@ -324,9 +324,7 @@ fetch_url(const char *url, struct buf *out, struct err *err)
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
 	if (code != 200)
 		return err_set(err, ERR_TEMP,
-		    "cannot fetch %s: HTTP status "
-		    "%ld",
-		    url, code);
+		    "cannot fetch %s: HTTP status %ld", url, code);
 	return 0;
 }
 
@@ -344,9 +342,7 @@ read_doc(const char *path, struct buf *out, struct err *err)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(out, chunk, n) == -1) {
 			rc = err_set(err, ERR_TEMP,
-			    "'%s' is larger than %d "
-			    "bytes",
-			    path, JWKS_DOC_MAX);
+			    "'%s' is larger than %d bytes", path, JWKS_DOC_MAX);
 			break;
 		}
 	if (rc == 0 && ferror(f))
@@ -544,8 +540,7 @@ jwks_key(struct jwks *j, const char *kid, const char *alg, time_t now,
 			err_set(err, ERR_DENIED, "unknown kid");
 		} else
 			err_set(err, ERR_DENIED,
-			    "the key does not fit the "
-			    "algorithm");
+			    "the key does not fit the algorithm");
 		goto out;
 	}
 	key = k->key;

@@ -133,9 +133,8 @@ jwt_check_signature(const char *alg, EVP_PKEY *key, const unsigned char *in,
 	if (!jwt_alg_allowed(alg))
 		return err_set(err, ERR_DENIED, "algorithm not allowed");
 	if (!key_fits(alg, key))
-		return err_set(err, ERR_DENIED,
-		    "the key does not fit the "
-		    "algorithm");
+		return err_set(
+		    err, ERR_DENIED, "the key does not fit the algorithm");
 	if (strcmp(alg, "ES256") == 0) {
 		if ((der = es256_to_der(sig, siglen, &siglen)) == NULL)
 			return 0;
@@ -302,8 +301,7 @@ jwt_verify(const char *token, const struct jwt_policy *pol, time_t now,
 	}
 	if (json_object_get(hdr, "crit") != NULL) {
 		err_set(err, ERR_DENIED,
-		    "critical header extensions are not "
-		    "supported");
+		    "critical header extensions are not supported");
 		goto out;
 	}
 	if (json_object_get(hdr, "typ") != NULL &&

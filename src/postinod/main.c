@@ -130,8 +130,7 @@ replay_window(int64_t *w, struct err *err)
 		return 0;
 	if (str_to_i64(v, w) == -1 || *w < 1 || *w > WINDOW_MAX)
 		return err_set(err, ERR_CONFIG,
-		    "POSTINOD_ZITADEL_REPLAY_WINDOW_"
-		    "SEC: '%.32s' is not a number of seconds from 1 to %d",
+		    "POSTINOD_ZITADEL_REPLAY_WINDOW_SEC: '%.32s' is not a number of seconds from 1 to %d",
 		    v, WINDOW_MAX);
 	return 0;
 }
@@ -165,8 +164,8 @@ check_schema(struct pool *pool, struct err *err)
 	int rc;
 
 	if (pool_get(pool, &db, err) == -1) {
-		log_warnx("the database does not answer yet (%s); /readyz says "
-			  "503 until it does",
+		log_warnx(
+		    "the database does not answer yet (%s); /readyz says 503 until it does",
 		    err->msg);
 		err_clear(err);
 		return 0;
@@ -178,13 +177,11 @@ check_schema(struct pool *pool, struct err *err)
 		return -1;
 	if (st.empty || st.missing_pfa > 0)
 		return err_set(err, ERR_DATABASE,
-		    "the database lacks the "
-		    "PostfixAdmin schema%s%s",
+		    "the database lacks the PostfixAdmin schema%s%s",
 		    st.missing_pfa > 0 ? ": " : "", st.missing);
 	if (st.postino_version < SCHEMA_POSTINO_VERSION) {
 		err_set(err, ERR_DATABASE,
-		    "the database is at postino schema "
-		    "version %d, postinod needs %d",
+		    "the database is at postino schema version %d, postinod needs %d",
 		    st.postino_version, SCHEMA_POSTINO_VERSION);
 		return err_hint(err, "run 'postino schema migrate'");
 	}
@@ -212,14 +209,10 @@ drop_privileges(const char *user, bool allow_root, struct err *err)
 		errno = 0;
 		if (getpwnam(DEFAULT_USER) == NULL) {
 			err_set(err, ERR_CONFIG,
-			    "postinod will not serve as root: [postinod] "
-			    "user is unset and there is no user '%s'",
+			    "postinod will not serve as root: [postinod] user is unset and there is no user '%s'",
 			    DEFAULT_USER);
 			return err_hint(err,
-			    "set user = \"NAME\" in [postinod] (the owner "
-			    "of the maildirs), create the system user '%s', "
-			    "or serve as root on purpose with user = "
-			    "\"root\" or --allow-root",
+			    "set user = \"NAME\" in [postinod] (the owner of the maildirs), create the system user '%s', or serve as root on purpose with user = \"root\" or --allow-root",
 			    DEFAULT_USER);
 		}
 		user = DEFAULT_USER;
@@ -233,20 +226,14 @@ drop_privileges(const char *user, bool allow_root, struct err *err)
 		return 0;
 	if (geteuid() != 0)
 		return err_set(err, ERR_CONFIG,
-		    "postinod.user: only root can "
-		    "switch to '%s'",
-		    user);
+		    "postinod.user: only root can switch to '%s'", user);
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)
 		return err_set(err, ERR_CONFIG,
-		    "cannot switch to user '%s': "
-		    "%s",
-		    user, strerror(errno));
+		    "cannot switch to user '%s': %s", user, strerror(errno));
 	if (pw->pw_uid != 0 && setuid(0) != -1)
 		return err_set(err, ERR_INTERNAL,
-		    "could regain root after "
-		    "switching to '%s'",
-		    user);
+		    "could regain root after switching to '%s'", user);
 	return 0;
 }
 
@@ -327,11 +314,9 @@ main(int argc, char **argv)
 	if (conf.postinod.scim_issuer[0] == '\0' ||
 	    conf.postinod.scim_audience[0] == '\0') {
 		err_set(&err, ERR_CONFIG,
-		    "postinod.scim_issuer and "
-		    "postinod.scim_audience must be set");
+		    "postinod.scim_issuer and postinod.scim_audience must be set");
 		err_hint(&err,
-		    "they name the identity provider whose tokens "
-		    "SCIM clients present");
+		    "they name the identity provider whose tokens SCIM clients present");
 		goto fail;
 	}
 	if (conf.postinod.seccomp && !harden_seccomp_available()) {
@@ -340,12 +325,9 @@ main(int argc, char **argv)
 	}
 	if (conf.postinod.seccomp && conf.postcreation_hook[0] != '\0') {
 		err_set(&err, ERR_CONFIG,
-		    "postinod.seccomp cannot run the "
-		    "post-creation hook");
+		    "postinod.seccomp cannot run the post-creation hook");
 		err_hint(&err,
-		    "the hook would inherit the seccomp filter, "
-		    "which forbids starting programs: unset one of "
-		    "postcreation_hook and postinod.seccomp");
+		    "the hook would inherit the seccomp filter, which forbids starting programs: unset one of postcreation_hook and postinod.seccomp");
 		goto fail;
 	}
 	if (webhook_keys_parse(
@@ -407,8 +389,8 @@ main(int argc, char **argv)
 			goto fail;
 		log_info("seccomp allow-list installed");
 	}
-	log_info("listening on %s%s (identity_backend=%s, %lld threads, "
-		 "keys from %s)",
+	log_info(
+	    "listening on %s%s (identity_backend=%s, %lld threads, keys from %s)",
 	    http_server_where(srv),
 	    conf.postinod.tls_cert[0] ? " with TLS" : "",
 	    identity_backend_name(conf.identity_backend),

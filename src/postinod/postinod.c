@@ -53,9 +53,8 @@ readyz(struct postinod *d, struct http_response *w)
 	}
 	if (one != 1) {
 		log_warnx("readyz: %s", err.msg);
-		http_reply_error(w, 503, "not_ready",
-		    "the database does not "
-		    "answer");
+		http_reply_error(
+		    w, 503, "not_ready", "the database does not answer");
 		return;
 	}
 	o = json_object();
@@ -68,8 +67,7 @@ not_allowed(struct http_response *w, const char *allow)
 {
 	str_copy(w->allow, allow, sizeof(w->allow));
 	http_reply_error(w, 405, "method_not_allowed",
-	    "use the methods in "
-	    "the Allow header");
+	    "use the methods in the Allow header");
 }
 
 void

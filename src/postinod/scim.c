@@ -117,8 +117,7 @@ projection(struct scim_req *q, const char **attrs, const char **excluded,
 			if (!isalnum((unsigned char)*p) &&
 			    strchr(",.:_-$ ", *p) == NULL)
 				return err_set(err, ERR_INVALID,
-				    "%s: '%c' cannot be in an attribute "
-				    "name",
+				    "%s: '%c' cannot be in an attribute name",
 				    i == 0 ? "attributes"
 					   : "excludedAttributes",
 				    *p);
@@ -147,8 +146,8 @@ base_url(const struct scim_req *q, char *out, size_t size)
 	}
 	if (host == NULL || *host == '\0' || strlen(host) > 255 ||
 	    strspn(host,
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"0123456789.-:[]") != strlen(host))
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+		strlen(host))
 		host = q->d->conf->postinod.listen;
 	snprintf(out, size, "%s://%s",
 	    q->d->conf->postinod.tls_cert[0] != '\0' ? "https" : "http", host);
@@ -266,8 +265,7 @@ scim_fail(struct scim_req *q, const struct err *err)
 	}
 	if (err->kind == ERR_DENIED && q->w->www_authenticate[0] == '\0')
 		str_copy(q->w->www_authenticate,
-		    "Bearer realm=\"postinod\", "
-		    "error=\"invalid_token\"",
+		    "Bearer realm=\"postinod\", error=\"invalid_token\"",
 		    sizeof(q->w->www_authenticate));
 	envelope(q, ei->http_status, ei->scim_type, detail);
 }
@@ -311,9 +309,8 @@ scim_body(struct scim_req *q, json_t **root_r, struct err *err)
 	    q->r->body, q->r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 		return err_set(err, ERR_USAGE,
-		    "malformed JSON: %s (line %d, "
-		    "column %d)",
-		    jerr.text, jerr.line, jerr.column);
+		    "malformed JSON: %s (line %d, column %d)", jerr.text,
+		    jerr.line, jerr.column);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return err_set(err, ERR_USAGE, "the body is not a JSON object");
@@ -375,9 +372,7 @@ int_param(struct scim_req *q, const char *name, int64_t *v, bool *given)
 		return 0;
 	if (http_query_count(q->r, name) > 1 || str_to_i64(s, v) == -1) {
 		err_set(&err, ERR_INVALID,
-		    "%s must be given once, as an "
-		    "integer",
-		    name);
+		    "%s must be given once, as an integer", name);
 		scim_fail(q, &err);
 		return -1;
 	}
@@ -432,8 +427,7 @@ scim_list_begin(struct scim_req *q, const struct scim_attr *map,
 			l->page.descending = true;
 		else if (!str_eq_nocase(order, "ascending")) {
 			err_set(&err, ERR_INVALID,
-			    "sortOrder is ascending or "
-			    "descending");
+			    "sortOrder is ascending or descending");
 			goto fail;
 		}
 	}

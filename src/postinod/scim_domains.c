@@ -69,9 +69,7 @@ scim_domains(struct scim_req *q)
 		}
 		if (rc == 0 || err.kind == ERR_INVALID)
 			err_set(&err, ERR_NOTFOUND,
-			    "domain '%.253s' does not "
-			    "exist",
-			    q->id);
+			    "domain '%.253s' does not exist", q->id);
 		scim_fail(q, &err);
 		return;
 	}

@@ -362,8 +362,7 @@ fold_fmt(enum db_engine e)
 {
 	switch (e) {
 	case DB_ENGINE_MYSQL:
-		return "LOWER(CONVERT(%s USING utf8mb4)) COLLATE "
-		       "utf8mb4_nopad_bin";
+		return "LOWER(CONVERT(%s USING utf8mb4)) COLLATE utf8mb4_nopad_bin";
 	case DB_ENGINE_PGSQL:
 		return "lower(%s) COLLATE \"C\"";
 	default:
@@ -568,9 +567,7 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 			return fail(p, "'%s' needs true or false", a->name);
 		if (op != OP_EQ && op != OP_NE)
 			return fail(p,
-			    "'%s' can only be compared with eq or "
-			    "ne",
-			    a->name);
+			    "'%s' can only be compared with eq or ne", a->name);
 		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1)
 			return -1;
 		return push_arg(p, DB_BOOL(json_is_true(v)), NULL);
@@ -579,8 +576,7 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 			return fail(p, "'%s' needs an integer value", a->name);
 		if (cmp_sql(op) == NULL)
 			return fail(p,
-			    "'%s' is a number: use eq, ne, gt, ge, "
-			    "lt or le",
+			    "'%s' is a number: use eq, ne, gt, ge, lt or le",
 			    a->name);
 		if (emit(p, "(%s %s ?)", col, cmp_sql(op)) == -1)
 			return -1;
@@ -595,8 +591,7 @@ compare(struct parser *p, const struct scim_attr *a, enum op op, json_t *v)
 			    p, "'%s' needs an RFC 3339 date and time", a->name);
 		if (cmp_sql(op) == NULL)
 			return fail(p,
-			    "'%s' is a date: use eq, ne, gt, ge, lt "
-			    "or le",
+			    "'%s' is a date: use eq, ne, gt, ge, lt or le",
 			    a->name);
 		stored = xmalloc(TIMEFMT_MAX);
 		timefmt_stored(t, stored, TIMEFMT_MAX);
@@ -822,9 +817,7 @@ scim_filter_compile(const char *filter, const struct scim_attr *map,
 	p.err = err;
 	if (strlen(filter) > SCIM_FILTER_MAX_LEN)
 		return err_set(err, ERR_INVALID,
-		    "the filter is longer than "
-		    "%d bytes",
-		    SCIM_FILTER_MAX_LEN);
+		    "the filter is longer than %d bytes", SCIM_FILTER_MAX_LEN);
 	if (parse_or(&p, &shape) == -1)
 		return -1;
 	skip_ws(&p);

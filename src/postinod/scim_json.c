@@ -47,13 +47,11 @@ name_of(json_t *name, char *out, size_t size, struct err *err)
 	    (g != NULL && !json_is_string(g)) ||
 	    (fam != NULL && !json_is_string(fam)))
 		return err_set(err, ERR_INVALID,
-		    "name.formatted, "
-		    "name.givenName and name.familyName must be strings");
+		    "name.formatted, name.givenName and name.familyName must be strings");
 	if (f != NULL) {
 		if (strlen(json_string_value(f)) >= size)
-			return err_set(err, ERR_INVALID,
-			    "name.formatted is "
-			    "too long");
+			return err_set(
+			    err, ERR_INVALID, "name.formatted is too long");
 		str_copy(out, json_string_value(f), size);
 		return 1;
 	}
@@ -95,8 +93,7 @@ quota_of(json_t *v, int64_t *q, struct err *err)
 {
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return err_set(err, ERR_INVALID,
-		    "quotaBytes must be a "
-		    "non-negative integer");
+		    "quotaBytes must be a non-negative integer");
 	*q = json_integer_value(v);
 	return 0;
 }
@@ -114,8 +111,7 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 	v = json_object_get(root, "userName");
 	if (!json_is_string(v) || *json_string_value(v) == '\0')
 		return err_set(err, ERR_INVALID,
-		    "userName (the mailbox "
-		    "address) is required");
+		    "userName (the mailbox address) is required");
 	u->user_name = json_string_value(v);
 	if ((v = json_object_get(root, "name")) != NULL && !json_is_null(v)) {
 		if ((r = name_of(v, u->name, sizeof(u->name), err)) == -1)
@@ -127,25 +123,22 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 	    !json_is_null(v)) {
 		if (!json_is_string(v) ||
 		    strlen(json_string_value(v)) >= sizeof(u->name))
-			return err_set(err, ERR_INVALID,
-			    "displayName must be "
-			    "a string");
+			return err_set(
+			    err, ERR_INVALID, "displayName must be a string");
 		str_copy(u->name, json_string_value(v), sizeof(u->name));
 		u->has_name = true;
 	}
 	if ((v = json_object_get(root, "active")) != NULL && !json_is_null(v)) {
 		if (boolean(v, &u->active) == -1)
-			return err_set(err, ERR_INVALID,
-			    "active must be a "
-			    "boolean");
+			return err_set(
+			    err, ERR_INVALID, "active must be a boolean");
 		u->has_active = true;
 	}
 	if ((v = json_object_get(root, "password")) != NULL &&
 	    !json_is_null(v)) {
 		if (!json_is_string(v))
-			return err_set(err, ERR_INVALID,
-			    "password must be a "
-			    "string");
+			return err_set(
+			    err, ERR_INVALID, "password must be a string");
 		u->password = json_string_value(v);
 	}
 	if ((v = json_object_get(root, "emails")) != NULL && !json_is_null(v)) {
@@ -153,15 +146,13 @@ scim_json_user(json_t *root, struct scim_user_in *u, struct err *err)
 		json_t *e;
 
 		if (!json_is_array(v))
-			return err_set(err, ERR_INVALID,
-			    "emails must be an "
-			    "array");
+			return err_set(
+			    err, ERR_INVALID, "emails must be an array");
 		json_array_foreach(v, i, e) if (!json_is_object(e) ||
 		    (json_object_get(e, "value") != NULL &&
 			!json_is_string(json_object_get(
 			    e, "value")))) return err_set(err, ERR_INVALID,
-		    "emails must "
-		    "hold objects with a string value");
+		    "emails must hold objects with a string value");
 	}
 	if ((v = json_object_get(root, "externalId")) != NULL &&
 	    !json_is_null(v)) {
@@ -197,8 +188,7 @@ gotos_of(json_t *v, struct err *err)
 		return xstrdup(json_string_value(v));
 	if (!json_is_array(v) || json_array_size(v) == 0) {
 		err_set(err, ERR_INVALID,
-		    "goto must be a string or an array "
-		    "of strings");
+		    "goto must be a string or an array of strings");
 		return NULL;
 	}
 	buf_init(&b, 64 * 1024);
@@ -208,8 +198,7 @@ gotos_of(json_t *v, struct err *err)
 		    buf_puts(&b, json_string_value(e)) == -1) {
 			buf_release(&b);
 			err_set(err, ERR_INVALID,
-			    "goto must be a string or an "
-			    "array of strings");
+			    "goto must be a string or an array of strings");
 			return NULL;
 		}
 	}
@@ -231,9 +220,8 @@ scim_json_alias(json_t *root, struct scim_alias_in *a, struct err *err)
 	a->address = json_string_value(v);
 	if ((v = json_object_get(root, "active")) != NULL && !json_is_null(v)) {
 		if (boolean(v, &a->active) == -1)
-			return err_set(err, ERR_INVALID,
-			    "active must be a "
-			    "boolean");
+			return err_set(
+			    err, ERR_INVALID, "active must be a boolean");
 		a->has_active = true;
 	}
 	if ((v = json_object_get(root, "goto")) == NULL)
@@ -252,9 +240,7 @@ new_op(struct patch *p, enum scim_op_kind kind)
 
 	if (p->n == SCIM_PATCH_MAX) {
 		err_set(p->err, ERR_INVALID,
-		    "more than %d changes in one "
-		    "PATCH",
-		    SCIM_PATCH_MAX);
+		    "more than %d changes in one PATCH", SCIM_PATCH_MAX);
 		return NULL;
 	}
 	op = &p->ops[p->n++];
@@ -266,10 +252,8 @@ new_op(struct patch *p, enum scim_op_kind kind)
 static int
 bad_path(struct patch *p, const char *path)
 {
-	return err_set(p->err, ERR_BADPATH,
-	    "'%.100s' cannot be changed "
-	    "here",
-	    path);
+	return err_set(
+	    p->err, ERR_BADPATH, "'%.100s' cannot be changed here", path);
 }
 
 static int apply_path(
@@ -378,10 +362,8 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 			return 0;
 		if (!json_is_string(v) ||
 		    strlen(json_string_value(v)) >= sizeof(op->buf))
-			return err_set(p->err, ERR_INVALID,
-			    "%s must be a "
-			    "string",
-			    path);
+			return err_set(
+			    p->err, ERR_INVALID, "%s must be a string", path);
 		str_copy(op->buf, json_string_value(v), sizeof(op->buf));
 		return 0;
 	}
@@ -451,8 +433,7 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 	if (str_eq_nocase(path, "userName")) {
 		if (verb == PV_REMOVE || !json_is_string(v))
 			return err_set(p->err, ERR_READONLY,
-			    "userName is the mailbox address: it cannot be "
-			    "removed or renamed through SCIM");
+			    "userName is the mailbox address: it cannot be removed or renamed through SCIM");
 		if ((op = new_op(p, SOP_USERNAME)) == NULL)
 			return -1;
 		op->str = op->buf;
@@ -472,9 +453,8 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 		    (json_is_string(v) && *json_string_value(v) == '\0'))
 			return new_op(p, SOP_RELEASE) == NULL ? -1 : 0;
 		if (!json_is_string(v))
-			return err_set(p->err, ERR_INVALID,
-			    "password must be "
-			    "a string");
+			return err_set(
+			    p->err, ERR_INVALID, "password must be a string");
 		if ((op = new_op(p, SOP_PASSWORD)) == NULL)
 			return -1;
 		op->str = json_string_value(v);
@@ -483,8 +463,7 @@ user_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 	if (str_eq_nocase(path, SCIM_SCHEMA_MAILBOX ":quotaBytes")) {
 		if (verb == PV_REMOVE)
 			return err_set(p->err, ERR_INVALID,
-			    "quotaBytes cannot "
-			    "be removed (0 means unlimited)");
+			    "quotaBytes cannot be removed (0 means unlimited)");
 		if ((op = new_op(p, SOP_QUOTA)) == NULL)
 			return -1;
 		return quota_of(v, &op->num, p->err);
@@ -504,8 +483,7 @@ alias_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 
 		if (verb == PV_REMOVE)
 			return err_set(p->err, ERR_INVALID,
-			    "goto cannot be "
-			    "removed; delete the alias");
+			    "goto cannot be removed; delete the alias");
 		if ((op = new_op(p, SOP_GOTO)) == NULL)
 			return -1;
 		if ((g = gotos_of(v, p->err)) == NULL)
@@ -533,18 +511,14 @@ apply_path(struct patch *p, enum patch_verb verb, const char *path, json_t *v)
 		if (p->res == SCIM_RES_USER && unkept_attr(path))
 			return 0;
 		return err_set(p->err, ERR_BADPATH,
-		    "filtered paths are not "
-		    "supported: '%.100s'",
-		    path);
+		    "filtered paths are not supported: '%.100s'", path);
 	}
 	if (strlen(path) > ul + 1 && path[ul] == ':' &&
 	    strncasecmp(path, urn, ul) == 0)
 		path += ul + 1;
 	if (verb != PV_REMOVE && v == NULL)
-		return err_set(p->err, ERR_INVALID,
-		    "'%.100s': a value is "
-		    "required",
-		    path);
+		return err_set(
+		    p->err, ERR_INVALID, "'%.100s': a value is required", path);
 	return p->res == SCIM_RES_USER ? user_path(p, verb, path, v)
 				       : alias_path(p, verb, path, v);
 }
@@ -563,9 +537,8 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 		    err, ERR_USAGE, "schemas must include " SCIM_URN_PATCH);
 	list = json_object_get(root, "Operations");
 	if (!json_is_array(list) || json_array_size(list) == 0)
-		return err_set(err, ERR_USAGE,
-		    "Operations must be a non-empty "
-		    "array");
+		return err_set(
+		    err, ERR_USAGE, "Operations must be a non-empty array");
 	json_array_foreach(list, i, o)
 	{
 		const char *verb, *path;
@@ -577,9 +550,7 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 		    (verb = json_string_value(json_object_get(o, "op"))) ==
 			NULL) {
 			rc = err_set(err, ERR_USAGE,
-			    "operation %zu: \"op\" is "
-			    "required",
-			    i + 1);
+			    "operation %zu: \"op\" is required", i + 1);
 			goto out;
 		}
 		if (str_eq_nocase(verb, "add"))
@@ -590,9 +561,7 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 			pv = PV_REMOVE;
 		else {
 			rc = err_set(err, ERR_USAGE,
-			    "operation %zu: unknown op "
-			    "'%.20s'",
-			    i + 1, verb);
+			    "operation %zu: unknown op '%.20s'", i + 1, verb);
 			goto out;
 		}
 		value = json_object_get(o, "value");
@@ -601,21 +570,17 @@ scim_json_patch(json_t *root, enum scim_resource res, struct scim_op *ops,
 				 json_object_get(o, "path"))) == NULL ||
 			    *path == '\0') {
 				rc = err_set(err, ERR_BADPATH,
-				    "operation %zu: "
-				    "path must be a string",
+				    "operation %zu: path must be a string",
 				    i + 1);
 				goto out;
 			}
 			rc = apply_path(&p, pv, path, value);
 		} else if (pv == PV_REMOVE) {
 			rc = err_set(err, ERR_NOTARGET,
-			    "operation %zu: remove "
-			    "needs a path",
-			    i + 1);
+			    "operation %zu: remove needs a path", i + 1);
 		} else if (!json_is_object(value)) {
 			rc = err_set(err, ERR_INVALID,
-			    "operation %zu: without "
-			    "a path, value must be an object",
+			    "operation %zu: without a path, value must be an object",
 			    i + 1);
 		} else
 			rc = apply_members(&p, pv, NULL, value);

@@ -33,12 +33,10 @@ static const struct attr_def name_sub[] = {
 	{ "formatted", "string", false, false, "readWrite", "default", NULL,
 	    NULL, "the full name, stored as the mailbox name" },
 	{ "givenName", "string", false, false, "writeOnly", "never", NULL, NULL,
-	    "the first word of the name; joined with familyName when "
-	    "formatted is absent" },
+	    "the first word of the name; joined with familyName when formatted is absent" },
 	{ "familyName", "string", false, false, "writeOnly", "never", NULL,
 	    NULL,
-	    "the rest of the name; joined with givenName when formatted "
-	    "is absent" },
+	    "the rest of the name; joined with givenName when formatted is absent" },
 	END
 };
 
@@ -66,9 +64,7 @@ static const struct attr_def user_attrs[] = {
 	{ "active", "boolean", false, false, "readWrite", "default", NULL, NULL,
 	    "whether the mailbox receives mail and may log in" },
 	{ "password", "string", false, false, "writeOnly", "never", NULL, NULL,
-	    "set a local password (claims an IdP-managed mailbox under "
-	    "identity_backend=hybrid); remove it, or set null or \"\", to "
-	    "hand the mailbox back to the IdP" },
+	    "set a local password (claims an IdP-managed mailbox under identity_backend=hybrid); remove it, or set null or \"\", to hand the mailbox back to the IdP" },
 	END
 };
 
@@ -79,8 +75,7 @@ static const struct attr_def mailbox_attrs[] = {
 	    NULL, "mailbox quota in bytes; 0 is unlimited" },
 	{ "idpManaged", "boolean", false, false, "readOnly", "default", NULL,
 	    NULL,
-	    "true when the identity provider authenticates the mailbox "
-	    "({NOAUTH})" },
+	    "true when the identity provider authenticates the mailbox ({NOAUTH})" },
 	END
 };
 
@@ -270,8 +265,7 @@ spc_json(const struct postino_conf *conf)
 	json_object_set_new(bearer, "name", json_string("OAuth Bearer Token"));
 	json_object_set_new(bearer, "description",
 	    json_string(
-		"a JWT signed "
-		"by the configured issuer (RS256, PS256, ES256 or EdDSA)"));
+		"a JWT signed by the configured issuer (RS256, PS256, ES256 or EdDSA)"));
 	json_object_set_new(bearer, "primary", json_true());
 	json_array_append_new(schemes, bearer);
 	json_object_set_new(o, "authenticationSchemes", schemes);

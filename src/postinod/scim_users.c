@@ -256,8 +256,7 @@ patch_tx(struct model *m, void *arg, struct err *err)
 			rc = str_eq_nocase(op->str, c->user)
 			    ? 0
 			    : err_set(err, ERR_READONLY,
-				  "userName '%.320s' is not this user's: a "
-				  "mailbox is not renamed through SCIM",
+				  "userName '%.320s' is not this user's: a mailbox is not renamed through SCIM",
 				  op->str);
 			break;
 		default:
@@ -334,8 +333,7 @@ replace(struct scim_req *q)
 		goto fail;
 	if (!str_eq_nocase(in.user_name, mb.username)) {
 		err_set(&err, ERR_INVALID,
-		    "userName '%.320s' is not this user's: a mailbox is not "
-		    "renamed through SCIM",
+		    "userName '%.320s' is not this user's: a mailbox is not renamed through SCIM",
 		    in.user_name);
 		goto fail;
 	}

@@ -111,8 +111,7 @@ http_server_new(const struct http_server_opts *o, struct err *err)
 	if (o->tls_cert_file != NULL && o->tls_cert_file[0] != '\0') {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			err_set(err, ERR_CONFIG,
-			    "this libmicrohttpd has no TLS "
-			    "support");
+			    "this libmicrohttpd has no TLS support");
 			goto fail;
 		}
 		if ((s->tls_cert = read_file(o->tls_cert_file, err)) == NULL ||
@@ -374,9 +373,7 @@ http_server_start(struct http_server *s, struct err *err)
 	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (s->mhd == NULL)
 		return err_set(err, ERR_CONFIG,
-		    "cannot start the HTTP server "
-		    "on %s",
-		    s->where);
+		    "cannot start the HTTP server on %s", s->where);
 	return 0;
 }
 

@@ -189,10 +189,7 @@ pstats_render(void *arg, struct buf *b)
 	}
 	metrics_write_family(b, "postinod_webhook_events_total",
 	    METRICS_COUNTER,
-	    "Zitadel webhook deliveries, by result: applied, duplicate "
-	    "(recorded before), ignored (a type postino does not act on), "
-	    "rejected (see postinod_webhook_rejections_total), failed "
-	    "(server side, retried by Zitadel).");
+	    "Zitadel webhook deliveries, by result: applied, duplicate (recorded before), ignored (a type postino does not act on), rejected (see postinod_webhook_rejections_total), failed (server side, retried by Zitadel).");
 	for (int w = 0; w < PW_N; w++) {
 		struct metrics_label l[] = { { "result", webhook_names[w] } };
 
@@ -218,8 +215,7 @@ pstats_render(void *arg, struct buf *b)
 		if (d->pool != NULL)
 			pool_counts(d->pool, &ps);
 		counter(b, "postinod_jwks_refreshes_total",
-		    "Loads of the SCIM issuer's signing keys (JWKS) that "
-		    "succeeded.",
+		    "Loads of the SCIM issuer's signing keys (JWKS) that succeeded.",
 		    loads);
 		counter(b, "postinod_jwks_refresh_failures_total",
 		    "Loads of the signing keys (JWKS) that failed.", fails);
@@ -229,8 +225,7 @@ pstats_render(void *arg, struct buf *b)
 		    "Database connections that could not be opened.",
 		    ps.connect_errors);
 		counter(b, "postinod_database_connections_dropped_total",
-		    "Connections closed after a database failure or found "
-		    "dead when idle.",
+		    "Connections closed after a database failure or found dead when idle.",
 		    ps.dropped);
 		counter(b, "postinod_database_reconnects_total",
 		    "Connections opened to replace a dropped one.",
@@ -261,12 +256,8 @@ pstats_log(struct postinod *d)
 				if (statuses[si] >= 500)
 					err5 += v[S_REQ(r, mi, si)];
 			}
-	log_info("stats requests=%llu server_errors=%llu "
-		 "webhook_applied=%llu webhook_duplicate=%llu "
-		 "webhook_ignored=%llu webhook_rejected=%llu "
-		 "webhook_failed=%llu jwks_refreshes=%llu jwks_failures=%llu "
-		 "db_connections=%llu db_connect_errors=%llu "
-		 "db_reconnects=%llu",
+	log_info(
+	    "stats requests=%llu server_errors=%llu webhook_applied=%llu webhook_duplicate=%llu webhook_ignored=%llu webhook_rejected=%llu webhook_failed=%llu jwks_refreshes=%llu jwks_failures=%llu db_connections=%llu db_connect_errors=%llu db_reconnects=%llu",
 	    (unsigned long long)req, (unsigned long long)err5,
 	    (unsigned long long)v[S_WEBHOOK(PW_APPLIED)],
 	    (unsigned long long)v[S_WEBHOOK(PW_DUPLICATE)],

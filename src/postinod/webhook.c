@@ -68,12 +68,9 @@ webhook_keys_parse(const char *value, struct webhook_keys *k, struct err *err)
 	memset(k, 0, sizeof(*k));
 	if (value == NULL)
 		return err_set(err, ERR_CONFIG,
-			   "POSTINOD_ZITADEL_HMAC_SECRET "
-			   "is not set"),
+			   "POSTINOD_ZITADEL_HMAC_SECRET is not set"),
 		       err_hint(err,
-			   "set it to the signing key of "
-			   "the Zitadel target (at least 32 bytes); several, "
-			   "comma-separated, while rotating");
+			   "set it to the signing key of the Zitadel target (at least 32 bytes); several, comma-separated, while rotating");
 	copy = xstrdup(value);
 	for (p = copy; rc == 0 && p != NULL;) {
 		size_t len;
@@ -87,16 +84,13 @@ webhook_keys_parse(const char *value, struct webhook_keys *k, struct err *err)
 		nth++;
 		if (len < WEBHOOK_SECRET_MIN) {
 			rc = err_set(err, ERR_CONFIG,
-			    "POSTINOD_ZITADEL_HMAC_"
-			    "SECRET: secret %zu is %zu bytes, shorter than "
-			    "%d",
+			    "POSTINOD_ZITADEL_HMAC_SECRET: secret %zu is %zu bytes, shorter than %d",
 			    nth, len, WEBHOOK_SECRET_MIN);
 			break;
 		}
 		if (k->n + 2 > WEBHOOK_KEYS_MAX) {
 			rc = err_set(err, ERR_CONFIG,
-			    "POSTINOD_ZITADEL_HMAC_"
-			    "SECRET: too many secrets");
+			    "POSTINOD_ZITADEL_HMAC_SECRET: too many secrets");
 			break;
 		}
 		add_key(k, item, len);
@@ -113,8 +107,7 @@ webhook_keys_parse(const char *value, struct webhook_keys *k, struct err *err)
 	free(copy);
 	if (rc == 0 && k->n == 0)
 		rc = err_set(err, ERR_CONFIG,
-		    "POSTINOD_ZITADEL_HMAC_SECRET "
-		    "holds no secret");
+		    "POSTINOD_ZITADEL_HMAC_SECRET holds no secret");
 	if (rc == -1)
 		webhook_keys_release(k);
 	return rc;
@@ -215,14 +208,12 @@ webhook_verify(const struct webhook_keys *keys, const char *header,
 
 			if (vl == 0 || vl >= sizeof(tbuf) || t != -1)
 				return DENY(WH_SIG_BAD,
-				    "malformed "
-				    "signature timestamp");
+				    "malformed signature timestamp");
 			memcpy(tbuf, eq + 1, vl);
 			tbuf[vl] = '\0';
 			if (str_to_i64(tbuf, &t) == -1 || t < 0)
 				return DENY(WH_SIG_BAD,
-				    "malformed "
-				    "signature timestamp");
+				    "malformed signature timestamp");
 		} else if (kl == 2 && strncmp(p, "v1", 2) == 0)
 			seen_v1 = true;
 		p += n;
@@ -233,8 +224,7 @@ webhook_verify(const struct webhook_keys *keys, const char *header,
 		return DENY(WH_SIG_BAD, "malformed signature");
 	if ((int64_t)now - t > window || t - (int64_t)now > window)
 		return DENY(WH_SIG_EXPIRED,
-		    "signature timestamp outside "
-		    "the replay window");
+		    "signature timestamp outside the replay window");
 	parts[0] = tbuf;
 	lens[0] = strlen(tbuf);
 	parts[1] = ".";
@@ -473,8 +463,7 @@ webhook_parse(
 	    strlen(created) >= sizeof(ev->created_at) ||
 	    timefmt_parse(created, &ev->created) == -1) {
 		err_set(err, ERR_INVALID,
-		    "created_at: an RFC 3339 timestamp "
-		    "is required");
+		    "created_at: an RFC 3339 timestamp is required");
 		goto out;
 	}
 	str_copy(ev->created_at, created, sizeof(ev->created_at));
@@ -488,8 +477,7 @@ webhook_parse(
 	    short_string(root, "instanceID", instance, sizeof(instance)) ==
 		-1) {
 		err_set(err, ERR_INVALID,
-		    "aggregateID and instanceID must be "
-		    "short strings");
+		    "aggregateID and instanceID must be short strings");
 		goto out;
 	}
 	snprintf(ev->issuer, sizeof(ev->issuer), "%s%s", WEBHOOK_ISSUER_PREFIX,
@@ -501,8 +489,7 @@ webhook_parse(
 	}
 	if ((payload = payload_of(root)) == NULL) {
 		err_set(err, ERR_INVALID,
-		    "event_payload: an object (or its JSON "
-		    "in base64) is required");
+		    "event_payload: an object (or its JSON in base64) is required");
 		goto out;
 	}
 	if ((rc = opt_string(payload, "email", &email)) == -1 ||
@@ -510,8 +497,7 @@ webhook_parse(
 		(*email == '\0' || strlen(email) >= sizeof(ev->email)))) {
 		rc = -1;
 		err_set(err, ERR_INVALID,
-		    "event_payload.email: must be an "
-		    "address");
+		    "event_payload.email: must be an address");
 		goto out;
 	}
 	rc = -1;
@@ -520,23 +506,19 @@ webhook_parse(
 	if ((ev->type == WH_ADDED || ev->type == WH_EMAIL) &&
 	    ev->email[0] == '\0') {
 		err_set(err, ERR_INVALID,
-		    "event_payload.email: an address is "
-		    "required");
+		    "event_payload.email: an address is required");
 		goto out;
 	}
 	if (ev->subject[0] == '\0' && ev->email[0] == '\0') {
 		err_set(err, ERR_INVALID,
-		    "aggregateID: the Zitadel user id is "
-		    "required (or, from postino's own sender, "
-		    "event_payload.email)");
+		    "aggregateID: the Zitadel user id is required (or, from postino's own sender, event_payload.email)");
 		goto out;
 	}
 	rf = name_field(payload, "firstName", ev->first, sizeof(ev->first));
 	rl = name_field(payload, "lastName", ev->last, sizeof(ev->last));
 	if (rf == -1 || rl == -1) {
 		err_set(err, ERR_INVALID,
-		    "event_payload: firstName and "
-		    "lastName must be short strings");
+		    "event_payload: firstName and lastName must be short strings");
 		goto out;
 	}
 	ev->has_first = rf == 1;

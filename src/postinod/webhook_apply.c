@@ -53,8 +53,7 @@ resolve(struct model *m, const struct webhook_event *ev, char *username,
 		return 1;
 	}
 	err_set(err, ERR_NOTFOUND,
-	    "no mailbox belongs to Zitadel user '%s' (%s); it was not "
-	    "created through user.human.added, or its mailbox was deleted",
+	    "no mailbox belongs to Zitadel user '%s' (%s); it was not created through user.human.added, or its mailbox was deleted",
 	    ev->subject, ev->issuer);
 	return -1;
 }
@@ -307,8 +306,7 @@ webhook_handle(
 		log_warnx("zitadel: %s event of %s outside the replay window",
 		    log_safe(ev.type_name, safe, sizeof(safe)), ev.created_at);
 		err_set(&err, ERR_INVALID,
-		    "event outside the replay window "
-		    "(%llds > %llds)",
+		    "event outside the replay window (%llds > %llds)",
 		    (long long)(now > ev.created ? now - ev.created
 						 : ev.created - now),
 		    (long long)d->replay_window);
@@ -318,8 +316,7 @@ webhook_handle(
 	}
 	if (ev.type == WH_EMAIL) {
 		err_set(&err, ERR_UNSUPPORTED,
-		    "changing a mailbox address "
-		    "through Zitadel is not supported");
+		    "changing a mailbox address through Zitadel is not supported");
 		pstats_reject(PR_UNSUPPORTED);
 		reply_err(w, &err);
 		return;

@@ -99,9 +99,7 @@ pool_get(const struct db_params *p, int64_t timeout_ms, bool writer)
 		    p->dbpath != NULL ? p->dbpath : "?");
 	else
 		snprintf(pool->where, sizeof(pool->where),
-		    "%s database '%s' "
-		    "at %s",
-		    db_engine_name(p->engine),
+		    "%s database '%s' at %s", db_engine_name(p->engine),
 		    p->dbname != NULL ? p->dbname : "",
 		    p->hosts != NULL && *p->hosts ? p->hosts : "localhost");
 	pthread_mutex_init(&pool->lock, NULL);
@@ -263,8 +261,7 @@ pool_connect(struct dbpool *pool, struct err *err)
 		char sql[80];
 
 		snprintf(sql, sizeof(sql),
-		    "SET SESSION max_statement_time = "
-		    "%.3f",
+		    "SET SESSION max_statement_time = %.3f",
 		    (double)pool->timeout_ms / 1000.0);
 		(void)db_exec(db, sql, NULL, 0, &ignore);
 	}

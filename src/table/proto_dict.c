@@ -115,9 +115,8 @@ dictproto_split(char *line, size_t len, char **fields_r, size_t max,
 			return err_set(err, ERR_INVALID, "too many fields");
 		flen = dictproto_unescape(line + start, i - start);
 		if (memchr(line + start, '\0', flen) != NULL)
-			return err_set(err, ERR_INVALID,
-			    "field contains a "
-			    "NUL byte");
+			return err_set(
+			    err, ERR_INVALID, "field contains a NUL byte");
 		line[start + flen] = '\0';
 		fields_r[n++] = line + start;
 		start = i + 1;
@@ -138,17 +137,13 @@ dictproto_key_split(const char *key, const char *user, const char **rest_r,
 	if (str_prefix(key, "priv/")) {
 		if (user == NULL || *user == '\0')
 			return err_set(err, ERR_INVALID,
-			    "private key '%.200s' "
-			    "without a user",
-			    key);
+			    "private key '%.200s' without a user", key);
 		*rest_r = key + 5;
 		*user_r = user;
 		return 0;
 	}
-	return err_set(err, ERR_INVALID,
-	    "key '%.200s' is neither shared/ "
-	    "nor priv/",
-	    key);
+	return err_set(
+	    err, ERR_INVALID, "key '%.200s' is neither shared/ nor priv/", key);
 }
 
 void
@@ -240,18 +235,14 @@ feed_hello(struct dict_session *s, char **f, size_t n, struct dict_act *act,
 	if (s->hello)
 		return err_set(err, ERR_INVALID, "second hello");
 	if (n < 5)
-		return err_set(err, ERR_INVALID,
-		    "hello has %zu fields, "
-		    "expected 5",
-		    n);
+		return err_set(
+		    err, ERR_INVALID, "hello has %zu fields, expected 5", n);
 	if (str_to_int(f[0], 0, 1000, &major) == -1 ||
 	    str_to_int(f[1], 0, 1000000, &minor) == -1)
 		return err_set(err, ERR_INVALID, "hello: bad version");
 	if (major < 2 || major > 4)
 		return err_set(err, ERR_INVALID,
-		    "unsupported dict protocol "
-		    "version %d",
-		    major);
+		    "unsupported dict protocol version %d", major);
 	s->hello = true;
 	s->major = major;
 	s->minor = minor;
@@ -276,9 +267,8 @@ feed_iterate(struct dict_session *s, char **f, size_t n, struct dict_act *act,
 	if (s->major >= 3) {
 		/* flags, max_rows, path, user */
 		if (n < 3)
-			return err_set(err, ERR_INVALID,
-			    "iterate: too few "
-			    "fields");
+			return err_set(
+			    err, ERR_INVALID, "iterate: too few fields");
 		first_path = 2;
 		last_path = 3;
 		act->user = pick_user(s, f, n, 3);
@@ -290,9 +280,8 @@ feed_iterate(struct dict_session *s, char **f, size_t n, struct dict_act *act,
 	}
 	if (first_path == 2) {
 		if (str_to_i64(f[1], &v) == -1 || v < 0)
-			return err_set(err, ERR_INVALID,
-			    "iterate: bad "
-			    "max_rows");
+			return err_set(
+			    err, ERR_INVALID, "iterate: bad max_rows");
 		act->max_rows = (uint64_t)v;
 	}
 	if (first_path >= last_path || first_path >= n) {
@@ -320,13 +309,9 @@ feed_begin(struct dict_session *s, char **f, size_t n, struct err *err)
 		return err_set(err, ERR_INVALID, "begin: bad transaction id");
 	if (tx_find(s, id) != (size_t)-1)
 		return err_set(err, ERR_INVALID,
-		    "begin: transaction %lu "
-		    "already open",
-		    id);
+		    "begin: transaction %lu already open", id);
 	if (s->ntx >= DICT_MAX_TX)
-		return err_set(err, ERR_TOOLARGE,
-		    "too many open "
-		    "transactions");
+		return err_set(err, ERR_TOOLARGE, "too many open transactions");
 	user = s->major >= 3 ? pick_user(s, f, n, 1) : pick_user(s, f, 0, 0);
 	tx = xcalloc(1, sizeof(*tx));
 	tx->id = id;
@@ -383,10 +368,8 @@ feed_tx_op(
 	if (n < 1 || parse_id(f[0], &id) == -1)
 		return err_set(err, ERR_INVALID, "%c: bad transaction id", cmd);
 	if ((i = tx_find(s, id)) == (size_t)-1)
-		return err_set(err, ERR_INVALID,
-		    "%c: unknown transaction "
-		    "%lu",
-		    cmd, id);
+		return err_set(
+		    err, ERR_INVALID, "%c: unknown transaction %lu", cmd, id);
 	tx = s->tx[i];
 	switch (cmd) {
 	case 'S':

@@ -20,12 +20,10 @@ socketmap_request_split(
 	sp = memchr(payload, ' ', len);
 	if (sp == NULL)
 		return err_set(err, ERR_INVALID,
-		    "request has no space "
-		    "between map name and key");
+		    "request has no space between map name and key");
 	if (sp == payload)
-		return err_set(err, ERR_INVALID,
-		    "request has an empty map "
-		    "name");
+		return err_set(
+		    err, ERR_INVALID, "request has an empty map name");
 	*sp = '\0';
 	payload[len] = '\0';
 	*name_r = payload;
@@ -81,9 +79,7 @@ socketmap_reply(struct buf *b, int rc, const char *value, const struct err *e)
 		struct err big;
 
 		err_set(&big, ERR_TOOLARGE,
-		    "value of %zu bytes exceeds the "
-		    "socketmap reply limit",
-		    vl);
+		    "value of %zu bytes exceeds the socketmap reply limit", vl);
 		return reply_err(b, &big);
 	}
 	return reply_text(b, "OK", value, vl);

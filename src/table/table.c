@@ -97,9 +97,7 @@ table_open(struct table **t_r, const char *name, const char *type,
 		return err_set(err, ERR_CONFIG, "a table needs a name");
 	if (strchr(name, ' ') != NULL || strchr(name, '\t') != NULL)
 		return err_set(err, ERR_CONFIG,
-		    "table name '%s' contains "
-		    "white space",
-		    name);
+		    "table name '%s' contains white space", name);
 	if (type == NULL || (be = table_backend_find(type)) == NULL) {
 		const char *near = type != NULL
 		    ? str_nearest(type, table_backend_names())
@@ -110,8 +108,7 @@ table_open(struct table **t_r, const char *name, const char *type,
 		if (near != NULL)
 			return err_hint(err, "did you mean '%s'?", near);
 		return err_hint(err,
-		    "this podop knows: static, file, sql, "
-		    "mysql, pgsql, sqlite, postfixadmin"
+		    "this podop knows: static, file, sql, mysql, pgsql, sqlite, postfixadmin"
 #ifdef HAVE_REDIS
 		    ", redis"
 #endif
@@ -152,12 +149,10 @@ table_open_spec(struct table **t_r, const char *name, const char *spec,
 	if (colon == NULL) {
 		*t_r = NULL;
 		err_set(err, ERR_CONFIG,
-		    "table '%s': '%s' is not of the form "
-		    "type:parameter",
-		    name, spec);
+		    "table '%s': '%s' is not of the form type:parameter", name,
+		    spec);
 		return err_hint(err,
-		    "for example \"postfixadmin:alias\" or "
-		    "\"mysql:/etc/postfix/sql-virtual_alias_maps.cf\"");
+		    "for example \"postfixadmin:alias\" or \"mysql:/etc/postfix/sql-virtual_alias_maps.cf\"");
 	}
 	type = xstrndup(spec, (size_t)(colon - spec));
 	r = table_open(t_r, name, type, colon + 1, env, err);
@@ -204,9 +199,7 @@ table_lookup(struct table *t, const char *key, const char *user,
 		return key_too_long(t, key, err);
 	if (t->backend->lookup == NULL)
 		return err_set(err, ERR_CONFIG,
-		    "table '%s' (%s) cannot look "
-		    "keys up",
-		    t->name, t->type);
+		    "table '%s' (%s) cannot look keys up", t->name, t->type);
 	r = t->backend->lookup(t, key, user, value_r, &ttl, err);
 	if (r == 1 && value_r->len == 0)
 		r = 0; /* an empty value is no value (as in Postfix) */
@@ -224,9 +217,7 @@ table_iterate(struct table *t, const char *path, const char *user,
 		return key_too_long(t, path, err);
 	if (t->backend->iterate == NULL)
 		return err_set(err, ERR_UNSUPPORTED,
-		    "table '%s' (%s) cannot "
-		    "be iterated",
-		    t->name, t->type);
+		    "table '%s' (%s) cannot be iterated", t->name, t->type);
 	return t->backend->iterate(
 	    t, path, user, flags, max_rows, fn, arg, err);
 }
@@ -237,9 +228,7 @@ table_commit(
 {
 	if (t->backend->commit == NULL)
 		return err_set(err, ERR_UNSUPPORTED,
-		    "table '%s' (%s) is "
-		    "read-only",
-		    t->name, t->type);
+		    "table '%s' (%s) is read-only", t->name, t->type);
 	if (n == 0)
 		return 1;
 	for (size_t i = 0; i < n; i++)

@@ -417,8 +417,7 @@ query(ares_channel ch, bool ad, const char *name, int type, const char *what,
 			free(q->abuf);
 			q->abuf = NULL;
 			return err_set(err, ERR_TEMP,
-			    "DNS %s %s: the answer is not DNSSEC-validated "
-			    "(no AD bit)",
+			    "DNS %s %s: the answer is not DNSSEC-validated (no AD bit)",
 			    what, name);
 		} else if (DNS_HEADER_ANCOUNT(q->abuf) == 0)
 			q->status = ARES_ENODATA;

@@ -132,9 +132,7 @@ file_open(struct table *t, struct err *err)
 		    t->param, strerror(errno));
 	if (fstat(fileno(fp), &st) == 0 && st.st_size > (off_t)FILE_MAX_SIZE) {
 		fclose(fp);
-		return err_set(err, ERR_CONFIG,
-		    "'%s' is larger than %u "
-		    "bytes",
+		return err_set(err, ERR_CONFIG, "'%s' is larger than %u bytes",
 		    t->param, FILE_MAX_SIZE);
 	}
 	m = xcalloc(1, sizeof(*m));

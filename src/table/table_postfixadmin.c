@@ -94,10 +94,8 @@ source_params(const struct table *t, const char *src, struct db_params *p,
 		engine = db_engine_parse(e);
 		free(e);
 		if (engine == DB_ENGINE_NONE)
-			return err_set(err, ERR_CONFIG,
-			    "unknown engine in "
-			    "'%s'",
-			    src);
+			return err_set(
+			    err, ERR_CONFIG, "unknown engine in '%s'", src);
 		if (str_prefix(colon + 1, "//") || !str_suffix(src, ".cf"))
 			return db_params_from_dsn(p, src, err);
 		path = colon + 1;
@@ -143,9 +141,7 @@ pfa_open(struct table *t, struct err *err)
 		if (near != NULL)
 			return err_hint(err, "did you mean '%s'?", near);
 		return err_hint(err,
-		    "use domain, relay_domain, mailbox, "
-		    "alias, transport, routes, sender_login, quota_limit or "
-		    "dovecot");
+		    "use domain, relay_domain, mailbox, alias, transport, routes, sender_login, quota_limit or dovecot");
 	}
 	if (source_params(t, colon != NULL ? colon + 1 : "", &p, err) == -1)
 		return -1;
@@ -154,8 +150,7 @@ pfa_open(struct table *t, struct err *err)
 	table_read_hosts(t, &p);
 	if (!db_engine_available(p.engine)) {
 		err_set(err, ERR_CONFIG,
-		    "this podop was built without %s "
-		    "support",
+		    "this podop was built without %s support",
 		    db_engine_name(p.engine));
 		db_params_release(&p);
 		return -1;
@@ -289,8 +284,7 @@ pfa_iterate(struct table *t, const char *path, const char *user,
 
 	if (a->kind != PFA_DOVECOT)
 		return err_set(err, ERR_UNSUPPORTED,
-		    "only the dovecot "
-		    "lookup can be iterated");
+		    "only the dovecot lookup can be iterated");
 	/* Only userdb rows exist to iterate; anything else is empty. */
 	if (user != NULL ||
 	    !(str_prefix("userdb/", path) || str_prefix(path, "userdb/")))
@@ -331,9 +325,7 @@ pfa_commit(
 			strcmp(ops[i].key, "quota/messages") != 0) ||
 		    ops[i].op == 'P')
 			return err_set(err, ERR_UNSUPPORTED,
-			    "only "
-			    "priv/quota/storage and priv/quota/messages can be "
-			    "written (not %s '%.200s')",
+			    "only priv/quota/storage and priv/quota/messages can be written (not %s '%.200s')",
 			    ops[i].user != NULL ? "priv" : "shared",
 			    ops[i].key);
 	/* One quota2 change per user, in the order the ops came. */
@@ -356,9 +348,7 @@ pfa_commit(
 			if (ops[j].op == 'S' &&
 			    str_to_i64(ops[j].value, &v) == -1) {
 				r = err_set(err, ERR_INVALID,
-				    "'%.200s' is not "
-				    "a number",
-				    ops[j].value);
+				    "'%.200s' is not a number", ops[j].value);
 				break;
 			}
 			if (ops[j].op == 'A')

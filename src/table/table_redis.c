@@ -95,8 +95,7 @@ parse_options(struct redistab *r, const char *opts, struct err *err)
 			ret = read_password(r, tok + 14, err);
 		else
 			ret = err_set(err, ERR_CONFIG,
-			    "unknown option '%s' "
-			    "(prefix=, db=, password_file=)",
+			    "unknown option '%s' (prefix=, db=, password_file=)",
 			    tok);
 	}
 	free(copy);
@@ -136,8 +135,7 @@ redis_open(struct table *t, struct err *err)
 		}
 		if (*h == '\0') {
 			err_set(err, ERR_CONFIG,
-			    "needs a server: "
-			    "unix:/path or host:port");
+			    "needs a server: unix:/path or host:port");
 			goto fail;
 		}
 		r->host = xstrdup(h);
@@ -291,9 +289,7 @@ get_value(struct redistab *r, const char *k, size_t klen, struct buf *value_r,
 		buf_reset(value_r);
 		if (memchr(rep->str, '\0', rep->len) != NULL)
 			ret = err_set(err, ERR_INVALID,
-			    "value of '%.200s' "
-			    "contains a NUL byte",
-			    k);
+			    "value of '%.200s' contains a NUL byte", k);
 		else if (buf_append(value_r, rep->str, rep->len) == -1)
 			ret = err_set(err, ERR_TOOLARGE, "value too large");
 		else
@@ -304,9 +300,7 @@ get_value(struct redistab *r, const char *k, size_t klen, struct buf *value_r,
 		break;
 	default:
 		ret = err_set(err, ERR_CONFIG,
-		    "GET '%.200s': unexpected "
-		    "reply type %d",
-		    k, rep->type);
+		    "GET '%.200s': unexpected reply type %d", k, rep->type);
 		break;
 	}
 	freeReplyObject(rep);

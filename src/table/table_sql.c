@@ -121,9 +121,7 @@ add_arg(struct sqlmap *m, char c, struct buf *out, struct err *err)
 {
 	if (m->nargs == SQL_MAX_ARGS)
 		return err_set(err, ERR_CONFIG,
-		    "query has more than %d "
-		    "expansions",
-		    SQL_MAX_ARGS);
+		    "query has more than %d expansions", SQL_MAX_ARGS);
 	m->codes[m->nargs++] = c;
 	note_code(m, c);
 	buf_putc(out, '?');
@@ -153,8 +151,7 @@ compile_literal(struct sqlmap *m, const char *s, size_t n, bool mysql,
 				i++;
 			else if (s[i] == '%') {
 				r = err_set(err, ERR_CONFIG,
-				    "invalid '%%' "
-				    "sequence in query");
+				    "invalid '%%' sequence in query");
 				break;
 			}
 			buf_putc(&text, s[i]);
@@ -227,8 +224,7 @@ compile_query(
 			if (i >= n) {
 				buf_release(&out);
 				return err_set(err, ERR_CONFIG,
-				    "unterminated "
-				    "string in query");
+				    "unterminated string in query");
 			}
 			if (has_exp) {
 				if (compile_literal(m, q + start, i - start,
@@ -258,8 +254,7 @@ compile_query(
 			if (memchr(q + i, '%', len) != NULL) {
 				buf_release(&out);
 				return err_set(err, ERR_CONFIG,
-				    "expansions "
-				    "inside double quotes are not supported");
+				    "expansions inside double quotes are not supported");
 			}
 			buf_append(&out, q + i, len);
 			i += len;
@@ -268,8 +263,7 @@ compile_query(
 		if (c == '?') {
 			buf_release(&out);
 			return err_set(err, ERR_CONFIG,
-			    "query contains a '?' "
-			    "outside a string");
+			    "query contains a '?' outside a string");
 		}
 		if (c == '%') {
 			if (i + 1 < n && q[i + 1] == '%') {
@@ -286,9 +280,8 @@ compile_query(
 				continue;
 			}
 			buf_release(&out);
-			return err_set(err, ERR_CONFIG,
-			    "invalid '%%' sequence "
-			    "in query");
+			return err_set(
+			    err, ERR_CONFIG, "invalid '%%' sequence in query");
 		}
 		buf_putc(&out, c);
 		i++;
@@ -321,8 +314,7 @@ parse_domains(struct sqlmap *m, const char *v, struct err *err)
 		if (tok[0] == '/' || strchr(tok, ':') != NULL) {
 			free(copy);
 			return err_set(err, ERR_CONFIG,
-			    "'domain = %s': only "
-			    "literal domain names are supported",
+			    "'domain = %s': only literal domain names are supported",
 			    tok);
 		}
 		m->domains = xreallocarray(
@@ -353,19 +345,16 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 		engine = db_engine_parse(e);
 		free(e);
 		if (engine == DB_ENGINE_NONE)
-			return err_set(err, ERR_CONFIG,
-			    "unknown engine in "
-			    "'%s'",
-			    path);
+			return err_set(
+			    err, ERR_CONFIG, "unknown engine in '%s'", path);
 		path = colon + 1;
 	}
 	if (engine == DB_ENGINE_NONE && t->env->sql_engine != NULL &&
 	    *t->env->sql_engine != '\0')
 		engine = db_engine_parse(t->env->sql_engine);
 	if (*path == '\0')
-		return err_set(err, ERR_CONFIG,
-		    "needs the path of a Postfix "
-		    "map file");
+		return err_set(
+		    err, ERR_CONFIG, "needs the path of a Postfix map file");
 	if (cf_parse_file(&cf, path, err) == -1)
 		return -1;
 	if (db_params_from_cf(&params, &cf, engine, err) == -1) {
@@ -375,8 +364,7 @@ sql_open_engine(struct table *t, enum db_engine engine, struct err *err)
 	table_read_hosts(t, &params);
 	if (!db_engine_available(params.engine)) {
 		err_set(err, ERR_CONFIG,
-		    "this podop was built without %s "
-		    "support",
+		    "this podop was built without %s support",
 		    db_engine_name(params.engine));
 		goto out_params;
 	}
@@ -568,17 +556,15 @@ sql_call(struct db *db, void *arg, struct err *err)
 			if (m->expansion_limit > 0 &&
 			    ++count > m->expansion_limit) {
 				r = err_set(err, ERR_TOOLARGE,
-				    "expansion "
-				    "limit %ld exceeded",
+				    "expansion limit %ld exceeded",
 				    m->expansion_limit);
 				goto out;
 			}
 			if ((c->value_r->len > 0 &&
 				buf_putc(c->value_r, ',') == -1) ||
 			    buf_append(c->value_r, one.data, one.len) == -1) {
-				r = err_set(err, ERR_TOOLARGE,
-				    "result too "
-				    "large");
+				r = err_set(
+				    err, ERR_TOOLARGE, "result too large");
 				goto out;
 			}
 		}

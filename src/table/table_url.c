@@ -83,14 +83,10 @@ url_open(struct table *t, struct err *err)
 		holelen = 2;
 	else
 		return err_set(err, ERR_CONFIG,
-		    "URL '%s' has no '§' or '{}' "
-		    "for the key",
-		    p);
+		    "URL '%s' has no '§' or '{}' for the key", p);
 	if (!str_prefix(p, "http://") && !str_prefix(p, "https://"))
 		return err_set(err, ERR_CONFIG,
-		    "'%s' is not an http:// or "
-		    "https:// URL",
-		    p);
+		    "'%s' is not an http:// or https:// URL", p);
 	pthread_once(&curl_once, curl_init_once);
 	u = xcalloc(1, sizeof(*u));
 	u->prefix = xstrndup(p, (size_t)(hole - p));
@@ -252,9 +248,8 @@ request(struct urltab *u, const char *url, const char *method, const char *body,
 	CURL *h;
 
 	if ((h = get_handle(u)) == NULL)
-		return err_set(err, ERR_INTERNAL,
-		    "cannot create a curl "
-		    "handle");
+		return err_set(
+		    err, ERR_INTERNAL, "cannot create a curl handle");
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
@@ -290,9 +285,8 @@ request(struct urltab *u, const char *url, const char *method, const char *body,
 		curl_easy_cleanup(h);
 		if (rc == CURLE_WRITE_ERROR)
 			return err_set(err, ERR_TEMP,
-			    "answer from %s is larger "
-			    "than %d bytes",
-			    u->prefix, URL_BODY_MAX);
+			    "answer from %s is larger than %d bytes", u->prefix,
+			    URL_BODY_MAX);
 		return err_set(
 		    err, ERR_TEMP, "%s: %s", u->prefix, curl_easy_strerror(rc));
 	}
@@ -315,9 +309,7 @@ render(json_t *j, struct buf *out, struct err *err)
 		char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 
 		if (s == NULL)
-			return err_set(err, ERR_INTERNAL,
-			    "cannot encode "
-			    "JSON");
+			return err_set(err, ERR_INTERNAL, "cannot encode JSON");
 		if (buf_puts(out, s) == -1) {
 			free(s);
 			return err_set(err, ERR_TOOLARGE, "value too large");
@@ -354,8 +346,7 @@ get_json(struct urltab *u, const char *url, json_t **j_r, int64_t *ttl_r,
 		if (hops == URL_REDIRECTS || next.len == 0 ||
 		    !same_origin(u, buf_cstr(&next))) {
 			err_set(err, ERR_TEMP,
-			    "HTTP %ld from %s: redirect %s'%.200s' not "
-			    "followed",
+			    "HTTP %ld from %s: redirect %s'%.200s' not followed",
 			    status, u->prefix,
 			    hops == URL_REDIRECTS ? "loop at " : "to ",
 			    buf_cstr(&next));
@@ -438,9 +429,7 @@ url_iterate(struct table *t, const char *path, const char *user,
 	if (!json_is_array(list)) {
 		json_decref(list);
 		return err_set(err, ERR_TEMP,
-		    "iteration of '%s' did not "
-		    "return a JSON list",
-		    path);
+		    "iteration of '%s' did not return a JSON list", path);
 	}
 	buf_init(&key, TABLE_KEY_MAX * 2);
 	buf_init(&val, URL_BODY_MAX);
@@ -491,9 +480,8 @@ url_commit(
 	for (size_t i = 0; i < n; i++)
 		if (ops[i].op != 'S' && ops[i].op != 'U')
 			return err_set(err, ERR_UNSUPPORTED,
-			    "url tables "
-			    "cannot '%c' ('%.200s')",
-			    ops[i].op, ops[i].key);
+			    "url tables cannot '%c' ('%.200s')", ops[i].op,
+			    ops[i].key);
 	buf_init(&flat, TABLE_KEY_MAX * 2);
 	buf_init(&url, TABLE_KEY_MAX * 4);
 	buf_init(&x.body, URL_BODY_MAX);
@@ -516,8 +504,7 @@ url_commit(
 			json_decref(j);
 			if (body == NULL) {
 				r = err_set(err, ERR_INVALID,
-				    "value of "
-				    "'%.200s' is not valid UTF-8",
+				    "value of '%.200s' is not valid UTF-8",
 				    ops[i].key);
 				break;
 			}

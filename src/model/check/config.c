@@ -49,47 +49,39 @@ probe_mailbox_base(struct ctx *c)
 
 	if (base[0] != '/') {
 		finding(c, "mailbox_base", CHECK_ERROR,
-		    "virtual_mailbox_base "
-		    "'%s' is not an absolute path; set it in postino.toml",
+		    "virtual_mailbox_base '%s' is not an absolute path; set it in postino.toml",
 		    base);
 		return;
 	}
 	if (stat(base, &st) == -1) {
 		finding(c, "mailbox_base", CHECK_ERROR,
-		    "mail root '%s': %s; "
-		    "create it (owned by the vmail user) or fix "
-		    "virtual_mailbox_base",
+		    "mail root '%s': %s; create it (owned by the vmail user) or fix virtual_mailbox_base",
 		    base, strerror(errno));
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		finding(c, "mailbox_base", CHECK_ERROR,
-		    "mail root '%s' is not "
-		    "a directory; fix virtual_mailbox_base",
+		    "mail root '%s' is not a directory; fix virtual_mailbox_base",
 		    base);
 		return;
 	}
 	if (st.st_mode & S_IWOTH) {
 		finding(c, "mailbox_base", CHECK_ERROR,
-		    "mail root '%s' is "
-		    "writable by everyone (mode %04o); chmod o-w it",
+		    "mail root '%s' is writable by everyone (mode %04o); chmod o-w it",
 		    base, (unsigned)(st.st_mode & 07777));
 		return;
 	}
 	if (uid >= 0 && st.st_uid != (uid_t)uid && st.st_uid != 0 &&
 	    st.st_uid != geteuid()) {
 		finding(c, "mailbox_base", CHECK_WARN,
-		    "mail root '%s' is "
-		    "owned by %s, neither the vmail user (uid %lld) nor root, "
-		    "who can replace every maildir; chown it to the vmail user",
+		    "mail root '%s' is owned by %s, neither the vmail user (uid %lld) nor root, who can replace every maildir; chown it to the vmail user",
 		    base, uid_name(st.st_uid, who, sizeof(who)),
 		    (long long)uid);
 		return;
 	}
 	finding(c, "mailbox_base", CHECK_INFO,
-	    "mail root '%s' is a directory "
-	    "owned by %s, mode %04o",
-	    base, uid_name(st.st_uid, who, sizeof(who)),
+	    "mail root '%s' is a directory owned by %s, mode %04o", base,
+	    uid_name(st.st_uid, who, sizeof(who)),
 	    (unsigned)(st.st_mode & 07777));
 }
 
@@ -111,8 +103,7 @@ static int
 run_capture(char *const argv[], int timeout_ms, char *out, size_t outsize)
 {
 	static char *const env[] = {
-		"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:"
-		"/usr/local/bin",
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin",
 		"HOME=/", "LANG=C", NULL
 	};
 	size_t n = 0;
@@ -219,9 +210,7 @@ hook_syntax(struct ctx *c, const char *hook)
 
 	if ((fd = open(hook, O_RDONLY | O_CLOEXEC)) == -1) {
 		finding(c, "postcreation_hook_syntax", CHECK_INFO,
-		    "skipped: "
-		    "cannot read '%s': %s",
-		    hook, strerror(errno));
+		    "skipped: cannot read '%s': %s", hook, strerror(errno));
 		return;
 	}
 	n = read(fd, head, sizeof(head) - 1);
@@ -231,16 +220,12 @@ hook_syntax(struct ctx *c, const char *hook)
 	head[n] = '\0';
 	if (n >= 4 && memcmp(head, "\177ELF", 4) == 0) {
 		finding(c, "postcreation_hook_syntax", CHECK_INFO,
-		    "skipped: "
-		    "'%s' is a compiled program",
-		    hook);
+		    "skipped: '%s' is a compiled program", hook);
 		return;
 	}
 	if (n < 2 || head[0] != '#' || head[1] != '!') {
 		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
-		    "'%s' has "
-		    "no '#!' line, so it cannot be executed (exec format "
-		    "error); start it with '#!/bin/sh'",
+		    "'%s' has no '#!' line, so it cannot be executed (exec format error); start it with '#!/bin/sh'",
 		    hook);
 		return;
 	}
@@ -261,16 +246,14 @@ hook_syntax(struct ctx *c, const char *hook)
 		}
 		if (!find_on_path(word, interp, sizeof(interp))) {
 			finding(c, "postcreation_hook_syntax", CHECK_ERROR,
-			    "'%s': interpreter '%s' is not on the hook's PATH; "
-			    "install it or fix the '#!' line",
+			    "'%s': interpreter '%s' is not on the hook's PATH; install it or fix the '#!' line",
 			    hook, word);
 			return;
 		}
 		base = strrchr(interp, '/') + 1;
 	} else if (access(interp, X_OK) == -1) {
 		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
-		    "'%s': "
-		    "interpreter '%s': %s; install it or fix the '#!' line",
+		    "'%s': interpreter '%s': %s; install it or fix the '#!' line",
 		    hook, interp, strerror(errno));
 		return;
 	}
@@ -279,9 +262,7 @@ hook_syntax(struct ctx *c, const char *hook)
 			shell = true;
 	if (!shell) {
 		finding(c, "postcreation_hook_syntax", CHECK_INFO,
-		    "skipped: "
-		    "'%s' is run by %s, which has no syntax-only mode postino "
-		    "knows",
+		    "skipped: '%s' is run by %s, which has no syntax-only mode postino knows",
 		    hook, base);
 		return;
 	}
@@ -294,9 +275,7 @@ hook_syntax(struct ctx *c, const char *hook)
 	free(argv[1]);
 	if (rc == 0) {
 		finding(c, "postcreation_hook_syntax", CHECK_INFO,
-		    "'%s -n' "
-		    "accepts '%s'",
-		    base, hook);
+		    "'%s -n' accepts '%s'", base, hook);
 		return;
 	}
 	for (char *q = out; *q != '\0'; q++)
@@ -304,14 +283,11 @@ hook_syntax(struct ctx *c, const char *hook)
 			*q = ' ';
 	if (rc == -2)
 		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
-		    "'%s -n "
-		    "%s' did not finish within %d s",
-		    base, hook, SYNTAX_TIMEOUT_MS / 1000);
+		    "'%s -n %s' did not finish within %d s", base, hook,
+		    SYNTAX_TIMEOUT_MS / 1000);
 	else
 		finding(c, "postcreation_hook_syntax", CHECK_ERROR,
-		    "'%s' has "
-		    "a syntax error (%s -n exited %d): %.200s; fix it before "
-		    "the next 'user add'",
+		    "'%s' has a syntax error (%s -n exited %d): %.200s; fix it before the next 'user add'",
 		    hook, base, rc, str_trim(out));
 }
 
@@ -324,59 +300,48 @@ probe_hook(struct ctx *c)
 
 	if (hook[0] == '\0') {
 		finding(c, "postcreation_hook", CHECK_INFO,
-		    "no post-creation "
-		    "hook configured");
+		    "no post-creation hook configured");
 		return;
 	}
 	if (hook[0] != '/') {
 		finding(c, "postcreation_hook", CHECK_ERROR,
-		    "postcreation_hook '%s' is not an absolute path; the hook "
-		    "runs from '/', so give its full path",
+		    "postcreation_hook '%s' is not an absolute path; the hook runs from '/', so give its full path",
 		    hook);
 		return;
 	}
 	if (stat(hook, &st) == -1) {
 		finding(c, "postcreation_hook", CHECK_ERROR,
-		    "post-creation "
-		    "hook '%s': %s; every 'user add' will fail until it exists "
-		    "(or clear postcreation_hook)",
+		    "post-creation hook '%s': %s; every 'user add' will fail until it exists (or clear postcreation_hook)",
 		    hook, strerror(errno));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		finding(c, "postcreation_hook", CHECK_ERROR,
-		    "post-creation "
-		    "hook '%s' is not a regular file",
-		    hook);
+		    "post-creation hook '%s' is not a regular file", hook);
 		return;
 	}
 	if (access(hook, X_OK) == -1) {
 		finding(c, "postcreation_hook", CHECK_ERROR,
-		    "post-creation "
-		    "hook '%s' is not executable; chmod 755 it",
+		    "post-creation hook '%s' is not executable; chmod 755 it",
 		    hook);
 		return;
 	}
 	if (geteuid() == 0 && st.st_uid != 0) {
 		finding(c, "postcreation_hook", CHECK_ERROR,
-		    "post-creation "
-		    "hook '%s' is owned by %s but runs as root; chown root it",
+		    "post-creation hook '%s' is owned by %s but runs as root; chown root it",
 		    hook, uid_name(st.st_uid, who, sizeof(who)));
 		return;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		finding(c, "postcreation_hook", CHECK_ERROR,
-		    "post-creation "
-		    "hook '%s' is writable by its group or others (mode %04o) "
-		    "and runs as %s; chmod go-w it",
+		    "post-creation hook '%s' is writable by its group or others (mode %04o) and runs as %s; chmod go-w it",
 		    hook, (unsigned)(st.st_mode & 07777),
 		    geteuid() == 0 ? "root" : "postino's user");
 		return;
 	}
 	finding(c, "postcreation_hook", CHECK_INFO,
-	    "'%s' is executable, "
-	    "owned by %s, mode %04o",
-	    hook, uid_name(st.st_uid, who, sizeof(who)),
+	    "'%s' is executable, owned by %s, mode %04o", hook,
+	    uid_name(st.st_uid, who, sizeof(who)),
 	    (unsigned)(st.st_mode & 07777));
 	hook_syntax(c, hook);
 }
@@ -391,23 +356,18 @@ vmail_id(struct ctx *c, bool is_uid, int64_t id)
 	if (id < 0) {
 		if (geteuid() == 0)
 			finding(c, name, CHECK_ERROR,
-			    "%s is not set, so "
-			    "maildirs are created owned by root, which Dovecot "
-			    "refuses to deliver to; set %s in postino.toml",
+			    "%s is not set, so maildirs are created owned by root, which Dovecot refuses to deliver to; set %s in postino.toml",
 			    name, name);
 		else
 			finding(c, name, CHECK_INFO,
-			    "%s is not set: maildirs "
-			    "belong to the user postino runs as (%s %ld)",
+			    "%s is not set: maildirs belong to the user postino runs as (%s %ld)",
 			    name, what,
 			    is_uid ? (long)geteuid() : (long)getegid());
 		return;
 	}
 	if (id == 0) {
 		finding(c, name, CHECK_ERROR,
-		    "%s is 0 (root): Dovecot and "
-		    "Postfix's virtual(8) refuse to deliver as root; create a "
-		    "dedicated user (useradd -r vmail) and set %s to its %s",
+		    "%s is 0 (root): Dovecot and Postfix's virtual(8) refuse to deliver as root; create a dedicated user (useradd -r vmail) and set %s to its %s",
 		    name, name, what);
 		return;
 	}
@@ -424,9 +384,7 @@ vmail_id(struct ctx *c, bool is_uid, int64_t id)
 	}
 	if (resolved == NULL) {
 		finding(c, name, CHECK_WARN,
-		    "%s %lld has no %s entry; create "
-		    "the vmail %s with that id so file listings and Dovecot "
-		    "logs name it",
+		    "%s %lld has no %s entry; create the vmail %s with that id so file listings and Dovecot logs name it",
 		    what, (long long)id, is_uid ? "passwd" : "group",
 		    is_uid ? "user" : "group");
 		return;

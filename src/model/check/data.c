@@ -301,8 +301,7 @@ need_data(struct ctx *c, unsigned what)
 		if (loaders[i].load(c, &err) == -1) {
 			c->data_failed = true;
 			finding(c, "db_read", CHECK_ERROR,
-			    "cannot read table "
-			    "'%s': %s; the checks that need it did not run",
+			    "cannot read table '%s': %s; the checks that need it did not run",
 			    loaders[i].table, err.msg);
 			return -1;
 		}

@@ -56,9 +56,7 @@ probe_db(struct ctx *c)
 	free(path);
 	if (rc == -1) {
 		finding(c, "db_reachable", CHECK_ERROR,
-		    "cannot read the "
-		    "database credentials: %s; postino, Postfix and this check "
-		    "all take them from that file",
+		    "cannot read the database credentials: %s; postino, Postfix and this check all take them from that file",
 		    err.msg);
 		return;
 	}
@@ -98,47 +96,35 @@ probe_schema(struct ctx *c)
 
 	if (schema_status(c->db, &st, &err) == -1) {
 		finding(c, "schema_tables", CHECK_ERROR,
-		    "cannot inspect the "
-		    "schema: %s",
-		    err.msg);
+		    "cannot inspect the schema: %s", err.msg);
 		return;
 	}
 	if (st.empty) {
 		finding(c, "schema_tables", CHECK_ERROR,
-		    "no PostfixAdmin "
-		    "schema in %s; create it with 'postino schema init'",
+		    "no PostfixAdmin schema in %s; create it with 'postino schema init'",
 		    db_where(c->db));
 		return;
 	}
 	if (st.missing_pfa > 0)
 		finding(c, "schema_tables", CHECK_ERROR,
-		    "the PostfixAdmin "
-		    "schema lacks %s: %s; run PostfixAdmin's upgrade.php, then "
-		    "'postino schema migrate'",
+		    "the PostfixAdmin schema lacks %s: %s; run PostfixAdmin's upgrade.php, then 'postino schema migrate'",
 		    plural(st.missing_pfa, "a table", "tables"), st.missing);
 	else {
 		c->schema_ok = true;
 		finding(c, "schema_tables", CHECK_INFO,
-		    "every PostfixAdmin "
-		    "table postino uses is present");
+		    "every PostfixAdmin table postino uses is present");
 	}
 	if (st.postino_version < SCHEMA_POSTINO_VERSION)
 		finding(c, "schema_version", CHECK_ERROR,
-		    "the database is at "
-		    "postino schema version %d, this postino needs %d; run "
-		    "'postino schema migrate' (it only adds tables and "
-		    "indexes)",
+		    "the database is at postino schema version %d, this postino needs %d; run 'postino schema migrate' (it only adds tables and indexes)",
 		    st.postino_version, SCHEMA_POSTINO_VERSION);
 	else if (st.postino_version > SCHEMA_POSTINO_VERSION)
 		finding(c, "schema_version", CHECK_WARN,
-		    "the database is at "
-		    "postino schema version %d, newer than this postino (%d); "
-		    "upgrade postino on this host",
+		    "the database is at postino schema version %d, newer than this postino (%d); upgrade postino on this host",
 		    st.postino_version, SCHEMA_POSTINO_VERSION);
 	else
 		finding(c, "schema_version", CHECK_INFO,
-		    "PostfixAdmin config "
-		    "version %s, postino schema version %d",
+		    "PostfixAdmin config version %s, postino schema version %d",
 		    st.pfa_version[0] ? st.pfa_version : "(none)",
 		    st.postino_version);
 }
@@ -207,8 +193,7 @@ grants_missing(
 		priv_names(needs[i].privs, all, sizeof(all));
 		snprintf(name, sizeof(name), "db_grants:%s", needs[i].table);
 		finding(c, name, CHECK_ERROR,
-		    "the database user lacks %s on "
-		    "table '%s'%s; grant %s on it",
+		    "the database user lacks %s on table '%s'%s; grant %s on it",
 		    p, needs[i].table, scope, all);
 	}
 	return any;
@@ -362,10 +347,8 @@ mysql_grant_line(struct ctx *c, struct mysql_grants *g, const char *line)
 	else if (!global && !ours && (data != 0 || other))
 		sample_add(&g->over, "privileges on database '%s'", db);
 	else if (ours && like_has_percent(db) && (data != 0 || other))
-		sample_add(&g->over,
-		    "privileges on every database matching "
-		    "'%s'",
-		    db);
+		sample_add(
+		    &g->over, "privileges on every database matching '%s'", db);
 	if (strstr(to, "WITH GRANT OPTION") != NULL)
 		sample_add(&g->over, "GRANT OPTION on %s.%s", db, table);
 	buf_release(&extra);
@@ -422,20 +405,15 @@ grants_mysql(struct ctx *c)
 	    c->params.dbname != NULL ? c->params.dbname : "");
 	if (!g.any_scope)
 		finding(c, "db_grants", CHECK_ERROR,
-		    "the database user has no "
-		    "privileges on database '%s'; grant SELECT, INSERT, "
-		    "UPDATE, DELETE on it",
+		    "the database user has no privileges on database '%s'; grant SELECT, INSERT, UPDATE, DELETE on it",
 		    c->params.dbname != NULL ? c->params.dbname : "");
 	else if (!grants_missing(c, g.have, exists, scope))
 		finding(c, "db_grants", CHECK_INFO,
-		    "the database user holds "
-		    "the privileges postino needs on '%s'",
+		    "the database user holds the privileges postino needs on '%s'",
 		    c->params.dbname);
 	if (g.over.n > 0)
 		finding(c, "db_grants:overprivileged", CHECK_WARN,
-		    "the "
-		    "database user, whose password every Postfix map file "
-		    "holds, has more than postino needs: %s; revoke them",
+		    "the database user, whose password every Postfix map file holds, has more than postino needs: %s; revoke them",
 		    sample_text(&g.over));
 	sample_release(&g.over);
 	return;
@@ -521,14 +499,10 @@ grants_pgsql(struct ctx *c)
 	}
 	if (!grants_missing(c, have, exists, ""))
 		finding(c, "db_grants", CHECK_INFO,
-		    "the database role holds "
-		    "the privileges postino needs on every table");
+		    "the database role holds the privileges postino needs on every table");
 	if (over.n > 0)
 		finding(c, "db_grants:overprivileged", CHECK_WARN,
-		    "the "
-		    "database role, whose password every Postfix map file "
-		    "holds, has more than postino needs: %s; ALTER ROLE or "
-		    "REVOKE them",
+		    "the database role, whose password every Postfix map file holds, has more than postino needs: %s; ALTER ROLE or REVOKE them",
 		    sample_text(&over));
 	sample_release(&over);
 	return;
@@ -547,8 +521,7 @@ grants_sqlite(struct ctx *c)
 
 	if (path == NULL || stat(path, &st) == -1) {
 		finding(c, "db_grants", CHECK_ERROR,
-		    "cannot stat the SQLite "
-		    "database '%s': %s",
+		    "cannot stat the SQLite database '%s': %s",
 		    path ? path : "", strerror(errno));
 		return;
 	}
@@ -559,51 +532,38 @@ grants_sqlite(struct ctx *c)
 		snprintf(dir, sizeof(dir), ".");
 	if (!S_ISREG(st.st_mode)) {
 		finding(c, "db_grants", CHECK_ERROR,
-		    "SQLite database '%s' is "
-		    "not a regular file",
-		    path);
+		    "SQLite database '%s' is not a regular file", path);
 		return;
 	}
 	if (access(path, R_OK | W_OK) == -1) {
 		finding(c, "db_grants", CHECK_ERROR,
-		    "SQLite database '%s' is "
-		    "not readable and writable by postino: %s; fix its owner "
-		    "or mode",
+		    "SQLite database '%s' is not readable and writable by postino: %s; fix its owner or mode",
 		    path, strerror(errno));
 		return;
 	}
 	if (access(dir, W_OK | X_OK) == -1) {
 		finding(c, "db_grants", CHECK_ERROR,
-		    "cannot write in '%s', "
-		    "where SQLite keeps the journal of '%s': %s",
+		    "cannot write in '%s', where SQLite keeps the journal of '%s': %s",
 		    dir, path, strerror(errno));
 		return;
 	}
 	if (st.st_mode & S_IWOTH) {
 		finding(c, "db_grants", CHECK_ERROR,
-		    "SQLite database '%s' is "
-		    "writable by everyone (mode %04o): anyone can change "
-		    "passwords; chmod 640 it",
+		    "SQLite database '%s' is writable by everyone (mode %04o): anyone can change passwords; chmod 640 it",
 		    path, (unsigned)(st.st_mode & 07777));
 		return;
 	}
 	finding(c, "db_grants", CHECK_INFO,
-	    "SQLite database '%s' is owned "
-	    "by %s, mode %04o",
-	    path, uid_name(st.st_uid, who, sizeof(who)),
+	    "SQLite database '%s' is owned by %s, mode %04o", path,
+	    uid_name(st.st_uid, who, sizeof(who)),
 	    (unsigned)(st.st_mode & 07777));
 	if (st.st_mode & S_IROTH)
 		finding(c, "db_grants:overprivileged", CHECK_WARN,
-		    "SQLite "
-		    "database '%s' is readable by everyone (mode %04o), "
-		    "password hashes included; chmod o-r it",
+		    "SQLite database '%s' is readable by everyone (mode %04o), password hashes included; chmod o-r it",
 		    path, (unsigned)(st.st_mode & 07777));
 	else if (st.st_uid != geteuid() && st.st_uid != 0)
 		finding(c, "db_grants:overprivileged", CHECK_WARN,
-		    "SQLite "
-		    "database '%s' is owned by %s, who can change every "
-		    "password in it; chown it to root (Dovecot and Postfix "
-		    "need only group access)",
+		    "SQLite database '%s' is owned by %s, who can change every password in it; chown it to root (Dovecot and Postfix need only group access)",
 		    path, uid_name(st.st_uid, who, sizeof(who)));
 }
 

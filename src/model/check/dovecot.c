@@ -252,9 +252,7 @@ probe_dovecot(struct ctx *c)
 	}
 	if (dc.nfiles == 0 || dc.n == 0) {
 		finding(c, "dovecot_passdb_chain", CHECK_WARN,
-		    "%s under '%s', "
-		    "so the passdb chain identity_backend=%s needs cannot be "
-		    "verified; set dovecot_conf_dir",
+		    "%s under '%s', so the passdb chain identity_backend=%s needs cannot be verified; set dovecot_conf_dir",
 		    dc.nfiles == 0 ? "no Dovecot configuration" : "no passdb",
 		    dir, identity_backend_name(ib));
 		sample_release(&dc.files);
@@ -279,42 +277,27 @@ probe_dovecot(struct ctx *c)
 			grantless = chain[i];
 	if (grantless != NULL)
 		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
-		    "the oauth2 passdb at %s has no grant_url: Dovecot 2.4's "
-		    "oauth2 passdb only does password grants, so every "
-		    "password it is asked about fails temporarily; remove it "
-		    "(tokens are checked by the oauthbearer and xoauth2 "
-		    "mechanisms with oauth2 { introspection_url }) or give it "
-		    "grant_url, client_id and client_secret",
+		    "the oauth2 passdb at %s has no grant_url: Dovecot 2.4's oauth2 passdb only does password grants, so every password it is asked about fails temporarily; remove it (tokens are checked by the oauthbearer and xoauth2 mechanisms with oauth2 { introspection_url }) or give it grant_url, client_id and client_secret",
 		    grantless->where);
 	else if (dc.v24 && dc.mech_oauth && dc.oauth2_url &&
 	    !(ib == IDENTITY_HYBRID && first_sql == SIZE_MAX))
 		finding(c, "dovecot_passdb_chain", CHECK_INFO,
-		    "Dovecot 2.4: IdP tokens through the oauthbearer/xoauth2 "
-		    "mechanisms and oauth2 { }, passdb chain %s (from %s)",
+		    "Dovecot 2.4: IdP tokens through the oauthbearer/xoauth2 mechanisms and oauth2 { }, passdb chain %s (from %s)",
 		    buf_cstr(&b), sample_text(&dc.files));
 	else if (dc.v24 && nonsql == SIZE_MAX)
 		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
-		    "Dovecot 2.4 with only SQL passdbs (%s) and %s, so "
-		    "IdP-managed ({NOAUTH}) mailboxes cannot log in under "
-		    "identity_backend=%s; set auth_mechanisms { oauthbearer = "
-		    "yes  xoauth2 = yes } and oauth2 { introspection_url = ... "
-		    "}",
+		    "Dovecot 2.4 with only SQL passdbs (%s) and %s, so IdP-managed ({NOAUTH}) mailboxes cannot log in under identity_backend=%s; set auth_mechanisms { oauthbearer = yes  xoauth2 = yes } and oauth2 { introspection_url = ... }",
 		    buf_cstr(&b),
 		    dc.mech_oauth ? "no oauth2 { introspection_url }"
 				  : "no oauthbearer/xoauth2 mechanism",
 		    identity_backend_name(ib));
 	else if (nonsql == SIZE_MAX)
 		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
-		    "only SQL "
-		    "passdbs (%s), so IdP-managed ({NOAUTH}) mailboxes cannot "
-		    "log in under identity_backend=%s; chain the IdP's passdb "
-		    "(oauth2, ldap, checkpassword...) after the SQL one",
+		    "only SQL passdbs (%s), so IdP-managed ({NOAUTH}) mailboxes cannot log in under identity_backend=%s; chain the IdP's passdb (oauth2, ldap, checkpassword...) after the SQL one",
 		    buf_cstr(&b), identity_backend_name(ib));
 	else if (ib == IDENTITY_HYBRID && first_sql == SIZE_MAX)
 		finding(c, "dovecot_passdb_chain", CHECK_ERROR,
-		    "no SQL passdb "
-		    "(%s), so local passwords are ignored under "
-		    "identity_backend=hybrid; add 'passdb { driver = sql }'",
+		    "no SQL passdb (%s), so local passwords are ignored under identity_backend=hybrid; add 'passdb { driver = sql }'",
 		    buf_cstr(&b));
 	else {
 		size_t stop = SIZE_MAX;
@@ -325,17 +308,13 @@ probe_dovecot(struct ctx *c)
 				stop = i;
 		if (stop != SIZE_MAX)
 			finding(c, "dovecot_passdb_chain", CHECK_ERROR,
-			    "passdb '%s' at %s ends the chain (%s) when it "
-			    "fails, so the passdbs after it are never asked; "
-			    "set result_failure = continue and "
-			    "result_internalfail = continue",
+			    "passdb '%s' at %s ends the chain (%s) when it fails, so the passdbs after it are never asked; set result_failure = continue and result_internalfail = continue",
 			    chain[stop]->driver, chain[stop]->where,
 			    buf_cstr(&b));
 		else
 			finding(c, "dovecot_passdb_chain", CHECK_INFO,
-			    "passdb "
-			    "chain %s (from %s)",
-			    buf_cstr(&b), sample_text(&dc.files));
+			    "passdb chain %s (from %s)", buf_cstr(&b),
+			    sample_text(&dc.files));
 	}
 	buf_release(&b);
 	sample_release(&dc.files);

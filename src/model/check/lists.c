@@ -90,9 +90,7 @@ check_transport_maps(struct ctx *c, const struct cf *cf, const char *path)
 
 	if (v == NULL || *v == '\0') {
 		finding(c, "postfix-transport-maps", CHECK_ERROR,
-		    "%s sets no "
-		    "transport_maps, so list mail never reaches mlmmj; set it "
-		    "to the routes map followed by the domain transports",
+		    "%s sets no transport_maps, so list mail never reaches mlmmj; set it to the routes map followed by the domain transports",
 		    path);
 		return;
 	}
@@ -104,9 +102,7 @@ check_transport_maps(struct ctx *c, const struct cf *cf, const char *path)
 		}
 	if (routes == SIZE_MAX) {
 		finding(c, "postfix-transport-maps", CHECK_ERROR,
-		    "%s:%d: "
-		    "transport_maps has no routes map, so list mail never "
-		    "reaches mlmmj; put the routes map first",
+		    "%s:%d: transport_maps has no routes map, so list mail never reaches mlmmj; put the routes map first",
 		    path, cf_line(cf, "transport_maps"));
 		return;
 	}
@@ -114,15 +110,12 @@ check_transport_maps(struct ctx *c, const struct cf *cf, const char *path)
 	    c, "postfix-transport-maps", CHECK_INFO, "transport_maps: %s", v);
 	finding_if(c, routes != 0, "postfix-transport-maps-order", CHECK_ERROR,
 	    "the routes map is looked up first",
-	    "%s:%d: the routes map comes after '%s', which answers "
-	    "first for list domains; move it to the front",
+	    "%s:%d: the routes map comes after '%s', which answers first for list domains; move it to the front",
 	    path, cf_line(cf, "transport_maps"), words[0]);
 	finding_if(c, !map_type_ok(c, words[routes]),
 	    "postfix-transport-maps-type", CHECK_ERROR,
 	    "the routes map reads the database postino writes",
-	    "%s:%d: "
-	    "'%s' is not a %s map (nor socketmap/proxy of one) but the "
-	    "routes live in the %s database; fix its type",
+	    "%s:%d: '%s' is not a %s map (nor socketmap/proxy of one) but the routes live in the %s database; fix its type",
 	    path, cf_line(cf, "transport_maps"), words[routes],
 	    db_engine_name(c->params.engine), db_engine_name(c->params.engine));
 }
@@ -172,9 +165,7 @@ probe_mlmmj_wiring(struct ctx *c)
 	postfix_file(c, "main.cf", path, sizeof(path));
 	if (path[0] == '\0')
 		finding(c, "postfix-main-cf", CHECK_ERROR,
-		    "no main.cf in '%s' "
-		    "or its parent, so the mailing-list wiring cannot be "
-		    "checked; mlmmj_spool_dir is set",
+		    "no main.cf in '%s' or its parent, so the mailing-list wiring cannot be checked; mlmmj_spool_dir is set",
 		    c->conf->postfix_sql_dir);
 	else if (cf_parse_file(&cf, path, &err) == -1)
 		finding(c, "postfix-main-cf", CHECK_ERROR, "%s", err.msg);
@@ -192,10 +183,7 @@ probe_mlmmj_wiring(struct ctx *c)
 				ok = false;
 		if (!ok)
 			finding(c, "recipient-delimiter", CHECK_ERROR,
-			    "%s: "
-			    "recipient_delimiter is %s%s%s, but list commands "
-			    "(list+subscribe@...) need '%s'; set "
-			    "recipient_delimiter = %s",
+			    "%s: recipient_delimiter is %s%s%s, but list commands (list+subscribe@...) need '%s'; set recipient_delimiter = %s",
 			    path, d ? "'" : "", d ? d : "unset", d ? "'" : "",
 			    want, want);
 		else
@@ -206,8 +194,7 @@ probe_mlmmj_wiring(struct ctx *c)
 	postfix_file(c, "master.cf", path, sizeof(path));
 	if (path[0] == '\0') {
 		finding(c, "master-cf", CHECK_ERROR,
-		    "no master.cf in '%s' or "
-		    "its parent; the mlmmj pipe services cannot be checked",
+		    "no master.cf in '%s' or its parent; the mlmmj pipe services cannot be checked",
 		    c->conf->postfix_sql_dir);
 		return;
 	}
@@ -232,15 +219,13 @@ probe_mlmmj_wiring(struct ctx *c)
 		master_entry(buf_cstr(&text), services[i], &entry);
 		if (entry.len == 0)
 			finding(c, name, CHECK_ERROR,
-			    "%s has no '%s' service; "
-			    "add the pipe service postino(8) shows",
+			    "%s has no '%s' service; add the pipe service postino(8) shows",
 			    path, services[i]);
 		else if (strstr(buf_cstr(&entry), "pipe") == NULL ||
 		    strstr(buf_cstr(&entry) + strlen(services[i]),
 			services[i]) == NULL)
 			finding(c, name, CHECK_ERROR,
-			    "%s: service '%s' does "
-			    "not pipe to the %s program; fix its argv=",
+			    "%s: service '%s' does not pipe to the %s program; fix its argv=",
 			    path, services[i], services[i]);
 		else
 			finding(c, name, CHECK_INFO, "pipe service present");
@@ -260,9 +245,7 @@ probe_owner_aliases(struct ctx *c)
 		return;
 	if (!c->d.have_routes) {
 		finding(c, "owner-aliases", CHECK_ERROR,
-		    "no routes table, so "
-		    "mailing lists cannot be routed; run 'postino schema "
-		    "migrate'");
+		    "no routes table, so mailing lists cannot be routed; run 'postino schema migrate'");
 		return;
 	}
 	for (size_t i = 0; i < l->cap; i++) {
@@ -278,16 +261,13 @@ probe_owner_aliases(struct ctx *c)
 		missing++;
 		snprintf(name, sizeof(name), "owner-alias-%s", list);
 		finding(c, name, CHECK_ERROR,
-		    "list '%s' has no '%s' alias, so "
-		    "mail to its owner bounces; add it ('postino alias add %s "
-		    "OWNER')",
+		    "list '%s' has no '%s' alias, so mail to its owner bounces; add it ('postino alias add %s OWNER')",
 		    list, owner, owner);
 	}
 	if (missing == 0)
 		finding(c, "owner-aliases", CHECK_INFO,
-		    "%zu %s, each with its "
-		    "-owner alias",
-		    l->n, plural((int64_t)l->n, "list", "lists"));
+		    "%zu %s, each with its -owner alias", l->n,
+		    plural((int64_t)l->n, "list", "lists"));
 }
 
 struct spool {
@@ -388,17 +368,15 @@ probe_mlmmj_spool(struct ctx *c)
 
 	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		finding(c, "mailing_lists", CHECK_WARN,
-		    "cannot open the mlmmj "
-		    "spool '%s': %s; create it or fix mlmmj_spool_dir",
+		    "cannot open the mlmmj spool '%s': %s; create it or fix mlmmj_spool_dir",
 		    root, strerror(errno));
 		return;
 	}
 	if ((dp = fdopendir(fd)) == NULL) {
 		close(fd);
 		finding(c, "mailing_lists", CHECK_WARN,
-		    "cannot read the mlmmj "
-		    "spool '%s': %s",
-		    root, strerror(errno));
+		    "cannot read the mlmmj spool '%s': %s", root,
+		    strerror(errno));
 		return;
 	}
 	memset(&s, 0, sizeof(s));
@@ -444,8 +422,7 @@ probe_mlmmj_spool(struct ctx *c)
 
 			if (l != NULL && !smap_get(&s.found, l, NULL))
 				sample_add(&s.unrouted,
-				    "'%s' is routed but "
-				    "has no spool directory",
+				    "'%s' is routed but has no spool directory",
 				    l);
 		}
 		for (size_t i = 0; i < s.found.cap; i++) {
@@ -453,54 +430,40 @@ probe_mlmmj_spool(struct ctx *c)
 
 			if (l != NULL && !smap_get(&c->d.lists, l, NULL))
 				sample_add(&s.unrouted,
-				    "'%s' has a spool but "
-				    "no routes",
-				    l);
+				    "'%s' has a spool but no routes", l);
 		}
 	}
 	finding(c, "mailing_lists", CHECK_INFO, "%zu %s in '%s'", s.nlists,
 	    plural((int64_t)s.nlists, "list", "lists"), root);
 	finding_if(c, s.corrupt.n > 0, "mlmmj_lists_corrupt", CHECK_ERROR,
 	    "every list has an owner",
-	    "%zu spool %s "
-	    "no owner in control/owner, so mlmmj cannot run %s: %s; "
-	    "recreate the list or restore control/owner",
+	    "%zu spool %s no owner in control/owner, so mlmmj cannot run %s: %s; recreate the list or restore control/owner",
 	    s.corrupt.n,
 	    plural((int64_t)s.corrupt.n, "entry has", "entries have"),
 	    plural((int64_t)s.corrupt.n, "it", "them"),
 	    sample_text(&s.corrupt));
 	if (db && s.orphan_doms.n > 0)
 		finding(c, "mlmmj_lists_orphan_domain", CHECK_ERROR,
-		    "spool "
-		    "domains that are not domains here, so their lists receive "
-		    "nothing: %s; add the domains or remove the lists",
+		    "spool domains that are not domains here, so their lists receive nothing: %s; add the domains or remove the lists",
 		    sample_text(&s.orphan_doms));
 	else if (db)
 		finding(c, "mlmmj_lists_orphan_domain", CHECK_INFO,
-		    "every "
-		    "spool domain is a domain");
+		    "every spool domain is a domain");
 	finding_if(c, s.artefacts.n > 0, "mlmmj_lists_artefacts", CHECK_WARN,
 	    "no .deleting.* or .tmp-* leftovers",
-	    "unfinished "
-	    "list creations or deletions: %s; remove them once nothing "
-	    "is running",
+	    "unfinished list creations or deletions: %s; remove them once nothing is running",
 	    sample_text(&s.artefacts));
 	finding_if(c, s.symlinks.n > 0, "mlmmj_lists_symlinks", CHECK_ERROR,
 	    "no symlinks in the spool",
-	    "symlinks in "
-	    "the spool, which postino refuses to follow: %s; replace "
-	    "them with real directories",
+	    "symlinks in the spool, which postino refuses to follow: %s; replace them with real directories",
 	    sample_text(&s.symlinks));
 	if (db && c->d.have_routes && s.unrouted.n > 0)
 		finding(c, "mlmmj_lists_routes", CHECK_ERROR,
-		    "spool and "
-		    "routes disagree, so mail to these lists bounces: %s; "
-		    "recreate or remove the lists",
+		    "spool and routes disagree, so mail to these lists bounces: %s; recreate or remove the lists",
 		    sample_text(&s.unrouted));
 	else if (db && c->d.have_routes)
 		finding(c, "mlmmj_lists_routes", CHECK_INFO,
-		    "every list has "
-		    "both routes and a spool directory");
+		    "every list has both routes and a spool directory");
 	smap_release(&s.found);
 	sample_release(&s.corrupt);
 	sample_release(&s.orphan_doms);

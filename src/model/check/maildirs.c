@@ -225,10 +225,7 @@ walk_report(struct walk *w)
 	 */
 	if (missing.n > 0)
 		finding(c, "maildir_present", CHECK_INFO,
-		    "%zu %s no maildir "
-		    "under '%s' yet (Dovecot makes it on first delivery or "
-		    "login, as for PostfixAdmin's mailboxes): %s; restore it "
-		    "if the mailbox had mail",
+		    "%zu %s no maildir under '%s' yet (Dovecot makes it on first delivery or login, as for PostfixAdmin's mailboxes): %s; restore it if the mailbox had mail",
 		    missing.n,
 		    plural((int64_t)missing.n, "mailbox has", "mailboxes have"),
 		    c->conf->virtual_mailbox_base, sample_text(&missing));
@@ -239,26 +236,19 @@ walk_report(struct walk *w)
 			"maildirs"));
 	finding_if(c, paths.n > 0, "maildir_path", CHECK_ERROR,
 	    "every maildir path is relative and clean",
-	    "%zu %s a maildir path "
-	    "outside the mail root or with '.', '..' or empty parts: "
-	    "%s; fix mailbox.maildir",
+	    "%zu %s a maildir path outside the mail root or with '.', '..' or empty parts: %s; fix mailbox.maildir",
 	    paths.n, plural((int64_t)paths.n, "mailbox has", "mailboxes have"),
 	    sample_text(&paths));
 	finding_if(c, dups.n > 0, "maildir_duplicates", CHECK_ERROR,
 	    "no two mailboxes share a maildir",
-	    "mailboxes share "
-	    "a maildir, so they read each other's mail: %s; give each "
-	    "its own",
+	    "mailboxes share a maildir, so they read each other's mail: %s; give each its own",
 	    sample_text(&dups));
 	if (uid < 0 || gid < 0)
 		finding(c, "maildir_ownership", CHECK_INFO,
-		    "not checked: "
-		    "vmail_uid/vmail_gid are not set");
+		    "not checked: vmail_uid/vmail_gid are not set");
 	else if (w->owners.n > 0)
 		finding(c, "maildir_ownership", CHECK_ERROR,
-		    "%zu %s not owned "
-		    "by the vmail user %lld:%lld, so Dovecot cannot deliver to "
-		    "%s: %s; chown -R them",
+		    "%zu %s not owned by the vmail user %lld:%lld, so Dovecot cannot deliver to %s: %s; chown -R them",
 		    w->owners.n,
 		    plural((int64_t)w->owners.n, "maildir is", "maildirs are"),
 		    (long long)uid, (long long)gid,
@@ -266,21 +256,17 @@ walk_report(struct walk *w)
 		    sample_text(&w->owners));
 	else
 		finding(c, "maildir_ownership", CHECK_INFO,
-		    "every maildir is "
-		    "owned by %lld:%lld",
-		    (long long)uid, (long long)gid);
+		    "every maildir is owned by %lld:%lld", (long long)uid,
+		    (long long)gid);
 	finding_if(c, w->perms.n > 0, "maildir_permissions", CHECK_WARN,
 	    "no maildir is open to other users",
-	    "%zu %s open to "
-	    "other users: %s; chmod o-rwx them",
-	    w->perms.n,
+	    "%zu %s open to other users: %s; chmod o-rwx them", w->perms.n,
 	    plural((int64_t)w->perms.n, "maildir is", "maildirs are"),
 	    sample_text(&w->perms));
 	finding_if(c, w->skeleton.n > 0 || w->unreadable.n > 0,
 	    "maildirpp_skeleton", CHECK_ERROR,
 	    "every maildir has cur, new and tmp",
-	    "%s%s%s%s; "
-	    "create the missing cur, new and tmp directories",
+	    "%s%s%s%s; create the missing cur, new and tmp directories",
 	    w->skeleton.n ? "incomplete Maildir++ skeleton: " : "",
 	    w->skeleton.n ? sample_text(&w->skeleton) : "",
 	    w->unreadable.n
@@ -289,9 +275,7 @@ walk_report(struct walk *w)
 	    w->unreadable.n ? sample_text(&w->unreadable) : "");
 	finding_if(c, w->orphans.n > 0, "orphan_maildirs", CHECK_WARN,
 	    "every maildir belongs to a mailbox",
-	    "%zu %s under '%s' "
-	    "%s to no mailbox (a new mailbox of that name would "
-	    "inherit the mail): %s; archive and remove them",
+	    "%zu %s under '%s' %s to no mailbox (a new mailbox of that name would inherit the mail): %s; archive and remove them",
 	    w->orphans.n,
 	    plural((int64_t)w->orphans.n, "directory", "directories"),
 	    c->conf->virtual_mailbox_base,
@@ -299,8 +283,7 @@ walk_report(struct walk *w)
 	    sample_text(&w->orphans));
 	finding_if(c, w->orphan_doms.n > 0, "orphan_domain_maildirs",
 	    CHECK_WARN, "every domain directory belongs to a domain",
-	    "%zu top-level %s under '%s' %s no domain: %s; archive "
-	    "and remove them",
+	    "%zu top-level %s under '%s' %s no domain: %s; archive and remove them",
 	    w->orphan_doms.n,
 	    plural((int64_t)w->orphan_doms.n, "directory", "directories"),
 	    c->conf->virtual_mailbox_base,
@@ -308,17 +291,13 @@ walk_report(struct walk *w)
 	    sample_text(&w->orphan_doms));
 	finding_if(c, w->artefacts.n > 0, "maildir_artefacts", CHECK_WARN,
 	    "no .deleting.* leftovers",
-	    "%zu unfinished "
-	    "%s left: %s; remove them once nothing is running",
+	    "%zu unfinished %s left: %s; remove them once nothing is running",
 	    w->artefacts.n,
 	    plural((int64_t)w->artefacts.n, "deletion", "deletions"),
 	    sample_text(&w->artefacts));
 	finding_if(c, w->symlinks.n > 0, "maildir_symlinks", CHECK_ERROR,
 	    "no symlinks in the mail root",
-	    "%zu %s in the "
-	    "mail root, which postino refuses to follow and which can "
-	    "redirect mail elsewhere: %s; replace them with real "
-	    "directories",
+	    "%zu %s in the mail root, which postino refuses to follow and which can redirect mail elsewhere: %s; replace them with real directories",
 	    w->symlinks.n,
 	    plural((int64_t)w->symlinks.n, "symlink", "symlinks"),
 	    sample_text(&w->symlinks));

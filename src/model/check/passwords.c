@@ -171,42 +171,29 @@ probe_passwords(struct ctx *c)
 	}
 	if (ib == IDENTITY_LOCAL && noauth.n > 0)
 		finding(c, "password_noauth", CHECK_ERROR,
-		    "%zu %s the "
-		    "{NOAUTH} placeholder but identity_backend is local, so "
-		    "nobody can log in to them: %s; set passwords ('postino "
-		    "user passwd') or switch identity_backend to hybrid",
+		    "%zu %s the {NOAUTH} placeholder but identity_backend is local, so nobody can log in to them: %s; set passwords ('postino user passwd') or switch identity_backend to hybrid",
 		    noauth.n,
 		    plural(
 			(int64_t)noauth.n, "mailbox holds", "mailboxes hold"),
 		    sample_text(&noauth));
 	else if (ib == IDENTITY_NOAUTH && hashed.n > 0)
 		finding(c, "password_noauth", CHECK_WARN,
-		    "%zu %s a local "
-		    "password although identity_backend is noauth, so "
-		    "Dovecot's SQL passdb still accepts it: %s; release them "
-		    "or switch to hybrid",
+		    "%zu %s a local password although identity_backend is noauth, so Dovecot's SQL passdb still accepts it: %s; release them or switch to hybrid",
 		    hashed.n,
 		    plural((int64_t)hashed.n, "mailbox has", "mailboxes have"),
 		    sample_text(&hashed));
 	else
 		finding(c, "password_noauth", CHECK_INFO,
-		    "%zu IdP-managed "
-		    "({NOAUTH}), %zu local, as identity_backend=%s allows",
+		    "%zu IdP-managed ({NOAUTH}), %zu local, as identity_backend=%s allows",
 		    noauth.n, hashed.n + empty.n, identity_backend_name(ib));
 	finding_if(c, empty.n > 0, "password_empty", CHECK_ERROR,
 	    "no empty passwords",
-	    "%zu %s an empty "
-	    "password, which a PLAIN default_pass_scheme accepts "
-	    "with no password at all: %s; set one ('postino user "
-	    "passwd') or disable the mailbox",
+	    "%zu %s an empty password, which a PLAIN default_pass_scheme accepts with no password at all: %s; set one ('postino user passwd') or disable the mailbox",
 	    empty.n, plural((int64_t)empty.n, "mailbox has", "mailboxes have"),
 	    sample_text(&empty));
 	finding_if(c, unprefixed.n > 0, "password_unprefixed", CHECK_WARN,
 	    "every stored password names its scheme",
-	    "%zu %s stored "
-	    "without a {SCHEME} prefix, so Dovecot guesses the scheme "
-	    "from default_pass_scheme: %s; have them set new passwords "
-	    "('postino user passwd')",
+	    "%zu %s stored without a {SCHEME} prefix, so Dovecot guesses the scheme from default_pass_scheme: %s; have them set new passwords ('postino user passwd')",
 	    unprefixed.n,
 	    plural((int64_t)unprefixed.n, "password is", "passwords are"),
 	    sample_text(&unprefixed));
@@ -218,24 +205,17 @@ probe_passwords(struct ctx *c)
 			    cs[k].scheme, (long long)cs[k].n);
 	if (nweak > 0)
 		finding(c, "password_schemes", CHECK_WARN,
-		    "%lld of %lld "
-		    "password hashes use weak schemes (%s): %s; have those "
-		    "users set new passwords ('postino user passwd') to store "
-		    "%s",
+		    "%lld of %lld password hashes use weak schemes (%s): %s; have those users set new passwords ('postino user passwd') to store %s",
 		    (long long)nweak, (long long)total, buf_cstr(&b),
 		    sample_text(&weak), c->conf->default_password_scheme);
 	else
 		finding(c, "password_schemes", CHECK_INFO,
-		    "%lld password "
-		    "%s%s%s",
-		    (long long)total, plural(total, "hash", "hashes"),
-		    b.len ? ": " : "", buf_cstr(&b));
+		    "%lld password %s%s%s", (long long)total,
+		    plural(total, "hash", "hashes"), b.len ? ": " : "",
+		    buf_cstr(&b));
 	if (v24 && nrefused > 0 && !allow_weak)
 		finding(c, "password_dovecot24", CHECK_ERROR,
-		    "%lld password %s MD5-CRYPT or DES-CRYPT, which Dovecot "
-		    "2.4 (%s) refuses at login unless auth_allow_weak_schemes "
-		    "= yes: %s; have those users set new passwords ('postino "
-		    "user passwd'), or allow weak schemes until they have",
+		    "%lld password %s MD5-CRYPT or DES-CRYPT, which Dovecot 2.4 (%s) refuses at login unless auth_allow_weak_schemes = yes: %s; have those users set new passwords ('postino user passwd'), or allow weak schemes until they have",
 		    (long long)nrefused,
 		    plural(nrefused, "hash uses", "hashes use"), where,
 		    sample_text(&refused));
@@ -288,9 +268,7 @@ probe_expiry(struct ctx *c)
 	else
 		finding_if(c, exp.n > 0, "password_expired", CHECK_INFO,
 		    "no password has expired",
-		    "%zu %s expired under the domain's password_expiry "
-		    "days, so PostfixAdmin's passdb query refuses them: %s; "
-		    "'postino user passwd' sets a new one",
+		    "%zu %s expired under the domain's password_expiry days, so PostfixAdmin's passdb query refuses them: %s; 'postino user passwd' sets a new one",
 		    exp.n,
 		    plural((int64_t)exp.n, "password has", "passwords have"),
 		    sample_text(&exp));
@@ -340,8 +318,7 @@ probe_pfa_passwords(struct ctx *c)
 	}
 	if (bad.n == 0) {
 		finding(c, "password_postfixadmin", CHECK_INFO,
-		    "PostfixAdmin (encrypt = '%s') can verify every stored "
-		    "password",
+		    "PostfixAdmin (encrypt = '%s') can verify every stored password",
 		    c->conf->postfixadmin.encrypt);
 		sample_release(&bad);
 		return;
@@ -352,9 +329,7 @@ probe_pfa_passwords(struct ctx *c)
 		buf_printf(&b, "%s%lld %s", b.len ? ", " : "",
 		    (long long)cs[k].n, cs[k].scheme);
 	finding(c, "password_postfixadmin", CHECK_WARN,
-	    "%zu %s in a form PostfixAdmin (encrypt = '%s') cannot verify "
-	    "(%s), so those users cannot log in to its web UI: %s; a new "
-	    "password ('postino user passwd') is stored in its form",
+	    "%zu %s in a form PostfixAdmin (encrypt = '%s') cannot verify (%s), so those users cannot log in to its web UI: %s; a new password ('postino user passwd') is stored in its form",
 	    bad.n,
 	    plural(
 		(int64_t)bad.n, "mailbox password is", "mailbox passwords are"),

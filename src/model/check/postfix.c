@@ -126,15 +126,11 @@ check_cf_file(struct ctx *c, const char *file, const char *shown)
 		    c, name, CHECK_ERROR, "'%s' is not a regular file", path);
 	else if (mode & ~0640u)
 		finding(c, name, CHECK_ERROR,
-		    "'%s' has mode %04o but holds "
-		    "the database password; chmod 640 and chown root:postfix "
-		    "it",
+		    "'%s' has mode %04o but holds the database password; chmod 640 and chown root:postfix it",
 		    path, mode);
 	else if (geteuid() == 0 && st.st_uid != 0)
 		finding(c, name, CHECK_ERROR,
-		    "'%s' is owned by %s, who can "
-		    "change what Postfix and postino connect to; chown "
-		    "root:postfix it",
+		    "'%s' is owned by %s, who can change what Postfix and postino connect to; chown root:postfix it",
 		    path, uid_name(st.st_uid, who, sizeof(who)));
 	else if (cf_parse_file(&cf, path, &err) == -1)
 		finding(c, name, CHECK_ERROR, "%s", err.msg);
@@ -142,10 +138,7 @@ check_cf_file(struct ctx *c, const char *file, const char *shown)
 		if (cf_get(&cf, "query") == NULL ||
 		    *cf_get(&cf, "query") == '\0')
 			finding(c, name, CHECK_ERROR,
-			    "'%s' has no 'query'; "
-			    "regenerate it with 'postino config gen --only "
-			    "sql_maps --out DIR' and copy DIR/postfix/%s over "
-			    "it",
+			    "'%s' has no 'query'; regenerate it with 'postino config gen --only sql_maps --out DIR' and copy DIR/postfix/%s over it",
 			    path, file);
 		else if (db_params_from_cf(&p, &cf,
 			     c->have_params ? c->params.engine : DB_ENGINE_NONE,
@@ -158,18 +151,13 @@ check_cf_file(struct ctx *c, const char *file, const char *shown)
 				    &c->params, &p, diff, sizeof(diff));
 			if (diff[0] != '\0')
 				finding(c, name, CHECK_ERROR,
-				    "'%s': %s "
-				    "%s from sql-virtual_mailbox_maps.cf, "
-				    "whose credentials postino uses, so "
-				    "Postfix would query another database; "
-				    "make them equal",
+				    "'%s': %s %s from sql-virtual_mailbox_maps.cf, whose credentials postino uses, so Postfix would query another database; make them equal",
 				    path, diff,
 				    strchr(diff, ',') != NULL ? "differ"
 							      : "differs");
 			else
 				finding(c, name, CHECK_INFO,
-				    "mode %04o, owned "
-				    "by %s, credentials match",
+				    "mode %04o, owned by %s, credentials match",
 				    mode,
 				    uid_name(st.st_uid, who, sizeof(who)));
 			db_params_release(&p);
@@ -257,8 +245,7 @@ probe_sql_cf(struct ctx *c)
 		snprintf(name, sizeof(name), "postfix_sql_cf:%s", m->file);
 		if (legacy != NULL && cf_exists(c, legacy)) {
 			finding(c, name, CHECK_WARN,
-			    "only the legacy name "
-			    "'%s' exists; rename it to '%s' and update main.cf",
+			    "only the legacy name '%s' exists; rename it to '%s' and update main.cf",
 			    legacy, m->file);
 			check_cf_file(c, legacy, legacy);
 			continue;
@@ -266,13 +253,11 @@ probe_sql_cf(struct ctx *c)
 		if (need == CF_ALWAYS ||
 		    (need == CF_ALIAS_DOMAINS && nadoms > 0))
 			finding(c, name, CHECK_ERROR,
-			    "'%s/%s' is missing%s; write it with 'postino "
-			    "config gen --only %s --out DIR' and copy "
-			    "DIR/postfix/%s there (mode 0640)",
+			    "'%s/%s' is missing%s; write it with 'postino config gen --only %s --out DIR' and copy DIR/postfix/%s there (mode 0640)",
 			    c->conf->postfix_sql_dir, m->file,
-			    need == CF_ALIAS_DOMAINS ? " but alias domains "
-						       "exist"
-						     : "",
+			    need == CF_ALIAS_DOMAINS
+				? " but alias domains exist"
+				: "",
 			    m->artefact, m->file);
 	}
 	sql_cf_others(c);
@@ -330,8 +315,7 @@ probe_postfix_base(struct ctx *c)
 		strip_slashes(b);
 		if (!same_path(a, b))
 			finding(c, "postfix_mailbox_base", CHECK_ERROR,
-			    "%s:%d: virtual_mailbox_base is '%s' but postino "
-			    "creates maildirs under '%s'; make them the same",
+			    "%s:%d: virtual_mailbox_base is '%s' but postino creates maildirs under '%s'; make them the same",
 			    path, cf_line(&cf, "virtual_mailbox_base"), a, b);
 		else
 			finding(c, "postfix_mailbox_base", CHECK_INFO,
@@ -360,9 +344,7 @@ probe_postfix_chroot(struct ctx *c)
 	}
 	if (r.nproblems > 0 && r.service[0] != '\0')
 		finding(c, "postfix_chroot", CHECK_ERROR,
-		    "%s runs chrooted in %s (%s:%d), and %s; write such maps "
-		    "as proxy:TYPE:... (proxymap runs outside the chroot), as "
-		    "'postino config gen' does",
+		    "%s runs chrooted in %s (%s:%d), and %s; write such maps as proxy:TYPE:... (proxymap runs outside the chroot), as 'postino config gen' does",
 		    r.service, r.queue_dir, master_cf, r.service_line,
 		    buf_cstr(&r.problems));
 	else if (r.nproblems > 0)
@@ -370,8 +352,7 @@ probe_postfix_chroot(struct ctx *c)
 		    buf_cstr(&r.problems));
 	else if (r.service[0] != '\0')
 		finding(c, "postfix_chroot", CHECK_INFO,
-		    "%s runs chrooted in %s; the %zu %s reach postino's "
-		    "lookups from there",
+		    "%s runs chrooted in %s; the %zu %s reach postino's lookups from there",
 		    r.service, r.queue_dir, r.nmaps,
 		    plural((int64_t)r.nmaps, "map", "maps"));
 	else

@@ -77,18 +77,14 @@ probe_domain_ext(struct ctx *c)
 	/* Created again: the admin's default quota silently went away. */
 	if (stale.n > 0)
 		finding(c, "postino_domain_stale", CHECK_WARN,
-		    "%zu %s deleted and created again outside postino, so "
-		    "the default quota postino kept no longer applies: %s; "
-		    "set it again ('postino import --update') and delete the "
-		    "old postino_domain rows",
+		    "%zu %s deleted and created again outside postino, so the default quota postino kept no longer applies: %s; set it again ('postino import --update') and delete the old postino_domain rows",
 		    stale.n,
 		    plural((int64_t)stale.n, "domain was", "domains were"),
 		    sample_text(&stale));
 	/* Gone: a harmless leftover, removed by the next 'domain add'. */
 	if (gone.n > 0)
 		finding(c, "postino_domain_stale", CHECK_INFO,
-		    "%zu postino_domain %s for a domain deleted outside "
-		    "postino and not applied: %s",
+		    "%zu postino_domain %s for a domain deleted outside postino and not applied: %s",
 		    gone.n, plural((int64_t)gone.n, "row is", "rows are"),
 		    sample_text(&gone));
 	if (stale.n == 0 && gone.n == 0)
@@ -120,10 +116,7 @@ probe_quota_units(struct ctx *c)
 	else
 		finding_if(c, big.n > 0, "domain_quota_units", CHECK_WARN,
 		    "every domain quota is in PostfixAdmin's megabytes",
-		    "%zu %s a maximum or total quota of a terabyte or more "
-		    "per PostfixAdmin megabyte, most likely bytes written by "
-		    "Python postino, so nothing is enforced: %s; 'postino "
-		    "schema migrate --dry-run' shows the conversion",
+		    "%zu %s a maximum or total quota of a terabyte or more per PostfixAdmin megabyte, most likely bytes written by Python postino, so nothing is enforced: %s; 'postino schema migrate --dry-run' shows the conversion",
 		    big.n, plural((int64_t)big.n, "domain has", "domains have"),
 		    sample_text(&big));
 	sample_release(&big);
@@ -148,16 +141,12 @@ probe_references(struct ctx *c)
 			    c->d.alss[i].address, c->d.alss[i].domain);
 	finding_if(c, mb.n > 0, "mailbox_domain_fk", CHECK_ERROR,
 	    "every mailbox belongs to an existing domain",
-	    "%zu %s to a "
-	    "domain that does not exist, so Postfix rejects their "
-	    "mail: %s; add the domain or delete the mailboxes",
+	    "%zu %s to a domain that does not exist, so Postfix rejects their mail: %s; add the domain or delete the mailboxes",
 	    mb.n, plural((int64_t)mb.n, "mailbox belongs", "mailboxes belong"),
 	    sample_text(&mb));
 	finding_if(c, al.n > 0, "alias_domain_fk", CHECK_ERROR,
 	    "every alias belongs to an existing domain",
-	    "%zu %s to a domain "
-	    "that does not exist: %s; add the domain or delete the "
-	    "aliases",
+	    "%zu %s to a domain that does not exist: %s; add the domain or delete the aliases",
 	    al.n, plural((int64_t)al.n, "alias belongs", "aliases belong"),
 	    sample_text(&al));
 	sample_release(&mb);
@@ -181,22 +170,16 @@ probe_quota2(struct ctx *c)
 		 * adds the row on first use.  Normal, not a fault.
 		 */
 		finding(c, "quota2_pairing", CHECK_INFO,
-		    "%zu %s no quota2 "
-		    "row yet (Dovecot writes one on first use, as on "
-		    "PostfixAdmin's mailboxes): %s; 'doveadm quota recalc -A' "
-		    "fills them now",
+		    "%zu %s no quota2 row yet (Dovecot writes one on first use, as on PostfixAdmin's mailboxes): %s; 'doveadm quota recalc -A' fills them now",
 		    miss.n,
 		    plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
 		    sample_text(&miss));
 	else
 		finding(c, "quota2_pairing", CHECK_INFO,
-		    "every mailbox has a "
-		    "quota2 row");
+		    "every mailbox has a quota2 row");
 	finding_if(c, c->d.quota2_orphans > 0, "quota2_orphans", CHECK_WARN,
 	    "every quota2 row belongs to a mailbox",
-	    "%zu quota2 %s no "
-	    "mailbox: %s; delete them",
-	    c->d.quota2_orphans,
+	    "%zu quota2 %s no mailbox: %s; delete them", c->d.quota2_orphans,
 	    plural((int64_t)c->d.quota2_orphans, "row has", "rows have"),
 	    sample_text(&c->d.quota2_sample));
 	sample_release(&miss);
@@ -246,8 +229,7 @@ probe_mailbox_rows(struct ctx *c)
 	}
 	finding_if(c, orph.n > 0, "mailbox_row_orphans", CHECK_WARN,
 	    "every fetchmail, vacation and quota row belongs to a mailbox",
-	    "%zu PostfixAdmin %s no mailbox: %s; delete them (postino does "
-	    "on 'user del')",
+	    "%zu PostfixAdmin %s no mailbox: %s; delete them (postino does on 'user del')",
 	    orph.n, plural((int64_t)orph.n, "row has", "rows have"),
 	    sample_text(&orph));
 	sample_release(&orph);
@@ -329,28 +311,21 @@ probe_self_alias(struct ctx *c)
 	finding_if(c, miss.n > 0, "mailbox_self_alias",
 	    swallowed ? CHECK_ERROR : CHECK_WARN,
 	    "every mailbox has its self-alias",
-	    "%zu %s no self-alias row (alias address = "
-	    "goto = the mailbox)%s: %s; add it with 'postino alias add "
-	    "ADDR ADDR'",
+	    "%zu %s no self-alias row (alias address = goto = the mailbox)%s: %s; add it with 'postino alias add ADDR ADDR'",
 	    miss.n, plural((int64_t)miss.n, "mailbox has", "mailboxes have"),
-	    swallowed ? ", so a catch-all takes "
-			"their mail"
-		      : ", which PostfixAdmin expects and a future "
-			"catch-all would need",
+	    swallowed
+		? ", so a catch-all takes their mail"
+		: ", which PostfixAdmin expects and a future catch-all would need",
 	    sample_text(&miss));
 	if (dead.n > 0)
 		finding(c, "self_alias_state", CHECK_ERROR,
-		    "%zu active %s an inactive alias row, so Postfix "
-		    "sends their mail to a catch-all or bounces it: %s; "
-		    "run 'postino user enable' on them",
+		    "%zu active %s an inactive alias row, so Postfix sends their mail to a catch-all or bounces it: %s; run 'postino user enable' on them",
 		    dead.n,
 		    plural((int64_t)dead.n, "mailbox has", "mailboxes have"),
 		    sample_text(&dead));
 	if (live.n > 0)
 		finding(c, "self_alias_state", CHECK_WARN,
-		    "%zu disabled %s an active alias row, so their "
-		    "forwards and vacation replies go on: %s; run 'postino "
-		    "user disable' on them",
+		    "%zu disabled %s an active alias row, so their forwards and vacation replies go on: %s; run 'postino user disable' on them",
 		    live.n,
 		    plural((int64_t)live.n, "mailbox has", "mailboxes have"),
 		    sample_text(&live));
@@ -359,9 +334,7 @@ probe_self_alias(struct ctx *c)
 		    "every mailbox's alias row is as active as the mailbox");
 	finding_if(c, orphans.n > 0, "self_alias_orphans", CHECK_WARN,
 	    "every self-alias has its mailbox",
-	    "%zu %s to "
-	    "itself but no mailbox exists, so that copy bounces: %s; "
-	    "delete the alias or remove itself from its destinations",
+	    "%zu %s to itself but no mailbox exists, so that copy bounces: %s; delete the alias or remove itself from its destinations",
 	    orphans.n,
 	    plural((int64_t)orphans.n, "alias delivers", "aliases deliver"),
 	    sample_text(&orphans));
@@ -454,9 +427,7 @@ probe_destinations(struct ctx *c)
 	}
 	finding_if(c, bad.n > 0, "alias_destinations", CHECK_ERROR,
 	    "every local alias destination exists",
-	    "%zu alias %s "
-	    "to local addresses that do not exist, so those copies "
-	    "bounce: %s; fix them with 'postino alias edit'",
+	    "%zu alias %s to local addresses that do not exist, so those copies bounce: %s; fix them with 'postino alias edit'",
 	    bad.n,
 	    plural((int64_t)bad.n, "destination points", "destinations point"),
 	    sample_text(&bad));
@@ -480,34 +451,26 @@ probe_alias_domains(struct ctx *c)
 			sample_add(&chain, "'%s' -> itself", a->alias);
 		else if (smap_get(&d->adom_ix, a->target, NULL))
 			sample_add(&chain,
-			    "'%s' -> '%s', itself an alias "
-			    "domain",
-			    a->alias, a->target);
+			    "'%s' -> '%s', itself an alias domain", a->alias,
+			    a->target);
 		if (!smap_get(&d->dom_ix, a->alias, NULL))
 			sample_add(&refs, "alias domain '%s' is not a domain",
 			    a->alias);
 		if (!smap_get(&d->dom_ix, a->target, NULL))
-			sample_add(&refs,
-			    "target '%s' of '%s' is not a "
-			    "domain",
+			sample_add(&refs, "target '%s' of '%s' is not a domain",
 			    a->target, a->alias);
 	}
 	if (chain.n > 0)
 		finding(c, "alias_domain_chain", CHECK_ERROR,
-		    "Postfix "
-		    "rewrites an alias domain only once, so these never "
-		    "deliver: %s; point them at the final domain ('postino "
-		    "domain alias retarget')",
+		    "Postfix rewrites an alias domain only once, so these never deliver: %s; point them at the final domain ('postino domain alias retarget')",
 		    sample_text(&chain));
 	else
 		finding(c, "alias_domain_chain", CHECK_INFO,
-		    "%zu alias %s, "
-		    "none chained",
-		    d->nadoms, plural((int64_t)d->nadoms, "domain", "domains"));
+		    "%zu alias %s, none chained", d->nadoms,
+		    plural((int64_t)d->nadoms, "domain", "domains"));
 	finding_if(c, refs.n > 0, "alias_domain_refs", CHECK_ERROR,
 	    "every alias domain and its target are domains",
-	    "%s; add the "
-	    "domains or delete the alias domains",
+	    "%s; add the domains or delete the alias domains",
 	    sample_text(&refs));
 	sample_release(&chain);
 	sample_release(&refs);
@@ -577,37 +540,29 @@ probe_limits(struct ctx *c)
 			    (long long)o->max_aliases);
 		if (o->quota > 0 && o->nunlimited > 0)
 			sample_add(&total,
-			    "'%s' (%zu unlimited %s, domain "
-			    "total %s)",
-			    o->name, o->nunlimited,
+			    "'%s' (%zu unlimited %s, domain total %s)", o->name,
+			    o->nunlimited,
 			    plural(
 				(int64_t)o->nunlimited, "mailbox", "mailboxes"),
 			    quota_format(o->quota, a, sizeof(a)));
 		else if (o->quota > 0 && o->sumquota > o->quota)
 			sample_add(&total,
-			    "'%s' (%s allotted, domain total "
-			    "%s)",
-			    o->name, quota_format(o->sumquota, a, sizeof(a)),
+			    "'%s' (%s allotted, domain total %s)", o->name,
+			    quota_format(o->sumquota, a, sizeof(a)),
 			    quota_format(o->quota, b, sizeof(b)));
 	}
 	finding_if(c, lim.n > 0, "domain_limits", CHECK_WARN,
 	    "every domain is within its mailbox and alias limits",
-	    "over their limits "
-	    "(-1 = none allowed): %s; raise the limits or remove "
-	    "entries",
+	    "over their limits (-1 = none allowed): %s; raise the limits or remove entries",
 	    sample_text(&lim));
 	finding_if(c, maxq.n > 0, "mailbox_maxquota", CHECK_WARN,
 	    "every mailbox quota is within its domain's maximum",
-	    "%zu %s over their "
-	    "domain's per-mailbox maximum: %s; lower them ('postino "
-	    "user quota --set') or raise the maximum",
+	    "%zu %s over their domain's per-mailbox maximum: %s; lower them ('postino user quota --set') or raise the maximum",
 	    maxq.n, plural((int64_t)maxq.n, "mailbox is", "mailboxes are"),
 	    sample_text(&maxq));
 	finding_if(c, total.n > 0, "domain_quota_total", CHECK_WARN,
 	    "every domain's mailbox quotas fit its total",
-	    "mailbox quotas "
-	    "add up to more than the domain total: %s; lower them or "
-	    "raise the total",
+	    "mailbox quotas add up to more than the domain total: %s; lower them or raise the total",
 	    sample_text(&total));
 	sample_release(&lim);
 	sample_release(&maxq);
@@ -631,15 +586,12 @@ probe_identity(struct ctx *c)
 	}
 	finding_if(c, p.dangling > 0, "identity_rows", CHECK_WARN,
 	    "every identity row belongs to a mailbox",
-	    "%zu identity %s no mailbox: %s; delete them from "
-	    "postino_identity (the IdP's events for them answer 404)",
+	    "%zu identity %s no mailbox: %s; delete them from postino_identity (the IdP's events for them answer 404)",
 	    p.dangling, plural((int64_t)p.dangling, "row has", "rows have"),
 	    p.dangling_sample);
 	finding_if(c, p.doubled > 0, "identity_claims", CHECK_ERROR,
 	    "no mailbox is claimed by two subjects of one identity provider",
-	    "%zu %s claimed by several subjects of one identity "
-	    "provider: %s; keep one row per mailbox and issuer in "
-	    "postino_identity",
+	    "%zu %s claimed by several subjects of one identity provider: %s; keep one row per mailbox and issuer in postino_identity",
 	    p.doubled,
 	    plural((int64_t)p.doubled, "mailbox is", "mailboxes are"),
 	    p.doubled_sample);

@@ -213,8 +213,7 @@ probe_deep_skipped(struct ctx *c)
 {
 	if (c->skipped > 0)
 		finding(c, "deep_skipped", CHECK_INFO,
-		    "%zu deep %s did not "
-		    "run because of the errors above",
+		    "%zu deep %s did not run because of the errors above",
 		    c->skipped, plural((int64_t)c->skipped, "probe", "probes"));
 }
 

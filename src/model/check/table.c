@@ -35,47 +35,33 @@ const struct probe check_probes[] = {
 		    "E postino schema older than this postino; W newer" } } },
 	{ "mailbox_base", 0, probe_mailbox_base,
 	    { { "mailbox_base", E | W,
-		"E mail root missing, relative, not a directory, "
-		"world-writable; W owned by neither vmail, root nor "
-		"postino's user" } } },
+		"E mail root missing, relative, not a directory, world-writable; W owned by neither vmail, root nor postino's user" } } },
 	{ "postcreation_hook", 0, probe_hook,
 	    { { "postcreation_hook", E,
-		  "relative, missing, not executable, not owned by root "
-		  "(when run as root), group/other-writable" },
+		  "relative, missing, not executable, not owned by root (when run as root), group/other-writable" },
 		{ "postcreation_hook_syntax", E,
 		    "no #!, interpreter missing, \"sh -n\" fails" } } },
 	{ "vmail_uid", 0, probe_vmail,
 	    { { "vmail_uid", E | W,
 		  "E 0, or unset while running as root; W no passwd entry" },
 		{ "vmail_gid", E | W,
-		    "E 0, or unset while running as root; W no group "
-		    "entry" } } },
+		    "E 0, or unset while running as root; W no group entry" } } },
 	{ "db_grants", P_DB, probe_grants,
 	    { { "db_grants", E,
-		  "grants unreadable, no privileges at all, SQLite file not "
-		  "read-writable or world-writable" },
+		  "grants unreadable, no privileges at all, SQLite file not read-writable or world-writable" },
 		{ "db_grants:*", E,
 		    "the table lacks a privilege postino's SQL needs" },
 		{ "db_grants:overprivileged", W,
-		    "more than the database: MySQL global, other database, "
-		    "wildcard or GRANT OPTION grants; PostgreSQL SUPERUSER, "
-		    "CREATEROLE, CREATEDB, BYPASSRLS, REPLICATION, "
-		    "pg_*_server_files...; SQLite world-readable or owned by "
-		    "another user" } } },
+		    "more than the database: MySQL global, other database, wildcard or GRANT OPTION grants; PostgreSQL SUPERUSER, CREATEROLE, CREATEDB, BYPASSRLS, REPLICATION, pg_*_server_files...; SQLite world-readable or owned by another user" } } },
 	{ "postfix_sql_cf", 0, probe_sql_cf,
 	    { { "postfix_sql_cf:*", E | W,
-		"E required map missing (alias-domain maps only when alias "
-		"domains exist), mode beyond 0640, not root's (as root), "
-		"unparseable, no query, credentials differ; W legacy domain "
-		"map name; every other sql-*.cf there is checked too" } } },
+		"E required map missing (alias-domain maps only when alias domains exist), mode beyond 0640, not root's (as root), unparseable, no query, credentials differ; W legacy domain map name; every other sql-*.cf there is checked too" } } },
 	{ "postfix_mailbox_base", 0, probe_postfix_base,
 	    { { "postfix_mailbox_base", E,
 		"main.cf's virtual_mailbox_base is not ours" } } },
 	{ "postfix_chroot", 0, probe_postfix_chroot,
 	    { { "postfix_chroot", E | W,
-		"E a chrooted smtpd/cleanup/trivial-rewrite cannot reach a "
-		"map (socket outside the chroot, not proxy:); a proxy: map "
-		"proxymap cannot use; W main.cf/master.cf unreadable" } } },
+		"E a chrooted smtpd/cleanup/trivial-rewrite cannot reach a map (socket outside the chroot, not proxy:); a proxy: map proxymap cannot use; W main.cf/master.cf unreadable" } } },
 	/* With mlmmj_spool_dir set: the Postfix wiring lists need. */
 	{ "postfix-main-cf", P_MLMMJ, probe_mlmmj_wiring,
 	    { { "postfix-main-cf", E, "no main.cf, or it cannot be parsed" },
@@ -89,48 +75,40 @@ const struct probe check_probes[] = {
 		    "recipient_delimiter lacks the one lists need" },
 		{ "master-cf", E, "no master.cf, or it cannot be opened" },
 		{ "master-cf-mlmmj-*", E,
-		    "master.cf lacks the pipe service of mlmmj-receive, "
-		    "-bounce, -sub or -unsub" } } },
+		    "master.cf lacks the pipe service of mlmmj-receive, -bounce, -sub or -unsub" } } },
 	{ "owner-aliases", P_MLMMJ | P_SCHEMA, probe_owner_aliases,
 	    { { "owner-aliases", E, "no routes table" },
 		{ "owner-alias-*", E, "the list has no owner alias" } } },
 	/* Always, with the schema. */
 	{ "password_schemes", P_SCHEMA, probe_passwords,
 	    { { "password_noauth", E | W,
-		  "E {NOAUTH} rows under identity_backend=local; W local "
-		  "hashes under noauth" },
+		  "E {NOAUTH} rows under identity_backend=local; W local hashes under noauth" },
 		{ "password_empty", E, "empty passwords" },
 		{ "password_unprefixed", W,
-		    "hashes without a {SCHEME} prefix (except the bare crypt "
-		    "strings postfixadmin.encrypt asks for)" },
+		    "hashes without a {SCHEME} prefix (except the bare crypt strings postfixadmin.encrypt asks for)" },
 		{ "password_schemes", W,
 		    "mailboxes per weak scheme (the census is info)" },
 		{ "password_dovecot24", E,
-		    "MD5-CRYPT/DES-CRYPT hashes while dovecot_conf_dir is "
-		    "Dovecot 2.4's and does not allow weak schemes" } } },
+		    "MD5-CRYPT/DES-CRYPT hashes while dovecot_conf_dir is Dovecot 2.4's and does not allow weak schemes" } } },
 	{ "password_expired", P_SCHEMA, probe_expiry,
 	    { { "password_expired", 0,
 		"info: passwords past mailbox.password_expiry" } } },
 	{ "postino_domain_stale", P_SCHEMA, probe_domain_ext,
 	    { { "postino_domain_stale", W,
-		"rows of a domain re-created outside postino (info when the "
-		"domain is just gone)" } } },
+		"rows of a domain re-created outside postino (info when the domain is just gone)" } } },
 	{ "domain_quota_units", P_SCHEMA, probe_quota_units,
 	    { { "domain_quota_units", W,
 		"domain quotas that look like bytes" } } },
 	{ "password_postfixadmin", P_SCHEMA, probe_pfa_passwords,
 	    { { "password_postfixadmin", W,
-		"hashes PostfixAdmin's login cannot verify under "
-		"postfixadmin.encrypt (only when that is set)" } } },
+		"hashes PostfixAdmin's login cannot verify under postfixadmin.encrypt (only when that is set)" } } },
 	{ "db_read", 0, NULL,
 	    { { "db_read", E,
 		"a table could not be read (any probe that loads rows)" } } },
 	/* With --deep. */
 	{ "dovecot_passdb_chain", P_DEEP, probe_dovecot,
 	    { { "dovecot_passdb_chain", E | W,
-		"(noauth, hybrid) E only SQL passdbs, hybrid without SQL, a "
-		"passdb ending the chain on failure, Dovecot 2.4 without the "
-		"IdP mechanisms; W no configuration found" } } },
+		"(noauth, hybrid) E only SQL passdbs, hybrid without SQL, a passdb ending the chain on failure, Dovecot 2.4 without the IdP mechanisms; W no configuration found" } } },
 	{ "mailbox_domain_fk", P_DEEP | P_SCHEMA, probe_references,
 	    { { "mailbox_domain_fk", E, "mailboxes of a missing domain" },
 		{ "alias_domain_fk", E, "aliases of a missing domain" } } },
@@ -140,8 +118,7 @@ const struct probe check_probes[] = {
 		{ "quota2_orphans", W, "quota2 rows without a mailbox" } } },
 	{ "identity_rows", P_DEEP | P_SCHEMA, probe_identity,
 	    { { "identity_rows", E | W,
-		  "E postino_identity unreadable; W rows without a "
-		  "mailbox" },
+		  "E postino_identity unreadable; W rows without a mailbox" },
 		{ "identity_claims", E,
 		    "a mailbox claimed by two subjects of one issuer" } } },
 	{ "mailbox_row_orphans", P_DEEP | P_SCHEMA, probe_mailbox_rows,
@@ -149,8 +126,7 @@ const struct probe check_probes[] = {
 		"fetchmail/vacation/quota rows, no mailbox" } } },
 	{ "mailbox_self_alias", P_DEEP | P_SCHEMA, probe_self_alias,
 	    { { "mailbox_self_alias", E | W,
-		  "W a mailbox without its self-alias (E when the domain "
-		  "has a catch-all)" },
+		  "W a mailbox without its self-alias (E when the domain has a catch-all)" },
 		{ "self_alias_state", E | W,
 		    "E active mailbox, inactive alias row; W the reverse" },
 		{ "self_alias_orphans", W,

@@ -80,8 +80,7 @@ connect_23(struct gen *g, struct buf *b)
 		pg_socket(&h);
 	if (n > 1)
 		buf_printf(b,
-		    "# postino's hosts list has %zu servers; Dovecot "
-		    "is given the first.\n",
+		    "# postino's hosts list has %zu servers; Dovecot is given the first.\n",
 		    n);
 	buf_printf(b, "connect = host=%s", h.name);
 	if (h.port > 0)
@@ -109,8 +108,7 @@ connect_24(struct gen *g, struct buf *b)
 		pg_socket(&h);
 	if (n > 1)
 		buf_printf(b,
-		    "# postino's hosts list has %zu servers; Dovecot "
-		    "is given the first.\n",
+		    "# postino's hosts list has %zu servers; Dovecot is given the first.\n",
 		    n);
 	if (g->p->engine == DB_ENGINE_MYSQL) {
 		buf_printf(b, "mysql %s {\n", h.name);
@@ -152,9 +150,7 @@ oauth2_settings(struct gen *g, struct buf *b, const char *indent)
 	const char *iss = g->c->postinod.zitadel_issuer;
 
 	buf_printf(b,
-	    "%s# EDIT: your IdP's token introspection endpoint and "
-	    "this server's client\n%s# credentials (https://ID:SECRET@host/"
-	    "...).\n",
+	    "%s# EDIT: your IdP's token introspection endpoint and this server's client\n%s# credentials (https://ID:SECRET@host/...).\n",
 	    indent, indent);
 	buf_printf(b, "%sintrospection_mode = post\n", indent);
 	if (iss != NULL && *iss != '\0')
@@ -162,12 +158,10 @@ oauth2_settings(struct gen *g, struct buf *b, const char *indent)
 		    indent, iss, str_suffix(iss, "/") ? "" : "/");
 	else
 		buf_printf(b,
-		    "%sintrospection_url = https://"
-		    "idp.example.invalid/oauth/v2/introspect\n",
+		    "%sintrospection_url = https://idp.example.invalid/oauth/v2/introspect\n",
 		    indent);
 	buf_printf(b,
-	    "%susername_attribute = email\n%sactive_attribute = "
-	    "active\n%sactive_value = true\n",
+	    "%susername_attribute = email\n%sactive_attribute = active\n%sactive_value = true\n",
 	    indent, indent, indent);
 }
 
@@ -175,36 +169,26 @@ static void
 auth_header(struct gen *g, struct buf *b)
 {
 	static const char *const why[] = {
-		[IDENTITY_LOCAL] = "every mailbox has its password in the "
-				   "database",
-		[IDENTITY_NOAUTH] = "the IdP checks every login; the database "
-				    "only knows who exists",
+		[IDENTITY_LOCAL] =
+		    "every mailbox has its password in the database",
+		[IDENTITY_NOAUTH] =
+		    "the IdP checks every login; the database only knows who exists",
 		[IDENTITY_HYBRID] =
-		    "a local password is tried\n# first; "
-		    "mailboxes without one ({NOAUTH}) or whose password does "
-		    "not\n# match fall through to the IdP",
+		    "a local password is tried\n# first; mailboxes without one ({NOAUTH}) or whose password does not\n# match fall through to the IdP",
 	};
 
 	buf_printf(b,
-	    "# Dovecot %s passdb and userdb for postino, written by "
-	    "'postino config gen'.\n# identity_backend = %s: %s.\n",
+	    "# Dovecot %s passdb and userdb for postino, written by 'postino config gen'.\n# identity_backend = %s: %s.\n",
 	    g->v24 ? "2.4" : "2.3", identity_backend_name(g->o->identity),
 	    g->v24 && g->o->identity == IDENTITY_HYBRID
-		? "a local password is checked in\n# the database; "
-		  "mailboxes without one ({NOAUTH}) log in with the IdP's "
-		  "tokens"
+		? "a local password is checked in\n# the database; mailboxes without one ({NOAUTH}) log in with the IdP's tokens"
 		: why[g->o->identity]);
 	if (g->idp && g->v24)
 		buf_printf(b,
-		    "# Dovecot 2.4 checks the IdP's tokens in its OAUTHBEARER "
-		    "and XOAUTH2\n# mechanisms (auth_mechanisms and oauth2 "
-		    "below), not in a passdb: its oauth2\n# passdb only does "
-		    "password grants.\n");
+		    "# Dovecot 2.4 checks the IdP's tokens in its OAUTHBEARER and XOAUTH2\n# mechanisms (auth_mechanisms and oauth2 below), not in a passdb: its oauth2\n# passdb only does password grants.\n");
 	else if (g->idp)
 		buf_printf(b,
-		    "# The IdP's passdb comes second; any non-SQL "
-		    "passdb (oauth2, ldap,\n# checkpassword...) may take its "
-		    "place.\n");
+		    "# The IdP's passdb comes second; any non-SQL passdb (oauth2, ldap,\n# checkpassword...) may take its place.\n");
 }
 
 /*
@@ -232,8 +216,7 @@ gen_dovecot_23(struct gen *g)
 	if ((b = add_file(g, "dovecot_auth", rel, 0644)) != NULL) {
 		auth_header(g, b);
 		buf_printf(b,
-		    "# Include it from conf.d/10-auth.conf "
-		    "('!include auth-%s.conf.ext').\n",
+		    "# Include it from conf.d/10-auth.conf ('!include auth-%s.conf.ext').\n",
 		    drv);
 		buf_printf(b, "passdb {\n  driver = %s\n  args = %s/%s\n", drv,
 		    dir, args);
@@ -241,19 +224,13 @@ gen_dovecot_23(struct gen *g)
 		buf_puts(b, "}\n");
 		if (g->idp && pg_oauth2_panics(g))
 			buf_printf(b,
-			    "# EDIT: a checkpassword program that "
-			    "asks your IdP.  (Dovecot 2.3 panics at\n"
-			    "# start when an oauth2 passdb shares the auth "
-			    "process with a PostgreSQL\n# database; with "
-			    "Dovecot 2.4 or --lookups podop, oauth2 is "
-			    "generated.)\n"
-			    "passdb {\n  driver = checkpassword\n  args = "
-			    "%s/postino-idp-checkpassword\n}\n",
+			    "# EDIT: a checkpassword program that asks your IdP.  (Dovecot 2.3 panics at\n"
+			    "# start when an oauth2 passdb shares the auth process with a PostgreSQL\n# database; with Dovecot 2.4 or --lookups podop, oauth2 is generated.)\n"
+			    "passdb {\n  driver = checkpassword\n  args = %s/postino-idp-checkpassword\n}\n",
 			    dir);
 		else if (g->idp)
 			buf_printf(b,
-			    "passdb {\n  driver = oauth2\n  args = "
-			    "%s/dovecot-oauth2.conf.ext\n}\n",
+			    "passdb {\n  driver = oauth2\n  args = %s/dovecot-oauth2.conf.ext\n}\n",
 			    dir);
 		buf_printf(b, "userdb {\n  driver = %s\n  args = %s/%s\n}\n",
 		    drv, dir, args);
@@ -264,21 +241,15 @@ gen_dovecot_23(struct gen *g)
 		if ((b = add_file(g, "dovecot_dict",
 			 "dovecot/dovecot-dict-auth.conf.ext", 0644)) != NULL)
 			buf_printf(b,
-			    "# Dovecot 2.3 passdb/userdb through "
-			    "podop's dict (podop-dovecot.toml),\n# written by "
-			    "'postino config gen'.\nuri = proxy:%s:auth\n"
+			    "# Dovecot 2.3 passdb/userdb through podop's dict (podop-dovecot.toml),\n# written by 'postino config gen'.\nuri = proxy:%s:auth\n"
 			    "password_key = passdb/%%u\nuser_key = userdb/%%u\n"
-			    "iterate_prefix = userdb/\ndefault_pass_scheme = "
-			    "CRYPT\n",
+			    "iterate_prefix = userdb/\ndefault_pass_scheme = CRYPT\n",
 			    str_prefix(s, "unix:") ? s + 5 : s);
 	} else if ((b = add_file(g, "dovecot_sql",
 			"dovecot/dovecot-sql.conf.ext", 0640)) != NULL) {
 		buf_printf(b,
-		    "# Dovecot 2.3 SQL passdb/userdb for postino "
-		    "(%s), written by 'postino config gen'.\n# It holds the "
-		    "database password: keep it mode 0640, root:dovecot.\n"
-		    "# home is the maildir postino creates; {NOAUTH} marks "
-		    "IdP-managed mailboxes.\n",
+		    "# Dovecot 2.3 SQL passdb/userdb for postino (%s), written by 'postino config gen'.\n# It holds the database password: keep it mode 0640, root:dovecot.\n"
+		    "# home is the maildir postino creates; {NOAUTH} marks IdP-managed mailboxes.\n",
 		    db_engine_name(g->p->engine));
 		buf_printf(b, "driver = %s\n", db_engine_name(g->p->engine));
 		connect_23(g, b);
@@ -292,14 +263,11 @@ gen_dovecot_23(struct gen *g)
 	    (b = add_file(g, "dovecot_oauth2",
 		 "dovecot/dovecot-oauth2.conf.ext", 0640)) != NULL) {
 		buf_printf(b,
-		    "# Dovecot OAuth2 passdb for IdP-managed "
-		    "mailboxes (identity_backend = %s),\n# written by 'postino "
-		    "config gen'.\n",
+		    "# Dovecot OAuth2 passdb for IdP-managed mailboxes (identity_backend = %s),\n# written by 'postino config gen'.\n",
 		    identity_backend_name(g->o->identity));
 		oauth2_settings(g, b, "");
 		buf_puts(b,
-		    "tls_ca_cert_file = /etc/ssl/certs/"
-		    "ca-certificates.crt\n");
+		    "tls_ca_cert_file = /etc/ssl/certs/ca-certificates.crt\n");
 	}
 }
 
@@ -313,19 +281,13 @@ gen_dovecot_24(struct gen *g)
 		return;
 	auth_header(g, b);
 	buf_puts(b,
-	    "# Include it from conf.d/10-auth.conf ('!include "
-	    "auth-sql.conf.ext'),\n# in place of auth-system.conf.ext.\n");
+	    "# Include it from conf.d/10-auth.conf ('!include auth-sql.conf.ext'),\n# in place of auth-system.conf.ext.\n");
 	buf_printf(b,
-	    "# It holds the database password: keep it mode 0640, "
-	    "root:dovecot.\n# home is the maildir postino creates; {NOAUTH} "
-	    "marks IdP-managed mailboxes.\n");
+	    "# It holds the database password: keep it mode 0640, root:dovecot.\n# home is the maildir postino creates; {NOAUTH} marks IdP-managed mailboxes.\n");
 	connect_24(g, b);
 	if (g->o->weak_hashes > 0)
 		buf_printf(b,
-		    "# %lld mailbox%s a password hash in a scheme Dovecot "
-		    "2.4 refuses as weak\n# (MD5-CRYPT...): they cannot log "
-		    "in until their passwords are set again\n# ('postino user "
-		    "passwd'), unless weak schemes are allowed:\n"
+		    "# %lld mailbox%s a password hash in a scheme Dovecot 2.4 refuses as weak\n# (MD5-CRYPT...): they cannot log in until their passwords are set again\n# ('postino user passwd'), unless weak schemes are allowed:\n"
 		    "#auth_allow_weak_schemes = yes\n",
 		    g->o->weak_hashes,
 		    g->o->weak_hashes == 1 ? " has" : "es have");
@@ -342,12 +304,8 @@ gen_dovecot_24(struct gen *g)
 		    "  xoauth2 = yes\n}\noauth2 {\n");
 		oauth2_settings(g, b, "  ");
 		buf_puts(b,
-		    "}\n# Passwords checked by the IdP need its password grant "
-		    "(Zitadel has none):\n# EDIT: the token endpoint and this "
-		    "server's client, then uncomment.\n#passdb oauth2 {\n"
-		    "#  oauth2 {\n#    grant_url = https://idp.example.invalid/"
-		    "oauth/v2/token\n#    client_id = ID\n#    client_secret = "
-		    "SECRET\n#  }\n#}\n");
+		    "}\n# Passwords checked by the IdP need its password grant (Zitadel has none):\n# EDIT: the token endpoint and this server's client, then uncomment.\n#passdb oauth2 {\n"
+		    "#  oauth2 {\n#    grant_url = https://idp.example.invalid/oauth/v2/token\n#    client_id = ID\n#    client_secret = SECRET\n#  }\n#}\n");
 	}
 	buf_puts(b, "userdb sql {\n  query = ");
 	user_query(g, b);
@@ -364,24 +322,17 @@ gen_dovecot_mail(struct gen *g)
 	if (b == NULL)
 		return;
 	buf_printf(b,
-	    "# Dovecot %s settings for postino's mailboxes, written "
-	    "by 'postino config gen'.\n# The userdb's home is <%s>/<maildir>, "
-	    "the maildir postino creates;\n# the mail is right there, with no "
-	    "Maildir/ below it.\n",
+	    "# Dovecot %s settings for postino's mailboxes, written by 'postino config gen'.\n# The userdb's home is <%s>/<maildir>, the maildir postino creates;\n# the mail is right there, with no Maildir/ below it.\n",
 	    g->v24 ? "2.4" : "2.3", "virtual_mailbox_base");
 	if (g->v24)
 		buf_puts(b,
 		    "mail_driver = maildir\nmail_path = ~\n"
-		    "# INBOX is the maildir itself, not the mbox a stock "
-		    "10-mail.conf names\n# (Debian 13: mail_inbox_path = "
-		    "/var/mail/%{user}).\nmail_inbox_path = ~\n");
+		    "# INBOX is the maildir itself, not the mbox a stock 10-mail.conf names\n# (Debian 13: mail_inbox_path = /var/mail/%{user}).\nmail_inbox_path = ~\n");
 	else
 		buf_puts(b, "mail_location = maildir:~\n");
 	if (g->c->vmail_uid < 0 || g->c->vmail_gid < 0)
 		buf_puts(b,
-		    "# vmail_uid/vmail_gid are -1 in postino.toml, so "
-		    "the userdb names no owner:\n# EDIT: set mail_uid and "
-		    "mail_gid to the owner of the maildirs.\n");
+		    "# vmail_uid/vmail_gid are -1 in postino.toml, so the userdb names no owner:\n# EDIT: set mail_uid and mail_gid to the owner of the maildirs.\n");
 	else if (g->c->vmail_uid < 500)
 		buf_printf(
 		    b, "first_valid_uid = %lld\n", (long long)g->c->vmail_uid);
@@ -390,8 +341,7 @@ gen_dovecot_mail(struct gen *g)
 	    "recipient_delimiter = %s\n",
 	    g->c->recipient_delimiter);
 	buf_printf(b,
-	    "# Postfix delivers here (virtual_transport = lmtp:%s)."
-	    "\nservice lmtp {\n",
+	    "# Postfix delivers here (virtual_transport = lmtp:%s).\nservice lmtp {\n",
 	    lmtp);
 	if (str_prefix(lmtp, "unix:")) {
 		const char *path = lmtp + 5;
@@ -402,8 +352,7 @@ gen_dovecot_mail(struct gen *g)
 			buf_printf(b, "  unix_listener %s/%s {\n",
 			    g->o->queue_dir, path);
 		buf_puts(b,
-		    "    mode = 0600\n    user = postfix\n    group = "
-		    "postfix\n  }\n");
+		    "    mode = 0600\n    user = postfix\n    group = postfix\n  }\n");
 	} else {
 		struct host h;
 
@@ -416,9 +365,7 @@ gen_dovecot_mail(struct gen *g)
 	buf_puts(b, "}\n");
 	if (g->v24)
 		buf_puts(b,
-		    "# LMTP looks the recipient up by the whole address "
-		    "(a stock 20-lmtp.conf\n# keeps only the local part: "
-		    "%{user | username | lower}).\nprotocol lmtp {\n"
+		    "# LMTP looks the recipient up by the whole address (a stock 20-lmtp.conf\n# keeps only the local part: %{user | username | lower}).\nprotocol lmtp {\n"
 		    "  auth_username_format = %{user | lower}\n}\n");
 }
 
@@ -442,9 +389,7 @@ gen_dovecot_quota(struct gen *g)
 	if (str_prefix(s, "unix:"))
 		s += 5;
 	buf_printf(b,
-	    "# Dovecot %s: mailbox usage copied into PostfixAdmin's quota2 "
-	    "table through\n# podop's dict (podop-dovecot.toml), written by "
-	    "'postino config gen'.\n# The limit is the userdb's %s.\n",
+	    "# Dovecot %s: mailbox usage copied into PostfixAdmin's quota2 table through\n# podop's dict (podop-dovecot.toml), written by 'postino config gen'.\n# The limit is the userdb's %s.\n",
 	    g->v24 ? "2.4" : "2.3",
 	    g->v24 ? "quota_storage_size" : "quota_rule");
 	if (g->v24) {
@@ -456,9 +401,7 @@ gen_dovecot_quota(struct gen *g)
 		    "    dict_proxy_name = auth\n  }\n}\n",
 		    s);
 		buf_printf(b,
-		    "# IMAP METADATA needs a podop table that stores any key "
-		    "(redis: or url:),\n# EDIT: add it to podop-dovecot.toml "
-		    "as \"metadata\", then uncomment:\n"
+		    "# IMAP METADATA needs a podop table that stores any key (redis: or url:),\n# EDIT: add it to podop-dovecot.toml as \"metadata\", then uncomment:\n"
 		    "#mail_attribute {\n#  dict proxy {\n"
 		    "#    dict_proxy_socket_path = %s\n"
 		    "#    dict_proxy_name = metadata\n#  }\n#}\n"
@@ -472,9 +415,7 @@ gen_dovecot_quota(struct gen *g)
 	    "  quota_clone_dict = proxy:%s:auth\n}\n",
 	    s);
 	buf_printf(b,
-	    "# IMAP METADATA needs a podop table that stores any key "
-	    "(redis: or url:),\n# EDIT: add it to podop-dovecot.toml as "
-	    "\"metadata\", then uncomment:\n"
+	    "# IMAP METADATA needs a podop table that stores any key (redis: or url:),\n# EDIT: add it to podop-dovecot.toml as \"metadata\", then uncomment:\n"
 	    "#mail_attribute_dict = proxy:%s:metadata\n"
 	    "#protocol imap {\n#  imap_metadata = yes\n#}\n",
 	    s);

@@ -65,16 +65,14 @@ int
 plain(const char *what, const char *v, struct err *err)
 {
 	for (const char *p = v; *p != '\0'; p++)
-		if (strchr("abcdefghijklmnopqrstuvwxyz"
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@:=,",
+		if (strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@:=,",
 			*p) == NULL) {
 			err_set(err, ERR_INVALID,
-			    "%s '%s' contains '%c', "
-			    "which the generated files cannot carry",
+			    "%s '%s' contains '%c', which the generated files cannot carry",
 			    what, v, *p);
 			return err_hint(err,
-			    "use a value of letters, digits "
-			    "and /._-+@:=,");
+			    "use a value of letters, digits and /._-+@:=,");
 		}
 	return 0;
 }
@@ -87,13 +85,10 @@ secret_plain(const char *what, const char *v, struct err *err)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
 		    strchr("\"'\\#%$", *p) != NULL) {
 			err_set(err, ERR_INVALID,
-			    "the database %s contains a "
-			    "character Dovecot's connect string cannot carry",
+			    "the database %s contains a character Dovecot's connect string cannot carry",
 			    what);
 			return err_hint(err,
-			    "use a password without blanks, "
-			    "quotes, backslashes, '#', '%%' or '$', or "
-			    "--skip dovecot");
+			    "use a password without blanks, quotes, backslashes, '#', '%%' or '$', or --skip dovecot");
 		}
 	return 0;
 }
@@ -108,12 +103,10 @@ secret_24(const char *what, const char *v, struct err *err)
 	for (const char *p = v; *p != '\0'; p++)
 		if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f) {
 			err_set(err, ERR_INVALID,
-			    "the database %s contains a control character, "
-			    "which a Dovecot setting cannot carry",
+			    "the database %s contains a control character, which a Dovecot setting cannot carry",
 			    what);
 			return err_hint(err,
-			    "use a password without control characters, or "
-			    "--skip dovecot");
+			    "use a password without control characters, or --skip dovecot");
 		}
 	return 0;
 }

@@ -26,8 +26,7 @@
 const struct mapgen_artefact mapgen_artefacts[] = {
 	{ "postfix", "every Postfix file below" },
 	{ "main_cf",
-	    "postfix/main.cf: main.cf settings (maps, delimiter, "
-	    "LMTP delivery)" },
+	    "postfix/main.cf: main.cf settings (maps, delimiter, LMTP delivery)" },
 	{ "master_cf", "postfix/master.cf: the mlmmj pipe services" },
 	{ "sql_maps", "postfix/sql-*.cf: every SQL lookup table below" },
 	{ "sql_domains", "postfix/sql-virtual_domains.cf" },
@@ -42,37 +41,27 @@ const struct mapgen_artefact mapgen_artefacts[] = {
 	{ "sql_transport", "postfix/sql-virtual_transport_maps.cf" },
 	{ "sql_sender_login", "postfix/sql-virtual_sender_login_maps.cf" },
 	{ "sql_routes",
-	    "postfix/sql-routes.cf: the mailing-list routes "
-	    "(MySQL, PostgreSQL)" },
+	    "postfix/sql-routes.cf: the mailing-list routes (MySQL, PostgreSQL)" },
 	{ "dovecot", "every Dovecot file below" },
 	{ "dovecot_auth",
-	    "dovecot/conf.d/auth-*.conf.ext: the passdb chain "
-	    "and the userdb" },
+	    "dovecot/conf.d/auth-*.conf.ext: the passdb chain and the userdb" },
 	{ "dovecot_sql",
-	    "dovecot/dovecot-sql.conf.ext: SQL connection and "
-	    "queries (2.3)" },
+	    "dovecot/dovecot-sql.conf.ext: SQL connection and queries (2.3)" },
 	{ "dovecot_dict",
-	    "dovecot/dovecot-dict-auth.conf.ext: podop's dict "
-	    "(2.3)" },
+	    "dovecot/dovecot-dict-auth.conf.ext: podop's dict (2.3)" },
 	{ "dovecot_oauth2",
-	    "dovecot/dovecot-oauth2.conf.ext: the IdP passdb "
-	    "(noauth, hybrid; 2.3)" },
+	    "dovecot/dovecot-oauth2.conf.ext: the IdP passdb (noauth, hybrid; 2.3)" },
 	{ "dovecot_mail",
-	    "dovecot/conf.d/90-postino.conf: mail location, "
-	    "LMTP listener" },
+	    "dovecot/conf.d/90-postino.conf: mail location, LMTP listener" },
 	{ "dovecot_lmtp",
-	    "the same as dovecot_mail (the Python postino's "
-	    "name)" },
+	    "the same as dovecot_mail (the Python postino's name)" },
 	{ "dovecot_quota",
-	    "dovecot/conf.d/91-postino-podop.conf: quota_clone "
-	    "(and METADATA) through podop's dict (--lookups podop)" },
+	    "dovecot/conf.d/91-postino-podop.conf: quota_clone (and METADATA) through podop's dict (--lookups podop)" },
 	{ "podop", "every podop file below" },
 	{ "podop_postfix",
-	    "podop/podop-postfix.toml: podop's socketmap for "
-	    "Postfix" },
+	    "podop/podop-postfix.toml: podop's socketmap for Postfix" },
 	{ "podop_dovecot",
-	    "podop/podop-dovecot.toml: podop's dict for "
-	    "Dovecot (2.3: passdb, userdb; quota_clone)" },
+	    "podop/podop-dovecot.toml: podop's dict for Dovecot (2.3: passdb, userdb; quota_clone)" },
 	{ NULL, NULL }
 };
 
@@ -182,8 +171,7 @@ postcheck(const struct mapgen_set *s, struct err *err)
 		cf_release(&cf);
 		if (rc == -1)
 			return err_set(err, ERR_INTERNAL,
-			    "generated map %s "
-			    "lacks its query or database",
+			    "generated map %s lacks its query or database",
 			    f->path);
 	}
 	return 0;
@@ -247,8 +235,7 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 	    !str_prefix(o->podop_dict_socket, "unix:") &&
 	    o->podop_dict_socket[0] != '/') {
 		err_set(err, ERR_INVALID,
-		    "Dovecot reaches a dict over a UNIX "
-		    "socket only, not '%s'",
+		    "Dovecot reaches a dict over a UNIX socket only, not '%s'",
 		    o->podop_dict_socket);
 		return err_hint(err, "give --podop-dict-socket unix:/PATH");
 	}
@@ -287,9 +274,7 @@ mapgen_generate(const struct mapgen_opts *o, const char *only, const char *skip,
 			any = any || selects(p, l, set->v[i].artefact);
 		if (!any) {
 			err_set(err, ERR_INVALID,
-			    "'%.*s' does not apply to %s "
-			    "with %s lookups, Dovecot %s and identity_backend "
-			    "%s",
+			    "'%.*s' does not apply to %s with %s lookups, Dovecot %s and identity_backend %s",
 			    (int)l, p, db_engine_name(o->db->engine),
 			    o->lookups == MAPGEN_PODOP ? "podop" : "SQL",
 			    g.v24 ? "2.4" : "2.3",

@@ -29,8 +29,7 @@ podop_common(struct gen *g, struct buf *b, const char *socket, const char *mode,
 {
 	buf_printf(b,
 	    "postfix_sql_dir = \"%s\"\npostfix_sql_engine = \"%s\"\n"
-	    "virtual_mailbox_base = \"%s\"\nvmail_uid = %lld\nvmail_gid = "
-	    "%lld\nrecipient_delimiter = \"%s\"\n\n[podop]\nsocket = \"%s\"\n"
+	    "virtual_mailbox_base = \"%s\"\nvmail_uid = %lld\nvmail_gid = %lld\nrecipient_delimiter = \"%s\"\n\n[podop]\nsocket = \"%s\"\n"
 	    "mode = \"%s\"\n",
 	    g->c->postfix_sql_dir, db_engine_name(g->p->engine),
 	    g->c->virtual_mailbox_base, (long long)g->c->vmail_uid,
@@ -57,10 +56,7 @@ gen_podop(struct gen *g)
 	    (b = add_file(g, "podop_postfix", "podop/podop-postfix.toml",
 		 0644)) != NULL) {
 		buf_printf(b,
-		    "# podop for Postfix (socketmap), written by "
-		    "'postino config gen'.\n# Run: podop -c <this file>.  The "
-		    "database is the one of\n# <postfix_sql_dir>/"
-		    "sql-virtual_mailbox_maps.cf, as for postino.\n");
+		    "# podop for Postfix (socketmap), written by 'postino config gen'.\n# Run: podop -c <this file>.  The database is the one of\n# <postfix_sql_dir>/sql-virtual_mailbox_maps.cf, as for postino.\n");
 		podop_common(g, b, g->o->podop_socket, "postfix", "postfix");
 		for (size_t i = 0; tables[i] != NULL; i++)
 			if (g->o->lookups == MAPGEN_PODOP ||
@@ -72,9 +68,7 @@ gen_podop(struct gen *g)
 	    (b = add_file(g, "podop_dovecot", "podop/podop-dovecot.toml",
 		 0644)) != NULL) {
 		buf_printf(b,
-		    "# podop for Dovecot %s (%squota_clone), "
-		    "written by 'postino config gen'.\n# Run: podop -c <this "
-		    "file>.\n",
+		    "# podop for Dovecot %s (%squota_clone), written by 'postino config gen'.\n# Run: podop -c <this file>.\n",
 		    g->v24 ? "2.4" : "2.3",
 		    g->dict_auth ? "dict passdb/userdb, " : "");
 		podop_common(

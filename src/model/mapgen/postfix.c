@@ -41,31 +41,20 @@ gen_main_cf(struct gen *g)
 	if (b == NULL)
 		return;
 	buf_printf(b,
-	    "# main.cf settings for postino (%s, %s lookups), "
-	    "written by 'postino config gen'.\n# Add them to %s/main.cf "
-	    "(replacing earlier values of these parameters)\n# and run "
-	    "'postfix reload'.\n#\n# postino, podop, Dovecot and mlmmj all "
-	    "use this delimiter: change it in\n# postino.toml and generate "
-	    "again, never here alone.\n",
+	    "# main.cf settings for postino (%s, %s lookups), written by 'postino config gen'.\n# Add them to %s/main.cf (replacing earlier values of these parameters)\n# and run 'postfix reload'.\n#\n# postino, podop, Dovecot and mlmmj all use this delimiter: change it in\n# postino.toml and generate again, never here alone.\n",
 	    db_engine_name(g->p->engine), podop ? "podop" : "SQL",
 	    g->o->postfix_dir);
 	if (podop || (g->lists && g->routes_podop) ||
 	    g->p->engine != DB_ENGINE_SQLITE)
 		buf_puts(b,
-		    "#\n# proxy: maps are read by proxymap(8), outside the "
-		    "chroot Debian's smtpd,\n# cleanup and trivial-rewrite run "
-		    "in, as user postfix: keep sql-*.cf\n# root:postfix 0640, "
-		    "and these parameters in proxy_read_maps.\n");
+		    "#\n# proxy: maps are read by proxymap(8), outside the chroot Debian's smtpd,\n# cleanup and trivial-rewrite run in, as user postfix: keep sql-*.cf\n# root:postfix 0640, and these parameters in proxy_read_maps.\n");
 	buf_printf(b, "recipient_delimiter = %s\n", g->c->recipient_delimiter);
 	buf_printf(b,
-	    "# Where postino creates the maildirs (Dovecot delivers "
-	    "them over LMTP).\nvirtual_mailbox_base = %s\n",
+	    "# Where postino creates the maildirs (Dovecot delivers them over LMTP).\nvirtual_mailbox_base = %s\n",
 	    g->base);
 	if (podop) {
 		buf_printf(b,
-		    "# podop answers for the whole PostfixAdmin "
-		    "schema (alias domains, catch-alls,\n# extensions) over "
-		    "socketmap: run it with podop-postfix.toml.\n");
+		    "# podop answers for the whole PostfixAdmin schema (alias domains, catch-alls,\n# extensions) over socketmap: run it with podop-postfix.toml.\n");
 		buf_puts(b, "virtual_mailbox_domains = ");
 		sock_ref(g, b, "domain");
 		buf_puts(b, "\nvirtual_alias_maps = ");
@@ -103,8 +92,7 @@ gen_main_cf(struct gen *g)
 	    g->c->lmtp_destination);
 	if (g->lists)
 		buf_printf(b,
-		    "# Mailing lists first (postino's routes table), "
-		    "then the domains' transports.\n");
+		    "# Mailing lists first (postino's routes table), then the domains' transports.\n");
 	buf_puts(b, "transport_maps = ");
 	if (g->lists) {
 		if (g->routes_podop)
@@ -125,8 +113,7 @@ gen_main_cf(struct gen *g)
 	buf_putc(b, '\n');
 	if (g->lists) {
 		buf_printf(b,
-		    "# pipe(8) finds a list's directory from "
-		    "${user}: one recipient per delivery.\n");
+		    "# pipe(8) finds a list's directory from ${user}: one recipient per delivery.\n");
 		for (size_t i = 0; mlmmj_services[i] != NULL; i++)
 			buf_printf(b, "%s_destination_recipient_limit = 1\n",
 			    mlmmj_services[i]);
@@ -143,33 +130,21 @@ gen_master_cf(struct gen *g)
 	    (b = add_file(g, "master_cf", "postfix/master.cf", 0644)) == NULL)
 		return;
 	buf_printf(b,
-	    "# master.cf services for postino's mailing lists "
-	    "(mlmmj), written by\n# 'postino config gen'.  Add them to "
-	    "%s/master.cf and run\n# 'postfix reload'.\n#\n# A list's route "
-	    "sends list@ and every list+keyword@ address mlmmj uses\n"
-	    "# (bounces, confirmations, commands) to mlmmj-receive, which runs "
-	    "the other\n"
-	    "# mlmmj programs itself; mlmmj-bounce, mlmmj-sub and mlmmj-unsub "
-	    "serve the\n# routes the Python postino wrote.\n",
+	    "# master.cf services for postino's mailing lists (mlmmj), written by\n# 'postino config gen'.  Add them to %s/master.cf and run\n# 'postfix reload'.\n#\n# A list's route sends list@ and every list+keyword@ address mlmmj uses\n"
+	    "# (bounces, confirmations, commands) to mlmmj-receive, which runs the other\n"
+	    "# mlmmj programs itself; mlmmj-bounce, mlmmj-sub and mlmmj-unsub serve the\n# routes the Python postino wrote.\n",
 	    g->o->postfix_dir);
 	buf_printf(b,
-	    "mlmmj-receive unix - n n - - pipe\n  flags=DRhu "
-	    "user=%s argv=%s/mlmmj-receive -F\n  -L %s/${domain}/${user}\n",
+	    "mlmmj-receive unix - n n - - pipe\n  flags=DRhu user=%s argv=%s/mlmmj-receive -F\n  -L %s/${domain}/${user}\n",
 	    g->o->mlmmj_user, bin, spool);
 	buf_printf(b,
-	    "mlmmj-bounce unix - n n - - pipe\n  flags=DRhu "
-	    "user=%s argv=%s/mlmmj-bounce\n  -L %s/${domain}/${user} "
-	    "-a ${sender}\n",
+	    "mlmmj-bounce unix - n n - - pipe\n  flags=DRhu user=%s argv=%s/mlmmj-bounce\n  -L %s/${domain}/${user} -a ${sender}\n",
 	    g->o->mlmmj_user, bin, spool);
 	buf_printf(b,
-	    "mlmmj-sub unix - n n - - pipe\n  flags=DRhu "
-	    "user=%s argv=%s/mlmmj-sub\n  -L %s/${domain}/${user} "
-	    "-m ${extension}\n",
+	    "mlmmj-sub unix - n n - - pipe\n  flags=DRhu user=%s argv=%s/mlmmj-sub\n  -L %s/${domain}/${user} -m ${extension}\n",
 	    g->o->mlmmj_user, bin, spool);
 	buf_printf(b,
-	    "mlmmj-unsub unix - n n - - pipe\n  flags=DRhu "
-	    "user=%s argv=%s/mlmmj-unsub\n  -L %s/${domain}/${user} "
-	    "-m ${extension}\n",
+	    "mlmmj-unsub unix - n n - - pipe\n  flags=DRhu user=%s argv=%s/mlmmj-unsub\n  -L %s/${domain}/${user} -m ${extension}\n",
 	    g->o->mlmmj_user, bin, spool);
 }
 
@@ -195,9 +170,7 @@ gen_sql_maps(struct gen *g, struct err *err)
 		return 0;
 	sql = routes_sql(g->p->engine); /* not NULL: !routes_podop */
 	buf_printf(b,
-	    "# sql-routes.cf: mailing-list routes (transport_maps "
-	    "first, and\n# virtual_mailbox_maps)\n# Generated by postino; "
-	    "read by Postfix.\n");
+	    "# sql-routes.cf: mailing-list routes (transport_maps first, and\n# virtual_mailbox_maps)\n# Generated by postino; read by Postfix.\n");
 	buf_printf(b, "hosts = %s\nuser = %s\npassword = %s\ndbname = %s\n",
 	    g->p->hosts ? g->p->hosts : "localhost",
 	    g->p->user ? g->p->user : "", g->p->password ? g->p->password : "",

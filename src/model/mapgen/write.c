@@ -137,9 +137,7 @@ owned_by_us(const char *outdir, struct err *err)
 			    strcmp(out_dirs[i], e->d_name) == 0;
 		if (!ok) {
 			err_set(err, ERR_EXISTS,
-			    "'%s' holds '%s', which "
-			    "config gen does not write; it will not replace "
-			    "that directory",
+			    "'%s' holds '%s', which config gen does not write; it will not replace that directory",
 			    outdir, e->d_name);
 			rc = err_hint(err, "give --out a directory of its own");
 		}
@@ -283,9 +281,7 @@ mapgen_write(const char *outdir, const struct mapgen_set *s, bool in_place,
 	}
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return err_set(err, ERR_INVALID,
-		    "'%s' cannot be the output "
-		    "directory",
-		    outdir);
+		    "'%s' cannot be the output directory", outdir);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
 	stage = xasprintf("%s/.%s.postino-gen.%ld.%02x%02x%02x%02x", parent,
@@ -295,16 +291,13 @@ mapgen_write(const char *outdir, const struct mapgen_set *s, bool in_place,
 	if (lstat(out, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			err_set(err, ERR_EXISTS,
-			    "'%s' exists and is not a "
-			    "directory",
-			    out);
+			    "'%s' exists and is not a directory", out);
 			goto out;
 		}
 		if (!in_place && !dir_empty(out)) {
 			err_set(err, ERR_EXISTS, "'%s' already exists", out);
 			err_hint(err,
-			    "pass --in-place to replace it (the old "
-			    "one is kept as '%s')",
+			    "pass --in-place to replace it (the old one is kept as '%s')",
 			    bak);
 			goto out;
 		}
