@@ -31,6 +31,7 @@
 #include "log.h"
 #include "pool.h"
 #include "metrics.h"
+#include "net.h"
 #include "server.h"
 #include "server_impl.h"
 #include "stats.h"
@@ -172,54 +173,10 @@ listen_unix(struct server *srv, const char *path, struct err *err)
 static int
 listen_inet(struct server *srv, const char *hostport, struct err *err)
 {
-	char *copy = xstrdup(hostport), *host = copy, *port;
-	struct addrinfo hints, *res = NULL, *ai;
-	int fd = -1, rc, one = 1;
+	char where[128];
+	int fd = net_listen(
+	    hostport, 1024, "podop.socket", where, sizeof(where), err);
 
-	if (*host == '[') {
-		char *end = strchr(host, ']');
-
-		if (end == NULL || end[1] != ':') {
-			free(copy);
-			return err_set(
-			    err, ERR_CONFIG, "bad address '%s'", hostport);
-		}
-		*end = '\0';
-		host++;
-		port = end + 2;
-	} else if ((port = strrchr(host, ':')) != NULL)
-		*port++ = '\0';
-	if (port == NULL || *port == '\0') {
-		free(copy);
-		return err_set(err, ERR_CONFIG, "'%s' has no port", hostport);
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res);
-	if (rc != 0) {
-		err_set(err, ERR_CONFIG, "cannot resolve '%s': %s", hostport,
-		    gai_strerror(rc));
-		free(copy);
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	if (fd == -1)
-		err_set(err, ERR_FILESYSTEM, "cannot bind %s: %s", hostport,
-		    strerror(errno));
-	freeaddrinfo(res);
-	free(copy);
 	if (fd == -1)
 		return -1;
 	srv->lfd = fd;

@@ -132,6 +132,15 @@ test_expect_success 'inet: listener, with postmap over TCP' '
 	check_eq "$(cat out)" alice@example.org
 '
 
+test_expect_success 'an inet: address podop cannot use says what to write (exit 1: cannot start)' '
+	expect_code 1 podop --socket "inet:127.0.0.1:smtp" --mode postfix \
+		--name alias --type file --param "$TEST_DIR/map.txt" 2>err.txt &&
+	check_grep "podop.socket: .127.0.0.1:smtp. is not host:port (write" err.txt &&
+	expect_code 1 podop --socket "inet:127.0.0.1:$port" --mode postfix \
+		--name alias --type file --param "$TEST_DIR/map.txt" 2>err.txt &&
+	check_grep "podop.socket: cannot listen on .127.0.0.1:$port.: Address already in use" err.txt
+'
+
 test_expect_success 'podop stops cleanly, no sanitizer report' '
 	podop_stop_all_clean
 '
