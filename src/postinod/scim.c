@@ -186,10 +186,14 @@ absolute_locations(struct scim_req *q, json_t *doc)
 		absolute_location(doc, base);
 	if (q->w->location[0] == '/') {
 		char rel[sizeof(q->w->location)];
+		int n;
 
 		str_copy(rel, q->w->location, sizeof(rel));
-		snprintf(
+		n = snprintf(
 		    q->w->location, sizeof(q->w->location), "%s%s", base, rel);
+		/* Too long to be absolute: relative is a valid Location. */
+		if (n < 0 || (size_t)n >= sizeof(q->w->location))
+			str_copy(q->w->location, rel, sizeof(q->w->location));
 	}
 }
 
