@@ -26,6 +26,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
+/* One user as a tree.  user_write() below writes the same: keep in step. */
 static json_t *
 user_json(const struct mailbox_rec *mb, const char *external_id)
 {
