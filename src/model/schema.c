@@ -779,6 +779,21 @@ static const char *const scimidx_pgsql[] = {
 	NULL
 };
 
+/*
+ * SCIM's name.formatted / displayName (caseExact=false) compare the folded
+ * name: on PostgreSQL lower(name) COLLATE "C", whose "sw" (LIKE 'p%') an
+ * index on that expression serves as a range.  Not on the other engines:
+ * SQLite folds with postino_fold(), a function only postino's connections
+ * have (an index on it would make PostfixAdmin's writes to mailbox fail),
+ * and MariaDB indexes an expression only through a generated column, a
+ * change to PostfixAdmin's own table.
+ */
+static const char *const nameidx_pgsql[] = {
+	"CREATE INDEX IF NOT EXISTS postino_mailbox_name_lower_c_idx"
+	" ON mailbox ((lower(name) COLLATE \"C\"))",
+	NULL
+};
+
 static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	{ "routes table", "routes", NULL, routes_sqlite, routes_mysql,
 	    routes_pgsql },
@@ -799,6 +814,8 @@ static const struct step steps[SCHEMA_POSTINO_VERSION] = {
 	    domtie_pgsql },
 	{ "SCIM prefix indexes", NULL, "postino_mailbox_username_c_idx", NULL,
 	    NULL, scimidx_pgsql },
+	{ "SCIM name prefix index", NULL, "postino_mailbox_name_lower_c_idx",
+	    NULL, NULL, nameidx_pgsql },
 };
 
 static const char *const *

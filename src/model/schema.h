@@ -19,7 +19,7 @@
 #include "err.h"
 
 /* postino's schema version: the number of migration steps. */
-#define SCHEMA_POSTINO_VERSION 9
+#define SCHEMA_POSTINO_VERSION 10
 /* The PostfixAdmin config version schema_init() creates. */
 #define SCHEMA_PFA_VERSION "1847"
 

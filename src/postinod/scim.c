@@ -130,8 +130,8 @@ projection(struct scim_req *q, const char **attrs, const char **excluded,
  * and the request's Host (the listen address when Host is missing or not
  * a plain host[:port]).
  */
-static void
-base_url(const struct scim_req *q, char *out, size_t size)
+void
+scim_base_url(const struct scim_req *q, char *out, size_t size)
 {
 	const char *pub = q->d->conf->postinod.public_url;
 	const char *host = http_header(q->r, "Host");
@@ -175,7 +175,7 @@ absolute_locations(struct scim_req *q, json_t *doc)
 	json_t *list = json_object_get(doc, "Resources"), *r;
 	size_t i;
 
-	base_url(q, base, sizeof(base));
+	scim_base_url(q, base, sizeof(base));
 	if (json_is_array(list))
 		json_array_foreach(list, i, r)
 		{
@@ -185,11 +185,22 @@ absolute_locations(struct scim_req *q, json_t *doc)
 		absolute_location(doc, base);
 	if (q->w->location[0] == '/') {
 		char rel[sizeof(q->w->location)];
+		int n;
 
 		str_copy(rel, q->w->location, sizeof(rel));
-		snprintf(
+		n = snprintf(
 		    q->w->location, sizeof(q->w->location), "%s%s", base, rel);
+		/* Too long to be absolute: relative is a valid Location. */
+		if (n < 0 || (size_t)n >= sizeof(q->w->location))
+			str_copy(q->w->location, rel, sizeof(q->w->location));
 	}
+}
+
+bool
+scim_projected(const struct scim_req *q)
+{
+	return http_query_count(q->r, "attributes") > 0 ||
+	    http_query_count(q->r, "excludedAttributes") > 0;
 }
 
 void

@@ -92,6 +92,13 @@ int scim_db(struct scim_req *, struct err *);
  * ERR_USAGE for a missing body or bad JSON (answer invalidSyntax).
  */
 int scim_body(struct scim_req *, json_t **root_r, struct err *);
+/*
+ * The absolute base of meta.location: postinod.public_url, else the
+ * listener's scheme and the request's Host.
+ */
+void scim_base_url(const struct scim_req *, char *out, size_t size);
+/* Whether the request names attributes= or excludedAttributes=. */
+bool scim_projected(const struct scim_req *);
 /* "/scim/v2/<resource>/<percent-encoded id>" into out. */
 const char *scim_location(
     const char *resource, const char *id, char *out, size_t size);

@@ -321,6 +321,35 @@ test_expect_success 'public_url is the base of meta.location and Location' '
 	json ".meta.location == \"https://mail.example.org/idp/scim/v2/Users/pub@example.org\"" out
 '
 
+# A list without attributes= is written directly (jsonw.h), with it
+# through jansson trees: the two must give the same bytes, escapes and
+# non-ASCII included.
+cat >esc.json <<\EOF
+{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+ "userName":"esc@example.org","password":"esc-pw-1234",
+ "externalId":"ext \"q\" \\ 1/2",
+ "name":{"formatted":"Q \"uote\" back\\slash / M\u00fcller \u20ac \ud83d\ude00"}}
+EOF
+cat >esc.jq <<\EOF
+.Resources[0].externalId == "ext \"q\" \\ 1/2" and
+.Resources[0].name.formatted == "Q \"uote\" back\\slash / M\u00fcller \u20ac \ud83d\ude00"
+EOF
+test_expect_success 'a list is the same bytes written directly and through jansson' '
+	expect_status 201 scim POST /Users "$(cat esc.json)" &&
+	sql "UPDATE mailbox SET name = '"'"'$(printf "c\001t\tl\037n\177 \342\200\250 x")'"'"' WHERE username = '"'"'idp1@example.org'"'"'" &&
+	for q in "count=200" "startIndex=2&count=3" "filter=userName%20sw%20%22e%22" \
+		"filter=name.formatted%20co%20%22%C3%BC%22" "count=0"; do
+		expect_status 200 scim GET "/Users?$q" && mv out direct &&
+		expect_status 200 scim GET "/Users?$q&excludedAttributes=nickName" &&
+		cmp direct out || return 1
+	done &&
+	expect_status 200 scim GET "/Users?filter=userName%20eq%20%22idp1@example.org%22" &&
+	json ".Resources[0].name.formatted == \"c\u0001t\tl\u001fn\u007f \u2028 x\"" out &&
+	grep -q "c.u0001t.tl.u001Fn" out &&
+	expect_status 200 scim GET "/Users?filter=userName%20eq%20%22esc@example.org%22" &&
+	json "$(cat esc.jq)" out
+'
+
 test_setup 'stop postinod' '
 	stop_postinod
 '

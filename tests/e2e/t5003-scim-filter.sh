@@ -268,6 +268,67 @@ test_expect_success 'sortBy and sortOrder' '
 	expect_status 400 scim_get_q /Users sortBy=userName sortOrder=sideways
 '
 
+# The SQL scim_filter.c writes for userName sw and name.formatted sw on
+# PostgreSQL: both must be able to read an index (schema steps 9 and 10),
+# not the whole table.
+test_expect_success 'PostgreSQL: userName sw and name.formatted sw can use an index' '
+	if [ "$POSTINO_TEST_ENGINE" = pgsql ]; then
+		sql "SET enable_seqscan = off; EXPLAIN SELECT COUNT(*) FROM mailbox WHERE (username COLLATE \"C\" >= '"'"'u1'"'"' AND username COLLATE \"C\" < '"'"'u2'"'"')" >plan &&
+		check_grep postino_mailbox_username_c_idx plan &&
+		sql "SET enable_seqscan = off; EXPLAIN SELECT COUNT(*) FROM mailbox WHERE (lower(name) COLLATE \"C\" LIKE '"'"'user 1%'"'"' ESCAPE '"'"'!'"'"')" >plan &&
+		check_grep postino_mailbox_name_lower_c_idx plan &&
+		check_eq "$(total "name.formatted sw \"USER 1\"")" 10
+	fi
+'
+
+# Each pooled connection remembers list totals and where pages start while
+# the database is unchanged (on SQLite and PostgreSQL).  A write by anyone
+# else, direct SQL as PostfixAdmin makes it or the CLI, must show on the
+# very next request, whichever connection answers it: warm every
+# connection's memory of these lists first, then write, then ask again.
+warm() {
+	for _i in 1 2 3 4 5 6 7 8; do
+		expect_status 200 scim_get_q /Users startIndex=11 count=10 >/dev/null &&
+		expect_status 200 scim_get_q /Users "filter=userName sw \"u\"" \
+			startIndex=6 count=5 >/dev/null || return 1
+	done
+}
+# lists_agree: page 2 and the sw page are what the table holds now.
+lists_agree() {
+	_all=$(sql "SELECT COUNT(*) FROM mailbox") &&
+	_u=$(sql "SELECT COUNT(*) FROM mailbox WHERE username LIKE 'u%'") &&
+	sql "SELECT username FROM mailbox ORDER BY username" | sed -n 11,20p >want2 &&
+	sql "SELECT username FROM mailbox WHERE username LIKE 'u%' ORDER BY username" |
+		sed -n 6,10p >wantu &&
+	for _i in 1 2 3 4 5 6 7 8; do
+		expect_status 200 scim_get_q /Users startIndex=11 count=10 &&
+		json ".totalResults == $_all" out && jq -r ".Resources[].id" out >got2 &&
+		diff -u want2 got2 &&
+		expect_status 200 scim_get_q /Users "filter=userName sw \"u\"" \
+			startIndex=6 count=5 &&
+		json ".totalResults == $_u" out && jq -r ".Resources[].id" out >gotu &&
+		diff -u wantu gotu || return 1
+	done
+}
+
+test_expect_success 'lists follow direct SQL inserts and deletes at once' '
+	warm && lists_agree &&
+	sql "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, created, modified, active) VALUES ('"'"'u00@a.org'"'"', '"'"'{NOAUTH}'"'"', '"'"'Direct'"'"', '"'"'a.org/u00/'"'"', 0, '"'"'u00'"'"', '"'"'a.org'"'"', '"'"'2026-01-01 00:00:00'"'"', '"'"'2026-01-01 00:00:00'"'"', $(sql_true))" &&
+	lists_agree && check_eq "$(head -n 1 gotu)" u05@a.org &&
+	warm &&
+	sql "DELETE FROM mailbox WHERE username = '"'"'u00@a.org'"'"'" &&
+	lists_agree && check_eq "$(head -n 1 gotu)" u06@a.org
+'
+
+test_expect_success 'lists follow the CLI at once' '
+	warm &&
+	printf "pw-u000-pw\n" | postino user add u000@a.org --password-stdin >/dev/null &&
+	lists_agree && check_eq "$(head -n 1 gotu)" u05@a.org &&
+	warm &&
+	postino user del --yes u000@a.org >/dev/null &&
+	lists_agree && check_eq "$(head -n 1 gotu)" u06@a.org
+'
+
 test_setup 'stop postinod' '
 	stop_postinod
 '
