@@ -134,8 +134,6 @@ test_expect_success 'keys cached: a token of a known key is accepted' '
 
 # A token signed by rsa2, which the set lacks: it makes postinod fetch
 # the set again (a forced refresh), into the hanging issuer.
-# (Its clean-up is registered here: inside the test it would run in the
-# test's subshell and be forgotten.)
 test_at_exit "rm -f '$KEYS/hang'"
 test_expect_success 'issuer hangs: a new kid answers 401 within the timeout, others at once' '
 	NEWKID=$(token --sub provisioner --key rsa2) &&

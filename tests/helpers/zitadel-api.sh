@@ -7,13 +7,9 @@ zitadel_api_state() {
 	printf '%s\n' "$2" >"$1/token"
 }
 
-# Every stub started is stopped when the script ends, also one started
-# inside a test (a subshell, whose test_at_exit would be forgotten): the
-# pids go to a file, and the one clean-up registered here reads it.
-test_at_exit "[ ! -f '$TEST_DIR/.zapi-pids' ] || kill \$(cat '$TEST_DIR/.zapi-pids')"
-
 # start_zitadel_api DIR [--tls CERT KEY]: start the stub on DIR (stopped
-# at exit) and wait for its port; sets ZAPI_URL to its base URL.
+# at exit, also when started inside a test) and wait for its port; sets
+# ZAPI_URL to its base URL.
 start_zitadel_api() {
 	_zdir=$1
 	_zscheme=http
@@ -22,7 +18,7 @@ start_zitadel_api() {
 	/usr/bin/python3 "$SRCDIR/tests/helpers/zitadel-api.py" "$@" \
 		>>"$TEST_DIR/zapi.log" 2>&1 &
 	echo $! >"$_zdir/pid"
-	echo $! >>"$TEST_DIR/.zapi-pids"
+	test_at_exit "kill $(cat "$_zdir/pid")"
 	for _zi in $(seq 1 200); do
 		[ -s "$_zdir/port" ] && break
 		sleep 0.05

@@ -65,19 +65,19 @@ export VMAIL_UID VMAIL_GID
 test_count=0
 test_failed=0
 _own_servers=
-_cleanup_cmds=
 
 test_at_exit() {
-	# Register a command to run when the script ends (stop daemons...).
-	_cleanup_cmds="$1
-$_cleanup_cmds"
+	# Register a command to run when the script ends (stop daemons...),
+	# the last registered first.  Kept in a file, not a variable, so that
+	# one registered inside a test (a subshell) is not forgotten.
+	printf '%s\n' "$1" >>"$TEST_DIR/.at-exit"
 }
 
 _cleanup() {
 	_rc=$?
 	set +e
-	if [ -n "$_cleanup_cmds" ]; then
-		eval "$_cleanup_cmds" >/dev/null 2>&1
+	if [ -s "$TEST_DIR/.at-exit" ]; then
+		eval "$(sed '1!G;h;$!d' "$TEST_DIR/.at-exit")" >/dev/null 2>&1
 	fi
 	if [ -n "$_own_servers" ]; then
 		"$SRCDIR/tests/lib/servers.sh" stop "$TEST_DIR/servers" >/dev/null 2>&1
