@@ -814,24 +814,38 @@ struct known {
 	struct strset in_file;
 	struct strset in_db;
 	struct strset not_in_db;
+	bool loaded; /* in_db holds every domain of the database */
 };
 
 static int
 domain_known(struct model *m, struct known *k, const char *d, struct err *err)
 {
-	struct domain_rec rec;
+	struct db_res *res;
 	int r;
 
 	if (strset_has(&k->in_file, d) || strset_has(&k->in_db, d))
 		return 1;
-	if (strset_has(&k->not_in_db, d))
+	if (k->loaded)
 		return 0;
-	r = domain_get(m, d, &rec, err);
+	/* One statement for all, not one per domain the records name. */
+	if (db_query(m->db, "SELECT domain FROM domain WHERE domain <> 'ALL'",
+		NULL, 0, DB_STREAM, &res, err) == -1)
+		return -1;
+	while ((r = db_next(res, err)) == 1)
+		if (db_col(res, 0) != NULL) {
+			char *v = xstrdup(db_col(res, 0));
+
+			/* Names as the database compares them. */
+			if (db_engine(m->db) == DB_ENGINE_MYSQL)
+				str_lower(v);
+			strset_add(&k->in_db, v);
+			free(v);
+		}
+	db_res_free(&res);
 	if (r == -1)
 		return -1;
-	strset_add(r == 1 ? &k->in_db : &k->not_in_db, d);
-	err_clear(err);
-	return r;
+	k->loaded = true;
+	return strset_has(&k->in_db, d) ? 1 : 0;
 }
 
 /* Validate one record; fills r->key.  Messages carry name:line. */
