@@ -166,6 +166,14 @@ domain_lock_many(struct model *m, const char *const *names, size_t n,
 	sorted = xcalloc(n, sizeof(*sorted));
 	args = xcalloc(
 	    n < DOMAIN_LOCK_CHUNK ? n : DOMAIN_LOCK_CHUNK, sizeof(*args));
+	if (m->has_pw_expiry == -1) {
+		int e =
+		    db_column_exists(m->db, "mailbox", "password_expiry", err);
+
+		if (e == -1)
+			goto out;
+		m->has_pw_expiry = e;
+	}
 	memcpy(sorted, names, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), name_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -183,10 +191,10 @@ domain_lock_many(struct model *m, const char *const *names, size_t n,
 
 		for (size_t j = 0; j < k; j++)
 			args[j] = DB_TEXT(sorted[i + j]);
-		q = xasprintf("SELECT " DOMAIN_COLS DOMAIN_FROM
+		q = xasprintf("SELECT " DOMAIN_COLS ", %s" DOMAIN_FROM
 			      " WHERE d.domain IN (%s) AND d.domain <> 'ALL' "
 			      "ORDER BY d.domain%s",
-		    in,
+		    m->has_pw_expiry ? "d.password_expiry" : "0", in,
 		    db_engine(m->db) == DB_ENGINE_PGSQL
 			? " FOR NO KEY UPDATE OF d"
 			: db_for_update(m->db));
@@ -197,6 +205,7 @@ domain_lock_many(struct model *m, const char *const *names, size_t n,
 			goto out;
 		while ((nx = db_next(r, err)) == 1) {
 			row_to_domain(m, r, &d);
+			d.password_expiry_days = db_col_int(r, 12, 0);
 			for (size_t j = 0; j < n; j++)
 				if (!found[j] &&
 				    strcasecmp(names[j], d.domain) == 0) {

@@ -35,6 +35,8 @@ struct domain_rec {
 	int64_t default_quota_bytes; /* for new mailboxes */
 	bool backupmx;
 	bool active;
+	/* domain_lock_many() only: PostfixAdmin's password_expiry days. */
+	int64_t password_expiry_days;
 	char created[32];
 	char modified[32];
 };
