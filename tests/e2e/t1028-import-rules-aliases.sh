@@ -72,13 +72,13 @@ state() {
 
 # item KIND ITEM: sets name, goto/target, json, opts, off for one item
 item() {
-	it=$2 off=
+	it=$2 off=''
 	case $it in *!) off=1 it=${it%!} ;; esac
 	case $1 in
 	alias) name=${it%%>*} dest=${it#*>} ;;
 	adom) name=${it%%>*}.$TAG.test dest=${it#*>}.$TAG.test ;;
 	domain)
-		name=${it%%:*}.$TAG.test json= opts=
+		name=${it%%:*}.$TAG.test json='' opts=''
 		case $it in *:*)
 			json=${it#*:} opts=$(echo "${json#*=}" | tr + " ")
 			json=${json%%=*} ;;
@@ -88,6 +88,7 @@ item() {
 
 # single KIND ITEMS: the commands one by one, up to the first failure;
 # prints "CODE MESSAGE" of the failure, or "0"
+# shellcheck disable=SC2086 # $opts: options, split
 single() {
 	for it in $2; do
 		item "$1" "$it"
@@ -95,7 +96,6 @@ single() {
 		case $1 in
 		alias) postino alias add "$name" "$dest" && { [ -z "$off" ] || postino alias disable "$name"; } ;;
 		adom) postino domain alias add "$name" --target "$dest" && { [ -z "$off" ] || postino domain alias disable "$name"; } ;;
-		# shellcheck disable=SC2086
 		domain) postino domain add "$name" $opts && { [ -z "$off" ] || postino domain disable "$name"; } ;;
 		esac >/dev/null 2>err.single || rc=$?
 		if [ $rc -ne 0 ]; then
