@@ -14,7 +14,7 @@
  * first sign of that (SQLSTATE 26000 or 42P05; or 0A000, a table changed
  * under a cached plan) turns preparing off for the connection, and a
  * transaction it broke fails as retryable (ERR_DEADLOCK).  Streamed queries
- * and set-wise lookups (an IN list) are never prepared.
+ * are never prepared.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -368,13 +368,7 @@ exec_cached(struct db *db, const char *sql, const char *q, int nargs,
 	char name[24];
 	int idx = 0;
 
-	/*
-	 * Not a set-wise lookup (an IN list): a plan made generic while its
-	 * tables were small keeps scanning them whole as they grow (a bulk
-	 * import read every mailbox row per batch); planned per execution,
-	 * it looks the names up by index.
-	 */
-	if (!h->noprep && strstr(sql, " IN (") == NULL)
+	if (!h->noprep)
 		s = stmt_slot(h, sql, &idx);
 	if (s == NULL || (!s->prepared && ++s->uses < 2))
 		return PQexecParams(h->c, q, nargs, NULL, vals, NULL, NULL, 0);
