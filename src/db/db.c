@@ -531,6 +531,13 @@ int64_t
 db_insert_rows(struct db *db, const char *head, size_t ncols,
     const struct db_arg *args, size_t nrows, struct err *err)
 {
+	return db_insert_rows_as(db, head, ncols, NULL, args, nrows, err);
+}
+
+int64_t
+db_insert_rows_as(struct db *db, const char *head, size_t ncols,
+    const char *row, const struct db_arg *args, size_t nrows, struct err *err)
+{
 	size_t per = ncols > 0 ? DB_ROWS_PARAMS_MAX / ncols : 0;
 	size_t done = 0;
 	int64_t total = 0;
@@ -560,7 +567,13 @@ db_insert_rows(struct db *db, const char *head, size_t ncols,
 		buf_puts(&sql, head);
 		buf_puts(&sql, " VALUES ");
 		for (size_t r = 0; r < rows; r++) {
-			buf_puts(&sql, r > 0 ? ", (" : "(");
+			if (r > 0)
+				buf_puts(&sql, ", ");
+			if (row != NULL) {
+				buf_puts(&sql, row);
+				continue;
+			}
+			buf_putc(&sql, '(');
 			for (size_t c = 0; c < ncols; c++)
 				buf_puts(&sql, c > 0 ? ", ?" : "?");
 			buf_putc(&sql, ')');

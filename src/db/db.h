@@ -220,6 +220,12 @@ int db_query(struct db *, const char *sql, const struct db_arg *, size_t nargs,
 #define DB_ROWS_BYTES_MAX (1024 * 1024)
 int64_t db_insert_rows(struct db *, const char *head, size_t ncols,
     const struct db_arg *args, size_t nrows, struct err *);
+/*
+ * The same with each row written as row, "(?, ..., expression of ?)"
+ * (ncols placeholders), for a value the server computes per row.
+ */
+int64_t db_insert_rows_as(struct db *, const char *head, size_t ncols,
+    const char *row, const struct db_arg *args, size_t nrows, struct err *);
 /* "?, ?, ..., ?" (n placeholders) for an IN list; the caller frees. */
 char *db_placeholders(size_t n);
 

@@ -124,91 +124,6 @@ alias_foreach(struct model *m, const char *domain, bool mailboxes, bool stream,
 	return rc == -1 ? -1 : 0;
 }
 
-static int
-check_alias_cap(struct model *m, const struct domain_rec *d, struct err *err)
-{
-	struct db_arg a[] = { DB_TEXT(d->domain) };
-	int64_t n;
-
-	if (d->aliases == 0)
-		return 0;
-	if (d->aliases < 0)
-		return err_set(err, ERR_CAPACITY,
-		    "domain '%s' does not allow aliases", d->domain);
-	/* Like PostfixAdmin, mailbox self-aliases do not count. */
-	if (db_query_int(m->db,
-		"SELECT COUNT(*) FROM alias WHERE domain = ? "
-		"AND address NOT IN (SELECT username FROM mailbox)",
-		a, 1, &n, err) == -1)
-		return -1;
-	if (n >= d->aliases) {
-		err_set(err, ERR_CAPACITY,
-		    "domain '%s' is full: %lld of %lld aliases", d->domain,
-		    (long long)n, (long long)d->aliases);
-		return err_hint(err, "raise the limit or remove an alias");
-	}
-	return 0;
-}
-
-/*
- * A mailbox without its self-alias row (Python postino never wrote one):
- * the new row keeps the mailbox's own copy first, and is as active as the
- * mailbox.  1 done, 0 not a mailbox, -1 error.
- */
-static int
-add_for_bare_mailbox(struct model *m, const char *address, const char *domain,
-    const char *gotos, const char *now, struct err *err)
-{
-	struct db_arg k[] = { DB_TEXT(address) };
-	char both[GOTO_MAX], tmp[ADDR_MAX + GOTO_MAX + 4];
-	struct err e2 = ERR_INIT;
-	int64_t active;
-	int r;
-
-	r = db_query_int(m->db,
-	    "SELECT CASE WHEN active THEN 1 ELSE 0 END FROM mailbox WHERE "
-	    "username = ?",
-	    k, 1, &active, err);
-	if (r != 1)
-		return r;
-	snprintf(tmp, sizeof(tmp), "%s,%s", address, gotos);
-	if (addr_goto("destination", tmp, both, sizeof(both), &e2) == -1)
-		return err_set(err, e2.kind, "%s", e2.msg);
-	{
-		struct db_arg a[] = { DB_TEXT(address), DB_TEXT(both),
-			DB_TEXT(domain), DB_TEXT(now), DB_TEXT(now),
-			DB_BOOL(active != 0) };
-
-		if (db_exec(m->db,
-			"INSERT INTO alias (address, goto, domain, created, "
-			"modified, active) VALUES (?, ?, ?, ?, ?, ?)",
-			a, DB_NARGS(a), err) == -1)
-			return -1;
-	}
-	model_notifyf(m,
-	    "'%s' is a mailbox without its self-alias row: its mail now goes to %s and stays in the mailbox too",
-	    address, gotos);
-	snprintf(tmp, sizeof(tmp), "%s->%s", address, both);
-	if (model_audit(m, domain, "create_alias", tmp, err) == -1)
-		return -1;
-	return 1;
-}
-
-/* 1 when address is a mailbox, 0 when not, -1 on error. */
-static int
-is_mailbox(struct model *m, const char *address, struct err *err)
-{
-	struct db_arg a[] = { DB_TEXT(address) };
-	int64_t n;
-
-	if (db_query_int(m->db,
-		"SELECT COUNT(*) FROM mailbox WHERE "
-		"username = ?",
-		a, 1, &n, err) == -1)
-		return -1;
-	return n > 0;
-}
-
 struct add_ctx {
 	char address[ADDR_MAX];
 	char domain[ADDR_MAX];
@@ -254,6 +169,16 @@ add_tx(struct model *m, void *arg, struct err *err)
 	struct alias_rec cur;
 	int r;
 
+	if (!c->edit) {
+		/* The rules of a new alias, in one copy (alias_many.c). */
+		struct alias_spec one = { c->address, c->gotos, true, NULL,
+			NULL };
+		size_t failed;
+
+		if (alias_add_many(m, &one, 1, &failed, err) == -1)
+			return -1;
+		return fetch(m, c->address, false, c->out, err) == 1 ? 0 : -1;
+	}
 	memset(&cur, 0, sizeof(cur));
 	if (domain_lock(m, c->domain, &d, err) != 1)
 		return -1;
@@ -261,7 +186,7 @@ add_tx(struct model *m, void *arg, struct err *err)
 	if (r == -1)
 		return -1;
 	db_now(now, sizeof(now));
-	if (c->edit) {
+	{
 		struct db_arg a[] = { DB_TEXT(c->gotos), DB_TEXT(now),
 			DB_TEXT(c->address) };
 
@@ -276,78 +201,6 @@ add_tx(struct model *m, void *arg, struct err *err)
 			return -1;
 		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
 		if (model_audit(m, c->domain, "edit_alias", data, err) == -1)
-			return -1;
-	} else {
-		struct db_arg a[] = { DB_TEXT(c->address), DB_TEXT(c->gotos),
-			DB_TEXT(c->domain), DB_TEXT(now), DB_TEXT(now),
-			DB_BOOL(1) };
-
-		if (r == 1 && strcmp(cur.goto_list, c->address) == 0 &&
-		    is_mailbox(m, c->address, err) == 1) {
-			/*
-			 * A mailbox with nothing but its self-alias: adding an
-			 * alias means forwarding its mail, keeping a copy in
-			 * the mailbox (PostfixAdmin's "deliver to the mailbox
-			 * too").  Nothing is lost by accident.
-			 */
-			char both[GOTO_MAX];
-			struct db_arg u[] = { DB_TEXT(both), DB_TEXT(now),
-				DB_TEXT(c->address) };
-			struct err e2 = ERR_INIT;
-
-			alias_rec_release(&cur);
-			snprintf(
-			    data, sizeof(data), "%s,%s", c->address, c->gotos);
-			if (addr_goto("destination", data, both, sizeof(both),
-				&e2) == -1)
-				return err_set(err, e2.kind, "%s", e2.msg);
-			if (db_exec(m->db,
-				"UPDATE alias SET goto = ?, "
-				"modified = ? WHERE address = ?",
-				u, DB_NARGS(u), err) == -1)
-				return -1;
-			model_notifyf(m,
-			    "'%s' is a mailbox: its mail now goes to %s and stays in the mailbox too ('postino alias edit' to change that)",
-			    c->address, c->gotos);
-			snprintf(
-			    data, sizeof(data), "%s->%s", c->address, both);
-			if (model_audit(
-				m, c->domain, "edit_alias", data, err) == -1)
-				return -1;
-			return fetch(m, c->address, false, c->out, err) == 1
-			    ? 0
-			    : -1;
-		}
-		alias_rec_release(&cur);
-		if (r == 1) {
-			err_set(err, ERR_EXISTS, "alias '%s' already exists",
-			    c->address);
-			return err_hint(err,
-			    "change its destinations with 'postino alias edit %s DEST...'",
-			    c->address);
-		}
-		err_clear(err);
-		r = add_for_bare_mailbox(
-		    m, c->address, c->domain, c->gotos, now, err);
-		if (r == -1)
-			return -1;
-		if (r == 1)
-			return fetch(m, c->address, false, c->out, err) == 1
-			    ? 0
-			    : -1;
-		if (check_alias_cap(m, &d, err) == -1)
-			return -1;
-		if (db_exec(m->db,
-			"INSERT INTO alias (address, goto, domain, "
-			"created, modified, active) VALUES (?, ?, ?, ?, ?, ?)",
-			a, DB_NARGS(a), err) == -1) {
-			if (err->kind == ERR_EXISTS)
-				err_set(err, ERR_EXISTS,
-				    "alias '%s' already exists", c->address);
-			return -1;
-		}
-		snprintf(data, sizeof(data), "%s->%s", c->address, c->gotos);
-		if (model_audit(m, c->domain, "create_alias", data, err) == -1)
 			return -1;
 	}
 	return fetch(m, c->address, false, c->out, err) == 1 ? 0 : -1;

@@ -27,6 +27,27 @@ struct alias_rec {
 
 typedef int alias_each_fn(void *arg, const struct alias_rec *);
 
+/* A new alias for alias_add_many(). */
+struct alias_spec {
+	const char *address;
+	const char *gotos;
+	/* Bulk import only (true and NULL for alias add): created disabled
+	 * (audited as add then disable), created and modified as exported. */
+	bool active;
+	const char *created, *modified;
+};
+
+/*
+ * Add n aliases in the caller's transaction (alias_add() is one of them
+ * in its own).  The rules are alias add's, applied row by row in order,
+ * each row seeing the rows before it (a mailbox's self-alias gets the
+ * forwards, a mailbox without one gets its row, the domain's alias limit);
+ * the reads and writes are set-wise.  On failure *failed_r is the index
+ * of the spec that broke a rule, or n when no one row is to blame, and
+ * nothing may be committed.
+ */
+int alias_add_many(struct model *, const struct alias_spec *, size_t n,
+    size_t *failed_r, struct err *);
 /* out->goto_list is allocated; release with alias_rec_release(). */
 int alias_add(struct model *, const char *address, const char *gotos,
     struct alias_rec *out, struct err *);

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "domain.h"
 #include "maildir.h"
@@ -133,8 +134,91 @@ domain_lock(
 	int rc = fetch(m, name, true, d, err);
 
 	if (rc == 0)
-		err_hint(
-		    err, "add it first with 'postino domain add %s'", name);
+		(void)domain_missing(name, err);
+	return rc;
+}
+
+int
+domain_missing(const char *name, struct err *err)
+{
+	err_set(err, ERR_NOTFOUND, "domain '%s' does not exist", name);
+	return err_hint(err, "add it first with 'postino domain add %s'", name);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+domain_lock_many(struct model *m, const char *const *names, size_t n,
+    struct domain_rec *recs, int *found, struct err *err)
+{
+	const char **sorted;
+	struct db_arg *args;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	sorted = xcalloc(n, sizeof(*sorted));
+	args = xcalloc(
+	    n < DOMAIN_LOCK_CHUNK ? n : DOMAIN_LOCK_CHUNK, sizeof(*args));
+	if (m->has_pw_expiry == -1) {
+		int e =
+		    db_column_exists(m->db, "mailbox", "password_expiry", err);
+
+		if (e == -1)
+			goto out;
+		m->has_pw_expiry = e;
+	}
+	memcpy(sorted, names, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		found[i] = 0;
+		memset(&recs[i], 0, sizeof(recs[i]));
+	}
+	/* In name order, chunk after chunk: no lock-order cycle. */
+	for (size_t i = 0; i < n; i += DOMAIN_LOCK_CHUNK) {
+		size_t k =
+		    n - i < DOMAIN_LOCK_CHUNK ? n - i : DOMAIN_LOCK_CHUNK;
+		char *in = db_placeholders(k), *q;
+		struct db_res *r;
+		struct domain_rec d;
+		int nx;
+
+		for (size_t j = 0; j < k; j++)
+			args[j] = DB_TEXT(sorted[i + j]);
+		q = xasprintf("SELECT " DOMAIN_COLS ", %s" DOMAIN_FROM
+			      " WHERE d.domain IN (%s) AND d.domain <> 'ALL' "
+			      "ORDER BY d.domain%s",
+		    m->has_pw_expiry ? "d.password_expiry" : "0", in,
+		    db_engine(m->db) == DB_ENGINE_PGSQL
+			? " FOR NO KEY UPDATE OF d"
+			: db_for_update(m->db));
+		free(in);
+		nx = db_query(m->db, q, args, k, 0, &r, err);
+		free(q);
+		if (nx == -1)
+			goto out;
+		while ((nx = db_next(r, err)) == 1) {
+			row_to_domain(m, r, &d);
+			d.password_expiry_days = db_col_int(r, 12, 0);
+			for (size_t j = 0; j < n; j++)
+				if (!found[j] &&
+				    strcasecmp(names[j], d.domain) == 0) {
+					recs[j] = d;
+					found[j] = 1;
+				}
+		}
+		db_res_free(&r);
+		if (nx == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(sorted);
+	free(args);
 	return rc;
 }
 
@@ -200,46 +284,6 @@ struct add_ctx {
 	struct domain_rec *out;
 };
 
-static int
-add_tx(struct model *m, void *arg, struct err *err)
-{
-	struct add_ctx *c = arg;
-	const struct domain_spec *s = c->spec;
-	char now[32];
-	struct db_arg a[] = { DB_TEXT(c->name),
-		DB_TEXT(s->description != NULL ? s->description : ""),
-		DB_INT(s->aliases), DB_INT(s->mailboxes),
-		DB_INT(domain_units_from_bytes(m, s->maxquota_bytes)),
-		DB_INT(domain_units_from_bytes(m, s->quota_bytes)),
-		DB_TEXT(c->transport), DB_BOOL(s->backupmx),
-		DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(now), DB_BOOL(1) };
-	struct db_arg p[] = { DB_TEXT(c->name) };
-	struct db_arg pi[] = { DB_INT(s->default_quota_bytes),
-		DB_TEXT(c->name) };
-
-	if (db_exec(m->db,
-		"INSERT INTO domain (domain, description, aliases, "
-		"mailboxes, maxquota, quota, transport, backupmx, created, "
-		"modified, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a, DB_NARGS(a), err) == -1) {
-		if (err->kind == ERR_EXISTS)
-			err_set(err, ERR_EXISTS, "domain '%s' already exists",
-			    c->name);
-		return -1;
-	}
-	if (db_exec(m->db, "DELETE FROM postino_domain WHERE domain = ?", p, 1,
-		err) == -1 ||
-	    db_exec(m->db,
-		"INSERT INTO postino_domain (domain, default_quota, "
-		"domain_created) SELECT domain, ?, created FROM domain "
-		"WHERE domain = ?",
-		pi, DB_NARGS(pi), err) == -1)
-		return -1;
-	if (model_audit(m, c->name, "create_domain", c->name, err) == -1)
-		return -1;
-	return fetch(m, c->name, false, c->out, err) == 1 ? 0 : -1;
-}
-
 /* Validate a spec; fills the normalised name and transport. */
 static int
 spec_check(struct model *m, const struct domain_spec *s, struct add_ctx *c,
@@ -269,6 +313,201 @@ spec_check(struct model *m, const struct domain_spec *s, struct add_ctx *c,
 		    "give --default-quota no larger than --max-quota (without it, new mailboxes get the maximum)");
 	}
 	return 0;
+}
+
+static int
+add_ctx_cmp(const void *a, const void *b)
+{
+	const struct add_ctx *x = *(const struct add_ctx *const *)a;
+	const struct add_ctx *y = *(const struct add_ctx *const *)b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* Which of the sorted v[0..n) exist: one statement per chunk. */
+static int
+add_exists(struct model *m, struct add_ctx **v, size_t n, bool *exists,
+    struct add_ctx *base, struct err *err)
+{
+	struct db_arg *args = xcalloc(
+	    n < DOMAIN_LOCK_CHUNK ? n : DOMAIN_LOCK_CHUNK, sizeof(*args));
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i += DOMAIN_LOCK_CHUNK) {
+		size_t k =
+		    n - i < DOMAIN_LOCK_CHUNK ? n - i : DOMAIN_LOCK_CHUNK;
+		char *in = db_placeholders(k), *q;
+		struct db_res *r;
+		int nx;
+
+		for (size_t j = 0; j < k; j++)
+			args[j] = DB_TEXT(v[i + j]->name);
+		q = xasprintf(
+		    "SELECT domain FROM domain WHERE domain IN (%s)", in);
+		free(in);
+		nx = db_query(m->db, q, args, k, 0, &r, err);
+		free(q);
+		if (nx == -1)
+			goto out;
+		while ((nx = db_next(r, err)) == 1)
+			for (size_t j = i; j < i + k; j++)
+				if (db_col(r, 0) != NULL &&
+				    strcasecmp(v[j]->name, db_col(r, 0)) == 0)
+					exists[v[j] - base] = true;
+		db_res_free(&r);
+		if (nx == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(args);
+	return rc;
+}
+
+int
+domain_add_many(struct model *m, const struct domain_spec *specs, size_t n,
+    size_t *failed_r, struct err *err)
+{
+	enum { DC = 11, PC = 3 };
+	struct add_ctx *c, **sorted;
+	bool *exists;
+	struct db_arg *args = NULL;
+	const char **names = NULL, **off = NULL;
+	char **offdata = NULL;
+	size_t noff = 0;
+	char now[32];
+	int rc = -1;
+
+	*failed_r = n;
+	if (!m->db->in_tx)
+		return err_set(err, ERR_INTERNAL,
+		    "domain_add_many needs the caller's transaction");
+	if (n == 0)
+		return 0;
+	c = xcalloc(n, sizeof(*c));
+	sorted = xcalloc(n, sizeof(*sorted));
+	exists = xcalloc(n, sizeof(*exists));
+	/* 1. The arguments (no database). */
+	for (size_t i = 0; i < n; i++) {
+		c[i].spec = &specs[i];
+		if (spec_check(m, &specs[i], &c[i], err) == -1) {
+			*failed_r = i;
+			goto out;
+		}
+		sorted[i] = &c[i];
+	}
+	/* 2. Which exist; a name again in the batch finds the first. */
+	qsort(sorted, n, sizeof(*sorted), add_ctx_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcasecmp(sorted[i]->name, sorted[i - 1]->name) == 0)
+			exists[sorted[i] - c] = true;
+	if (add_exists(m, sorted, n, exists, c, err) == -1)
+		goto out;
+	/* 3. The rule, row by row. */
+	for (size_t i = 0; i < n; i++)
+		if (exists[i]) {
+			*failed_r = i;
+			err_set(err, ERR_EXISTS, "domain '%s' already exists",
+			    c[i].name);
+			goto out;
+		}
+	/* 4. The rows: domain, postino_domain, the audit rows. */
+	db_now(now, sizeof(now));
+	args = xcalloc(n * DC, sizeof(*args));
+	names = xcalloc(n, sizeof(*names));
+	off = xcalloc(n, sizeof(*off));
+	offdata = xcalloc(n, sizeof(*offdata));
+	for (size_t i = 0; i < n; i++) {
+		const struct domain_spec *s = &specs[i];
+		struct db_arg *a = &args[i * DC];
+
+		a[0] = DB_TEXT(c[i].name);
+		a[1] = DB_TEXT(s->description != NULL ? s->description : "");
+		a[2] = DB_INT(s->aliases);
+		a[3] = DB_INT(s->mailboxes);
+		a[4] = DB_INT(domain_units_from_bytes(m, s->maxquota_bytes));
+		a[5] = DB_INT(domain_units_from_bytes(m, s->quota_bytes));
+		a[6] = DB_TEXT(c[i].transport);
+		a[7] = DB_BOOL(s->backupmx);
+		a[8] = DB_TEXT(s->created != NULL ? s->created : now);
+		a[9] = DB_TEXT(s->modified != NULL ? s->modified : now);
+		a[10] = DB_BOOL(!s->disabled);
+		names[i] = c[i].name;
+		if (s->disabled) {
+			off[noff] = c[i].name;
+			offdata[noff++] = xasprintf("%s=DISABLED", c[i].name);
+		}
+	}
+	if (db_insert_rows(m->db,
+		"INSERT INTO domain (domain, description, aliases, mailboxes, "
+		"maxquota, quota, transport, backupmx, created, modified, "
+		"active)",
+		DC, args, n, err) == -1) {
+		if (n == 1 && err->kind == ERR_EXISTS) {
+			err_set(err, ERR_EXISTS, "domain '%s' already exists",
+			    c[0].name);
+			*failed_r = 0;
+		}
+		goto out;
+	}
+	/* A row left from an earlier domain of the name goes. */
+	for (size_t i = 0; i < n; i += DOMAIN_LOCK_CHUNK) {
+		size_t k =
+		    n - i < DOMAIN_LOCK_CHUNK ? n - i : DOMAIN_LOCK_CHUNK;
+		char *in = db_placeholders(k);
+		char *q = xasprintf(
+		    "DELETE FROM postino_domain WHERE domain IN (%s)", in);
+		int64_t r;
+
+		for (size_t j = 0; j < k; j++)
+			args[j] = DB_TEXT(c[i + j].name);
+		r = db_exec(m->db, q, args, k, err);
+		free(in);
+		free(q);
+		if (r == -1)
+			goto out;
+	}
+	/* Tied to the domain's created, as written to it just above. */
+	for (size_t i = 0; i < n; i++) {
+		const struct domain_spec *s = &specs[i];
+
+		args[i * PC] = DB_TEXT(c[i].name);
+		args[i * PC + 1] = DB_INT(s->default_quota_bytes);
+		args[i * PC + 2] =
+		    DB_TEXT(s->created != NULL ? s->created : now);
+	}
+	if (db_insert_rows(m->db,
+		"INSERT INTO postino_domain (domain, default_quota, "
+		"domain_created)",
+		PC, args, n, err) == -1 ||
+	    model_audit_many(m, n, names, "create_domain", names, err) == -1 ||
+	    model_audit_many(m, noff, off, "edit_domain",
+		(const char *const *)offdata, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < noff; i++)
+		free(offdata[i]);
+	free(offdata);
+	free(off);
+	free(names);
+	free(args);
+	free(exists);
+	free(sorted);
+	free(c);
+	return rc;
+}
+
+static int
+add_tx(struct model *m, void *arg, struct err *err)
+{
+	struct add_ctx *c = arg;
+	size_t failed;
+
+	if (domain_add_many(m, c->spec, 1, &failed, err) == -1)
+		return -1;
+	return fetch(m, c->name, false, c->out, err) == 1 ? 0 : -1;
 }
 
 int
@@ -607,121 +846,305 @@ struct ad_ctx {
 	bool retarget;
 };
 
-/* Run a locking SELECT and count its rows (aggregates cannot lock). */
-static int
-count_n(struct model *m, const char *sql, const struct db_arg *a, size_t na,
-    int64_t *n, struct err *err)
-{
-	struct db_res *r;
-	int rc;
+/* What the alias-domain rules need to know of a name. */
+struct ad_st {
+	const char *name;
+	int found;	       /* a domain of that name exists (locked) */
+	bool is_alias;	       /* an alias domain of that name exists */
+	char target[ADDR_MAX]; /* ... and its target */
+	int64_t pointed;       /* alias domains that target the name */
+};
 
-	*n = 0;
-	if (db_query(m->db, sql, a, na, 0, &r, err) == -1)
-		return -1;
-	while ((rc = db_next(r, err)) == 1)
-		(*n)++;
-	db_res_free(&r);
+/*
+ * The rules on an alias domain alias -> target (add, or retarget of an
+ * existing one), in one copy: it is new (add), not itself, both ends
+ * exist as domains, and no chain either way.
+ */
+static int
+ad_rule(const char *alias, const char *target, const struct ad_st *a,
+    const struct ad_st *t, bool retarget, struct err *err)
+{
+	if (!retarget && a->is_alias)
+		return err_set(err, ERR_EXISTS,
+		    "alias domain '%s' already exists (target '%s')", alias,
+		    a->target);
+	if (strcmp(alias, target) == 0)
+		return err_set(err, ERR_RULE,
+		    "domain '%s' cannot be an alias of itself", alias);
+	if (a->found != 1) {
+		err_set(err, ERR_NOTFOUND, "domain '%s' does not exist", alias);
+		return err_hint(err,
+		    "alias domains must exist as domains first: 'postino domain add %s'",
+		    alias);
+	}
+	if (t->found != 1) {
+		err_set(
+		    err, ERR_NOTFOUND, "domain '%s' does not exist", target);
+		return err_hint(err,
+		    "the target must exist: 'postino domain add %s'", target);
+	}
+	/* The target must not itself be an alias of something (a chain). */
+	if (t->is_alias)
+		return err_set(err, ERR_RULE,
+		    "'%s' is itself an alias domain; alias domains cannot be chained",
+		    target);
+	/* Nothing may already point at the new alias (chain the other way). */
+	if (a->pointed > 0)
+		return err_set(err, ERR_RULE,
+		    "'%s' is the target of another alias domain; alias domains cannot be chained",
+		    alias);
+	return 0;
+}
+
+static int
+ad_st_cmp(const void *a, const void *b)
+{
+	return strcasecmp(
+	    ((const struct ad_st *)a)->name, ((const struct ad_st *)b)->name);
+}
+
+/* The entry of name in the sorted st[lo..hi), or NULL. */
+static struct ad_st *
+ad_st_find(struct ad_st *st, size_t lo, size_t hi, const char *name)
+{
+	while (name != NULL && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcasecmp(st[mid].name, name);
+
+		if (c == 0)
+			return &st[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * Fill st[0..n) (distinct names, sorted here) set-wise: lock the domains,
+ * and read (locking) the alias domains from or to any of the names.
+ */
+static int
+ad_read(struct model *m, struct ad_st *st, size_t n, struct err *err)
+{
+	const char **names = xcalloc(n, sizeof(*names));
+	struct domain_rec *recs = xcalloc(n, sizeof(*recs));
+	int *found = xcalloc(n, sizeof(*found));
+	struct db_arg *args = xcalloc(
+	    2 * (n < DOMAIN_LOCK_CHUNK ? n : DOMAIN_LOCK_CHUNK), sizeof(*args));
+	int rc = -1;
+
+	qsort(st, n, sizeof(*st), ad_st_cmp);
+	for (size_t i = 0; i < n; i++)
+		names[i] = st[i].name;
+	if (domain_lock_many(m, names, n, recs, found, err) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		st[i].found = found[i];
+	for (size_t i = 0; i < n; i += DOMAIN_LOCK_CHUNK) {
+		size_t k =
+		    n - i < DOMAIN_LOCK_CHUNK ? n - i : DOMAIN_LOCK_CHUNK;
+		char *in = db_placeholders(k), *q;
+		struct db_res *r;
+		int nx;
+
+		for (size_t j = 0; j < k; j++)
+			args[j] = args[k + j] = DB_TEXT(st[i + j].name);
+		q = xasprintf("SELECT alias_domain, target_domain FROM "
+			      "alias_domain WHERE alias_domain IN (%s) OR "
+			      "target_domain IN (%s)%s",
+		    in, in, db_for_update(m->db));
+		free(in);
+		nx = db_query(m->db, q, args, 2 * k, 0, &r, err);
+		free(q);
+		if (nx == -1)
+			goto out;
+		while ((nx = db_next(r, err)) == 1) {
+			/* Each side counted in the chunk that names it. */
+			struct ad_st *a =
+			    ad_st_find(st, i, i + k, db_col(r, 0));
+			struct ad_st *t =
+			    ad_st_find(st, i, i + k, db_col(r, 1));
+
+			if (a != NULL) {
+				a->is_alias = true;
+				str_copy(a->target,
+				    db_col(r, 1) != NULL ? db_col(r, 1) : "",
+				    sizeof(a->target));
+			}
+			if (t != NULL &&
+			    (db_col(r, 0) == NULL ||
+				strcasecmp(db_col(r, 0), t->name) != 0))
+				t->pointed++;
+		}
+		db_res_free(&r);
+		if (nx == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(names);
+	free(recs);
+	free(found);
+	free(args);
 	return rc;
 }
 
-static int
-count_rows(struct model *m, const char *sql, const struct db_arg *a, int64_t *n,
-    struct err *err)
-{
-	return count_n(m, sql, a, 1, n, err);
-}
-
-static int
-count_rows2(struct model *m, const char *sql, const struct db_arg *a,
-    int64_t *n, struct err *err)
-{
-	return count_n(m, sql, a, 2, n, err);
-}
-
-/* Rules shared by add and retarget: both ends exist, no chains. */
+/* Rules shared by add and retarget, for one alias domain. */
 static int
 ad_rules(struct model *m, struct ad_ctx *c, struct err *err)
 {
-	struct domain_rec d;
-	char sql[256];
-	int64_t n;
-	struct db_arg a[] = { DB_TEXT(c->target) };
-	struct db_arg b[] = { DB_TEXT(c->alias), DB_TEXT(c->alias) };
+	struct ad_st st[2];
+	const struct ad_st *a, *t;
+	size_t n = strcmp(c->alias, c->target) == 0 ? 1 : 2;
 
-	if (strcmp(c->alias, c->target) == 0)
-		return err_set(err, ERR_RULE,
-		    "domain '%s' cannot be an alias of itself", c->alias);
-	if (fetch(m, c->alias, true, &d, err) != 1) {
-		if (err->kind == ERR_NOTFOUND)
-			err_hint(err,
-			    "alias domains must exist as domains first: 'postino domain add %s'",
-			    c->alias);
+	memset(st, 0, sizeof(st));
+	st[0].name = c->alias;
+	st[1].name = c->target;
+	if (ad_read(m, st, n, err) == -1)
 		return -1;
+	a = ad_st_find(st, 0, n, c->alias);
+	t = ad_st_find(st, 0, n, c->target);
+	return ad_rule(c->alias, c->target, a, t, c->retarget, err);
+}
+
+struct ad_row {
+	char alias[ADDR_MAX];
+	char target[ADDR_MAX];
+	struct ad_st *a, *t;
+	char *data;
+};
+
+int
+alias_domain_add_many(struct model *m, const struct alias_domain_spec *specs,
+    size_t n, size_t *failed_r, struct err *err)
+{
+	enum { AC = 5 };
+	struct ad_row *rows;
+	struct ad_st *st;
+	struct db_arg *args = NULL;
+	const char **dom = NULL, **data = NULL, **off = NULL;
+	char **offdata = NULL;
+	size_t ns = 0, noff = 0;
+	char now[32];
+	int rc = -1;
+
+	*failed_r = n;
+	if (!m->db->in_tx)
+		return err_set(err, ERR_INTERNAL,
+		    "alias_domain_add_many needs the caller's transaction");
+	if (n == 0)
+		return 0;
+	rows = xcalloc(n, sizeof(*rows));
+	st = xcalloc(2 * n, sizeof(*st));
+	/* 1. The arguments (no database). */
+	for (size_t i = 0; i < n; i++) {
+		if (addr_domain("alias domain", specs[i].alias, rows[i].alias,
+			err) == -1 ||
+		    addr_domain("target domain", specs[i].target,
+			rows[i].target, err) == -1) {
+			*failed_r = i;
+			goto out;
+		}
+		st[ns++].name = rows[i].alias;
+		st[ns++].name = rows[i].target;
 	}
-	if (fetch(m, c->target, true, &d, err) != 1) {
-		if (err->kind == ERR_NOTFOUND)
-			err_hint(err,
-			    "the target must exist: 'postino domain add %s'",
-			    c->target);
-		return -1;
+	/* 2. What holds the names, one entry per name. */
+	qsort(st, ns, sizeof(*st), ad_st_cmp);
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < ns; i++)
+			if (k == 0 ||
+			    strcasecmp(st[k - 1].name, st[i].name) != 0)
+				st[k++] = st[i];
+		ns = k;
 	}
-	/* The target must not itself be an alias of something (a chain). */
-	snprintf(sql, sizeof(sql),
-	    "SELECT alias_domain FROM alias_domain "
-	    "WHERE alias_domain = ?%s",
-	    db_for_update(m->db));
-	if (count_rows(m, sql, a, &n, err) == -1)
-		return -1;
-	if (n > 0)
-		return err_set(err, ERR_RULE,
-		    "'%s' is itself an alias domain; alias domains cannot be chained",
-		    c->target);
-	/* Nothing may already point at the new alias (chain the other way). */
-	snprintf(sql, sizeof(sql),
-	    "SELECT alias_domain FROM alias_domain "
-	    "WHERE target_domain = ? AND alias_domain <> ?%s",
-	    db_for_update(m->db));
-	if (count_rows2(m, sql, b, &n, err) == -1)
-		return -1;
-	if (n > 0)
-		return err_set(err, ERR_RULE,
-		    "'%s' is the target of another alias domain; alias domains cannot be chained",
-		    c->alias);
-	return 0;
+	if (ad_read(m, st, ns, err) == -1)
+		goto out;
+	/* 3. The rules, row by row, each row seeing the rows before it. */
+	for (size_t i = 0; i < n; i++) {
+		struct ad_row *r = &rows[i];
+
+		*failed_r = i;
+		r->a = ad_st_find(st, 0, ns, r->alias);
+		r->t = ad_st_find(st, 0, ns, r->target);
+		if (ad_rule(r->alias, r->target, r->a, r->t, false, err) == -1)
+			goto out;
+		r->a->is_alias = true;
+		str_copy(r->a->target, r->target, sizeof(r->a->target));
+		r->t->pointed++;
+	}
+	*failed_r = n;
+	/* 4. The rows and the audit rows. */
+	db_now(now, sizeof(now));
+	args = xcalloc(n * AC, sizeof(*args));
+	dom = xcalloc(n, sizeof(*dom));
+	data = xcalloc(n, sizeof(*data));
+	off = xcalloc(n, sizeof(*off));
+	offdata = xcalloc(n, sizeof(*offdata));
+	for (size_t i = 0; i < n; i++) {
+		const struct alias_domain_spec *s = &specs[i];
+
+		args[i * AC] = DB_TEXT(rows[i].alias);
+		args[i * AC + 1] = DB_TEXT(rows[i].target);
+		args[i * AC + 2] = DB_TEXT(s->created ? s->created : now);
+		args[i * AC + 3] = DB_TEXT(s->modified ? s->modified : now);
+		args[i * AC + 4] = DB_BOOL(!s->disabled);
+		rows[i].data =
+		    xasprintf("%s->%s", rows[i].alias, rows[i].target);
+		dom[i] = rows[i].alias;
+		data[i] = rows[i].data;
+		if (s->disabled) {
+			off[noff] = rows[i].alias;
+			offdata[noff++] =
+			    xasprintf("%s=DISABLED", rows[i].alias);
+		}
+	}
+	if (db_insert_rows(m->db,
+		"INSERT INTO alias_domain (alias_domain, target_domain, "
+		"created, modified, active)",
+		AC, args, n, err) == -1) {
+		if (n == 1 && err->kind == ERR_EXISTS) {
+			err_set(err, ERR_EXISTS,
+			    "alias domain '%s' already exists", rows[0].alias);
+			*failed_r = 0;
+		}
+		goto out;
+	}
+	if (model_audit_many(m, n, dom, "create_alias_domain", data, err) ==
+		-1 ||
+	    model_audit_many(m, noff, off, "edit_alias_domain_state",
+		(const char *const *)offdata, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].data);
+	for (size_t i = 0; i < noff; i++)
+		free(offdata[i]);
+	free(offdata);
+	free(off);
+	free(dom);
+	free(data);
+	free(args);
+	free(rows);
+	free(st);
+	return rc;
 }
 
 static int
 ad_add_tx(struct model *m, void *arg, struct err *err)
 {
 	struct ad_ctx *c = arg;
-	struct alias_domain_rec cur;
-	char now[32], data[2 * ADDR_MAX + 4];
-	struct db_arg a[] = { DB_TEXT(c->alias), DB_TEXT(c->target),
-		DB_TEXT(db_now(now, sizeof(now))), DB_TEXT(now), DB_BOOL(1) };
-	int r;
+	struct alias_domain_spec one;
+	size_t failed;
 
-	r = ad_fetch(m, c->alias, true, &cur, err);
-	if (r == -1)
-		return -1;
-	if (r == 1)
-		return err_set(err, ERR_EXISTS,
-		    "alias domain '%s' already exists (target '%s')", c->alias,
-		    cur.target_domain);
-	err_clear(err);
-	if (ad_rules(m, c, err) == -1)
-		return -1;
-	if (db_exec(m->db,
-		"INSERT INTO alias_domain (alias_domain, "
-		"target_domain, created, modified, active) VALUES (?, ?, ?, ?, "
-		"?)",
-		a, DB_NARGS(a), err) == -1) {
-		if (err->kind == ERR_EXISTS)
-			err_set(err, ERR_EXISTS,
-			    "alias domain '%s' already exists", c->alias);
-		return -1;
-	}
-	snprintf(data, sizeof(data), "%s->%s", c->alias, c->target);
-	if (model_audit(m, c->alias, "create_alias_domain", data, err) == -1)
+	memset(&one, 0, sizeof(one));
+	one.alias = c->alias;
+	one.target = c->target;
+	if (alias_domain_add_many(m, &one, 1, &failed, err) == -1)
 		return -1;
 	return ad_fetch(m, c->alias, false, c->out, err) == 1 ? 0 : -1;
 }

@@ -511,23 +511,49 @@ add_rows(struct model *m, struct add_ctx *c, size_t n, size_t *failed_r,
 		if (strcmp(by_user[i]->username, by_user[i - 1]->username) == 0)
 			dup[by_user[i] - c] = true;
 
-	/* 1. Lock each domain once, in name order (no lock-order cycle). */
-	for (size_t i = 0; i < n; i++) {
-		struct add_dom *dd;
+	/*
+	 * 0. A bulk import's maildirs are queued first, so that the pool
+	 * makes them while the statements below run; a batch that fails
+	 * takes them back (the caller's undo), as it does when a later
+	 * statement fails.
+	 */
+	if (m->defer != NULL && m->defer->pool != NULL)
+		for (size_t i = 0; i < n; i++)
+			maildir_pool_add(m->defer->pool, c[i].maildir,
+			    c[i].spec->tag ? c[i].spec->tag : m->defer->tag);
 
-		if (i == 0 ||
-		    strcmp(by_dom[i]->domain, by_dom[i - 1]->domain) != 0) {
-			dd = &doms[ndoms++];
-			dd->found =
-			    domain_lock(m, by_dom[i]->domain, &dd->d, &dd->nf);
-			if (dd->found == -1) {
-				*err = dd->nf;
-				goto out;
-			}
-			str_copy(dd->d.domain, by_dom[i]->domain,
-			    sizeof(dd->d.domain));
+	/* 1. Lock each domain once, in name order, in one statement. */
+	{
+		const char **names = xcalloc(n, sizeof(*names));
+		struct domain_rec *recs;
+		int *found;
+
+		for (size_t i = 0; i < n; i++) {
+			if (i == 0 ||
+			    strcmp(by_dom[i]->domain, by_dom[i - 1]->domain) !=
+				0)
+				names[ndoms++] = by_dom[i]->domain;
+			dom_of[by_dom[i] - c] = ndoms - 1;
 		}
-		dom_of[by_dom[i] - c] = ndoms - 1;
+		recs = xcalloc(ndoms, sizeof(*recs));
+		found = xcalloc(ndoms, sizeof(*found));
+		if (domain_lock_many(m, names, ndoms, recs, found, err) == -1) {
+			free(names);
+			free(recs);
+			free(found);
+			goto out;
+		}
+		for (size_t i = 0; i < ndoms; i++) {
+			doms[i].d = recs[i];
+			doms[i].found = found[i];
+			if (found[i] != 1)
+				(void)domain_missing(names[i], &doms[i].nf);
+			str_copy(doms[i].d.domain, names[i],
+			    sizeof(doms[i].d.domain));
+		}
+		free(names);
+		free(recs);
+		free(found);
 	}
 
 	/* 2. Who holds the names: one statement per chunk. */
@@ -656,24 +682,32 @@ add_rows(struct model *m, struct add_ctx *c, size_t n, size_t *failed_r,
 		}
 	}
 
-	/* 6. The maildirs: queued to the caller's pool, or made here. */
+	/* 6. The maildirs, when no pool makes them (step 0). */
 	for (size_t i = 0; i < n; i++) {
 		fail = i;
 		if (m->defer != NULL && m->defer->pool != NULL)
-			maildir_pool_add(m->defer->pool, c[i].maildir,
-			    c[i].spec->tag ? c[i].spec->tag : m->defer->tag);
-		else if (maildir_create(m->conf->virtual_mailbox_base,
-			     c[i].maildir, m->conf->vmail_uid,
-			     m->conf->vmail_gid, &c[i].existed,
-			     m->defer != NULL ? m->defer->undo : &c[i].undo,
-			     err) == -1)
+			break;
+		if (maildir_create(m->conf->virtual_mailbox_base, c[i].maildir,
+			m->conf->vmail_uid, m->conf->vmail_gid, &c[i].existed,
+			m->defer != NULL ? m->defer->undo : &c[i].undo,
+			err) == -1)
 			goto out;
 	}
 	fail = n;
 
 	/* 7. The rows: mailbox, quota2, the self-alias, the audit rows. */
 	{
-		enum { MB = 10, Q2 = 3, AL = 6 };
+		enum { MB = 11, Q2 = 3, AL = 6 };
+		/*
+		 * password_expiry (set_expiry()'s value) is written with
+		 * the row, computed by the server from the domain's days.
+		 */
+		bool px = m->has_pw_expiry == 1;
+		const char *row;
+		char *head = xasprintf(
+		    "INSERT INTO mailbox (username, password, name, maildir, "
+		    "quota, local_part, domain, created, modified, active%s)",
+		    px ? ", password_expiry" : "");
 		const char **dom = xcalloc(n, sizeof(*dom));
 		const char **data = xcalloc(n, sizeof(*data));
 		int64_t r;
@@ -693,11 +727,39 @@ add_rows(struct model *m, struct add_ctx *c, size_t n, size_t *failed_r,
 			a[7] = DB_TEXT(s->created ? s->created : now);
 			a[8] = DB_TEXT(s->modified ? s->modified : now);
 			a[9] = DB_BOOL(s->active);
+			a[10] =
+			    DB_INT(doms[dom_of[i]].d.password_expiry_days > 0
+				    ? doms[dom_of[i]].d.password_expiry_days
+				    : 365);
 		}
-		r = db_insert_rows(m->db,
-		    "INSERT INTO mailbox (username, password, name, maildir, "
-		    "quota, local_part, domain, created, modified, active)",
-		    MB, args, n, err);
+		switch (db_engine(m->db)) {
+		case DB_ENGINE_MYSQL:
+			row =
+			    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW() + INTERVAL ? "
+			    "DAY)";
+			break;
+		case DB_ENGINE_PGSQL:
+			row =
+			    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now() + CAST(? AS "
+			    "integer) * interval '1 day')";
+			break;
+		default:
+			row =
+			    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now', '+' "
+			    "|| ? || ' days'))";
+			break;
+		}
+		if (px)
+			r = db_insert_rows_as(
+			    m->db, head, MB, row, args, n, err);
+		else {
+			/* Ten values a row, packed. */
+			for (size_t i = 0; i < n; i++)
+				memmove(&args[i * (MB - 1)], &args[i * MB],
+				    (MB - 1) * sizeof(*args));
+			r = db_insert_rows(m->db, head, MB - 1, args, n, err);
+		}
+		free(head);
 		for (size_t i = 0; r != -1 && i < n; i++) {
 			struct db_arg *a = &args[i * Q2];
 
@@ -740,14 +802,6 @@ add_rows(struct model *m, struct add_ctx *c, size_t n, size_t *failed_r,
 				fail = i;
 				r = -1;
 			}
-		}
-		for (size_t i = 0; r != -1 && i < n; i += ADD_CHUNK) {
-			size_t k = n - i < ADD_CHUNK ? n - i : ADD_CHUNK;
-
-			for (size_t j = 0; j < k; j++)
-				args[j] = DB_TEXT(c[i + j].username);
-			if (set_expiry_many(m, args, k, err) == -1)
-				r = -1;
 		}
 		for (size_t i = 0; i < n; i++) {
 			dom[i] = c[i].domain;

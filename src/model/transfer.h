@@ -15,9 +15,11 @@
  * anything.  It then applies records by type (domains, alias domains,
  * mailboxes, aliases) in batched transactions through the same model
  * operations as the single commands (rules, maildirs, audit rows), with
- * maildirs tied to each batch and hooks run after each commit; a batch of
- * mailboxes goes set-wise through mailbox_add_many() (the single add's
- * rules, row by row, on set-wise reads; multi-row writes).  It creates
+ * maildirs tied to each batch and hooks run after each commit; the new
+ * records of a batch go set-wise through domain_add_many(),
+ * alias_domain_add_many(), mailbox_add_many() or alias_add_many() (the
+ * single add's rules, row by row, on set-wise reads; multi-row writes),
+ * the existing ones one by one (unchanged, or updated).  It creates
  * what is missing; with update it changes what differs; with prune it
  * removes, within the domains the input names, what the input lacks.  A
  * failure leaves earlier batches committed and nothing of the failing one.

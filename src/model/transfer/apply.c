@@ -393,6 +393,8 @@ apply_alias(struct importer *im, struct rec *r, struct err *err)
 	return rc;
 }
 
+static int apply(struct importer *, struct rec *, struct err *);
+
 static int
 rec_cmp_key(const void *a, const void *b)
 {
@@ -404,34 +406,84 @@ rec_cmp_key(const void *a, const void *b)
 }
 
 /*
- * A batch of mailbox records, set-wise.  Which of them exist is one query
- * per ADD_CHUNK names; the new ones (each the first of its name) go to
- * mailbox_add_many() at once, which applies the single commands' rules
- * row by row and writes set-wise; the others (existing, or a name seen
- * earlier in the batch) go through apply_mailbox() one by one after them,
- * as "unchanged" or, with update, an update.  *line_r: the line to blame,
- * or -1 when a set-wise statement failed as a whole (the caller then
- * retries the batch with rowwise, one row at a time, to name the line).
+ * A batch of records of one type, set-wise.  Which of them exist is one
+ * query per IMPORT_CHUNK names; the new ones (each the first of its name)
+ * go to the type's *_add_many() at once, which applies the single
+ * commands' rules row by row and writes set-wise; the others (existing,
+ * or a name seen earlier in the batch) go through apply() one by one
+ * after them, as "unchanged" or, with update, an update.  *line_r: the
+ * line to blame, or -1 when a set-wise statement failed as a whole (the
+ * caller then retries the batch with rowwise, one row at a time, to name
+ * the line).
  */
 #define IMPORT_CHUNK 1000
+static const char *const exists_sql[R__COUNT] = {
+	[R_DOMAIN] = "SELECT domain FROM domain WHERE domain IN (%s)",
+	[R_ALIAS_DOMAIN] = "SELECT alias_domain FROM alias_domain WHERE "
+			   "alias_domain IN (%s)",
+	[R_MAILBOX] = "SELECT username FROM mailbox WHERE username IN (%s)",
+	[R_ALIAS] = "SELECT address FROM alias WHERE address IN (%s)",
+};
+
+/* The specs of the type's *_add_many(), one per new record. */
+union add_specs {
+	struct domain_spec *d;
+	struct alias_domain_spec *ad;
+	struct mailbox_spec *mb;
+	struct alias_spec *al;
+};
+
+/* Add recs[idx[0..nn)] (from j on, k of them) with their type's rules. */
 static int
-apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
+add_new(struct importer *im, enum rtype t, union add_specs sp, size_t j,
+    size_t k, size_t *failed_r, struct err *err)
+{
+	switch (t) {
+	case R_DOMAIN:
+		return domain_add_many(im->m, sp.d + j, k, failed_r, err);
+	case R_ALIAS_DOMAIN:
+		return alias_domain_add_many(
+		    im->m, sp.ad + j, k, failed_r, err);
+	case R_MAILBOX:
+		return mailbox_add_many(im->m, sp.mb + j, k, failed_r, err);
+	default:
+		return alias_add_many(im->m, sp.al + j, k, failed_r, err);
+	}
+}
+
+static int
+apply_set(struct importer *im, struct rec *recs, size_t n, bool rowwise,
     int *line_r, struct err *err)
 {
 	struct model *m = im->m;
+	enum rtype t = recs[0].type;
 	struct rec **sorted = xcalloc(n, sizeof(*sorted));
 	bool *old = xcalloc(n, sizeof(*old));
-	struct mailbox_spec *specs = xcalloc(n, sizeof(*specs));
+	union add_specs sp;
 	size_t *idx = xcalloc(n, sizeof(*idx));
 	struct db_arg *args =
 	    xcalloc(n < IMPORT_CHUNK ? n : IMPORT_CHUNK, sizeof(*args));
 	size_t nn = 0, failed;
 	int rc = -1;
 
+	switch (t) {
+	case R_DOMAIN:
+		sp.d = xcalloc(n, sizeof(*sp.d));
+		break;
+	case R_ALIAS_DOMAIN:
+		sp.ad = xcalloc(n, sizeof(*sp.ad));
+		break;
+	case R_MAILBOX:
+		sp.mb = xcalloc(n, sizeof(*sp.mb));
+		break;
+	default:
+		sp.al = xcalloc(n, sizeof(*sp.al));
+		break;
+	}
 	for (size_t i = 0; i < n; i++)
 		sorted[i] = &recs[i];
 	qsort(sorted, n, sizeof(*sorted), rec_cmp_key);
-	/* A name again in the batch finds the first one's mailbox. */
+	/* A name again in the batch finds the first one's row. */
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(sorted[i]->key, sorted[i - 1]->key) == 0)
 			old[sorted[i] - recs] = true;
@@ -443,8 +495,7 @@ apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
 
 		for (size_t j = 0; j < k; j++)
 			args[j] = DB_TEXT(sorted[i + j]->key);
-		q = xasprintf(
-		    "SELECT username FROM mailbox WHERE username IN (%s)", in);
+		q = xasprintf(exists_sql[t], in);
 		free(in);
 		nx = db_query(m->db, q, args, k, 0, &r, err);
 		free(q);
@@ -476,29 +527,64 @@ apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!old[i]) {
-			mailbox_spec_of(im, &recs[i], &specs[nn]);
-			idx[nn++] = i;
+	for (size_t i = 0; i < n; i++) {
+		struct rec *r = &recs[i];
+
+		if (old[i])
+			continue;
+		switch (t) {
+		case R_DOMAIN:
+			domain_spec_of(r, &sp.d[nn]);
+			sp.d[nn].disabled = !flag(r, F_ACTIVE, true);
+			sp.d[nn].created = r->f[F_CREATED];
+			sp.d[nn].modified = r->f[F_MODIFIED];
+			break;
+		case R_ALIAS_DOMAIN:
+			sp.ad[nn].alias = r->key;
+			sp.ad[nn].target = r->f[F_TARGET_DOMAIN];
+			sp.ad[nn].disabled = !flag(r, F_ACTIVE, true);
+			sp.ad[nn].created = r->f[F_CREATED];
+			sp.ad[nn].modified = r->f[F_MODIFIED];
+			break;
+		case R_MAILBOX:
+			mailbox_spec_of(im, r, &sp.mb[nn]);
+			break;
+		default:
+			sp.al[nn].address = r->key;
+			sp.al[nn].gotos = r->f[F_GOTO];
+			sp.al[nn].active = flag(r, F_ACTIVE, true);
+			sp.al[nn].created = r->f[F_CREATED];
+			sp.al[nn].modified = r->f[F_MODIFIED];
+			break;
 		}
+		idx[nn++] = i;
+	}
 	if (rowwise) {
 		/* After a failure no row was blamed for: find the row. */
 		for (size_t j = 0; j < nn; j++)
-			if (mailbox_add_many(m, &specs[j], 1, &failed, err) ==
-			    -1) {
+			if (add_new(im, t, sp, j, 1, &failed, err) == -1) {
 				*line_r = recs[idx[j]].line;
 				goto out;
 			}
-	} else if (mailbox_add_many(m, specs, nn, &failed, err) == -1) {
+	} else if (add_new(im, t, sp, 0, nn, &failed, err) == -1) {
 		*line_r = failed < nn ? recs[idx[failed]].line : -1;
 		goto out;
 	}
 	for (size_t j = 0; j < nn; j++) {
 		struct rec *r = &recs[idx[j]];
+		char detail[GOTO_MAX];
+		struct err e2 = ERR_INIT;
 
-		plan(im, "create", R_MAILBOX, r->key, NULL);
+		detail[0] = '\0';
+		if (t == R_ALIAS)
+			(void)addr_goto(
+			    "goto", r->f[F_GOTO], detail, sizeof(detail), &e2);
+		else if (t == R_ALIAS_DOMAIN)
+			(void)addr_domain("target_domain",
+			    r->f[F_TARGET_DOMAIN], detail, &e2);
+		plan(im, "create", t, r->key, detail[0] ? detail : NULL);
 		im->st->created++;
-		if (apply_identities(m, r, err) == -1) {
+		if (t == R_MAILBOX && apply_identities(m, r, err) == -1) {
 			*line_r = r->line;
 			goto out;
 		}
@@ -506,7 +592,7 @@ apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
 	for (size_t i = 0; i < n; i++)
 		if (old[i]) {
 			m->defer->tag = recs[i].line;
-			if (apply_mailbox(im, &recs[i], err) == -1) {
+			if (apply(im, &recs[i], err) == -1) {
 				*line_r = recs[i].line;
 				goto out;
 			}
@@ -515,7 +601,7 @@ apply_mailboxes(struct importer *im, struct rec *recs, size_t n, bool rowwise,
 out:
 	free(sorted);
 	free(old);
-	free(specs);
+	free(sp.d); /* any member: they share the pointer */
 	free(idx);
 	free(args);
 	return rc;
@@ -655,20 +741,10 @@ run_batch(struct importer *im, struct rec *recs, size_t n, struct err *err)
 			continue;
 		}
 		fline = 0;
-		if (recs[0].type == R_MAILBOX) {
-			/* Set-wise: a few statements for the whole batch. */
-			if (apply_mailboxes(
-				im, recs, n, rowwise, &fline, err) == -1 &&
-			    fline == 0)
-				fline = recs[0].line;
-		} else
-			for (size_t i = 0; i < n; i++) {
-				d.tag = recs[i].line;
-				if (apply(im, &recs[i], err) == -1) {
-					fline = recs[i].line;
-					break;
-				}
-			}
+		/* Set-wise: a few statements for the whole batch. */
+		if (apply_set(im, recs, n, rowwise, &fline, err) == -1 &&
+		    fline == 0)
+			fline = recs[0].line;
 		/* The maildirs exist before the rows that name them commit. */
 		pr = d.pool != NULL
 		    ? maildir_pool_wait(d.pool, d.undo, &pline, &perr)

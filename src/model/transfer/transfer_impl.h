@@ -87,6 +87,7 @@ struct known {
 	struct strset in_file;
 	struct strset in_db;
 	struct strset not_in_db;
+	bool loaded; /* in_db holds every domain of the database */
 };
 
 struct importer {

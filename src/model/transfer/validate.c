@@ -2,6 +2,7 @@
  * transfer: pass 1 of "postino import": every record is checked (and its
  * key normalised) before anything is written.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -12,6 +13,7 @@
 #include "pwpolicy.h"
 #include "strutil.h"
 #include "transfer_impl.h"
+#include "xalloc.h"
 #include "banned.h"
 
 static int
@@ -46,19 +48,32 @@ check_flag(const struct rec *r, int f, const char *name, struct err *err)
 static int
 domain_known(struct model *m, struct known *k, const char *d, struct err *err)
 {
-	struct domain_rec rec;
+	struct db_res *res;
 	int r;
 
 	if (strset_has(&k->in_file, d) || strset_has(&k->in_db, d))
 		return 1;
-	if (strset_has(&k->not_in_db, d))
+	if (k->loaded)
 		return 0;
-	r = domain_get(m, d, &rec, err);
+	/* One statement for all, not one per domain the records name. */
+	if (db_query(m->db, "SELECT domain FROM domain WHERE domain <> 'ALL'",
+		NULL, 0, DB_STREAM, &res, err) == -1)
+		return -1;
+	while ((r = db_next(res, err)) == 1)
+		if (db_col(res, 0) != NULL) {
+			char *v = xstrdup(db_col(res, 0));
+
+			/* Names as the database compares them. */
+			if (db_engine(m->db) == DB_ENGINE_MYSQL)
+				str_lower(v);
+			strset_add(&k->in_db, v);
+			free(v);
+		}
+	db_res_free(&res);
 	if (r == -1)
 		return -1;
-	strset_add(r == 1 ? &k->in_db : &k->not_in_db, d);
-	err_clear(err);
-	return r;
+	k->loaded = true;
+	return strset_has(&k->in_db, d) ? 1 : 0;
 }
 
 /* Validate one record; fills r->key.  Messages carry name:line. */
