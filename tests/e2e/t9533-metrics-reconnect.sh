@@ -80,17 +80,31 @@ else
 		check_eq "$(mval "postinod_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"200\"}")" 2
 	'
 
-	# kill_backends: what an administrator does to end postino's sessions.
+	# kill_backends: what an administrator does to end postino's sessions,
+	# then wait until they are gone (both ask the session to end and
+	# return before it has).
+	none_of() {
+		test "$(sql "$1")" = 0
+	}
 	kill_backends() {
 		case $POSTINO_TEST_ENGINE in
 		pgsql)
+			_ids=$(sql "SELECT pid FROM pg_stat_activity
+				WHERE usename = '$DB_USER'" | paste -sd, -)
+			[ -n "$_ids" ] || return 1
 			sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-				WHERE usename = '$DB_USER' AND pid <> pg_backend_pid()" ;;
+				WHERE pid IN ($_ids)" &&
+			wait_until 60 none_of "SELECT count(*) FROM pg_stat_activity
+				WHERE pid IN ($_ids)" ;;
 		mysql)
-			for id in $(sql "SELECT id FROM information_schema.processlist
-				WHERE user = '$DB_USER' AND id <> CONNECTION_ID()"); do
+			_ids=$(sql "SELECT id FROM information_schema.processlist
+				WHERE user = '$DB_USER'" | paste -sd, -)
+			[ -n "$_ids" ] || return 1
+			for id in $(echo "$_ids" | tr , ' '); do
 				sql "KILL CONNECTION $id" || return 1
-			done ;;
+			done
+			wait_until 60 none_of "SELECT count(*) FROM information_schema.processlist
+				WHERE id IN ($_ids)" ;;
 		esac
 	}
 
