@@ -1,11 +1,9 @@
 /*
  * metrics_http: GET /metrics on a libmicrohttpd daemon of its own.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #ifdef HAVE_MHD

@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
