@@ -104,14 +104,7 @@ test_expect_success 'the change serial is the database'"'"'s, and follows a post
 '
 
 test_expect_success 'every metric is documented in podop(8) and postino.toml(5)' '
-	sed -n "s/^# TYPE \([a-z_]*\) .*/\1/p" scrape.txt >names &&
-	test "$(wc -l <names)" -ge 10 &&
-	for n in $(cat names); do
-		grep -q "^\.It Va $n " "$SRCDIR/man/podop.8" &&
-		grep -q "^\.It Va $n " "$SRCDIR/man/postino.toml.5" ||
-		{ echo "undocumented: $n" >&2; exit 1; }
-	done &&
-	check_eq "$(grep -c "^\.It Va podop_" "$SRCDIR/man/podop.8")" "$(wc -l <names)"
+	metrics_documented podop.8 podop_
 '
 
 test_expect_success 'SIGUSR1 logs the same numbers' '

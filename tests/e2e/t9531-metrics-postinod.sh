@@ -122,14 +122,7 @@ test_expect_success 'a failed JWKS refresh is counted, the old keys serve on' '
 '
 
 test_expect_success 'every metric is documented in postinod(8) and postino.toml(5)' '
-	sed -n "s/^# TYPE \([a-z_]*\) .*/\1/p" scrape.txt >names &&
-	test "$(wc -l <names)" -ge 10 &&
-	for n in $(cat names); do
-		grep -q "^\.It Va $n " "$SRCDIR/man/postinod.8" &&
-		grep -q "^\.It Va $n " "$SRCDIR/man/postino.toml.5" ||
-		{ echo "undocumented: $n" >&2; exit 1; }
-	done &&
-	check_eq "$(grep -c "^\.It Va postinod_" "$SRCDIR/man/postinod.8")" "$(wc -l <names)"
+	metrics_documented postinod.8 postinod_
 '
 
 test_expect_success 'SIGUSR1 logs the same numbers' '

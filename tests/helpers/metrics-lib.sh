@@ -76,3 +76,17 @@ stop_http_backend() {
 serial_is() {
 	scrape "$1" && [ "$(mval_prefix podop_change_serial)" = "$2" ]
 }
+
+# metrics_documented PAGE PREFIX: every metric of the last scrape has its
+# entry in man/PAGE and in postino.toml(5), and PAGE lists no PREFIX
+# metric the scrape lacks.
+metrics_documented() {
+	sed -n "s/^# TYPE \([a-z_]*\) .*/\1/p" "$TEST_DIR/scrape.txt" >"$TEST_DIR/names" &&
+	test "$(wc -l <"$TEST_DIR/names")" -ge 10 || return 1
+	for _n in $(cat "$TEST_DIR/names"); do
+		grep -q "^\.It Va $_n " "$SRCDIR/man/$1" &&
+			grep -q "^\.It Va $_n " "$SRCDIR/man/postino.toml.5" ||
+			{ echo "undocumented: $_n" >&2; return 1; }
+	done
+	check_eq "$(grep -c "^\.It Va $2" "$SRCDIR/man/$1")" "$(wc -l <"$TEST_DIR/names")"
+}
