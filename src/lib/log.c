@@ -235,6 +235,19 @@ log_vmsg(enum log_level l, const char *fmt, va_list ap)
 		emit((int)l, 0, fmt, ap);
 }
 
+void
+log_library(void *prefix, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warnx("%s: %s", (const char *)prefix, msg);
+}
+
 LOGFN(log_trace, LOG_LVL_TRACE, 0)
 LOGFN(log_debug, LOG_LVL_DEBUG, 0)
 LOGFN(log_info, LOG_LVL_INFO, 0)

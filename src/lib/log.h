@@ -52,6 +52,14 @@ void log_set_color(bool);
 /* A line at level l, for callers with their own variadic front end. */
 void log_vmsg(enum log_level l, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
+/*
+ * A library's own diagnostics, with the signature of libmicrohttpd's
+ * external logger: one warning line "PREFIX: text", prefix being a
+ * const char * passed as the logger's argument, trailing newlines
+ * dropped, the text cut at 511 bytes.
+ */
+void log_library(void *prefix, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
 
 void log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -32,20 +32,6 @@ struct metrics_http {
 
 #ifdef HAVE_MHD
 
-static void
-mhd_log(void *arg, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)arg;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	log_warnx("metrics listener: libmicrohttpd: %s", msg);
-}
-
 static enum MHD_Result
 reply(struct MHD_Connection *c, unsigned status, const char *type,
     const char *allow, struct buf *body)
@@ -121,8 +107,9 @@ metrics_http_start(struct metrics_http *h, metrics_render_fn *render, void *arg,
 	h->arg = arg;
 	h->mhd = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC,
-	    0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	    NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
+	    0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    log_library, (void *)"metrics listener: libmicrohttpd",
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),

@@ -53,20 +53,6 @@ struct conn {
 	struct http_request req;
 };
 
-static void
-mhd_log(void *arg, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)arg;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	log_warnx("libmicrohttpd: %s", msg);
-}
-
 static char *
 read_file(const char *path, struct err *err)
 {
@@ -362,12 +348,12 @@ http_server_start(struct http_server *s, struct err *err)
 	if (s->tls_cert != NULL)
 		flags |= MHD_USE_TLS;
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
-	    (MHD_socket)s->fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_library, (void *)"libmicrohttpd",
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)CONN_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    s->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);

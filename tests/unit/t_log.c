@@ -1,4 +1,5 @@
 /* The shared logger: levels, text and JSON lines, one line per event. */
+#include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,17 @@ check(const char *want, const char *name)
 	is_str(got, want, "%s", name);
 	free(got);
 	reset();
+}
+
+/* As libmicrohttpd calls its external logger. */
+static void
+library_says(void *prefix, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_library(prefix, fmt, ap);
+	va_end(ap);
 }
 
 static void *
@@ -91,6 +103,9 @@ main(void)
 	check("t: \033[1;33mwarning: \033[0mpainted\nt: plain\n",
 	    "colour paints the level word only");
 	log_set_color(false);
+	library_says((void *)"libmicrohttpd", "Error: %s.\r\n\n", "bad");
+	check("t: warning: libmicrohttpd: Error: bad.\n",
+	    "a library's line: its prefix, a warning, its newlines gone");
 	is_int(log_level_parse("WARNING"), LOG_LVL_WARN, "warning is warn");
 	is_int(log_level_parse("loud"), -1, "unknown level");
 	is_int(log_format_parse("json"), LOG_JSON, "json format");
